@@ -34,8 +34,9 @@ shift || true
 x_install
 case "$cmd" in
   test)
+    bash scripts/system-deps.sh
     x_build
-    exec npx --no-install aegir run test --concurrency 1 -- "$@"
+    exec node scripts/test-all.mjs "$@"
     ;;
   demo)
     x_build
