@@ -44,7 +44,7 @@ case "$cmd" in
     ;;
   bench)
     x_build
-    exec node bench/run.js "$@"
+    exec node bench/run.ts "$@"
     ;;
   *)
     exec "$cmd" "$@"
