@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"log"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+func init() {
+	register("subscribe", cmdSubscribe)
+	register("unsubscribe", cmdUnsubscribe)
+	register("publish", cmdPublish)
+	register("topic-peers", cmdTopicPeers)
+	register("announce", cmdAnnounce)
+}
+
+type topicArgs struct {
+	Topic      string   `json:"topic"`
+	DataBase64 string   `json:"dataBase64"`
+	Addrs      []string `json:"addrs"`
+}
+
+// topic joins a topic once and returns it.
+func (p *goPeer) topic(name string) (*pubsub.Topic, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t, ok := p.topics[name]; ok {
+		return t, nil
+	}
+	t, err := p.pubsub.Join(name)
+	if err != nil {
+		return nil, err
+	}
+	p.topics[name] = t
+	return t, nil
+}
+
+// subscribe starts reporting a topic's messages as pubsub events (and, on
+// the discovery topic, as discovery events).
+func (p *goPeer) subscribe(name string) error {
+	t, err := p.topic(name)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	if _, ok := p.subs[name]; ok {
+		p.mu.Unlock()
+		return nil
+	}
+	sub, err := t.Subscribe()
+	if err != nil {
+		p.mu.Unlock()
+		return err
+	}
+	p.subs[name] = sub
+	p.mu.Unlock()
+
+	go func() {
+		for {
+			msg, err := sub.Next(p.ctx)
+			if err != nil {
+				return
+			}
+			if msg.ReceivedFrom == p.host.ID() {
+				continue
+			}
+			from := msg.GetFrom().String()
+			p.out.event("pubsub", map[string]any{
+				"topic":      name,
+				"from":       from,
+				"dataBase64": base64.StdEncoding.EncodeToString(msg.Data),
+			})
+			if name == p.opts.discoveryTopic {
+				p.reportDiscovery(name, from, msg.Data)
+			}
+		}
+	}()
+	return nil
+}
+
+func (p *goPeer) reportDiscovery(topic, from string, data []byte) {
+	fields := map[string]any{"topic": topic, "from": from, "valid": false}
+	a, err := decodeAnnouncement(data)
+	if err == nil {
+		id, addrs, perr := announcedPeer(a)
+		fields["peerId"] = id.String()
+		fields["addrs"] = addrs
+		err = perr
+	}
+	if err != nil {
+		fields["error"] = err.Error()
+	} else {
+		fields["valid"] = true
+	}
+	p.out.event("discovery", fields)
+}
+
+func cmdSubscribe(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
+	var a topicArgs
+	if err := args(raw, &a); err != nil {
+		return nil, err
+	}
+	return nil, p.subscribe(a.Topic)
+}
+
+func cmdUnsubscribe(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
+	var a topicArgs
+	if err := args(raw, &a); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sub, ok := p.subs[a.Topic]; ok {
+		sub.Cancel()
+		delete(p.subs, a.Topic)
+	}
+	return nil, nil
+}
+
+func cmdPublish(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
+	var a topicArgs
+	if err := args(raw, &a); err != nil {
+		return nil, err
+	}
+	data, err := base64.StdEncoding.DecodeString(a.DataBase64)
+	if err != nil {
+		return nil, err
+	}
+	t, err := p.topic(a.Topic)
+	if err != nil {
+		return nil, err
+	}
+	return nil, t.Publish(ctx, data)
+}
+
+func cmdTopicPeers(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
+	var a topicArgs
+	if err := args(raw, &a); err != nil {
+		return nil, err
+	}
+	peers := []string{}
+	for _, id := range p.pubsub.ListPeers(a.Topic) {
+		peers = append(peers, id.String())
+	}
+	return map[string]any{"peers": peers}, nil
+}
+
+// announce {topic?, addrs?}: publishes one pubsub-peer-discovery message
+// naming this peer, with the given addresses or the host's own.
+func cmdAnnounce(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
+	var a topicArgs
+	if err := args(raw, &a); err != nil {
+		return nil, err
+	}
+	if a.Topic == "" {
+		a.Topic = p.opts.discoveryTopic
+	}
+	pub, err := crypto.MarshalPublicKey(p.host.Peerstore().PubKey(p.host.ID()))
+	if err != nil {
+		return nil, err
+	}
+	msg := announcement{publicKey: pub}
+	if len(a.Addrs) > 0 {
+		for _, s := range a.Addrs {
+			addr, err := ma.NewMultiaddr(s)
+			if err != nil {
+				return nil, err
+			}
+			msg.addrs = append(msg.addrs, addr.Bytes())
+		}
+	} else {
+		for _, addr := range p.host.Addrs() {
+			msg.addrs = append(msg.addrs, addr.Bytes())
+		}
+	}
+	t, err := p.topic(a.Topic)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Publish(ctx, encodeAnnouncement(msg)); err != nil {
+		return nil, err
+	}
+	log.Printf("announced %d addresses on %s", len(msg.addrs), a.Topic)
+	return map[string]any{"addrs": len(msg.addrs)}, nil
+}
