@@ -3,7 +3,7 @@
  * test process started may still be alive, checked by pid.
  */
 import { expect } from 'aegir/chai'
-import { startedPids } from './harness/go-peer.ts'
+import { startedPids } from '../src/go-peer.ts'
 
 function alive (pid: number): boolean {
   try {

@@ -11,7 +11,22 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 
-export const GO_PEER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'go-peer')
+// src/ when run from source, dist/src/ when built: find go-peer by walking up
+export const GO_PEER_DIR = findGoPeerDir(dirname(fileURLToPath(import.meta.url)))
+
+function findGoPeerDir (from: string): string {
+  let dir = from
+
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, 'go-peer', 'go.mod'))) {
+      return join(dir, 'go-peer')
+    }
+
+    dir = dirname(dir)
+  }
+
+  return join(from, '..', 'go-peer')
+}
 
 export class GoPeerBuildError extends Error {
   static name = 'GoPeerBuildError'
