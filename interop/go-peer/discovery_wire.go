@@ -89,3 +89,7 @@ func announcedPeer(a announcement) (peer.ID, []string, error) {
 	}
 	return id, addrs, nil
 }
+
+func peerIDFromKey(key crypto.PrivKey) (peer.ID, error) {
+	return peer.IDFromPrivateKey(key)
+}
