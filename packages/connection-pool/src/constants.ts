@@ -1,0 +1,35 @@
+/**
+ * Defaults of `ConnectionPoolInit`, resolved once in the constructor.
+ */
+
+const second = 1000
+
+export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 3
+export const DEFAULT_MIN_CONNECTIONS_PER_PEER = 1
+export const DEFAULT_MAX_CONNECTIONS = 300
+export const DEFAULT_MAX_PEERS = 1000
+export const DEFAULT_DIAL_TIMEOUT = 10 * second
+export const DEFAULT_IDLE_TIMEOUT = 5 * 60 * second
+export const DEFAULT_MAINTENANCE_INTERVAL = 10 * second
+
+export const DEFAULT_MAX_RETRIES = 3
+export const DEFAULT_INITIAL_DELAY = 500
+export const DEFAULT_MAX_DELAY = 10 * second
+export const DEFAULT_BACKOFF_MULTIPLIER = 2
+export const DEFAULT_JITTER_FACTOR = 0.2
+
+/** Health scores within this of the best count as equal (0..1 scale) */
+export const DEFAULT_SCORE_TOLERANCE = 0.05
+/** RTTs within this many ms of the best count as equal ... */
+export const DEFAULT_LATENCY_TOLERANCE_MS = 5
+/** ... or within this fraction of the best, whichever is larger */
+export const DEFAULT_LATENCY_TOLERANCE_RATIO = 0.1
+
+/** Peer-store tag that keeps pooled peers from being pruned */
+export const DEFAULT_TAG_NAME = 'x-connection-pool'
+export const DEFAULT_TAG_VALUE = 100
+
+/** Samples kept for the average and p95 time to open a stream */
+export const STREAM_TIMING_SAMPLES = 1024
+/** Window over which streams per second are counted */
+export const STREAM_RATE_WINDOW = 10 * second

@@ -1,0 +1,45 @@
+/**
+ * Errors the pool throws; callers test `err.name`.
+ */
+
+/** An option passed to `connectionPool()` is invalid */
+export class InvalidPoolOptionError extends Error {
+  static name = 'InvalidPoolOptionError'
+  name = 'InvalidPoolOptionError'
+}
+
+/** `strategy` names no known strategy and is not a function */
+export class UnknownStrategyError extends Error {
+  static name = 'UnknownStrategyError'
+  name = 'UnknownStrategyError'
+}
+
+/** Every dial attempt to the peer failed */
+export class PeerDialFailedError extends Error {
+  static name = 'PeerDialFailedError'
+  name = 'PeerDialFailedError'
+  public readonly attempts: number
+
+  constructor (message: string, attempts: number, options?: ErrorOptions) {
+    super(message, options)
+    this.attempts = attempts
+  }
+}
+
+/** The pool holds `maxConnections` already, or manages `maxPeers` peers */
+export class PoolLimitReachedError extends Error {
+  static name = 'PoolLimitReachedError'
+  name = 'PoolLimitReachedError'
+}
+
+/** No connection could carry the stream: every one failed and a new dial did too */
+export class NoConnectionAvailableError extends Error {
+  static name = 'NoConnectionAvailableError'
+  name = 'NoConnectionAvailableError'
+}
+
+/** The pool is not started */
+export class PoolNotStartedError extends Error {
+  static name = 'PoolNotStartedError'
+  name = 'PoolNotStartedError'
+}

@@ -1,0 +1,121 @@
+/**
+ * The pool's own counters and bounded timing windows, and their
+ * registration with libp2p's `metrics` component when one is configured.
+ */
+import { STREAM_RATE_WINDOW, STREAM_TIMING_SAMPLES } from './constants.ts'
+import type { PoolMetrics } from './index.ts'
+import type { Metrics } from '@libp2p/interface'
+
+/** Rough bytes one sample slot, one rate bucket and the recorder itself hold */
+const RECORDER_BYTES = 512 + STREAM_TIMING_SAMPLES * 8 + 16 * 16
+
+export class PoolMetricsRecorder {
+  public dialAttempts = 0
+  public dialSuccesses = 0
+  public dialFailures = 0
+  public dialRetries = 0
+  public dialRefusals = 0
+  public streamsOpened = 0
+  public streamFailures = 0
+  public failovers = 0
+
+  private readonly timings = new Float64Array(STREAM_TIMING_SAMPLES)
+  private timingCount = 0
+  private timingNext = 0
+
+  /** One bucket a second over the rate window */
+  private readonly rateBuckets = new Uint32Array(Math.ceil(STREAM_RATE_WINDOW / 1000))
+  private readonly rateSeconds = new Float64Array(Math.ceil(STREAM_RATE_WINDOW / 1000))
+
+  recordStreamOpened (ms: number, now: number): void {
+    this.streamsOpened++
+    this.timings[this.timingNext] = ms
+    this.timingNext = (this.timingNext + 1) % this.timings.length
+    this.timingCount = Math.min(this.timingCount + 1, this.timings.length)
+
+    const second = Math.floor(now / 1000)
+    const slot = second % this.rateBuckets.length
+
+    if (this.rateSeconds[slot] !== second) {
+      this.rateSeconds[slot] = second
+      this.rateBuckets[slot] = 0
+    }
+
+    this.rateBuckets[slot]++
+  }
+
+  /** Streams opened per second over the last rate window */
+  streamsPerSecond (now: number): number {
+    const second = Math.floor(now / 1000)
+    let total = 0
+
+    for (let i = 0; i < this.rateBuckets.length; i++) {
+      if (second - this.rateSeconds[i] < this.rateBuckets.length) {
+        total += this.rateBuckets[i]
+      }
+    }
+
+    return total / this.rateBuckets.length
+  }
+
+  streamOpenTime (): { average: number, p95: number, samples: number } {
+    if (this.timingCount === 0) {
+      return { average: 0, p95: 0, samples: 0 }
+    }
+
+    const samples = Array.from(this.timings.subarray(0, this.timingCount)).sort((a, b) => a - b)
+    const average = samples.reduce((sum, ms) => sum + ms, 0) / samples.length
+    const p95 = samples[Math.min(samples.length - 1, Math.ceil(samples.length * 0.95) - 1)]
+
+    return { average, p95, samples: samples.length }
+  }
+
+  get bytes (): number {
+    return RECORDER_BYTES
+  }
+
+  /** Registers calculated metrics that read this recorder and the pool */
+  register (metrics: Metrics | undefined, snapshot: () => PoolMetrics): void {
+    if (metrics == null) {
+      return
+    }
+
+    metrics.registerMetric('x_connection_pool_peers', {
+      help: 'Peers managed by the connection pool',
+      calculate: () => snapshot().peers
+    })
+    metrics.registerMetric('x_connection_pool_connections', {
+      help: 'Open connections to pooled peers',
+      calculate: () => snapshot().connections
+    })
+    metrics.registerMetric('x_connection_pool_bookkeeping_bytes', {
+      help: 'Estimated bytes held by the pool\'s own bookkeeping',
+      calculate: () => snapshot().bookkeepingBytes
+    })
+    metrics.registerCounterGroup('x_connection_pool_dials_total', {
+      help: 'Dial attempts made by the pool, by outcome',
+      calculate: () => ({
+        attempts: this.dialAttempts,
+        successes: this.dialSuccesses,
+        failures: this.dialFailures,
+        retries: this.dialRetries,
+        refusals: this.dialRefusals
+      })
+    })
+    metrics.registerCounterGroup('x_connection_pool_streams_total', {
+      help: 'Streams opened through the pool, by outcome',
+      calculate: () => ({
+        opened: this.streamsOpened,
+        failed: this.streamFailures,
+        failovers: this.failovers
+      })
+    })
+    metrics.registerMetricGroup('x_connection_pool_stream_open_seconds', {
+      help: 'Time to open a stream through the pool over the last samples',
+      calculate: () => {
+        const { average, p95 } = this.streamOpenTime()
+        return { average: average / 1000, p95: p95 / 1000 }
+      }
+    })
+  }
+}
