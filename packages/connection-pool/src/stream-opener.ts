@@ -30,7 +30,11 @@ export class StreamOpener {
   candidates (peer: PeerId, runOnLimitedConnection = false): ConnectionCandidate[] {
     const open = this.pool.openConnections(peer)
     const direct = open.filter(conn => conn.limits == null)
-    const usable = direct.length > 0 ? direct : (runOnLimitedConnection ? open : [])
+    let usable = direct
+
+    if (direct.length === 0 && runOnLimitedConnection) {
+      usable = open
+    }
 
     return usable.map(connection => ({
       connection,

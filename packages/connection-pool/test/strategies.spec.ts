@@ -1,5 +1,5 @@
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
 import { healthBased, latencyBased, leastLoaded, roundRobin } from '../src/index.ts'
 import { resolveStrategy } from '../src/strategies.ts'
@@ -14,17 +14,17 @@ function candidate (id: string, openStreams = 0, extra: { score?: number, rtt?: 
   const health = extra.score == null && extra.rtt == null
     ? undefined
     : {
-        peer,
-        connectionId: id,
-        score: extra.score ?? 1,
-        state: extra.state ?? 'healthy',
-        rtt: extra.rtt == null ? undefined : { last: extra.rtt, ewma: extra.rtt, min: extra.rtt, p50: extra.rtt, p95: extra.rtt, samples: 5 },
-        successRate: 1,
-        stability: 1,
-        limited: false,
-        adaptiveTimeout: 1000,
-        timestamp: 0
-      } satisfies ConnectionHealthSnapshot
+      peer,
+      connectionId: id,
+      score: extra.score ?? 1,
+      state: extra.state ?? 'healthy',
+      rtt: extra.rtt == null ? undefined : { last: extra.rtt, ewma: extra.rtt, min: extra.rtt, p50: extra.rtt, p95: extra.rtt, samples: 5 },
+      successRate: 1,
+      stability: 1,
+      limited: false,
+      adaptiveTimeout: 1000,
+      timestamp: 0
+    } satisfies ConnectionHealthSnapshot
 
   return { connection, openStreams, health }
 }

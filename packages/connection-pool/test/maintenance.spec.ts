@@ -1,0 +1,151 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+import sinon from 'sinon'
+import { stubInterface } from 'sinon-ts'
+import { PoolService } from '../src/pool.ts'
+import type { ConnectionPoolInit } from '../src/index.ts'
+import type { Connection, Libp2pEvents, PeerId, PeerStore } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+
+interface Harness {
+  pool: PoolService
+  events: TypedEventEmitter<Libp2pEvents>
+  connectionManager: sinon.SinonStubbedInstance<ConnectionManager>
+  open: Connection[]
+}
+
+let nextId = 0
+
+function fakeConnection (peer: PeerId, open: Connection[]): Connection {
+  const conn = {
+    id: `conn-${nextId++}`,
+    remotePeer: peer,
+    status: 'open',
+    streams: [],
+    limits: undefined,
+    timeline: { open: nextId },
+    close: sinon.stub().callsFake(async () => {
+      conn.status = 'closed'
+      open.splice(open.indexOf(conn as unknown as Connection), 1)
+    }),
+    abort: sinon.stub()
+  }
+
+  return conn as unknown as Connection
+}
+
+function createHarness (peer: PeerId, init: ConnectionPoolInit): Harness {
+  const events = new TypedEventEmitter<Libp2pEvents>()
+  const open: Connection[] = []
+  const connectionManager = stubInterface<ConnectionManager>()
+  connectionManager.getConnections.callsFake(() => [...open])
+  connectionManager.openConnection.callsFake(async () => {
+    const conn = fakeConnection(peer, open)
+    open.push(conn)
+    return conn
+  })
+  const peerStore = stubInterface<PeerStore>()
+  peerStore.merge.resolves()
+
+  const pool = new PoolService({ connectionManager, peerStore, events, logger: defaultLogger() }, init)
+  pool.start()
+
+  return { pool, events, connectionManager, open }
+}
+
+describe('pool maintenance (fake time)', () => {
+  let peer: PeerId
+  let clock: sinon.SinonFakeTimers
+
+  beforeEach(async () => {
+    peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+  })
+
+  afterEach(() => {
+    clock.restore()
+  })
+
+  it('closes idle surplus connections after idleTimeout, down to the minimum', async () => {
+    const { pool, open } = createHarness(peer, { idleTimeout: 60_000, maintenanceInterval: 10_000, minConnectionsPerPeer: 1 })
+    await pool.dial(peer)
+    expect(open).to.have.lengthOf(3)
+
+    await clock.tickAsync(50_000)
+    expect(open).to.have.lengthOf(3)
+
+    await clock.tickAsync(20_000)
+    expect(open).to.have.lengthOf(1)
+    await pool.stop()
+  })
+
+  it('keeps busy connections however long they are open', async () => {
+    const { pool, open } = createHarness(peer, { idleTimeout: 1_000, maintenanceInterval: 500 })
+    await pool.dial(peer)
+    for (const conn of open) {
+      conn.streams.push({} as any)
+    }
+
+    await clock.tickAsync(10_000)
+    expect(open).to.have.lengthOf(3)
+    await pool.stop()
+  })
+
+  it('re-dials with backoff after a connection closes', async () => {
+    const { pool, open, events, connectionManager } = createHarness(peer, { retry: { initialDelay: 1_000, maxDelay: 1_000, jitterFactor: 0 } })
+    await pool.dial(peer)
+    expect(connectionManager.openConnection.callCount).to.equal(3)
+
+    const lost = open.shift() as Connection
+    events.safeDispatchEvent('connection:close', { detail: lost })
+
+    await clock.tickAsync(999)
+    expect(connectionManager.openConnection.callCount).to.equal(3)
+    await clock.tickAsync(1)
+    expect(connectionManager.openConnection.callCount).to.equal(4)
+    expect(open).to.have.lengthOf(3)
+    expect(connectionManager.openConnection.lastCall.args[1]).to.have.property('force', true)
+    await pool.stop()
+  })
+
+  it('retries a failing dial with growing delays, then reports failed', async () => {
+    const { pool, connectionManager } = createHarness(peer, { retry: { maxRetries: 3, initialDelay: 100, maxDelay: 10_000, backoffMultiplier: 2, jitterFactor: 0 } })
+    const attemptsAt: number[] = []
+    connectionManager.openConnection.callsFake(async () => {
+      attemptsAt.push(Date.now())
+      throw new Error('ECONNREFUSED')
+    })
+
+    const result = pool.dial(peer).catch(err => err)
+    await clock.tickAsync(1_000)
+    const err = await result
+
+    expect(err).to.have.property('name', 'PeerDialFailedError')
+    expect(attemptsAt.map(t => t - attemptsAt[0])).to.deep.equal([0, 100, 300, 700])
+    expect(pool.getStatus(peer)).to.equal('failed')
+    await pool.stop()
+  })
+
+  it('does not retry a dial that reached the wrong peer', async () => {
+    const { pool, connectionManager } = createHarness(peer, {})
+    connectionManager.openConnection.rejects(Object.assign(new Error('wrong peer'), { name: 'UnexpectedPeerError' }))
+
+    const err = await pool.dial(peer).catch(e => e)
+    expect(err).to.have.property('name', 'PeerDialFailedError')
+    expect(connectionManager.openConnection.callCount).to.equal(1)
+    await pool.stop()
+  })
+
+  it('accounts its bookkeeping memory per peer and connection', async () => {
+    const { pool } = createHarness(peer, {})
+    const empty = pool.getMetrics().bookkeepingBytes
+    await pool.dial(peer)
+    const withPeer = pool.getMetrics().bookkeepingBytes
+    expect(withPeer).to.be.greaterThan(empty)
+    expect(withPeer - empty).to.be.below(3 * 1024)
+    await pool.stop()
+  })
+})
