@@ -33,3 +33,13 @@ export const DEFAULT_TAG_VALUE = 100
 export const STREAM_TIMING_SAMPLES = 1024
 /** Window over which streams per second are counted */
 export const STREAM_RATE_WINDOW = 10 * second
+
+/**
+ * A connection the pool opened that the remote closes within this many ms
+ * (go-libp2p closes refused ones within ~25 ms on loopback),
+ * before it carried a stream, while other connections to the peer stay up,
+ * was refused (go-libp2p's resource manager accepts the handshake and then
+ * closes connections over its per-peer limit): it is counted as a refusal
+ * and not re-dialled.
+ */
+export const REFUSAL_WINDOW = second

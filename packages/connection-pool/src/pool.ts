@@ -6,6 +6,7 @@
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
 import { CONNECTION_POOL_CAPABILITY, POOL_STATUS_EVENT } from '@x/interface'
+import { REFUSAL_WINDOW } from './constants.ts'
 import { Dialer } from './dialer.ts'
 import { PoolMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
@@ -31,6 +32,10 @@ export class PoolService implements ConnectionPool, Startable {
   readonly health = new Map<string, ConnectionHealthSnapshot>()
   /** When each pooled connection last carried a stream */
   readonly lastActive = new Map<string, number>()
+  /** Pooled connections that carried at least one stream placed by the pool */
+  readonly used = new Set<string>()
+  /** Connections the pool is closing itself */
+  readonly closing = new Set<string>()
   readonly dialer: Dialer
   private readonly opener: StreamOpener
   private started = false
@@ -85,6 +90,8 @@ export class PoolService implements ConnectionPool, Startable {
     await Promise.all([...this.peers.values()].map(async entry => this.forget(entry)))
     this.health.clear()
     this.lastActive.clear()
+    this.used.clear()
+    this.closing.clear()
   }
 
   async dial (peer: PeerId, options: AbortOptions = {}): Promise<Connection[]> {
@@ -155,7 +162,7 @@ export class PoolService implements ConnectionPool, Startable {
       streamOpenTime: this.metrics.streamOpenTime(),
       bookkeepingBytes: this.metrics.bytes +
         this.peers.size * PEER_ENTRY_BYTES +
-        (tracked + this.lastActive.size + this.health.size) * CONNECTION_ENTRY_BYTES
+        (tracked + this.lastActive.size + this.health.size + this.used.size) * CONNECTION_ENTRY_BYTES
     }
   }
 
@@ -207,6 +214,7 @@ export class PoolService implements ConnectionPool, Startable {
       .filter(conn => entry.opened.has(conn.id))
 
     await Promise.all(closing.map(async conn => {
+      this.closing.add(conn.id)
       this.lastActive.delete(conn.id)
       this.health.delete(conn.id)
       await conn.close(options).catch(err => { conn.abort(err) })
@@ -229,6 +237,8 @@ export class PoolService implements ConnectionPool, Startable {
 
   private onConnectionClose (evt: CustomEvent<Connection>): void {
     const conn = evt.detail
+    const closedByUs = this.closing.delete(conn.id)
+    const carriedStreams = this.used.delete(conn.id)
     this.lastActive.delete(conn.id)
     this.health.delete(conn.id)
     const entry = this.peers.get(conn.remotePeer)
@@ -237,8 +247,16 @@ export class PoolService implements ConnectionPool, Startable {
       return
     }
 
-    entry.opened.delete(conn.id)
+    const openedByUs = entry.opened.delete(conn.id)
     const open = this.openConnections(entry.peer).length
+    const lived = Date.now() - conn.timeline.open
+
+    if (openedByUs && !closedByUs && !carriedStreams && open > 0 && lived < REFUSAL_WINDOW) {
+      this.metrics.dialRefusals++
+      entry.target = Math.max(open, this.options.minConnectionsPerPeer)
+      this.log('%p closed new connection %s after %dms: a refusal, keeping %d', entry.peer, conn.id, lived, entry.target)
+      return
+    }
 
     if (open === 0 && entry.dialing == null) {
       this.setStatus(entry, 'disconnected')
@@ -284,6 +302,7 @@ export class PoolService implements ConnectionPool, Startable {
           remaining--
           entry.target = Math.max(this.options.minConnectionsPerPeer, entry.target - 1)
           this.log('closing %s to %p, idle for %dms', conn.id, peer, idleFor)
+          this.closing.add(conn.id)
           conn.close().catch(err => { conn.abort(err) })
         }
       }

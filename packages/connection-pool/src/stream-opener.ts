@@ -116,6 +116,7 @@ export class StreamOpener {
       const stream = await conn.newStream(protocols, { ...options, signal })
       const now = Date.now()
       this.pool.lastActive.set(conn.id, now)
+      this.pool.used.add(conn.id)
       this.pool.metrics.recordStreamOpened(now - started, now)
 
       if (failover) {

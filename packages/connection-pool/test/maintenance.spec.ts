@@ -111,6 +111,22 @@ describe('pool maintenance (fake time)', () => {
     await pool.stop()
   })
 
+  it('counts a new connection the remote closes at once as a refusal and does not re-dial it', async () => {
+    const { pool, open, events, connectionManager } = createHarness(peer, { retry: { initialDelay: 100, maxDelay: 100, jitterFactor: 0 } })
+    await pool.dial(peer)
+
+    // the remote's resource manager closes the third connection 10 ms after the handshake
+    await clock.tickAsync(10)
+    const refused = open.pop() as Connection
+    refused.timeline.open = Date.now() - 10
+    events.safeDispatchEvent('connection:close', { detail: refused })
+
+    await clock.tickAsync(5_000)
+    expect(connectionManager.openConnection.callCount).to.equal(3)
+    expect(pool.getMetrics()).to.include({ dialRefusals: 1, connections: 2 })
+    await pool.stop()
+  })
+
   it('retries a failing dial with growing delays, then reports failed', async () => {
     const { pool, connectionManager } = createHarness(peer, { retry: { maxRetries: 3, initialDelay: 100, maxDelay: 10_000, backoffMultiplier: 2, jitterFactor: 0 } })
     const attemptsAt: number[] = []
