@@ -1,0 +1,343 @@
+/**
+ * The service: wires the trackers to the event bus, the address manager and
+ * the discovery modules, and exposes the view and `dialPeer`.
+ */
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { isMultiaddr } from '@multiformats/multiaddr'
+import { CONNECTION_ESTABLISHED_EVENT, DIAL_FAILED_EVENT, HOLE_PUNCH_EVENT, NAT_STATUS_EVENT, PEER_DISCOVERED_EVENT, UNIVERSAL_CONNECTIVITY_CAPABILITY } from '@x/interface'
+import { isRelayed, withoutPeerId } from './addresses.ts'
+import { ConnectionTracker } from './connection-tracker.ts'
+import * as c from './constants.ts'
+import { DCUtRTracker } from './dcutr-tracker.ts'
+import { Dialer } from './dialer.ts'
+import { DiscoveryTracker, findDiscoverySources, isPeerInfo } from './discovery-tracker.ts'
+import { InvalidConnectivityOptionError, NoDialableAddressError, NotStartedError } from './errors.ts'
+import { registerMetrics } from './metrics.ts'
+import { NatStatusTracker } from './nat-status.ts'
+import { KnownRelays, RELAY_HOP_PROTOCOL } from './relays.ts'
+import type { ConnectivityMetrics } from './metrics.ts'
+import type { DialPeerOptions, DialResult } from './dialer.ts'
+import type { DiscoveredPeer, DiscoverySource } from './discovery-tracker.ts'
+import type { UniversalConnectivity as UniversalConnectivityInterface, UniversalConnectivityComponents, UniversalConnectivityInit } from './index.ts'
+import type { Connection, IdentifyResult, Logger, PeerId, PeerInfo, Startable } from '@libp2p/interface'
+import type { DiscoveryMechanism, NatStatus } from '@x/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export class UniversalConnectivity implements UniversalConnectivityInterface, Startable {
+  readonly [Symbol.toStringTag] = '@x/universal-connectivity'
+  readonly [serviceCapabilities]: string[] = [UNIVERSAL_CONNECTIVITY_CAPABILITY]
+  readonly [serviceDependencies]: string[] = ['@libp2p/identify']
+
+  private readonly components: UniversalConnectivityComponents
+  private readonly init: UniversalConnectivityInit
+  private readonly log: Logger
+  private readonly discovery: DiscoveryTracker
+  private readonly connections = new ConnectionTracker()
+  private readonly dcutr: DCUtRTracker
+  private readonly nat: NatStatusTracker
+  private readonly relays: KnownRelays
+  private readonly dialer: Dialer
+  private readonly checkInterval: number
+  private readonly now = (): number => Date.now()
+  private sources: DiscoverySource[] = []
+  private readonly sourceListeners = new Map<EventTarget, (evt: Event) => void>()
+  private natTimer?: ReturnType<typeof setInterval>
+  private started = false
+  private weRunDcutr = true
+  private discoveryEvents = 0
+  private readonly dials = { total: 0, direct: 0, relay: 0, holePunch: 0, failed: 0 }
+  private lastUpdated: number
+
+  constructor (components: UniversalConnectivityComponents, init: UniversalConnectivityInit = {}) {
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('x:universal-connectivity')
+
+    const positive = (name: keyof UniversalConnectivityInit, value: number, allowZero = false): number => {
+      if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+        throw new InvalidConnectivityOptionError(`${String(name)} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`)
+      }
+      return value
+    }
+
+    const directTimeout = positive('directDialTimeout', init.directDialTimeout ?? c.DEFAULT_DIRECT_DIAL_TIMEOUT)
+    const relayTimeout = positive('relayDialTimeout', init.relayDialTimeout ?? c.DEFAULT_RELAY_DIAL_TIMEOUT)
+    const upgradeTimeout = positive('upgradeTimeout', init.upgradeTimeout ?? c.DEFAULT_UPGRADE_TIMEOUT, true)
+    const window = positive('holePunchWindow', init.holePunchWindow ?? c.DEFAULT_HOLE_PUNCH_WINDOW)
+    const maxPending = positive('maxPendingUpgrades', init.maxPendingUpgrades ?? c.DEFAULT_MAX_PENDING_UPGRADES)
+    const maxPeers = positive('maxDiscoveredPeers', init.maxDiscoveredPeers ?? c.DEFAULT_MAX_DISCOVERED_PEERS)
+    const maxRelays = positive('maxKnownRelays', init.maxKnownRelays ?? c.DEFAULT_MAX_KNOWN_RELAYS)
+    const maxRelayAttempts = positive('maxRelayAttempts', init.maxRelayAttempts ?? c.DEFAULT_MAX_RELAY_ATTEMPTS)
+    const privateAfter = positive('natPrivateAfter', init.natPrivateAfter ?? c.DEFAULT_NAT_PRIVATE_AFTER, true)
+    this.checkInterval = positive('natCheckInterval', init.natCheckInterval ?? c.DEFAULT_NAT_CHECK_INTERVAL)
+
+    this.lastUpdated = this.now()
+    this.discovery = new DiscoveryTracker(maxPeers, this.now)
+    this.relays = new KnownRelays(init.relays ?? [], maxRelays)
+    this.dcutr = new DCUtRTracker({
+      window,
+      maxPending,
+      maxHistory: c.DEFAULT_MAX_HOLE_PUNCH_HISTORY,
+      now: this.now,
+      onOutcome: (outcome) => {
+        this.touch()
+        this.log('hole punch to %p %s after %d ms', outcome.peer, outcome.success ? 'succeeded' : 'failed', outcome.duration)
+        this.components.events.safeDispatchEvent(HOLE_PUNCH_EVENT, { detail: outcome })
+      }
+    })
+    this.nat = new NatStatusTracker({
+      addressManager: components.addressManager,
+      privateAfter,
+      now: this.now,
+      onChange: (change) => {
+        this.touch()
+        this.log('NAT status %s -> %s: %s', change.previous, change.status, change.reason)
+        this.components.events.safeDispatchEvent(NAT_STATUS_EVENT, { detail: change })
+      }
+    })
+    this.dialer = new Dialer({
+      connectionManager: components.connectionManager,
+      peerStore: components.peerStore,
+      relays: this.relays,
+      dcutr: this.dcutr,
+      reservations: () => this.nat.evaluate().reservations,
+      relayAddrsOf: (id) => this.relayAddrsOf(id),
+      directTimeout,
+      relayTimeout,
+      upgradeTimeout,
+      maxRelayAttempts,
+      now: this.now
+    })
+
+    if (components.metrics != null) {
+      registerMetrics(components.metrics, () => this.getMetrics())
+    }
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    if (this.started) {
+      return
+    }
+
+    const { events } = this.components
+    events.addEventListener('connection:open', this.onConnectionOpen)
+    events.addEventListener('connection:close', this.onConnectionClose)
+    events.addEventListener('peer:identify', this.onIdentify)
+    events.addEventListener('peer:discovery', this.onPeerDiscovery)
+    events.addEventListener('self:peer:update', this.onSelfUpdate)
+    this.started = true
+  }
+
+  async afterStart (): Promise<void> {
+    // every component exists and has started: find the discovery modules
+    const registry = (this.components as any).components
+    this.sources = findDiscoverySources(registry != null && typeof registry === 'object' ? registry : {}, this.init.mechanisms ?? {})
+
+    for (const source of this.sources) {
+      const listener = (evt: Event): void => { this.onModulePeer(source.mechanism, (evt as CustomEvent).detail) }
+      source.target.addEventListener('peer', listener)
+      this.sourceListeners.set(source.target, listener)
+      this.log('attributing peers from %s to %s', source.name, source.mechanism)
+    }
+
+    const protocols = this.components.registrar?.getProtocols() ?? []
+    this.weRunDcutr = protocols.includes(c.DCUTR_PROTOCOL)
+    this.nat.evaluate()
+    this.natTimer = setInterval(() => { this.nat.evaluate() }, this.checkInterval)
+    this.natTimer.unref?.()
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) {
+      return
+    }
+
+    const { events } = this.components
+    events.removeEventListener('connection:open', this.onConnectionOpen)
+    events.removeEventListener('connection:close', this.onConnectionClose)
+    events.removeEventListener('peer:identify', this.onIdentify)
+    events.removeEventListener('peer:discovery', this.onPeerDiscovery)
+    events.removeEventListener('self:peer:update', this.onSelfUpdate)
+
+    for (const [target, listener] of this.sourceListeners) {
+      target.removeEventListener('peer', listener)
+    }
+
+    this.sourceListeners.clear()
+    clearInterval(this.natTimer)
+    this.dcutr.stop()
+    this.started = false
+  }
+
+  getNatStatus (): NatStatus {
+    return this.nat.getStatus()
+  }
+
+  getDiscoveredPeers (): DiscoveredPeer[] {
+    return this.discovery.getAll()
+  }
+
+  getDiscoverySources (): Array<{ name: string, mechanism: DiscoveryMechanism }> {
+    return this.sources.map(({ name, mechanism }) => ({ name, mechanism }))
+  }
+
+  getMetrics (): ConnectivityMetrics {
+    const nat = this.nat.getEvaluation()
+
+    return {
+      discovery: { peers: this.discovery.size, byMechanism: this.discovery.countByMechanism(), events: this.discoveryEvents },
+      connections: this.connections.getStats(this.components.connectionManager.getConnections()),
+      nat: { status: this.nat.getStatus(), reason: nat.reason, since: nat.since, verifiedPublicAddrs: nat.verifiedPublicAddrs },
+      relay: { reservations: nat.reservations, knownRelays: this.relays.size },
+      holePunch: this.dcutr.getStats(),
+      dials: { ...this.dials },
+      last_updated: this.lastUpdated
+    }
+  }
+
+  async dialPeer (peer: PeerId | Multiaddr, options: DialPeerOptions = {}): Promise<Connection> {
+    const result = await this.dialPeerWithResult(peer, options)
+    return result.connection
+  }
+
+  async dialPeerWithResult (peer: PeerId | Multiaddr, options: DialPeerOptions = {}): Promise<DialResult> {
+    if (!this.started) {
+      throw new NotStartedError('universal connectivity is not started')
+    }
+
+    let peerId: PeerId
+    let addrs = options.addrs
+
+    if (isMultiaddr(peer)) {
+      const id = peer.getComponents().findLast(comp => comp.name === 'p2p')?.value
+
+      if (id == null) {
+        throw new NoDialableAddressError(`${peer} has no /p2p/<peer id>`)
+      }
+
+      peerId = peerIdFromString(id)
+      addrs = [peer, ...(addrs ?? [])]
+    } else {
+      peerId = peer
+    }
+
+    this.dials.total++
+    this.touch()
+
+    try {
+      const result = await this.dialer.dial(peerId, { ...options, addrs })
+      this.dials[result.path === 'hole-punch' ? 'holePunch' : result.path]++
+      this.log('dialled %p via %s', peerId, result.path)
+      return result
+    } catch (err: any) {
+      this.dials.failed++
+      this.connections.onDialFailed()
+      this.log.error('dial to %p failed - %e', peerId, err)
+      this.components.events.safeDispatchEvent(DIAL_FAILED_EVENT, { detail: { peer: peerId, error: err.name, message: err.message } })
+      throw err
+    }
+  }
+
+  private touch (): void {
+    this.lastUpdated = this.now()
+  }
+
+  private relayAddrsOf (id: string): Multiaddr[] {
+    const conns = this.components.connectionManager.getConnections().filter(conn => conn.remotePeer.toString() === id && !isRelayed(conn))
+    return conns.map(conn => withoutPeerId(conn.remoteAddr))
+  }
+
+  private recordDiscovery (peer: PeerId, mechanism: DiscoveryMechanism, multiaddrs: Multiaddr[]): void {
+    if (peer.equals(this.components.peerId)) {
+      return
+    }
+
+    this.discoveryEvents++
+    this.touch()
+    const result = this.discovery.record(peer, mechanism, multiaddrs)
+
+    if (!result.newMechanism) {
+      return
+    }
+
+    const detail = { peer, mechanism, multiaddrs, firstSeen: result.firstSeen }
+    this.components.events.safeDispatchEvent(PEER_DISCOVERED_EVENT, { detail })
+
+    try {
+      this.init.onPeerDiscovered?.(detail)
+    } catch (err) {
+      this.log.error('onPeerDiscovered threw - %e', err)
+    }
+  }
+
+  private onModulePeer (mechanism: DiscoveryMechanism, info: PeerInfo): void {
+    if (isPeerInfo(info)) {
+      this.recordDiscovery(info.id, mechanism, info.multiaddrs ?? [])
+    }
+  }
+
+  private readonly onPeerDiscovery = (evt: CustomEvent<PeerInfo>): void => {
+    // modules' own `peer` events were heard first (synchronously); anything
+    // else that added a new peer to the peer store is `other`
+    if (!this.discovery.has(evt.detail.id)) {
+      this.recordDiscovery(evt.detail.id, 'other', evt.detail.multiaddrs)
+    }
+  }
+
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    let upgraded = false
+
+    if (isRelayed(conn)) {
+      if (this.weRunDcutr) {
+        const hasDirect = this.components.connectionManager.getConnections(conn.remotePeer).some(other => other.status === 'open' && !isRelayed(other))
+        this.dcutr.onRelayedOpen(conn, hasDirect)
+      }
+    } else {
+      upgraded = this.dcutr.onDirectOpen(conn)
+    }
+
+    const path = this.connections.onOpen(conn, upgraded)
+    this.touch()
+    const detail = { peer: conn.remotePeer, connectionId: conn.id, path, remoteAddr: conn.remoteAddr }
+    this.components.events.safeDispatchEvent(CONNECTION_ESTABLISHED_EVENT, { detail })
+
+    try {
+      this.init.onConnectionEstablished?.(detail)
+    } catch (err) {
+      this.log.error('onConnectionEstablished threw - %e', err)
+    }
+  }
+
+  private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => {
+    this.connections.onClose()
+    this.touch()
+
+    if (isRelayed(evt.detail)) {
+      this.dcutr.onRelayedClose(evt.detail)
+    }
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols, listenAddrs } = evt.detail
+
+    if (protocols.includes(RELAY_HOP_PROTOCOL)) {
+      this.relays.learn(peerId.toString(), listenAddrs.filter(ma => !ma.getComponents().some(comp => comp.name === 'p2p-circuit')))
+    }
+
+    if (this.dcutr.isPending(peerId) && !protocols.includes(c.DCUTR_PROTOCOL)) {
+      this.log('%p does not speak DCUtR, not counting a hole punch attempt', peerId)
+      this.dcutr.cancel(peerId)
+    }
+  }
+
+  private readonly onSelfUpdate = (): void => {
+    this.nat.evaluate()
+  }
+}
+

@@ -1,0 +1,47 @@
+/**
+ * Defaults of `UniversalConnectivityInit`, resolved once in the constructor.
+ */
+
+const second = 1_000
+
+/** How long `dialPeer` tries the direct addresses before falling back to a relay */
+export const DEFAULT_DIRECT_DIAL_TIMEOUT = 5 * second
+
+/** How long `dialPeer` tries each relayed address */
+export const DEFAULT_RELAY_DIAL_TIMEOUT = 10 * second
+
+/** How long `dialPeer` waits for DCUtR to replace a relayed connection with a direct one */
+export const DEFAULT_UPGRADE_TIMEOUT = 15 * second
+
+/** How long after a relayed connection opens a direct one still counts as its DCUtR upgrade */
+export const DEFAULT_HOLE_PUNCH_WINDOW = 30 * second
+
+/** The most relayed connections waiting for an upgrade at once (oldest are settled as failures first) */
+export const DEFAULT_MAX_PENDING_UPGRADES = 1_000
+
+/** The most discovered peers remembered (least recently seen are forgotten first) */
+export const DEFAULT_MAX_DISCOVERED_PEERS = 5_000
+
+/** The most relays remembered as candidates for relayed dials */
+export const DEFAULT_MAX_KNOWN_RELAYS = 64
+
+/** The most relays `dialPeer` tries for one peer */
+export const DEFAULT_MAX_RELAY_ATTEMPTS = 3
+
+/**
+ * With observed public addresses that differ from every listen address (a
+ * NAT translated us) but none verified, the status becomes `private` after this
+ */
+export const DEFAULT_NAT_PRIVATE_AFTER = 60 * second
+
+/** How often the NAT status is re-evaluated even without an address event */
+export const DEFAULT_NAT_CHECK_INTERVAL = 10 * second
+
+/** The most outcomes kept for the recent DCUtR history in the metrics */
+export const DEFAULT_MAX_HOLE_PUNCH_HISTORY = 100
+
+/** The DCUtR protocol id, as js-libp2p and go-libp2p register it */
+export const DCUTR_PROTOCOL = '/libp2p/dcutr'
+
+/** Names the metrics are registered under with `components.metrics` */
+export const METRIC_PREFIX = 'libp2p_universal_connectivity'

@@ -1,0 +1,46 @@
+/**
+ * One error class per failure; callers test `err.name`.
+ */
+import type { DialAttempt } from './dialer.ts'
+
+/** An option given to `universalConnectivity()` or `connectivityPreset()` is invalid */
+export class InvalidConnectivityOptionError extends Error {
+  static name = 'InvalidConnectivityOptionError'
+  name = 'InvalidConnectivityOptionError'
+}
+
+/** `connectivityPreset()` was asked for a profile it does not know */
+export class UnknownProfileError extends Error {
+  static name = 'UnknownProfileError'
+  name = 'UnknownProfileError'
+}
+
+/** The `private` profile needs a swarm key (`overrides.swarmKey`) */
+export class MissingSwarmKeyError extends Error {
+  static name = 'MissingSwarmKeyError'
+  name = 'MissingSwarmKeyError'
+}
+
+/** Every direct and relayed attempt of `dialPeer` failed; `attempts` lists each */
+export class ConnectivityDialError extends Error {
+  static name = 'ConnectivityDialError'
+  name = 'ConnectivityDialError'
+  readonly attempts: DialAttempt[]
+
+  constructor (message: string, attempts: DialAttempt[]) {
+    super(`${message}: ${attempts.map(a => `${a.path} ${a.addrs.map(String).join(',') || '(no address)'} -> ${a.error ?? 'ok'}`).join('; ')}`)
+    this.attempts = attempts
+  }
+}
+
+/** `dialPeer` found no address at all to try (none given, none known, no relay) */
+export class NoDialableAddressError extends Error {
+  static name = 'NoDialableAddressError'
+  name = 'NoDialableAddressError'
+}
+
+/** The service is not started */
+export class NotStartedError extends Error {
+  static name = 'NotStartedError'
+  name = 'NotStartedError'
+}

@@ -1,0 +1,226 @@
+/**
+ * @packageDocumentation
+ *
+ * One view of a js-libp2p node's connectivity, and a dial strategy that uses
+ * it. The service observes the event bus, the address manager and the
+ * discovery modules (it imports none of them) and keeps:
+ *
+ * - every discovered peer with each mechanism that found it (`mdns`,
+ *   `pubsub`, `dht`, `bootstrap`, `other`) and when it was first and last seen;
+ * - connections established and failed, active, direct vs relayed (from
+ *   `conn.direct` and `conn.limits`);
+ * - relay reservations held and the NAT status (`public`, `private`,
+ *   `unknown`) from verified addresses, AutoNAT results and reservations, with
+ *   a `connectivity:nat-status` event on change;
+ * - DCUtR attempts, successes, failures and success rate, inferred from
+ *   relayed connections and the direct connections that replace them.
+ *
+ * `dialPeer` dials direct addresses first for a bounded time, then relays
+ * (building `<relay>/p2p/<relayId>/p2p-circuit/p2p/<peer>` from relays we
+ * hold reservations on or know), then waits a bounded time for DCUtR to
+ * upgrade the relayed connection.
+ *
+ * `connectivityPreset(profile, overrides)` returns whole `createLibp2p`
+ * options for the `server`, `browser`, `private` and `development` profiles.
+ *
+ * @example A development node from a preset
+ *
+ * ```TypeScript
+ * import { createLibp2p } from 'libp2p'
+ * import { connectivityPreset } from '@x/universal-connectivity'
+ *
+ * const node = await createLibp2p(connectivityPreset('development'))
+ * node.services.connectivity.getNatStatus() // 'unknown' until verified
+ * ```
+ *
+ * @example Add the service to your own configuration
+ *
+ * ```TypeScript
+ * import { createLibp2p } from 'libp2p'
+ * import { identify } from '@libp2p/identify'
+ * import { universalConnectivity } from '@x/universal-connectivity'
+ *
+ * const node = await createLibp2p({
+ *   // transports, encrypters, muxers, discovery...
+ *   services: {
+ *     identify: identify(),
+ *     connectivity: universalConnectivity({
+ *       onPeerDiscovered: ({ peer, mechanism }) => { console.info('%p via %s', peer, mechanism) },
+ *       onConnectionEstablished: ({ peer, path }) => { console.info('%p over %s', peer, path) }
+ *     })
+ *   }
+ * })
+ * ```
+ *
+ * @example Dial with relay fallback and DCUtR upgrade
+ *
+ * ```TypeScript
+ * const { connection, path, attempts } = await node.services.connectivity.dialPeerWithResult(peerId, {
+ *   useRelay: true,
+ *   signal: AbortSignal.timeout(30_000)
+ * })
+ * // path is 'direct', 'relay' or 'hole-punch'
+ * ```
+ */
+
+import { UniversalConnectivity as UniversalConnectivityClass } from './connectivity.ts'
+import type { DialPeerOptions, DialResult } from './dialer.ts'
+import type { DiscoveredPeer } from './discovery-tracker.ts'
+import type { ConnectivityMetrics } from './metrics.ts'
+import type { ComponentLogger, Connection, Libp2pEvents, Metrics, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { ConnectionEstablishedEvent, DiscoveryMechanism, NatStatus, PeerDiscoveredEvent } from '@x/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export { connectivityPreset, PUBLIC_BOOTSTRAP_PEERS } from './presets.ts'
+export type { ConnectivityProfile, PresetOverrides } from './presets.ts'
+export { ConnectivityDialError, InvalidConnectivityOptionError, MissingSwarmKeyError, NoDialableAddressError, NotStartedError, UnknownProfileError } from './errors.ts'
+export type { DialAttempt, DialPeerOptions, DialResult } from './dialer.ts'
+export type { DiscoveredPeer } from './discovery-tracker.ts'
+export type { ConnectivityMetrics } from './metrics.ts'
+export type { ConnectionStats } from './connection-tracker.ts'
+export type { HolePunchStats } from './dcutr-tracker.ts'
+
+export interface UniversalConnectivityInit {
+  /**
+   * Called when a mechanism finds a peer for the first time (the first
+   * mechanism, and then each further one); repeats by the same mechanism are
+   * counted but not reported. Also dispatched as `connectivity:peer-discovered`.
+   *
+   * @default undefined
+   */
+  onPeerDiscovered?(event: PeerDiscoveredEvent): void
+
+  /**
+   * Called for every connection opened, with the path it took. Also
+   * dispatched as `connectivity:connection-established`.
+   *
+   * @default undefined
+   */
+  onConnectionEstablished?(event: ConnectionEstablishedEvent): void
+
+  /**
+   * How long `dialPeer` tries the direct addresses before falling back to a relay, ms
+   *
+   * @default 5000
+   */
+  directDialTimeout?: number
+
+  /**
+   * How long `dialPeer` tries each relay, ms
+   *
+   * @default 10000
+   */
+  relayDialTimeout?: number
+
+  /**
+   * How long `dialPeer` waits for DCUtR to upgrade a relayed connection, ms;
+   * 0 returns the relayed connection at once
+   *
+   * @default 15000
+   */
+  upgradeTimeout?: number
+
+  /**
+   * How long after a relayed connection opens a direct connection to the same
+   * peer still counts as its DCUtR upgrade, ms
+   *
+   * @default 30000
+   */
+  holePunchWindow?: number
+
+  /**
+   * The most relayed connections waiting for an upgrade at once
+   *
+   * @default 1000
+   */
+  maxPendingUpgrades?: number
+
+  /**
+   * The most discovered peers remembered; the least recently seen go first
+   *
+   * @default 5000
+   */
+  maxDiscoveredPeers?: number
+
+  /**
+   * Relays `dialPeer` may use, as `/ip4/.../tcp/.../p2p/<relay>` multiaddrs
+   *
+   * @default []
+   */
+  relays?: Array<string | Multiaddr>
+
+  /**
+   * The most relays learned from identify that are remembered
+   *
+   * @default 64
+   */
+  maxKnownRelays?: number
+
+  /**
+   * The most relays `dialPeer` tries for one peer
+   *
+   * @default 3
+   */
+  maxRelayAttempts?: number
+
+  /**
+   * With a NAT observed (peers see us at a public address none of our
+   * listeners has) and no address verified, the status turns `private` after
+   * this long, ms
+   *
+   * @default 60000
+   */
+  natPrivateAfter?: number
+
+  /**
+   * How often the NAT status is re-evaluated without an address event, ms
+   *
+   * @default 10000
+   */
+  natCheckInterval?: number
+
+  /**
+   * Mechanisms of discovery modules the service does not know, by their
+   * `Symbol.toStringTag` (mDNS, bootstrap, kad-dht and both pubsub discovery
+   * modules are known)
+   *
+   * @default {}
+   */
+  mechanisms?: Record<string, DiscoveryMechanism>
+}
+
+export interface UniversalConnectivityComponents {
+  peerId: PeerId
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+  connectionManager: ConnectionManager
+  addressManager: AddressManager
+  peerStore: PeerStore
+  registrar?: Pick<Registrar, 'getProtocols'>
+  metrics?: Metrics
+}
+
+export interface UniversalConnectivity {
+  /** Counters and state, with `last_updated` */
+  getMetrics(): ConnectivityMetrics
+
+  /** Every remembered peer with the mechanisms that found it */
+  getDiscoveredPeers(): DiscoveredPeer[]
+
+  /** The discovery modules found among the node's components */
+  getDiscoverySources(): Array<{ name: string, mechanism: DiscoveryMechanism }>
+
+  /** `public`, `private` or `unknown` */
+  getNatStatus(): NatStatus
+
+  /** Direct, then relay, then wait for a DCUtR upgrade; resolves with the connection to use */
+  dialPeer(peer: PeerId | Multiaddr, options?: DialPeerOptions): Promise<Connection>
+
+  /** As `dialPeer`, resolving with the path taken and every attempt */
+  dialPeerWithResult(peer: PeerId | Multiaddr, options?: DialPeerOptions): Promise<DialResult>
+}
+
+export function universalConnectivity (init: UniversalConnectivityInit = {}): (components: UniversalConnectivityComponents) => UniversalConnectivity {
+  return (components) => new UniversalConnectivityClass(components, init)
+}
