@@ -1,0 +1,126 @@
+import { expect } from 'aegir/chai'
+import sinon from 'sinon'
+import { UniversalConnectivity } from '../src/connectivity.ts'
+import { fakeConnection, peerId, stubComponents } from './fixtures/stubs.ts'
+import type { ConnectionEstablishedEvent, HolePunchOutcome } from '@x/interface'
+import type { Connection } from '@libp2p/interface'
+
+describe('connections and DCUtR accounting', () => {
+  let clock: sinon.SinonFakeTimers
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+  })
+
+  afterEach(() => {
+    clock.restore()
+  })
+
+  async function setup (init = {}): Promise<any> {
+    const stubs = await stubComponents()
+    const established: ConnectionEstablishedEvent[] = []
+    const punches: HolePunchOutcome[] = []
+    stubs.events.addEventListener('connectivity:hole-punch', (evt) => { punches.push(evt.detail) })
+    const service = new UniversalConnectivity(stubs.components, { holePunchWindow: 10_000, onConnectionEstablished: (e) => { established.push(e) }, ...init })
+    await service.start()
+    await service.afterStart()
+    const open = (conn: Connection): void => {
+      stubs.connections.push(conn)
+      stubs.events.safeDispatchEvent('connection:open', { detail: conn })
+    }
+    const close = (conn: Connection): void => {
+      stubs.connections.splice(stubs.connections.indexOf(conn), 1)
+      ;(conn as any).status = 'closed'
+      stubs.events.safeDispatchEvent('connection:close', { detail: conn })
+    }
+    return { service, stubs, established, punches, open, close }
+  }
+
+  it('counts a direct connection replacing a relayed one as a hole punch success', async () => {
+    const { service, established, punches, open, close } = await setup()
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true, direction: 'inbound' })
+    open(relayed)
+    await clock.tickAsync(1_200)
+    open(fakeConnection(peer))
+    close(relayed)
+
+    expect(established.map(e => e.path)).to.deep.equal(['relay', 'hole-punch'])
+    expect(punches).to.have.lengthOf(1)
+    expect(punches[0]).to.include({ success: true, duration: 1_200 })
+
+    const m = service.getMetrics()
+    expect(m.holePunch).to.include({ attempts: 1, successes: 1, failures: 0, pending: 0, successRate: 1, medianTimeToDirect: 1_200 })
+    expect(m.connections).to.deep.include({ established: 2, inbound: 1, outbound: 1, closed: 1, byPath: { direct: 0, relay: 1, 'hole-punch': 1 } })
+    expect(m.connections.active).to.deep.equal({ total: 1, direct: 1, relayed: 0 })
+    await service.stop()
+  })
+
+  it('counts a failure when no direct connection comes within the window, and keeps the relayed one', async () => {
+    const { service, punches, open } = await setup()
+    const peer = await peerId()
+    open(fakeConnection(peer, { relayed: true }))
+    await clock.tickAsync(9_999)
+    expect(service.getMetrics().holePunch.pending).to.equal(1)
+    await clock.tickAsync(1)
+    expect(punches.map(p => p.success)).to.deep.equal([false])
+    const m = service.getMetrics()
+    expect(m.holePunch).to.include({ attempts: 1, successes: 0, failures: 1, successRate: 0 })
+    expect(m.connections.active).to.deep.equal({ total: 1, direct: 0, relayed: 1 })
+    await service.stop()
+  })
+
+  it('counts a failure when the last relayed connection closes without an upgrade', async () => {
+    const { service, open, close } = await setup()
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true })
+    open(relayed)
+    close(relayed)
+    expect(service.getMetrics().holePunch).to.include({ attempts: 1, failures: 1, pending: 0 })
+    await service.stop()
+  })
+
+  it('does not count peers that do not speak DCUtR, nor peers already directly connected', async () => {
+    const { service, stubs, open } = await setup()
+    const a = await peerId()
+    open(fakeConnection(a, { relayed: true }))
+    stubs.events.safeDispatchEvent('peer:identify', { detail: { peerId: a, protocols: ['/ipfs/id/1.0.0'], listenAddrs: [] } as any })
+    const b = await peerId()
+    open(fakeConnection(b))
+    open(fakeConnection(b, { relayed: true }))
+    await clock.tickAsync(20_000)
+    expect(service.getMetrics().holePunch).to.include({ attempts: 0, pending: 0, successRate: null })
+    await service.stop()
+  })
+
+  it('does not track attempts when this node runs no DCUtR', async () => {
+    const stubsEarly = await stubComponents()
+    stubsEarly.protocols.length = 0
+    const service = new UniversalConnectivity(stubsEarly.components, { holePunchWindow: 10_000 })
+    await service.start()
+    await service.afterStart()
+    const peer = await peerId()
+    stubsEarly.events.safeDispatchEvent('connection:open', { detail: fakeConnection(peer, { relayed: true }) })
+    await clock.tickAsync(20_000)
+    expect(service.getMetrics().holePunch.attempts).to.equal(0)
+    await service.stop()
+  })
+
+  it('bounds pending attempts, settling the oldest as a failure', async () => {
+    const { service, open, punches } = await setup({ maxPendingUpgrades: 2 })
+    const peers = [await peerId(), await peerId(), await peerId()]
+    for (const p of peers) { open(fakeConnection(p, { relayed: true })) }
+    expect(service.getMetrics().holePunch).to.include({ pending: 2, failures: 1 })
+    expect(punches[0].peer.equals(peers[0])).to.be.true()
+    await service.stop()
+  })
+
+  it('updates last_updated on each change', async () => {
+    const { service, open } = await setup()
+    const before = service.getMetrics().last_updated
+    await clock.tickAsync(500)
+    open(fakeConnection(await peerId()))
+    expect(service.getMetrics().last_updated).to.equal(before + 500)
+    await service.stop()
+  })
+})

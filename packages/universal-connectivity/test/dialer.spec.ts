@@ -1,0 +1,151 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import sinon from 'sinon'
+import { UniversalConnectivity } from '../src/connectivity.ts'
+import { fakeConnection, peerId, stubComponents } from './fixtures/stubs.ts'
+import type { Connection, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const RELAY = '12D3KooWGRUVh9SqgWbYu6TH5qBUC3ZaZWXgDAmJDAvtkVsy7VWH'
+
+describe('dialPeer', () => {
+  async function setup (init = {}): Promise<any> {
+    const stubs = await stubComponents()
+    const service = new UniversalConnectivity(stubs.components, { directDialTimeout: 1_000, relayDialTimeout: 1_000, upgradeTimeout: 2_000, relays: [`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}`], ...init })
+    await service.start()
+    await service.afterStart()
+    const failed: any[] = []
+    stubs.events.addEventListener('connectivity:dial-failed', (evt) => { failed.push(evt.detail) })
+    return { stubs, service, failed }
+  }
+
+  function opens (stubs: any, behaviour: (addrs: Multiaddr[]) => Connection | Error): void {
+    stubs.connectionManager.openConnection.callsFake(async (addrs: Multiaddr[]) => {
+      const out = behaviour(addrs)
+      if (out instanceof Error) { throw out }
+      stubs.connections.push(out)
+      stubs.events.safeDispatchEvent('connection:open', { detail: out })
+      return out
+    })
+  }
+
+  const timeoutError = (): Error => Object.assign(new Error('timed out'), { name: 'TimeoutError' })
+
+  it('returns the direct connection when a direct address answers', async () => {
+    const { stubs, service } = await setup()
+    const peer = await peerId()
+    opens(stubs, () => fakeConnection(peer))
+    const result = await service.dialPeerWithResult(peer, { addrs: [multiaddr('/ip4/12.0.0.2/tcp/4001')] })
+    expect(result.path).to.equal('direct')
+    expect(result.attempts.map((a: any) => a.path)).to.deep.equal(['direct'])
+    expect(stubs.connectionManager.openConnection.firstCall.args[0].map(String)).to.deep.equal([`/ip4/12.0.0.2/tcp/4001/p2p/${peer}`])
+    expect(service.getMetrics().dials).to.deep.equal({ total: 1, direct: 1, relay: 0, holePunch: 0, failed: 0 })
+    await service.stop()
+  })
+
+  it('reuses an open direct connection without dialling', async () => {
+    const { stubs, service } = await setup()
+    const peer = await peerId()
+    stubs.connections.push(fakeConnection(peer))
+    const result = await service.dialPeerWithResult(peer)
+    expect(result).to.include({ path: 'direct', existing: true })
+    expect(stubs.connectionManager.openConnection.called).to.be.false()
+    await service.stop()
+  })
+
+  it('falls back to a circuit address built from a known relay, then reports a DCUtR upgrade', async () => {
+    const { stubs, service } = await setup()
+    const peer = await peerId()
+    let direct: Connection | undefined
+    opens(stubs, (addrs) => {
+      if (addrs.some(a => a.getComponents().some(c => c.name === 'p2p-circuit'))) {
+        // the remote starts DCUtR; the direct connection arrives a little later
+        setTimeout(() => {
+          direct = fakeConnection(peer, { direction: 'inbound' })
+          stubs.connections.push(direct)
+          stubs.events.safeDispatchEvent('connection:open', { detail: direct })
+        }, 10)
+        return fakeConnection(peer, { relayed: true })
+      }
+      return timeoutError()
+    })
+    const result = await service.dialPeerWithResult(peer, { addrs: [multiaddr('/ip4/10.1.0.2/tcp/4001')] })
+    expect(result.path).to.equal('hole-punch')
+    expect(result.connection).to.equal(direct)
+    expect(result.relayed?.limits).to.exist()
+    expect(result.attempts.map((a: any) => [a.path, a.error?.split(':')[0]])).to.deep.equal([['direct', 'TimeoutError'], ['relay', undefined]])
+    expect(result.attempts[1].addrs.map(String)).to.deep.equal([`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${peer}`])
+    expect(service.getMetrics().holePunch).to.include({ successes: 1 })
+    await service.stop()
+  })
+
+  it('returns the relayed connection when no upgrade comes within upgradeTimeout', async () => {
+    const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+    try {
+      const { stubs, service } = await setup()
+      const peer = await peerId()
+      opens(stubs, () => fakeConnection(peer, { relayed: true }))
+      const dial = service.dialPeerWithResult(peer, { addrs: [multiaddr(`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit`)] })
+      await clock.tickAsync(2_000)
+      const result = await dial
+      expect(result.path).to.equal('relay')
+      expect(result.attempts.map((a: any) => a.path)).to.deep.equal(['relay'])
+      await service.stop()
+    } finally {
+      clock.restore()
+    }
+  })
+
+  it('prefers relays we hold a reservation on', async () => {
+    const { stubs, service } = await setup()
+    const other = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
+    stubs.addresses.push({ multiaddr: multiaddr(`/ip4/15.0.0.1/tcp/4001/p2p/${other}/p2p-circuit`), verified: true, expires: 0, type: 'transport' })
+    stubs.connections.push(fakeConnection(await peerIdOf(other), { addr: '/ip4/15.0.0.1/tcp/4001' }))
+    const peer = await peerId()
+    opens(stubs, () => timeoutError())
+    const err = await service.dialPeer(peer, { useRelay: true, upgradeTimeout: 0 }).catch((e: any) => e)
+    expect(err.name).to.equal('ConnectivityDialError')
+    expect(err.attempts.map((a: any) => a.relay)).to.deep.equal([other, RELAY])
+    await service.stop()
+  })
+
+  it('rejects with every attempt listed and dispatches dial-failed', async () => {
+    const { stubs, service, failed } = await setup()
+    const peer = await peerId()
+    opens(stubs, () => timeoutError())
+    const err = await service.dialPeer(peer, { addrs: [multiaddr('/ip4/10.1.0.2/tcp/4001')] }).catch((e: any) => e)
+    expect(err.name).to.equal('ConnectivityDialError')
+    expect(err.attempts).to.have.lengthOf(2)
+    expect(err.message).to.include('direct /ip4/10.1.0.2/tcp/4001').and.include('p2p-circuit')
+    expect(failed).to.have.lengthOf(1)
+    expect(failed[0].error).to.equal('ConnectivityDialError')
+    expect(service.getMetrics().connections.failed).to.equal(1)
+    expect(service.getMetrics().dials.failed).to.equal(1)
+    await service.stop()
+  })
+
+  it('does not use a relay when useRelay is false', async () => {
+    const { stubs, service } = await setup()
+    const peer = await peerId()
+    opens(stubs, () => timeoutError())
+    const err = await service.dialPeer(peer, { addrs: [multiaddr('/ip4/10.1.0.2/tcp/4001')], useRelay: false }).catch((e: any) => e)
+    expect(err.attempts.map((a: any) => a.path)).to.deep.equal(['direct'])
+    const none = await service.dialPeer(await peerId(), { useRelay: false }).catch((e: any) => e)
+    expect(none.name).to.equal('NoDialableAddressError')
+    await service.stop()
+  })
+
+  it('validates its options and needs to be started', async () => {
+    const stubs = await stubComponents()
+    expect(() => new UniversalConnectivity(stubs.components, { directDialTimeout: -1 })).to.throw().with.property('name', 'InvalidConnectivityOptionError')
+    expect(() => new UniversalConnectivity(stubs.components, { maxDiscoveredPeers: 0 })).to.throw().with.property('name', 'InvalidConnectivityOptionError')
+    const service = new UniversalConnectivity(stubs.components)
+    const err = await service.dialPeer(await peerId()).catch((e: any) => e)
+    expect(err.name).to.equal('NotStartedError')
+  })
+})
+
+async function peerIdOf (id: string): Promise<PeerId> {
+  const { peerIdFromString } = await import('@libp2p/peer-id')
+  return peerIdFromString(id)
+}
