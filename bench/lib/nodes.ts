@@ -21,7 +21,7 @@ export async function createNode (options: Partial<Libp2pOptions<any>> = {}): Pr
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections: 5000, maxIncomingPendingConnections: 1000 },
+    connectionManager: { maxConnections: 5000, maxIncomingPendingConnections: 1000, inboundConnectionThreshold: 10_000 },
     connectionMonitor: { enabled: false },
     ...options,
     services: {

@@ -248,6 +248,17 @@ export interface ConnectionPoolInit {
    * @default 100
    */
   tagValue?: number
+
+  /**
+   * Dispatch `pool:stream` for every stream opened, even when no service on
+   * the event bus listens for it. Failed attempts are always dispatched;
+   * successful ones only when a service listens (as `@x/health` does) or
+   * this is true, because an event per stream is most of the cost of opening
+   * one on a fast link. Set it to listen on the node yourself.
+   *
+   * @default false
+   */
+  reportStreams?: boolean
 }
 
 export interface ConnectionPoolComponents {

@@ -20,6 +20,7 @@ export interface ResolvedPoolOptions {
   retry: Required<RetryOptions>
   tagName: string
   tagValue: number
+  reportStreams: boolean
 }
 
 function integer (name: string, value: number | undefined, fallback: number, min: number): number {
@@ -96,6 +97,7 @@ export function resolveOptions (init: ConnectionPoolInit): ResolvedPoolOptions {
       jitterFactor: fraction('retry.jitterFactor', retry.jitterFactor, C.DEFAULT_JITTER_FACTOR)
     },
     tagName: init.tagName ?? C.DEFAULT_TAG_NAME,
-    tagValue: integer('tagValue', init.tagValue, C.DEFAULT_TAG_VALUE, 0)
+    tagValue: integer('tagValue', init.tagValue, C.DEFAULT_TAG_VALUE, 0),
+    reportStreams: init.reportStreams ?? false
   }
 }

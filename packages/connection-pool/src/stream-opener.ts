@@ -123,7 +123,10 @@ export class StreamOpener {
         this.pool.metrics.failovers++
       }
 
-      this.dispatch(entry, conn, stream.protocol, 'opened', now - attemptStarted, failover)
+      if (this.reportOpened()) {
+        this.dispatch(entry, conn, stream.protocol, 'opened', now - attemptStarted, failover)
+      }
+
       return stream
     } catch (err: any) {
       this.pool.metrics.streamFailures++
@@ -131,6 +134,21 @@ export class StreamOpener {
       this.pool.log('stream %s on %s to %p failed: %e', protocols.join(','), conn.id, entry.peer, err)
       throw err
     }
+  }
+
+  /**
+   * Successful opens are reported when asked to, or when a service on the
+   * event bus listens (as `@x/health` does): an event per stream is most of
+   * the cost of opening one on loopback. Failures are always reported.
+   */
+  private reportOpened (): boolean {
+    if (this.pool.options.reportStreams) {
+      return true
+    }
+
+    const events = this.pool.components.events as { listenerCount?(type: string): number }
+
+    return typeof events.listenerCount !== 'function' || events.listenerCount(POOL_STREAM_EVENT) > 0
   }
 
   private isConnectionFailure (err: any, conn: Connection, options: PoolNewStreamOptions): boolean {

@@ -145,7 +145,7 @@ describe('connection pool with real nodes', function () {
   })
 
   it('replaces a connection aborted by the remote while a request loop loses no request', async () => {
-    await start({ retry: { initialDelay: 50, maxDelay: 200 } })
+    await start({ retry: { initialDelay: 50, maxDelay: 200 }, reportStreams: true })
     await client.services.pool.dial(remotePeer)
     const outcomes: PoolStreamOutcome[] = []
     client.addEventListener('pool:stream', (evt) => { outcomes.push(evt.detail) })
