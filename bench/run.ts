@@ -39,7 +39,7 @@ let failed = 0
 
 for (const bench of selected) {
   process.stdout.write(`\n### ${bench.name}\n`)
-  const result = spawnSync(process.execPath, [bench.file], { stdio: 'inherit' })
+  const result = spawnSync(process.execPath, ['--expose-gc', bench.file], { stdio: 'inherit' })
 
   if (result.status !== 0) {
     failed++

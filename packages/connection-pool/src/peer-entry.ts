@@ -30,9 +30,13 @@ export interface PeerEntry {
   adaptiveTimeout?: number
 }
 
-/** Rough bytes of one entry plus one tracked connection id */
-export const PEER_ENTRY_BYTES = 240
-export const CONNECTION_ENTRY_BYTES = 96
+/**
+ * Bytes of one peer entry and of one connection id tracked in one of the
+ * pool's maps, calibrated against the heap measurement of
+ * `bench/pool/scale.ts` (about 800 bytes per connection at 10 per peer)
+ */
+export const PEER_ENTRY_BYTES = 1024
+export const CONNECTION_ENTRY_BYTES = 256
 
 export function createPeerEntry (peer: PeerId, target: number): PeerEntry {
   return {
