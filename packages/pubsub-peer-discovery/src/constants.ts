@@ -1,0 +1,23 @@
+/**
+ * Defaults of `PubSubPeerDiscoveryInit`, resolved once in the constructor.
+ */
+
+const second = 1000
+
+/** The official module's topic; both modules meet on it */
+export const TOPIC = '_peer-discovery._p2p._pubsub'
+
+export const DEFAULT_INTERVAL = 10 * second
+export const DEFAULT_JITTER = 0.1
+export const DEFAULT_TARGET_ANNOUNCEMENTS = 6
+export const DEFAULT_ANNOUNCE_DEBOUNCE = second
+export const DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024
+export const DEFAULT_MAX_ADDRESSES = 64
+export const DEFAULT_MAX_PEERS = 1024
+export const DEFAULT_RATE_LIMIT = 4
+
+/** Peers count as unheard after this many of their announcement periods */
+export const PEER_TTL_PERIODS = 4
+
+/** Authors whose rate we track at once */
+export const MAX_TRACKED_AUTHORS = 4096

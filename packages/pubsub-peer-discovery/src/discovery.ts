@@ -1,0 +1,308 @@
+/**
+ * The discovery module: receives announcements on its topics, validates
+ * them and emits `peer`; publishes our own on the schedule of
+ * `schedule.ts`, when our addresses change and in answer to newcomers.
+ */
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { LIBP2P_CAPABILITIES, PUBSUB_PEER_DISCOVERY_CAPABILITY } from '@x/interface'
+import { TypedEventEmitter } from 'main-event'
+import { allAddresses } from './address-filter.ts'
+import * as C from './constants.ts'
+import { InvalidDiscoveryOptionError } from './errors.ts'
+import { DiscoveryMetricsRecorder } from './metrics.ts'
+import { Peer } from './pb/peer.ts'
+import { PeerCache } from './peer-cache.ts'
+import { findPubSub } from './pubsub.ts'
+import { AuthorRateLimiter } from './rate-limit.ts'
+import { nextAnnouncementDelay, peerTtl, responseDelay } from './schedule.ts'
+import { validateAnnouncement } from './validate.ts'
+import type { AddressFilter } from './address-filter.ts'
+import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './index.ts'
+import type { DiscoveryMetrics } from './metrics.ts'
+import type { PubSubLike, PubSubMessage } from './pubsub.ts'
+import type { ScheduleOptions } from './schedule.ts'
+import type { Logger, PeerDiscovery, PeerDiscoveryEvents, PeerUpdate, Startable } from '@libp2p/interface'
+
+function positive (name: string, value: number | undefined, fallback: number, integer = false): number {
+  const resolved = value ?? fallback
+
+  if (!Number.isFinite(resolved) || resolved <= 0 || (integer && !Number.isInteger(resolved))) {
+    throw new InvalidDiscoveryOptionError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`)
+  }
+
+  return resolved
+}
+
+export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, Startable {
+  public readonly [peerDiscoverySymbol] = this
+  public readonly [Symbol.toStringTag] = '@x/pubsub-peer-discovery'
+  public readonly [serviceCapabilities]: string[] = [LIBP2P_CAPABILITIES.peerDiscovery, PUBSUB_PEER_DISCOVERY_CAPABILITY]
+  public readonly [serviceDependencies]: string[] = [LIBP2P_CAPABILITIES.pubsub]
+
+  readonly topics: string[]
+  readonly listenOnly: boolean
+  private readonly components: PubSubPeerDiscoveryComponents
+  private readonly schedule: ScheduleOptions
+  private readonly announceDebounce: number
+  private readonly limits: { maxMessageSize: number, maxAddresses: number, allowUnsigned: boolean }
+  private readonly addressFilter: AddressFilter
+  private readonly pubsubServiceName?: string
+  private readonly log: Logger
+  private readonly cache: PeerCache
+  private readonly rateLimiter: AuthorRateLimiter
+  private readonly metrics = new DiscoveryMetricsRecorder()
+  private pubsub?: PubSubLike
+  private started = false
+  private periodicTimer?: ReturnType<typeof setTimeout>
+  private responseTimer?: ReturnType<typeof setTimeout>
+  private debounceTimer?: ReturnType<typeof setTimeout>
+  private lastAnnounced = 0
+
+  constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
+    super()
+    this.components = components
+    this.topics = init.topics != null && init.topics.length > 0 ? [...init.topics] : [C.TOPIC]
+    this.listenOnly = init.listenOnly ?? false
+    const interval = positive('interval', init.interval, C.DEFAULT_INTERVAL)
+    const jitter = init.jitter ?? C.DEFAULT_JITTER
+
+    if (!Number.isFinite(jitter) || jitter < 0 || jitter >= 1) {
+      throw new InvalidDiscoveryOptionError(`jitter must be in [0, 1), got ${init.jitter}`)
+    }
+
+    this.schedule = { interval, jitter, targetAnnouncements: positive('targetAnnouncements', init.targetAnnouncements, C.DEFAULT_TARGET_ANNOUNCEMENTS, true) }
+    this.announceDebounce = init.announceDebounce ?? C.DEFAULT_ANNOUNCE_DEBOUNCE
+
+    if (!Number.isFinite(this.announceDebounce) || this.announceDebounce < 0) {
+      throw new InvalidDiscoveryOptionError(`announceDebounce must be >= 0, got ${init.announceDebounce}`)
+    }
+
+    this.limits = {
+      maxMessageSize: positive('maxMessageSize', init.maxMessageSize, C.DEFAULT_MAX_MESSAGE_SIZE, true),
+      maxAddresses: positive('maxAddresses', init.maxAddresses, C.DEFAULT_MAX_ADDRESSES, true),
+      allowUnsigned: init.allowUnsigned ?? false
+    }
+    this.addressFilter = init.addressFilter ?? allAddresses
+    this.pubsubServiceName = init.pubsubServiceName
+    this.cache = new PeerCache(positive('maxPeers', init.maxPeers, C.DEFAULT_MAX_PEERS, true))
+    this.rateLimiter = new AuthorRateLimiter(positive('rateLimit', init.rateLimit, C.DEFAULT_RATE_LIMIT, true), interval, C.MAX_TRACKED_AUTHORS)
+    this.log = components.logger.forComponent('x:pubsub-peer-discovery')
+    this.onMessage = this.onMessage.bind(this)
+    this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
+    this.onSelfUpdate = this.onSelfUpdate.bind(this)
+    this.metrics.register(components.metrics, () => this.livePeers())
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  start (): void {}
+
+  /** Subscribes once every service has started (gossipsub included) */
+  afterStart (): void {
+    if (this.started) {
+      return
+    }
+
+    const pubsub = this.pubsubServiceName != null
+      ? (this.components as any)[this.pubsubServiceName] as PubSubLike
+      : findPubSub(this.components)
+    this.pubsub = pubsub
+    this.started = true
+
+    pubsub.addEventListener('message', this.onMessage)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
+    for (const topic of this.topics) {
+      pubsub.subscribe(topic)
+    }
+
+    if (!this.listenOnly) {
+      this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
+      this.announce('start')
+      this.schedulePeriodic()
+    }
+  }
+
+  beforeStop (): void {
+    if (!this.started) {
+      return
+    }
+
+    this.started = false
+    clearTimeout(this.periodicTimer)
+    clearTimeout(this.responseTimer)
+    clearTimeout(this.debounceTimer)
+    this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
+
+    const pubsub = this.pubsub
+    pubsub?.removeEventListener('message', this.onMessage)
+    pubsub?.removeEventListener('subscription-change', this.onSubscriptionChange)
+    for (const topic of this.topics) {
+      try {
+        pubsub?.unsubscribe(topic)
+      } catch (err) {
+        this.log.error('could not unsubscribe from %s - %e', topic, err)
+      }
+    }
+  }
+
+  stop (): void {
+    this.beforeStop()
+    this.cache.clear()
+    this.rateLimiter.clear()
+  }
+
+  getMetrics (): DiscoveryMetrics {
+    return this.metrics.snapshot(this.livePeers())
+  }
+
+  /** Estimated nodes on our topics: the peers heard lately, and us */
+  private nodes (): number {
+    const ttl = peerTtl(this.cache.size + 1, this.schedule, C.PEER_TTL_PERIODS)
+    return this.cache.live(Date.now(), ttl) + 1
+  }
+
+  private livePeers (): number {
+    return this.nodes() - 1
+  }
+
+  private ttl (): number {
+    return peerTtl(this.nodes(), this.schedule, C.PEER_TTL_PERIODS)
+  }
+
+  private onMessage (evt: CustomEvent<PubSubMessage>): void {
+    const message = evt.detail
+
+    if (!this.started || !this.topics.includes(message.topic)) {
+      return
+    }
+
+    this.metrics.received++
+    this.metrics.receivedBytes += message.data.byteLength
+
+    try {
+      this.handle(message)
+    } catch (err) {
+      // validation never throws; this guards the handler all the same
+      this.metrics.drop('undecodable')
+      this.log.error('could not handle a message on %s - %e', message.topic, err)
+    }
+  }
+
+  private handle (message: PubSubMessage): void {
+    const now = Date.now()
+
+    if (message.from != null && !this.rateLimiter.allow(message.from.toString(), now)) {
+      this.metrics.drop('rate-limited')
+      return
+    }
+
+    const result = validateAnnouncement(message, this.components.peerId, this.limits)
+
+    if (typeof result === 'string') {
+      this.metrics.drop(result)
+      if (result !== 'self') {
+        this.log('dropped a message on %s: %s', message.topic, result)
+      }
+      return
+    }
+
+    this.metrics.accepted++
+    const verdict = this.cache.heard(result.peer, result.multiaddrs, now, this.ttl())
+
+    if (verdict === 'known') {
+      return
+    }
+
+    this.log('%s peer %p on %s', verdict, result.peer, message.topic)
+    this.metrics.emitted++
+    this.safeDispatchEvent('peer', { detail: { id: result.peer, multiaddrs: result.multiaddrs } })
+
+    if (verdict !== 'changed') {
+      this.answerNewcomer()
+    }
+  }
+
+  /** A peer we did not know: announce ourselves soon, once per interval at most */
+  private answerNewcomer (): void {
+    if (this.listenOnly || this.responseTimer != null) {
+      return
+    }
+
+    const sinceLast = Date.now() - this.lastAnnounced
+    const delay = Math.max(responseDelay(this.schedule), this.schedule.interval / 2 - sinceLast)
+
+    this.responseTimer = setTimeout(() => {
+      this.responseTimer = undefined
+      this.announce('newcomer')
+    }, delay)
+  }
+
+  private onSubscriptionChange (evt: CustomEvent<{ peerId: unknown, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void {
+    // the first subscriber on a topic: publishing can reach someone now
+    if (!this.listenOnly && this.lastAnnounced === 0 && evt.detail.subscriptions.some(s => s.subscribe && this.topics.includes(s.topic))) {
+      this.debounced('first subscriber')
+    }
+  }
+
+  private onSelfUpdate (evt: CustomEvent<PeerUpdate>): void {
+    const before = evt.detail.previous?.addresses.map(a => a.multiaddr.toString()).sort().join(',')
+    const after = evt.detail.peer.addresses.map(a => a.multiaddr.toString()).sort().join(',')
+
+    if (before !== after) {
+      this.debounced('address change')
+    }
+  }
+
+  private debounced (reason: string): void {
+    clearTimeout(this.debounceTimer)
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined
+      this.announce(reason)
+    }, this.announceDebounce)
+  }
+
+  private schedulePeriodic (): void {
+    clearTimeout(this.periodicTimer)
+    this.periodicTimer = setTimeout(() => {
+      this.announce('periodic')
+      this.cache.prune(Date.now(), this.ttl())
+      this.schedulePeriodic()
+    }, nextAnnouncementDelay(this.nodes(), this.schedule))
+  }
+
+  /** Publishes our announcement on every topic that has subscribers */
+  private announce (reason: string): void {
+    const pubsub = this.pubsub
+
+    if (!this.started || pubsub == null) {
+      return
+    }
+
+    const publicKey = this.components.peerId.publicKey
+
+    if (publicKey == null) {
+      this.log.error('our peer id has no public key to announce')
+      return
+    }
+
+    const addrs = this.components.addressManager.getAddresses().filter(this.addressFilter).map(ma => ma.bytes as Uint8Array<ArrayBuffer>)
+    const data = Peer.encode({ publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs })
+
+    for (const topic of this.topics) {
+      if (pubsub.getSubscribers(topic).length === 0) {
+        continue
+      }
+
+      this.lastAnnounced = Date.now()
+      this.metrics.announced++
+      this.log('announcing %d addresses on %s (%s)', addrs.length, topic, reason)
+      pubsub.publish(topic, data).catch(err => {
+        this.metrics.announceFailures++
+        this.log('announcing on %s failed - %e', topic, err)
+      })
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Errors the module throws; callers test `err.name`. Bad messages from the
+ * network are never thrown: they are dropped and counted by reason.
+ */
+
+/** An option passed to `pubsubPeerDiscovery()` is invalid */
+export class InvalidDiscoveryOptionError extends Error {
+  static name = 'InvalidDiscoveryOptionError'
+  name = 'InvalidDiscoveryOptionError'
+}
+
+/** No service with the `@libp2p/pubsub` capability was found at start */
+export class PubSubNotFoundError extends Error {
+  static name = 'PubSubNotFoundError'
+  name = 'PubSubNotFoundError'
+}

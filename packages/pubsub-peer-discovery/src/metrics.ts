@@ -1,0 +1,76 @@
+/**
+ * Counters of what the module received, accepted, dropped (by reason) and
+ * sent, exposed by `getMetrics()` and to libp2p's `metrics` component.
+ */
+import { DROP_REASONS } from './validate.ts'
+import type { DropReason } from './validate.ts'
+import type { Metrics } from '@libp2p/interface'
+
+export interface DiscoveryMetrics {
+  /** Messages on our topics */
+  received: number
+  /** Bytes of those messages */
+  receivedBytes: number
+  /** Valid announcements from other peers */
+  accepted: number
+  /** `peer` events dispatched */
+  emitted: number
+  /** Messages dropped, by reason */
+  dropped: Record<DropReason, number>
+  /** Announcements we published, per topic publish */
+  announced: number
+  /** Publishes that failed (no subscribers yet, ...) */
+  announceFailures: number
+  /** Peers heard recently on our topics */
+  peers: number
+}
+
+export class DiscoveryMetricsRecorder {
+  received = 0
+  receivedBytes = 0
+  accepted = 0
+  emitted = 0
+  announced = 0
+  announceFailures = 0
+  readonly dropped = Object.fromEntries(DROP_REASONS.map(r => [r, 0])) as Record<DropReason, number>
+
+  drop (reason: DropReason): void {
+    this.dropped[reason]++
+  }
+
+  snapshot (peers: number): DiscoveryMetrics {
+    return {
+      received: this.received,
+      receivedBytes: this.receivedBytes,
+      accepted: this.accepted,
+      emitted: this.emitted,
+      dropped: { ...this.dropped },
+      announced: this.announced,
+      announceFailures: this.announceFailures,
+      peers
+    }
+  }
+
+  register (metrics: Metrics | undefined, peers: () => number): void {
+    if (metrics == null) {
+      return
+    }
+
+    metrics.registerCounterGroup('x_pubsub_discovery_messages_total', {
+      help: 'Discovery messages by outcome',
+      calculate: () => ({ received: this.received, accepted: this.accepted, emitted: this.emitted, announced: this.announced, announce_failures: this.announceFailures })
+    })
+    metrics.registerCounterGroup('x_pubsub_discovery_dropped_total', {
+      help: 'Discovery messages dropped, by reason',
+      calculate: () => ({ ...this.dropped })
+    })
+    metrics.registerCounter('x_pubsub_discovery_received_bytes_total', {
+      help: 'Bytes of discovery messages received',
+      calculate: () => this.receivedBytes
+    })
+    metrics.registerMetric('x_pubsub_discovery_peers', {
+      help: 'Peers heard recently on the discovery topics',
+      calculate: peers
+    })
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The peers heard on our topics: bounded (least recently heard evicted
+ * first) and expiring, so that `peer` is emitted only for peers that are
+ * new, whose addresses changed, or that were not heard for a while.
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+interface Entry {
+  addrs: string
+  heard: number
+}
+
+export type CacheVerdict = 'new' | 'changed' | 'returned' | 'known'
+
+export class PeerCache {
+  private readonly entries = new Map<string, Entry>()
+  private readonly maxPeers: number
+
+  constructor (maxPeers: number) {
+    this.maxPeers = maxPeers
+  }
+
+  /** Records an announcement and says whether it is news */
+  heard (peer: PeerId, multiaddrs: Multiaddr[], now: number, ttl: number): CacheVerdict {
+    const key = peer.toString()
+    const addrs = multiaddrs.map(ma => ma.toString()).sort().join(',')
+    const previous = this.entries.get(key)
+
+    // re-insert so iteration order is least recently heard first
+    this.entries.delete(key)
+    this.entries.set(key, { addrs, heard: now })
+
+    while (this.entries.size > this.maxPeers) {
+      const oldest = this.entries.keys().next().value as string
+      this.entries.delete(oldest)
+    }
+
+    if (previous == null) {
+      return 'new'
+    }
+
+    if (now - previous.heard > ttl) {
+      return 'returned'
+    }
+
+    return previous.addrs === addrs ? 'known' : 'changed'
+  }
+
+  /** Peers heard within the ttl */
+  live (now: number, ttl: number): number {
+    let count = 0
+
+    for (const entry of this.entries.values()) {
+      if (now - entry.heard <= ttl) {
+        count++
+      }
+    }
+
+    return count
+  }
+
+  /** Drops entries older than the ttl */
+  prune (now: number, ttl: number): void {
+    for (const [key, entry] of this.entries) {
+      if (now - entry.heard > ttl) {
+        this.entries.delete(key)
+      }
+    }
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+
+  clear (): void {
+    this.entries.clear()
+  }
+}

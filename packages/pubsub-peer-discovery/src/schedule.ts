@@ -1,0 +1,48 @@
+/**
+ * When to announce, so that messages per node per interval stay flat as a
+ * topic grows.
+ *
+ * Every announcement reaches every subscriber, so if each of N nodes
+ * announced every interval, each would receive N - 1 messages per interval.
+ * Instead a node announces once per period of P = ceil(N / K) intervals, at
+ * a random point of it: the topic as a whole carries about K announcements
+ * per interval whatever N is (N is estimated from the peers heard). A peer
+ * is considered unheard after several periods, so the slower rhythm never
+ * makes peers look gone.
+ *
+ * Newcomers do not wait a period: a node that hears a peer it did not know
+ * announces itself soon after (once per interval at most, however many
+ * newcomers), so a node joining a steady topic learns everyone within about
+ * one interval, and so does a whole swarm starting at once.
+ */
+export interface ScheduleOptions {
+  interval: number
+  jitter: number
+  targetAnnouncements: number
+}
+
+/** Intervals between a node's own announcements in a topic of `nodes` */
+export function periodIntervals (nodes: number, targetAnnouncements: number): number {
+  return Math.max(1, Math.ceil(nodes / targetAnnouncements))
+}
+
+/** Delay until the next periodic announcement, ms */
+export function nextAnnouncementDelay (nodes: number, options: ScheduleOptions, random: () => number = Math.random): number {
+  const period = periodIntervals(nodes, options.targetAnnouncements) * options.interval
+  const jitter = 1 + options.jitter * (2 * random() - 1)
+
+  // uniform over half a period to one and a half: on average once a period,
+  // spread so nodes do not announce together; the
+  // jitter keeps nodes with equal estimates from falling into step
+  return Math.max(0, Math.round(period * (0.5 + random()) * jitter))
+}
+
+/** Delay of the answer to a newcomer: soon, spread over part of an interval */
+export function responseDelay (options: ScheduleOptions, random: () => number = Math.random): number {
+  return Math.round(random() * options.interval * 0.5)
+}
+
+/** How long a peer counts as heard after its last announcement, ms */
+export function peerTtl (nodes: number, options: ScheduleOptions, periods: number): number {
+  return periodIntervals(nodes, options.targetAnnouncements) * options.interval * periods
+}

@@ -1,0 +1,74 @@
+/**
+ * Turns a pubsub message into a discovered peer, or says why it was
+ * dropped. Nothing here throws: every failure is a reason.
+ */
+import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { Peer } from './pb/peer.ts'
+import type { PubSubMessage } from './pubsub.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited'
+
+export const DROP_REASONS: readonly DropReason[] = ['oversized', 'undecodable', 'too-many-addresses', 'invalid-key', 'invalid-address', 'unsigned', 'spoofed', 'self', 'rate-limited']
+
+export interface Announcement {
+  peer: PeerId
+  multiaddrs: Multiaddr[]
+}
+
+export interface ValidationLimits {
+  maxMessageSize: number
+  maxAddresses: number
+  allowUnsigned: boolean
+}
+
+export function validateAnnouncement (message: PubSubMessage, self: PeerId, limits: ValidationLimits): Announcement | DropReason {
+  if (message.data.byteLength > limits.maxMessageSize) {
+    return 'oversized'
+  }
+
+  if (message.type !== 'signed' && !limits.allowUnsigned) {
+    return 'unsigned'
+  }
+
+  let decoded: Peer
+
+  try {
+    decoded = Peer.decode(message.data, { limits: { addrs: limits.maxAddresses } })
+  } catch (err: any) {
+    return err?.name === 'MaxLengthError' ? 'too-many-addresses' : 'undecodable'
+  }
+
+  let peer: PeerId
+
+  try {
+    peer = peerIdFromPublicKey(publicKeyFromProtobuf(decoded.publicKey))
+  } catch {
+    return 'invalid-key'
+  }
+
+  if (peer.equals(self)) {
+    return 'self'
+  }
+
+  // the announced key must be the gossipsub author's: anyone can sign a
+  // message, nobody can sign as someone else
+  if (message.type === 'signed' && (message.from == null || !message.from.equals(peer))) {
+    return 'spoofed'
+  }
+
+  const multiaddrs: Multiaddr[] = []
+
+  for (const bytes of decoded.addrs) {
+    try {
+      multiaddrs.push(multiaddr(bytes))
+    } catch {
+      return 'invalid-address'
+    }
+  }
+
+  return { peer, multiaddrs }
+}
