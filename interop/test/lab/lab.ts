@@ -1,0 +1,149 @@
+/**
+ * Builds NAT lab topologies (interop/lab/lab.sh) for the lab specs and
+ * benches, and starts go and js peers inside their namespaces. Each lab has a
+ * unique id; `down()` and a process-exit hook tear it down.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { GoPeer, goMissingReason, rootMissingReason, startGoPeer } from '../../src/index.ts'
+
+const run = promisify(execFile)
+
+function findLabDir (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'lab', 'lab.sh'))) { return join(dir, 'lab') }
+    dir = dirname(dir)
+  }
+  throw new Error('interop/lab/lab.sh not found')
+}
+
+export const LAB_DIR = findLabDir()
+const LAB_SH = join(LAB_DIR, 'lab.sh')
+const JS_PEER = join(LAB_DIR, 'js-peer.ts')
+
+export type NatKind = 'cone' | 'symmetric'
+export type Role = 'pub' | 'relay' | 'an1' | 'an2' | 'an3' | 'pubjs' | 'nat1' | 'nat2' | 'a' | 'b'
+
+export interface LabInfo {
+  id: string
+  nat: NatKind
+  ns: Record<Role, string>
+  ip: Record<Exclude<Role, 'pub'>, string>
+}
+
+/** Why the lab cannot run here, or undefined */
+export function labMissingReason (): string | undefined {
+  const root = rootMissingReason()
+  if (root != null) { return root }
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' })
+  } catch {
+    return 'nft (nftables) is not installed: apt-get install -y nftables'
+  }
+  return goMissingReason()
+}
+
+const live = new Set<string>()
+
+process.on('exit', () => {
+  for (const id of live) {
+    try { execFileSync(LAB_SH, ['down', id], { stdio: 'ignore' }) } catch {}
+  }
+})
+
+export class Lab {
+  readonly info: LabInfo
+  private readonly peers: GoPeer[] = []
+
+  constructor (info: LabInfo) {
+    this.info = info
+  }
+
+  /** The relay's and AutoNAT servers' go peers, once `startInfra` ran */
+  relay!: GoPeer
+  autonat: GoPeer[] = []
+
+  get relayAddr (): string {
+    return `/ip4/${this.info.ip.relay}/tcp/4001/p2p/${this.relay.peerId}`
+  }
+
+  get autonatAddrs (): string[] {
+    return this.autonat.map((p, i) => `/ip4/${this.info.ip[`an${i + 1}` as 'an1']}/tcp/4001/p2p/${p.peerId}`)
+  }
+
+  /** The public segment: a go relay and three go AutoNAT servers in distinct /8s */
+  async startInfra (): Promise<void> {
+    const listen = ['-listen', '/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1']
+    this.relay = await this.go('relay', [...listen, '-relay-service', '-relay-service-unlimited', '-force-reachability', 'public'])
+    this.autonat = await Promise.all((['an1', 'an2', 'an3'] as const).map(async role => this.go(role, [...listen, '-autonat-service', '-force-reachability', 'public'])))
+  }
+
+  /** A go peer in a namespace (tracked and stopped by `down`) */
+  async go (role: Role, args: string[]): Promise<GoPeer> {
+    const peer = await startGoPeer({ netns: this.info.ns[role], args, name: `${this.info.id}-${role}`, timeoutMs: 300_000 })
+    this.peers.push(peer)
+    return peer
+  }
+
+  /**
+   * A NATed go peer on host a or b: DCUtR on, the lab relay as static relay,
+   * private reachability forced, connected to the relay and every AutoNAT
+   * server so that four distinct observers confirm its NAT mapping
+   */
+  async natedGo (role: 'a' | 'b', extra: string[] = []): Promise<GoPeer> {
+    const peer = await this.go(role, ['-listen', '/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1', '-holepunch', '-relay', this.relayAddr, '-force-reachability', 'private', ...extra])
+    for (const addr of [this.relayAddr, ...this.autonatAddrs]) {
+      await peer.command('connect', { addr }, 10_000)
+    }
+    return peer
+  }
+
+  /** A js peer (interop/lab/js-peer.ts) in a namespace */
+  async js (role: Role, config: Record<string, unknown>): Promise<GoPeer> {
+    const proc = spawn('ip', ['netns', 'exec', this.info.ns[role], process.execPath, JS_PEER, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const peer = new GoPeer(proc, `${this.info.id}-js-${role}`)
+    this.peers.push(peer)
+    const ready = await Promise.race([
+      peer.waitFor('ready', () => true, 30_000),
+      peer.exited.then(() => { throw new Error(`js peer exited with code ${peer.exitCode}: ${peer.stderr.slice(-10).join('\n')}`) })
+    ])
+    peer.peerId = ready.peerId
+    peer.addrs = ready.addrs
+    return peer
+  }
+
+  /** Stop every peer, then remove the namespaces */
+  async down (): Promise<void> {
+    await Promise.all(this.peers.splice(0).map(async p => p.stop(2_000)))
+    await run(LAB_SH, ['down', this.info.id])
+    live.delete(this.info.id)
+  }
+}
+
+export async function startLab (nat: NatKind): Promise<Lab> {
+  const id = randomBytes(3).toString('hex').slice(0, 5)
+  live.add(id)
+  const { stdout } = await run(LAB_SH, ['up', id, nat])
+  return new Lab(JSON.parse(stdout))
+}
+
+/** Poll `fn` until it returns a value, or fail after `timeoutMs` */
+export async function until <T> (what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn()
+      if (value !== undefined && value !== false) { return value as T }
+    } catch (err) {
+      last = err
+    }
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last != null ? ` (last error: ${(last as Error).message})` : ''}`)
+}
