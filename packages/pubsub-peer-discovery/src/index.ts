@@ -9,21 +9,21 @@
  * module leaves open:
  *
  * - **Authenticated**: an announcement whose gossipsub author is not the
- *   peer it announces is dropped (anyone can sign a message, nobody can sign
- *   as someone else). Unsigned messages are dropped unless `allowUnsigned`.
+ * peer it announces is dropped (anyone can sign a message, nobody can sign
+ * as someone else). Unsigned messages are dropped unless `allowUnsigned`.
  * - **Bounded**: oversized messages, too many addresses, undecodable keys or
- *   multiaddrs are dropped and counted by reason, never thrown; each author
- *   may send `rateLimit` messages per interval; the peer cache holds
- *   `maxPeers`. `getMetrics()` reports every counter.
+ * multiaddrs are dropped and counted by reason, never thrown; each author
+ * may send `rateLimit` messages per interval; the peer cache holds
+ * `maxPeers`. `getMetrics()` reports every counter.
  * - **Quiet**: `peer` is emitted only for peers that are new, whose
- *   addresses changed, or that were not heard for a while; never for us.
+ * addresses changed, or that were not heard for a while; never for us.
  * - **Prompt**: we announce at start (or when the first subscriber appears),
- *   within `announceDebounce` of a change of our own addresses (a new relay
- *   address is known at once), and on a jittered schedule.
+ * within `announceDebounce` of a change of our own addresses (a new relay
+ * address is known at once), and on a jittered schedule.
  * - **`listenOnly` works**: such nodes discover peers (the official module's
- *   never emit, as its started-check depends on the broadcast timer).
+ * never emit, as its started-check depends on the broadcast timer).
  * - **Found by capability**: the pubsub service is the one that declares
- *   `@libp2p/pubsub`, whatever key it has; `pubsubServiceName` names one.
+ * `@libp2p/pubsub`, whatever key it has; `pubsubServiceName` names one.
  *
  * ## Cost that stays flat as the topic grows
  *
@@ -48,9 +48,9 @@
  * import { createLibp2p } from 'libp2p'
  *
  * const node = await createLibp2p({
- *   // ...transports, encrypters, muxers
- *   peerDiscovery: [pubsubPeerDiscovery({ interval: 10_000 })],
- *   services: { identify: identify(), pubsub: gossipsub() }
+ * // ...transports, encrypters, muxers
+ * peerDiscovery: [pubsubPeerDiscovery({ interval: 10_000 })],
+ * services: { identify: identify(), pubsub: gossipsub() }
  * })
  *
  * node.addEventListener('peer:discovery', (evt) => console.info('found', evt.detail.id))

@@ -1,0 +1,154 @@
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+import sinon from 'sinon'
+import { stubInterface } from 'sinon-ts'
+import { PubSubPeerDiscovery, TOPIC } from '../src/index.ts'
+import { Peer } from '../src/pb/peer.ts'
+import { StubPubSub } from './fixtures/stub-pubsub.ts'
+import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { AddressManager } from '@libp2p/interface-internal'
+
+const INTERVAL = 10_000
+
+interface Remote { key: PrivateKey, id: PeerId }
+
+async function remotes (n: number): Promise<Remote[]> {
+  return Promise.all(Array.from({ length: n }, async () => {
+    const key = await generateKeyPair('Ed25519')
+    return { key, id: peerIdFromPrivateKey(key) }
+  }))
+}
+
+function announce (pubsub: StubPubSub, remote: Remote, port = 4001): void {
+  const data = Peer.encode({
+    publicKey: publicKeyToProtobuf(remote.key.publicKey) as Uint8Array<ArrayBuffer>,
+    addrs: [multiaddr(`/ip4/10.0.0.1/tcp/${port}`).bytes as Uint8Array<ArrayBuffer>]
+  })
+  pubsub.deliver({ type: 'signed', topic: TOPIC, data, from: remote.id })
+}
+
+describe('announcements (fake time)', () => {
+  let clock: sinon.SinonFakeTimers
+  let pubsub: StubPubSub
+  let discovery: PubSubPeerDiscovery
+  let emitted: string[]
+
+  async function create (init: PubSubPeerDiscoveryInit = {}): Promise<void> {
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    const self = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    discovery = new PubSubPeerDiscovery({
+      peerId: self,
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => [multiaddr('/ip4/10.0.0.9/tcp/4001')] }),
+      events: new TypedEventEmitter(),
+      logger: defaultLogger(),
+      components: { gossip: pubsub }
+    } as any, { interval: INTERVAL, ...init })
+    emitted = []
+    discovery.addEventListener('peer', (evt) => { emitted.push(evt.detail.id.toString()) })
+  }
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+  })
+
+  afterEach(() => {
+    discovery?.stop()
+    clock.restore()
+  })
+
+  it('announces at start, and emits peer only for new, changed or returning peers', async () => {
+    await create()
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    announce(pubsub, a)
+    expect(emitted).to.deep.equal([a.id.toString()])
+
+    announce(pubsub, a, 4002)
+    expect(emitted).to.have.lengthOf(2)
+  })
+
+  it('in a topic of 50 announces about once per ceil(50/6) intervals, not every interval', async () => {
+    await create()
+    discovery.afterStart()
+    const peers = await remotes(49)
+    const intervals = 90
+
+    for (let i = 0; i < intervals; i++) {
+      // every peer stays heard, as it would with its own slow schedule
+      if (i % 5 === 0) {
+        for (const p of peers) { announce(pubsub, p) }
+      }
+      await clock.tickAsync(INTERVAL)
+    }
+
+    const ours = pubsub.published.length
+    // the official module would publish 90 times; the period is 9 intervals
+    expect(ours).to.be.within(6, 20)
+  })
+
+  it('answers a newcomer within half an interval, once however many arrive', async () => {
+    await create()
+    discovery.afterStart()
+    const peers = await remotes(20)
+    for (const p of peers.slice(0, 10)) { announce(pubsub, p) }
+    await clock.tickAsync(INTERVAL)
+    const before = pubsub.published.length
+
+    for (const p of peers.slice(10)) { announce(pubsub, p) }
+    await clock.tickAsync(INTERVAL / 2)
+    // one answer for ten newcomers (plus, at most, one periodic announcement
+    // that happened to fall in the same half interval)
+    expect(pubsub.published.length - before).to.be.within(1, 2)
+  })
+
+  it('drops messages beyond the per-author rate limit', async () => {
+    await create({ rateLimit: 2 })
+    discovery.afterStart()
+    const [a] = await remotes(1)
+    for (let port = 1; port <= 5; port++) { announce(pubsub, a, port) }
+    expect(discovery.getMetrics().dropped['rate-limited']).to.equal(3)
+
+    await clock.tickAsync(INTERVAL)
+    announce(pubsub, a, 99)
+    expect(discovery.getMetrics().dropped['rate-limited']).to.equal(3)
+  })
+
+  it('a listenOnly node discovers but never publishes', async () => {
+    await create({ listenOnly: true })
+    discovery.afterStart()
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(10 * INTERVAL)
+
+    expect(emitted).to.deep.equal([a.id.toString()])
+    expect(pubsub.published).to.have.lengthOf(0)
+  })
+
+  it('waits for the first subscriber before announcing', async () => {
+    await create({ announceDebounce: 100 })
+    pubsub.subscribers = []
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(0)
+
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    pubsub.safeDispatchEvent('subscription-change', { detail: { peerId: pubsub.subscribers[0], subscriptions: [{ topic: TOPIC, subscribe: true }] } })
+    await clock.tickAsync(100)
+    expect(pubsub.published).to.have.lengthOf(1)
+  })
+
+  it('rejects invalid options by name', async () => {
+    for (const init of [{ interval: 0 }, { jitter: 1 }, { maxAddresses: -1 }, { targetAnnouncements: 1.5 }, { announceDebounce: -5 }]) {
+      await create().catch(() => {})
+      expect(() => new PubSubPeerDiscovery({ logger: defaultLogger() } as any, init)).to.throw().with.property('name', 'InvalidDiscoveryOptionError')
+    }
+  })
+})
