@@ -100,6 +100,12 @@ export class Lab {
     for (const addr of [this.relayAddr, ...this.autonatAddrs]) {
       await peer.command('connect', { addr }, 10_000)
     }
+    // go registers its DCUtR handler only once it has a public (observed)
+    // address; the relay sees it through identify push
+    await until('the go peer to offer DCUtR', async () => {
+      const info = await this.relay.command<{ protocols: string[] }>('identify-info', { peerId: peer.peerId })
+      return info.protocols.includes('/libp2p/dcutr') ? true : undefined
+    }, 20_000)
     return peer
   }
 

@@ -63,5 +63,102 @@ describe('NAT lab', function () {
       await a.stop()
       await b.stop()
     })
+
+    it('(2) a NATed js node learns private, reserves on the go relay, and a go peer reaches it through the relay', async () => {
+      const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4002'], relays: [lab.relayAddr], reserve: true, connect: lab.autonatAddrs })
+      const status = await js.waitFor('nat-status', e => e.status === 'private', 30_000)
+      expect(status.reason).to.match(/relay reservation|NAT/)
+      const circuit = await until('a circuit address announced by js', () => js.events.filter(e => e.type === 'addrs').flatMap(e => e.addrs).find((a: string) => hasCircuit([a])), 20_000)
+      expect(circuit).to.include(`/p2p/${lab.relay.peerId}/p2p-circuit/p2p/${js.peerId}`)
+
+      const go = await lab.natedGo('b')
+      const conn = await go.command('connect', { addr: circuit }, 15_000)
+      expect(await connAddr(go, conn.connId)).to.include('/p2p-circuit')
+      const echoed = await go.command('echo', { peerId: js.peerId, sizeBytes: 4096 }, 15_000)
+      expect(echoed).to.include({ bytes: 4096, identical: true })
+      await go.stop()
+      await js.stop()
+    })
+
+    it('(3) a public js node learns public from the go AutoNAT servers', async () => {
+      const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4001`], connect: lab.autonatAddrs })
+      const status = await js.waitFor('nat-status', e => e.status === 'public', 60_000)
+      expect(status.reason).to.include(`/ip4/${lab.info.ip.pubjs}/tcp/4001`)
+      await js.stop()
+    })
+
+    it('(4) js dialPeer to a NATed go peer: relay, then a DCUtR upgrade to a direct connection', async () => {
+      const go = await lab.natedGo('b')
+      const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4001`], relays: [lab.relayAddr], upgradeTimeout: 20_000 })
+      await until('js connected to the relay', async () => (await js.command<any>('conns')).conns.some((c: any) => c.peerId === lab.relay.peerId) ? true : undefined, 15_000)
+      const { p2pAddrs } = await go.command<{ p2pAddrs: string[] }>('addrs')
+      const tcpAddrs = p2pAddrs.filter(a => a.includes('/tcp/') && !a.includes('/127.0.0.1/'))
+
+      const result = await js.command<any>('dial', { peerId: go.peerId, addrs: tcpAddrs }, 60_000)
+      expect(result.path, JSON.stringify(result.attempts)).to.equal('hole-punch')
+      expect(result.direct).to.equal(true)
+      expect(result.attempts.map((a: any) => a.path)).to.deep.equal(['direct', 'relay'])
+      const metrics = await js.command<any>('metrics')
+      expect(metrics.holePunch.successes).to.equal(1)
+      expect(metrics.dials.holePunch).to.equal(1)
+      process.stderr.write(`      (4) js -> NATed go: direct after ${result.ms} ms (attempts: ${result.attempts.map((a: any) => `${a.path} ${a.duration} ms`).join(', ')})\n`)
+      await go.stop()
+      await js.stop()
+    })
+
+    it('(5) a NATed go peer dialling a NATed js node: DCUtR outcome reported, traffic flows over the relay either way', async () => {
+      const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4003'], relays: [lab.relayAddr], reserve: true, connect: lab.autonatAddrs, holePunchWindow: 15_000 })
+      const circuit = await until('a circuit address announced by js', () => js.events.filter(e => e.type === 'addrs').flatMap(e => e.addrs).find((a: string) => hasCircuit([a])), 20_000)
+      const go = await lab.natedGo('b')
+      await go.command('connect', { addr: circuit }, 15_000)
+      const echoed = await go.command('echo', { peerId: js.peerId, sizeBytes: 8192 }, 15_000)
+      expect(echoed).to.include({ bytes: 8192, identical: true })
+
+      const outcome = await js.waitFor('hole-punch', e => e.peerId === go.peerId, 30_000)
+      const metrics = await js.command<any>('metrics')
+      expect(metrics.holePunch.attempts).to.equal(1)
+      const after = await go.command('echo', { peerId: js.peerId, sizeBytes: 8192 }, 15_000)
+      expect(after).to.include({ identical: true })
+      const conns = (await go.command<any>('conns')).conns.filter((c: any) => c.peerId === js.peerId)
+      process.stderr.write(`      (5) NATed go -> NATed js: DCUtR ${outcome.success === true ? 'succeeded' : 'failed'} (${outcome.duration} ms); echo after it went over ${conns.map((c: any) => c.remoteAddr).join(', ')}\n`)
+      await go.stop()
+      await js.stop()
+    })
+  })
+
+  describe('symmetric NATs', () => {
+    let lab: Lab
+
+    before(async () => {
+      lab = await startLab('symmetric')
+      await lab.startInfra()
+    })
+
+    after(async () => {
+      await lab?.down()
+    })
+
+    it('(6) hole punching fails, the relayed path keeps working, and the metrics count the failure', async () => {
+      const a = await lab.natedGo('a')
+      const b = await lab.natedGo('b')
+      const circuit = await circuitAddrOf(b)
+      await a.command('connect', { addr: circuit }, 15_000)
+      const end = await b.waitFor('holepunch', e => e.event === 'EndHolePunch' && e.peerId === a.peerId, 60_000)
+      expect(end.success).to.equal(false)
+      expect(await directConnTo(a, b.peerId)).to.equal(undefined)
+      expect(await a.command('echo', { peerId: b.peerId, sizeBytes: 4096 }, 15_000)).to.include({ identical: true })
+
+      const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4002'], relays: [lab.relayAddr], connect: lab.autonatAddrs, holePunchWindow: 15_000, upgradeTimeout: 15_000 })
+      await until('js connected to the relay', async () => (await js.command<any>('conns')).conns.some((c: any) => c.peerId === lab.relay.peerId) ? true : undefined, 15_000)
+      const { p2pAddrs } = await b.command<{ p2pAddrs: string[] }>('addrs')
+      const result = await js.command<any>('dial', { peerId: b.peerId, addrs: p2pAddrs.filter(x => x.includes('/tcp/') && !x.includes('/127.0.0.1/') && !hasCircuit([x])) }, 60_000)
+      expect(result.path).to.equal('relay')
+      expect(await b.command('echo', { peerId: js.peerId, sizeBytes: 4096 }, 15_000)).to.include({ identical: true })
+      await js.waitFor('hole-punch', e => e.peerId === b.peerId, 30_000)
+      const metrics = await js.command<any>('metrics')
+      expect(metrics.holePunch).to.include({ attempts: 1, successes: 0, failures: 1 })
+      expect(metrics.dials).to.include({ relay: 1, holePunch: 0 })
+      await js.stop()
+    })
   })
 })
