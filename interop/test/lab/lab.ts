@@ -59,6 +59,7 @@ process.on('exit', () => {
 export class Lab {
   readonly info: LabInfo
   private readonly peers: GoPeer[] = []
+  private nextPort = 0
 
   constructor (info: LabInfo) {
     this.info = info
@@ -96,7 +97,10 @@ export class Lab {
    * server so that four distinct observers confirm its NAT mapping
    */
   async natedGo (role: 'a' | 'b', extra: string[] = []): Promise<GoPeer> {
-    const peer = await this.go(role, ['-listen', '/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1', '-holepunch', '-relay', this.relayAddr, '-force-reachability', 'private', ...extra])
+    // a fresh port per peer: stale conntrack entries of an earlier peer on the
+    // same host would otherwise change its NAT mapping
+    const port = 4100 + this.nextPort++
+    const peer = await this.go(role, ['-listen', `/ip4/0.0.0.0/tcp/${port},/ip4/0.0.0.0/udp/${port}/quic-v1`, '-holepunch', '-relay', this.relayAddr, '-force-reachability', 'private', ...extra])
     for (const addr of [this.relayAddr, ...this.autonatAddrs]) {
       await peer.command('connect', { addr }, 10_000)
     }
