@@ -7,8 +7,8 @@
  * `dialPeer` gave up on (each also dispatched as `connectivity:dial-failed`).
  */
 import { isRelayed } from './addresses.ts'
-import type { ConnectionPath } from '@x/interface'
 import type { Connection } from '@libp2p/interface'
+import type { ConnectionPath } from '@x/interface'
 
 export interface ConnectionStats {
   /** Connections opened since start, by either side */
@@ -31,7 +31,12 @@ export class ConnectionTracker {
   private readonly byPath: Record<ConnectionPath, number> = { direct: 0, relay: 0, 'hole-punch': 0 }
 
   onOpen (conn: Connection, upgraded: boolean): ConnectionPath {
-    const path: ConnectionPath = isRelayed(conn) ? 'relay' : upgraded ? 'hole-punch' : 'direct'
+    let path: ConnectionPath = upgraded ? 'hole-punch' : 'direct'
+
+    if (isRelayed(conn)) {
+      path = 'relay'
+    }
+
     this.established++
     this.byPath[path]++
 

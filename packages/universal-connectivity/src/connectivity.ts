@@ -16,13 +16,13 @@ import { InvalidConnectivityOptionError, NoDialableAddressError, NotStartedError
 import { registerMetrics } from './metrics.ts'
 import { NatStatusTracker } from './nat-status.ts'
 import { KnownRelays, RELAY_HOP_PROTOCOL } from './relays.ts'
-import type { ConnectivityMetrics } from './metrics.ts'
 import type { DialPeerOptions, DialResult } from './dialer.ts'
 import type { DiscoveredPeer, DiscoverySource } from './discovery-tracker.ts'
 import type { UniversalConnectivity as UniversalConnectivityInterface, UniversalConnectivityComponents, UniversalConnectivityInit } from './index.ts'
+import type { ConnectivityMetrics } from './metrics.ts'
 import type { Connection, IdentifyResult, Logger, PeerId, PeerInfo, Startable } from '@libp2p/interface'
-import type { DiscoveryMechanism, NatStatus } from '@x/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { DiscoveryMechanism, NatStatus } from '@x/interface'
 
 export class UniversalConnectivity implements UniversalConnectivityInterface, Startable {
   readonly [Symbol.toStringTag] = '@x/universal-connectivity'
@@ -340,4 +340,3 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     this.nat.evaluate()
   }
 }
-

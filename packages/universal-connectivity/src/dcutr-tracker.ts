@@ -4,17 +4,17 @@
  * its last failure, so an attempt is inferred:
  *
  * - it starts when a relayed connection opens to a peer we have no direct
- *   connection to (and is dropped, uncounted, if identify then shows the
- *   peer does not speak `/libp2p/dcutr`, or we do not);
+ * connection to (and is dropped, uncounted, if identify then shows the
+ * peer does not speak `/libp2p/dcutr`, or we do not);
  * - it succeeds when a direct connection to that peer opens within `window`;
  * - it fails when `window` passes, or every relayed connection to the peer
- *   closes, without one.
+ * closes, without one.
  *
  * Bounded: at most `maxPending` attempts wait at once (the oldest is settled
  * as a failure to make room) and the last `maxHistory` outcomes are kept.
  */
-import type { HolePunchOutcome } from '@x/interface'
 import type { Connection, PeerId } from '@libp2p/interface'
+import type { HolePunchOutcome } from '@x/interface'
 
 interface PendingUpgrade {
   peer: PeerId

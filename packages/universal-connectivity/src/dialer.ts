@@ -12,8 +12,8 @@ import type { DCUtRTracker } from './dcutr-tracker.ts'
 import type { KnownRelays } from './relays.ts'
 import type { AbortOptions, Connection, PeerId, PeerStore } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-import type { ConnectionPath } from '@x/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ConnectionPath } from '@x/interface'
 
 export interface DialPeerOptions extends AbortOptions {
   /** Addresses to try instead of those in the peer store */

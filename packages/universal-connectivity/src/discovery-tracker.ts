@@ -13,9 +13,9 @@
  * `MAX_ADDRS_PER_PEER` addresses per peer.
  */
 import { peerDiscoverySymbol } from '@libp2p/interface'
-import type { DiscoveryMechanism } from '@x/interface'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { DiscoveryMechanism } from '@x/interface'
 
 /** What the tracker knows about one discovered peer */
 export interface DiscoveredPeer {

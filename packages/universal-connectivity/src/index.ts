@@ -6,14 +6,14 @@
  * discovery modules (it imports none of them) and keeps:
  *
  * - every discovered peer with each mechanism that found it (`mdns`,
- *   `pubsub`, `dht`, `bootstrap`, `other`) and when it was first and last seen;
+ * `pubsub`, `dht`, `bootstrap`, `other`) and when it was first and last seen;
  * - connections established and failed, active, direct vs relayed (from
- *   `conn.direct` and `conn.limits`);
+ * `conn.direct` and `conn.limits`);
  * - relay reservations held and the NAT status (`public`, `private`,
- *   `unknown`) from verified addresses, AutoNAT results and reservations, with
- *   a `connectivity:nat-status` event on change;
+ * `unknown`) from verified addresses, AutoNAT results and reservations, with
+ * a `connectivity:nat-status` event on change;
  * - DCUtR attempts, successes, failures and success rate, inferred from
- *   relayed connections and the direct connections that replace them.
+ * relayed connections and the direct connections that replace them.
  *
  * `dialPeer` dials direct addresses first for a bounded time, then relays
  * (building `<relay>/p2p/<relayId>/p2p-circuit/p2p/<peer>` from relays we
@@ -69,8 +69,8 @@ import type { DiscoveredPeer } from './discovery-tracker.ts'
 import type { ConnectivityMetrics } from './metrics.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Metrics, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { ConnectionEstablishedEvent, DiscoveryMechanism, NatStatus, PeerDiscoveredEvent } from '@x/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ConnectionEstablishedEvent, DiscoveryMechanism, NatStatus, PeerDiscoveredEvent } from '@x/interface'
 
 export { connectivityPreset, PUBLIC_BOOTSTRAP_PEERS } from './presets.ts'
 export type { ConnectivityProfile, PresetOverrides } from './presets.ts'

@@ -6,8 +6,8 @@
 import { METRIC_PREFIX } from './constants.ts'
 import type { ConnectionStats } from './connection-tracker.ts'
 import type { HolePunchStats } from './dcutr-tracker.ts'
-import type { NatStatus, DiscoveryMechanism } from '@x/interface'
 import type { Metrics } from '@libp2p/interface'
+import type { NatStatus, DiscoveryMechanism } from '@x/interface'
 
 /** What `connectivity.getMetrics()` returns */
 export interface ConnectivityMetrics {

@@ -2,14 +2,14 @@
  * Derives the NAT status from what js-libp2p already knows:
  *
  * 1. `public`: the address manager holds a verified public (non-relay)
- *    address: AutoNAT (v1 or v2) confirmed it, or the user announced it.
+ * address: AutoNAT (v1 or v2) confirmed it, or the user announced it.
  * 2. `private`, in order of evidence, when no public address is verified:
- *    - AutoNAT failed a public transport address (the address manager marks
- *      it unverified with a retry time, `expires > 0`);
- *    - we hold a relay reservation (a `/p2p-circuit` address of our own);
- *    - peers observe us at a public address that is none of our listen
- *      addresses (a NAT translated us) and no AutoNAT server confirmed it
- *      within `privateAfter`.
+ * - AutoNAT failed a public transport address (the address manager marks
+ * it unverified with a retry time, `expires > 0`);
+ * - we hold a relay reservation (a `/p2p-circuit` address of our own);
+ * - peers observe us at a public address that is none of our listen
+ * addresses (a NAT translated us) and no AutoNAT server confirmed it
+ * within `privateAfter`.
  * 3. `unknown` otherwise.
  *
  * Neither `@libp2p/autonat` 3.0 nor `@libp2p/autonat-v2` 2.0 dispatches events:
@@ -21,8 +21,8 @@
  * Re-evaluated on `self:peer:update` and every `checkInterval`.
  */
 import { hostOf, isCircuitAddr, isPublicAddr, relayIdOf } from './addresses.ts'
-import type { NatStatus, NatStatusChange } from '@x/interface'
 import type { AddressManager } from '@libp2p/interface-internal'
+import type { NatStatus, NatStatusChange } from '@x/interface'
 
 export interface NatEvaluation {
   status: NatStatus

@@ -11,14 +11,14 @@
  *
  * Not included, and why:
  * - QUIC: `@chainsafe/libp2p-quic` 2.1 does not work with libp2p 3.3
- *   (listening fails with `ma.nodeAddress is not a function`); the server
- *   profile offers WebRTC Direct as its UDP transport instead.
+ * (listening fails with `ma.nodeAddress is not a function`); the server
+ * profile offers WebRTC Direct as its UDP transport instead.
  * - On Node, WebTransport and WebRTC (browser-to-browser) can be constructed
- *   but WebTransport can neither dial (no global `WebTransport`) nor listen;
- *   the browser profile is meant for bundlers. Its options build and start on
- *   Node, where it reaches peers over WebSockets and relays.
+ * but WebTransport can neither dial (no global `WebTransport`) nor listen;
+ * the browser profile is meant for bundlers. Its options build and start on
+ * Node, where it reaches peers over WebSockets and relays.
  * - The private profile has no WebRTC or relay transport: a pre-shared key
- *   protects only stream-oriented transports (TCP, WebSockets).
+ * protects only stream-oriented transports (TCP, WebSockets).
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -37,16 +37,16 @@ import { tcp } from '@libp2p/tcp'
 import { webRTC, webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { webTransport } from '@libp2p/webtransport'
-import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
+import { publicAddressesOnly, pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { MissingSwarmKeyError, UnknownProfileError } from './errors.ts'
 import { universalConnectivity } from './index.ts'
 import type { UniversalConnectivity, UniversalConnectivityInit } from './index.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
+import type { PeerDiscovery } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
-import type { PeerDiscovery } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 
 /** Services of a preset, by key (`identify`, `ping`, `pubsub`, `dht`, `autonat`, `relay`, `dcutr`, `connectivity`...) */
@@ -126,7 +126,7 @@ function build (profile: ConnectivityProfile, init: BuildInit): Libp2pOptions<Pr
         transports: [tcp(), webSockets(), webRTCDirect(), circuitRelayTransport()],
         connectionEncrypters: [noise()],
         streamMuxers: [yamux()],
-        peerDiscovery: discovery(init.bootstrapList ?? PUBLIC_BOOTSTRAP_PEERS, [pubsubPeerDiscovery(topics)]),
+        peerDiscovery: discovery(init.bootstrapList ?? PUBLIC_BOOTSTRAP_PEERS, [pubsubPeerDiscovery({ addressFilter: publicAddressesOnly, ...topics })]),
         services: {
           identify: identify(),
           ping: ping(),

@@ -2,8 +2,8 @@ import { expect } from 'aegir/chai'
 import sinon from 'sinon'
 import { UniversalConnectivity } from '../src/connectivity.ts'
 import { fakeConnection, peerId, stubComponents } from './fixtures/stubs.ts'
-import type { ConnectionEstablishedEvent, HolePunchOutcome } from '@x/interface'
 import type { Connection } from '@libp2p/interface'
+import type { ConnectionEstablishedEvent, HolePunchOutcome } from '@x/interface'
 
 describe('connections and DCUtR accounting', () => {
   let clock: sinon.SinonFakeTimers
@@ -45,7 +45,7 @@ describe('connections and DCUtR accounting', () => {
     open(fakeConnection(peer))
     close(relayed)
 
-    expect(established.map(e => e.path)).to.deep.equal(['relay', 'hole-punch'])
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch'])
     expect(punches).to.have.lengthOf(1)
     expect(punches[0]).to.include({ success: true, duration: 1_200 })
 
@@ -63,7 +63,7 @@ describe('connections and DCUtR accounting', () => {
     await clock.tickAsync(9_999)
     expect(service.getMetrics().holePunch.pending).to.equal(1)
     await clock.tickAsync(1)
-    expect(punches.map(p => p.success)).to.deep.equal([false])
+    expect(punches.map((p: HolePunchOutcome) => p.success)).to.deep.equal([false])
     const m = service.getMetrics()
     expect(m.holePunch).to.include({ attempts: 1, successes: 0, failures: 1, successRate: 0 })
     expect(m.connections.active).to.deep.equal({ total: 1, direct: 0, relayed: 1 })
