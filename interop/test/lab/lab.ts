@@ -52,7 +52,7 @@ const live = new Set<string>()
 
 process.on('exit', () => {
   for (const id of live) {
-    try { execFileSync(LAB_SH, ['down', id], { stdio: 'ignore' }) } catch {}
+    try { execFileSync(LAB_SH, ['down', id], { stdio: 'ignore' }) } catch { /* best effort at exit */ }
   }
 })
 

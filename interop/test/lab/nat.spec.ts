@@ -15,8 +15,21 @@ async function circuitAddrOf (peer: GoPeer): Promise<string> {
   return until('a circuit address', async () => {
     const { addrs } = await peer.command<{ addrs: string[] }>('addrs')
     const circuit = addrs.find(a => a.endsWith('/p2p-circuit') || a.includes('/p2p-circuit'))
-    return circuit == null ? undefined : (circuit.includes(`/p2p/${peer.peerId}`) ? circuit : `${circuit}/p2p/${peer.peerId}`)
+    if (circuit == null) { return undefined }
+    return circuit.includes(`/p2p/${peer.peerId}`) ? circuit : `${circuit}/p2p/${peer.peerId}`
   }, 30_000)
+}
+
+/** The circuit address a js peer announced (from its `addrs` events) */
+async function jsCircuitAddr (js: GoPeer): Promise<string> {
+  const announced = (): string | undefined => js.events.filter(e => e.type === 'addrs').flatMap(e => e.addrs as string[]).find(a => hasCircuit([a]))
+  return until('a circuit address announced by js', announced, 20_000)
+}
+
+/** Resolves once the peer has a connection to `remote` */
+async function connectedTo (peer: GoPeer, remote: string): Promise<void> {
+  const has = async (): Promise<true | undefined> => (await peer.command<{ conns: any[] }>('conns')).conns.some(c => c.peerId === remote) ? true : undefined
+  await until(`a connection to ${remote}`, has, 15_000)
 }
 
 /** The remote address of one of the go peer's connections (the relay is unlimited, so `limited` is false) */
@@ -68,7 +81,7 @@ describe('NAT lab', function () {
       const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4002'], relays: [lab.relayAddr], reserve: true, connect: lab.autonatAddrs })
       const status = await js.waitFor('nat-status', e => e.status === 'private', 30_000)
       expect(status.reason).to.match(/relay reservation|NAT/)
-      const circuit = await until('a circuit address announced by js', () => js.events.filter(e => e.type === 'addrs').flatMap(e => e.addrs).find((a: string) => hasCircuit([a])), 20_000)
+      const circuit = await jsCircuitAddr(js)
       expect(circuit).to.include(`/p2p/${lab.relay.peerId}/p2p-circuit/p2p/${js.peerId}`)
 
       const go = await lab.natedGo('b')
@@ -92,7 +105,7 @@ describe('NAT lab', function () {
       const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4002`], relays: [lab.relayAddr], connect: lab.autonatAddrs, upgradeTimeout: 20_000 })
       // until AutoNAT verifies it, js does not announce its public address and go has nothing to dial back
       await js.waitFor('nat-status', e => e.status === 'public', 60_000)
-      await until('js connected to the relay', async () => (await js.command<any>('conns')).conns.some((c: any) => c.peerId === lab.relay.peerId) ? true : undefined, 15_000)
+      await connectedTo(js, lab.relay.peerId)
       const { p2pAddrs } = await go.command<{ p2pAddrs: string[] }>('addrs')
       const tcpAddrs = p2pAddrs.filter(a => a.includes('/tcp/') && !a.includes('/127.0.0.1/'))
 
@@ -110,7 +123,7 @@ describe('NAT lab', function () {
 
     it('(5) a NATed go peer dialling a NATed js node: DCUtR outcome reported, traffic flows over the relay either way', async () => {
       const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4003'], relays: [lab.relayAddr], reserve: true, connect: lab.autonatAddrs, holePunchWindow: 15_000 })
-      const circuit = await until('a circuit address announced by js', () => js.events.filter(e => e.type === 'addrs').flatMap(e => e.addrs).find((a: string) => hasCircuit([a])), 20_000)
+      const circuit = await jsCircuitAddr(js)
       const go = await lab.natedGo('b')
       await go.command('connect', { addr: circuit }, 15_000)
       const pinged = await go.command<{ rttsMs: number[] }>('ping', { peerId: js.peerId, count: 3 }, 15_000)
@@ -122,7 +135,7 @@ describe('NAT lab', function () {
       const after = await go.command<{ rttsMs: number[] }>('ping', { peerId: js.peerId, count: 3 }, 15_000)
       expect(after.rttsMs).to.have.lengthOf(3)
       const conns = (await go.command<any>('conns')).conns.filter((c: any) => c.peerId === js.peerId)
-      process.stderr.write(`      (5) NATed go -> NATed js: DCUtR ${outcome.success === true ? 'succeeded' : 'failed'} (${outcome.duration} ms); echo after it went over ${conns.map((c: any) => c.remoteAddr).join(', ')}\n`)
+      process.stderr.write(`      (5) NATed go -> NATed js: DCUtR ${outcome.success === true ? 'succeeded' : 'failed'} (${outcome.duration} ms); a ping after it went over ${conns.map((c: any) => c.remoteAddr).join(', ')}\n`)
       await go.stop()
       await js.stop()
     })
@@ -151,7 +164,7 @@ describe('NAT lab', function () {
       expect((await a.command<{ rttsMs: number[] }>('ping', { peerId: b.peerId, count: 3 }, 15_000)).rttsMs).to.have.lengthOf(3)
 
       const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4002'], relays: [lab.relayAddr], connect: lab.autonatAddrs, holePunchWindow: 15_000, upgradeTimeout: 15_000 })
-      await until('js connected to the relay', async () => (await js.command<any>('conns')).conns.some((c: any) => c.peerId === lab.relay.peerId) ? true : undefined, 15_000)
+      await connectedTo(js, lab.relay.peerId)
       const { p2pAddrs } = await b.command<{ p2pAddrs: string[] }>('addrs')
       const result = await js.command<any>('dial', { peerId: b.peerId, addrs: p2pAddrs.filter(x => x.includes('/tcp/') && !x.includes('/127.0.0.1/') && !hasCircuit([x])) }, 60_000)
       expect(result.path).to.equal('relay')
