@@ -1,0 +1,76 @@
+/**
+ * Validates `ConnectionHealthInit` and resolves its defaults.
+ */
+import * as C from './constants.ts'
+import { InvalidHealthOptionError } from './errors.ts'
+import type { ConnectionHealthInit, HealthWeights } from './index.ts'
+
+export interface ResolvedHealthOptions {
+  checkInterval: number
+  checkJitter: number
+  pingTimeout: number
+  maxConcurrentProbes: number
+  minHealthThreshold: number
+  minConnectionsPerPeer: number
+  maxPingLatency: number
+  minPingSuccessRate: number
+  maxFailedStreams: number
+  unhealthyChecksBeforeReplace: number
+  replaceUnhealthy: boolean
+  replaceGrace: number
+  protectedTag: string
+  minTimeout: number
+  maxTimeout: number
+  weights: Required<HealthWeights>
+}
+
+function number (name: string, value: number | undefined, fallback: number, min: number, max = Infinity, integer = false): number {
+  const resolved = value ?? fallback
+
+  if (!Number.isFinite(resolved) || resolved < min || resolved > max || (integer && !Number.isInteger(resolved))) {
+    throw new InvalidHealthOptionError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${value}`)
+  }
+
+  return resolved
+}
+
+export function resolveWeights (weights: HealthWeights = {}): Required<HealthWeights> {
+  const raw = { ...C.DEFAULT_WEIGHTS, ...weights }
+
+  for (const [name, value] of Object.entries(raw)) {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new InvalidHealthOptionError(`weights.${name} must be a number >= 0, got ${value}`)
+    }
+  }
+
+  const total = raw.latency + raw.successRate + raw.stability
+
+  if (total <= 0) {
+    throw new InvalidHealthOptionError('weights must not all be 0')
+  }
+
+  return { latency: raw.latency / total, successRate: raw.successRate / total, stability: raw.stability / total }
+}
+
+export function resolveOptions (init: ConnectionHealthInit): ResolvedHealthOptions {
+  const minTimeout = number('minTimeout', init.minTimeout, C.DEFAULT_MIN_TIMEOUT, 1)
+
+  return {
+    checkInterval: number('checkInterval', init.checkInterval, C.DEFAULT_CHECK_INTERVAL, 10),
+    checkJitter: number('checkJitter', init.checkJitter, C.DEFAULT_CHECK_JITTER, 0, 0.99),
+    pingTimeout: number('pingTimeout', init.pingTimeout, C.DEFAULT_PING_TIMEOUT, 1),
+    maxConcurrentProbes: number('maxConcurrentProbes', init.maxConcurrentProbes, C.DEFAULT_MAX_CONCURRENT_PROBES, 1, Infinity, true),
+    minHealthThreshold: number('minHealthThreshold', init.minHealthThreshold, C.DEFAULT_MIN_HEALTH_THRESHOLD, 0, 1),
+    minConnectionsPerPeer: number('minConnectionsPerPeer', init.minConnectionsPerPeer, C.DEFAULT_MIN_CONNECTIONS_PER_PEER, 0, Infinity, true),
+    maxPingLatency: number('maxPingLatency', init.maxPingLatency, C.DEFAULT_MAX_PING_LATENCY, 1),
+    minPingSuccessRate: number('minPingSuccessRate', init.minPingSuccessRate, C.DEFAULT_MIN_PING_SUCCESS_RATE, 0.01, 1),
+    maxFailedStreams: number('maxFailedStreams', init.maxFailedStreams, C.DEFAULT_MAX_FAILED_STREAMS, 1, Infinity, true),
+    unhealthyChecksBeforeReplace: number('unhealthyChecksBeforeReplace', init.unhealthyChecksBeforeReplace, C.DEFAULT_UNHEALTHY_CHECKS_BEFORE_REPLACE, 1, Infinity, true),
+    replaceUnhealthy: init.replaceUnhealthy ?? true,
+    replaceGrace: number('replaceGrace', init.replaceGrace, C.DEFAULT_REPLACE_GRACE, 0),
+    protectedTag: init.protectedTag ?? C.DEFAULT_PROTECTED_TAG,
+    minTimeout,
+    maxTimeout: number('maxTimeout', init.maxTimeout, C.DEFAULT_MAX_TIMEOUT, minTimeout),
+    weights: resolveWeights(init.weights)
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Replacing unhealthy connections. The replacement is dialled first; the
+ * old connection is closed once its streams have drained or the grace time
+ * passed, and never when that would leave the peer below
+ * `minConnectionsPerPeer` - unless it is dead (it failed every probe and
+ * carried no stream since it degraded), in which case it is closed even if
+ * it is the last one, and the peer is re-dialled. Peers carrying the
+ * protected tag are never touched.
+ */
+import { REDIAL_ATTEMPTS } from './constants.ts'
+import type { HealthService } from './health.ts'
+import type { ConnectionRecord } from './record.ts'
+import type { Connection, PeerId } from '@libp2p/interface'
+
+export class Repairer {
+  private readonly service: HealthService
+  private readonly redialing = new Set<string>()
+
+  constructor (service: HealthService) {
+    this.service = service
+  }
+
+  private async isProtected (peer: PeerId): Promise<boolean> {
+    try {
+      const stored = await this.service.components.peerStore.get(peer)
+      return stored.tags.has(this.service.options.protectedTag)
+    } catch {
+      return false
+    }
+  }
+
+  /** Dead: failed every recent probe and no stream succeeded since it degraded */
+  isDead (record: ConnectionRecord): boolean {
+    return record.consecutiveFailures >= this.service.options.unhealthyChecksBeforeReplace && record.streamsOkSinceDegraded === 0
+  }
+
+  async repair (record: ConnectionRecord): Promise<void> {
+    if (record.replacing) {
+      return
+    }
+
+    record.replacing = true
+    const { components, options, log } = this.service
+    const peer = record.peer
+
+    try {
+      if (await this.isProtected(peer)) {
+        log('%p is protected: leaving unhealthy %s open', peer, record.connection.id)
+        return
+      }
+
+      let replacement: Connection | undefined
+
+      try {
+        replacement = await components.connectionManager.openConnection(peer, { force: true, signal: AbortSignal.timeout(options.maxTimeout) })
+      } catch (err) {
+        log('could not dial a replacement for %s to %p - %e', record.connection.id, peer, err)
+      }
+
+      const others = components.connectionManager.getConnections(peer).filter(c => c.status === 'open' && c.id !== record.connection.id)
+      const dead = this.isDead(record)
+
+      if (others.length < options.minConnectionsPerPeer && !dead) {
+        log('keeping unhealthy %s: %p would drop below %d connections', record.connection.id, peer, options.minConnectionsPerPeer)
+        return
+      }
+
+      await this.drain(record.connection, dead ? 0 : options.replaceGrace)
+      record.event('replaced', Date.now())
+      this.service.replacements++
+      log('replacing %s to %p (score %d, dead %s) by %s', record.connection.id, peer, record.score.toFixed(2), dead, replacement?.id ?? 'none')
+
+      if (dead) {
+        record.connection.abort(new Error('connection failed every health probe'))
+      } else {
+        await record.connection.close().catch(err => { record.connection.abort(err) })
+      }
+    } finally {
+      record.replacing = false
+    }
+  }
+
+  /** Waits until no stream is open on the connection, or the grace time passed */
+  private async drain (connection: Connection, grace: number): Promise<void> {
+    const deadline = Date.now() + grace
+
+    while (connection.streams.length > 0 && Date.now() < deadline && connection.status === 'open') {
+      await new Promise(resolve => setTimeout(resolve, Math.min(100, grace)))
+    }
+  }
+
+  /** After a dead connection closed: re-dial its peer if nothing is left */
+  onClosed (record: ConnectionRecord): void {
+    const { components, options, log } = this.service
+    const key = record.peer.toString()
+
+    if (!record.events.some(e => e.event === 'replaced') || this.redialing.has(key)) {
+      return
+    }
+
+    this.redialing.add(key)
+
+    void (async () => {
+      try {
+        for (let attempt = 1; attempt <= REDIAL_ATTEMPTS && this.service.isStarted(); attempt++) {
+          if (components.connectionManager.getConnections(record.peer).some(c => c.status === 'open')) {
+            return
+          }
+
+          try {
+            await components.connectionManager.openConnection(record.peer, { signal: AbortSignal.timeout(options.pingTimeout) })
+            log('re-dialled %p after replacing a dead connection', record.peer)
+            return
+          } catch (err) {
+            log('re-dial %d of %p failed - %e', attempt, record.peer, err)
+            await new Promise(resolve => setTimeout(resolve, options.checkInterval))
+          }
+        }
+      } finally {
+        this.redialing.delete(key)
+      }
+    })()
+  }
+}
