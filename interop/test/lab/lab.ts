@@ -100,16 +100,26 @@ export class Lab {
     // a fresh port per peer: stale conntrack entries of an earlier peer on the
     // same host would otherwise change its NAT mapping
     const port = 4100 + this.nextPort++
+    // go's resource manager admits 8 concurrent connections per IPv4 address:
+    // everything behind one NAT shares that at the relay, so let connections
+    // of earlier peers behind this NAT drain first
+    const natIp = this.info.ip[role === 'a' ? 'nat1' : 'nat2']
+    await until(`the relay to drop old connections from ${natIp}`, async () => {
+      const { conns } = await this.relay.command<{ conns: Array<{ remoteAddr: string }> }>('conns')
+      return conns.filter(c => c.remoteAddr.startsWith(`/ip4/${natIp}/`)).length <= 4 ? true : undefined
+    }, 30_000, 500)
     const peer = await this.go(role, ['-listen', `/ip4/0.0.0.0/tcp/${port},/ip4/0.0.0.0/udp/${port}/quic-v1`, '-holepunch', '-relay', this.relayAddr, '-force-reachability', 'private', ...extra])
     for (const addr of [this.relayAddr, ...this.autonatAddrs]) {
-      await peer.command('connect', { addr }, 10_000)
+      // go's autorelay may have dialled the relay already and hit the per-IP
+      // limit while old connections from this NAT drain: retry past backoff
+      await until(`${role} connected to ${addr}`, async () => peer.command('connect', { addr, force: false }, 10_000).then(() => true), 20_000, 1_000)
     }
     // go registers its DCUtR handler only once it has a public (observed)
-    // address; the relay sees it through identify push
-    await until('the go peer to offer DCUtR', async () => {
-      const info = await this.relay.command<{ protocols: string[] }>('identify-info', { peerId: peer.peerId })
-      return info.protocols.includes('/libp2p/dcutr') ? true : undefined
-    }, 20_000)
+    // address, polling for one with a backoff from 250 ms: the observations
+    // arrive with identify right after the connects above, so 1.5 s covers
+    // it. (Asking the relay through identify-info is not reliable: go rate
+    // limits identify pushes, and the relay's view is often stale.)
+    await new Promise(resolve => setTimeout(resolve, 1_500))
     return peer
   }
 

@@ -49,16 +49,20 @@ export class Repairer {
         return
       }
 
+      const dead = this.isDead(record)
       let replacement: Connection | undefined
 
-      try {
-        replacement = await components.connectionManager.openConnection(peer, { force: true, signal: AbortSignal.timeout(options.maxTimeout) })
-      } catch (err) {
-        log('could not dial a replacement for %s to %p - %e', record.connection.id, peer, err)
+      // a dead connection is closed at once and its peer re-dialled after
+      // (see onClosed); a live but unhealthy one is replaced dial-first
+      if (!dead) {
+        try {
+          replacement = await components.connectionManager.openConnection(peer, { force: true, signal: AbortSignal.timeout(this.service.getTimeout(peer)) })
+        } catch (err) {
+          log('could not dial a replacement for %s to %p - %e', record.connection.id, peer, err)
+        }
       }
 
       const others = components.connectionManager.getConnections(peer).filter(c => c.status === 'open' && c.id !== record.connection.id)
-      const dead = this.isDead(record)
 
       if (others.length < options.minConnectionsPerPeer && !dead) {
         log('keeping unhealthy %s: %p would drop below %d connections', record.connection.id, peer, options.minConnectionsPerPeer)

@@ -79,10 +79,10 @@ describe('health rules (fake time)', () => {
     expect(record.state).to.equal('healthy')
   })
 
-  it('degrades, then replaces after the configured checks, dialling first and keeping the minimum', async () => {
+  it('degrades a silent connection within two probes, then closes it as dead', async () => {
     const health = service({ unhealthyChecksBeforeReplace: 3, minConnectionsPerPeer: 1 })
     const bad = fakeConnection(peer, open)
-    open.push(bad)
+    open.push(bad, fakeConnection(peer, open))
     const record = track(health, bad)
     check(health, record, false)
     expect(record.state).to.equal('healthy')
@@ -93,11 +93,26 @@ describe('health rules (fake time)', () => {
     expect(record.state).to.equal('unhealthy')
     await clock.tickAsync(10)
 
-    expect(connectionManager.openConnection.callCount).to.equal(1)
+    // dead: closed at once, no replacement dialled first
+    expect(connectionManager.openConnection.callCount).to.equal(0)
     expect(bad.status).to.equal('closed')
-    expect(open).to.have.lengthOf(1)
     expect(health.replacements).to.equal(1)
     expect(reported.map(r => r.state)).to.include.members(['degraded', 'unhealthy'])
+  })
+
+  it('replaces a slow but live connection by dialling first, keeping the minimum', async () => {
+    const health = service({ unhealthyChecksBeforeReplace: 2, minConnectionsPerPeer: 1, maxPingLatency: 100 })
+    const slow = fakeConnection(peer, open)
+    open.push(slow)
+    const record = track(health, slow)
+    for (let i = 0; i < 3; i++) check(health, record, true, 400)
+    await clock.tickAsync(10)
+
+    expect(connectionManager.openConnection.callCount).to.equal(1)
+    expect(connectionManager.openConnection.firstCall.args[1]).to.have.property('force', true)
+    expect(slow.status).to.equal('closed')
+    expect(open).to.have.lengthOf(1)
+    expect(open[0]).to.not.equal(slow)
   })
 
   it('keeps an unhealthy connection that still carries streams when it is the last one', async () => {
@@ -126,8 +141,11 @@ describe('health rules (fake time)', () => {
     await clock.tickAsync(10)
     expect(dead.status).to.equal('closed')
 
+    // the first re-dial fails (the peer is still away), the next one works
     events.safeDispatchEvent('connection:close', { detail: dead })
     await clock.tickAsync(10)
+    expect(connectionManager.openConnection.callCount).to.equal(1)
+    await clock.tickAsync(1_000)
     expect(connectionManager.openConnection.callCount).to.equal(2)
     expect(open).to.have.lengthOf(1)
     health.stop()

@@ -1,0 +1,84 @@
+/**
+ * @x/health against go-libp2p: probes and RTT on connections to the go
+ * peer; when the go process is stopped (SIGSTOP) its connections are marked
+ * unhealthy and closed within the configured bound, and after SIGCONT the
+ * peer is re-dialled.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { connectionHealth } from '@x/health'
+import { expect } from 'aegir/chai'
+import { createJsNode, goMissingReason, requireOrSkip, startGoPeer, tcpAddr, waitFor } from '../src/index.ts'
+import type { GoPeer } from '../src/index.ts'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { ConnectionHealth } from '@x/health'
+
+const CHECK_INTERVAL = 500
+const PING_TIMEOUT = 500
+const CHECKS_BEFORE_REPLACE = 2
+
+describe('interop: @x/health with go-libp2p', function () {
+  this.timeout(90_000)
+  let go: GoPeer
+  let js: Libp2p<{ health: ConnectionHealth }>
+  let goPeer: PeerId
+
+  before(async function () {
+    requireOrSkip(this, 'the go-libp2p interop tests', goMissingReason())
+  })
+
+  beforeEach(async () => {
+    go = await startGoPeer({ name: 'go-health' })
+    goPeer = peerIdFromString(go.peerId)
+    js = await createJsNode({
+      overrides: {
+        connectionMonitor: { enabled: false },
+        services: {
+          health: connectionHealth({ checkInterval: CHECK_INTERVAL, pingTimeout: PING_TIMEOUT, checkJitter: 0, unhealthyChecksBeforeReplace: CHECKS_BEFORE_REPLACE })
+        } as any
+      }
+    }) as any
+    await js.start()
+    await js.peerStore.merge(goPeer, { multiaddrs: [multiaddr(tcpAddr(go.addrs))] })
+  })
+
+  afterEach(async () => {
+    go?.kill('SIGCONT')
+    await js?.stop()
+    await go?.stop()
+  })
+
+  it('probes connections to the go peer and measures their RTT', async () => {
+    const conn = await js.dial(goPeer)
+    const report = await waitFor(() => {
+      const c = js.services.health.getConnectionHealth(goPeer)?.connections.find(c => c.connectionId === conn.id)
+      return c != null && (c.rtt?.samples ?? 0) >= 3 ? c : undefined
+    }, 15_000)
+
+    expect(report.rtt!.ewma).to.be.within(0, 50)
+    expect(report.successRate).to.equal(1)
+    expect(report.state).to.equal('healthy')
+    expect(report.bytesIn).to.be.greaterThan(0)
+  })
+
+  it('closes the connections of a stopped go peer within the bound, and re-dials it after SIGCONT', async () => {
+    const conn = await js.dial(goPeer)
+    await waitFor(() => (js.services.health.getConnectionHealth(goPeer)?.connections[0]?.rtt?.samples ?? 0) >= 2 ? true : undefined, 15_000)
+    const states: string[] = []
+    js.addEventListener('connection:health', (evt) => { if (evt.detail.connectionId === conn.id) states.push(evt.detail.state) })
+
+    const stopped = Date.now()
+    go.kill('SIGSTOP')
+    await waitFor(() => conn.status !== 'open' ? true : undefined, 20_000, 50)
+    const closedAfter = Date.now() - stopped
+    // silent for two probes -> degraded; CHECKS_BEFORE_REPLACE checks below -> unhealthy and closed
+    const bound = (CHECKS_BEFORE_REPLACE + 3) * (CHECK_INTERVAL + PING_TIMEOUT)
+    process.stderr.write(`      closed ${closedAfter} ms after SIGSTOP (bound ${bound} ms)\n`)
+    expect(closedAfter).to.be.below(bound)
+    expect(states).to.include.members(['degraded', 'unhealthy'])
+
+    go.kill('SIGCONT')
+    const reopened = await waitFor(() => js.getConnections(goPeer).find(c => c.status === 'open' && c.id !== conn.id), 20_000, 100)
+    expect(reopened).to.exist()
+  })
+})
