@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the lab and browser tests need (nftables, iproute2, chromium), installed only when missing
+# Debian packages the lab and browser tests need (nftables, iproute2), installed only when missing
 # (root only; without root the specs that need them say so themselves).
 set -euo pipefail
 need=()
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# chromium is added here when a browser test needs it
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then
     echo "x: missing ${need[*]} and not root; the specs that need them will say so" >&2
