@@ -63,11 +63,12 @@ try {
     process.stderr.write(`go-go ${i + 1}/${RUNS}: ${goGo.at(-1)?.success === true ? 'ok' : 'failed'} ${goGo.at(-1)?.ms} ms\n`)
   }
 
-  const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4001`], relays: [lab.relayAddr], connect: lab.autonatAddrs, upgradeTimeout: 20_000, holePunchWindow: 20_000 })
+  const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4001`], relays: [lab.relayAddr], connect: lab.autonatAddrs, upgradeTimeout: 20_000, holePunchWindow: 20_000, timeoutMs: 1_800_000 })
   await js.waitFor('nat-status', e => e.status === 'public', 60_000)
 
   for (let i = 0; i < RUNS; i++) {
     const b = await lab.natedGo('b')
+    await circuitOf(b) // b holds its reservation on the relay
     try {
       const result = await js.command<any>('dial', { peerId: b.peerId, addrs: [] }, 60_000)
       const punch = await js.waitFor('hole-punch', e => e.peerId === b.peerId, 30_000)
@@ -75,17 +76,19 @@ try {
     } catch (err: any) {
       jsGo.push({ success: false, ms: NaN, error: err.message })
     }
+    if (jsGo.at(-1)?.success !== true) { process.stderr.write(`  js-go failure: ${jsGo.at(-1)?.error}\n`) }
     await b.stop()
     process.stderr.write(`js-go ${i + 1}/${RUNS}: ${jsGo.at(-1)?.success === true ? 'ok' : 'failed'} ${jsGo.at(-1)?.ms} ms\n`)
   }
   await js.stop()
 
   // the like-for-like comparison with go-go: js behind the other cone NAT
-  const natedJs = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4900'], relays: [lab.relayAddr], connect: lab.autonatAddrs, upgradeTimeout: 8_000, holePunchWindow: 8_000 })
+  const natedJs = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4900'], relays: [lab.relayAddr], connect: lab.autonatAddrs, upgradeTimeout: 8_000, holePunchWindow: 8_000, timeoutMs: 1_800_000 })
   await until('the NATed js node to reach the relay', async () => (await natedJs.command<{ conns: any[] }>('conns')).conns.some(c => c.peerId === lab.relay.peerId) ? true : undefined, 15_000)
 
   for (let i = 0; i < RUNS; i++) {
     const b = await lab.natedGo('b')
+    await circuitOf(b)
     try {
       const result = await natedJs.command<any>('dial', { peerId: b.peerId, addrs: [] }, 60_000)
       const punch = await natedJs.waitFor('hole-punch', e => e.peerId === b.peerId, 30_000)
@@ -93,6 +96,7 @@ try {
     } catch (err: any) {
       natedJsGo.push({ success: false, ms: NaN, error: err.message })
     }
+    if (natedJsGo.at(-1)?.error != null) { process.stderr.write(`  NATed js-go: ${natedJsGo.at(-1)?.error}\n`) }
     await b.stop()
     process.stderr.write(`NATed js-go ${i + 1}/${RUNS}: ${natedJsGo.at(-1)?.success === true ? 'ok' : 'failed'} ${natedJsGo.at(-1)?.ms} ms\n`)
   }

@@ -86,7 +86,7 @@ export class Lab {
 
   /** A go peer in a namespace (tracked and stopped by `down`) */
   async go (role: Role, args: string[]): Promise<GoPeer> {
-    const peer = await startGoPeer({ netns: this.info.ns[role], args, name: `${this.info.id}-${role}`, timeoutMs: 300_000 })
+    const peer = await startGoPeer({ netns: this.info.ns[role], args, name: `${this.info.id}-${role}`, timeoutMs: 1_800_000 })
     this.peers.push(peer)
     return peer
   }

@@ -106,6 +106,7 @@ describe('NAT lab', function () {
       // until AutoNAT verifies it, js does not announce its public address and go has nothing to dial back
       await js.waitFor('nat-status', e => e.status === 'public', 60_000)
       await connectedTo(js, lab.relay.peerId)
+      await circuitAddrOf(go) // go holds its reservation on the relay
       const { p2pAddrs } = await go.command<{ p2pAddrs: string[] }>('addrs')
       const tcpAddrs = p2pAddrs.filter(a => a.includes('/tcp/') && !a.includes('/127.0.0.1/'))
 

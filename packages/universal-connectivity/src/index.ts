@@ -73,7 +73,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionEstablishedEvent, DiscoveryMechanism, NatStatus, PeerDiscoveredEvent } from '@x/interface'
 
 export { connectivityPreset, PUBLIC_BOOTSTRAP_PEERS } from './presets.ts'
-export type { ConnectivityProfile, PresetOverrides } from './presets.ts'
+export type { ConnectivityProfile, PresetOverrides, PresetServices } from './presets.ts'
 export { ConnectivityDialError, InvalidConnectivityOptionError, MissingSwarmKeyError, NoDialableAddressError, NotStartedError, UnknownProfileError } from './errors.ts'
 export type { DialAttempt, DialPeerOptions, DialResult } from './dialer.ts'
 export type { DiscoveredPeer } from './discovery-tracker.ts'
