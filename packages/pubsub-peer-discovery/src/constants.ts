@@ -21,3 +21,10 @@ export const PEER_TTL_PERIODS = 4
 
 /** Authors whose rate we track at once */
 export const MAX_TRACKED_AUTHORS = 4096
+
+/**
+ * After start a node announces every interval for this many intervals, so
+ * that gossip which reaches only part of a large topic at a time (mesh
+ * degree, gossip windows) still tells everyone about it soon
+ */
+export const WARMUP_INTERVALS = 3

@@ -58,6 +58,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private responseTimer?: ReturnType<typeof setTimeout>
   private debounceTimer?: ReturnType<typeof setTimeout>
   private lastAnnounced = 0
+  private startedAt = 0
 
   constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
     super()
@@ -111,6 +112,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       : findPubSub(this.components)
     this.pubsub = pubsub
     this.started = true
+    this.startedAt = Date.now()
 
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
@@ -270,7 +272,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.announce('periodic')
       this.cache.prune(Date.now(), this.ttl())
       this.schedulePeriodic()
-    }, nextAnnouncementDelay(this.nodes(), this.schedule))
+    }, this.warmingUp() ? this.schedule.interval : nextAnnouncementDelay(this.nodes(), this.schedule))
+  }
+
+  /** Whether we are in the first intervals after start, when we announce every interval */
+  private warmingUp (): boolean {
+    return Date.now() - this.startedAt < C.WARMUP_INTERVALS * this.schedule.interval
   }
 
   /** Publishes our announcement on every topic that has subscribers */

@@ -35,7 +35,9 @@
  * announcements per interval at any size. Peers count as unheard only after
  * several periods. A newcomer does not wait for the slow rhythm: a node
  * that hears a peer it did not know announces itself within half an
- * interval (once per interval, however many newcomers), so a late joiner
+ * interval (once per interval, however many newcomers), and a node
+ * announces every interval for its first three intervals, because gossip in
+ * a large topic reaches only part of it at a time; so a late joiner
  * learns everyone within about one interval, and a swarm started at once
  * within two.
  *
