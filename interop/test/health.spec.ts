@@ -65,7 +65,7 @@ describe('interop: @x/health with go-libp2p', function () {
     const conn = await js.dial(goPeer)
     await waitFor(() => (js.services.health.getConnectionHealth(goPeer)?.connections[0]?.rtt?.samples ?? 0) >= 2 ? true : undefined, 15_000)
     const states: string[] = []
-    js.addEventListener('connection:health', (evt) => { if (evt.detail.connectionId === conn.id) states.push(evt.detail.state) })
+    js.addEventListener('connection:health', (evt) => { if (evt.detail.connectionId === conn.id) { states.push(evt.detail.state) } })
 
     const stopped = Date.now()
     go.kill('SIGSTOP')

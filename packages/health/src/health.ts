@@ -150,6 +150,12 @@ export class HealthService implements ConnectionHealth, Startable {
         return
       }
 
+      if (err?.name === 'PingUnsupportedError') {
+        // alive: the negotiation round trip is the measurement
+        record.probeSucceeded(err.negotiationMs)
+        return
+      }
+
       if (err?.name === 'TooManyOutboundProtocolStreamsError') {
         // another ping (libp2p's connection monitor) is in flight on this
         // connection: not a failure of the connection

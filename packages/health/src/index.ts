@@ -7,7 +7,9 @@
  *
  * Every `checkInterval` (jittered), each open connection - busy or idle,
  * direct or relayed - gets a real `/ipfs/ping/1.0.0` round trip on that very
- * connection, at most `maxConcurrentProbes` at once. Per connection it keeps
+ * connection, at most `maxConcurrentProbes` at once. A peer that does not
+ * speak ping answers the protocol negotiation instead, which takes one round
+ * trip: that counts as an answered probe and its time as the RTT. Per connection it keeps
  * RTT (last, EWMA, min, p50/p95 of the last 64), a decayed probe success
  * rate, stream outcomes (the pool's `pool:stream` events), bytes in and out
  * with rates over 10 s / 1 min / 5 min and the peak second, the last 32
@@ -73,7 +75,7 @@ import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PeerStore, TypedEv
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ConnectionHealthSnapshot, ConnectionHealthState } from '@x/interface'
 
-export { InvalidHealthOptionError, PingMismatchError } from './errors.ts'
+export { InvalidHealthOptionError, PingMismatchError, PingUnsupportedError } from './errors.ts'
 export { score, latencyComponent, successComponent, stabilityComponent } from './score.ts'
 export type { ByteRates, TimedError, TimedEvent }
 

@@ -5,17 +5,30 @@
 import { TimeoutError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { PING_LENGTH, PING_PROTOCOL } from './constants.ts'
-import { PingMismatchError } from './errors.ts'
-import type { Connection } from '@libp2p/interface'
+import { PingMismatchError, PingUnsupportedError } from './errors.ts'
+import type { Connection, Stream } from '@libp2p/interface'
 
 /** Probe on `connection` itself; resolves with the RTT in ms */
 export async function pingConnection (connection: Connection, timeout: number, signal?: AbortSignal): Promise<number> {
   const abort = AbortSignal.any([AbortSignal.timeout(timeout), ...(signal != null ? [signal] : [])])
-  const stream = await connection.newStream(PING_PROTOCOL, {
-    signal: abort,
-    runOnLimitedConnection: true,
-    maxOutboundStreams: 2
-  })
+  const opening = performance.now()
+  let stream: Stream
+
+  try {
+    stream = await connection.newStream(PING_PROTOCOL, {
+      signal: abort,
+      runOnLimitedConnection: true,
+      maxOutboundStreams: 2
+    })
+  } catch (err: any) {
+    // a peer that does not speak ping still answered the protocol
+    // negotiation, which takes one round trip: it is alive
+    if (err?.name === 'UnsupportedProtocolError') {
+      throw new PingUnsupportedError(performance.now() - opening, { cause: err })
+    }
+
+    throw err
+  }
 
   try {
     const data = crypto.getRandomValues(new Uint8Array(PING_LENGTH))

@@ -91,6 +91,21 @@ describe('connection health with real nodes', function () {
     expect(client.services.health.getNetworkHealthSummary().replacements).to.be.at.least(1)
   })
 
+  it('keeps and measures a connection to a peer that does not speak ping', async () => {
+    await server.unhandle('/ipfs/ping/1.0.0')
+    client = await createClient({ checkInterval: 60_000, unhealthyChecksBeforeReplace: 2 })
+    const conn = await client.dial(server.getMultiaddrs()[0])
+    for (let i = 0; i < 5; i++) {
+      await client.services.health.checkAll()
+    }
+
+    const report = client.services.health.getConnectionHealth(server.peerId)!.connections[0]
+    expect(conn.status).to.equal('open')
+    expect(report.state).to.equal('healthy')
+    expect(report.rtt?.samples).to.equal(5)
+    expect(report.probeFailures).to.equal(0)
+  })
+
   it('reports the bytes of a 10 MiB echo within 5%', async () => {
     client = await createClient({ checkInterval: 60_000 })
     const conn = await client.dial(server.getMultiaddrs()[0])

@@ -105,7 +105,7 @@ describe('health rules (fake time)', () => {
     const slow = fakeConnection(peer, open)
     open.push(slow)
     const record = track(health, slow)
-    for (let i = 0; i < 3; i++) check(health, record, true, 400)
+    for (let i = 0; i < 3; i++) { check(health, record, true, 400) }
     await clock.tickAsync(10)
 
     expect(connectionManager.openConnection.callCount).to.equal(1)
