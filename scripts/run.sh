@@ -9,6 +9,9 @@
 set -euo pipefail
 X_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export X_ROOT
+# nft and ip live in sbin, which a non-login PATH may lack
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
 cd "$X_ROOT"
 # shellcheck source=scripts/ensure-node.sh
 source "$X_ROOT/scripts/ensure-node.sh"
