@@ -177,7 +177,9 @@ export class HealthService implements ConnectionHealth, Startable {
     }
 
     const parts = score({
-      rtt: record.rtt.samples > 0 ? record.rtt.ewma : undefined,
+      // the median of the last three probes: a lasting slowdown counts after
+      // two probes, a single spike never
+      rtt: record.rtt.samples > 0 ? record.rtt.recentMedian(3) : undefined,
       successRate: record.successRate,
       recentFailures: record.recentFailures(now),
       consecutiveFailures: record.consecutiveFailures

@@ -48,6 +48,19 @@ export class RttTracker {
     return sorted[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))]
   }
 
+  /** Median of the last `n` samples: follows a lasting change within n/2 + 1 probes, ignores one spike */
+  recentMedian (n = 3): number {
+    const count = Math.min(this.count, n, RTT_WINDOW)
+    const recent: number[] = []
+
+    for (let i = 1; i <= count; i++) {
+      recent.push(this.window[(this.next - i + RTT_WINDOW) % RTT_WINDOW])
+    }
+
+    recent.sort((a, b) => a - b)
+    return recent[Math.floor((recent.length - 1) / 2)] ?? 0
+  }
+
   /** SRTT + 4 x RTTVAR, bounded; `fallback` before the first sample */
   timeout (min: number, max: number, fallback: number): number {
     if (this.srtt == null) {

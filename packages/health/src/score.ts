@@ -2,7 +2,8 @@
  * The 0..1 score of a connection: a weighted mean of three components, each
  * 1 when perfect and exactly 0.5 at its configured threshold:
  *
- * - latency: 1 at 0 ms, 0.5 at `maxPingLatency`, 0 at twice that
+ * - latency (median of the last three probes): 1 at 0 ms, 0.5 at
+ * `maxPingLatency`, 0 at twice that
  * - success rate: 1 at 100 %, 0.5 at `minPingSuccessRate`, 0 at 0 %, and 0
  * while the last two probes in a row went unanswered (the decayed rate
  * moves slowly, so random loss does not trip it; silence does at once)
@@ -17,7 +18,7 @@ import { SILENT_PROBES } from './constants.ts'
 import type { HealthWeights } from './index.ts'
 
 export interface ScoreInputs {
-  /** EWMA RTT, undefined before the first successful probe */
+  /** Recent RTT (median of the last three probes), undefined before the first */
   rtt?: number
   successRate: number
   recentFailures: number

@@ -53,6 +53,17 @@ describe('rtt', () => {
     expect(summary.ewma).to.be.within(90, 100)
   })
 
+  it('follows a lasting change within two probes and ignores one spike', () => {
+    const rtt = new RttTracker()
+    for (let i = 0; i < 10; i++) { rtt.add(10) }
+    rtt.add(500)
+    expect(rtt.recentMedian()).to.equal(10)
+    rtt.add(10)
+    rtt.add(210)
+    rtt.add(210)
+    expect(rtt.recentMedian()).to.equal(210)
+  })
+
   it('gives an adaptive timeout of SRTT + 4 x RTTVAR within bounds', () => {
     const rtt = new RttTracker()
     expect(rtt.timeout(100, 5000, 5000)).to.equal(5000)
