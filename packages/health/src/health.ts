@@ -33,6 +33,9 @@ export class HealthService implements ConnectionHealth, Startable {
   private timer?: ReturnType<typeof setTimeout>
   private shutdown = new AbortController()
   private started = false
+  private sweeping = false
+  /** Sweeps skipped because the previous one was still running */
+  skippedSweeps = 0
   probes = 0
   probeFailures = 0
   replacements = 0
@@ -108,18 +111,32 @@ export class HealthService implements ConnectionHealth, Startable {
     }
   }
 
+  /**
+   * Checks run at a fixed rate (each timer is set when the previous one
+   * fires, not when its sweep ends), so a connection that goes silent is
+   * probed again one interval after its first failed probe. A sweep still
+   * running when the next is due is not doubled: the tick is skipped.
+   */
   private schedule (): void {
     const { checkInterval, checkJitter } = this.options
     const delay = checkInterval * (1 + checkJitter * (2 * Math.random() - 1))
 
     this.timer = setTimeout(() => {
+      if (!this.started) {
+        return
+      }
+
+      this.schedule()
+
+      if (this.sweeping) {
+        this.skippedSweeps++
+        return
+      }
+
+      this.sweeping = true
       this.checkAll()
         .catch(err => { this.log.error('health check failed - %e', err) })
-        .finally(() => {
-          if (this.started) {
-            this.schedule()
-          }
-        })
+        .finally(() => { this.sweeping = false })
     }, delay)
   }
 
