@@ -1,9 +1,8 @@
 /**
- * Bytes in and out of one connection in per-second buckets over five
- * minutes, giving rates over 10 s, 1 min and 5 min, and the peak second.
+ * Bytes in and out of one connection, for rates over 10 s, 1 min and
+ * 5 min and the peak second: ten one-second buckets and thirty ten-second
+ * buckets per direction (about 500 bytes a connection).
  */
-import { BYTE_BUCKETS } from './constants.ts'
-
 export interface ByteRates {
   /** Bytes per second over the window */
   in10s: number
@@ -16,62 +15,88 @@ export interface ByteRates {
   peak: number
 }
 
-export class ByteCounter {
-  totalIn = 0
-  totalOut = 0
-  peak = 0
-  private readonly inBuckets = new Float64Array(BYTE_BUCKETS)
-  private readonly outBuckets = new Float64Array(BYTE_BUCKETS)
-  private readonly seconds = new Float64Array(BYTE_BUCKETS).fill(-1)
+const FINE = 10
+const COARSE = 30
+const COARSE_SECONDS = 10
 
-  private slot (now: number): number {
-    const second = Math.floor(now / 1000)
-    const slot = second % BYTE_BUCKETS
+/** Buckets of `width` seconds in a ring, each stamped with its start */
+class Ring {
+  readonly in: Float64Array
+  readonly out: Float64Array
+  readonly stamps: Float64Array
+  readonly width: number
 
-    if (this.seconds[slot] !== second) {
-      this.seconds[slot] = second
-      this.inBuckets[slot] = 0
-      this.outBuckets[slot] = 0
+  constructor (size: number, width: number) {
+    this.in = new Float64Array(size)
+    this.out = new Float64Array(size)
+    this.stamps = new Float64Array(size).fill(-1)
+    this.width = width
+  }
+
+  slot (second: number): number {
+    const bucket = Math.floor(second / this.width)
+    const slot = bucket % this.stamps.length
+
+    if (this.stamps[slot] !== bucket) {
+      this.stamps[slot] = bucket
+      this.in[slot] = 0
+      this.out[slot] = 0
     }
 
     return slot
   }
 
-  add (direction: 'in' | 'out', bytes: number, now: number): void {
-    const slot = this.slot(now)
-
-    if (direction === 'in') {
-      this.totalIn += bytes
-      this.inBuckets[slot] += bytes
-    } else {
-      this.totalOut += bytes
-      this.outBuckets[slot] += bytes
-    }
-
-    this.peak = Math.max(this.peak, this.inBuckets[slot] + this.outBuckets[slot])
-  }
-
-  private rate (buckets: Float64Array, now: number, seconds: number): number {
-    const current = Math.floor(now / 1000)
+  /** Bytes in the buckets that started within the last `seconds` */
+  sum (buckets: Float64Array, second: number, seconds: number): number {
+    const current = Math.floor(second / this.width)
+    const span = Math.ceil(seconds / this.width)
     let total = 0
 
-    for (let i = 0; i < BYTE_BUCKETS; i++) {
-      if (current - this.seconds[i] < seconds && this.seconds[i] >= 0) {
+    for (let i = 0; i < this.stamps.length; i++) {
+      if (this.stamps[i] >= 0 && current - this.stamps[i] < span) {
         total += buckets[i]
       }
     }
 
-    return total / seconds
+    return total
+  }
+}
+
+export class ByteCounter {
+  totalIn = 0
+  totalOut = 0
+  peak = 0
+  private readonly fine = new Ring(FINE, 1)
+  private readonly coarse = new Ring(COARSE, COARSE_SECONDS)
+
+  add (direction: 'in' | 'out', bytes: number, now: number): void {
+    const second = Math.floor(now / 1000)
+    const fine = this.fine.slot(second)
+    const coarse = this.coarse.slot(second)
+
+    if (direction === 'in') {
+      this.totalIn += bytes
+      this.fine.in[fine] += bytes
+      this.coarse.in[coarse] += bytes
+    } else {
+      this.totalOut += bytes
+      this.fine.out[fine] += bytes
+      this.coarse.out[coarse] += bytes
+    }
+
+    this.peak = Math.max(this.peak, this.fine.in[fine] + this.fine.out[fine])
   }
 
   rates (now: number): ByteRates {
+    const second = Math.floor(now / 1000)
+
     return {
-      in10s: this.rate(this.inBuckets, now, 10),
-      out10s: this.rate(this.outBuckets, now, 10),
-      in1m: this.rate(this.inBuckets, now, 60),
-      out1m: this.rate(this.outBuckets, now, 60),
-      in5m: this.rate(this.inBuckets, now, 300),
-      out5m: this.rate(this.outBuckets, now, 300),
+      in10s: this.fine.sum(this.fine.in, second, 10) / 10,
+      out10s: this.fine.sum(this.fine.out, second, 10) / 10,
+      in1m: this.coarse.sum(this.coarse.in, second, 60) / 60,
+      out1m: this.coarse.sum(this.coarse.out, second, 60) / 60,
+      in5m: this.coarse.sum(this.coarse.in, second, 300) / 300,
+      out5m: this.coarse.sum(this.coarse.out, second, 300) / 300,
       peak: this.peak
     }
   }

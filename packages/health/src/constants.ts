@@ -36,8 +36,6 @@ export const SILENT_PROBES = 2
 export const ERROR_HISTORY = 32
 /** Lifecycle events kept per connection */
 export const EVENT_HISTORY = 32
-/** Per-second byte buckets kept per connection (covers the 5 min window) */
-export const BYTE_BUCKETS = 300
 /** Errors within this window make up the stability score */
 export const STABILITY_WINDOW = 5 * 60 * second
 /** Score must move by this much for a new `connection:health` event */
