@@ -1,0 +1,255 @@
+/**
+ * Bounds and contracts of the service, with stub components and fake time:
+ * probes in flight never exceed `maxConcurrentProbes`, busy and relayed
+ * connections are probed, sweeps follow the jittered schedule, histories
+ * stay bounded, the Prometheus names follow the conventions, the series
+ * follow the open connections, and the figures reach `components.metrics`.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+// @ts-expect-error the parser ships no types
+import parsePrometheus from 'parse-prometheus-text-format'
+import sinon from 'sinon'
+import { stubInterface } from 'sinon-ts'
+import { ERROR_HISTORY, EVENT_HISTORY } from '../src/constants.ts'
+import { HealthService } from '../src/health.ts'
+import type { ConnectionHealthInit } from '../src/index.ts'
+import type { ConnectionRecord } from '../src/record.ts'
+import type { Connection, Libp2pEvents, Metrics, PeerId, PeerStore } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+
+interface Probed {
+  inFlight: number
+  maxInFlight: number
+  calls: Array<{ connection: string, options: any }>
+}
+
+/**
+ * A connection whose ping streams fail after `ms` of fake time: enough to
+ * count how many are open at once without a real muxer
+ */
+function fakeConnection (id: string, peer: PeerId, probed: Probed, extra: Partial<Connection> = {}, ms = 100): Connection {
+  return {
+    id,
+    remotePeer: peer,
+    status: 'open',
+    streams: [],
+    limits: undefined,
+    newStream: async (protocol: string, options: any) => {
+      probed.calls.push({ connection: id, options })
+      probed.inFlight++
+      probed.maxInFlight = Math.max(probed.maxInFlight, probed.inFlight)
+      try {
+        await new Promise(resolve => setTimeout(resolve, ms))
+        throw Object.assign(new Error('stream reset'), { name: 'StreamResetError' })
+      } finally {
+        probed.inFlight--
+      }
+    },
+    close: async () => {},
+    abort: () => {},
+    ...extra
+  } as unknown as Connection
+}
+
+describe('bounds and contracts (stub components, fake time)', () => {
+  let clock: sinon.SinonFakeTimers
+  let peers: PeerId[]
+  let open: Connection[]
+  let probed: Probed
+  let connectionManager: sinon.SinonStubbedInstance<ConnectionManager>
+  let events: TypedEventEmitter<Libp2pEvents>
+
+  beforeEach(async () => {
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    peers = [
+      peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
+      peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    ]
+    open = []
+    probed = { inFlight: 0, maxInFlight: 0, calls: [] }
+    connectionManager = stubInterface<ConnectionManager>()
+    connectionManager.getConnections.callsFake(() => [...open])
+    connectionManager.openConnection.rejects(new Error('no dials in these tests'))
+    events = new TypedEventEmitter()
+  })
+
+  afterEach(() => {
+    clock.restore()
+    sinon.restore()
+  })
+
+  function service (init: ConnectionHealthInit = {}, metrics?: Metrics): HealthService {
+    const peerStore = stubInterface<PeerStore>()
+    peerStore.get.rejects(Object.assign(new Error('not found'), { name: 'NotFoundError' }))
+    return new HealthService({ connectionManager, peerStore, events, logger: defaultLogger(), metrics }, { replaceUnhealthy: false, ...init })
+  }
+
+  it('never has more than maxConcurrentProbes probes in flight, and probes every connection of a sweep', async () => {
+    for (let i = 0; i < 200; i++) {
+      open.push(fakeConnection(`c${i}`, peers[i % 2], probed, {}, 50 + (i % 7) * 10))
+    }
+    const health = service({ maxConcurrentProbes: 4 })
+
+    const sweep = health.checkAll()
+    await clock.tickAsync(10_000)
+    await sweep
+
+    expect(probed.calls).to.have.lengthOf(200)
+    expect(new Set(probed.calls.map(c => c.connection)).size).to.equal(200)
+    expect(probed.maxInFlight).to.equal(4)
+    expect(health.getNetworkHealthSummary().probeFailures).to.equal(200)
+  })
+
+  it('probes busy connections and relayed (limited) ones, allowing the probe on limited connections', async () => {
+    const busy = fakeConnection('busy', peers[0], probed, { streams: Array.from({ length: 50 }, () => ({ protocol: '/echo/1.0.0', direction: 'outbound' })) as any })
+    const relayed = fakeConnection('relayed', peers[1], probed, { limits: { bytes: 1n << 17n, seconds: 120 } as any })
+    open.push(busy, relayed)
+    const health = service()
+    const sweep = health.checkAll()
+    await clock.tickAsync(1_000)
+    await sweep
+
+    expect(probed.calls.map(c => c.connection).sort()).to.deep.equal(['busy', 'relayed'])
+    expect(probed.calls.every(c => c.options.runOnLimitedConnection === true)).to.equal(true)
+    expect(health.getConnectionHealth(peers[1])!.connections[0].limited).to.equal(true)
+    expect(health.getConnectionHealth(peers[0])!.connections[0].openStreams).to.equal(50)
+  })
+
+  it('sweeps on the jittered schedule: checkInterval x (1 +- checkJitter)', async () => {
+    open.push(fakeConnection('c', peers[0], probed, {}, 1))
+    // each delay is drawn when the previous timer fires (a fixed rate)
+    const random = sinon.stub(Math, 'random')
+    random.onFirstCall().returns(0) // the shortest delay: 800 ms
+    random.onSecondCall().returns(0.999_999) // the longest: just under 1,200 ms
+    random.returns(0.5)
+    const health = service({ checkInterval: 1_000, checkJitter: 0.2 })
+
+    health.start()
+    await clock.tickAsync(799)
+    expect(probed.calls).to.have.lengthOf(0)
+    await clock.tickAsync(1)
+    expect(probed.calls).to.have.lengthOf(1)
+
+    await clock.tickAsync(1_150)
+    expect(probed.calls).to.have.lengthOf(1)
+    await clock.tickAsync(100)
+    expect(probed.calls).to.have.lengthOf(2)
+
+    health.stop()
+    health.stop() // idempotent
+    await clock.tickAsync(10_000)
+    expect(probed.calls).to.have.lengthOf(2)
+  })
+
+  it('keeps at most ERROR_HISTORY errors and EVENT_HISTORY lifecycle events per connection, newest last', () => {
+    const conn = fakeConnection('c', peers[0], probed)
+    open.push(conn)
+    const health = service()
+    const record: ConnectionRecord = (health as any).track(conn)
+
+    for (let i = 0; i < 500; i++) {
+      record.probeFailed(`E${i}`, Date.now() + i)
+      record.streamOutcome(false, `S${i}`, Date.now() + i)
+      record.event(i % 2 === 0 ? 'degraded' : 'recovered', Date.now() + i)
+    }
+
+    expect(record.errors).to.have.lengthOf(ERROR_HISTORY)
+    expect(record.events).to.have.lengthOf(EVENT_HISTORY)
+    expect(record.errors[ERROR_HISTORY - 1]).to.include({ kind: 'stream', name: 'S499' })
+    expect(record.events[EVENT_HISTORY - 1].event).to.equal('recovered')
+    const report = health.getConnectionHealth(peers[0])!.connections[0]
+    expect(report.errors).to.have.lengthOf(ERROR_HISTORY)
+    expect(report.streamsFailed).to.equal(500)
+    expect(report.rtt).to.equal(undefined)
+  })
+
+  it('counts the pool\'s stream outcomes on the connection they name', () => {
+    const a = fakeConnection('a', peers[0], probed)
+    const b = fakeConnection('b', peers[0], probed)
+    open.push(a, b)
+    const health = service()
+    health.start()
+    ;(health as any).track(a)
+    ;(health as any).track(b)
+
+    events.safeDispatchEvent('pool:stream', { detail: { peer: peers[0], connectionId: 'a', protocol: '/echo/1.0.0', outcome: 'opened' } as any })
+    events.safeDispatchEvent('pool:stream', { detail: { peer: peers[0], connectionId: 'a', protocol: '/echo/1.0.0', outcome: 'failed', error: 'StreamResetError' } as any })
+    events.safeDispatchEvent('pool:stream', { detail: { peer: peers[0], connectionId: 'b', protocol: '/echo/1.0.0', outcome: 'opened' } as any })
+    events.safeDispatchEvent('pool:stream', { detail: { peer: peers[0], connectionId: 'gone', protocol: '/echo/1.0.0', outcome: 'failed' } as any })
+
+    const reports = health.getConnectionHealth(peers[0])!.connections
+    const byId = Object.fromEntries(reports.map(r => [r.connectionId, r]))
+    expect(byId.a).to.include({ streamsOpened: 1, streamsFailed: 1 })
+    expect(byId.a.errors.map(e => e.name)).to.deep.equal(['StreamResetError'])
+    expect(byId.b).to.include({ streamsOpened: 1, streamsFailed: 0 })
+    health.stop()
+  })
+
+  it('names Prometheus families by convention and keeps one series per open connection', () => {
+    const conns = Array.from({ length: 3 }, (_, i) => fakeConnection(`c${i}`, peers[i % 2], probed))
+    open.push(...conns)
+    const health = service()
+    health.start()
+    for (const conn of conns) {
+      const record: ConnectionRecord = (health as any).track(conn)
+      record.probeSucceeded(20)
+      record.bytes.add('in', 100, Date.now())
+    }
+
+    let families = parsePrometheus(health.exportHealthMetrics('prometheus'))
+    expect(families).to.not.be.empty()
+    for (const family of families) {
+      expect(family.help, family.name).to.be.a('string').that.is.not.empty()
+      expect(family.name).to.match(/^x_health_[a-z_]+$/)
+      // `_total` on counters and only there; units spelled out
+      expect(family.name.endsWith('_total'), family.name).to.equal(family.type === 'COUNTER')
+      expect(family.name, family.name).to.not.match(/_(ms|milliseconds|kb|mb)(_|$)/)
+
+      for (const metric of family.metrics) {
+        expect(Object.keys(metric.labels ?? {}).every(l => l === 'peer' || l === 'connection'), family.name).to.equal(true)
+      }
+    }
+
+    const perConnection = families.filter((f: any) => f.metrics.some((m: any) => m.labels?.connection != null))
+    expect(perConnection.length).to.be.greaterThan(3)
+    for (const family of perConnection) {
+      expect(family.metrics, family.name).to.have.lengthOf(3)
+    }
+
+    // a closed connection's series go with it
+    events.safeDispatchEvent('connection:close', { detail: conns[1] })
+    families = parsePrometheus(health.exportHealthMetrics('prometheus'))
+    for (const family of families.filter((f: any) => perConnection.some((p: any) => p.name === f.name))) {
+      expect(family.metrics.map((m: any) => m.labels.connection).sort(), family.name).to.deep.equal(['c0', 'c2'])
+    }
+    health.stop()
+  })
+
+  it('registers the same summary and counters with components.metrics', async () => {
+    const groups = new Map<string, { calculate(): Record<string, number> }>()
+    const metrics = stubInterface<Metrics>()
+    metrics.registerMetricGroup.callsFake((name: string, options: any) => { groups.set(name, options); return undefined as any })
+    metrics.registerCounterGroup.callsFake((name: string, options: any) => { groups.set(name, options); return undefined as any })
+    const conn = fakeConnection('c', peers[0], probed)
+    open.push(conn)
+    const health = service({}, metrics)
+
+    const sweep = health.checkAll()
+    await clock.tickAsync(1_000)
+    await sweep
+
+    const summary = health.getNetworkHealthSummary()
+    const gauges = [...groups.entries()].find(([name]) => !name.endsWith('_total'))
+    const counters = [...groups.entries()].find(([name]) => name.endsWith('_total'))
+    expect(gauges, 'a gauge group').to.exist()
+    expect(counters, 'a counter group').to.exist()
+    expect(metrics.registerCounterGroup.calledWith(counters![0])).to.equal(true)
+    expect(Object.values(gauges![1].calculate())).to.include.members([summary.peers, summary.connections, summary.averageScore])
+    expect(Object.values(counters![1].calculate())).to.include.members([summary.probes, summary.probeFailures])
+    expect(summary.probes).to.equal(1)
+  })
+})
