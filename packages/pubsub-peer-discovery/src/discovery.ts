@@ -9,7 +9,7 @@ import { LIBP2P_CAPABILITIES, PUBSUB_PEER_DISCOVERY_CAPABILITY } from '@x/interf
 import { TypedEventEmitter } from 'main-event'
 import { allAddresses } from './address-filter.ts'
 import * as C from './constants.ts'
-import { InvalidDiscoveryOptionError } from './errors.ts'
+import { InvalidDiscoveryOptionError, PubSubNotFoundError } from './errors.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
 import { Peer } from './pb/peer.ts'
 import { PeerCache } from './peer-cache.ts'
@@ -108,8 +108,13 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     const pubsub = this.pubsubServiceName != null
-      ? (this.components as any)[this.pubsubServiceName] as PubSubLike
+      ? (this.components as any).components?.[this.pubsubServiceName] as PubSubLike | undefined
       : findPubSub(this.components)
+
+    if (pubsub == null || typeof pubsub.subscribe !== 'function') {
+      throw new PubSubNotFoundError(`No pubsub service is registered as "${this.pubsubServiceName}"`)
+    }
+
     this.pubsub = pubsub
     this.started = true
     this.startedAt = Date.now()
@@ -196,7 +201,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private handle (message: PubSubMessage): void {
     const now = Date.now()
 
-    if (message.from != null && !this.rateLimiter.allow(message.from.toString(), now)) {
+    // unsigned messages (only accepted with allowUnsigned) share one budget
+    if (!this.rateLimiter.allow(message.from?.toString() ?? 'unsigned', now)) {
       this.metrics.drop('rate-limited')
       return
     }

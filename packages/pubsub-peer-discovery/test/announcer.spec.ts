@@ -145,6 +145,31 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(1)
   })
 
+  it('rate-limits unsigned messages too, when they are allowed', async () => {
+    await create({ rateLimit: 2, allowUnsigned: true })
+    discovery.afterStart()
+    const [a] = await remotes(1)
+    for (let port = 1; port <= 4; port++) {
+      const data = Peer.encode({
+        publicKey: publicKeyToProtobuf(a.key.publicKey) as Uint8Array<ArrayBuffer>,
+        addrs: [multiaddr(`/ip4/10.0.0.1/tcp/${port}`).bytes as Uint8Array<ArrayBuffer>]
+      })
+      pubsub.deliver({ type: 'unsigned', topic: TOPIC, data })
+    }
+    expect(discovery.getMetrics().dropped['rate-limited']).to.equal(2)
+  })
+
+  it('names a missing pubsub service clearly', async () => {
+    const broken = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => [] }),
+      events: new TypedEventEmitter(),
+      logger: defaultLogger(),
+      components: { gossip: new StubPubSub() }
+    } as any, { pubsubServiceName: 'pubsub' })
+    expect(() => { broken.afterStart() }).to.throw().with.property('name', 'PubSubNotFoundError')
+  })
+
   it('rejects invalid options by name', async () => {
     for (const init of [{ interval: 0 }, { jitter: 1 }, { maxAddresses: -1 }, { targetAnnouncements: 1.5 }, { announceDebounce: -5 }]) {
       await create().catch(() => {})
