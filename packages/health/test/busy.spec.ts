@@ -19,21 +19,21 @@ describe('a busy connection', function () {
     const conn = await client.dial(server.getMultiaddrs()[0])
     const size = 32 * 1024 * 1024
     const stream = await conn.newStream('/echo/1.0.0')
-    let done = false
-    const transfer = echoOver(stream, new Uint8Array(size)).finally(() => { done = true })
+    const transfer = { done: false }
+    const echoed = echoOver(stream, new Uint8Array(size)).finally(() => { transfer.done = true })
 
     // probe only while the transfer is under way
     let probedWhileBusy = 0
     let bytesSeenWhileBusy = 0
-    while (!done) {
+    while (!transfer.done) {
       await client.services.health.checkAll()
       const report = client.services.health.getConnectionHealth(server.peerId)!.connections[0]
-      if (!done && report.openStreams > 0) {
+      if (!transfer.done && report.openStreams > 0) {
         probedWhileBusy++
         bytesSeenWhileBusy = report.bytesOut
       }
     }
-    expect(await transfer).to.equal(size)
+    expect(await echoed).to.equal(size)
 
     const report = client.services.health.getConnectionHealth(server.peerId)!.connections[0]
     expect(probedWhileBusy).to.be.at.least(1)
