@@ -38,8 +38,12 @@ export const ERROR_HISTORY = 32
 export const EVENT_HISTORY = 32
 /** Errors within this window make up the stability score */
 export const STABILITY_WINDOW = 5 * 60 * second
-/** Score must move by this much for a new `connection:health` event */
+/** Score must move by this much for a new `connection:health` event ... */
 export const REPORT_STEP = 0.05
+/** ... or the RTT EWMA by this fraction of itself ... */
+export const REPORT_RTT_RATIO = 0.2
+/** ... and at least this many ms, so latency-based routing never works on a stale RTT */
+export const REPORT_RTT_MS = 10
 /** Worst connections listed in the summary */
 export const SUMMARY_WORST = 5
 

@@ -7,7 +7,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { CONNECTION_HEALTH_CAPABILITY, CONNECTION_HEALTH_EVENT } from '@x/interface'
 import { tapBytes } from './bytes-tap.ts'
-import { REPORT_STEP, SUMMARY_WORST } from './constants.ts'
+import { REPORT_RTT_MS, REPORT_RTT_RATIO, REPORT_STEP, SUMMARY_WORST } from './constants.ts'
 import { prometheusText } from './export.ts'
 import { resolveOptions } from './options.ts'
 import { ProbeQueue, pingConnection } from './prober.ts'
@@ -54,6 +54,11 @@ export class HealthService implements ConnectionHealth, Startable {
 
   isStarted (): boolean {
     return this.started
+  }
+
+  /** Aborted when the service stops */
+  get signal (): AbortSignal {
+    return this.shutdown.signal
   }
 
   start (): void {
@@ -162,6 +167,8 @@ export class HealthService implements ConnectionHealth, Startable {
     try {
       const rtt = await pingConnection(record.connection, this.options.pingTimeout, this.shutdown.signal)
       record.probeSucceeded(rtt)
+      // what libp2p's own monitor would set, for code that reads conn.rtt
+      record.connection.rtt = record.rtt.ewma
     } catch (err: any) {
       if (this.shutdown.signal.aborted) {
         return
@@ -232,7 +239,9 @@ export class HealthService implements ConnectionHealth, Startable {
   }
 
   private report (record: ConnectionRecord, now: number): void {
-    const changed = record.state !== record.lastReportedState || Math.abs(record.score - record.lastReportedScore) >= REPORT_STEP
+    const rtt = record.rtt.samples > 0 ? record.rtt.ewma : -1
+    const rttMoved = rtt >= 0 && (record.lastReportedRtt < 0 || Math.abs(rtt - record.lastReportedRtt) >= Math.max(REPORT_RTT_MS, record.lastReportedRtt * REPORT_RTT_RATIO))
+    const changed = record.state !== record.lastReportedState || Math.abs(record.score - record.lastReportedScore) >= REPORT_STEP || rttMoved
 
     if (!changed) {
       return
@@ -240,6 +249,7 @@ export class HealthService implements ConnectionHealth, Startable {
 
     record.lastReportedScore = record.score
     record.lastReportedState = record.state
+    record.lastReportedRtt = rtt
     this.components.events.safeDispatchEvent(CONNECTION_HEALTH_EVENT, { detail: this.snapshot(record, now) })
   }
 

@@ -30,7 +30,8 @@
  * checks. A connection that fails every probe and every
  * stream is closed even when it is the last, and its peer re-dialled.
  *
- * Material changes (state, or score moving by 0.05) are dispatched as
+ * Material changes (state, score moving by 0.05, or RTT EWMA moving by 20 %
+ * and at least 10 ms) are dispatched as
  * `connection:health` events (`@x/interface`), with the peer's adaptive
  * timeout (SRTT + 4 x RTTVAR, bounded by `minTimeout`..`maxTimeout`), so
  * `@x/connection-pool` routes and times out by health without importing
@@ -42,9 +43,10 @@
  * allows one outbound ping stream per connection: when both run, a probe
  * that meets the monitor's ping is counted as skipped, but the monitor
  * aborts the connection when its own ping is refused. Disable it when this
- * service runs (`connectionMonitor: { enabled: false }`) - this service
- * measures the same RTT and acts on it with more care - or give the ping
- * service `maxOutboundStreams: 2`.
+ * service runs (`connectionMonitor: { enabled: false }`): this service
+ * measures the same RTT (and sets `conn.rtt`) and acts on it with more care.
+ * Raising the ping service's `maxOutboundStreams` is not enough, because the
+ * monitor starts a ping every interval without waiting for the last one.
  *
  * @example
  *

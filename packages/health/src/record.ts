@@ -33,6 +33,8 @@ export class ConnectionRecord {
   state: ConnectionHealthState = 'healthy'
   score = 1
   lastReportedScore = -1
+  /** RTT EWMA in the last `connection:health` event, -1 before any */
+  lastReportedRtt = -1
   lastReportedState?: ConnectionHealthState
   replacing = false
   readonly errors: TimedError[] = []

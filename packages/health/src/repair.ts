@@ -93,6 +93,23 @@ export class Repairer {
     }
   }
 
+  /** Resolves after `ms`, or at once when the service stops */
+  private async wait (ms: number): Promise<void> {
+    const signal = this.service.signal
+
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', done)
+        resolve()
+      }, ms)
+      const done = (): void => {
+        clearTimeout(timer)
+        resolve()
+      }
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
+
   /** After a dead connection closed: re-dial its peer if nothing is left */
   onClosed (record: ConnectionRecord): void {
     const { components, options, log } = this.service
@@ -117,7 +134,7 @@ export class Repairer {
             return
           } catch (err) {
             log('re-dial %d of %p failed - %e', attempt, record.peer, err)
-            await new Promise(resolve => setTimeout(resolve, options.checkInterval))
+            await this.wait(options.checkInterval)
           }
         }
       } finally {

@@ -189,6 +189,19 @@ describe('health rules (fake time)', () => {
     expect(outages).to.be.at.most(1)
   })
 
+  it('reports an RTT change even when the score barely moves, and sets conn.rtt-style figures', () => {
+    const health = service({ maxPingLatency: 60_000 })
+    const record = track(health, fakeConnection(peer, open))
+    for (let i = 0; i < 10; i++) { check(health, record, true, 10) }
+    const before = reported.length
+    for (let i = 0; i < 3; i++) { check(health, record, true, 200) }
+
+    const latest = reported[reported.length - 1]
+    expect(reported.length).to.be.greaterThan(before)
+    expect(latest.rtt?.ewma).to.be.greaterThan(50)
+    expect(latest.score).to.be.greaterThan(0.99)
+  })
+
   it('reports material changes only, with the adaptive timeout', () => {
     const health = service()
     const record = track(health, fakeConnection(peer, open))
