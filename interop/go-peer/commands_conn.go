@@ -20,7 +20,12 @@ func init() {
 	register("exit", cmdExit)
 }
 
-// connect {addr, force?}: force opens a new connection even when one exists.
+// connect {addr, force?}: dials unless a connection already exists (the
+// existing one is returned). force adds network.WithForceDirectDial: a
+// direct connection is made even when only a limited (relayed) one exists.
+// It does NOT open a second connection next to an existing direct one; the
+// go-libp2p swarm has no public way to do that (a second connection to the
+// same peer comes from the remote dialling in).
 func cmdConnect(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
 	var a struct {
 		Addr  string `json:"addr"`
@@ -83,15 +88,20 @@ func cmdConns(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, 
 	for _, c := range p.host.Network().Conns() {
 		fields := connFields(c, "open")
 		delete(fields, "event")
+		fields["transient"] = c.Stat().Limited // the pre-0.35 name of limited
 		fields["streams"] = len(c.GetStreams())
-		fields["streamsOpened"] = counts[c.ID()]
+		opened := counts[c.ID()]
+		if opened == nil {
+			opened = map[string]int{}
+		}
+		fields["streamsOpened"] = opened
 		list = append(list, fields)
 	}
 	return map[string]any{"conns": list}, nil
 }
 
 func cmdAddrs(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, error) {
-	var plain []string
+	plain := []string{}
 	for _, a := range p.host.Addrs() {
 		plain = append(plain, a.String())
 	}
@@ -107,7 +117,7 @@ func cmdReachability(_ context.Context, p *goPeer, _ json.RawMessage) (map[strin
 	return map[string]any{"value": reachabilityName(r.Reachability())}, nil
 }
 
-func cmdExit(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, error) {
-	p.stop()
+// exit: runCommand stops the peer once this command's result is written.
+func cmdExit(_ context.Context, _ *goPeer, _ json.RawMessage) (map[string]any, error) {
 	return nil, nil
 }

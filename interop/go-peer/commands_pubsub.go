@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"log"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -23,81 +22,6 @@ type topicArgs struct {
 	Topic      string   `json:"topic"`
 	DataBase64 string   `json:"dataBase64"`
 	Addrs      []string `json:"addrs"`
-}
-
-// topic joins a topic once and returns it.
-func (p *goPeer) topic(name string) (*pubsub.Topic, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if t, ok := p.topics[name]; ok {
-		return t, nil
-	}
-	t, err := p.pubsub.Join(name)
-	if err != nil {
-		return nil, err
-	}
-	p.topics[name] = t
-	return t, nil
-}
-
-// subscribe starts reporting a topic's messages as pubsub events (and, on
-// the discovery topic, as discovery events).
-func (p *goPeer) subscribe(name string) error {
-	t, err := p.topic(name)
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	if _, ok := p.subs[name]; ok {
-		p.mu.Unlock()
-		return nil
-	}
-	sub, err := t.Subscribe()
-	if err != nil {
-		p.mu.Unlock()
-		return err
-	}
-	p.subs[name] = sub
-	p.mu.Unlock()
-
-	go func() {
-		for {
-			msg, err := sub.Next(p.ctx)
-			if err != nil {
-				return
-			}
-			if msg.ReceivedFrom == p.host.ID() {
-				continue
-			}
-			from := msg.GetFrom().String()
-			p.out.event("pubsub", map[string]any{
-				"topic":      name,
-				"from":       from,
-				"dataBase64": base64.StdEncoding.EncodeToString(msg.Data),
-			})
-			if name == p.opts.discoveryTopic {
-				p.reportDiscovery(name, from, msg.Data)
-			}
-		}
-	}()
-	return nil
-}
-
-func (p *goPeer) reportDiscovery(topic, from string, data []byte) {
-	fields := map[string]any{"topic": topic, "from": from, "valid": false}
-	a, err := decodeAnnouncement(data)
-	if err == nil {
-		id, addrs, perr := announcedPeer(a)
-		fields["peerId"] = id.String()
-		fields["addrs"] = addrs
-		err = perr
-	}
-	if err != nil {
-		fields["error"] = err.Error()
-	} else {
-		fields["valid"] = true
-	}
-	p.out.event("discovery", fields)
 }
 
 func cmdSubscribe(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"sync"
 	"time"
 )
 
@@ -36,8 +37,12 @@ const defaultCommandTimeout = 10 * time.Second
 const maxCommandLine = 16 << 20
 
 // serveCommands reads commands until stdin closes or ctx ends; each runs in
-// its own goroutine and gets exactly one result line.
+// its own goroutine and gets exactly one result line. On end of input it
+// returns once the commands still running have replied (each is bounded by
+// its own timeout), so that `... | go-peer` gets every reply.
 func serveCommands(ctx context.Context, p *goPeer, in io.Reader) {
+	var running sync.WaitGroup
+	defer running.Wait()
 	scanner := bufio.NewScanner(in)
 	scanner.Buffer(make([]byte, 64<<10), maxCommandLine)
 	for scanner.Scan() {
@@ -50,7 +55,11 @@ func serveCommands(ctx context.Context, p *goPeer, in io.Reader) {
 			p.out.event("error", map[string]any{"message": fmt.Sprintf("bad command line: %v", err)})
 			continue
 		}
-		go runCommand(ctx, p, env, line)
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			runCommand(ctx, p, env, line)
+		}()
 	}
 	if err := scanner.Err(); err != nil {
 		log.Printf("reading commands: %v", err)
@@ -71,6 +80,10 @@ func runCommand(ctx context.Context, p *goPeer, env envelope, raw json.RawMessag
 	defer cancel()
 	fields, err := fn(cctx, p, raw)
 	p.out.result(env.ID, fields, err)
+	if env.Cmd == "exit" {
+		// only now, so that the reply is out before the process ends
+		p.stop()
+	}
 }
 
 // args decodes a command's arguments into v.

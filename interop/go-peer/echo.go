@@ -51,15 +51,21 @@ func (s *streamCounts) reset() {
 	s.counts = map[string]map[string]int{}
 }
 
-// handleEcho writes back everything it reads, then closes its write side
-// once the remote has closed its own (half-close).
-func (p *goPeer) handleEcho(s network.Stream) {
-	p.counts.add(s.Conn().ID(), echoProtocol)
+// inbound counts an inbound stream on one of our own handlers and reports
+// it as a stream event.
+func (p *goPeer) inbound(s network.Stream, protocol string) {
+	p.counts.add(s.Conn().ID(), protocol)
 	p.out.event("stream", map[string]any{
-		"protocol": echoProtocol,
+		"protocol": protocol,
 		"peerId":   s.Conn().RemotePeer().String(),
 		"connId":   s.Conn().ID(),
 	})
+}
+
+// handleEcho writes back everything it reads, then closes its write side
+// once the remote has closed its own (half-close).
+func (p *goPeer) handleEcho(s network.Stream) {
+	p.inbound(s, echoProtocol)
 
 	if _, err := io.Copy(s, s); err != nil {
 		log.Printf("echo from %s: %v", s.Conn().RemotePeer(), err)

@@ -21,47 +21,53 @@ func reachabilityName(r network.Reachability) string {
 	}
 }
 
-// watchEvents turns event-bus events into JSON events.
-func (p *goPeer) watchEvents() error {
+// watchEvents subscribes to the event bus; the returned function starts
+// turning its events into JSON events (called once ready is out, so that
+// ready is always the first line).
+func (p *goPeer) watchEvents() (func(), error) {
 	sub, err := p.host.EventBus().Subscribe([]any{
 		new(event.EvtLocalReachabilityChanged),
 		new(event.EvtLocalAddressesUpdated),
 		new(event.EvtPeerIdentificationCompleted),
 	})
 	if err != nil {
-		return fmt.Errorf("event bus: %w", err)
+		return nil, fmt.Errorf("event bus: %w", err)
 	}
 
-	go func() {
-		defer sub.Close()
-		for {
-			select {
-			case <-p.ctx.Done():
+	return func() { go p.forwardEvents(sub) }, nil
+}
+
+func (p *goPeer) forwardEvents(sub event.Subscription) {
+	defer sub.Close()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case e, ok := <-sub.Out():
+			if !ok {
 				return
-			case e, ok := <-sub.Out():
-				if !ok {
-					return
+			}
+			switch evt := e.(type) {
+			case event.EvtLocalReachabilityChanged:
+				p.out.event("reachability", map[string]any{"value": reachabilityName(evt.Reachability)})
+			case event.EvtLocalAddressesUpdated:
+				if p.closing.Load() {
+					continue // the listeners going away at shutdown
 				}
-				switch evt := e.(type) {
-				case event.EvtLocalReachabilityChanged:
-					p.out.event("reachability", map[string]any{"value": reachabilityName(evt.Reachability)})
-				case event.EvtLocalAddressesUpdated:
-					p.out.event("addrs", map[string]any{"addrs": p2pAddrs(p.host)})
-				case event.EvtPeerIdentificationCompleted:
-					protos := make([]string, 0, len(evt.Protocols))
-					for _, proto := range evt.Protocols {
-						protos = append(protos, string(proto))
-					}
-					p.out.event("identify", map[string]any{
-						"peerId":       evt.Peer.String(),
-						"agentVersion": evt.AgentVersion,
-						"protocols":    protos,
-					})
+				p.out.event("addrs", map[string]any{"addrs": p2pAddrs(p.host)})
+			case event.EvtPeerIdentificationCompleted:
+				protos := make([]string, 0, len(evt.Protocols))
+				for _, proto := range evt.Protocols {
+					protos = append(protos, string(proto))
 				}
+				p.out.event("identify", map[string]any{
+					"peerId":       evt.Peer.String(),
+					"agentVersion": evt.AgentVersion,
+					"protocols":    protos,
+				})
 			}
 		}
-	}()
-	return nil
+	}
 }
 
 // holePunchTracer reports DCUtR progress as holepunch events.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -112,11 +113,13 @@ func (p *testPeer) waitFor(t *testing.T, kind string, match func(map[string]any)
 	}
 }
 
+const discoveryTopic = "_peer-discovery._p2p._pubsub"
+
 func TestTwoPeers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a := startTestPeer(ctx, t, "news")
-	b := startTestPeer(ctx, t, "news")
+	a := startTestPeer(ctx, t, "news,"+discoveryTopic)
+	b := startTestPeer(ctx, t, "news,"+discoveryTopic)
 
 	addr := p2pAddrs(b.host)[0]
 	if got := a.run(t, "connect", map[string]any{"addr": addr}); got["peerId"] != b.host.ID().String() {
@@ -142,30 +145,127 @@ func TestTwoPeers(t *testing.T) {
 		t.Fatalf("ping: %v", rtts)
 	}
 
-	// a message published before the mesh forms can be lost, as in any
-	// gossipsub deployment: publish until one arrives
-	var msg map[string]any
+	pingStreams := 0
+	for _, perConn := range b.run(t, "stream-counts", nil)["perConn"].(map[string]map[string]int) {
+		pingStreams += perConn[ping.ID]
+	}
+	if pingStreams != 1 {
+		t.Fatalf("ping streams counted: %d", pingStreams)
+	}
+
+	msg := publishUntil(t, a, b, "publish", map[string]any{"topic": "news", "dataBase64": base64.StdEncoding.EncodeToString([]byte("hello"))},
+		func(v map[string]any) bool { return v["type"] == "pubsub" && v["topic"] == "news" })
+	if msg["dataBase64"] != base64.StdEncoding.EncodeToString([]byte("hello")) || msg["from"] != a.host.ID().String() {
+		t.Fatalf("pubsub: %v", msg)
+	}
+	if _, ok := msg["seqno"].(string); !ok {
+		t.Fatalf("pubsub event without seqno: %v", msg)
+	}
+
+	// announce -> a discovery event naming a, with the addresses given
+	announced := []string{"/ip4/10.0.0.1/tcp/4001", "/ip4/10.0.0.1/udp/4001/quic-v1"}
+	disc := publishUntil(t, a, b, "announce", map[string]any{"addrs": announced},
+		func(v map[string]any) bool { return v["type"] == "discovery" })
+	if disc["valid"] != true || disc["peerId"] != a.host.ID().String() || disc["from"] != a.host.ID().String() || disc["topic"] != discoveryTopic {
+		t.Fatalf("discovery: %v", disc)
+	}
+	if got, _ := json.Marshal(disc["addrs"]); string(got) != `["/ip4/10.0.0.1/tcp/4001","/ip4/10.0.0.1/udp/4001/quic-v1"]` {
+		t.Fatalf("discovery addrs: %s", got)
+	}
+
+	// close-conn closes exactly that connection, and both sides see it
+	conns := a.run(t, "conns", nil)["conns"].([]map[string]any)
+	if len(conns) != 1 || conns[0]["peerId"] != b.host.ID().String() || conns[0]["direction"] != "outbound" {
+		t.Fatalf("conns: %v", conns)
+	}
+	connID := conns[0]["connId"].(string)
+	a.run(t, "close-conn", map[string]any{"connId": connID})
+	a.waitFor(t, "conn", func(v map[string]any) bool { return v["event"] == "close" && v["connId"] == connID })
+	b.waitFor(t, "conn", func(v map[string]any) bool { return v["event"] == "close" })
+	if n := len(a.run(t, "conns", nil)["conns"].([]map[string]any)); n != 0 {
+		t.Fatalf("%d connections left after close-conn", n)
+	}
+}
+
+// publishUntil repeats a publishing command on a until b reports a matching
+// event: a message published before the gossipsub mesh forms can be lost,
+// as in any gossipsub deployment.
+func publishUntil(t *testing.T, a, b *testPeer, cmd string, args map[string]any, match func(map[string]any) bool) map[string]any {
+	t.Helper()
 	deadline := time.After(20 * time.Second)
 	ticker := time.NewTicker(500 * time.Millisecond)
 	defer ticker.Stop()
-	for msg == nil {
-		a.run(t, "publish", map[string]any{"topic": "news", "dataBase64": base64.StdEncoding.EncodeToString([]byte("hello"))})
-	wait:
-		for {
+	for {
+		a.run(t, cmd, args)
+		for waiting := true; waiting; {
 			select {
 			case v := <-b.lines:
-				if v["type"] == "pubsub" && v["topic"] == "news" {
-					msg = v
-					break wait
+				if match(v) {
+					return v
 				}
 			case <-ticker.C:
-				break wait
+				waiting = false
 			case <-deadline:
-				t.Fatal("no pubsub message arrived")
+				t.Fatalf("%s: nothing arrived", cmd)
 			}
 		}
 	}
-	if msg["dataBase64"] != base64.StdEncoding.EncodeToString([]byte("hello")) || msg["from"] != a.host.ID().String() {
-		t.Fatalf("pubsub: %v", msg)
+}
+
+// TestControlLoop drives serveCommands as the process does: one result per
+// command, errors for unknown commands and bad lines, exit, end of input.
+func TestControlLoop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := startTestPeer(ctx, t, "")
+	p.waitFor(t, "ready", func(map[string]any) bool { return true })
+
+	in, feed := io.Pipe()
+	served := make(chan struct{})
+	go func() {
+		serveCommands(ctx, p.goPeer, in)
+		close(served)
+	}()
+	send := func(line string) {
+		if _, err := io.WriteString(feed, line+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	result := func(id float64) map[string]any {
+		return p.waitFor(t, "result", func(v map[string]any) bool { return v["id"] == id })
+	}
+
+	send(`{"id":1,"cmd":"no-such-command"}`)
+	if r := result(1); r["ok"] != false || r["error"] == "" {
+		t.Fatalf("unknown command: %v", r)
+	}
+	send(`not json`)
+	p.waitFor(t, "error", func(map[string]any) bool { return true })
+	send(`{"id":2,"cmd":"addrs"}`)
+	if r := result(2); r["ok"] != true || len(r["p2pAddrs"].([]any)) == 0 {
+		t.Fatalf("addrs: %v", r)
+	}
+	send(`{"id":3,"cmd":"ping","peerId":"` + p.host.ID().String() + `","timeoutMs":1}`)
+	if r := result(3); r["ok"] != false {
+		t.Fatalf("ping of self within 1ms: %v", r)
+	}
+	send(`{"id":4,"cmd":"reachability"}`)
+	if r := result(4); r["ok"] != true || r["value"] != "unknown" {
+		t.Fatalf("reachability: %v", r)
+	}
+	send(`{"id":5,"cmd":"exit"}`)
+	if r := result(5); r["ok"] != true {
+		t.Fatalf("exit: %v", r)
+	}
+	select {
+	case <-p.exit:
+	case <-time.After(5 * time.Second):
+		t.Fatal("exit did not stop the peer")
+	}
+	_ = feed.Close()
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("serveCommands did not return at end of input")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -19,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
@@ -36,6 +38,8 @@ type goPeer struct {
 	out    *output
 	exit   chan struct{}
 	once   sync.Once
+	// closing is set once the host starts shutting down
+	closing atomic.Bool
 
 	mu     sync.Mutex
 	topics map[string]*pubsub.Topic
@@ -71,6 +75,9 @@ func hostOptions(o *options, key crypto.PrivKey, tracer holepunch.EventTracer) (
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings(o.listen...),
 		libp2p.UserAgent(o.agent),
+		// the ping service is installed by newPeer, wrapped so that its
+		// inbound streams are counted
+		libp2p.Ping(false),
 	}
 
 	for _, name := range o.security {
@@ -190,8 +197,14 @@ func newPeer(ctx context.Context, o *options, out *output) (*goPeer, error) {
 		DisconnectedF: func(_ network.Network, c network.Conn) { out.event("conn", connFields(c, "close")) },
 	})
 	h.SetStreamHandler(echoProtocol, p.handleEcho)
+	pings := ping.NewPingService(h)
+	h.SetStreamHandler(ping.ID, func(s network.Stream) {
+		p.inbound(s, ping.ID)
+		pings.PingHandler(s)
+	})
 
-	if err := p.watchEvents(); err != nil {
+	startEvents, err := p.watchEvents()
+	if err != nil {
 		h.Close()
 		return nil, err
 	}
@@ -218,6 +231,7 @@ func newPeer(ctx context.Context, o *options, out *output) (*goPeer, error) {
 		"addrs":     p2pAddrs(h),
 		"protocols": h.Mux().Protocols(),
 	})
+	startEvents()
 	log.Printf("ready as %s", h.ID())
 	return p, nil
 }
@@ -228,13 +242,14 @@ func (p *goPeer) stop() {
 }
 
 func (p *goPeer) close() {
+	p.closing.Store(true)
 	if err := p.host.Close(); err != nil {
 		log.Printf("closing host: %v", err)
 	}
 }
 
 func p2pAddrs(h host.Host) []string {
-	var out []string
+	out := []string{}
 	for _, a := range h.Addrs() {
 		out = append(out, fmt.Sprintf("%s/p2p/%s", a, h.ID()))
 	}
