@@ -20,8 +20,29 @@ const NOT_RETRYABLE = new Set([
   'PoolNotStartedError'
 ])
 
-export function isRetryable (err: any): boolean {
-  return !NOT_RETRYABLE.has(err?.name)
+/**
+ * libp2p wraps a peer-id mismatch found during the handshake in an
+ * `EncryptionFailedError` (keeping only the message), and the failures of a
+ * dial to several addresses in an `AggregateError`: look inside both.
+ */
+export function isRetryable (err: any, depth = 0): boolean {
+  if (err == null || depth > 4) {
+    return true
+  }
+
+  if (NOT_RETRYABLE.has(err.name)) {
+    return false
+  }
+
+  if (err.name === 'EncryptionFailedError' && /unexpected peer|peer id|does not match/i.test(String(err.message))) {
+    return false
+  }
+
+  if (Array.isArray(err.errors) && err.errors.length > 0 && err.errors.every((e: any) => !isRetryable(e, depth + 1))) {
+    return false
+  }
+
+  return err.cause == null || isRetryable(err.cause, depth + 1)
 }
 
 /**

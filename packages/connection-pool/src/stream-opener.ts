@@ -28,15 +28,13 @@ export class StreamOpener {
 
   /** Open connections the strategy may use for this call */
   candidates (peer: PeerId, runOnLimitedConnection = false): ConnectionCandidate[] {
-    const open = this.pool.openConnections(peer)
-    const direct = open.filter(conn => conn.limits == null)
-    let usable = direct
+    // limited (relayed) connections only when the caller allows them, and
+    // direct connections always first
+    const usable = this.pool.openConnections(peer).filter(conn => conn.limits == null || runOnLimitedConnection)
+    const direct = usable.filter(conn => conn.direct)
+    const chosen = direct.length > 0 ? direct : usable
 
-    if (direct.length === 0 && runOnLimitedConnection) {
-      usable = open
-    }
-
-    return usable.map(connection => ({
+    return chosen.map(connection => ({
       connection,
       openStreams: connection.streams.length,
       health: this.pool.health.get(connection.id)
@@ -66,6 +64,12 @@ export class StreamOpener {
 
   async newStream (peer: PeerId, protocols: string[], options: PoolNewStreamOptions): Promise<Stream> {
     const entry = this.pool.dialer.manage(peer)
+
+    // a peer first used through connections someone else opened
+    if (entry.status !== 'connected' && entry.dialing == null && this.pool.openConnections(peer).length > 0) {
+      this.pool.setStatus(entry, 'connected')
+      await this.pool.dialer.tag(peer)
+    }
     const started = Date.now()
     const tried = new Set<string>()
     let lastError: any

@@ -56,5 +56,10 @@ describe('retry', () => {
     expect(isRetryable(Object.assign(new Error(), { name: 'ConnectionDeniedError' }))).to.be.false()
     expect(isRetryable(Object.assign(new Error(), { name: 'TimeoutError' }))).to.be.true()
     expect(isRetryable(new Error('ECONNREFUSED'))).to.be.true()
+    // as libp2p really surfaces them: wrapped by the upgrader, or aggregated over addresses
+    expect(isRetryable(Object.assign(new Error('Unexpected peer'), { name: 'EncryptionFailedError' }))).to.be.false()
+    const aggregate = new AggregateError([Object.assign(new Error('x'), { name: 'UnexpectedPeerError' }), Object.assign(new Error('y'), { name: 'DialDeniedError' })], 'all failed')
+    expect(isRetryable(aggregate)).to.be.false()
+    expect(isRetryable(new AggregateError([new Error('ECONNREFUSED'), Object.assign(new Error('x'), { name: 'UnexpectedPeerError' })]))).to.be.true()
   })
 })

@@ -241,6 +241,16 @@ describe('connection pool with real nodes', function () {
     expect(client.services.pool.getStatus(remotePeer)).to.equal(undefined)
   })
 
+  it('a peer first used through a connection opened elsewhere is connected and tagged', async () => {
+    await start()
+    await client.dial(remote.node.getMultiaddrs()[0])
+    const stream = await client.services.pool.newStream(remotePeer, COUNT_PROTOCOL)
+    await stream.close()
+
+    expect(client.services.pool.getStatus(remotePeer)).to.equal('connected')
+    expect((await client.peerStore.get(remotePeer)).tags.get('x-connection-pool')?.value).to.equal(100)
+  })
+
   it('reports failed after the retries when the peer cannot be reached', async () => {
     await start({ retry: { maxRetries: 2, initialDelay: 10, maxDelay: 20 }, dialTimeout: 2_000 })
     await remote.node.stop()
