@@ -1,47 +1,66 @@
 /**
  * @packageDocumentation
  *
- * The demo behind `npm start`.
- *
- * For now it is the go-libp2p interop smoke run: a js-libp2p node and a
- * go-libp2p node on loopback connect over TCP with noise and yamux, then ping
- * and echo each other every few seconds. Ctrl-C (or `--duration SECONDS`)
- * stops both nodes and exits 0.
+ * The demo behind `npm start`: a live local swarm of js-libp2p nodes on
+ * loopback, each with `@x/connection-pool`, `@x/health`,
+ * `@x/pubsub-peer-discovery` (over gossipsub) and `@x/universal-connectivity`
+ * (its `development` preset), node 0 also a circuit relay. Nodes find each
+ * other from one bootstrap address; pools hold 3 connections per peer; an
+ * echo workload runs through the pools; a TCP fault proxy on one link cycles
+ * through latency, a black hole and recovery. A status table is printed
+ * every few seconds, a dashboard and `/metrics` are served on localhost.
  *
  * @example
  *
  * ```console
- * npm start                      # until Ctrl-C
- * npm start -- --duration 20     # 20 seconds, then exit
+ * npm start                                  # 6 nodes until Ctrl-C, dashboard on :8080 (or any free port)
+ * npm start -- --nodes 4 --duration 60       # 4 nodes for a minute
+ * npm start -- --port 9000 --no-faults       # no fault cycle
  * ```
  */
-import { goMissingReason } from '@x/interop'
 import { parseDemoOptions } from './options.ts'
-import { startSmokeRun } from './smoke.ts'
+import { startDashboard } from './server.ts'
+import { snapshot } from './snapshot.ts'
+import { Swarm } from './swarm.ts'
+import { renderTable } from './table.ts'
 
 const print = (line: string): void => { process.stdout.write(`${line}\n`) }
 
 async function main (): Promise<void> {
   const options = parseDemoOptions(process.argv.slice(2))
-  const missing = goMissingReason()
+  const { promise: stopRequested, resolve: requestStop } = Promise.withResolvers<string>()
+  process.once('SIGINT', () => { requestStop('SIGINT') })
+  process.once('SIGTERM', () => { requestStop('SIGTERM') })
 
-  if (missing != null) {
-    throw new Error(`the demo runs a go-libp2p peer and needs Go: ${missing}`)
+  print(`x demo: starting ${options.nodes} nodes on loopback${options.faults ? ' with a fault cycle' : ''} (Ctrl-C to stop)`)
+  const swarm = await Swarm.start({ nodes: options.nodes, faults: options.faults })
+  const dashboard = await startDashboard(swarm, options.port)
+
+  print(`dashboard: ${dashboard.url}   metrics: ${dashboard.url}metrics`)
+
+  if (dashboard.port !== options.port && options.port !== 0) {
+    print(`(port ${options.port} was taken)`)
   }
 
-  print('x demo: js-libp2p <-> go-libp2p on loopback (Ctrl-C to stop)')
-  const run = await startSmokeRun(options, print)
+  swarm.nodes.forEach((node, i) => { print(`n${i} ${node.peerId.toString()} ${node.getMultiaddrs().map(String).join(' ')}`) })
 
-  const onSignal = (): void => {
+  const table = setInterval(() => { print(renderTable(snapshot(swarm))) }, options.interval * 1000)
+  const timer = options.duration == null ? undefined : setTimeout(() => { requestStop('duration') }, options.duration * 1000)
+
+  const reason = await stopRequested
+  clearInterval(table)
+  clearTimeout(timer)
+
+  if (reason !== 'duration') {
     print('')
-    print('stopping...')
-    void run.stop()
   }
 
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-
-  await run.done
+  print(renderTable(snapshot(swarm)))
+  print(`stopping (${reason})...`)
+  await dashboard.close()
+  await swarm.stop()
+  const { ok, failed, retried } = swarm.workload.totals()
+  print(`stopped: ${swarm.nodes.length} nodes stopped, fault proxy closed; requests ok ${ok} failed ${failed} (retried ${retried})`)
 }
 
 main().then(() => {

@@ -1,0 +1,102 @@
+/**
+ * The fault cycle on the one link that runs through the TCP fault proxy:
+ * healthy -> latency (one proxied connection gets +`latency` ms each way)
+ * -> black hole (one proxied connection stops forwarding, sockets stay open)
+ * -> recovery (every fault cleared) -> healthy ... Each phase lasts
+ * `phaseMs`. Only one of the link's connections is hit at a time, so the
+ * pool has healthy siblings to route to while health replaces the bad one.
+ */
+import type { FaultProxy, ProxiedConnection } from '@x/fault-proxy'
+
+export type FaultPhase = 'healthy' | 'latency' | 'blackhole' | 'recovery'
+
+export interface FaultEvent {
+  at: number
+  phase: FaultPhase
+  detail: string
+}
+
+export interface FaultCycleInit {
+  proxy: FaultProxy
+  /** ms each phase lasts */
+  phaseMs: number
+  /** ms before the first fault */
+  startDelay: number
+  /** Added latency each way in the latency phase, ms */
+  latency?: number
+  onEvent(event: FaultEvent): void
+}
+
+const ORDER: FaultPhase[] = ['latency', 'blackhole', 'recovery', 'healthy']
+
+export class FaultCycle {
+  phase: FaultPhase = 'healthy'
+  /** Completed latency -> black hole -> recovery cycles */
+  cycles = 0
+  /** Proxy-side id of the connection the current fault is on */
+  target?: number
+  private readonly init: FaultCycleInit
+  private timer?: ReturnType<typeof setTimeout>
+  private next = 0
+
+  constructor (init: FaultCycleInit) {
+    this.init = init
+  }
+
+  start (): void {
+    this.timer ??= setTimeout(() => { this.advance() }, this.init.startDelay)
+  }
+
+  stop (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.clear()
+  }
+
+  private pick (): ProxiedConnection | undefined {
+    // the oldest connection carrying traffic: the one most likely to hold streams
+    return this.init.proxy.connections.sort((a, b) => a.id - b.id)[0]
+  }
+
+  private advance (): void {
+    const phase = ORDER[this.next++ % ORDER.length]
+    this.phase = phase
+    let detail = ''
+
+    switch (phase) {
+      case 'latency': {
+        const conn = this.pick()
+        const ms = this.init.latency ?? 150
+        conn?.setLatency(ms)
+        this.target = conn?.id
+        detail = conn == null ? 'no proxied connection open' : `+${ms} ms each way on proxied connection #${conn.id}`
+        break
+      }
+      case 'blackhole': {
+        const conn = this.init.proxy.connections.find(c => c.id === this.target) ?? this.pick()
+        conn?.setBlackhole(true)
+        this.target = conn?.id
+        detail = conn == null ? 'no proxied connection open' : `black hole on proxied connection #${conn.id}`
+        break
+      }
+      case 'recovery':
+        this.clear()
+        this.cycles++
+        detail = 'all faults cleared'
+        break
+      default:
+        detail = 'link healthy'
+    }
+
+    this.init.onEvent({ at: Date.now(), phase, detail })
+    this.timer = setTimeout(() => { this.advance() }, this.init.phaseMs)
+  }
+
+  private clear (): void {
+    for (const conn of this.init.proxy.connections) {
+      conn.clearFaults()
+    }
+
+    this.target = undefined
+  }
+}

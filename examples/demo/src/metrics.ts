@@ -1,0 +1,176 @@
+/**
+ * `/metrics`: Prometheus text for the whole swarm, built from what each
+ * package exports - `health.exportHealthMetrics('prometheus')`,
+ * `pool.getMetrics()`, `connectivity.getMetrics()` and the discovery
+ * module's `getMetrics()` - with a `node` label on every sample. Families
+ * are merged across nodes, so each has one HELP and one TYPE line.
+ * Metric names follow the ones the packages register with libp2p `metrics`.
+ */
+import { discoveries } from './node.ts'
+import type { Swarm } from './swarm.ts'
+
+type MetricType = 'gauge' | 'counter' | 'untyped'
+
+interface Family {
+  help: string
+  type: MetricType
+  samples: string[]
+}
+
+class Exposition {
+  private readonly families = new Map<string, Family>()
+
+  family (name: string, help: string, type: MetricType): Family {
+    let family = this.families.get(name)
+
+    if (family == null) {
+      family = { help, type, samples: [] }
+      this.families.set(name, family)
+    }
+
+    return family
+  }
+
+  add (name: string, help: string, type: MetricType, labels: Record<string, string | number>, value: number): void {
+    const rendered = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`).join(',')
+    this.family(name, help, type).samples.push(`${name}{${rendered}} ${formatValue(value)}`)
+  }
+
+  /** Adds another exposition's families, with `node` on every sample */
+  merge (text: string, node: number): void {
+    let current: Family | undefined
+    const help = new Map<string, string>()
+
+    for (const line of text.split('\n')) {
+      if (line.startsWith('# HELP ')) {
+        const [name, ...rest] = line.slice(7).split(' ')
+        help.set(name, rest.join(' '))
+      } else if (line.startsWith('# TYPE ')) {
+        const [name, type] = line.slice(7).split(' ')
+        current = this.family(name, help.get(name) ?? name, (type as MetricType) ?? 'untyped')
+      } else if (line.trim() !== '' && !line.startsWith('#') && current != null) {
+        const brace = line.indexOf('{')
+        const space = line.indexOf(' ')
+
+        if (brace >= 0 && brace < space) {
+          const inner = line.slice(brace + 1, line.indexOf('}'))
+          current.samples.push(`${line.slice(0, brace)}{node="${node}"${inner.length > 0 ? ',' : ''}${line.slice(brace + 1)}`)
+        } else {
+          current.samples.push(`${line.slice(0, space)}{node="${node}"}${line.slice(space)}`)
+        }
+      }
+    }
+  }
+
+  toString (): string {
+    const lines: string[] = []
+
+    for (const [name, family] of this.families) {
+      lines.push(`# HELP ${name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`)
+      lines.push(`# TYPE ${name} ${family.type}`)
+      lines.push(...family.samples)
+    }
+
+    return `${lines.join('\n')}\n`
+  }
+}
+
+function escapeLabel (value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+function formatValue (value: number): string {
+  if (Number.isNaN(value)) {
+    return 'NaN'
+  }
+
+  if (!Number.isFinite(value)) {
+    return value > 0 ? '+Inf' : '-Inf'
+  }
+
+  return String(value)
+}
+
+export function renderMetrics (swarm: Swarm): string {
+  const out = new Exposition()
+
+  swarm.nodes.forEach((node, i) => {
+    const n = { node: i }
+
+    // health: its own Prometheus export
+    out.merge(node.services.health.exportHealthMetrics('prometheus'), i)
+
+    // pool
+    const pool = node.services.pool.getMetrics()
+    out.add('x_connection_pool_peers', 'Peers the pool manages', 'gauge', n, pool.peers)
+    out.add('x_connection_pool_connections', 'Open connections to pooled peers', 'gauge', n, pool.connections)
+
+    for (const [peer, count] of Object.entries(pool.connectionsPerPeer)) {
+      out.add('x_connection_pool_peer_connections', 'Open pooled connections per peer', 'gauge', { ...n, peer, peer_node: swarm.indexOf(peer) }, count)
+    }
+
+    out.add('x_connection_pool_streams_total', 'Streams through the pool by outcome', 'counter', { ...n, outcome: 'opened' }, pool.streamsOpened)
+    out.add('x_connection_pool_streams_total', 'Streams through the pool by outcome', 'counter', { ...n, outcome: 'failed' }, pool.streamFailures)
+    out.add('x_connection_pool_streams_total', 'Streams through the pool by outcome', 'counter', { ...n, outcome: 'failover' }, pool.failovers)
+    out.add('x_connection_pool_streams_per_second', 'Streams opened per second over the last 10 s', 'gauge', n, pool.streamsPerSecond)
+
+    for (const [kind, value] of [['attempt', pool.dialAttempts], ['success', pool.dialSuccesses], ['failure', pool.dialFailures], ['retry', pool.dialRetries], ['refusal', pool.dialRefusals]] as const) {
+      out.add('x_connection_pool_dials_total', 'Pool dials by outcome', 'counter', { ...n, outcome: kind }, value)
+    }
+
+    out.add('x_connection_pool_stream_open_seconds', 'Time to open a stream through the pool (last 1,024 streams)', 'gauge', { ...n, stat: 'average' }, pool.streamOpenTime.average / 1000)
+    out.add('x_connection_pool_stream_open_seconds', 'Time to open a stream through the pool (last 1,024 streams)', 'gauge', { ...n, stat: 'p95' }, pool.streamOpenTime.p95 / 1000)
+    out.add('x_connection_pool_bookkeeping_bytes', 'Estimated bytes of the pool\'s bookkeeping', 'gauge', n, pool.bookkeepingBytes)
+
+    // pubsub peer discovery
+    const discovery = discoveries.get(node)?.getMetrics()
+
+    if (discovery != null) {
+      for (const outcome of ['received', 'accepted', 'emitted', 'announced', 'announceFailures'] as const) {
+        out.add('x_pubsub_discovery_messages_total', 'Discovery messages by outcome', 'counter', { ...n, outcome }, discovery[outcome])
+      }
+
+      for (const [reason, value] of Object.entries(discovery.dropped)) {
+        out.add('x_pubsub_discovery_dropped_total', 'Discovery messages dropped, by reason', 'counter', { ...n, reason }, value)
+      }
+
+      out.add('x_pubsub_discovery_received_bytes_total', 'Bytes of discovery messages received', 'counter', n, discovery.receivedBytes)
+      out.add('x_pubsub_discovery_peers', 'Peers heard recently on the discovery topics', 'gauge', n, discovery.peers)
+    }
+
+    // universal connectivity
+    const c = node.services.connectivity.getMetrics()
+
+    for (const [mechanism, value] of Object.entries(c.discovery.byMechanism)) {
+      out.add('libp2p_universal_connectivity_discovered_peers', 'Discovered peers by the mechanism that found them', 'gauge', { ...n, mechanism }, value)
+    }
+
+    const conns = c.connections
+    const kinds: Array<[string, number]> = [
+      ['established_direct', conns.byPath.direct], ['established_relay', conns.byPath.relay], ['established_hole_punch', conns.byPath['hole-punch']],
+      ['active_direct', conns.active.direct], ['active_relayed', conns.active.relayed], ['closed', conns.closed], ['failed', conns.failed]
+    ]
+
+    for (const [kind, value] of kinds) {
+      out.add('libp2p_universal_connectivity_connections', 'Connections established by path, active, closed and failed dials', 'gauge', { ...n, kind }, value)
+    }
+
+    for (const outcome of ['attempts', 'successes', 'failures', 'pending'] as const) {
+      out.add('libp2p_universal_connectivity_hole_punch', 'DCUtR upgrades of relayed connections', 'gauge', { ...n, outcome }, c.holePunch[outcome])
+    }
+
+    for (const status of ['unknown', 'private', 'public'] as const) {
+      out.add('libp2p_universal_connectivity_nat_status', 'NAT status (1 for the current one)', 'gauge', { ...n, status }, c.nat.status === status ? 1 : 0)
+    }
+
+    out.add('libp2p_universal_connectivity_relay_reservations', 'Relays we hold a reservation on', 'gauge', n, c.relay.reservations.length)
+
+    // the demo's own workload
+    const w = swarm.workload.stats[i]
+    out.add('x_demo_requests_total', 'Echo requests of the demo workload by outcome (retried ones also count as ok or failed)', 'counter', { ...n, outcome: 'ok' }, w.ok)
+    out.add('x_demo_requests_total', 'Echo requests of the demo workload by outcome (retried ones also count as ok or failed)', 'counter', { ...n, outcome: 'failed' }, w.failed)
+    out.add('x_demo_requests_total', 'Echo requests of the demo workload by outcome (retried ones also count as ok or failed)', 'counter', { ...n, outcome: 'retried' }, w.retried)
+  })
+
+  return out.toString()
+}

@@ -1,0 +1,114 @@
+/**
+ * One node of the demo swarm: the `development` preset of
+ * `@x/universal-connectivity` narrowed to TCP on loopback, with the pool,
+ * health and echo services added, discovery through one bootstrap address
+ * plus `@x/pubsub-peer-discovery`, and a relay server on the first node.
+ */
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { echo } from '@libp2p/echo'
+import { gossipsub } from '@libp2p/gossipsub'
+import { tcp } from '@libp2p/tcp'
+import { connectionPool } from '@x/connection-pool'
+import { connectionHealth } from '@x/health'
+import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
+import { connectivityPreset } from '@x/universal-connectivity'
+import { createLibp2p } from 'libp2p'
+import type { ConnectionGater, PeerDiscovery } from '@libp2p/interface'
+import type { ConnectionPool } from '@x/connection-pool'
+import type { ConnectionHealth } from '@x/health'
+import type { PubSubPeerDiscovery } from '@x/pubsub-peer-discovery'
+import type { PresetServices } from '@x/universal-connectivity'
+import type { Libp2p } from 'libp2p'
+
+export const ECHO_PROTOCOL = '/echo/1.0.0'
+
+export interface DemoServices extends PresetServices {
+  pool: ConnectionPool
+  health: ConnectionHealth
+  echo: unknown
+}
+
+export type DemoLibp2p = Libp2p<DemoServices>
+
+/** Timings of the health service; short so a person sees it react */
+export interface DemoTimings {
+  /** ms between health checks */
+  checkInterval: number
+  /** ms between discovery announcements */
+  discoveryInterval: number
+}
+
+export const DEFAULT_TIMINGS: DemoTimings = {
+  checkInterval: 1_000,
+  discoveryInterval: 1_000
+}
+
+export interface DemoNodeInit {
+  /** Multiaddr (with /p2p) of the node everyone bootstraps from; none for that node itself */
+  bootstrap?: string
+  /** Run a circuit relay server */
+  relay: boolean
+  /** Listen on this TCP port (0: any) */
+  port: number
+  /** Addresses to announce instead of the listen address */
+  announce?: string[]
+  gater: ConnectionGater
+  timings: DemoTimings
+}
+
+/** Each node's pubsub discovery module (not reachable through `node.services`) */
+export const discoveries = new WeakMap<DemoLibp2p, PubSubPeerDiscovery>()
+
+export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
+  let pubsubDiscovery: PubSubPeerDiscovery | undefined
+  const factory = pubsubPeerDiscovery({ interval: init.timings.discoveryInterval })
+  const discovery: Array<(components: any) => PeerDiscovery> = [
+    (components) => {
+      pubsubDiscovery = factory(components)
+      return pubsubDiscovery
+    }
+  ]
+
+  if (init.bootstrap != null) {
+    discovery.unshift(bootstrap({ list: [init.bootstrap], timeout: 100 }))
+  }
+
+  const options = connectivityPreset('development', {
+    addresses: {
+      listen: [`/ip4/127.0.0.1/tcp/${init.port}`],
+      announce: init.announce
+    },
+    transports: [tcp(), circuitRelayTransport()],
+    peerDiscovery: discovery,
+    connectionGater: init.gater,
+    // @x/health probes every connection itself; libp2p's monitor would race it for the ping stream
+    connectionMonitor: { enabled: false },
+    connectivity: { natCheckInterval: 2_000 },
+    services: {
+      // loopback swarms need the IP colocation penalty off, or gossipsub graylists peers
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } }),
+      dht: undefined,
+      // the preset's relay server stays on the relay node only
+      ...(init.relay ? {} : { relay: undefined }),
+      pool: connectionPool({ maxConnectionsPerPeer: 3, strategy: 'health-based', maintenanceInterval: 2_000 }),
+      health: connectionHealth({
+        checkInterval: init.timings.checkInterval,
+        pingTimeout: Math.max(500, init.timings.checkInterval),
+        maxPingLatency: 100,
+        unhealthyChecksBeforeReplace: 3,
+        replaceGrace: 2_000,
+        minTimeout: 500
+      }),
+      echo: echo()
+    } as any
+  })
+
+  const node = await createLibp2p(options) as unknown as DemoLibp2p
+
+  if (pubsubDiscovery != null) {
+    discoveries.set(node, pubsubDiscovery)
+  }
+
+  return node
+}

@@ -1,0 +1,117 @@
+/**
+ * One JSON-able picture of the swarm, for the status table and the
+ * dashboard's `/api/state`.
+ */
+import type { Swarm } from './swarm.ts'
+
+export interface ConnectionView {
+  id: string
+  /** The node at the other end */
+  peer: number
+  direction: 'inbound' | 'outbound'
+  relayed: boolean
+  proxied: boolean
+  score?: number
+  state?: string
+  /** EWMA RTT, ms */
+  rtt?: number
+  streams: number
+}
+
+export interface NodeView {
+  index: number
+  peerId: string
+  addrs: string[]
+  roles: string[]
+  nat: string
+  /** Other nodes this one has discovered, by mechanism */
+  discovery: { peers: number, byMechanism: Record<string, number> }
+  connections: ConnectionView[]
+  pool: { peers: number, connections: number, streamsOpened: number, failovers: number, streamFailures: number }
+  health: { averageScore: number, unhealthy: number, replacements: number, probes: number, probeFailures: number }
+  requests: { ok: number, failed: number, retried: number }
+}
+
+export interface SwarmView {
+  now: number
+  uptime: number
+  nodes: NodeView[]
+  fault?: { phase: string, cycles: number, server: number, client: number, proxyPort: number, proxiedConnections: number }
+  requests: { ok: number, failed: number, retried: number }
+  failures: Array<{ at: number, node: number, peer: string, error: string }>
+}
+
+export function snapshot (swarm: Swarm): SwarmView {
+  const now = Date.now()
+  const nodes = swarm.nodes.map((node, i): NodeView => {
+    const reports = new Map<string, { score: number, state: string, rtt?: number }>()
+    const peers = new Map(node.getConnections().map(c => [c.remotePeer.toString(), c.remotePeer]))
+
+    for (const peer of peers.values()) {
+      for (const r of node.services.health.getConnectionHealth(peer)?.connections ?? []) {
+        reports.set(r.connectionId, { score: r.score, state: r.state, rtt: r.rtt != null && r.rtt.samples > 0 ? r.rtt.ewma : undefined })
+      }
+    }
+
+    const connections = node.getConnections().map((c): ConnectionView => {
+      const r = reports.get(c.id)
+      return {
+        id: c.id,
+        peer: swarm.indexOf(c.remotePeer.toString()),
+        direction: c.direction,
+        relayed: c.limits != null || c.remoteAddr.toString().includes('/p2p-circuit'),
+        proxied: swarm.isProxied(i, c.id),
+        score: r?.score,
+        state: r?.state,
+        rtt: r?.rtt,
+        streams: c.streams.length
+      }
+    })
+
+    const connectivity = node.services.connectivity.getMetrics()
+    const pool = node.services.pool.getMetrics()
+    const health = node.services.health.getNetworkHealthSummary()
+    const roles: string[] = []
+
+    if (i === 0) {
+      roles.push('bootstrap', 'relay')
+    }
+
+    if (swarm.link?.server === i) {
+      roles.push('behind fault proxy')
+    }
+
+    if (swarm.link?.client === i) {
+      roles.push('dials through fault proxy')
+    }
+
+    const stats = swarm.workload.stats[i]
+
+    return {
+      index: i,
+      peerId: node.peerId.toString(),
+      addrs: node.getMultiaddrs().map(ma => ma.toString()),
+      roles,
+      nat: connectivity.nat.status,
+      discovery: { peers: connectivity.discovery.peers, byMechanism: { ...connectivity.discovery.byMechanism } },
+      connections,
+      pool: { peers: pool.peers, connections: pool.connections, streamsOpened: pool.streamsOpened, failovers: pool.failovers, streamFailures: pool.streamFailures },
+      health: { averageScore: health.averageScore, unhealthy: health.unhealthy, replacements: health.replacements, probes: health.probes, probeFailures: health.probeFailures },
+      requests: { ok: stats.ok, failed: stats.failed, retried: stats.retried }
+    }
+  })
+
+  const link = swarm.link
+  const cycle = swarm.faultCycle
+
+  return {
+    now,
+    uptime: now - swarm.startedAt,
+    nodes,
+    fault: link == null || cycle == null
+      ? undefined
+      : { phase: cycle.phase, cycles: cycle.cycles, server: link.server, client: link.client, proxyPort: link.proxy.port, proxiedConnections: link.proxy.connections.length },
+    requests: swarm.workload.totals(),
+    failures: swarm.workload.stats.flatMap((s, node) => s.failures.map(f => ({ ...f, node }))).sort((a, b) => a.at - b.at).slice(-20)
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * A small request workload: echo requests between nodes, each through the
+ * requesting node's pool. A request opens its stream with `pool.newStream`
+ * (no signal of ours, so the pool applies its per-connection timeout and
+ * fails over to the next connection), then has `attemptTimeout` ms for the
+ * echo. A request fails only when `attempts` attempts in a row failed; a
+ * retried request that succeeded counts as ok and as retried.
+ */
+import { ECHO_PROTOCOL } from './node.ts'
+import type { DemoLibp2p } from './node.ts'
+import type { PeerId, Stream } from '@libp2p/interface'
+
+export interface WorkloadInit {
+  /** ms between requests of each node to its next peer */
+  interval: number
+  /** Extra requests on the faulty link, [from node, to node, ms between] */
+  focus?: { from: number, to: number, interval: number }
+  /** ms for one attempt's echo, once its stream is open */
+  attemptTimeout?: number
+  /** Attempts per request */
+  attempts?: number
+}
+
+export interface NodeRequestStats {
+  ok: number
+  failed: number
+  /** Requests that needed more than one attempt (and are counted ok or failed) */
+  retried: number
+  /** Last failures, newest last (at most 16) */
+  failures: Array<{ at: number, peer: string, error: string }>
+}
+
+const PAYLOAD = new TextEncoder().encode('x demo echo request 0123456789abcdef')
+const MAX_FAILURES = 16
+const RETRY_DELAY = 250
+
+export async function echoOnce (stream: Stream, data: Uint8Array, timeout: number): Promise<void> {
+  let received = 0
+  const signal = AbortSignal.timeout(timeout)
+  const done = new Promise<void>((resolve, reject) => {
+    stream.addEventListener('message', (evt) => { received += evt.data.byteLength })
+    stream.addEventListener('close', (evt) => {
+      if (evt.error != null) {
+        reject(evt.error)
+      } else if (received !== data.byteLength) {
+        reject(new Error(`echo returned ${received} of ${data.byteLength} bytes`))
+      } else {
+        resolve()
+      }
+    })
+  })
+  const onAbort = (): void => { stream.abort(Object.assign(new Error('echo timed out'), { name: 'TimeoutError' })) }
+  signal.addEventListener('abort', onAbort)
+
+  try {
+    stream.send(data)
+    await stream.close({ signal })
+    await done
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+export class Workload {
+  readonly stats: NodeRequestStats[]
+  private readonly nodes: DemoLibp2p[]
+  private readonly init: Required<Omit<WorkloadInit, 'focus'>> & Pick<WorkloadInit, 'focus'>
+  private readonly timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly cursor: number[]
+  private readonly inFlight = new Set<Promise<void>>()
+  private running = false
+
+  constructor (nodes: DemoLibp2p[], init: WorkloadInit) {
+    this.nodes = nodes
+    this.init = { attemptTimeout: 2_000, attempts: 4, ...init }
+    this.stats = nodes.map(() => ({ ok: 0, failed: 0, retried: 0, failures: [] }))
+    this.cursor = nodes.map(() => 0)
+  }
+
+  start (): void {
+    if (this.running) {
+      return
+    }
+
+    this.running = true
+    this.nodes.forEach((_, i) => {
+      // spread the nodes' ticks over the interval
+      const start = setTimeout(() => {
+        this.timers.push(setInterval(() => { this.tick(i) }, this.init.interval))
+      }, (this.init.interval / this.nodes.length) * i)
+      this.timers.push(start as any)
+    })
+
+    const focus = this.init.focus
+
+    if (focus != null) {
+      this.timers.push(setInterval(() => {
+        this.track(this.request(focus.from, this.nodes[focus.to].peerId))
+      }, focus.interval))
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    this.timers.forEach(t => { clearInterval(t); clearTimeout(t) })
+    this.timers.length = 0
+    await Promise.allSettled([...this.inFlight])
+  }
+
+  totals (): { ok: number, failed: number, retried: number } {
+    return this.stats.reduce((acc, s) => ({ ok: acc.ok + s.ok, failed: acc.failed + s.failed, retried: acc.retried + s.retried }), { ok: 0, failed: 0, retried: 0 })
+  }
+
+  private tick (from: number): void {
+    // peers this node is connected to (the pool takes them on at the first
+    // request, also when the other side dialled), in a stable order
+    const peers = [...new Map(this.nodes[from].getConnections().map(c => [c.remotePeer.toString(), c.remotePeer])).values()]
+      .sort((a, b) => a.toString().localeCompare(b.toString()))
+
+    if (peers.length === 0) {
+      return
+    }
+
+    const peer = peers[this.cursor[from]++ % peers.length]
+    this.track(this.request(from, peer))
+  }
+
+  private track (p: Promise<void>): void {
+    this.inFlight.add(p)
+    void p.finally(() => this.inFlight.delete(p))
+  }
+
+  async request (from: number, peer: PeerId): Promise<void> {
+    const node = this.nodes[from]
+    const stats = this.stats[from]
+    let lastError: any
+
+    for (let attempt = 1; attempt <= this.init.attempts && this.running; attempt++) {
+      try {
+        const stream = await node.services.pool.newStream(peer, ECHO_PROTOCOL)
+        await echoOnce(stream, PAYLOAD, this.init.attemptTimeout)
+        stats.ok++
+
+        if (attempt > 1) {
+          stats.retried++
+        }
+
+        return
+      } catch (err: any) {
+        lastError = err
+        // a moment for health and the pool to learn what happened
+        await new Promise(resolve => setTimeout(resolve, RETRY_DELAY * attempt))
+      }
+    }
+
+    if (!this.running) {
+      // stopping: not a failure of the network
+      return
+    }
+
+    stats.failed++
+    stats.failures.push({ at: Date.now(), peer: peer.toString(), error: `${lastError?.name ?? 'Error'}: ${lastError?.message ?? lastError}` })
+
+    if (stats.failures.length > MAX_FAILURES) {
+      stats.failures.shift()
+    }
+  }
+}

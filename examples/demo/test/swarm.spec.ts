@@ -1,0 +1,183 @@
+/**
+ * A 4-node swarm for about 30 s, with its dashboard: discovery, pools, the
+ * fault cycle, /metrics and the page in headless Chromium.
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'aegir/chai'
+import parsePrometheus from 'parse-prometheus-text-format'
+import { chromium } from 'playwright-core'
+import { startDashboard } from '../src/server.ts'
+import { Swarm } from '../src/swarm.ts'
+import type { Dashboard } from '../src/server.ts'
+
+const NODES = 4
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results')
+
+async function waitFor (what: string, condition: () => boolean, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout
+
+  while (!condition()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
+    }
+
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+}
+
+describe('demo swarm', function () {
+  this.timeout(120_000)
+  let swarm: Swarm
+  let dashboard: Dashboard
+
+  before(async () => {
+    swarm = await Swarm.start({ nodes: NODES, faults: true, faultStartDelay: 10_000, faultPhaseMs: 6_000 })
+    dashboard = await startDashboard(swarm, 0)
+  })
+
+  after(async () => {
+    await dashboard?.close()
+    await swarm?.stop()
+  })
+
+  it('every node discovers every other within 30 s, and pools hold more than one connection per peer', async () => {
+    const allDiscovered = (): boolean => swarm.nodes.every((_, i) => {
+      const found = new Set(swarm.discovered(i).map(p => p.toString()))
+      return swarm.nodes.every((other, j) => j === i || found.has(other.peerId.toString()))
+    })
+    const pooled = (): boolean => swarm.nodes.every((node, i) => swarm.nodes.every((other, j) => j >= i || node.services.pool.getConnections(other.peerId).length > 1))
+
+    await waitFor('discovery and pooled connections', () => allDiscovered() && pooled(), 30_000)
+
+    // pubsub did the discovering: node 0 found everyone through it, the others found node 0 by bootstrap
+    const mechanisms = swarm.nodes[0].services.connectivity.getDiscoveredPeers().map(p => p.mechanisms)
+    expect(mechanisms.every(m => m.includes('pubsub'))).to.equal(true)
+    expect(swarm.nodes[1].services.connectivity.getDiscoveredPeers().some(p => p.mechanisms.includes('bootstrap'))).to.equal(true)
+  })
+
+  it('the fault cycle is detected and routed around, with no failed requests', async () => {
+    const link = swarm.link
+    expect(link).to.exist()
+
+    if (link == null) {
+      return
+    }
+
+    const client = swarm.nodes[link.client]
+    const okBefore = swarm.workload.stats[link.client].ok
+
+    // latency (10 s), black hole (16 s), recovery (22 s)
+    await waitFor('one fault cycle', () => (swarm.faultCycle?.cycles ?? 0) >= 1, 40_000)
+    // the link is whole again: the client holds 3 connections to the server
+    await waitFor('the link to refill', () => client.services.pool.getConnections(swarm.nodes[link.server].peerId).length >= 3, 15_000)
+
+    const onLink = (e: { node?: number, peer?: number }): boolean => e.node === link.client && e.peer === link.server
+    const degraded = swarm.monitor.count('degraded', onLink) + swarm.monitor.count('unhealthy', onLink)
+    const replaced = swarm.monitor.count('replaced', onLink)
+    const faults = swarm.monitor.events.filter(e => e.kind === 'fault').map(e => e.detail)
+
+    expect(faults.some(f => f.startsWith('latency: +150 ms')), faults.join('\n')).to.equal(true)
+    expect(faults.some(f => f.startsWith('blackhole: black hole on')), faults.join('\n')).to.equal(true)
+    expect(degraded, 'degraded events on the faulty link').to.be.greaterThan(0)
+    expect(replaced + client.services.health.getNetworkHealthSummary().replacements, 'replaced connections').to.be.greaterThan(0)
+    // requests on the faulty link went on succeeding through the faults
+    expect(swarm.workload.stats[link.client].ok - okBefore).to.be.greaterThan(20)
+
+    const totals = swarm.workload.totals()
+    expect(totals.ok).to.be.greaterThan(50)
+    expect(totals.failed, JSON.stringify(swarm.workload.stats.map(s => s.failures))).to.equal(0)
+  })
+
+  it('serves /metrics in the Prometheus text format, with pool, health, discovery and connectivity metrics per node', async () => {
+    const res = await fetch(`${dashboard.url}metrics`)
+    expect(res.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/)
+    const text = await res.text()
+    const families: any[] = parsePrometheus(text)
+    const names = families.map(f => f.name)
+
+    for (const name of ['x_connection_pool_connections', 'x_connection_pool_streams_total', 'x_health_connection_score', 'x_health_connection_rtt_seconds', 'x_health_probes_total', 'x_pubsub_discovery_messages_total', 'x_pubsub_discovery_peers', 'libp2p_universal_connectivity_discovered_peers', 'libp2p_universal_connectivity_nat_status']) {
+      expect(names, name).to.include(name)
+    }
+
+    // one HELP and one TYPE per family
+    expect(new Set(names).size).to.equal(names.length)
+    expect(text.match(/^# TYPE /gm)?.length).to.equal(names.length)
+
+    // every sample names its node, and every node is there
+    for (const family of families) {
+      for (const metric of family.metrics) {
+        expect(metric.labels?.node, `${family.name} ${JSON.stringify(metric)}`).to.match(/^\d+$/)
+      }
+    }
+
+    const pooled = families.find(f => f.name === 'x_connection_pool_connections')
+    expect(pooled.metrics.map((m: any) => m.labels.node).sort()).to.deep.equal(['0', '1', '2', '3'])
+    expect(pooled.metrics.every((m: any) => Number(m.value) >= 3)).to.equal(true)
+  })
+
+  it('serves a dashboard whose charts render with data in headless Chromium', async function () {
+    if (!existsSync(CHROMIUM)) {
+      if (process.env.CI != null) {
+        throw new Error(`Chromium is required in CI and missing at ${CHROMIUM} (apt-get install -y chromium)`)
+      }
+
+      // eslint-disable-next-line no-console
+      console.warn(`SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`)
+      this.skip()
+    }
+
+    const userDataDir = await mkdtemp(join(tmpdir(), 'x-demo-chromium-'))
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1400, height: 1500 }
+    })
+
+    try {
+      const page = await context.newPage()
+      const errors: string[] = []
+      page.on('pageerror', err => errors.push(err.message))
+      await page.goto(dashboard.url)
+      await page.waitForFunction(() => (window as any).__updates >= 2, undefined, { timeout: 20_000 })
+
+      const data = await page.evaluate(() => {
+        const charts = (window as any).__charts
+        const points = (chart: any): number => chart.data.datasets.reduce((n: number, d: any) => n + d.data.filter((p: any) => p != null && (typeof p === 'number' ? p > 0 : p.y != null)).length, 0)
+        return {
+          rttSeries: charts.rtt.data.datasets.length,
+          rttPoints: points(charts.rtt),
+          scorePoints: points(charts.score),
+          streams: charts.streams.data.datasets.flatMap((d: any) => d.data).reduce((a: number, b: number) => a + b, 0),
+          discovery: charts.discovery.data.datasets.flatMap((d: any) => d.data).reduce((a: number, b: number) => a + b, 0),
+          events: points(charts.timeline),
+          faultEvents: charts.timeline.data.datasets.find((d: any) => d.label === 'fault').data.length,
+          edges: (window as any).__graphEdges,
+          canvases: [...document.querySelectorAll('canvas')].filter(c => c.width > 0 && c.height > 0).length
+        }
+      })
+
+      expect(errors).to.deep.equal([])
+      expect(data.rttSeries).to.be.greaterThan(3)
+      expect(data.rttPoints).to.be.greaterThan(20)
+      expect(data.scorePoints).to.be.greaterThan(20)
+      expect(data.streams).to.be.greaterThan(10)
+      expect(data.discovery).to.be.at.least(NODES * (NODES - 1))
+      expect(data.faultEvents).to.be.at.least(3)
+      expect(data.events).to.be.greaterThan(3)
+      expect(data.edges).to.equal(NODES * (NODES - 1) / 2)
+      expect(data.canvases).to.equal(6)
+
+      await mkdir(RESULTS, { recursive: true })
+      await page.screenshot({ path: join(RESULTS, 'dashboard.png'), fullPage: true })
+    } finally {
+      await context.close()
+      await rm(userDataDir, { recursive: true, force: true })
+    }
+  })
+})
