@@ -3,7 +3,7 @@
  * fault cycle, /metrics and the page in headless Chromium.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,6 +17,7 @@ import type { Dashboard } from '../src/server.ts'
 const NODES = 4
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results')
+const GRAFANA = join(dirname(fileURLToPath(import.meta.url)), '..', 'grafana', 'x-demo-dashboard.json')
 
 async function waitFor (what: string, condition: () => boolean, timeout: number): Promise<void> {
   const deadline = Date.now() + timeout
@@ -118,6 +119,19 @@ describe('demo swarm', function () {
     const pooled = families.find(f => f.name === 'x_connection_pool_connections')
     expect(pooled.metrics.map((m: any) => m.labels.node).sort()).to.deep.equal(['0', '1', '2', '3'])
     expect(pooled.metrics.every((m: any) => Number(m.value) >= 3)).to.equal(true)
+  })
+
+  it('the Grafana dashboard queries only metrics that /metrics serves', async () => {
+    const served = new Set((await (await fetch(`${dashboard.url}metrics`)).text()).split('\n').filter(l => l.startsWith('# TYPE ')).map(l => l.split(' ')[2]))
+    const grafana = JSON.parse(await readFile(GRAFANA, 'utf8'))
+    const exprs: string[] = grafana.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr))
+    const used = new Set(exprs.flatMap(e => e.match(/\b(x|libp2p)_[a-z_]+/g) ?? []))
+
+    expect(used.size).to.be.greaterThan(10)
+
+    for (const name of used) {
+      expect(served, name).to.include(name)
+    }
   })
 
   it('serves a dashboard whose charts render with data in headless Chromium', async function () {
