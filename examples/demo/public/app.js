@@ -173,13 +173,19 @@ function drawGraph (state) {
     ctx.setLineDash(e.relayed ? [6, 5] : [])
     ctx.lineWidth = e.relayed ? 1.5 : 1 + e.count * 1.3
     ctx.strokeStyle = e.proxied ? FAULT : e.relayed ? '#9467bd' : scoreColor(e.minScore)
-    ctx.moveTo(pos[e.a].x, pos[e.a].y)
-    ctx.lineTo(pos[e.b].x, pos[e.b].y)
+    const a = pos[e.a]
+    const b = pos[e.b]
+    // a relayed connection bows out, so it shows beside the direct ones of the same pair
+    const bow = e.relayed ? 45 : 0
+    const len = Math.hypot(b.x - a.x, b.y - a.y) || 1
+    const mid = { x: (a.x + b.x) / 2 - ((b.y - a.y) / len) * bow, y: (a.y + b.y) / 2 + ((b.x - a.x) / len) * bow }
+    ctx.moveTo(a.x, a.y)
+    ctx.quadraticCurveTo(mid.x, mid.y, b.x, b.y)
     ctx.stroke()
     ctx.setLineDash([])
-    ctx.fillStyle = '#333'
+    ctx.fillStyle = e.relayed ? '#9467bd' : '#333'
     ctx.font = '11px sans-serif'
-    ctx.fillText(e.relayed ? 'relay' : String(e.count), (pos[e.a].x + pos[e.b].x) / 2 + 4, (pos[e.a].y + pos[e.b].y) / 2 - 4)
+    ctx.fillText(e.relayed ? 'relayed' : String(e.count), (a.x + b.x + 2 * mid.x) / 4 + 4, (a.y + b.y + 2 * mid.y) / 4 - 4)
   }
 
   state.nodes.forEach((node, i) => {
@@ -197,6 +203,7 @@ function drawGraph (state) {
     ctx.textAlign = 'start'
   })
   window.__graphEdges = edges.size
+  window.__relayedEdges = [...edges.values()].filter(e => e.relayed).length
 }
 
 function updateTable (state) {

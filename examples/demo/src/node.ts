@@ -53,6 +53,8 @@ export interface DemoNodeInit {
   port: number
   /** Addresses to announce instead of the listen address */
   announce?: string[]
+  /** Also listen on a relay (reserve a slot on one) */
+  relayed?: boolean
   gater: ConnectionGater
   timings: DemoTimings
 }
@@ -76,7 +78,7 @@ export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
 
   const options = connectivityPreset('development', {
     addresses: {
-      listen: [`/ip4/127.0.0.1/tcp/${init.port}`],
+      listen: [`/ip4/127.0.0.1/tcp/${init.port}`, ...(init.relayed === true ? ['/p2p-circuit'] : [])],
       announce: init.announce
     },
     transports: [tcp(), circuitRelayTransport()],

@@ -85,6 +85,10 @@ export function snapshot (swarm: Swarm): SwarmView {
       roles.push('dials through fault proxy')
     }
 
+    if (swarm.relayed?.target === i) {
+      roles.push('reachable via relay')
+    }
+
     const stats = swarm.workload.stats[i]
 
     return {

@@ -35,6 +35,14 @@ export interface SwarmInit {
   sampleInterval?: number
 }
 
+/** Two nodes that also hold a connection through the relay on node 0 */
+export interface RelayedLink {
+  /** Listens on the relay */
+  target: number
+  /** Dials the target through the relay */
+  dialer: number
+}
+
 export interface FaultLink {
   proxy: FaultProxy
   /** The node behind the proxy */
@@ -69,13 +77,17 @@ export class Swarm {
   readonly monitor: Monitor
   readonly link?: FaultLink
   readonly faultCycle?: FaultCycle
+  readonly relayed?: RelayedLink
   private readonly index = new Map<string, number>()
   private meshTimer?: ReturnType<typeof setInterval>
+  private relaying = false
   private stopping?: Promise<void>
 
   private constructor (nodes: DemoLibp2p[], init: SwarmInit, link?: FaultLink) {
     this.nodes = nodes
     this.link = link
+    // with 4 or more nodes, node 2 also listens on node 0's relay and the last node reaches it through it too
+    this.relayed = nodes.length >= 4 ? { target: 2, dialer: nodes.length - 1 } : undefined
     nodes.forEach((n, i) => this.index.set(n.peerId.toString(), i))
     this.monitor = new Monitor(nodes, (peer) => this.indexOf(peer), (node, id) => this.isProxied(node, id))
     this.workload = new Workload(nodes, {
@@ -140,6 +152,7 @@ export class Swarm {
           relay: false,
           port: behindProxy ? roles.serverPort : 0,
           announce: behindProxy ? [`/ip4/127.0.0.1/tcp/${roles.serverPort}`, `/ip4/127.0.0.1/tcp/${roles.proxyPort}`] : undefined,
+          relayed: init.nodes >= 4 && i === 2,
           gater: gater(i),
           timings
         })
@@ -209,6 +222,35 @@ export class Swarm {
         }
       }
     })
+
+    this.relay()
+  }
+
+  /** Keeps one relayed connection on the relayed link (relays limit their duration) */
+  private relay (): void {
+    const link = this.relayed
+
+    if (link == null || this.relaying) {
+      return
+    }
+
+    const dialer = this.nodes[link.dialer]
+    const target = this.nodes[link.target]
+
+    if (dialer.getConnections(target.peerId).some(c => c.limits != null)) {
+      return
+    }
+
+    const circuit = target.getMultiaddrs().find(ma => ma.getComponents().some(c => c.name === 'p2p-circuit'))
+
+    if (circuit == null) {
+      return
+    }
+
+    this.relaying = true
+    dialer.dial(circuit, { force: true, signal: AbortSignal.timeout(10_000) })
+      .catch(() => {})
+      .finally(() => { this.relaying = false })
   }
 
   /** Open (direct and relayed) connections between two nodes, seen from `i` */

@@ -55,6 +55,11 @@ describe('demo swarm', function () {
 
     await waitFor('discovery and pooled connections', () => allDiscovered() && pooled(), 30_000)
 
+    // and one pair also holds a connection through the relay on node 0
+    const relayed = swarm.relayed
+    expect(relayed).to.exist()
+    await waitFor('a relayed connection', () => relayed != null && swarm.connectionsBetween(relayed.dialer, relayed.target).some(c => c.limits != null), 20_000)
+
     // pubsub did the discovering: node 0 found everyone through it, the others found node 0 by bootstrap
     const mechanisms = swarm.nodes[0].services.connectivity.getDiscoveredPeers().map(p => p.mechanisms)
     expect(mechanisms.every(m => m.includes('pubsub'))).to.equal(true)
@@ -172,6 +177,7 @@ describe('demo swarm', function () {
           events: points(charts.timeline),
           faultEvents: charts.timeline.data.datasets.find((d: any) => d.label === 'fault').data.length,
           edges: (window as any).__graphEdges,
+          relayedEdges: (window as any).__relayedEdges,
           canvases: [...document.querySelectorAll('canvas')].filter(c => c.width > 0 && c.height > 0).length
         }
       })
@@ -184,7 +190,9 @@ describe('demo swarm', function () {
       expect(data.discovery).to.be.at.least(NODES * (NODES - 1))
       expect(data.faultEvents).to.be.at.least(3)
       expect(data.events).to.be.greaterThan(3)
-      expect(data.edges).to.equal(NODES * (NODES - 1) / 2)
+      // every pair directly, plus the relayed link
+      expect(data.edges).to.equal(NODES * (NODES - 1) / 2 + 1)
+      expect(data.relayedEdges).to.equal(1)
       expect(data.canvases).to.equal(6)
 
       await mkdir(RESULTS, { recursive: true })
