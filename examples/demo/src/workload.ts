@@ -28,11 +28,25 @@ export interface NodeRequestStats {
   retried: number
   /** Last failures, newest last (at most 16) */
   failures: Array<{ at: number, peer: string, error: string }>
+  /** Last failed attempts of requests that were retried, newest last (at most 16) */
+  retries: Array<{ at: number, peer: string, error: string }>
 }
 
 const PAYLOAD = new TextEncoder().encode('x demo echo request 0123456789abcdef')
 const MAX_FAILURES = 16
 const RETRY_DELAY = 250
+
+function describe (err: any): string {
+  return `${err?.name ?? 'Error'}: ${err?.message ?? err}`
+}
+
+function remember <T> (list: T[], item: T): void {
+  list.push(item)
+
+  if (list.length > MAX_FAILURES) {
+    list.shift()
+  }
+}
 
 export async function echoOnce (stream: Stream, data: Uint8Array, timeout: number): Promise<void> {
   let received = 0
@@ -73,7 +87,7 @@ export class Workload {
   constructor (nodes: DemoLibp2p[], init: WorkloadInit) {
     this.nodes = nodes
     this.init = { attemptTimeout: 2_000, attempts: 4, ...init }
-    this.stats = nodes.map(() => ({ ok: 0, failed: 0, retried: 0, failures: [] }))
+    this.stats = nodes.map(() => ({ ok: 0, failed: 0, retried: 0, failures: [], retries: [] }))
     this.cursor = nodes.map(() => 0)
   }
 
@@ -95,7 +109,12 @@ export class Workload {
 
     if (focus != null) {
       this.timers.push(setInterval(() => {
-        this.track(this.request(focus.from, this.nodes[focus.to].peerId))
+        const peer = this.nodes[focus.to].peerId
+
+        // like every request: only once the nodes have found each other
+        if (this.nodes[focus.from].getConnections(peer).length > 0) {
+          this.track(this.request(focus.from, peer))
+        }
       }, focus.interval))
     }
   }
@@ -148,6 +167,7 @@ export class Workload {
         return
       } catch (err: any) {
         lastError = err
+        remember(stats.retries, { at: Date.now(), peer: peer.toString(), error: describe(err) })
         // a moment for health and the pool to learn what happened
         await new Promise(resolve => setTimeout(resolve, RETRY_DELAY * attempt))
       }
@@ -159,10 +179,6 @@ export class Workload {
     }
 
     stats.failed++
-    stats.failures.push({ at: Date.now(), peer: peer.toString(), error: `${lastError?.name ?? 'Error'}: ${lastError?.message ?? lastError}` })
-
-    if (stats.failures.length > MAX_FAILURES) {
-      stats.failures.shift()
-    }
+    remember(stats.failures, { at: Date.now(), peer: peer.toString(), error: describe(lastError) })
   }
 }
