@@ -24,6 +24,7 @@ import { snapshot } from './snapshot.ts'
 import { Swarm } from './swarm.ts'
 import { renderTable } from './table.ts'
 
+const STOP_TIMEOUT = 20_000
 const print = (line: string): void => { process.stdout.write(`${line}\n`) }
 
 async function main (): Promise<void> {
@@ -57,6 +58,11 @@ async function main (): Promise<void> {
 
   print(renderTable(snapshot(swarm)))
   print(`stopping (${reason})...`)
+  // a second Ctrl-C (default handler again) or this guard ends a stop that hangs
+  setTimeout(() => {
+    process.stderr.write(`x demo: stopping took more than ${STOP_TIMEOUT / 1000} s, exiting\n`)
+    process.exit(1)
+  }, STOP_TIMEOUT).unref()
   await dashboard.close()
   await swarm.stop()
   const { ok, failed, retried } = swarm.workload.totals()
