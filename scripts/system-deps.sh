@@ -5,7 +5,7 @@ set -euo pipefail
 need=()
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
-# chromium is added here when a browser test needs it
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # the demo dashboard browser test (playwright-core)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != "0" ]; then
     echo "x: missing ${need[*]} and not root; the specs that need them will say so" >&2
