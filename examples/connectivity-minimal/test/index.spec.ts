@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts')
+const packageReadme = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'universal-connectivity', 'README.md')
 const EXPECTED = [/B discovered A via (bootstrap|mdns)/, /B dialled A: path direct/, /B NAT status: (unknown|public|private)/, /B metrics: [1-9]\d* direct connection\(s\) active, 1 dial\(s\) direct/]
 
 describe('example', function () {
@@ -22,5 +24,13 @@ describe('example', function () {
     for (const line of EXPECTED) {
       expect(output).to.match(line)
     }
+  })
+
+  it('is shown verbatim in the @x/universal-connectivity README, so the docs cannot rot', () => {
+    const source = readFileSync(entry, 'utf8')
+    const program = source.slice(source.search(/^import /m)).trimEnd()
+    const readme = readFileSync(packageReadme, 'utf8')
+
+    expect(readme).to.include('```TypeScript\n' + program + '\n```', 'update the "Runnable example" section of the README')
   })
 })

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts')
+const packageReadme = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'connection-pool', 'README.md')
 const EXPECTED = [/connections to B: 3/, /streams per connection: \d+ \d+ \d+/, /streams opened 10/]
 
 describe('example', function () {
@@ -22,5 +24,13 @@ describe('example', function () {
     for (const line of EXPECTED) {
       expect(output).to.match(line)
     }
+  })
+
+  it('is shown verbatim in the @x/connection-pool README, so the docs cannot rot', () => {
+    const source = readFileSync(entry, 'utf8')
+    const program = source.slice(source.search(/^import /m)).trimEnd()
+    const readme = readFileSync(packageReadme, 'utf8')
+
+    expect(readme).to.include('```TypeScript\n' + program + '\n```', 'update the "Runnable example" section of the README')
   })
 })
