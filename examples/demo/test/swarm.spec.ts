@@ -1,5 +1,5 @@
 /**
- * A 4-node swarm for about 30 s, with its dashboard: discovery, pools, the
+ * The default 6-node swarm for about 30 s, with its dashboard: discovery, pools, the
  * fault cycle, /metrics and the page in headless Chromium.
  */
 import { existsSync } from 'node:fs'
@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
 import parsePrometheus from 'parse-prometheus-text-format'
 import { chromium } from 'playwright-core'
+import { DEFAULT_NODES } from '../src/options.ts'
 import { startDashboard } from '../src/server.ts'
 import { Swarm } from '../src/swarm.ts'
 import type { Dashboard } from '../src/server.ts'
 
-const NODES = 4
+// the swarm `npm start` runs by default
+const NODES = DEFAULT_NODES
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results')
 const GRAFANA = join(dirname(fileURLToPath(import.meta.url)), '..', 'grafana', 'x-demo-dashboard.json')
@@ -122,7 +124,7 @@ describe('demo swarm', function () {
     }
 
     const pooled = families.find(f => f.name === 'x_connection_pool_connections')
-    expect(pooled.metrics.map((m: any) => m.labels.node).sort()).to.deep.equal(['0', '1', '2', '3'])
+    expect(pooled.metrics.map((m: any) => m.labels.node).sort()).to.deep.equal(swarm.nodes.map((_, i) => String(i)))
     expect(pooled.metrics.every((m: any) => Number(m.value) >= 3)).to.equal(true)
   })
 
