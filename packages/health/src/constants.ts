@@ -47,5 +47,7 @@ export const REPORT_RTT_MS = 10
 /** Worst connections listed in the summary */
 export const SUMMARY_WORST = 5
 
+/** Longest hold on replacement dials to a peer whose replacement dials keep failing */
+export const MAX_REPLACE_BACKOFF = 5 * 60 * second
 /** Re-dials of a peer whose last connection was closed for being dead */
 export const REDIAL_ATTEMPTS = 10

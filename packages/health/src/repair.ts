@@ -6,8 +6,13 @@
  * carried no stream since it degraded), in which case it is closed even if
  * it is the last one, and the peer is re-dialled. Peers carrying the
  * protected tag are never touched.
+ *
+ * A replacement dial that fails holds further replacements of that peer
+ * back, doubling from `checkInterval x unhealthyChecksBeforeReplace` up to
+ * `MAX_REPLACE_BACKOFF`, so an unreachable peer is not re-dialled on every
+ * check; a replacement that succeeds clears the hold.
  */
-import { REDIAL_ATTEMPTS } from './constants.ts'
+import { MAX_REPLACE_BACKOFF, REDIAL_ATTEMPTS } from './constants.ts'
 import type { HealthService } from './health.ts'
 import type { ConnectionRecord } from './record.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
@@ -15,6 +20,8 @@ import type { Connection, PeerId } from '@libp2p/interface'
 export class Repairer {
   private readonly service: HealthService
   private readonly redialing = new Set<string>()
+  /** Per peer with a failed replacement dial: failures in a row, and when the next dial may start */
+  private readonly held = new Map<string, { failures: number, until: number }>()
 
   constructor (service: HealthService) {
     this.service = service
@@ -55,10 +62,24 @@ export class Repairer {
       // a dead connection is closed at once and its peer re-dialled after
       // (see onClosed); a live but unhealthy one is replaced dial-first
       if (!dead) {
+        const key = peer.toString()
+        const now = Date.now()
+        this.releaseExpired(now)
+        const hold = this.held.get(key)
+
+        if (hold != null && now < hold.until) {
+          log.trace('replacement of %s to %p held back for %dms after %d failed dials', record.connection.id, peer, hold.until - now, hold.failures)
+          return
+        }
+
         try {
           replacement = await components.connectionManager.openConnection(peer, { force: true, signal: AbortSignal.timeout(this.service.getTimeout(peer)) })
+          this.held.delete(key)
         } catch (err) {
-          log('could not dial a replacement for %s to %p - %e', record.connection.id, peer, err)
+          const failures = (hold?.failures ?? 0) + 1
+          const base = options.checkInterval * options.unhealthyChecksBeforeReplace
+          this.held.set(key, { failures, until: Date.now() + Math.min(MAX_REPLACE_BACKOFF, base * 2 ** (failures - 1)) })
+          log('could not dial a replacement for %s to %p (failure %d) - %e', record.connection.id, peer, failures, err)
         }
       }
 
@@ -81,6 +102,20 @@ export class Repairer {
       }
     } finally {
       record.replacing = false
+    }
+  }
+
+  /** Peers held back for replacement dials right now */
+  get heldPeers (): number {
+    return this.held.size
+  }
+
+  /** Forgets holds long expired, so the map only holds peers that failed recently */
+  private releaseExpired (now: number): void {
+    for (const [key, hold] of this.held) {
+      if (now > hold.until + MAX_REPLACE_BACKOFF) {
+        this.held.delete(key)
+      }
     }
   }
 

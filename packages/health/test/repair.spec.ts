@@ -130,6 +130,37 @@ describe('health rules (fake time)', () => {
     expect(slow.status).to.equal('open')
   })
 
+  it('holds replacement dials back, doubling, while they keep failing, and dials again once one succeeds', async () => {
+    const health = service({ unhealthyChecksBeforeReplace: 2, minConnectionsPerPeer: 1, maxPingLatency: 100, checkInterval: 1_000 })
+    connectionManager.openConnection.rejects(new Error('unreachable'))
+    const slow = fakeConnection(peer, open)
+    open.push(slow)
+    const record = track(health, slow)
+
+    // 40 checks of a slow, live, last connection whose peer cannot be re-dialled
+    for (let i = 0; i < 40; i++) {
+      check(health, record, true, 400)
+      await clock.tickAsync(1_000)
+    }
+
+    // dials at checks 2, 4, 8, 16, 32 (hold of 2 s, 4 s, 8 s, 16 s): not one per check
+    expect(connectionManager.openConnection.callCount).to.equal(5)
+    expect(slow.status).to.equal('open')
+
+    // the peer becomes reachable: the next allowed dial replaces the connection
+    connectionManager.openConnection.callsFake(async () => {
+      const conn = fakeConnection(peer, open)
+      open.push(conn)
+      return conn
+    })
+    for (let i = 0; i < 40 && slow.status === 'open'; i++) {
+      check(health, record, true, 400)
+      await clock.tickAsync(1_000)
+    }
+    expect(slow.status).to.equal('closed')
+    expect(open).to.have.lengthOf(1)
+  })
+
   it('closes a dead last connection and re-dials its peer', async () => {
     const health = service({ unhealthyChecksBeforeReplace: 2, checkInterval: 1000 })
     health.start()
