@@ -13,7 +13,7 @@ import { resolveOptions } from './options.ts'
 import { ProbeQueue, pingConnection } from './prober.ts'
 import { ConnectionRecord } from './record.ts'
 import { Repairer } from './repair.ts'
-import { score } from './score.ts'
+import { score, stabilityComponent } from './score.ts'
 import type { ConnectionHealth, ConnectionHealthComponents, ConnectionHealthInit, ConnectionHealthReport, NetworkHealthSummary, PeerHealth } from './index.ts'
 import type { ResolvedHealthOptions } from './options.ts'
 import type { Connection, Logger, PeerId, Startable } from '@libp2p/interface'
@@ -261,7 +261,7 @@ export class HealthService implements ConnectionHealth, Startable {
       state: record.state,
       rtt: record.rtt.summary(),
       successRate: record.successRate,
-      stability: Math.max(0, 1 - record.recentFailures(now) / this.options.maxFailedStreams),
+      stability: stabilityComponent(record.recentFailures(now), this.options.maxFailedStreams),
       limited: record.connection.limits != null,
       adaptiveTimeout: this.getTimeout(record.peer),
       timestamp: now

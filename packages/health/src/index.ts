@@ -148,7 +148,8 @@ export interface ConnectionHealthInit {
   minPingSuccessRate?: number
 
   /**
-   * Failed probes and streams in 5 minutes at which stability is 0
+   * Failed streams in 5 minutes at which the stability component reaches
+   * its threshold (0.5); failed probes count in the success rate instead
    *
    * @default 10
    */

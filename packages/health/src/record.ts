@@ -82,8 +82,12 @@ export class ConnectionRecord {
     }
   }
 
-  /** Failed probes and streams within the stability window */
+  /**
+   * Failed streams within the stability window. Failed probes are not
+   * counted here: they make up the success rate, and counting them twice
+   * would make a short `checkInterval` alone breach `maxFailedStreams`
+   */
   recentFailures (now: number): number {
-    return this.errors.filter(e => now - e.at <= STABILITY_WINDOW).length
+    return this.errors.filter(e => e.kind === 'stream' && now - e.at <= STABILITY_WINDOW).length
   }
 }

@@ -7,8 +7,8 @@
  * - success rate: 1 at 100 %, 0.5 at `minPingSuccessRate`, 0 at 0 %, and 0
  * while the last two probes in a row went unanswered (the decayed rate
  * moves slowly, so random loss does not trip it; silence does at once)
- * - stability: 1 with no recent failure, 0.5 at half of `maxFailedStreams`
- * failures in the stability window, 0 at `maxFailedStreams`
+ * - stability: 1 with no recent failure, 0.5 at `maxFailedStreams` failed
+ * streams in the stability window, 0 at twice that
  *
  * A connection past any threshold (a component below 0.5) scores no more
  * than that component, so a breached threshold is never averaged away by
@@ -58,7 +58,7 @@ export function successComponent (rate: number, minRate: number): number {
 }
 
 export function stabilityComponent (recentFailures: number, maxFailedStreams: number): number {
-  return clamp(1 - recentFailures / maxFailedStreams)
+  return clamp(1 - recentFailures / (2 * maxFailedStreams))
 }
 
 export function score (inputs: ScoreInputs, thresholds: ScoreThresholds, weights: Required<HealthWeights>): ScoreParts {

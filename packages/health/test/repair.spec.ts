@@ -220,6 +220,39 @@ describe('health rules (fake time)', () => {
     expect(outages).to.be.at.most(1)
   })
 
+  it('5% randomly lost probes at a 1 s interval cause no replacement: probe loss is not counted twice as instability', async function () {
+    this.timeout(60_000)
+    const health = service({ checkInterval: 1_000 })
+    const conn = fakeConnection(peer, open)
+    open.push(conn, fakeConnection(peer, open))
+    const record = track(health, conn)
+    let seed = 7
+    const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
+    let run = 0
+    let outages = 0
+    for (let i = 0; i < 2_000; i++) {
+      const ok = random() >= 0.05
+      run = ok ? 0 : run + 1
+      if (run === 3) { outages++ }
+      check(health, record, ok)
+      await clock.tickAsync(1_000)
+    }
+    // about 15 lost probes in every 5 minute window, yet stability untouched
+    expect(record.probeFailures).to.be.within(60, 140)
+    expect(health.snapshot(record, Date.now()).stability).to.equal(1)
+    expect(health.replacements).to.be.at.most(outages)
+    expect(outages).to.be.at.most(1)
+  })
+
+  it('failed streams lower stability: half at maxFailedStreams in the window, and they age out', () => {
+    const health = service({ maxFailedStreams: 4 })
+    const record = track(health, fakeConnection(peer, open))
+    for (let i = 0; i < 4; i++) { record.streamOutcome(false, 'StreamResetError', Date.now()) }
+    expect(health.snapshot(record, Date.now()).stability).to.equal(0.5)
+    clock.tick(5 * 60_000 + 1)
+    expect(health.snapshot(record, Date.now()).stability).to.equal(1)
+  })
+
   it('reports an RTT change even when the score barely moves, and sets conn.rtt-style figures', () => {
     const health = service({ maxPingLatency: 60_000 })
     const record = track(health, fakeConnection(peer, open))

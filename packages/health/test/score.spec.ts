@@ -11,7 +11,8 @@ describe('score', () => {
   it('puts each component at exactly 0.5 on its threshold', () => {
     expect(latencyComponent(200, 200)).to.equal(0.5)
     expect(successComponent(0.8, 0.8)).to.equal(0.5)
-    expect(stabilityComponent(5, 10)).to.equal(0.5)
+    expect(stabilityComponent(10, 10)).to.equal(0.5)
+    expect(stabilityComponent(20, 10)).to.equal(0)
   })
 
   it('is 1 for a perfect connection and falls with latency, losses and failures', () => {
