@@ -34,6 +34,8 @@ export class HealthService implements ConnectionHealth, Startable {
   private shutdown = new AbortController()
   private started = false
   private sweeping = false
+  /** Probes in flight (at most `maxConcurrentProbes`), aborted by stop() */
+  private readonly inflight = new Set<AbortController>()
   /** Sweeps skipped because the previous one was still running */
   skippedSweeps = 0
   probes = 0
@@ -87,6 +89,12 @@ export class HealthService implements ConnectionHealth, Startable {
 
     this.started = false
     this.shutdown.abort()
+
+    for (const probe of this.inflight) {
+      probe.abort(this.shutdown.signal.reason)
+    }
+
+    this.inflight.clear()
     clearTimeout(this.timer)
     this.components.events.removeEventListener('connection:open', this.onOpen)
     this.components.events.removeEventListener('connection:close', this.onClose)
@@ -163,9 +171,11 @@ export class HealthService implements ConnectionHealth, Startable {
     }
 
     this.probes++
+    const controller = new AbortController()
+    this.inflight.add(controller)
 
     try {
-      const rtt = await pingConnection(record.connection, this.options.pingTimeout, this.shutdown.signal)
+      const rtt = await pingConnection(record.connection, this.options.pingTimeout, controller)
       record.probeSucceeded(rtt)
       // what libp2p's own monitor would set, for code that reads conn.rtt
       record.connection.rtt = record.rtt.ewma
@@ -191,6 +201,8 @@ export class HealthService implements ConnectionHealth, Startable {
       this.probeFailures++
       record.probeFailed(err?.name ?? 'Error', Date.now())
       this.log('probe of %s to %p failed - %e', record.connection.id, record.peer, err)
+    } finally {
+      this.inflight.delete(controller)
     }
   }
 

@@ -6,65 +6,80 @@ import { TimeoutError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { PING_LENGTH, PING_PROTOCOL } from './constants.ts'
 import { PingMismatchError, PingUnsupportedError } from './errors.ts'
-import type { Connection, Stream } from '@libp2p/interface'
+import { PROBE_STREAM } from './stream-tap.ts'
+import type { Connection, NewStreamOptions, Stream } from '@libp2p/interface'
 
-/** Probe on `connection` itself; resolves with the RTT in ms */
-export async function pingConnection (connection: Connection, timeout: number, signal?: AbortSignal): Promise<number> {
-  const abort = AbortSignal.any([AbortSignal.timeout(timeout), ...(signal != null ? [signal] : [])])
+/**
+ * Probe on `connection` itself; resolves with the RTT in ms. `controller`
+ * cancels it (the service aborts its probes in flight when it stops); the
+ * timeout aborts it with a `TimeoutError`. One timer and one fresh signal a
+ * probe, both released when it ends: nothing outlives the probe.
+ */
+export async function pingConnection (connection: Connection, timeout: number, controller = new AbortController()): Promise<number> {
+  const signal = controller.signal
+  const timer = setTimeout(() => { controller.abort(new TimeoutError(`ping timed out after ${timeout}ms`)) }, timeout)
   const opening = performance.now()
   let stream: Stream
 
   try {
-    stream = await connection.newStream(PING_PROTOCOL, {
-      signal: abort,
+    const options: NewStreamOptions & Record<symbol, boolean> = {
+      signal,
       runOnLimitedConnection: true,
-      maxOutboundStreams: 2
-    })
+      maxOutboundStreams: 2,
+      [PROBE_STREAM]: true
+    }
+    stream = await connection.newStream(PING_PROTOCOL, options)
   } catch (err: any) {
+    clearTimeout(timer)
+
     // a peer that does not speak ping still answered the protocol
     // negotiation, which takes one round trip: it is alive
     if (err?.name === 'UnsupportedProtocolError') {
       throw new PingUnsupportedError(performance.now() - opening, { cause: err })
     }
 
-    throw err
+    throw signal.aborted ? signal.reason : err
   }
+
+  const onAbort = (): void => { stream.abort(signal.reason) }
+  signal.addEventListener('abort', onAbort)
 
   try {
     const data = crypto.getRandomValues(new Uint8Array(PING_LENGTH))
     const received = new Uint8ArrayList()
+    const { promise, resolve, reject } = Promise.withResolvers<number>()
     const started = performance.now()
-    const echoed = new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => { reject(new TimeoutError(`ping timed out after ${timeout}ms`)) }
-      abort.addEventListener('abort', onAbort, { once: true })
-      stream.addEventListener('message', (evt) => {
-        received.append(evt.data)
 
-        if (received.byteLength >= PING_LENGTH) {
-          abort.removeEventListener('abort', onAbort)
-          const rtt = performance.now() - started
+    stream.addEventListener('message', (evt) => {
+      received.append(evt.data)
 
-          if (Buffer.compare(received.subarray(0, PING_LENGTH), data) !== 0) {
-            reject(new PingMismatchError('ping answer differs from what was sent'))
-          } else {
-            resolve(rtt)
-          }
+      if (received.byteLength >= PING_LENGTH) {
+        const rtt = performance.now() - started
+
+        if (Buffer.compare(received.subarray(0, PING_LENGTH), data) !== 0) {
+          reject(new PingMismatchError('ping answer differs from what was sent'))
+        } else {
+          resolve(rtt)
         }
-      })
-      stream.addEventListener('close', (evt) => {
-        if (received.byteLength < PING_LENGTH) {
-          reject(evt.error ?? new Error('ping stream closed early'))
-        }
-      })
+      }
+    })
+    stream.addEventListener('close', (evt) => {
+      if (received.byteLength < PING_LENGTH) {
+        reject(evt.error ?? new Error('ping stream closed early'))
+      }
     })
 
     stream.send(data)
-    const rtt = await echoed
-    await stream.close({ signal: abort }).catch(() => { stream.abort(new Error('close failed')) })
+    const rtt = await promise
+    await stream.close({ signal })
     return rtt
   } catch (err: any) {
-    stream.abort(err)
-    throw err
+    const reason = signal.aborted ? signal.reason : err
+    stream.abort(reason)
+    throw reason
+  } finally {
+    clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
   }
 }
 

@@ -1,7 +1,10 @@
 /**
  * Everything measured about one connection. Every buffer is bounded (see
  * `constants.ts`): RTT window 64, errors 32, lifecycle events 32, byte
- * buckets 300.
+ * buckets 10 + 30 a direction. The histories are allocated on their first
+ * entry (a connection that never failed has no error list; 'opened' is
+ * implied by `opened` until a second event comes), so a healthy record is
+ * the object, its RTT window and its byte buckets: about 2 KB.
  */
 import { ByteCounter } from './bytes.ts'
 import { ERROR_HISTORY, EVENT_HISTORY, STABILITY_WINDOW, SUCCESS_DECAY } from './constants.ts'
@@ -37,24 +40,35 @@ export class ConnectionRecord {
   lastReportedRtt = -1
   lastReportedState?: ConnectionHealthState
   replacing = false
-  readonly errors: TimedError[] = []
-  readonly events: TimedEvent[] = []
+  private errorList?: TimedError[]
+  private eventList?: TimedEvent[]
 
   constructor (connection: Connection, now: number) {
     this.connection = connection
     this.peer = connection.remotePeer
     this.opened = now
-    this.event('opened', now)
+  }
+
+  /** The last `ERROR_HISTORY` errors, oldest first */
+  get errors (): TimedError[] {
+    return this.errorList ?? []
+  }
+
+  /** The last `EVENT_HISTORY` lifecycle events, oldest first */
+  get events (): TimedEvent[] {
+    return this.eventList ?? [{ at: this.opened, event: 'opened' }]
   }
 
   event (event: LifecycleEvent, now: number): void {
-    this.events.push({ at: now, event })
-    if (this.events.length > EVENT_HISTORY) { this.events.shift() }
+    this.eventList ??= [{ at: this.opened, event: 'opened' }]
+    this.eventList.push({ at: now, event })
+    if (this.eventList.length > EVENT_HISTORY) { this.eventList.shift() }
   }
 
   error (kind: TimedError['kind'], name: string, now: number): void {
-    this.errors.push({ at: now, kind, name })
-    if (this.errors.length > ERROR_HISTORY) { this.errors.shift() }
+    this.errorList ??= []
+    this.errorList.push({ at: now, kind, name })
+    if (this.errorList.length > ERROR_HISTORY) { this.errorList.shift() }
   }
 
   probeSucceeded (ms: number): void {
@@ -88,6 +102,14 @@ export class ConnectionRecord {
    * would make a short `checkInterval` alone breach `maxFailedStreams`
    */
   recentFailures (now: number): number {
-    return this.errors.filter(e => e.kind === 'stream' && now - e.at <= STABILITY_WINDOW).length
+    let count = 0
+
+    for (const error of this.errorList ?? []) {
+      if (error.kind === 'stream' && now - error.at <= STABILITY_WINDOW) {
+        count++
+      }
+    }
+
+    return count
   }
 }

@@ -1,0 +1,130 @@
+/**
+ * Where the bytes of the health records go: the scale setup (1,000
+ * connections), one warm-up sweep and six sweeps, then a heap snapshot
+ * with the records and one after stop() dropped them; prints the objects
+ * that only the first snapshot holds, by constructor, per connection.
+ *
+ *   node --expose-gc bench/health/heap-diff.ts
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { writeHeapSnapshot } from 'node:v8'
+import { multiaddr } from '@multiformats/multiaddr'
+import { connectionHealth } from '@x/health'
+import { createNode } from '../lib/nodes.ts'
+
+const LISTENERS = Number(process.argv[2] ?? 100)
+const PER_LISTENER = 10
+
+const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'listeners.ts'), String(LISTENERS)], { stdio: ['pipe', 'pipe', 'inherit'] })
+const addrs: string[] = await new Promise(resolve => {
+  createInterface({ input: child.stdout }).once('line', line => { resolve(JSON.parse(line)) })
+})
+const client = await createNode({
+  addresses: { listen: [] },
+  services: { health: connectionHealth({ checkInterval: 3_600_000, maxConcurrentProbes: 16 }) }
+})
+for (let i = 0; i < PER_LISTENER; i++) {
+  await Promise.all(addrs.map(async addr => client.dial(multiaddr(addr), { force: true })))
+}
+const connections = client.getConnections().length
+for (let i = 0; i < 7; i++) {
+  await client.services.health.checkAll()
+}
+// let probe timers (AbortSignal.timeout) of the last sweep fire
+await new Promise(resolve => setTimeout(resolve, Number(process.env.SETTLE ?? 0)))
+const gc = (globalThis as any).gc as () => void
+gc()
+const a = writeHeapSnapshot('/tmp/h4/with.heapsnapshot')
+;(client.services.health as any).stop()
+gc()
+const b = writeHeapSnapshot('/tmp/h4/without.heapsnapshot')
+await client.stop()
+child.stdin.end()
+
+interface Snap { ids: Set<number>, nodes: Array<{ id: number, key: string, size: number }> }
+const WHY = (process.env.WHY ?? '').split(',').filter(Boolean)
+function retainers (s: any): void {
+  // for nodes named in WHY, print two levels of retainers of a few of them
+  const f = s.snapshot.meta.node_fields as string[]; const n = f.length
+  const ef = s.snapshot.meta.edge_fields as string[]; const en = ef.length
+  const etypes = s.snapshot.meta.edge_types[0] as string[]
+  const types = s.snapshot.meta.node_types[0] as string[]
+  const iN = f.indexOf('name'); const iE = f.indexOf('edge_count'); const iT = f.indexOf('type')
+  const label = (ni: number): string => `${types[s.nodes[ni + iT]]}:${String(s.strings[s.nodes[ni + iN]]).slice(0, 50)}`
+  const rev = new Map<number, Array<[number, string]>>()
+  let e = 0
+  for (let ni = 0; ni < s.nodes.length; ni += n) {
+    for (let k = 0; k < s.nodes[ni + iE]; k++, e += en) {
+      const to = s.edges[e + 2]
+      const et = etypes[s.edges[e]]
+      const nameOrIndex = s.edges[e + 1]
+      const name = et === 'element' || et === 'hidden' ? String(nameOrIndex) : String(s.strings[nameOrIndex])
+      let list = rev.get(to)
+      if (list == null) { list = []; rev.set(to, list) }
+      if (list.length < 40 && et !== 'weak') list.push([ni, `${et}:${name}`])
+    }
+  }
+  for (const want of WHY) {
+    let shown = 0
+    for (let ni = 0; ni < s.nodes.length && shown < 2; ni += n) {
+      if (label(ni) !== want) continue
+      shown++
+      process.stdout.write(`\n${want}\n`)
+      // one chain upwards, skipping list links
+      let at = ni
+      const seen = new Set<number>()
+      for (let depth = 0; depth < 14; depth++) {
+        const up = (rev.get(at) ?? []).find(([r, e]) => !seen.has(r) && !/next|previous|context:listener|removeEventListener/.test(e))
+        if (up == null) break
+        seen.add(up[0])
+        process.stdout.write(`  ^ ${up[1]} of ${label(up[0])}\n`)
+        at = up[0]
+      }
+      continue
+      for (const [r1, e1] of rev.get(ni) ?? []) {
+        process.stdout.write(`  <- ${e1} of ${label(r1)}\n`)
+        for (const [r2, e2] of (rev.get(r1) ?? []).slice(0, 3)) {
+          process.stdout.write(`      <- ${e2} of ${label(r2)}\n`)
+          for (const [r3, e3] of (rev.get(r2) ?? []).slice(0, 2)) {
+            process.stdout.write(`          <- ${e3} of ${label(r3)}\n`)
+          }
+        }
+      }
+    }
+  }
+}
+function load (file: string): Snap {
+  const s = JSON.parse(readFileSync(file, 'utf8'))
+  if (file.includes('with.')) retainers(s)
+  const f = s.snapshot.meta.node_fields as string[]
+  const types = s.snapshot.meta.node_types[0] as string[]
+  const n = f.length
+  const iT = f.indexOf('type'); const iN = f.indexOf('name'); const iI = f.indexOf('id'); const iS = f.indexOf('self_size')
+  const ids = new Set<number>(); const nodes = []
+  for (let i = 0; i < s.nodes.length; i += n) {
+    const id = s.nodes[i + iI]
+    ids.add(id)
+    nodes.push({ id, key: `${types[s.nodes[i + iT]]}:${String(s.strings[s.nodes[i + iN]]).slice(0, 60)}`, size: s.nodes[i + iS] })
+  }
+  return { ids, nodes }
+}
+const A = load(a); const B = load(b)
+rmSync(a); rmSync(b)
+const gone = new Map<string, { count: number, size: number }>()
+let total = 0
+for (const node of A.nodes) {
+  if (B.ids.has(node.id)) continue
+  const g = gone.get(node.key) ?? { count: 0, size: 0 }
+  g.count++; g.size += node.size; total += node.size
+  gone.set(node.key, g)
+}
+const born = B.nodes.filter(n => !A.ids.has(n.id)).reduce((s, n) => s + n.size, 0)
+process.stdout.write(`${connections} connections; freed by stop(): ${total} B = ${(total / connections).toFixed(0)} B/connection (new objects after stop: ${(born / connections).toFixed(0)} B/connection)\n`)
+for (const [key, g] of [...gone].sort((x, y) => y[1].size - x[1].size).slice(0, 40)) {
+  process.stdout.write(`${(g.size / connections).toFixed(1).padStart(8)} B/conn ${(g.count / connections).toFixed(2).padStart(7)} obj/conn  ${key}\n`)
+}
+process.exit(0)
