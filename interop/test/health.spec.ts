@@ -61,6 +61,27 @@ describe('interop: @x/health with go-libp2p', function () {
     expect(report.bytesIn).to.be.greaterThan(0)
   })
 
+  it('probes every one of several connections to one go peer without a failure (go allows 2 inbound ping streams per peer)', async () => {
+    const conns = []
+    for (let i = 0; i < 5; i++) {
+      conns.push(await js.dial(multiaddr(tcpAddr(go.addrs)), { force: true }))
+    }
+    expect(new Set(conns.map(c => c.id)).size).to.equal(5)
+
+    for (let i = 0; i < 4; i++) {
+      await js.services.health.checkAll()
+    }
+
+    const reports = js.services.health.getConnectionHealth(goPeer)?.connections ?? []
+    const byId = new Map(reports.map(r => [r.connectionId, r]))
+    for (const conn of conns) {
+      const report = byId.get(conn.id)
+      expect(report, conn.id).to.not.equal(undefined)
+      expect(report?.probeFailures, `${conn.id} ${JSON.stringify(report?.errors)}`).to.equal(0)
+      expect(report?.rtt?.samples, conn.id).to.be.at.least(4)
+    }
+  })
+
   it('closes the connections of a stopped go peer within the bound, and re-dials it after SIGCONT', async () => {
     const conn = await js.dial(goPeer)
     await waitFor(() => (js.services.health.getConnectionHealth(goPeer)?.connections[0]?.rtt?.samples ?? 0) >= 2 ? true : undefined, 15_000)

@@ -111,11 +111,11 @@ export class HealthService implements ConnectionHealth, Startable {
   /** Probes every open connection once; resolves when all probes ended */
   async checkAll (): Promise<void> {
     const now = Date.now()
-    const open = this.components.connectionManager.getConnections().filter(conn => conn.status === 'open')
+    const open = interleavePeers(this.components.connectionManager.getConnections().filter(conn => conn.status === 'open'))
 
     await Promise.all(open.map(async conn => {
       const record = this.track(conn)
-      await this.queue.run(async () => this.probe(record))
+      await this.queue.run(record.peer.toString(), async () => this.probe(record))
       this.evaluate(record, Date.now())
     }))
 
@@ -402,4 +402,41 @@ export class HealthService implements ConnectionHealth, Startable {
       calculate: () => ({ probes: this.probes, probe_failures: this.probeFailures, replacements: this.replacements })
     })
   }
+}
+
+/**
+ * The first connection of every peer, then the second of every peer, ...:
+ * with one probe per peer at a time, a sweep in this order keeps
+ * `maxConcurrentProbes` busy instead of queueing behind one peer
+ */
+function interleavePeers (connections: Connection[]): Connection[] {
+  const byPeer = new Map<string, Connection[]>()
+
+  for (const conn of connections) {
+    const key = conn.remotePeer.toString()
+    const list = byPeer.get(key)
+
+    if (list == null) {
+      byPeer.set(key, [conn])
+    } else {
+      list.push(conn)
+    }
+  }
+
+  if (byPeer.size === connections.length) {
+    return connections
+  }
+
+  const lists = [...byPeer.values()]
+  const out: Connection[] = []
+
+  for (let i = 0; out.length < connections.length; i++) {
+    for (const list of lists) {
+      if (i < list.length) {
+        out.push(list[i])
+      }
+    }
+  }
+
+  return out
 }

@@ -1,6 +1,7 @@
 /**
  * One ping round trip on one given connection (`/ipfs/ping/1.0.0`: 32
- * random bytes echoed back), and a queue that bounds how many run at once.
+ * random bytes echoed back), and a queue that bounds how many run at once,
+ * in all and per peer.
  */
 import { TimeoutError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -83,11 +84,19 @@ export async function pingConnection (connection: Connection, timeout: number, c
   }
 }
 
-/** Runs at most `limit` tasks at once, in order */
+/**
+ * Runs at most `limit` tasks at once, and at most one per key (a peer), in
+ * order otherwise. One probe per peer at a time: go-libp2p's resource
+ * manager allows a peer only two inbound ping streams (across all its
+ * connections) and resets the rest, so probing several connections of one
+ * go peer at once fails probes of healthy connections.
+ */
 export class ProbeQueue {
   private readonly limit: number
   private running = 0
-  private readonly waiting: Array<() => void> = []
+  /** Keys with a task running */
+  private readonly busy = new Set<string>()
+  private readonly waiting: Array<{ key: string, start(): void }> = []
 
   constructor (limit: number) {
     this.limit = limit
@@ -97,18 +106,38 @@ export class ProbeQueue {
     return this.running
   }
 
-  async run <T> (task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) {
-      await new Promise<void>(resolve => this.waiting.push(resolve))
+  async run <T> (key: string, task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit || this.busy.has(key)) {
+      // next() reserves the slot and the key before starting it
+      await new Promise<void>(resolve => this.waiting.push({ key, start: resolve }))
+    } else {
+      this.running++
+      this.busy.add(key)
     }
-
-    this.running++
 
     try {
       return await task()
     } finally {
       this.running--
-      this.waiting.shift()?.()
+      this.busy.delete(key)
+      this.next()
+    }
+  }
+
+  /** Starts the first waiting tasks whose keys are free, while slots remain */
+  private next (): void {
+    for (let i = 0; i < this.waiting.length && this.running < this.limit;) {
+      const waiting = this.waiting[i]
+
+      if (this.busy.has(waiting.key)) {
+        i++
+        continue
+      }
+
+      this.waiting.splice(i, 1)
+      this.running++
+      this.busy.add(waiting.key)
+      waiting.start()
     }
   }
 }

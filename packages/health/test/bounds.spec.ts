@@ -89,8 +89,9 @@ describe('bounds and contracts (stub components, fake time)', () => {
   }
 
   it('never has more than maxConcurrentProbes probes in flight, and probes every connection of a sweep', async () => {
+    const many = await Promise.all(Array.from({ length: 8 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
     for (let i = 0; i < 200; i++) {
-      open.push(fakeConnection(`c${i}`, peers[i % 2], probed, {}, 50 + (i % 7) * 10))
+      open.push(fakeConnection(`c${i}`, many[i % many.length], probed, {}, 50 + (i % 7) * 10))
     }
     const health = service({ maxConcurrentProbes: 4 })
 
@@ -102,6 +103,30 @@ describe('bounds and contracts (stub components, fake time)', () => {
     expect(new Set(probed.calls.map(c => c.connection)).size).to.equal(200)
     expect(probed.maxInFlight).to.equal(4)
     expect(health.getNetworkHealthSummary().probeFailures).to.equal(200)
+  })
+
+  it('probes one connection of a peer at a time (go allows a peer two inbound ping streams) and keeps other peers going', async () => {
+    const other: Probed = { inFlight: 0, maxInFlight: 0, calls: [] }
+    for (let i = 0; i < 6; i++) {
+      open.push(fakeConnection(`same${i}`, peers[0], probed, {}, 100))
+    }
+    for (let i = 0; i < 6; i++) {
+      open.push(fakeConnection(`other${i}`, peers[1], other, {}, 100))
+    }
+    const health = service({ maxConcurrentProbes: 8 })
+
+    const sweep = health.checkAll()
+    await clock.tickAsync(250)
+    // both peers are being probed, one connection each
+    expect(probed.calls).to.have.lengthOf(3)
+    expect(other.calls).to.have.lengthOf(3)
+    await clock.tickAsync(1_000)
+    await sweep
+
+    expect(probed.calls.map(c => c.connection)).to.have.members(['same0', 'same1', 'same2', 'same3', 'same4', 'same5'])
+    expect(other.calls).to.have.lengthOf(6)
+    expect(probed.maxInFlight).to.equal(1)
+    expect(other.maxInFlight).to.equal(1)
   })
 
   it('probes busy connections and relayed (limited) ones, allowing the probe on limited connections', async () => {
