@@ -8,6 +8,9 @@
  *   `pingInterval`, all at once),
  * - a bare ping stream opened and closed without a ping (the floor for any
  *   probe that opens a stream per probe in js-libp2p 3),
+ * - a minimal ping: the same stream with one 32-byte round trip and no
+ *   bookkeeping (the floor for a real ping probe; @x/health minus this is
+ *   the service's own cost),
  *
  * each minus the idle CPU of the same process over the same time, and what
  * that makes at 1,000 connections probed every 10 s, as a share of one
@@ -107,6 +110,20 @@ phases.push(await measure('bare ping stream (open + close, no ping)', async () =
   return conns.length
 }))
 
+phases.push(await measure('minimal ping (open, 32 B round trip, close; no bookkeeping)', async () => {
+  await eachLimited(conns, 16, async conn => {
+    const stream = await conn.newStream(PING, { signal: AbortSignal.timeout(5_000) })
+    const echoed = new Promise<void>(resolve => {
+      let received = 0
+      stream.addEventListener('message', (evt) => { received += evt.data.byteLength; if (received >= 32) { resolve() } })
+    })
+    stream.send(new Uint8Array(32).fill(7))
+    await echoed
+    await stream.close()
+  })
+  return conns.length
+}))
+
 // libp2p's connection monitor is not exported; load it from the package's files
 try {
   const { ConnectionMonitor } = await import(new URL('connection-monitor.js', import.meta.resolve('libp2p')).href)
@@ -149,5 +166,6 @@ const rows = phases.map(p => {
 printTable(`Client CPU per probe on ${conns.length} connections, minus idle (${fmt(idlePerMs * 1000)} ms CPU/s), median of ${ROUNDS} rounds`, rows)
 process.stdout.write('\nthe monitor row counts answered pings only; its idle wait for the tick is subtracted with the idle baseline\n')
 process.stdout.write(`a probe that opens a stream costs at least the bare stream row: at 1,000 connections every 10 s that alone is ${fmt(rows[1]['% of a core, 1,000 @ 10 s'])} % of a core (target for @x/health: under 2 %)\n`)
+process.stdout.write(`a real ping round trip on a new stream (minimal ping row) is ${fmt(rows[2]['% of a core, 1,000 @ 10 s'])} %; the service's own bookkeeping is the difference to the @x/health row: ${fmt(rows[0]['CPU ms / probe'] - rows[2]['CPU ms / probe'], 3)} ms a probe\n`)
 writeResults('health-probe-cost', { connections: conns.length, rounds: ROUNDS, idleCpuMsPerSecond: idlePerMs * 1000, rows, raw: phases })
 process.exit(0)
