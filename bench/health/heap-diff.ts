@@ -4,10 +4,15 @@
  * with the records and one after stop() dropped them; prints the objects
  * that only the first snapshot holds, by constructor, per connection.
  *
- *   node --expose-gc bench/health/heap-diff.ts
+ * Object ids of JS objects are stable between the two snapshots; those of
+ * native embedder nodes (socket wraps) are not, so those rows are noise.
+ * WHY=<type:name,...> prints a retainer chain of such objects.
+ *
+ *   node --expose-gc bench/health/heap-diff.ts [listeners, default 100]
  */
 import { spawn } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createInterface } from 'node:readline'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +20,7 @@ import { writeHeapSnapshot } from 'node:v8'
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionHealth } from '@x/health'
 import { createNode } from '../lib/nodes.ts'
+import { writeResults } from '../lib/stats.ts'
 
 const LISTENERS = Number(process.argv[2] ?? 100)
 const PER_LISTENER = 10
@@ -38,10 +44,11 @@ for (let i = 0; i < 7; i++) {
 await new Promise(resolve => setTimeout(resolve, Number(process.env.SETTLE ?? 0)))
 const gc = (globalThis as any).gc as () => void
 gc()
-const a = writeHeapSnapshot('/tmp/h4/with.heapsnapshot')
+const dir = mkdtempSync(join(tmpdir(), 'health-heap-'))
+const a = writeHeapSnapshot(join(dir, 'with.heapsnapshot'))
 ;(client.services.health as any).stop()
 gc()
-const b = writeHeapSnapshot('/tmp/h4/without.heapsnapshot')
+const b = writeHeapSnapshot(join(dir, 'without.heapsnapshot'))
 await client.stop()
 child.stdin.end()
 
@@ -113,7 +120,7 @@ function load (file: string): Snap {
   return { ids, nodes }
 }
 const A = load(a); const B = load(b)
-rmSync(a); rmSync(b)
+rmSync(dir, { recursive: true })
 const gone = new Map<string, { count: number, size: number }>()
 let total = 0
 for (const node of A.nodes) {
@@ -124,7 +131,14 @@ for (const node of A.nodes) {
 }
 const born = B.nodes.filter(n => !A.ids.has(n.id)).reduce((s, n) => s + n.size, 0)
 process.stdout.write(`${connections} connections; freed by stop(): ${total} B = ${(total / connections).toFixed(0)} B/connection (new objects after stop: ${(born / connections).toFixed(0)} B/connection)\n`)
-for (const [key, g] of [...gone].sort((x, y) => y[1].size - x[1].size).slice(0, 40)) {
+const top = [...gone].sort((x, y) => y[1].size - x[1].size).slice(0, 30)
+for (const [key, g] of top) {
   process.stdout.write(`${(g.size / connections).toFixed(1).padStart(8)} B/conn ${(g.count / connections).toFixed(2).padStart(7)} obj/conn  ${key}\n`)
 }
+process.stdout.write('native:Node / * rows (socket and module wraps) are embedder nodes whose ids are not stable between snapshots: not freed, noise\n')
+writeResults('health-heap-diff', {
+  connections,
+  bytesPerConnection: total / connections,
+  top: top.map(([key, g]) => ({ object: key, bytesPerConnection: g.size / connections, perConnection: g.count / connections }))
+})
 process.exit(0)
