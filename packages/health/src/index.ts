@@ -7,14 +7,19 @@
  *
  * Every `checkInterval` (jittered), each open connection - busy or idle,
  * direct or relayed - gets a real `/ipfs/ping/1.0.0` round trip on that very
- * connection, at most `maxConcurrentProbes` at once. A peer that does not
+ * connection, at most `maxConcurrentProbes` at once and one per peer (go-libp2p
+ * resets a peer's third concurrent inbound ping stream). A peer that does not
  * speak ping answers the protocol negotiation instead, which takes one round
  * trip: that counts as an answered probe and its time as the RTT. Per connection it keeps
  * RTT (last, EWMA, min, p50/p95 of the last 64), a decayed probe success
  * rate, stream outcomes (the pool's `pool:stream` events), bytes in and out
  * with rates over 10 s / 1 min / 5 min and the peak second, the last 32
  * errors and the last 32 lifecycle events (opened, degraded, recovered,
- * replaced, closed). Everything is bounded.
+ * replaced, closed). Everything is bounded: a record takes about 3.3 KB
+ * (two `Float64Array`s for RTT and byte buckets; histories allocated on
+ * their first entry), and each probe opens a new ping stream (both js-libp2p
+ * and go-libp2p close a ping stream kept open 10 s), about 0.5 ms of CPU:
+ * about 5 % of a core for 1,000 connections at the default interval.
  *
  * The score (0..1) is a weighted mean of latency, success rate and
  * stability, each 0.5 exactly at its configured threshold (`maxPingLatency`,
@@ -113,7 +118,8 @@ export interface ConnectionHealthInit {
   pingTimeout?: number
 
   /**
-   * Probes in flight at once, however many connections
+   * Probes in flight at once, however many connections; at most one of
+   * them per peer
    *
    * @default 16
    */
