@@ -9,11 +9,13 @@ import { CONNECTION_HEALTH_CAPABILITY, CONNECTION_HEALTH_EVENT } from '@x/interf
 import { tapBytes } from './bytes-tap.ts'
 import { REPORT_RTT_MS, REPORT_RTT_RATIO, REPORT_STEP, SUMMARY_WORST } from './constants.ts'
 import { prometheusText } from './export.ts'
+import { registerHealthMetrics } from './libp2p-metrics.ts'
 import { resolveOptions } from './options.ts'
 import { ProbeQueue, pingConnection } from './prober.ts'
 import { ConnectionRecord } from './record.ts'
 import { Repairer } from './repair.ts'
 import { score, stabilityComponent } from './score.ts'
+import { tapStreams, untapStreams } from './stream-tap.ts'
 import type { ConnectionHealth, ConnectionHealthComponents, ConnectionHealthInit, ConnectionHealthReport, NetworkHealthSummary, PeerHealth } from './index.ts'
 import type { ResolvedHealthOptions } from './options.ts'
 import type { Connection, Logger, PeerId, Startable } from '@libp2p/interface'
@@ -104,6 +106,10 @@ export class HealthService implements ConnectionHealth, Startable {
       untap()
     }
 
+    for (const record of this.records.values()) {
+      untapStreams(record.connection)
+    }
+
     this.untaps.clear()
     this.records.clear()
   }
@@ -160,6 +166,7 @@ export class HealthService implements ConnectionHealth, Startable {
       record = new ConnectionRecord(conn, Date.now())
       this.records.set(conn.id, record)
       this.untaps.set(conn.id, tapBytes(conn, record.bytes))
+      record.observesStreams = tapStreams(conn, record)
     }
 
     return record
@@ -297,12 +304,17 @@ export class HealthService implements ConnectionHealth, Startable {
     this.records.delete(evt.detail.id)
     this.untaps.get(evt.detail.id)?.()
     this.untaps.delete(evt.detail.id)
+    untapStreams(record.connection)
     this.repairer.onClosed(record)
   }
 
   private onPoolStream (evt: CustomEvent<PoolStreamOutcome>): void {
     const record = this.records.get(evt.detail.connectionId)
-    record?.streamOutcome(evt.detail.outcome === 'opened', evt.detail.error, Date.now())
+
+    // the stream tap already saw this open on the connection itself
+    if (record != null && !record.observesStreams) {
+      record.streamOutcome(evt.detail.outcome === 'opened', evt.detail.error, Date.now())
+    }
   }
 
   getTimeout (peer: PeerId): number {
@@ -384,23 +396,9 @@ export class HealthService implements ConnectionHealth, Startable {
   }
 
   private registerMetrics (): void {
-    const metrics = this.components.metrics
-
-    if (metrics == null) {
-      return
+    if (this.components.metrics != null) {
+      registerHealthMetrics(this.components.metrics, this)
     }
-
-    metrics.registerMetricGroup('x_health_summary', {
-      help: 'Connection health: peers, connections, unhealthy connections, average score',
-      calculate: () => {
-        const s = this.getNetworkHealthSummary()
-        return { peers: s.peers, connections: s.connections, unhealthy: s.unhealthy, average_score: s.averageScore }
-      }
-    })
-    metrics.registerCounterGroup('x_health_events_total', {
-      help: 'Probes, failed probes and replacements',
-      calculate: () => ({ probes: this.probes, probe_failures: this.probeFailures, replacements: this.replacements })
-    })
   }
 }
 

@@ -12,7 +12,8 @@
  * speak ping answers the protocol negotiation instead, which takes one round
  * trip: that counts as an answered probe and its time as the RTT. Per connection it keeps
  * RTT (last, EWMA, min, p50/p95 of the last 64), a decayed probe success
- * rate, stream outcomes (the pool's `pool:stream` events), bytes in and out
+ * rate, outcomes of every outbound stream opened on it (observed on the
+ * connection, whoever opens it), bytes in and out
  * with rates over 10 s / 1 min / 5 min and the peak second, the last 32
  * errors and the last 32 lifecycle events (opened, degraded, recovered,
  * replaced, closed). Everything is bounded: a record takes about 3.3 KB

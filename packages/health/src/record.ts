@@ -40,6 +40,8 @@ export class ConnectionRecord {
   lastReportedRtt = -1
   lastReportedState?: ConnectionHealthState
   replacing = false
+  /** Stream opens are seen by the stream tap, not from `pool:stream` events */
+  observesStreams = false
   private errorList?: TimedError[]
   private eventList?: TimedEvent[]
 

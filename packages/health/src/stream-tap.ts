@@ -12,8 +12,12 @@
  * Connections whose `newStream` cannot be wrapped (a frozen object, a
  * wrapper without the method) fall back to what `@x/connection-pool`
  * reports in `pool:stream` events.
+ *
+ * The observing `newStream` is one function shared by every connection (it
+ * finds the sink and the original `newStream` on the connection), so a
+ * tapped connection costs no closures.
  */
-import type { AbortOptions, Connection } from '@libp2p/interface'
+import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
 
 /** Stream-open errors that are not the connection's fault */
 export const NOT_CONNECTION_FAILURES = new Set([
@@ -27,53 +31,81 @@ export const NOT_CONNECTION_FAILURES = new Set([
 /** Marks a stream open as the health service's own probe */
 export const PROBE_STREAM = Symbol.for('@x/health/probe-stream')
 
-export type StreamOutcomeListener = (ok: boolean, errorName: string | undefined) => void
+const SINK = Symbol.for('@x/health/stream-sink')
+const NEW_STREAM = Symbol.for('@x/health/new-stream')
+
+/** Where outcomes go (a `ConnectionRecord`) */
+export interface StreamOutcomeSink {
+  streamOutcome(ok: boolean, errorName: string | undefined, now: number): void
+}
 
 type NewStream = Connection['newStream']
 
-/** Starts observing; returns the function that stops it, or undefined when the connection cannot be observed */
-export function tapStreams (connection: Connection, onOutcome: StreamOutcomeListener): (() => void) | undefined {
-  const original: NewStream | undefined = connection.newStream
+interface Tappable {
+  newStream: NewStream
+  [SINK]?: StreamOutcomeSink
+  [NEW_STREAM]?: NewStream
+}
 
-  if (typeof original !== 'function') {
-    return undefined
-  }
+async function observedNewStream (this: Tappable, protocols: string | string[], options?: AbortOptions & Record<symbol, unknown>): Promise<Stream> {
+  const original = this[NEW_STREAM] as NewStream
+  const sink = this[SINK]
 
-  const observed: NewStream = async function (this: Connection, protocols, options?: AbortOptions & Record<symbol, unknown>) {
-    if (options?.[PROBE_STREAM] === true) {
-      return original.call(this, protocols, options)
-    }
-
-    try {
-      const stream = await original.call(this, protocols, options)
-      onOutcome(true, undefined)
-      return stream
-    } catch (err: any) {
-      const name: string = typeof err?.name === 'string' ? err.name : 'Error'
-
-      if (!cancelledByCaller(options?.signal) && !NOT_CONNECTION_FAILURES.has(name)) {
-        onOutcome(false, name)
-      }
-
-      throw err
-    }
+  if (sink == null || options?.[PROBE_STREAM] === true) {
+    return original.call(this, protocols, options)
   }
 
   try {
-    connection.newStream = observed
-  } catch {
-    return undefined
-  }
+    const stream = await original.call(this, protocols, options)
+    sink.streamOutcome(true, undefined, Date.now())
+    return stream
+  } catch (err: any) {
+    const name: string = typeof err?.name === 'string' ? err.name : 'Error'
 
-  if (connection.newStream !== observed) {
-    return undefined
-  }
-
-  return () => {
-    if (connection.newStream === observed) {
-      connection.newStream = original
+    if (!cancelledByCaller(options?.signal) && !NOT_CONNECTION_FAILURES.has(name)) {
+      sink.streamOutcome(false, name, Date.now())
     }
+
+    throw err
   }
+}
+
+/** Starts observing the connection's stream opens into `sink`; false when the connection cannot be observed */
+export function tapStreams (connection: Connection, sink: StreamOutcomeSink): boolean {
+  const tappable = connection as unknown as Tappable
+
+  if (typeof tappable.newStream !== 'function') {
+    return false
+  }
+
+  try {
+    if (tappable[NEW_STREAM] == null) {
+      tappable[NEW_STREAM] = tappable.newStream
+    }
+
+    tappable.newStream = observedNewStream as NewStream
+    tappable[SINK] = sink
+  } catch {
+    return false
+  }
+
+  return tappable.newStream === observedNewStream && tappable[SINK] === sink
+}
+
+/** Stops observing the connection's stream opens and restores its own `newStream` */
+export function untapStreams (connection: Connection): void {
+  const tappable = connection as unknown as Tappable
+
+  if (tappable[SINK] == null) {
+    return
+  }
+
+  if (tappable.newStream === observedNewStream) {
+    tappable.newStream = tappable[NEW_STREAM] as NewStream
+  }
+
+  // set, not deleted: deleting would slow every later property access
+  tappable[SINK] = undefined
 }
 
 /** The caller gave up on purpose: its signal aborted, and not by a timeout */

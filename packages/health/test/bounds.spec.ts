@@ -192,9 +192,10 @@ describe('bounds and contracts (stub components, fake time)', () => {
     expect(report.rtt).to.equal(undefined)
   })
 
-  it('counts the pool\'s stream outcomes on the connection they name', () => {
-    const a = fakeConnection('a', peers[0], probed)
-    const b = fakeConnection('b', peers[0], probed)
+  it('counts the pool\'s stream outcomes on the connection they name, where its newStream cannot be observed', () => {
+    // frozen: the stream tap cannot wrap newStream, so pool:stream is the only source
+    const a = Object.freeze(fakeConnection('a', peers[0], probed))
+    const b = Object.freeze(fakeConnection('b', peers[0], probed))
     open.push(a, b)
     const health = service()
     health.start()
