@@ -1,9 +1,11 @@
 /**
  * 1,000 monitored connections (100 listener nodes in a child process, 10
  * connections to each) at a 10 s check interval: CPU time of the health
- * service per minute (six sweeps run back to back: one minute of checks)
- * and bytes per monitored connection (heap and array buffers of the
- * records, which stop() drops).
+ * service per minute (six sweeps run back to back: one minute of checks;
+ * median of 3 such minutes) and bytes per monitored connection (heap and
+ * array buffers of the records, which stop() drops). Side by side, the
+ * floor: the same minutes of pings without the service, each a minimal
+ * ping on a new stream, alternating with the minutes of checks.
  * Targets: under 2% of one core, under 4 KiB per connection.
  *
  *   node --expose-gc bench/health/scale.ts
@@ -15,11 +17,14 @@ import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionHealth } from '@x/health'
 import { createNode } from '../lib/nodes.ts'
-import { fmt, printTable, writeResults } from '../lib/stats.ts'
+import { fmt, median, printTable, writeResults } from '../lib/stats.ts'
+import type { Connection } from '@libp2p/interface'
 
 const LISTENERS = 100
 const PER_LISTENER = 10
 const INTERVAL_S = 10
+const PING = '/ipfs/ping/1.0.0'
+const ROUNDS = 3
 
 if ((globalThis as any).gc == null) {
   process.stderr.write('run with node --expose-gc: the memory figure needs full collections\n')
@@ -44,22 +49,63 @@ for (const addr of addrs) {
 const connections = client.getConnections().length
 const gc = (globalThis as any).gc as (() => void) | undefined
 
-// one warm-up sweep, then a minute's worth of checks
-await client.services.health.checkAll()
-const probesBefore = client.services.health.getNetworkHealthSummary().probes
-const cpuBefore = process.cpuUsage()
-const wallBefore = performance.now()
-for (let i = 0; i < 60 / INTERVAL_S; i++) {
-  await client.services.health.checkAll()
+// The floor, side by side: the same pings without the service's bookkeeping,
+// each a minimal ping on a new stream (open, 32 bytes there and back,
+// close), 16 at once. Minutes of checks and minutes of floor pings
+// alternate (after one warm-up of each), medians of ROUNDS; the service
+// keeps running during the floor, so its byte tap counts the floor's bytes.
+const conns: Connection[] = client.getConnections().filter((c: Connection) => c.status === 'open')
+async function minimalPing (conn: Connection): Promise<void> {
+  // a timeout timer cleared at the end: AbortSignal.timeout would leave
+  // 1,000 timers a round to fire during the next minute of checks
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort() }, 5_000)
+  try {
+    const stream = await conn.newStream(PING, { signal: controller.signal })
+    const echoed = new Promise<void>(resolve => {
+      let received = 0
+      stream.addEventListener('message', (evt) => { received += evt.data.byteLength; if (received >= 32) { resolve() } })
+    })
+    stream.send(new Uint8Array(32).fill(7))
+    await echoed
+    await stream.close()
+  } finally {
+    clearTimeout(timer)
+  }
 }
-const cpu = process.cpuUsage(cpuBefore)
-const sweepWall = (performance.now() - wallBefore) / (60 / INTERVAL_S)
-const cpuMsPerMinute = (cpu.user + cpu.system) / 1000
+async function pingRound (): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < conns.length) { await minimalPing(conns[next++]) }
+  }))
+}
+/** CPU ms of one minute's worth of rounds (60 s / interval), and the wall time of one */
+async function minute (round: () => Promise<void>): Promise<{ cpuMs: number, wallMs: number }> {
+  const before = process.cpuUsage()
+  const wall = performance.now()
+  for (let i = 0; i < 60 / INTERVAL_S; i++) {
+    await round()
+  }
+  const cpu = process.cpuUsage(before)
+  return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: (performance.now() - wall) / (60 / INTERVAL_S) }
+}
+
+await client.services.health.checkAll()
+await pingRound()
+const probesBefore = client.services.health.getNetworkHealthSummary().probes
+const healthMinutes = []
+const floorMinutes = []
+for (let i = 0; i < ROUNDS; i++) {
+  healthMinutes.push(await minute(async () => client.services.health.checkAll()))
+  floorMinutes.push(await minute(pingRound))
+}
+const cpuMsPerMinute = median(healthMinutes.map(m => m.cpuMs))
+const floorMsPerMinute = median(floorMinutes.map(m => m.cpuMs))
+const sweepWall = median(healthMinutes.map(m => m.wallMs))
 const summary = client.services.health.getNetworkHealthSummary()
 
 // per record: the records that exist now (a connection the remote closed
-// has none), sampled after anything a probe left behind had time to go
-// and after full collections on both sides
+// has none), sampled after a pause and full collections, on both sides
 const records: number = (client.services.health as any).records.size
 const settle = async (): Promise<void> => {
   await new Promise(resolve => setTimeout(resolve, 1_000))
@@ -74,6 +120,7 @@ await settle()
 const withoutRecords = used()
 const bytesPerConnection = (withRecords - withoutRecords) / records
 
+
 await client.stop()
 child.stdin.end()
 await new Promise(resolve => child.once('exit', resolve))
@@ -81,15 +128,18 @@ await new Promise(resolve => child.once('exit', resolve))
 const rows = [
   { measure: 'monitored connections', value: connections },
   { measure: 'records measured', value: records },
-  { measure: 'probes in the measured minute', value: summary.probes - probesBefore },
+  { measure: 'probes in the measured minutes', value: summary.probes - probesBefore },
   { measure: 'failed probes', value: summary.probeFailures },
-  { measure: 'CPU per minute of checks (ms)', value: fmt(cpuMsPerMinute, 0) },
+  { measure: `CPU per minute of checks (ms, median of ${ROUNDS})`, value: fmt(cpuMsPerMinute, 0) },
   { measure: 'share of one core', value: `${fmt(cpuMsPerMinute / 600, 2)} %` },
+  { measure: `floor: same pings without the service, CPU per minute (ms, median of ${ROUNDS})`, value: fmt(floorMsPerMinute, 0) },
+  { measure: 'floor: share of one core', value: `${fmt(floorMsPerMinute / 600, 2)} %` },
   { measure: 'wall time of one sweep (ms)', value: fmt(sweepWall, 0) },
   { measure: 'bytes per monitored connection (heap + array buffers)', value: fmt(bytesPerConnection, 0) }
 ]
-printTable(`${connections} monitored connections, ${INTERVAL_S} s interval (one minute of checks run back to back)`, rows)
+printTable(`${connections} monitored connections, ${INTERVAL_S} s interval (a minute of checks run back to back, median of ${ROUNDS})`, rows)
 process.stdout.write(`\ntargets: < 2% of one core -> ${cpuMsPerMinute / 600 < 2 ? 'met' : 'NOT met'}; < 4 KiB per connection -> ${bytesPerConnection < 4096 ? 'met' : 'NOT met'}\n`)
 process.stdout.write('CPU is the whole client process during the sweeps (probe streams, noise, yamux included); the listeners run in a child process\n')
-writeResults('health-scale', { rows, cpuMsPerMinute, bytesPerConnection, connections, records })
+process.stdout.write('the floor is what the pings alone cost (a new stream each: both ping handlers close a ping stream kept open 10 s); the service adds the difference\n')
+writeResults('health-scale', { rows, cpuMsPerMinute, floorMsPerMinute, bytesPerConnection, connections, records, healthMinutes, floorMinutes })
 process.exit(0)

@@ -46,7 +46,7 @@ export async function pingConnection (connection: Connection, timeout: number, c
   signal.addEventListener('abort', onAbort)
 
   try {
-    const data = crypto.getRandomValues(new Uint8Array(PING_LENGTH))
+    const data = randomPayload()
     const received = new Uint8ArrayList()
     const { promise, resolve, reject } = Promise.withResolvers<number>()
     const started = performance.now()
@@ -85,6 +85,20 @@ export async function pingConnection (connection: Connection, timeout: number, c
 }
 
 /**
+ * 32 random bytes to be echoed. Not secret (the remote sends them back), so
+ * `Math.random` does: `crypto.getRandomValues` was 2 % of a probe's CPU.
+ */
+function randomPayload (): Uint8Array {
+  const data = new Uint8Array(PING_LENGTH)
+
+  for (let i = 0; i < PING_LENGTH; i++) {
+    data[i] = Math.random() * 256
+  }
+
+  return data
+}
+
+/**
  * Runs at most `limit` tasks at once, and at most one per key (a peer), in
  * order otherwise. One probe per peer at a time: go-libp2p's resource
  * manager allows a peer only two inbound ping streams (across all its
@@ -96,7 +110,10 @@ export class ProbeQueue {
   private running = 0
   /** Keys with a task running */
   private readonly busy = new Set<string>()
-  private readonly waiting: Array<{ key: string, start(): void }> = []
+  /** Tasks waiting, per key, in order */
+  private readonly waiting = new Map<string, Array<() => void>>()
+  /** Keys with waiting tasks and none running, in the order they became so */
+  private readonly ready: string[] = []
 
   constructor (limit: number) {
     this.limit = limit
@@ -107,12 +124,24 @@ export class ProbeQueue {
   }
 
   async run <T> (key: string, task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit || this.busy.has(key)) {
-      // next() reserves the slot and the key before starting it
-      await new Promise<void>(resolve => this.waiting.push({ key, start: resolve }))
-    } else {
+    if (this.running < this.limit && !this.busy.has(key)) {
       this.running++
       this.busy.add(key)
+    } else {
+      // pump() reserves the slot and the key before starting it
+      await new Promise<void>(resolve => {
+        const queue = this.waiting.get(key)
+
+        if (queue == null) {
+          this.waiting.set(key, [resolve])
+
+          if (!this.busy.has(key)) {
+            this.ready.push(key)
+          }
+        } else {
+          queue.push(resolve)
+        }
+      })
     }
 
     try {
@@ -120,24 +149,29 @@ export class ProbeQueue {
     } finally {
       this.running--
       this.busy.delete(key)
-      this.next()
+
+      if (this.waiting.has(key)) {
+        this.ready.push(key)
+      }
+
+      this.pump()
     }
   }
 
-  /** Starts the first waiting tasks whose keys are free, while slots remain */
-  private next (): void {
-    for (let i = 0; i < this.waiting.length && this.running < this.limit;) {
-      const waiting = this.waiting[i]
+  /** Starts tasks of ready keys while slots remain */
+  private pump (): void {
+    while (this.running < this.limit && this.ready.length > 0) {
+      const key = this.ready.shift() as string
+      const queue = this.waiting.get(key) as Array<() => void>
+      const start = queue.shift() as () => void
 
-      if (this.busy.has(waiting.key)) {
-        i++
-        continue
+      if (queue.length === 0) {
+        this.waiting.delete(key)
       }
 
-      this.waiting.splice(i, 1)
       this.running++
-      this.busy.add(waiting.key)
-      waiting.start()
+      this.busy.add(key)
+      start()
     }
   }
 }
