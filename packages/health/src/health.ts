@@ -320,8 +320,13 @@ export class HealthService implements ConnectionHealth, Startable {
   getTimeout (peer: PeerId): number {
     let best: number | undefined
 
-    for (const record of this.records.values()) {
-      if (record.peer.equals(peer) && record.rtt.samples > 0) {
+    // the peer's connections from the connection manager's per-peer map, not
+    // a scan of every record: reports call this, so a scan made a sweep
+    // that reports many connections quadratic
+    for (const conn of this.components.connectionManager.getConnections(peer)) {
+      const record = this.records.get(conn.id)
+
+      if (record != null && record.peer.equals(peer) && record.rtt.samples > 0) {
         const timeout = record.rtt.timeout(this.options.minTimeout, this.options.maxTimeout, this.options.maxTimeout)
         best = best == null ? timeout : Math.min(best, timeout)
       }

@@ -112,8 +112,9 @@ export class ProbeQueue {
   private readonly busy = new Set<string>()
   /** Tasks waiting, per key, in order */
   private readonly waiting = new Map<string, Array<() => void>>()
-  /** Keys with waiting tasks and none running, in the order they became so */
-  private readonly ready: string[] = []
+  /** Keys with waiting tasks and none running, in the order they became so, from `readyAt` */
+  private ready: string[] = []
+  private readyAt = 0
 
   constructor (limit: number) {
     this.limit = limit
@@ -160,8 +161,18 @@ export class ProbeQueue {
 
   /** Starts tasks of ready keys while slots remain */
   private pump (): void {
-    while (this.running < this.limit && this.ready.length > 0) {
-      const key = this.ready.shift() as string
+    while (this.running < this.limit && this.readyAt < this.ready.length) {
+      const key = this.ready[this.readyAt++]
+
+      if (this.readyAt === this.ready.length) {
+        this.ready = []
+        this.readyAt = 0
+      } else if (this.readyAt > 1024 && this.readyAt * 2 > this.ready.length) {
+        // a queue that never drains still drops the keys it took
+        this.ready = this.ready.slice(this.readyAt)
+        this.readyAt = 0
+      }
+
       const queue = this.waiting.get(key) as Array<() => void>
       const start = queue.shift() as () => void
 

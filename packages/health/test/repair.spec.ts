@@ -268,7 +268,9 @@ describe('health rules (fake time)', () => {
 
   it('reports material changes only, with the adaptive timeout', () => {
     const health = service()
-    const record = track(health, fakeConnection(peer, open))
+    const conn = fakeConnection(peer, open)
+    open.push(conn) // getTimeout reads the peer's connections from the connection manager
+    const record = track(health, conn)
     for (let i = 0; i < 20; i++) { check(health, record, true, 30) }
     expect(reported.length).to.be.at.most(3)
     expect(reported[0].adaptiveTimeout).to.be.a('number')
