@@ -16,7 +16,7 @@
  * connection, whoever opens it), bytes in and out
  * with rates over 10 s / 1 min / 5 min and the peak second, the last 32
  * errors and the last 32 lifecycle events (opened, degraded, recovered,
- * replaced, closed). Everything is bounded: a record takes about 3.3 KB
+ * replaced, closed). Everything is bounded: a record takes about 2.9 KB
  * (two `Float64Array`s for RTT and byte buckets; histories allocated on
  * their first entry), and each probe opens a new ping stream (both js-libp2p
  * and go-libp2p close a ping stream kept open 10 s), about 0.5 ms of CPU:
