@@ -12,6 +12,12 @@ export const DEFAULT_CHECK_INTERVAL = 10 * second
 export const DEFAULT_CHECK_JITTER = 0.2
 export const DEFAULT_PING_TIMEOUT = 5 * second
 export const DEFAULT_MAX_CONCURRENT_PROBES = 16
+/**
+ * A peer is probed on one connection at a time; a probe unanswered this
+ * long (or half the ping timeout, if shorter) lets the next connection of
+ * that peer be probed too
+ */
+export const PEER_PROBE_LEASE = second
 export const DEFAULT_MIN_HEALTH_THRESHOLD = 0.5
 export const DEFAULT_MIN_CONNECTIONS_PER_PEER = 1
 export const DEFAULT_MAX_PING_LATENCY = second

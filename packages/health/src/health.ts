@@ -7,7 +7,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { CONNECTION_HEALTH_CAPABILITY, CONNECTION_HEALTH_EVENT } from '@x/interface'
 import { tapBytes } from './bytes-tap.ts'
-import { REPORT_RTT_MS, REPORT_RTT_RATIO, REPORT_STEP, SUMMARY_WORST } from './constants.ts'
+import { PEER_PROBE_LEASE, REPORT_RTT_MS, REPORT_RTT_RATIO, REPORT_STEP, SUMMARY_WORST } from './constants.ts'
 import { prometheusText } from './export.ts'
 import { registerHealthMetrics } from './libp2p-metrics.ts'
 import { resolveOptions } from './options.ts'
@@ -48,7 +48,7 @@ export class HealthService implements ConnectionHealth, Startable {
     this.components = components
     this.options = resolveOptions(init)
     this.log = components.logger.forComponent('x:health')
-    this.queue = new ProbeQueue(this.options.maxConcurrentProbes)
+    this.queue = new ProbeQueue(this.options.maxConcurrentProbes, Math.min(PEER_PROBE_LEASE, this.options.pingTimeout / 2))
     this.repairer = new Repairer(this)
     this.onOpen = this.onOpen.bind(this)
     this.onClose = this.onClose.bind(this)

@@ -7,8 +7,9 @@
  *
  * Every `checkInterval` (jittered), each open connection - busy or idle,
  * direct or relayed - gets a real `/ipfs/ping/1.0.0` round trip on that very
- * connection, at most `maxConcurrentProbes` at once and one per peer (go-libp2p
- * resets a peer's third concurrent inbound ping stream). A peer that does not
+ * connection, at most `maxConcurrentProbes` at once and one per peer at a
+ * time (go-libp2p resets a peer's third concurrent inbound ping stream; a
+ * probe unanswered for 1 s lets the peer's next one start). A peer that does not
  * speak ping answers the protocol negotiation instead, which takes one round
  * trip: that counts as an answered probe and its time as the RTT. Per connection it keeps
  * RTT (last, EWMA, min, p50/p95 of the last 64), a decayed probe success
@@ -119,8 +120,9 @@ export interface ConnectionHealthInit {
   pingTimeout?: number
 
   /**
-   * Probes in flight at once, however many connections; at most one of
-   * them per peer
+   * Probes in flight at once, however many connections; one of them per
+   * peer, unless the peer's probe is unanswered for 1 s (or half of
+   * `pingTimeout`)
    *
    * @default 16
    */

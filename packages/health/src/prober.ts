@@ -99,25 +99,31 @@ function randomPayload (): Uint8Array {
 }
 
 /**
- * Runs at most `limit` tasks at once, and at most one per key (a peer), in
- * order otherwise. One probe per peer at a time: go-libp2p's resource
- * manager allows a peer only two inbound ping streams (across all its
- * connections) and resets the rest, so probing several connections of one
- * go peer at once fails probes of healthy connections.
+ * Runs at most `limit` tasks at once, and one per key (a peer) at a time,
+ * in order otherwise. One probe per peer: go-libp2p's resource manager
+ * allows a peer only two inbound ping streams (across all its connections)
+ * and resets the rest, so probing several connections of one go peer at
+ * once fails probes of healthy connections. A task that runs longer than
+ * `lease` lets the next task of its key start (a peer that answers within
+ * the lease is never probed twice at once; the connections of a dead peer
+ * are not probed one timeout after another, which would make a sweep of a
+ * peer with three dead connections take three ping timeouts).
  */
 export class ProbeQueue {
   private readonly limit: number
+  private readonly lease: number
   private running = 0
-  /** Keys with a task running */
-  private readonly busy = new Set<string>()
+  /** Keys with a task running within its lease, and the task holding it */
+  private readonly busy = new Map<string, object>()
   /** Tasks waiting, per key, in order */
   private readonly waiting = new Map<string, Array<() => void>>()
-  /** Keys with waiting tasks and none running, in the order they became so, from `readyAt` */
+  /** Keys with waiting tasks and none holding them, in the order they became so, from `readyAt` */
   private ready: string[] = []
   private readyAt = 0
 
-  constructor (limit: number) {
+  constructor (limit: number, lease = Infinity) {
     this.limit = limit
+    this.lease = lease
   }
 
   get active (): number {
@@ -127,7 +133,6 @@ export class ProbeQueue {
   async run <T> (key: string, task: () => Promise<T>): Promise<T> {
     if (this.running < this.limit && !this.busy.has(key)) {
       this.running++
-      this.busy.add(key)
     } else {
       // pump() reserves the slot and the key before starting it
       await new Promise<void>(resolve => {
@@ -145,18 +150,30 @@ export class ProbeQueue {
       })
     }
 
+    const holder = {}
+    this.busy.set(key, holder)
+    const lease = Number.isFinite(this.lease) ? setTimeout(() => { this.release(key, holder) }, this.lease) : undefined
+
     try {
       return await task()
     } finally {
+      clearTimeout(lease)
       this.running--
+      this.release(key, holder)
+    }
+  }
+
+  /** Frees `key` if `holder` still holds it, and starts what can start */
+  private release (key: string, holder: object): void {
+    if (this.busy.get(key) === holder) {
       this.busy.delete(key)
 
       if (this.waiting.has(key)) {
         this.ready.push(key)
       }
-
-      this.pump()
     }
+
+    this.pump()
   }
 
   /** Starts tasks of ready keys while slots remain */
@@ -181,7 +198,8 @@ export class ProbeQueue {
       }
 
       this.running++
-      this.busy.add(key)
+      // held until the task itself takes the key, as its first step
+      this.busy.set(key, this)
       start()
     }
   }

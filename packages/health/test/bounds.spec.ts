@@ -129,6 +129,31 @@ describe('bounds and contracts (stub components, fake time)', () => {
     expect(other.maxInFlight).to.equal(1)
   })
 
+  it('probes the next connection of a peer once a probe is unanswered for the lease: a dead peer\'s sweep is not one timeout per connection', async () => {
+    const started: number[] = []
+    for (let i = 0; i < 3; i++) {
+      open.push(fakeConnection(`dead${i}`, peers[0], probed, {
+        // never answers: fails only when the probe's own timeout aborts it
+        newStream: async (protocol: string, options: any) => {
+          started.push(Date.now())
+          await new Promise((resolve, reject) => { options.signal.addEventListener('abort', () => { reject(options.signal.reason) }) })
+        }
+      } as any))
+    }
+    const health = service({ pingTimeout: 5_000 })
+    let done = false
+    const sweep = health.checkAll().then(() => { done = true })
+
+    await clock.tickAsync(500)
+    expect(started).to.have.lengthOf(1) // one at a time while the first is young
+    await clock.tickAsync(7_000)
+    await sweep
+
+    expect(done).to.equal(true)
+    expect(started.map(t => t - started[0])).to.deep.equal([0, 1_000, 2_000])
+    expect(health.getNetworkHealthSummary().probeFailures).to.equal(3)
+  })
+
   it('probes busy connections and relayed (limited) ones, allowing the probe on limited connections', async () => {
     const busy = fakeConnection('busy', peers[0], probed, { streams: Array.from({ length: 50 }, () => ({ protocol: '/echo/1.0.0', direction: 'outbound' })) as any })
     const relayed = fakeConnection('relayed', peers[1], probed, { limits: { bytes: 1n << 17n, seconds: 120 } as any })
