@@ -2,6 +2,11 @@
  * The peers heard on our topics: bounded (least recently heard evicted
  * first) and expiring, so that `peer` is emitted only for peers that are
  * new, whose addresses changed, or that were not heard for a while.
+ *
+ * Each entry keeps the ttl it was heard with: a peer counts as heard until
+ * the longer of that ttl and the current one has passed, so a size estimate
+ * that shrinks (shorter ttl) never makes a peer heard recently look returned
+ * (or pruned) before the gap its own, slower rhythm allows.
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -9,6 +14,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 interface Entry {
   addrs: string
   heard: number
+  /** The ttl when it was heard, ms */
+  ttl: number
+}
+
+function expired (entry: Entry, now: number, ttl: number): boolean {
+  return now - entry.heard > Math.max(entry.ttl, ttl)
 }
 
 export type CacheVerdict = 'new' | 'changed' | 'returned' | 'known'
@@ -29,7 +40,7 @@ export class PeerCache {
 
     // re-insert so iteration order is least recently heard first
     this.entries.delete(key)
-    this.entries.set(key, { addrs, heard: now })
+    this.entries.set(key, { addrs, heard: now, ttl })
 
     while (this.entries.size > this.maxPeers) {
       const oldest = this.entries.keys().next().value as string
@@ -40,7 +51,7 @@ export class PeerCache {
       return 'new'
     }
 
-    if (now - previous.heard > ttl) {
+    if (expired(previous, now, ttl)) {
       return 'returned'
     }
 
@@ -52,7 +63,7 @@ export class PeerCache {
     let count = 0
 
     for (const entry of this.entries.values()) {
-      if (now - entry.heard <= ttl) {
+      if (!expired(entry, now, ttl)) {
         count++
       }
     }
@@ -63,7 +74,7 @@ export class PeerCache {
   /** Drops entries older than the ttl */
   prune (now: number, ttl: number): void {
     for (const [key, entry] of this.entries) {
-      if (now - entry.heard > ttl) {
+      if (expired(entry, now, ttl)) {
         this.entries.delete(key)
       }
     }
