@@ -1,15 +1,28 @@
 /**
  * Discovery in swarms of N = 10, 25, 50 gossipsub nodes on loopback, ours vs
- * the official @libp2p/pubsub-peer-discovery, with a 2 s interval. Every
- * node dials one bootstrap node at once; discovery does the rest. Reports:
+ * the official @libp2p/pubsub-peer-discovery, with a 2 s interval.
+ *
+ * Topology ("mesh", the one the targets are judged on): what an application
+ * using a discovery module does. Every node starts, dials one bootstrap node,
+ * and then dials each peer it discovers (`peer:discovery`, the same event for
+ * both modules) while it has fewer than D = 6 connections; inbound
+ * connections count too, so the bootstrap node dials nobody. Gossipsub then
+ * builds a real mesh over these connections. Identical for both modules.
+ *
+ * With `--star` a worst-case row per size is added: everyone dials the
+ * bootstrap node and nothing else, so every message goes through one node
+ * whose mesh (6-12 peers) and gossip reach only part of the others.
+ *
+ * Reports:
  *
  * - time until every node has every other in its peer store (in intervals)
  * - time until a node joining later has everyone (in intervals)
  * - discovery messages and bytes received per node per interval once the
  *   swarm is steady (gossipsub deliveries on the discovery topic)
  *
- *   node bench/discovery/swarm.ts [N ...]
+ *   node bench/discovery/swarm.ts [--star] [N ...]
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
@@ -20,23 +33,36 @@ import { TOPIC, pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { createLibp2p } from 'libp2p'
 import { fmt, median, printTable, writeResults } from '../lib/stats.ts'
 import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 // the official module publishes with `void pubsub.publish(...)`, whose
 // rejection (no subscribers yet) is unhandled: count those instead of crashing
 let officialUnhandled = 0
+let otherUnhandled = 0
 process.on('unhandledRejection', (err: any) => {
   if (String(err?.message).includes('NoPeersSubscribedToTopic')) {
     officialUnhandled++
     return
   }
-  throw err
+  // dials that time out under load on 2 shared cores surface here from
+  // libp2p internals; count them rather than abort the run
+  if (otherUnhandled++ === 0) process.stderr.write(`unhandled rejection (first of its kind): ${err?.stack ?? err}\n`)
 })
 
 const INTERVAL = 2_000
 const STEADY_INTERVALS = 5
 const SIZES = process.argv.slice(2).map(Number).filter(n => n > 1)
+const STAR = process.argv.includes('--star')
+
+/**
+ * Connections a node dials discovered peers up to: gossipsub's mesh degree
+ * D is 6, so 6 connections let every node fill its mesh, as an application
+ * keeping a small number of peers would
+ */
+const TARGET_CONNECTIONS = 6
 
 type Kind = 'ours' | 'official'
+type Topology = 'mesh' | 'star'
 
 interface Counted { node: Libp2p<any>, messages: number, bytes: number }
 
@@ -47,7 +73,7 @@ async function createNode (kind: Kind): Promise<Counted> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionMonitor: { enabled: false },
-    connectionManager: { maxConnections: 500, inboundConnectionThreshold: 10_000 },
+    connectionManager: { maxConnections: 500, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 100, dialTimeout: 30_000, inboundUpgradeTimeout: 30_000 },
     peerDiscovery: kind === 'official' ? [officialDiscovery({ interval: INTERVAL })] : [pubsubPeerDiscovery({ interval: INTERVAL })],
     // every node is on 127.0.0.1: without this, gossipsub's IP colocation
     // penalty (more than 10 peers from one IP) graylists the swarm
@@ -81,16 +107,48 @@ async function until (condition: () => Promise<boolean>, timeoutMs: number): Pro
   return performance.now() - started
 }
 
-async function run (kind: Kind, n: number): Promise<Record<string, string | number>> {
+/** In the mesh topology: dial discovered peers while under TARGET_CONNECTIONS */
+function dialDiscovered (node: Libp2p<any>, topology: Topology): void {
+  if (topology !== 'mesh') return
+  const dialing = new Set<string>()
+  node.addEventListener('peer:discovery', (evt: CustomEvent<any>) => {
+    const id = evt.detail.id
+    const key = id.toString()
+    if (node.status !== 'started' || dialing.has(key) || node.getConnections(id).length > 0) return
+    if (node.getConnections().length + dialing.size >= TARGET_CONNECTIONS) return
+    dialing.add(key)
+    node.dial(id).catch(() => {}).finally(() => dialing.delete(key))
+  })
+}
+
+/** The bootstrap dial, retried: 50 noise handshakes at once on 2 busy cores can time out */
+async function dialBootstrap (node: Libp2p<any>, bootstrap: Multiaddr): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await node.dial(bootstrap)
+      return
+    } catch (err) {
+      process.stderr.write(`bootstrap dial attempt ${attempt} failed: ${(err as Error).message} (${node.getConnections().length} connections)\n`)
+      if (attempt === 5) throw err
+    }
+  }
+}
+
+async function run (kind: Kind, n: number, topology: Topology): Promise<Record<string, string | number>> {
   const swarm: Counted[] = []
   for (let i = 0; i < n; i++) swarm.push(await createNode(kind))
   const nodes = swarm.map(s => s.node)
   const bootstrap = nodes[0]
+  for (const node of nodes.slice(1)) dialDiscovered(node, topology)
 
   // simultaneous start: everyone starts, then dials the bootstrap node
   const started = performance.now()
   await Promise.all(nodes.map(async node => node.start()))
-  await Promise.all(nodes.slice(1).map(async node => node.dial(bootstrap.getMultiaddrs()[0])))
+  // its listen address, taken now: later the address manager may list
+  // observed addresses first
+  const bootstrapAddr = bootstrap.getMultiaddrs()[0]
+  const entryAddr = nodes[n - 1].getMultiaddrs()[0]
+  await Promise.all(nodes.slice(1).map(async node => dialBootstrap(node, bootstrapAddr)))
   if (process.env.DEBUG_BENCH != null) {
     await new Promise(resolve => setTimeout(resolve, 3000))
     const known = await Promise.all(nodes.map(async node => (await Promise.all(nodes.map(async o => o === node || node.peerStore.has(o.peerId)))).filter(Boolean).length))
@@ -99,46 +157,63 @@ async function run (kind: Kind, n: number): Promise<Record<string, string | numb
   const everyone = await until(async () => (await Promise.all(nodes.map(async node => knowsAll(node, nodes)))).every(Boolean), 30 * INTERVAL)
   const fullDiscovery = Number.isNaN(everyone) ? NaN : performance.now() - started
 
+  process.stderr.write(`${kind} N=${n} ${topology}: full discovery ${fmt(fullDiscovery / INTERVAL)} intervals; bootstrap has ${bootstrap.getConnections().length} connections\n`)
   // steady state: let the start-up answers settle, then count
   await new Promise(resolve => setTimeout(resolve, 3 * INTERVAL))
   for (const s of swarm) { s.messages = 0; s.bytes = 0 }
+  const lag = monitorEventLoopDelay({ resolution: 10 })
+  lag.enable()
   await new Promise(resolve => setTimeout(resolve, STEADY_INTERVALS * INTERVAL))
+  lag.disable()
   const perNodeMessages = swarm.map(s => s.messages / STEADY_INTERVALS)
   const perNodeBytes = swarm.map(s => s.bytes / STEADY_INTERVALS)
 
   // a node joining later
   const late = await createNode(kind)
+  dialDiscovered(late.node, topology)
   await late.node.start()
   const joinStarted = performance.now()
-  await late.node.dial(bootstrap.getMultiaddrs()[0])
-  const lateJoin = await until(async () => knowsAll(late.node, nodes), 20 * INTERVAL)
+  let lateJoin = NaN
+  try {
+    await dialBootstrap(late.node, process.env.LATE_ENTRY === 'bootstrap' ? bootstrapAddr : entryAddr)
+    lateJoin = await until(async () => knowsAll(late.node, nodes), 20 * INTERVAL)
+  } catch (err) {
+    process.stderr.write(`${kind} N=${n} ${topology}: the late joiner could not connect: ${(err as Error).message}\n`)
+  }
   const lateJoinMs = Number.isNaN(lateJoin) ? NaN : performance.now() - joinStarted
 
   await Promise.all([...nodes, late.node].map(async node => node.stop()))
 
   return {
     module: kind,
+    topology,
     N: n,
     'full discovery (intervals)': fullDiscovery / INTERVAL,
     'late joiner (intervals)': lateJoinMs / INTERVAL,
     'msgs/node/interval (median)': median(perNodeMessages),
-    'bytes/node/interval (median)': median(perNodeBytes)
+    'bytes/node/interval (median)': median(perNodeBytes),
+    // all nodes share one event loop: a high lag means the run is CPU-bound
+    'steady event loop p99 lag (ms)': lag.percentile(99) / 1e6
   }
 }
 
 const rows: Array<Record<string, string | number>> = []
 for (const n of SIZES.length > 0 ? SIZES : [10, 25, 50]) {
-  rows.push(await run('official', n))
-  rows.push(await run('ours', n))
+  for (const topology of STAR ? ['mesh', 'star'] as const : ['mesh'] as const) {
+    const official = await run('official', n, topology)
+    const ours = await run('ours', n, topology)
+    const ratio = Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
+    rows.push({ ...official, 'msg ratio official/ours': '-' }, { ...ours, 'msg ratio official/ours': ratio })
+  }
 }
 
-printTable(`Discovery on loopback, interval ${INTERVAL / 1000} s, everyone dials one bootstrap node`, rows)
+printTable(`Discovery on loopback, interval ${INTERVAL / 1000} s, mesh: bootstrap + dial discovered peers up to ${TARGET_CONNECTIONS} connections${STAR ? '; star (worst case): bootstrap only' : ''}`, rows)
 
 const largest = Math.max(...rows.map(r => Number(r.N)))
-const official = rows.find(r => r.module === 'official' && r.N === largest)!
-const ours = rows.find(r => r.module === 'ours' && r.N === largest)!
+const official = rows.find(r => r.module === 'official' && r.N === largest && r.topology === 'mesh')!
+const ours = rows.find(r => r.module === 'ours' && r.N === largest && r.topology === 'mesh')!
 const reduction = Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
 process.stdout.write(`\nat N=${largest}: full discovery ${fmt(Number(ours['full discovery (intervals)']))} intervals (target <= 2), late joiner ${fmt(Number(ours['late joiner (intervals)']))} (target <= 2), ${fmt(reduction)}x fewer steady messages per node than official (target >= 5)\n`)
-process.stdout.write(`unhandled publish rejections from the official module: ${officialUnhandled}\n`)
-writeResults('discovery-swarm', { interval: INTERVAL, rows, reduction, officialUnhandled })
+process.stdout.write(`unhandled publish rejections from the official module: ${officialUnhandled}, other unhandled rejections: ${otherUnhandled}\n`)
+writeResults('discovery-swarm', { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, rows, reduction, officialUnhandled, otherUnhandled })
 process.exit(0)

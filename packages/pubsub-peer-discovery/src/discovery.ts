@@ -301,6 +301,13 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
+    // any announcement answers the newcomers heard so far: a pending answer
+    // would only repeat it
+    if (reason !== 'newcomer' && this.responseTimer != null && pubsub.getSubscribers(this.topics[0]).length > 0) {
+      clearTimeout(this.responseTimer)
+      this.responseTimer = undefined
+    }
+
     const addrs = this.components.addressManager.getAddresses().filter(this.addressFilter).map(ma => ma.bytes as Uint8Array<ArrayBuffer>)
     const data = Peer.encode({ publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs })
 

@@ -38,14 +38,17 @@ describe('announcements (fake time)', () => {
   let discovery: PubSubPeerDiscovery
   let emitted: string[]
 
+  let events: TypedEventEmitter<any>
+
   async function create (init: PubSubPeerDiscoveryInit = {}): Promise<void> {
+    events = new TypedEventEmitter()
     pubsub = new StubPubSub()
     pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
     const self = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
     discovery = new PubSubPeerDiscovery({
       peerId: self,
       addressManager: stubInterface<AddressManager>({ getAddresses: () => [multiaddr('/ip4/10.0.0.9/tcp/4001')] }),
-      events: new TypedEventEmitter(),
+      events,
       logger: defaultLogger(),
       components: { gossip: pubsub }
     } as any, { interval: INTERVAL, ...init })
@@ -110,6 +113,26 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published.length - before).to.be.within(1, 2)
   })
 
+  it('does not answer a newcomer again when another announcement went out first', async () => {
+    await create()
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    // heard right after our start announcement: the answer waits half an interval
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+
+    // our addresses change: announced after the debounce (1 s), which answers `a` too
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    await clock.tickAsync(INTERVAL / 2 + 100)
+    expect(pubsub.published).to.have.lengthOf(2)
+  })
+
   it('drops messages beyond the per-author rate limit', async () => {
     await create({ rateLimit: 2 })
     discovery.afterStart()
@@ -163,7 +186,7 @@ describe('announcements (fake time)', () => {
     const broken = new PubSubPeerDiscovery({
       peerId: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
       addressManager: stubInterface<AddressManager>({ getAddresses: () => [] }),
-      events: new TypedEventEmitter(),
+      events,
       logger: defaultLogger(),
       components: { gossip: new StubPubSub() }
     } as any, { pubsubServiceName: 'pubsub' })
