@@ -28,3 +28,17 @@ export const MAX_TRACKED_AUTHORS = 4096
  * degree, gossip windows) still tells everyone about it soon
  */
 export const WARMUP_INTERVALS = 3
+
+/**
+ * Past WARMUP_INTERVALS a node keeps announcing every interval while it
+ * heard a new peer in the last interval (the swarm is still forming), but
+ * never longer than this after its start
+ */
+export const MAX_WARMUP_INTERVALS = 10
+
+/**
+ * A peer first heard less than this many intervals ago counts as joining:
+ * its announcements are answered (at most once an interval), as it may have
+ * missed our first answer while its gossipsub mesh was forming
+ */
+export const YOUNG_PEER_INTERVALS = 3

@@ -15,7 +15,7 @@ import { Peer } from './pb/peer.ts'
 import { PeerCache } from './peer-cache.ts'
 import { findPubSub } from './pubsub.ts'
 import { AuthorRateLimiter } from './rate-limit.ts'
-import { nextAnnouncementDelay, peerTtl, responseDelay } from './schedule.ts'
+import { nextAnnouncementDelay, peerTtl, responseDelay, warmupDelay } from './schedule.ts'
 import { validateAnnouncement } from './validate.ts'
 import type { AddressFilter } from './address-filter.ts'
 import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './index.ts'
@@ -59,6 +59,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private debounceTimer?: ReturnType<typeof setTimeout>
   private lastAnnounced = 0
   private startedAt = 0
+  /** When we last heard a peer we did not know (or one that returned) */
+  private lastNewPeer = -Infinity
+  /** When the periodic timer fires */
+  private periodicDue = 0
 
   constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
     super()
@@ -221,6 +225,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     const verdict = this.cache.heard(result.peer, result.multiaddrs, now, this.ttl())
 
     if (verdict === 'known') {
+      // a peer first heard lately is still joining: its mesh may have been
+      // forming when we answered, so it may not have heard us; answer its
+      // announcements (at most once an interval) while it is young
+      if (this.cache.age(result.peer, now) < C.YOUNG_PEER_INTERVALS * this.schedule.interval) {
+        this.answerNewcomer(this.schedule.interval)
+      }
       return
     }
 
@@ -229,18 +239,23 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.safeDispatchEvent('peer', { detail: { id: result.peer, multiaddrs: result.multiaddrs } })
 
     if (verdict !== 'changed') {
+      this.lastNewPeer = now
       this.answerNewcomer()
+      this.hurryPeriodic()
     }
   }
 
-  /** A peer we did not know: announce ourselves soon, once per interval at most */
-  private answerNewcomer (): void {
+  /**
+   * A peer we did not know: announce ourselves soon, but not sooner than
+   * `spacing` (half an interval for a new peer) after our last announcement
+   */
+  private answerNewcomer (spacing = this.schedule.interval / 2): void {
     if (this.listenOnly || this.responseTimer != null) {
       return
     }
 
     const sinceLast = Date.now() - this.lastAnnounced
-    const delay = Math.max(responseDelay(this.schedule), this.schedule.interval / 2 - sinceLast)
+    const delay = Math.max(responseDelay(this.schedule), spacing - sinceLast)
 
     this.responseTimer = setTimeout(() => {
       this.responseTimer = undefined
@@ -272,18 +287,48 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }, this.announceDebounce)
   }
 
-  private schedulePeriodic (): void {
+  private schedulePeriodic (delay?: number): void {
     clearTimeout(this.periodicTimer)
+    delay ??= this.warmingUp() ? warmupDelay(this.schedule) : nextAnnouncementDelay(this.nodes(), this.schedule)
+    this.periodicDue = Date.now() + delay
     this.periodicTimer = setTimeout(() => {
       this.announce('periodic')
       this.cache.prune(Date.now(), this.ttl())
       this.schedulePeriodic()
-    }, this.warmingUp() ? this.schedule.interval : nextAnnouncementDelay(this.nodes(), this.schedule))
+    }, delay)
   }
 
-  /** Whether we are in the first intervals after start, when we announce every interval */
+  /**
+   * We heard a newcomer: besides the quick answer, announce again about an
+   * interval later (not a whole period), so a newcomer whose mesh was still
+   * forming when the answer went out gets a second chance
+   */
+  private hurryPeriodic (): void {
+    if (this.listenOnly || !this.started) {
+      return
+    }
+
+    const delay = warmupDelay(this.schedule)
+
+    if (this.periodicDue > Date.now() + delay) {
+      this.schedulePeriodic(delay)
+    }
+  }
+
+  /**
+   * Whether we announce every interval: in the first intervals after start,
+   * and for as long as we keep hearing new peers (a forming swarm), up to
+   * MAX_WARMUP_INTERVALS after start
+   */
   private warmingUp (): boolean {
-    return Date.now() - this.startedAt < C.WARMUP_INTERVALS * this.schedule.interval
+    const now = Date.now()
+    const since = now - this.startedAt
+
+    if (since < C.WARMUP_INTERVALS * this.schedule.interval) {
+      return true
+    }
+
+    return since < C.MAX_WARMUP_INTERVALS * this.schedule.interval && now - this.lastNewPeer < this.schedule.interval
   }
 
   /** Publishes our announcement on every topic that has subscribers */

@@ -14,6 +14,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 interface Entry {
   addrs: string
   heard: number
+  /** When it was first heard (again, after it had expired) */
+  first: number
   /** The ttl when it was heard, ms */
   ttl: number
 }
@@ -40,7 +42,8 @@ export class PeerCache {
 
     // re-insert so iteration order is least recently heard first
     this.entries.delete(key)
-    this.entries.set(key, { addrs, heard: now, ttl })
+    const first = previous == null || expired(previous, now, ttl) ? now : previous.first
+    this.entries.set(key, { addrs, heard: now, first, ttl })
 
     while (this.entries.size > this.maxPeers) {
       const oldest = this.entries.keys().next().value as string
@@ -56,6 +59,12 @@ export class PeerCache {
     }
 
     return previous.addrs === addrs ? 'known' : 'changed'
+  }
+
+  /** How long ago the peer was first heard, ms (Infinity if unknown) */
+  age (peer: PeerId, now: number): number {
+    const entry = this.entries.get(peer.toString())
+    return entry == null ? Infinity : now - entry.first
   }
 
   /** Peers heard within the ttl */

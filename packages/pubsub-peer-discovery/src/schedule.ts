@@ -37,6 +37,11 @@ export function nextAnnouncementDelay (nodes: number, options: ScheduleOptions, 
   return Math.max(0, Math.round(period * (0.5 + random()) * jitter))
 }
 
+/** Delay between announcements while warming up: one interval, jittered */
+export function warmupDelay (options: ScheduleOptions, random: () => number = Math.random): number {
+  return Math.round(options.interval * (1 + options.jitter * (2 * random() - 1)))
+}
+
 /** Delay of the answer to a newcomer: soon, spread over part of an interval */
 export function responseDelay (options: ScheduleOptions, random: () => number = Math.random): number {
   return Math.round(random() * options.interval * 0.5)
