@@ -12,8 +12,9 @@
  *
  * Newcomers do not wait a period: a node that hears a peer it did not know
  * announces itself soon after (once per interval at most, however many
- * newcomers), so a node joining a steady topic learns everyone within about
- * one interval, and so does a whole swarm starting at once.
+ * newcomers), again about an interval later, and answers a young peer's
+ * announcements while it joins (see discovery.ts): a newcomer that is in
+ * the gossipsub mesh learns everyone within about one interval.
  */
 export interface ScheduleOptions {
   interval: number
