@@ -39,15 +39,15 @@
  * Joining is faster than the slow rhythm, and bounded:
  *
  * - a node announces as soon as the topic has a subscriber, then every interval
- *   (jittered) for its first 3 intervals, and beyond that for as long as it
- *   heard a new peer in the last interval, up to 10 intervals after its start
- *   (a swarm that is still forming keeps talking; a steady one falls silent);
+ * (jittered) for its first 3 intervals, and beyond that for as long as it
+ * heard a new peer in the last interval, up to 10 intervals after its start
+ * (a swarm that is still forming keeps talking; a steady one falls silent);
  * - a node that hears a peer it did not know answers within half an interval
- *   (one answer however many newcomers; any announcement that goes out first
- *   counts as the answer), and announces again about an interval later;
+ * (one answer however many newcomers; any announcement that goes out first
+ * counts as the answer), and announces again about an interval later;
  * - a peer first heard less than 3 intervals ago is still joining (its
- *   gossipsub mesh may have been forming when the first answer went out), so
- *   its announcements are answered again, at most once an interval.
+ * gossipsub mesh may have been forming when the first answer went out), so
+ * its announcements are answered again, at most once an interval.
  *
  * So each node publishes at most about two messages per interval whatever
  * happens (the official module: one per interval, always); when many nodes join
