@@ -60,9 +60,10 @@ for (const dir of dirs) {
 }
 
 const pad = (s, n) => String(s).padEnd(n)
-process.stdout.write(`\n${pad('package', 30)}${pad('passed', 8)}${pad('failed', 8)}${pad('skipped', 9)}${pad('time', 7)}result\n`)
+const nameWidth = Math.max(30, ...rows.map(r => r.name.length + 2))
+process.stdout.write(`\n${pad('package', nameWidth)}${pad('passed', 8)}${pad('failed', 8)}${pad('skipped', 9)}${pad('time', 7)}result\n`)
 for (const r of rows) {
-  process.stdout.write(`${pad(r.name, 30)}${pad(r.passed, 8)}${pad(r.failed, 8)}${pad(r.skipped, 9)}${pad(r.seconds + 's', 7)}${r.ok ? 'ok' : 'FAILED'}\n`)
+  process.stdout.write(`${pad(r.name, nameWidth)}${pad(r.passed, 8)}${pad(r.failed, 8)}${pad(r.skipped, 9)}${pad(r.seconds + 's', 7)}${r.ok ? 'ok' : 'FAILED'}\n`)
 }
 const total = (k) => rows.reduce((n, r) => n + r[k], 0)
 process.stdout.write(`\ntests: ${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped\n`)
