@@ -10,25 +10,21 @@
  *
  *   node --expose-gc bench/health/heap-diff.ts [listeners, default 100]
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { createInterface } from 'node:readline'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { writeHeapSnapshot } from 'node:v8'
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionHealth } from '@x/health'
+import { spawnListeners } from '../lib/listener-process.ts'
 import { createNode } from '../lib/nodes.ts'
 import { writeResults } from '../lib/stats.ts'
 
 const LISTENERS = Number(process.argv[2] ?? 100)
 const PER_LISTENER = 10
 
-const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'listeners.ts'), String(LISTENERS)], { stdio: ['pipe', 'pipe', 'inherit'] })
-const addrs: string[] = await new Promise(resolve => {
-  createInterface({ input: child.stdout }).once('line', line => { resolve(JSON.parse(line)) })
-})
+const listeners = await spawnListeners(LISTENERS)
+const addrs = listeners.addrs
 const client = await createNode({
   addresses: { listen: [] },
   services: { health: connectionHealth({ checkInterval: 3_600_000, maxConcurrentProbes: 16 }) }
@@ -50,7 +46,7 @@ const a = writeHeapSnapshot(join(dir, 'with.heapsnapshot'))
 gc()
 const b = writeHeapSnapshot(join(dir, 'without.heapsnapshot'))
 await client.stop()
-child.stdin.end()
+await listeners.stop()
 
 interface Snap { ids: Set<number>, nodes: Array<{ id: number, key: string, size: number }> }
 const WHY = (process.env.WHY ?? '').split(',').filter(Boolean)

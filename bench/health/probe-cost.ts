@@ -20,13 +20,11 @@
  *
  *   node bench/health/probe-cost.ts
  */
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionHealth } from '@x/health'
+import { spawnListeners } from '../lib/listener-process.ts'
 import { createNode } from '../lib/nodes.ts'
+import { PING, minimalPing } from '../lib/ping.ts'
 import { fmt, median, printTable, writeResults } from '../lib/stats.ts'
 import type { Connection, Libp2p } from '@libp2p/interface'
 
@@ -35,7 +33,6 @@ const PER_LISTENER = 10
 const ROUNDS = 4
 const IDLE_MS = 3_000
 const INTERVAL_MS = 10_000
-const PING = '/ipfs/ping/1.0.0'
 
 function cpuMs (): number {
   const { user, system } = process.cpuUsage()
@@ -56,11 +53,8 @@ async function eachLimited <T> (items: T[], limit: number, fn: (item: T) => Prom
   }))
 }
 
-const here = dirname(fileURLToPath(import.meta.url))
-const child = spawn(process.execPath, [join(here, '..', 'lib', 'listeners.ts'), String(LISTENERS)], { stdio: ['pipe', 'pipe', 'inherit'] })
-const addrs: string[] = await new Promise(resolve => {
-  createInterface({ input: child.stdout }).once('line', line => { resolve(JSON.parse(line)) })
-})
+const listeners = await spawnListeners(LISTENERS)
+const addrs = listeners.addrs
 
 const client: Libp2p<any> = await createNode({
   addresses: { listen: [] },
@@ -111,16 +105,7 @@ phases.push(await measure('bare ping stream (open + close, no ping)', async () =
 }))
 
 phases.push(await measure('minimal ping (open, 32 B round trip, close; no bookkeeping)', async () => {
-  await eachLimited(conns, 16, async conn => {
-    const stream = await conn.newStream(PING, { signal: AbortSignal.timeout(5_000) })
-    const echoed = new Promise<void>(resolve => {
-      let received = 0
-      stream.addEventListener('message', (evt) => { received += evt.data.byteLength; if (received >= 32) { resolve() } })
-    })
-    stream.send(new Uint8Array(32).fill(7))
-    await echoed
-    await stream.close()
-  })
+  await eachLimited(conns, 16, async conn => { await minimalPing(conn, AbortSignal.timeout(5_000)) })
   return conns.length
 }))
 
@@ -149,8 +134,7 @@ try {
 }
 
 await client.stop()
-child.stdin.end()
-await new Promise(resolve => child.once('exit', resolve))
+await listeners.stop()
 
 const health = median(phases[0].perProbe)
 const rows = phases.map(p => {

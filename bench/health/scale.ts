@@ -10,20 +10,17 @@
  *
  *   node --expose-gc bench/health/scale.ts
  */
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionHealth } from '@x/health'
+import { spawnListeners } from '../lib/listener-process.ts'
 import { createNode } from '../lib/nodes.ts'
+import { minimalPing } from '../lib/ping.ts'
 import { fmt, median, printTable, writeResults } from '../lib/stats.ts'
 import type { Connection } from '@libp2p/interface'
 
 const LISTENERS = 100
 const PER_LISTENER = 10
 const INTERVAL_S = 10
-const PING = '/ipfs/ping/1.0.0'
 const ROUNDS = 4
 
 if ((globalThis as any).gc == null) {
@@ -31,10 +28,8 @@ if ((globalThis as any).gc == null) {
   process.exit(1)
 }
 
-const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'listeners.ts'), String(LISTENERS)], { stdio: ['pipe', 'pipe', 'inherit'] })
-const addrs: string[] = await new Promise(resolve => {
-  createInterface({ input: child.stdout }).once('line', line => { resolve(JSON.parse(line)) })
-})
+const listeners = await spawnListeners(LISTENERS)
+const addrs = listeners.addrs
 
 const client = await createNode({
   addresses: { listen: [] },
@@ -55,20 +50,13 @@ const gc = (globalThis as any).gc as (() => void) | undefined
 // alternate (after one warm-up of each), medians of ROUNDS; the service
 // keeps running during the floor, so its byte tap counts the floor's bytes.
 const conns: Connection[] = client.getConnections().filter((c: Connection) => c.status === 'open')
-async function minimalPing (conn: Connection): Promise<void> {
+async function timedPing (conn: Connection): Promise<void> {
   // a timeout timer cleared at the end: AbortSignal.timeout would leave
   // 1,000 timers a round to fire during the next minute of checks
   const controller = new AbortController()
   const timer = setTimeout(() => { controller.abort() }, 5_000)
   try {
-    const stream = await conn.newStream(PING, { signal: controller.signal })
-    const echoed = new Promise<void>(resolve => {
-      let received = 0
-      stream.addEventListener('message', (evt) => { received += evt.data.byteLength; if (received >= 32) { resolve() } })
-    })
-    stream.send(new Uint8Array(32).fill(7))
-    await echoed
-    await stream.close()
+    await minimalPing(conn, controller.signal)
   } finally {
     clearTimeout(timer)
   }
@@ -76,7 +64,7 @@ async function minimalPing (conn: Connection): Promise<void> {
 async function pingRound (): Promise<void> {
   let next = 0
   await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < conns.length) { await minimalPing(conns[next++]) }
+    while (next < conns.length) { await timedPing(conns[next++]) }
   }))
 }
 /** CPU ms of one minute's worth of rounds (60 s / interval), and the wall time of one */
@@ -129,8 +117,7 @@ const bytesPerConnection = (withRecords - withoutRecords) / records
 
 
 await client.stop()
-child.stdin.end()
-await new Promise(resolve => child.once('exit', resolve))
+await listeners.stop()
 
 const rows = [
   { measure: 'monitored connections', value: connections },

@@ -36,6 +36,20 @@ function render (families: Family[]): string {
   return lines.join('\n') + '\n'
 }
 
+/**
+ * The per-connection figures, shared by the Prometheus text and the libp2p
+ * `metrics` registration so that both carry the same names and values
+ * (the connection's age is added to the text only: it needs the time)
+ */
+export const CONNECTION_FIGURES: Array<{ name: string, help: string, type: Family['type'], value(record: ConnectionRecord): number }> = [
+  { name: 'x_health_connection_score', help: 'Health score of a connection (0..1)', type: 'gauge', value: r => r.score },
+  { name: 'x_health_connection_rtt_seconds', help: 'EWMA ping round trip time of a connection', type: 'gauge', value: r => r.rtt.samples > 0 ? r.rtt.ewma / 1000 : 0 },
+  { name: 'x_health_connection_success_ratio', help: 'Decayed ping success rate of a connection (0..1)', type: 'gauge', value: r => r.successRate },
+  { name: 'x_health_connection_received_bytes_total', help: 'Bytes received on a connection', type: 'counter', value: r => r.bytes.totalIn },
+  { name: 'x_health_connection_sent_bytes_total', help: 'Bytes sent on a connection', type: 'counter', value: r => r.bytes.totalOut },
+  { name: 'x_health_connection_streams_failed_total', help: 'Streams that failed to open on a connection', type: 'counter', value: r => r.streamsFailed }
+]
+
 export function prometheusText (records: ConnectionRecord[], summary: NetworkHealthSummary, now: number): string {
   const per = (fn: (r: ConnectionRecord) => number): Family['samples'] => records.map(r => ({
     labels: { peer: r.peer.toString(), connection: r.connection.id },
@@ -50,12 +64,7 @@ export function prometheusText (records: ConnectionRecord[], summary: NetworkHea
     { name: 'x_health_probes_total', help: 'Ping probes sent', type: 'counter', samples: [{ value: summary.probes }] },
     { name: 'x_health_probe_failures_total', help: 'Ping probes that failed', type: 'counter', samples: [{ value: summary.probeFailures }] },
     { name: 'x_health_replacements_total', help: 'Connections replaced for being unhealthy', type: 'counter', samples: [{ value: summary.replacements }] },
-    { name: 'x_health_connection_score', help: 'Health score of a connection (0..1)', type: 'gauge', samples: per(r => r.score) },
-    { name: 'x_health_connection_rtt_seconds', help: 'EWMA ping round trip time of a connection', type: 'gauge', samples: per(r => r.rtt.samples > 0 ? r.rtt.ewma / 1000 : 0) },
-    { name: 'x_health_connection_success_ratio', help: 'Decayed ping success rate of a connection (0..1)', type: 'gauge', samples: per(r => r.successRate) },
-    { name: 'x_health_connection_received_bytes_total', help: 'Bytes received on a connection', type: 'counter', samples: per(r => r.bytes.totalIn) },
-    { name: 'x_health_connection_sent_bytes_total', help: 'Bytes sent on a connection', type: 'counter', samples: per(r => r.bytes.totalOut) },
-    { name: 'x_health_connection_streams_failed_total', help: 'Streams that failed to open on a connection', type: 'counter', samples: per(r => r.streamsFailed) },
+    ...CONNECTION_FIGURES.map(figure => ({ name: figure.name, help: figure.help, type: figure.type, samples: per(figure.value) })),
     { name: 'x_health_connection_age_seconds', help: 'Time since a connection opened', type: 'gauge', samples: per(r => (now - r.opened) / 1000) }
   ])
 }

@@ -8,6 +8,7 @@
  * cardinality is bounded by the open connections: a closed connection's
  * series disappear at the next scrape.
  */
+import { CONNECTION_FIGURES } from './export.ts'
 import type { NetworkHealthSummary } from './index.ts'
 import type { ConnectionRecord } from './record.ts'
 import type { Metrics } from '@libp2p/interface'
@@ -17,20 +18,6 @@ export interface HealthMetricsSource {
   readonly records: ReadonlyMap<string, ConnectionRecord>
   getNetworkHealthSummary(): NetworkHealthSummary
 }
-
-type PerConnection = (record: ConnectionRecord) => number
-
-const GAUGES: Array<[name: string, help: string, value: PerConnection]> = [
-  ['x_health_connection_score', 'Health score of a connection (0..1)', r => r.score],
-  ['x_health_connection_rtt_seconds', 'EWMA ping round trip time of a connection', r => r.rtt.samples > 0 ? r.rtt.ewma / 1000 : 0],
-  ['x_health_connection_success_ratio', 'Decayed ping success rate of a connection (0..1)', r => r.successRate]
-]
-
-const COUNTERS: Array<[name: string, help: string, value: PerConnection]> = [
-  ['x_health_connection_received_bytes_total', 'Bytes received on a connection', r => r.bytes.totalIn],
-  ['x_health_connection_sent_bytes_total', 'Bytes sent on a connection', r => r.bytes.totalOut],
-  ['x_health_connection_streams_failed_total', 'Streams that failed to open on a connection', r => r.streamsFailed]
-]
 
 export function registerHealthMetrics (metrics: Metrics, source: HealthMetricsSource): void {
   metrics.registerMetricGroup('x_health_summary', {
@@ -48,16 +35,18 @@ export function registerHealthMetrics (metrics: Metrics, source: HealthMetricsSo
     }
   })
 
-  for (const [name, help, value] of GAUGES) {
-    metrics.registerMetricGroup(name, { label: 'connection', help, calculate: () => perConnection(source, value) })
-  }
+  for (const { name, help, type, value } of CONNECTION_FIGURES) {
+    const options = { label: 'connection', help, calculate: () => perConnection(source, value) }
 
-  for (const [name, help, value] of COUNTERS) {
-    metrics.registerCounterGroup(name, { label: 'connection', help, calculate: () => perConnection(source, value) })
+    if (type === 'counter') {
+      metrics.registerCounterGroup(name, options)
+    } else {
+      metrics.registerMetricGroup(name, options)
+    }
   }
 }
 
-function perConnection (source: HealthMetricsSource, value: PerConnection): Record<string, number> {
+function perConnection (source: HealthMetricsSource, value: (record: ConnectionRecord) => number): Record<string, number> {
   const out: Record<string, number> = {}
 
   for (const record of source.records.values()) {

@@ -194,14 +194,12 @@ describe('health rules (fake time)', () => {
     expect(connectionManager.openConnection.callCount).to.equal(0)
   })
 
-  it('5% randomly lost probes cause no replacement over 2,000 checks, except after 3 lost in a row', async function () {
-    this.timeout(60_000)
-    const health = service()
-    const conn = fakeConnection(peer, open)
-    open.push(conn, fakeConnection(peer, open))
-    const record = track(health, conn)
-    // a fixed sequence of losses, 5% of checks, scattered
-    let seed = 42
+  /**
+   * 2,000 checks with a fixed, scattered 5% of probes lost, one `tickMs`
+   * apart; counts the losses and the outages (three lost in a row is
+   * silence for three intervals: an outage by design, not noise)
+   */
+  async function lossyChecks (health: HealthService, record: ConnectionRecord, seed: number, tickMs: number): Promise<{ lost: number, outages: number }> {
     const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
     let lost = 0
     let run = 0
@@ -210,11 +208,20 @@ describe('health rules (fake time)', () => {
       const ok = random() >= 0.05
       if (!ok) { lost++ }
       run = ok ? 0 : run + 1
-      // three lost in a row is 30 s of silence: an outage by design, not noise
       if (run === 3) { outages++ }
       check(health, record, ok)
-      await clock.tickAsync(10_000)
+      await clock.tickAsync(tickMs)
     }
+    return { lost, outages }
+  }
+
+  it('5% randomly lost probes cause no replacement over 2,000 checks, except after 3 lost in a row', async function () {
+    this.timeout(60_000)
+    const health = service()
+    const conn = fakeConnection(peer, open)
+    open.push(conn, fakeConnection(peer, open))
+    const record = track(health, conn)
+    const { lost, outages } = await lossyChecks(health, record, 42, 10_000)
     expect(lost).to.be.within(60, 140)
     expect(health.replacements).to.be.at.most(outages)
     expect(outages).to.be.at.most(1)
@@ -226,17 +233,7 @@ describe('health rules (fake time)', () => {
     const conn = fakeConnection(peer, open)
     open.push(conn, fakeConnection(peer, open))
     const record = track(health, conn)
-    let seed = 7
-    const random = (): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31 }
-    let run = 0
-    let outages = 0
-    for (let i = 0; i < 2_000; i++) {
-      const ok = random() >= 0.05
-      run = ok ? 0 : run + 1
-      if (run === 3) { outages++ }
-      check(health, record, ok)
-      await clock.tickAsync(1_000)
-    }
+    const { outages } = await lossyChecks(health, record, 7, 1_000)
     // about 15 lost probes in every 5 minute window, yet stability untouched
     expect(record.probeFailures).to.be.within(60, 140)
     expect(health.snapshot(record, Date.now()).stability).to.equal(1)
