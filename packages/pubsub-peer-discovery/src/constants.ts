@@ -11,10 +11,30 @@ export const DEFAULT_INTERVAL = 10 * second
 export const DEFAULT_JITTER = 0.1
 export const DEFAULT_TARGET_ANNOUNCEMENTS = 6
 export const DEFAULT_ANNOUNCE_DEBOUNCE = second
-export const DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024
+export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024
 export const DEFAULT_MAX_ADDRESSES = 64
 export const DEFAULT_MAX_PEERS = 1024
 export const DEFAULT_RATE_LIMIT = 4
+export const DEFAULT_MAX_EXCHANGED_PEERS = 64
+
+/**
+ * Relayed records accepted in one message (more: the message is dropped);
+ * the size limit bounds them too
+ */
+export const MAX_PEER_RECORDS_PER_MESSAGE = 256
+
+/**
+ * When a peer connected to us joins, this many of our next announcements
+ * (the answer, and the one about an interval later) carry the records of
+ * the peers we heard
+ */
+export const EXCHANGES_PER_JOIN = 2
+
+/**
+ * The first announcement waits this long for more subscribers after the
+ * first one appears (or `announceDebounce`, if shorter), ms
+ */
+export const FIRST_SUBSCRIBER_DELAY = 100
 
 /** Peers count as unheard after this many of their announcement periods */
 export const PEER_TTL_PERIODS = 4

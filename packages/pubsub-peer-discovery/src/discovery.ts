@@ -13,6 +13,7 @@ import { InvalidDiscoveryOptionError, PubSubNotFoundError } from './errors.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
 import { Peer } from './pb/peer.ts'
 import { PeerCache } from './peer-cache.ts'
+import { PeerExchange } from './peer-exchange.ts'
 import { findPubSub } from './pubsub.ts'
 import { AuthorRateLimiter } from './rate-limit.ts'
 import { nextAnnouncementDelay, peerTtl, responseDelay, warmupDelay } from './schedule.ts'
@@ -22,7 +23,18 @@ import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './i
 import type { DiscoveryMetrics } from './metrics.ts'
 import type { PubSubLike, PubSubMessage } from './pubsub.ts'
 import type { ScheduleOptions } from './schedule.ts'
-import type { Logger, PeerDiscovery, PeerDiscoveryEvents, PeerUpdate, Startable } from '@libp2p/interface'
+import type { Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerUpdate, Startable } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+function nonNegativeInteger (name: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback
+
+  if (!Number.isInteger(resolved) || resolved < 0) {
+    throw new InvalidDiscoveryOptionError(`${name} must be a non-negative integer, got ${value}`)
+  }
+
+  return resolved
+}
 
 function positive (name: string, value: number | undefined, fallback: number, integer = false): number {
   const resolved = value ?? fallback
@@ -45,12 +57,13 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly components: PubSubPeerDiscoveryComponents
   private readonly schedule: ScheduleOptions
   private readonly announceDebounce: number
-  private readonly limits: { maxMessageSize: number, maxAddresses: number, allowUnsigned: boolean }
+  private readonly limits: { maxMessageSize: number, maxAddresses: number, maxPeerRecords: number, allowUnsigned: boolean }
   private readonly addressFilter: AddressFilter
   private readonly pubsubServiceName?: string
   private readonly log: Logger
   private readonly cache: PeerCache
   private readonly rateLimiter: AuthorRateLimiter
+  private readonly exchange: PeerExchange
   private readonly metrics = new DiscoveryMetricsRecorder()
   private pubsub?: PubSubLike
   private started = false
@@ -63,6 +76,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private lastNewPeer = -Infinity
   /** When the periodic timer fires */
   private periodicDue = 0
+  /**
+   * Our next announcements that carry other peers' records: set when a
+   * peer connected to us joins (our publishes reach it directly)
+   */
+  private exchangesDue = 0
 
   constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
     super()
@@ -86,6 +104,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.limits = {
       maxMessageSize: positive('maxMessageSize', init.maxMessageSize, C.DEFAULT_MAX_MESSAGE_SIZE, true),
       maxAddresses: positive('maxAddresses', init.maxAddresses, C.DEFAULT_MAX_ADDRESSES, true),
+      maxPeerRecords: C.MAX_PEER_RECORDS_PER_MESSAGE,
       allowUnsigned: init.allowUnsigned ?? false
     }
     this.addressFilter = init.addressFilter ?? allAddresses
@@ -93,6 +112,16 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.cache = new PeerCache(positive('maxPeers', init.maxPeers, C.DEFAULT_MAX_PEERS, true))
     this.rateLimiter = new AuthorRateLimiter(positive('rateLimit', init.rateLimit, C.DEFAULT_RATE_LIMIT, true), interval, C.MAX_TRACKED_AUTHORS)
     this.log = components.logger.forComponent('x:pubsub-peer-discovery')
+    this.exchange = new PeerExchange(components, {
+      maxExchangedPeers: nonNegativeInteger('maxExchangedPeers', init.maxExchangedPeers, C.DEFAULT_MAX_EXCHANGED_PEERS),
+      maxAddresses: this.limits.maxAddresses,
+      maxPeers: this.cache.maxPeers
+    }, {
+      knows: (peer) => this.cache.knows(peer, Date.now(), this.ttl()),
+      learned: (peer, multiaddrs) => { this.learned(peer, multiaddrs) },
+      drop: (reason) => { this.metrics.drop(reason) },
+      isStarted: () => this.started
+    }, this.log)
     this.onMessage = this.onMessage.bind(this)
     this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
     this.onSelfUpdate = this.onSelfUpdate.bind(this)
@@ -142,6 +171,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     this.started = false
+    this.exchangesDue = 0
     clearTimeout(this.periodicTimer)
     clearTimeout(this.responseTimer)
     clearTimeout(this.debounceTimer)
@@ -163,6 +193,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.beforeStop()
     this.cache.clear()
     this.rateLimiter.clear()
+    this.exchange.clear()
   }
 
   getMetrics (): DiscoveryMetrics {
@@ -223,6 +254,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     this.metrics.accepted++
     const verdict = this.cache.heard(result.peer, result.multiaddrs, now, this.ttl())
+    this.exchange.receive(result, now)
 
     if (verdict === 'known') {
       // a peer first heard lately is still joining: its mesh may have been
@@ -242,7 +274,27 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.lastNewPeer = now
       this.answerNewcomer()
       this.hurryPeriodic()
+
+      // a joining peer connected to us receives our publishes directly
+      // (flood publishing), whatever its gossipsub mesh: tell it who we know
+      if ((this.components.connectionManager?.getConnections(result.peer).length ?? 0) > 0) {
+        this.exchangesDue = C.EXCHANGES_PER_JOIN
+      }
     }
+  }
+
+  /** A peer another peer relayed the signed record of */
+  private learned (peer: PeerId, multiaddrs: Multiaddr[]): void {
+    const verdict = this.cache.heard(peer, multiaddrs, Date.now(), this.ttl(), true)
+
+    if (verdict === 'known') {
+      return
+    }
+
+    this.log('%s peer %p from a relayed record', verdict, peer)
+    this.metrics.emitted++
+    this.metrics.relayed++
+    this.safeDispatchEvent('peer', { detail: { id: peer, multiaddrs } })
   }
 
   /**
@@ -266,7 +318,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private onSubscriptionChange (evt: CustomEvent<{ peerId: unknown, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void {
     // the first subscriber on a topic: publishing can reach someone now
     if (!this.listenOnly && this.lastAnnounced === 0 && evt.detail.subscriptions.some(s => s.subscribe && this.topics.includes(s.topic))) {
-      this.debounced('first subscriber')
+      this.debounced('first subscriber', Math.min(this.announceDebounce, C.FIRST_SUBSCRIBER_DELAY))
     }
   }
 
@@ -279,12 +331,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
-  private debounced (reason: string): void {
+  private debounced (reason: string, delay = this.announceDebounce): void {
     clearTimeout(this.debounceTimer)
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined
       this.announce(reason)
-    }, this.announceDebounce)
+    }, delay)
   }
 
   private schedulePeriodic (delay?: number): void {
@@ -353,8 +405,21 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.responseTimer = undefined
     }
 
-    const addrs = this.components.addressManager.getAddresses().filter(this.addressFilter).map(ma => ma.bytes as Uint8Array<ArrayBuffer>)
-    const data = Peer.encode({ publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs })
+    const multiaddrs = this.components.addressManager.getAddresses().filter(this.addressFilter)
+    const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: multiaddrs.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
+    const exchange = this.exchangesDue > 0
+    const now = Date.now()
+    // what our own fields take of the size limit receivers apply, with room
+    // for the optional record's tag and length
+    const budget = this.limits.maxMessageSize - Peer.encode(message).byteLength - 8
+    Object.assign(message, this.exchange.outgoing(multiaddrs, exchange, budget, now, this.ttl()))
+
+    if (exchange) {
+      this.exchangesDue--
+      this.metrics.exchangedRecords += message.peerRecords.length
+    }
+
+    const data = Peer.encode(message)
 
     for (const topic of this.topics) {
       if (pubsub.getSubscribers(topic).length === 0) {
@@ -363,7 +428,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
       this.lastAnnounced = Date.now()
       this.metrics.announced++
-      this.log('announcing %d addresses on %s (%s)', addrs.length, topic, reason)
+      this.log('announcing %d addresses and %d records of others on %s (%s)', message.addrs.length, message.peerRecords.length, topic, reason)
       pubsub.publish(topic, data).catch(err => {
         this.metrics.announceFailures++
         this.log('announcing on %s failed - %e', topic, err)

@@ -103,8 +103,8 @@
 
 import { PubSubPeerDiscovery } from './discovery.ts'
 import type { AddressFilter } from './address-filter.ts'
-import type { ComponentLogger, Libp2pEvents, Metrics, PeerDiscovery, PeerId, TypedEventTarget } from '@libp2p/interface'
-import type { AddressManager } from '@libp2p/interface-internal'
+import type { ComponentLogger, Libp2pEvents, Metrics, PeerDiscovery, PeerId, PeerStore, PrivateKey, TypedEventTarget } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 
 export { TOPIC } from './constants.ts'
 export { InvalidDiscoveryOptionError, PubSubNotFoundError } from './errors.ts'
@@ -161,9 +161,10 @@ export interface PubSubPeerDiscoveryInit {
   announceDebounce?: number
 
   /**
-   * Messages larger than this are dropped, bytes
+   * Messages larger than this are dropped, bytes; our announcements carrying
+   * other peers' records stay within it too
    *
-   * @default 8192
+   * @default 16384
    */
   maxMessageSize?: number
 
@@ -180,6 +181,15 @@ export interface PubSubPeerDiscoveryInit {
    * @default 1024
    */
   maxPeers?: number
+
+  /**
+   * Signed records of other peers that an announcement carries when a peer
+   * connected to us joins (peer exchange); 0 turns it off. Records are
+   * relayed only for peers heard announcing themselves within their ttl
+   *
+   * @default 64
+   */
+  maxExchangedPeers?: number
 
   /**
    * Messages each author may send per interval; more are dropped
@@ -213,6 +223,12 @@ export interface PubSubPeerDiscoveryInit {
 
 export interface PubSubPeerDiscoveryComponents {
   peerId: PeerId
+  /** Signs our peer record; without it announcements carry none */
+  privateKey?: PrivateKey
+  /** Receives the certified addresses of peers' own records */
+  peerStore?: PeerStore
+  /** Tells whether a joining peer is connected to us */
+  connectionManager?: ConnectionManager
   addressManager: AddressManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger

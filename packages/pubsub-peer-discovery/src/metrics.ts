@@ -15,6 +15,10 @@ export interface DiscoveryMetrics {
   accepted: number
   /** `peer` events dispatched */
   emitted: number
+  /** Of those, for peers learned from records other peers relayed */
+  relayed: number
+  /** Other peers' records our announcements carried */
+  exchangedRecords: number
   /** Messages dropped, by reason */
   dropped: Record<DropReason, number>
   /** Announcements we published, per topic publish */
@@ -30,6 +34,8 @@ export class DiscoveryMetricsRecorder {
   receivedBytes = 0
   accepted = 0
   emitted = 0
+  relayed = 0
+  exchangedRecords = 0
   announced = 0
   announceFailures = 0
   readonly dropped = Object.fromEntries(DROP_REASONS.map(r => [r, 0])) as Record<DropReason, number>
@@ -44,6 +50,8 @@ export class DiscoveryMetricsRecorder {
       receivedBytes: this.receivedBytes,
       accepted: this.accepted,
       emitted: this.emitted,
+      relayed: this.relayed,
+      exchangedRecords: this.exchangedRecords,
       dropped: { ...this.dropped },
       announced: this.announced,
       announceFailures: this.announceFailures,
@@ -58,11 +66,15 @@ export class DiscoveryMetricsRecorder {
 
     metrics.registerCounterGroup('x_pubsub_discovery_messages_total', {
       help: 'Discovery messages by outcome',
-      calculate: () => ({ received: this.received, accepted: this.accepted, emitted: this.emitted, announced: this.announced, announce_failures: this.announceFailures })
+      calculate: () => ({ received: this.received, accepted: this.accepted, emitted: this.emitted, relayed: this.relayed, announced: this.announced, announce_failures: this.announceFailures })
     })
     metrics.registerCounterGroup('x_pubsub_discovery_dropped_total', {
       help: 'Discovery messages dropped, by reason',
       calculate: () => ({ ...this.dropped })
+    })
+    metrics.registerCounter('x_pubsub_discovery_exchanged_records_total', {
+      help: 'Other peers\' signed records our announcements carried to joining peers',
+      calculate: () => this.exchangedRecords
     })
     metrics.registerCounter('x_pubsub_discovery_received_bytes_total', {
       help: 'Bytes of discovery messages received',

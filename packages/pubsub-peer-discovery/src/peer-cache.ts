@@ -14,7 +14,11 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 interface Entry {
   addrs: string
   heard: number
-  /** When it was first heard (again, after it had expired) */
+  /**
+   * When it was first heard (again, after it had expired); -Infinity when
+   * first learned from a record another peer relayed (a peer we learn that
+   * way is not joining)
+   */
   first: number
   /** The ttl when it was heard, ms */
   ttl: number
@@ -28,21 +32,24 @@ export type CacheVerdict = 'new' | 'changed' | 'returned' | 'known'
 
 export class PeerCache {
   private readonly entries = new Map<string, Entry>()
-  private readonly maxPeers: number
+  readonly maxPeers: number
 
   constructor (maxPeers: number) {
     this.maxPeers = maxPeers
   }
 
-  /** Records an announcement and says whether it is news */
-  heard (peer: PeerId, multiaddrs: Multiaddr[], now: number, ttl: number): CacheVerdict {
+  /**
+   * Records an announcement (or, if `relayed`, a record another peer
+   * relayed) and says whether it is news
+   */
+  heard (peer: PeerId, multiaddrs: Multiaddr[], now: number, ttl: number, relayed = false): CacheVerdict {
     const key = peer.toString()
     const addrs = multiaddrs.map(ma => ma.toString()).sort().join(',')
     const previous = this.entries.get(key)
 
     // re-insert so iteration order is least recently heard first
     this.entries.delete(key)
-    const first = previous == null || expired(previous, now, ttl) ? now : previous.first
+    const first = previous == null || expired(previous, now, ttl) ? (relayed ? -Infinity : now) : previous.first
     this.entries.set(key, { addrs, heard: now, first, ttl })
 
     while (this.entries.size > this.maxPeers) {
@@ -65,6 +72,12 @@ export class PeerCache {
   age (peer: PeerId, now: number): number {
     const entry = this.entries.get(peer.toString())
     return entry == null ? Infinity : now - entry.first
+  }
+
+  /** Whether the peer was heard within the ttl */
+  knows (peer: PeerId, now: number, ttl: number): boolean {
+    const entry = this.entries.get(peer.toString())
+    return entry != null && !expired(entry, now, ttl)
   }
 
   /** Peers heard within the ttl */

@@ -10,18 +10,28 @@ import type { PubSubMessage } from './pubsub.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited'
+/**
+ * Why a message was dropped; `invalid-record` counts relayed or own signed
+ * peer records one by one (a bad record does not drop its message)
+ */
+export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'too-many-records' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited' | 'invalid-record'
 
-export const DROP_REASONS: readonly DropReason[] = ['oversized', 'undecodable', 'too-many-addresses', 'invalid-key', 'invalid-address', 'unsigned', 'spoofed', 'self', 'rate-limited']
+export const DROP_REASONS: readonly DropReason[] = ['oversized', 'undecodable', 'too-many-addresses', 'too-many-records', 'invalid-key', 'invalid-address', 'unsigned', 'spoofed', 'self', 'rate-limited', 'invalid-record']
 
 export interface Announcement {
   peer: PeerId
   multiaddrs: Multiaddr[]
+  /** The announcing peer's signed peer record, not yet verified */
+  signedPeerRecord?: Uint8Array
+  /** Other peers' signed peer records, not yet verified */
+  peerRecords: Uint8Array[]
 }
 
 export interface ValidationLimits {
   maxMessageSize: number
   maxAddresses: number
+  /** Relayed records accepted in one message */
+  maxPeerRecords: number
   allowUnsigned: boolean
 }
 
@@ -37,9 +47,13 @@ export function validateAnnouncement (message: PubSubMessage, self: PeerId, limi
   let decoded: Peer
 
   try {
-    decoded = Peer.decode(message.data, { limits: { addrs: limits.maxAddresses } })
+    decoded = Peer.decode(message.data, { limits: { addrs: limits.maxAddresses, peerRecords: limits.maxPeerRecords } })
   } catch (err: any) {
-    return err?.name === 'MaxLengthError' ? 'too-many-addresses' : 'undecodable'
+    if (err?.name !== 'MaxLengthError') {
+      return 'undecodable'
+    }
+
+    return String(err.message).includes('peerRecords') ? 'too-many-records' : 'too-many-addresses'
   }
 
   let peer: PeerId
@@ -70,5 +84,5 @@ export function validateAnnouncement (message: PubSubMessage, self: PeerId, limi
     }
   }
 
-  return { peer, multiaddrs }
+  return { peer, multiaddrs, signedPeerRecord: decoded.signedPeerRecord, peerRecords: decoded.peerRecords }
 }

@@ -7,7 +7,7 @@ import { validateAnnouncement } from '../src/validate.ts'
 import type { PubSubMessage } from '../src/pubsub.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
-const limits = { maxMessageSize: 8192, maxAddresses: 64, allowUnsigned: false }
+const limits = { maxMessageSize: 8192, maxAddresses: 64, maxPeerRecords: 256, allowUnsigned: false }
 
 describe('announcement validation', () => {
   let self: PeerId

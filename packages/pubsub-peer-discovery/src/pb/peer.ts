@@ -6,6 +6,8 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 export interface Peer {
   publicKey: Uint8Array<ArrayBuffer>
   addrs: Uint8Array<ArrayBuffer>[]
+  signedPeerRecord?: Uint8Array<ArrayBuffer>
+  peerRecords: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace Peer {
@@ -30,13 +32,26 @@ export namespace Peer {
           }
         }
 
+        if (obj.signedPeerRecord != null) {
+          w.uint32(26)
+          w.bytes(obj.signedPeerRecord)
+        }
+
+        if (obj.peerRecords != null && obj.peerRecords.length > 0) {
+          for (const value of obj.peerRecords) {
+            w.uint32(34)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           publicKey: uint8ArrayAlloc(0),
-          addrs: []
+          addrs: [],
+          peerRecords: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -57,6 +72,18 @@ export namespace Peer {
               obj.addrs.push(reader.bytes())
               break
             }
+            case 3: {
+              obj.signedPeerRecord = reader.bytes()
+              break
+            }
+            case 4: {
+              if (opts.limits?.peerRecords != null && obj.peerRecords.length === opts.limits.peerRecords) {
+                throw new MaxLengthError('Decode error - repeated field "peerRecords" had too many elements')
+              }
+
+              obj.peerRecords.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -67,7 +94,8 @@ export namespace Peer {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          addrs: 0
+          addrs: 0,
+          peerRecords: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -98,6 +126,28 @@ export namespace Peer {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.signedPeerRecord`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.peerRecords != null && obj.peerRecords === opts.limits.peerRecords) {
+                throw new MaxLengthError('Streaming decode error - repeated field "peerRecords" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.peerRecords[]`,
+                index: obj.peerRecords,
+                value: reader.bytes()
+              }
+
+              obj.peerRecords++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -121,6 +171,17 @@ export namespace Peer {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface PeerSignedPeerRecordFieldEvent {
+    field: '$.signedPeerRecord'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PeerPeerRecordsFieldEvent {
+    field: '$.peerRecords[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Peer>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Peer.codec())
   }
@@ -129,7 +190,7 @@ export namespace Peer {
     return decodeMessage(buf, Peer.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Peer>): Generator<PeerPublicKeyFieldEvent | PeerAddrsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Peer>): Generator<PeerPublicKeyFieldEvent | PeerAddrsFieldEvent | PeerSignedPeerRecordFieldEvent | PeerPeerRecordsFieldEvent> {
     return streamMessage(buf, Peer.codec(), opts)
   }
 }

@@ -1,0 +1,146 @@
+/**
+ * Peer exchange: our announcements carry our signed peer record, and, when
+ * a peer connected to us is joining, the records of peers we heard lately
+ * (see `index.ts`, "Joining"). Records we receive are verified before
+ * anything is learned from them; work on bad input is bounded.
+ */
+import { openRecord, recordSigner, RecordStore } from './peer-records.ts'
+import { SelfRecord } from './self-record.ts'
+import type { Announcement, DropReason } from './validate.ts'
+import type { Logger, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface PeerExchangeComponents {
+  peerId: PeerId
+  privateKey?: PrivateKey
+  peerStore?: PeerStore
+}
+
+export interface PeerExchangeOptions {
+  /** Records one announcement carries, 0 to carry none */
+  maxExchangedPeers: number
+  maxAddresses: number
+  /** Records kept, one per peer */
+  maxPeers: number
+}
+
+/** What the exchange needs from the module */
+export interface PeerExchangeHost {
+  /** Whether we heard the peer lately (directly or through a record) */
+  knows(peer: PeerId): boolean
+  /** A peer learned from a record another peer relayed */
+  learned(peer: PeerId, multiaddrs: Multiaddr[]): void
+  drop(reason: DropReason): void
+  isStarted(): boolean
+}
+
+export interface OutgoingRecords {
+  signedPeerRecord?: Uint8Array<ArrayBuffer>
+  peerRecords: Array<Uint8Array<ArrayBuffer>>
+}
+
+export class PeerExchange {
+  private readonly components: PeerExchangeComponents
+  private readonly options: PeerExchangeOptions
+  private readonly host: PeerExchangeHost
+  private readonly log: Logger
+  private readonly records: RecordStore
+  private readonly self?: SelfRecord
+  /** Peers whose relayed record is being verified: one at a time each */
+  private readonly opening = new Set<string>()
+
+  constructor (components: PeerExchangeComponents, options: PeerExchangeOptions, host: PeerExchangeHost, log: Logger) {
+    this.components = components
+    this.options = options
+    this.host = host
+    this.log = log
+    this.records = new RecordStore(options.maxPeers)
+    this.self = components.privateKey == null ? undefined : new SelfRecord(components.peerId, components.privateKey, log)
+  }
+
+  /** Our record of these addresses (if sealed) and, if `exchange`, others' within `budget` bytes */
+  outgoing (multiaddrs: Multiaddr[], exchange: boolean, budget: number, now: number, ttl: number): OutgoingRecords {
+    const signedPeerRecord = this.self?.current(multiaddrs) as Uint8Array<ArrayBuffer> | undefined
+    const peerRecords = exchange && this.options.maxExchangedPeers > 0
+      ? this.records.pick(this.options.maxExchangedPeers, budget - (signedPeerRecord?.byteLength ?? 0), now, ttl, this.components.peerId) as Array<Uint8Array<ArrayBuffer>>
+      : []
+
+    return { signedPeerRecord, peerRecords }
+  }
+
+  /** Takes the records of a valid announcement; verification runs in the background */
+  receive (announcement: Announcement, now: number): void {
+    this.records.heard(announcement.peer, now)
+
+    if (announcement.signedPeerRecord != null && !this.records.holds(announcement.peer, announcement.signedPeerRecord)) {
+      void this.takeOwnRecord(announcement.peer, announcement.signedPeerRecord)
+    }
+
+    if (announcement.peerRecords.length > 0) {
+      void this.takeRelayedRecords(announcement.peer, announcement.peerRecords)
+    }
+  }
+
+  clear (): void {
+    this.records.clear()
+    this.self?.clear()
+    this.opening.clear()
+  }
+
+  /** The author's own record: relayable once verified, and stored as certified addresses */
+  private async takeOwnRecord (author: PeerId, bytes: Uint8Array): Promise<void> {
+    const opened = await openRecord(bytes, this.options.maxAddresses)
+
+    if (!this.host.isStarted()) {
+      return
+    }
+
+    if (typeof opened === 'string' || !opened.peer.equals(author)) {
+      this.host.drop(typeof opened === 'string' ? opened : 'invalid-record')
+      return
+    }
+
+    if (this.records.set(author, bytes, opened.seq, Date.now())) {
+      this.components.peerStore?.consumePeerRecord(bytes, { expectedPeer: author }).catch(err => {
+        this.log('could not store the peer record of %p - %e', author, err)
+      })
+    }
+  }
+
+  /**
+   * Records relayed by `author`: only those of peers we do not know are
+   * verified, one by one; the first bad record ends the message's
+   */
+  private async takeRelayedRecords (author: PeerId, records: Uint8Array[]): Promise<void> {
+    for (const bytes of records) {
+      const signer = recordSigner(bytes)
+
+      if (signer == null) {
+        this.host.drop('invalid-record')
+        return
+      }
+
+      const key = signer.toString()
+
+      if (signer.equals(this.components.peerId) || signer.equals(author) || this.opening.has(key) || this.host.knows(signer)) {
+        continue
+      }
+
+      this.opening.add(key)
+      const opened = await openRecord(bytes, this.options.maxAddresses).finally(() => this.opening.delete(key))
+
+      if (!this.host.isStarted()) {
+        return
+      }
+
+      if (typeof opened === 'string') {
+        this.host.drop(opened)
+        return
+      }
+
+      if (!this.host.knows(opened.peer)) {
+        this.host.learned(opened.peer, opened.multiaddrs)
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Signed peer records: opening the ones we receive, and keeping the latest
+ * one each peer announced itself, so we can relay it to peers that join
+ * (peer exchange).
+ *
+ * A record is a libp2p `RecordEnvelope` holding a `PeerRecord`, signed by
+ * the peer it describes: whoever relays it can neither forge nor alter it,
+ * only replay it. Replays are bounded: we relay only records whose peer we
+ * heard announce itself within the ttl, never ones we were relayed.
+ */
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { equals as equalBytes } from 'uint8arrays/equals'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export type RecordDropReason = 'invalid-record' | 'too-many-addresses'
+
+export interface OpenedRecord {
+  peer: PeerId
+  multiaddrs: Multiaddr[]
+  seq: bigint
+}
+
+/**
+ * The peer a record claims to be signed by, without checking the
+ * signature: cheap, to skip records of peers we know already
+ */
+export function recordSigner (bytes: Uint8Array): PeerId | undefined {
+  try {
+    return peerIdFromPublicKey(RecordEnvelope.createFromProtobuf(bytes).publicKey)
+  } catch {
+    return undefined
+  }
+}
+
+/** Verifies a record's signature and decodes it; never throws */
+export async function openRecord (bytes: Uint8Array, maxAddresses: number): Promise<OpenedRecord | RecordDropReason> {
+  try {
+    const envelope = await RecordEnvelope.openAndCertify(bytes, PeerRecord.DOMAIN)
+    const record = PeerRecord.createFromProtobuf(envelope.payload)
+    const signer = peerIdFromPublicKey(envelope.publicKey)
+
+    // the envelope's key must be the key of the peer the record describes
+    if (!record.peerId.equals(signer)) {
+      return 'invalid-record'
+    }
+
+    if (record.multiaddrs.length > maxAddresses) {
+      return 'too-many-addresses'
+    }
+
+    return { peer: record.peerId, multiaddrs: record.multiaddrs, seq: record.seqNumber }
+  } catch {
+    return 'invalid-record'
+  }
+}
+
+interface StoredRecord {
+  bytes: Uint8Array
+  seq: bigint
+  /** When the peer last announced itself (with this or an older record) */
+  heard: number
+}
+
+/**
+ * The latest record each peer announced itself: bounded (least recently
+ * heard dropped first), relayed only while the peer is heard within a ttl
+ */
+export class RecordStore {
+  private readonly records = new Map<string, StoredRecord>()
+  private readonly maxRecords: number
+
+  constructor (maxRecords: number) {
+    this.maxRecords = maxRecords
+  }
+
+  /** Whether `bytes` is what we hold for the peer already (no need to open it again) */
+  holds (peer: PeerId, bytes: Uint8Array): boolean {
+    const stored = this.records.get(peer.toString())
+    return stored != null && equalBytes(stored.bytes, bytes)
+  }
+
+  /** The peer announced itself again: its record stays relayable */
+  heard (peer: PeerId, now: number): void {
+    const key = peer.toString()
+    const stored = this.records.get(key)
+
+    if (stored != null) {
+      this.records.delete(key)
+      stored.heard = now
+      this.records.set(key, stored)
+    }
+  }
+
+  /** Keeps a verified record the peer announced itself, unless an older one */
+  set (peer: PeerId, bytes: Uint8Array, seq: bigint, now: number): boolean {
+    const key = peer.toString()
+    const stored = this.records.get(key)
+
+    if (stored != null && stored.seq > seq) {
+      return false
+    }
+
+    this.records.delete(key)
+    this.records.set(key, { bytes, seq, heard: now })
+
+    while (this.records.size > this.maxRecords) {
+      this.records.delete(this.records.keys().next().value as string)
+    }
+
+    return true
+  }
+
+  /**
+   * Up to `max` records of peers heard within `ttl`, at random, whose sizes
+   * add up to at most `budget` bytes; none of `exclude`
+   */
+  pick (max: number, budget: number, now: number, ttl: number, exclude: PeerId, random: () => number = Math.random): Uint8Array[] {
+    const candidates: Uint8Array[] = []
+
+    for (const [key, stored] of this.records) {
+      if (now - stored.heard <= ttl && key !== exclude.toString()) {
+        candidates.push(stored.bytes)
+      }
+    }
+
+    // partial Fisher-Yates: a fresh random subset each time, so repeated
+    // answers to a joining peer cover what a capped one left out
+    const picked: Uint8Array[] = []
+    let bytes = 0
+
+    for (let i = 0; i < candidates.length && picked.length < max; i++) {
+      const j = i + Math.floor(random() * (candidates.length - i))
+      const chosen = candidates[j]
+      candidates[j] = candidates[i]
+
+      // 4 bytes covers the field tag and length prefix
+      if (bytes + chosen.byteLength + 4 > budget) {
+        continue
+      }
+
+      bytes += chosen.byteLength + 4
+      picked.push(chosen)
+    }
+
+    return picked
+  }
+
+  get size (): number {
+    return this.records.size
+  }
+
+  clear (): void {
+    this.records.clear()
+  }
+}
