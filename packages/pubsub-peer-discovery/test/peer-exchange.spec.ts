@@ -1,0 +1,248 @@
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+import { stubInterface } from 'sinon-ts'
+import { PubSubPeerDiscovery, TOPIC } from '../src/index.ts'
+import { Peer } from '../src/pb/peer.ts'
+import { StubPubSub } from './fixtures/stub-pubsub.ts'
+import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
+import type { Connection, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+interface Remote { key: PrivateKey, id: PeerId, addr: Multiaddr }
+
+let port = 4000
+
+async function remote (): Promise<Remote> {
+  const key = await generateKeyPair('Ed25519')
+  return { key, id: peerIdFromPrivateKey(key), addr: multiaddr(`/ip4/10.0.0.1/tcp/${port++}`) }
+}
+
+async function remotes (n: number): Promise<Remote[]> {
+  return Promise.all(Array.from({ length: n }, remote))
+}
+
+async function sealed (signer: PrivateKey, about: PeerId, addrs: Multiaddr[], seq = BigInt(Date.now())): Promise<Uint8Array<ArrayBuffer>> {
+  const envelope = await RecordEnvelope.seal(new PeerRecord({ peerId: about, multiaddrs: addrs, seqNumber: seq }), signer)
+  return envelope.marshal() as Uint8Array<ArrayBuffer>
+}
+
+/** Lets background verification (signatures) finish */
+async function settle (): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
+describe('peer exchange (signed peer records)', () => {
+  let pubsub: StubPubSub
+  let discovery: PubSubPeerDiscovery
+  let connected: Set<string>
+  let consumed: Array<{ bytes: Uint8Array, expectedPeer?: PeerId }>
+  let emitted: Array<{ id: string, addrs: string[] }>
+  let selfKey: PrivateKey
+
+  async function create (init: PubSubPeerDiscoveryInit = {}): Promise<void> {
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    selfKey = await generateKeyPair('Ed25519')
+    connected = new Set()
+    consumed = []
+    discovery = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(selfKey),
+      privateKey: selfKey,
+      peerStore: stubInterface<PeerStore>({
+        consumePeerRecord: async (bytes: Uint8Array, options?: { expectedPeer?: PeerId }) => {
+          consumed.push({ bytes, expectedPeer: options?.expectedPeer })
+          return true
+        }
+      }),
+      connectionManager: stubInterface<ConnectionManager>({
+        getConnections: (peer?: PeerId) => (peer != null && connected.has(peer.toString()) ? [stubInterface<Connection>()] : [])
+      }),
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => [multiaddr('/ip4/10.0.0.9/tcp/4001')] }),
+      events: new TypedEventEmitter(),
+      logger: defaultLogger(),
+      components: { gossip: pubsub }
+    } as any, { interval: 60_000, ...init })
+    emitted = []
+    discovery.addEventListener('peer', (evt) => {
+      emitted.push({ id: evt.detail.id.toString(), addrs: evt.detail.multiaddrs.map(ma => ma.toString()) })
+    })
+    discovery.afterStart()
+    await settle()
+  }
+
+  /** `from` announces itself, with its own record unless told otherwise, and relays `records` */
+  async function announce (from: Remote, options: { own?: Uint8Array<ArrayBuffer> | null, records?: Array<Uint8Array<ArrayBuffer>> } = {}): Promise<void> {
+    const own = options.own === undefined ? await sealed(from.key, from.id, [from.addr]) : options.own ?? undefined
+    const data = Peer.encode({
+      publicKey: publicKeyToProtobuf(from.key.publicKey) as Uint8Array<ArrayBuffer>,
+      addrs: [from.addr.bytes as Uint8Array<ArrayBuffer>],
+      signedPeerRecord: own,
+      peerRecords: options.records ?? []
+    })
+    pubsub.deliver({ type: 'signed', topic: TOPIC, data, from: from.id })
+    await settle()
+  }
+
+  /** Triggers an announcement now (an address change with no debounce) */
+  async function announceNow (): Promise<Peer> {
+    const before = pubsub.published.length
+    ;(discovery as any).announce('test')
+    expect(pubsub.published).to.have.lengthOf(before + 1)
+    return Peer.decode(pubsub.published[before].data)
+  }
+
+  afterEach(() => {
+    discovery?.stop()
+  })
+
+  it('carries our own record, signed by us, with the addresses we announce', async () => {
+    await create()
+    const message = await announceNow()
+
+    expect(message.signedPeerRecord).to.be.an.instanceOf(Uint8Array)
+    const envelope = await RecordEnvelope.openAndCertify(message.signedPeerRecord as Uint8Array, PeerRecord.DOMAIN)
+    const record = PeerRecord.createFromProtobuf(envelope.payload)
+    expect(record.peerId.equals(peerIdFromPrivateKey(selfKey))).to.be.true()
+    expect(record.multiaddrs.map(ma => ma.toString())).to.deep.equal(['/ip4/10.0.0.9/tcp/4001'])
+    expect(message.peerRecords).to.be.empty()
+  })
+
+  it('stores the certified addresses of an announcer\'s own record, once per record', async () => {
+    await create()
+    const [a] = await remotes(1)
+    const own = await sealed(a.key, a.id, [a.addr])
+
+    await announce(a, { own })
+    await announce(a, { own })
+
+    expect(consumed).to.have.lengthOf(1)
+    expect(consumed[0].expectedPeer?.equals(a.id)).to.be.true()
+  })
+
+  it('drops an own record signed by another key than the announcer\'s', async () => {
+    await create()
+    const [a, b] = await remotes(2)
+
+    await announce(a, { own: await sealed(b.key, b.id, [b.addr]) })
+
+    expect(consumed).to.be.empty()
+    expect(discovery.getMetrics().dropped['invalid-record']).to.equal(1)
+    // the announcement itself is valid: a is discovered
+    expect(emitted.map(e => e.id)).to.deep.equal([a.id.toString()])
+  })
+
+  it('learns peers from relayed records, with the addresses they signed', async () => {
+    await create()
+    const [relay, x, y] = await remotes(3)
+
+    await announce(relay, { records: [await sealed(x.key, x.id, [x.addr]), await sealed(y.key, y.id, [y.addr])] })
+
+    expect(emitted.map(e => e.id)).to.have.members([relay.id.toString(), x.id.toString(), y.id.toString()])
+    expect(emitted.find(e => e.id === x.id.toString())?.addrs).to.deep.equal([x.addr.toString()])
+    expect(discovery.getMetrics().relayed).to.equal(2)
+  })
+
+  it('drops a forged relayed record and the records after it, and learns nothing from them', async () => {
+    await create()
+    const [relay, x, y, z] = await remotes(4)
+    // a record about x signed by y: the signer is not the peer it describes
+    const forged = await sealed(y.key, x.id, [multiaddr('/ip4/6.6.6.6/tcp/1')])
+    // a record with a flipped byte in its signature
+    const tampered = await sealed(z.key, z.id, [z.addr])
+    tampered[tampered.length - 1] ^= 0xff
+
+    await announce(relay, { records: [forged, await sealed(x.key, x.id, [x.addr])] })
+    await announce(relay, { records: [tampered] })
+    await announce(relay, { records: [new Uint8Array([1, 2, 3]) as Uint8Array<ArrayBuffer>] })
+
+    expect(emitted.map(e => e.id)).to.deep.equal([relay.id.toString()])
+    expect(discovery.getMetrics().dropped['invalid-record']).to.equal(3)
+  })
+
+  it('does not verify or re-emit relayed records of peers it knows', async () => {
+    await create()
+    const [relay, x] = await remotes(2)
+    await announce(x)
+    expect(emitted).to.have.lengthOf(1)
+
+    // a different (older) address for x from a relay: ignored, x is known
+    await announce(relay, { records: [await sealed(x.key, x.id, [multiaddr('/ip4/10.9.9.9/tcp/1')], 1n)] })
+    expect(emitted.map(e => e.id)).to.deep.equal([x.id.toString(), relay.id.toString()])
+  })
+
+  it('relays records only when a peer connected to us joins, and only of peers heard announcing themselves', async () => {
+    await create()
+    const [a, b, relay, x, joiner] = await remotes(5)
+    await announce(a)
+    await announce(b)
+    // x is only known through a relay: its record is never relayed on
+    await announce(relay, { own: null, records: [await sealed(x.key, x.id, [x.addr])] })
+
+    // nobody connected joined: no records of others
+    expect((await announceNow()).peerRecords).to.be.empty()
+
+    connected.add(joiner.id.toString())
+    await announce(joiner)
+    const first = await announceNow()
+    const signers = first.peerRecords.map(bytes => RecordEnvelope.createFromProtobuf(bytes).publicKey.toString())
+    expect(signers).to.have.members([a.key.publicKey.toString(), b.key.publicKey.toString(), joiner.key.publicKey.toString()])
+
+    // two announcements carry records per join, then none
+    expect((await announceNow()).peerRecords).to.have.lengthOf(3)
+    expect((await announceNow()).peerRecords).to.be.empty()
+  })
+
+  it('keeps the records within maxExchangedPeers and the message size limit', async () => {
+    await create({ maxExchangedPeers: 5 })
+    const peers = await remotes(12)
+    for (const p of peers) { await announce(p) }
+    const joiner = await remote()
+    connected.add(joiner.id.toString())
+    await announce(joiner)
+    expect((await announceNow()).peerRecords).to.have.lengthOf(5)
+
+    discovery.stop()
+    await create({ maxMessageSize: 1024 })
+    for (const p of peers) { await announce(p) }
+    connected.add(joiner.id.toString())
+    await announce(joiner)
+    const limited = pubsub.published.length
+    ;(discovery as any).announce('test')
+    const data = pubsub.published[limited].data
+    expect(data.byteLength).to.be.at.most(1024)
+    expect(Peer.decode(data).peerRecords.length).to.be.within(1, 11)
+  })
+
+  it('relays nothing with maxExchangedPeers: 0', async () => {
+    await create({ maxExchangedPeers: 0 })
+    const [a, joiner] = await remotes(2)
+    await announce(a)
+    connected.add(joiner.id.toString())
+    await announce(joiner)
+
+    expect((await announceNow()).peerRecords).to.be.empty()
+  })
+
+  it('drops a message with more relayed records than a message may carry', async () => {
+    await create({ maxMessageSize: 1024 * 1024 })
+    const [relay, x] = await remotes(2)
+    const record = await sealed(x.key, x.id, [x.addr])
+
+    await announce(relay, { records: Array.from({ length: 257 }, () => record) })
+
+    expect(emitted).to.be.empty()
+    expect(discovery.getMetrics().dropped['too-many-records']).to.equal(1)
+  })
+
+  it('rejects a negative maxExchangedPeers', async () => {
+    await expect(create({ maxExchangedPeers: -1 })).to.eventually.be.rejected.with.property('name', 'InvalidDiscoveryOptionError')
+  })
+})
