@@ -49,7 +49,9 @@ export class PeerCache {
 
     // re-insert so iteration order is least recently heard first
     this.entries.delete(key)
-    const first = previous == null || expired(previous, now, ttl) ? (relayed ? -Infinity : now) : previous.first
+    const fresh = previous == null || expired(previous, now, ttl)
+    const firstHeard = relayed ? -Infinity : now
+    const first = fresh ? firstHeard : previous.first
     this.entries.set(key, { addrs, heard: now, first, ttl })
 
     while (this.entries.size > this.maxPeers) {
