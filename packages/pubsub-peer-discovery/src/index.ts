@@ -24,6 +24,9 @@
  * never emit, as its started-check depends on the broadcast timer).
  * - **Found by capability**: the pubsub service is the one that declares
  * `@libp2p/pubsub`, whatever key it has; `pubsubServiceName` names one.
+ * - **Certified**: announcements carry the announcer's signed peer record
+ * (extra field 3, skipped by the official decoder); receivers verify it and
+ * store the certified addresses.
  *
  * ## Cost that stays flat as the topic grows
  *
@@ -47,7 +50,16 @@
  * counts as the answer), and announces again about an interval later;
  * - a peer first heard less than 3 intervals ago is still joining (its
  * gossipsub mesh may have been forming when the first answer went out), so
- * its announcements are answered again, at most once an interval.
+ * its announcements are answered again, at most once an interval;
+ * - peer exchange: when the newcomer is connected to us, our answer and our
+ * announcement an interval later also carry the signed records of up to
+ * `maxExchangedPeers` peers we heard announce themselves within their ttl
+ * (extra field 4). Gossipsub flood-publishes our own messages to every
+ * subscribed peer we are connected to, so the newcomer receives them
+ * whatever its mesh, and learns the topic from one message. Records are
+ * signed by the peers they describe: a relay can replay, not forge them;
+ * relayed records are never relayed on, so relays cannot keep a gone peer
+ * alive.
  *
  * So each node publishes at most about two messages per interval whatever
  * happens (the official module: one per interval, always); when many nodes join
