@@ -81,6 +81,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
    * peer connected to us joins (our publishes reach it directly)
    */
   private exchangesDue = 0
+  /** When a joining peer connected to us set `exchangesDue` */
+  private exchangeTriggered = -Infinity
+  /** When we last heard another peer relay records */
+  private exchangeHeard = -Infinity
 
   constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
     super()
@@ -256,6 +260,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     const verdict = this.cache.heard(result.peer, result.multiaddrs, now, this.ttl())
     this.exchange.receive(result, now)
 
+    if (result.peerRecords.length > 0) {
+      this.exchangeHeard = now
+    }
+
     if (verdict === 'known') {
       // a peer first heard lately is still joining: its mesh may have been
       // forming when we answered, so it may not have heard us; answer its
@@ -279,6 +287,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       // (flood publishing), whatever its gossipsub mesh: tell it who we know
       if ((this.components.connectionManager?.getConnections(result.peer).length ?? 0) > 0) {
         this.exchangesDue = C.EXCHANGES_PER_JOIN
+        this.exchangeTriggered = now
       }
     }
   }
@@ -407,6 +416,15 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const multiaddrs = this.components.addressManager.getAddresses().filter(this.addressFilter)
     const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: multiaddrs.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
+    // another peer relayed records since the join, most likely to the same
+    // joiner (records go out only when a peer connected to the relay
+    // joins): one relay is enough, the nodes around a joiner do not all
+    // send the topic's records; a joiner that missed them still gets the
+    // answers
+    if (this.exchangeHeard >= this.exchangeTriggered) {
+      this.exchangesDue = 0
+    }
+
     const exchange = this.exchangesDue > 0
     const now = Date.now()
     // what our own fields take of the size limit receivers apply, with room

@@ -59,7 +59,8 @@
  * whatever its mesh, and learns the topic from one message. Records are
  * signed by the peers they describe: a relay can replay, not forge them;
  * relayed records are never relayed on, so relays cannot keep a gone peer
- * alive.
+ * alive. A node that hears another peer relay records after the join sends
+ * none itself, so a join costs about one message of records.
  *
  * So each node publishes at most about two messages per interval whatever
  * happens (the official module: one per interval, always); when many nodes join

@@ -200,6 +200,23 @@ describe('peer exchange (signed peer records)', () => {
     expect((await announceNow()).peerRecords).to.be.empty()
   })
 
+  it('does not relay records when another peer relayed some since the join', async () => {
+    await create()
+    const [a, relay, x, joiner] = await remotes(4)
+    await announce(a)
+    connected.add(joiner.id.toString())
+    await announce(joiner)
+    await announce(relay, { records: [await sealed(x.key, x.id, [x.addr])] })
+
+    expect((await announceNow()).peerRecords).to.be.empty()
+
+    // a later joiner: records again
+    const [later] = await remotes(1)
+    connected.add(later.id.toString())
+    await announce(later)
+    expect((await announceNow()).peerRecords).to.not.be.empty()
+  })
+
   it('keeps the records within maxExchangedPeers and the message size limit', async () => {
     await create({ maxExchangedPeers: 5 })
     const peers = await remotes(12)
