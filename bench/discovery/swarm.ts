@@ -127,8 +127,8 @@ async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
     await Promise.all(workers.map(async worker => worker.call('watch', { ids })))
     let debugging: Promise<void> | undefined
     if (process.env.DEBUG_BENCH != null) {
-      debugging = sleep(5 * INTERVAL - (performance.now() - started)).then(async () => coverage(workers, ids, label, 'unknown')).catch(() => {})
-      await sleep(3000 - (performance.now() - started))
+      debugging = sleep(Math.max(0, 5 * INTERVAL - (performance.now() - started))).then(async () => coverage(workers, ids, label, 'unknown')).catch(() => {})
+      await sleep(Math.max(0, 3000 - (performance.now() - started)))
       await coverage(workers, ids, `${label} after 3 s`, 'known')
     }
     const everyone = await until(async () => (await Promise.all(workers.map(async worker => worker.call<number[]>('missing')))).flat().every(m => m === 0), 30 * INTERVAL)
