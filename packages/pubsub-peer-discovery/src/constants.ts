@@ -31,6 +31,13 @@ export const MAX_PEER_RECORDS_PER_MESSAGE = 256
 export const EXCHANGES_PER_JOIN = 2
 
 /**
+ * A node that relays records to a joining peer answers it within this
+ * fraction of an interval; the others answer later in the first half
+ * interval, so they hear the relay first
+ */
+export const RELAY_ANSWER_WINDOW = 1 / 8
+
+/**
  * The first announcement waits this long for more subscribers after the
  * first one appears (or `announceDebounce`, if shorter), ms
  */

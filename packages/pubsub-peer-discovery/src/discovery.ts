@@ -14,15 +14,18 @@ import { DiscoveryMetricsRecorder } from './metrics.ts'
 import { Peer } from './pb/peer.ts'
 import { PeerCache } from './peer-cache.ts'
 import { PeerExchange } from './peer-exchange.ts'
+import { PendingAnswer } from './pending-answer.ts'
 import { findPubSub } from './pubsub.ts'
 import { AuthorRateLimiter } from './rate-limit.ts'
-import { nextAnnouncementDelay, peerTtl, responseDelay, warmupDelay } from './schedule.ts'
+import { answerDelay, nextAnnouncementDelay, peerTtl, warmupDelay } from './schedule.ts'
 import { validateAnnouncement } from './validate.ts'
 import type { AddressFilter } from './address-filter.ts'
 import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './index.ts'
 import type { DiscoveryMetrics } from './metrics.ts'
+import type { CacheVerdict } from './peer-cache.ts'
 import type { PubSubLike, PubSubMessage } from './pubsub.ts'
 import type { ScheduleOptions } from './schedule.ts'
+import type { Announcement } from './validate.ts'
 import type { Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerUpdate, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -68,7 +71,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private pubsub?: PubSubLike
   private started = false
   private periodicTimer?: ReturnType<typeof setTimeout>
-  private responseTimer?: ReturnType<typeof setTimeout>
+  private readonly answer = new PendingAnswer(() => { this.announce('answer') })
   private debounceTimer?: ReturnType<typeof setTimeout>
   private lastAnnounced = 0
   private startedAt = 0
@@ -81,10 +84,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
    * peer connected to us joins (our publishes reach it directly)
    */
   private exchangesDue = 0
-  /** When a joining peer connected to us set `exchangesDue` */
-  private exchangeTriggered = -Infinity
-  /** When we last heard another peer relay records */
-  private exchangeHeard = -Infinity
+  /** Valid announcements heard so far: orders the two below */
+  private heardCount = 0
+  /** `heardCount` when a joining peer connected to us set `exchangesDue` */
+  private exchangeTriggered = 0
+  /** `heardCount` when we last heard another peer relay records */
+  private exchangeHeard = 0
 
   constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
     super()
@@ -124,6 +129,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       knows: (peer) => this.cache.knows(peer, Date.now(), this.ttl()),
       learned: (peer, multiaddrs) => { this.learned(peer, multiaddrs) },
       drop: (reason) => { this.metrics.drop(reason) },
+      relayedUs: () => {
+        if (this.answer.relayed()) {
+          this.log('a relay told the joining peers about us: no answer')
+        }
+      },
       isStarted: () => this.started
     }, this.log)
     this.onMessage = this.onMessage.bind(this)
@@ -177,7 +187,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.started = false
     this.exchangesDue = 0
     clearTimeout(this.periodicTimer)
-    clearTimeout(this.responseTimer)
+    this.answer.clear()
     clearTimeout(this.debounceTimer)
     this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
 
@@ -257,37 +267,59 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     this.metrics.accepted++
+    this.heardCount++
     const verdict = this.cache.heard(result.peer, result.multiaddrs, now, this.ttl())
-    this.exchange.receive(result, now)
 
     if (result.peerRecords.length > 0) {
-      this.exchangeHeard = now
+      this.exchangeHeard = this.heardCount
     }
 
+    this.react(result, verdict, now)
+    // after our answer to this peer is planned: records it relays (ours
+    // among them) may make that answer unnecessary
+    this.exchange.receive(result, now)
+  }
+
+  /** Emits `peer` and plans our answer, as the verdict on an announcement requires */
+  private react (result: Announcement, verdict: CacheVerdict, now: number): void {
+    // a peer that sends its own record runs this module: it reads the
+    // records relays carry; one that does not (the official module) only
+    // learns of us from our own announcements
+    const readsRecords = result.signedPeerRecord != null
+
     if (verdict === 'known') {
-      // a peer first heard lately is still joining: its mesh may have been
-      // forming when we answered, so it may not have heard us; answer its
-      // announcements (at most once an interval) while it is young
-      if (this.cache.age(result.peer, now) < C.YOUNG_PEER_INTERVALS * this.schedule.interval) {
-        this.answerNewcomer(this.schedule.interval)
+      // an official peer first heard lately is still joining: its mesh may
+      // have been forming when we answered, so it may not have heard us;
+      // answer its announcements (at most once an interval) while it is young
+      if (!readsRecords && this.cache.age(result.peer, now) < C.YOUNG_PEER_INTERVALS * this.schedule.interval) {
+        this.requestAnswer(now, this.schedule.interval, false, false)
       }
       return
     }
 
-    this.log('%s peer %p on %s', verdict, result.peer, message.topic)
+    this.log('%s peer %p', verdict, result.peer)
     this.metrics.emitted++
     this.safeDispatchEvent('peer', { detail: { id: result.peer, multiaddrs: result.multiaddrs } })
 
     if (verdict !== 'changed') {
       this.lastNewPeer = now
-      this.answerNewcomer()
-      this.hurryPeriodic()
-
       // a joining peer connected to us receives our publishes directly
       // (flood publishing), whatever its gossipsub mesh: tell it who we know
-      if ((this.components.connectionManager?.getConnections(result.peer).length ?? 0) > 0) {
+      const connected = (this.components.connectionManager?.getConnections(result.peer).length ?? 0) > 0
+
+      if (connected) {
         this.exchangesDue = C.EXCHANGES_PER_JOIN
-        this.exchangeTriggered = now
+        this.exchangeTriggered = this.heardCount
+      }
+
+      // the answer of a peer that relays records goes first; the others
+      // wait a little, and drop theirs if a relay carried their record
+      this.requestAnswer(now, this.schedule.interval / 2, connected, readsRecords && !connected)
+
+      // a second chance, for a joiner whose mesh was forming (a relay's
+      // records reach it directly)
+      if (connected || !readsRecords) {
+        this.hurryPeriodic()
       }
     }
   }
@@ -307,21 +339,17 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /**
-   * A peer we did not know: announce ourselves soon, but not sooner than
-   * `spacing` (half an interval for a new peer) after our last announcement
+   * A peer is joining: announce ourselves soon (sooner if we relay records
+   * to it), but not sooner than `spacing` after our last announcement; an
+   * answer already pending is brought forward if this one is due earlier
    */
-  private answerNewcomer (spacing = this.schedule.interval / 2): void {
-    if (this.listenOnly || this.responseTimer != null) {
+  private requestAnswer (now: number, spacing: number, relaying: boolean, droppable: boolean): void {
+    if (this.listenOnly) {
       return
     }
 
-    const sinceLast = Date.now() - this.lastAnnounced
-    const delay = Math.max(responseDelay(this.schedule), spacing - sinceLast)
-
-    this.responseTimer = setTimeout(() => {
-      this.responseTimer = undefined
-      this.announce('newcomer')
-    }, delay)
+    const at = Math.max(now + answerDelay(this.schedule, relaying), this.lastAnnounced + spacing)
+    this.answer.request(at, droppable)
   }
 
   private onSubscriptionChange (evt: CustomEvent<{ peerId: unknown, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void {
@@ -353,6 +381,15 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     delay ??= this.warmingUp() ? warmupDelay(this.schedule) : nextAnnouncementDelay(this.nodes(), this.schedule)
     this.periodicDue = Date.now() + delay
     this.periodicTimer = setTimeout(() => {
+      // every announcement at least half an interval after the one before
+      // (answers keep that spacing too): at most two per interval
+      const wait = this.lastAnnounced + this.schedule.interval / 2 - Date.now()
+
+      if (wait > 0) {
+        this.schedulePeriodic(wait)
+        return
+      }
+
       this.announce('periodic')
       this.cache.prune(Date.now(), this.ttl())
       this.schedulePeriodic()
@@ -407,13 +444,6 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    // any announcement answers the newcomers heard so far: a pending answer
-    // would only repeat it
-    if (reason !== 'newcomer' && this.responseTimer != null && pubsub.getSubscribers(this.topics[0]).length > 0) {
-      clearTimeout(this.responseTimer)
-      this.responseTimer = undefined
-    }
-
     const multiaddrs = this.components.addressManager.getAddresses().filter(this.addressFilter)
     const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: multiaddrs.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
     // another peer relayed records since the join, most likely to the same
@@ -421,7 +451,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     // joins): one relay is enough, the nodes around a joiner do not all
     // send the topic's records; a joiner that missed them still gets the
     // answers
-    if (this.exchangeHeard >= this.exchangeTriggered) {
+    if (this.exchangeHeard > this.exchangeTriggered) {
       this.exchangesDue = 0
     }
 
@@ -445,6 +475,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       }
 
       this.lastAnnounced = Date.now()
+      // any announcement answers the peers joining so far
+      this.answer.clear()
       this.metrics.announced++
       this.log('announcing %d addresses and %d records of others on %s (%s)', message.addrs.length, message.peerRecords.length, topic, reason)
       pubsub.publish(topic, data).catch(err => {

@@ -31,6 +31,8 @@ export interface PeerExchangeHost {
   /** A peer learned from a record another peer relayed */
   learned(peer: PeerId, multiaddrs: Multiaddr[]): void
   drop(reason: DropReason): void
+  /** A relay carried our own record to the peers joining now */
+  relayedUs(): void
   isStarted(): boolean
 }
 
@@ -122,7 +124,12 @@ export class PeerExchange {
 
       const key = signer.toString()
 
-      if (signer.equals(this.components.peerId) || signer.equals(author) || this.opening.has(key) || this.host.knows(signer)) {
+      if (signer.equals(this.components.peerId)) {
+        this.host.relayedUs()
+        continue
+      }
+
+      if (signer.equals(author) || this.opening.has(key) || this.host.knows(signer)) {
         continue
       }
 

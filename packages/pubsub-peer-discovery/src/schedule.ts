@@ -11,11 +11,14 @@
  * makes peers look gone.
  *
  * Newcomers do not wait a period: a node that hears a peer it did not know
- * announces itself soon after (once per interval at most, however many
- * newcomers), again about an interval later, and answers a young peer's
- * announcements while it joins (see discovery.ts): a newcomer that is in
- * the gossipsub mesh learns everyone within about one interval.
+ * answers within half an interval (one answer however many newcomers), the
+ * nodes connected to the newcomer first and with the records of the peers
+ * they know (see discovery.ts and peer-exchange.ts). Any two of a node's
+ * announcements are at least half an interval apart (a change of our own
+ * addresses aside), so a node publishes at most two per interval.
  */
+import * as C from './constants.ts'
+
 export interface ScheduleOptions {
   interval: number
   jitter: number
@@ -43,9 +46,16 @@ export function warmupDelay (options: ScheduleOptions, random: () => number = Ma
   return Math.round(options.interval * (1 + options.jitter * (2 * random() - 1)))
 }
 
-/** Delay of the answer to a newcomer: soon, spread over part of an interval */
-export function responseDelay (options: ScheduleOptions, random: () => number = Math.random): number {
-  return Math.round(random() * options.interval * 0.5)
+/**
+ * Delay of an answer to a joining peer, spread so that answers do not
+ * collide: within the first eighth of an interval for a node that relays
+ * records to it, in the rest of the first half for the others (which then
+ * hear the relay first, and drop their answer if it carried their record)
+ */
+export function answerDelay (options: ScheduleOptions, relaying: boolean, random: () => number = Math.random): number {
+  const split = options.interval * C.RELAY_ANSWER_WINDOW
+
+  return Math.round(relaying ? random() * split : split + random() * (options.interval / 2 - split))
 }
 
 /** How long a peer counts as heard after its last announcement, ms */

@@ -5,6 +5,7 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { TypedEventEmitter } from 'main-event'
+import sinon from 'sinon'
 import { stubInterface } from 'sinon-ts'
 import { PubSubPeerDiscovery, TOPIC } from '../src/index.ts'
 import { Peer } from '../src/pb/peer.ts'
@@ -101,6 +102,7 @@ describe('peer exchange (signed peer records)', () => {
 
   afterEach(() => {
     discovery?.stop()
+    sinon.restore()
   })
 
   it('carries our own record, signed by us, with the addresses we announce', async () => {
@@ -257,6 +259,104 @@ describe('peer exchange (signed peer records)', () => {
 
     expect(emitted).to.be.empty()
     expect(discovery.getMetrics().dropped['too-many-records']).to.equal(1)
+  })
+
+  describe('answers to joining peers (fake time)', () => {
+    const interval = 10_000
+    let clock: sinon.SinonFakeTimers
+
+    /** A node past its warm-up that knows `crowd` */
+    async function steady (crowd: Remote[], init: PubSubPeerDiscoveryInit = {}): Promise<void> {
+      clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      await create({ interval, ...init })
+      // the crowd keeps announcing, so it stays heard
+      for (let i = 0; i < 12; i++) {
+        for (const p of crowd) { await announce(p) }
+        await clock.tickAsync(interval)
+      }
+    }
+
+    async function publishesWithin (ms: number): Promise<Peer[]> {
+      const before = pubsub.published.length
+      await clock.tickAsync(ms)
+      return pubsub.published.slice(before).map(p => Peer.decode(p.data))
+    }
+
+    it('a node connected to a joiner answers first, with records', async () => {
+      const crowd = await remotes(3)
+      await steady(crowd)
+      const joiner = await remote()
+      connected.add(joiner.id.toString())
+      const heard = Date.now()
+      await announce(joiner)
+
+      // within an eighth of an interval, or half an interval after our last
+      // announcement if that is later (no two closer than that)
+      const lastPublished = pubsub.published[pubsub.published.length - 1].at
+      const due = Math.max(heard + interval / 8, lastPublished + interval / 2)
+      const answers = await publishesWithin(due - Date.now() + 1)
+      expect(answers).to.have.lengthOf(1)
+      expect(answers[0].peerRecords.length).to.equal(4)
+    })
+
+    it('others drop their answer to a joiner running this module when a relay carried their record', async () => {
+      const counts: number[] = []
+      const ourRecord = async (): Promise<Uint8Array<ArrayBuffer>> => sealed(selfKey, peerIdFromPrivateKey(selfKey), [multiaddr('/ip4/10.0.0.9/tcp/4001')])
+
+      for (const carriesUs of [true, false]) {
+        sinon.restore()
+        discovery?.stop()
+        // the same schedule in both runs
+        sinon.stub(Math, 'random').returns(0.5)
+        // one announcement per 4 intervals: no periodic one in the way
+        await steady(await remotes(3), { targetAnnouncements: 1 })
+        const [joiner, relay, x] = await remotes(3)
+        await announce(joiner)
+        await announce(relay, { records: [carriesUs ? await ourRecord() : await sealed(x.key, x.id, [x.addr])] })
+        // the answer is due within half an interval, or half an interval
+        // after our last announcement
+        const answers = await publishesWithin(interval)
+        counts.push(answers.length)
+        expect(answers.every(a => a.peerRecords.length === 0)).to.be.true()
+      }
+
+      // one answer fewer when the relay carried our record
+      expect(counts[1] - counts[0]).to.equal(1)
+    })
+
+    it('answers a joiner running the official module even when a relay carried our record', async () => {
+      const crowd = await remotes(3)
+      await steady(crowd)
+      const [joiner, relay] = await remotes(2)
+      // no record: the official module, which ignores relayed records
+      await announce(joiner, { own: null })
+      await announce(relay, { records: [await sealed(selfKey, peerIdFromPrivateKey(selfKey), [multiaddr('/ip4/10.0.0.9/tcp/4001')])] })
+
+      expect(await publishesWithin(interval / 2)).to.have.lengthOf(1)
+    })
+
+    it('answers a young peer\'s repeated announcements only if it runs the official module', async () => {
+      const counts: number[] = []
+
+      for (const own of [undefined, null]) {
+        sinon.restore()
+        discovery?.stop()
+        sinon.stub(Math, 'random').returns(0.5)
+        // a period of 9 intervals: few periodic announcements in the way
+        await steady(await remotes(8), { targetAnnouncements: 1 })
+        const young = await remote()
+        const before = pubsub.published.length
+        for (let i = 0; i < 3; i++) {
+          await announce(young, { own })
+          await clock.tickAsync(interval)
+        }
+        counts.push(pubsub.published.length - before)
+      }
+
+      const [ours, official] = counts
+      // ours: the one answer; official: answered again while young
+      expect(official).to.be.greaterThan(ours)
+    })
   })
 
   it('rejects a negative maxExchangedPeers', async () => {
