@@ -67,7 +67,7 @@ async function createNode (kind: Kind, index: number): Promise<Entry> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionMonitor: { enabled: false },
-    connectionManager: { maxConnections: 500, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 100, dialTimeout: 30_000, inboundUpgradeTimeout: 30_000 },
+    connectionManager: { maxConnections: 500, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 100, dialTimeout: 30_000, addressDialTimeout: 30_000, inboundUpgradeTimeout: 30_000 },
     peerDiscovery: kind === 'official' ? [officialDiscovery({ interval: INTERVAL })] : [pubsubPeerDiscovery({ interval: INTERVAL })],
     // every node is on 127.0.0.1: without this, gossipsub's IP colocation
     // penalty (more than 10 peers from one IP) graylists the swarm
@@ -83,6 +83,16 @@ async function createNode (kind: Kind, index: number): Promise<Entry> {
   node.addEventListener('peer:update', (evt: CustomEvent<any>) => {
     entry.known.add(evt.detail.peer.id.toString())
   })
+  if (process.env.DEBUG_BENCH != null && index === 0) {
+    // the bootstrap node's publishes: when, how big, to how many subscribers
+    const publish = node.services.pubsub.publish.bind(node.services.pubsub)
+    const t0 = performance.now()
+    node.services.pubsub.publish = async (topic: string, data: Uint8Array, opts?: any) => {
+      const result = await publish(topic, data, opts)
+      process.stderr.write(`bootstrap publish at ${Math.round(performance.now() - t0)} ms: ${data.byteLength} bytes, sent to ${result?.recipients?.length} of ${node.services.pubsub.getSubscribers(topic).length} subscribers\n`)
+      return result
+    }
+  }
   entries.set(index, entry)
   return entry
 }
@@ -116,8 +126,10 @@ function dialDiscovered (node: Libp2p<any>, topology: Topology): void {
 /** The bootstrap dial, retried: many noise handshakes at once on 2 busy cores can time out */
 async function dialBootstrap (entry: Entry, addr: string): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
+    const started = performance.now()
     try {
       await entry.node.dial(multiaddr(addr))
+      if (process.env.DEBUG_BENCH != null) process.stderr.write(`node ${entry.index}: bootstrap dial took ${Math.round(performance.now() - started)} ms\n`)
       return true
     } catch (err) {
       process.stderr.write(`node ${entry.index}: bootstrap dial attempt ${attempt} failed: ${(err as Error).message} (${entry.node.getConnections().length} connections)\n`)
@@ -187,7 +199,12 @@ const serving = serveWorker({
     index: e.index,
     connections: e.node.getConnections().length,
     missing: e.watched.filter(id => !e.known.has(id)),
-    messages: e.messages
+    messages: e.messages,
+    // gossipsub peers and topic subscribers this node sees
+    gossipPeers: e.node.services.pubsub.getPeers().length,
+    subscribers: e.node.services.pubsub.getSubscribers(TOPIC).length,
+    // a node with one connection: what runs on it
+    streams: e.node.getConnections().length === 1 ? e.node.getConnections()[0].streams.map(s => `${s.direction[0]}:${s.protocol ?? '?'}`).join(' ') : ''
   })),
   connections: ({ index }: { index: number }) => entries.get(index)?.node.getConnections().length ?? 0,
   /** resets the message counters and starts measuring the event loop lag */

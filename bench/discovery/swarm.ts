@@ -42,7 +42,7 @@
  *   swarm is steady (gossipsub deliveries on the discovery topic)
  * - the steady-state event loop p99 lag, max over the workers
  *
- *   node bench/discovery/swarm.ts [--star] [--workers W] [N ...]
+ *   node bench/discovery/swarm.ts [--star] [--workers W] [--interval MS] [N ...]
  */
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -50,7 +50,6 @@ import { fmt, median, printTable, writeResults } from '../lib/stats.ts'
 import { forkWorker } from '../lib/worker-rpc.ts'
 import type { WorkerHandle } from '../lib/worker-rpc.ts'
 
-const INTERVAL = 2_000
 const STEADY_INTERVALS = 5
 
 /**
@@ -64,13 +63,26 @@ const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'swarm-worker.
 
 const args = process.argv.slice(2)
 const STAR = args.includes('--star')
-const workersAt = args.indexOf('--workers')
-const WORKERS = workersAt >= 0 ? Number(args[workersAt + 1]) : 4
-if (!Number.isInteger(WORKERS) || WORKERS < 1) {
-  process.stderr.write('--workers needs a positive integer\n')
-  process.exit(1)
+/** The value after `--name`, and the positions it took in `args` */
+function option (name: string, fallback: number): { value: number, at: number[] } {
+  const at = args.indexOf(name)
+  const value = at >= 0 ? Number(args[at + 1]) : fallback
+  if (!Number.isInteger(value) || value < 1) {
+    process.stderr.write(`${name} needs a positive integer\n`)
+    process.exit(1)
+  }
+  return { value, at: at >= 0 ? [at, at + 1] : [] }
 }
-const SIZES = args.filter((a, i) => !a.startsWith('--') && (workersAt < 0 || i !== workersAt + 1)).map(Number).filter(n => n > 1)
+const workers = option('--workers', 4)
+/**
+ * The discovery interval of both modules, ms: by default their default
+ * (10 s); a shorter one (--interval 2000) makes connection set-up, which
+ * does not scale with the interval, weigh more
+ */
+const interval = option('--interval', 10_000)
+const WORKERS = workers.value
+const INTERVAL = interval.value
+const SIZES = args.filter((a, i) => !a.startsWith('--') && ![...workers.at, ...interval.at].includes(i)).map(Number).filter(n => n > 1)
 
 type Kind = 'ours' | 'official'
 type Topology = 'mesh' | 'star'
@@ -94,10 +106,11 @@ const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTim
 
 /** DEBUG_BENCH: after 3 s, who knows how many; after 5 intervals, how many do not know each node */
 async function coverage (workers: WorkerHandle[], ids: string[], label: string, which: 'known' | 'unknown'): Promise<void> {
-  const reports = (await Promise.all(workers.map(async w => w.call<Array<{ index: number, connections: number, missing: string[], messages: number }>>('debug')))).flat().sort((a, b) => a.index - b.index)
+  const reports = (await Promise.all(workers.map(async w => w.call<Array<{ index: number, connections: number, missing: string[], messages: number, gossipPeers: number, subscribers: number, streams: string }>>('debug')))).flat().sort((a, b) => a.index - b.index)
   if (which === 'known') {
-    process.stderr.write(`${label}: bootstrap has ${reports[0].connections} connections; known per node ${reports.map(r => ids.length - r.missing.length).join(',')}; msgs ${reports.map(r => r.messages).join(',')}\n`)
+    process.stderr.write(`${label}: bootstrap has ${reports[0].connections} connections; known per node ${reports.map(r => ids.length - r.missing.length).join(',')}; msgs ${reports.map(r => r.messages).join(',')}; gossipsub peers/subscribers ${reports.map(r => `${r.gossipPeers}/${r.subscribers}`).join(',')}\n`)
   } else {
+    for (const r of reports.filter(r => r.streams !== '').slice(0, 3)) process.stderr.write(`  node ${r.index} (1 connection) streams: ${r.streams}\n`)
     const unknown = ids.map((id, j) => `${reports.filter(r => r.missing.includes(id)).length}(${j}:${reports[j].connections})`)
     process.stderr.write(`${label} after 5 intervals, nodes not knowing each peer (index:connections): ${unknown.join(' ')}\n`)
   }
@@ -217,5 +230,5 @@ const ours = rows.find(r => r.module === 'ours' && r.N === largest && r.topology
 const reduction = Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
 process.stdout.write(`\nat N=${largest}: full discovery ${fmt(Number(ours['full discovery (intervals)']))} intervals (target <= 2), late joiner ${fmt(Number(ours['late joiner (intervals)']))} (target <= 2), ${fmt(reduction)}x fewer steady messages per node than official (target >= 5)\n`)
 process.stdout.write(`unhandled publish rejections from the official module: ${officialUnhandled}, other unhandled rejections: ${otherUnhandled}${failures > 0 ? `; ${failures} runs failed` : ''}\n`)
-writeResults('discovery-swarm', { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, rows, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures })
+writeResults(INTERVAL === 10_000 ? 'discovery-swarm' : `discovery-swarm-${INTERVAL}ms`, { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, rows, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures })
 process.exit(failures > 0 ? 1 : 0)

@@ -84,12 +84,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
    * peer connected to us joins (our publishes reach it directly)
    */
   private exchangesDue = 0
-  /** Valid announcements heard so far: orders the two below */
-  private heardCount = 0
-  /** `heardCount` when a joining peer connected to us set `exchangesDue` */
-  private exchangeTriggered = 0
-  /** `heardCount` when we last heard another peer relay records */
-  private exchangeHeard = 0
+  /**
+   * The most records another peer relayed in one message since a joining
+   * peer connected to us set `exchangesDue`
+   */
+  private largestExchangeHeard = 0
 
   constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
     super()
@@ -267,11 +266,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     this.metrics.accepted++
-    this.heardCount++
     const verdict = this.cache.heard(result.peer, result.multiaddrs, now, this.ttl())
 
     if (result.peerRecords.length > 0) {
-      this.exchangeHeard = this.heardCount
+      this.largestExchangeHeard = Math.max(this.largestExchangeHeard, result.peerRecords.length)
     }
 
     this.react(result, verdict, now)
@@ -309,7 +307,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
       if (connected) {
         this.exchangesDue = C.EXCHANGES_PER_JOIN
-        this.exchangeTriggered = this.heardCount
+        this.largestExchangeHeard = 0
       }
 
       // the answer of a peer that relays records goes first; the others
@@ -446,23 +444,25 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const multiaddrs = this.components.addressManager.getAddresses().filter(this.addressFilter)
     const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: multiaddrs.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
-    // another peer relayed records since the join, most likely to the same
-    // joiner (records go out only when a peer connected to the relay
-    // joins): one relay is enough, the nodes around a joiner do not all
-    // send the topic's records; a joiner that missed them still gets the
-    // answers
-    if (this.exchangeHeard > this.exchangeTriggered) {
+    const now = Date.now()
+
+    // another peer relayed as many records as we could since the join,
+    // most likely to the same joiner (records go out only when a peer
+    // connected to the relay joins): the nodes around a joiner do not all
+    // send the same records, while a node that knows more keeps sending
+    if (this.exchangesDue > 0 && this.largestExchangeHeard > 0 && this.largestExchangeHeard >= this.exchange.relayable(now, this.ttl())) {
       this.exchangesDue = 0
     }
 
     const exchange = this.exchangesDue > 0
-    const now = Date.now()
     // what our own fields take of the size limit receivers apply, with room
     // for the optional record's tag and length
     const budget = this.limits.maxMessageSize - Peer.encode(message).byteLength - 8
     Object.assign(message, this.exchange.outgoing(multiaddrs, exchange, budget, now, this.ttl()))
 
-    if (exchange) {
+    // only announcements that did carry records count (right after start
+    // we may hold none yet)
+    if (message.peerRecords.length > 0) {
       this.exchangesDue--
       this.metrics.exchangedRecords += message.peerRecords.length
     }

@@ -70,6 +70,11 @@ export class PeerExchange {
     return { signedPeerRecord, peerRecords }
   }
 
+  /** How many records one announcement of ours would carry now */
+  relayable (now: number, ttl: number): number {
+    return Math.min(this.records.relayable(now, ttl, this.components.peerId), this.options.maxExchangedPeers)
+  }
+
   /** Takes the records of a valid announcement; verification runs in the background */
   receive (announcement: Announcement, now: number): void {
     this.records.heard(announcement.peer, now)

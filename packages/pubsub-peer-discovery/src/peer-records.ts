@@ -112,6 +112,19 @@ export class RecordStore {
     return true
   }
 
+  /** Records of peers heard within `ttl`, none of `exclude` */
+  relayable (now: number, ttl: number, exclude: PeerId): number {
+    let count = 0
+
+    for (const [key, stored] of this.records) {
+      if (now - stored.heard <= ttl && key !== exclude.toString()) {
+        count++
+      }
+    }
+
+    return count
+  }
+
   /**
    * Up to `max` records of peers heard within `ttl`, at random, whose sizes
    * add up to at most `budget` bytes; none of `exclude`

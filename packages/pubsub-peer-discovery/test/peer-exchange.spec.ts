@@ -202,14 +202,18 @@ describe('peer exchange (signed peer records)', () => {
     expect((await announceNow()).peerRecords).to.be.empty()
   })
 
-  it('does not relay records when another peer relayed some since the join', async () => {
+  it('does not relay records when another peer relayed as many since the join, and does when it relayed fewer', async () => {
     await create()
-    const [a, relay, x, joiner] = await remotes(4)
+    const [a, relay, x, y, joiner] = await remotes(5)
     await announce(a)
     connected.add(joiner.id.toString())
     await announce(joiner)
-    await announce(relay, { records: [await sealed(x.key, x.id, [x.addr])] })
+    // we hold 2 relayable records (a, joiner): a relay with 1 does not stop us
+    await announce(relay, { own: null, records: [await sealed(x.key, x.id, [x.addr])] })
+    expect((await announceNow()).peerRecords).to.have.lengthOf(2)
 
+    // one with 2 does
+    await announce(relay, { own: null, records: [await sealed(x.key, x.id, [x.addr]), await sealed(y.key, y.id, [y.addr])] })
     expect((await announceNow()).peerRecords).to.be.empty()
 
     // a later joiner: records again
@@ -217,6 +221,19 @@ describe('peer exchange (signed peer records)', () => {
     connected.add(later.id.toString())
     await announce(later)
     expect((await announceNow()).peerRecords).to.not.be.empty()
+  })
+
+  it('announcements without records to relay do not use up the ones a join asks for', async () => {
+    await create()
+    const [a, joiner] = await remotes(2)
+    connected.add(joiner.id.toString())
+    // a joiner running the official module: no record of its own
+    await announce(joiner, { own: null })
+    expect((await announceNow()).peerRecords).to.be.empty()
+    expect((await announceNow()).peerRecords).to.be.empty()
+
+    await announce(a)
+    expect((await announceNow()).peerRecords).to.have.lengthOf(1)
   })
 
   it('keeps the records within maxExchangedPeers and the message size limit', async () => {
