@@ -22,7 +22,8 @@ for (const area of readdirSync(here).sort()) {
   }
 
   for (const file of readdirSync(dir).sort()) {
-    if (file.endsWith('.ts') && !file.endsWith('.d.ts')) {
+    // `*-worker.ts` files are processes a benchmark starts, not benchmarks
+    if (file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('-worker.ts')) {
       benches.push({ name: `${area}-${file.replace(/\.ts$/, '')}`, file: join(dir, file) })
     }
   }

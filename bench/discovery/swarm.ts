@@ -1,6 +1,11 @@
 /**
  * Discovery in swarms of N = 10, 25, 50 gossipsub nodes on loopback, ours vs
- * the official @libp2p/pubsub-peer-discovery, with a 2 s interval.
+ * the official @libp2p/pubsub-peer-discovery, both with their default 10 s
+ * interval (`--interval 2000` for a shorter one: results then go to
+ * results/discovery-swarm-2000ms.json). Times are in intervals, but
+ * connection set-up (dials, noise, identify, gossipsub streams: several
+ * seconds for 50 nodes on 2 cores) does not shrink with the interval, so a
+ * short interval measures mostly that.
  *
  * Topology ("mesh", the one the targets are judged on): what an application
  * using a discovery module does. Every node starts, dials one bootstrap node,
