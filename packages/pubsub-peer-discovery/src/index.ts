@@ -41,31 +41,37 @@
  *
  * Joining is faster than the slow rhythm, and bounded:
  *
- * - a node announces as soon as the topic has a subscriber, then every interval
- * (jittered) for its first 3 intervals, and beyond that for as long as it
- * heard a new peer in the last interval, up to 10 intervals after its start
- * (a swarm that is still forming keeps talking; a steady one falls silent);
- * - a node that hears a peer it did not know answers within half an interval
- * (one answer however many newcomers; any announcement that goes out first
- * counts as the answer), and announces again about an interval later;
- * - a peer first heard less than 3 intervals ago is still joining (its
- * gossipsub mesh may have been forming when the first answer went out), so
- * its announcements are answered again, at most once an interval;
- * - peer exchange: when the newcomer is connected to us, our answer and our
- * announcement an interval later also carry the signed records of up to
- * `maxExchangedPeers` peers we heard announce themselves within their ttl
- * (extra field 4). Gossipsub flood-publishes our own messages to every
- * subscribed peer we are connected to, so the newcomer receives them
- * whatever its mesh, and learns the topic from one message. Records are
- * signed by the peers they describe: a relay can replay, not forge them;
- * relayed records are never relayed on, so relays cannot keep a gone peer
- * alive. A node that hears another peer relay records after the join sends
- * none itself, so a join costs about one message of records.
+ * - a node announces as soon as the topic has a subscriber, then every
+ * interval (jittered) for its first 3 intervals, and beyond that for as long
+ * as it heard a new peer in the last interval, up to 10 intervals after its
+ * start (a swarm that is still forming keeps talking; a steady one falls
+ * silent);
+ * - peer exchange: the nodes a newcomer is connected to answer it first
+ * (within an eighth of an interval), with the signed records of up to
+ * `maxExchangedPeers` peers they heard announce themselves within their ttl
+ * (extra field 4), and again about an interval later. Gossipsub
+ * flood-publishes a node's own messages to every subscribed peer it is
+ * connected to, so the newcomer receives them whatever its mesh and learns
+ * the topic from one message. A node that heard another peer relay at least
+ * as many records since the join holds its own back. Records are signed by
+ * the peers they describe: a relay can replay, not forge them; relayed
+ * records are never relayed on, so relays cannot keep a gone peer alive;
+ * - every other node answers later in the first half interval (one answer
+ * however many newcomers; any announcement that goes out first counts as
+ * the answer), and drops its answer when a relay carried its record
+ * meanwhile and every newcomer waiting for it runs this module (it sends its
+ * own record): a join costs the topic a few messages, not one per node;
+ * - a newcomer running the official module (no record; it ignores relayed
+ * records) is answered by everyone, again about an interval later, and
+ * while it is young (first heard less than 3 intervals ago) its
+ * announcements are answered again, at most once an interval, as its
+ * gossipsub mesh may have been forming.
  *
- * So each node publishes at most about two messages per interval whatever
- * happens (the official module: one per interval, always); when many nodes join
- * at once the topic degrades towards the official module's cost for a few
- * intervals and falls back to K per interval when joining stops.
+ * Any two announcements of a node are at least half an interval apart (the
+ * first one and changes of our own addresses aside), so a node publishes at most two
+ * messages per interval whatever happens (the official module: one per
+ * interval, always); when many nodes join at once the topic carries more for
+ * a few intervals and falls back to K per interval when joining stops.
  *
  * Measured (bench/discovery/swarm.ts, loopback, 2 s interval, every node
  * dials a bootstrap node then discovered peers up to 6 connections; 50 nodes in

@@ -4,6 +4,7 @@
  * (see `index.ts`, "Joining"). Records we receive are verified before
  * anything is learned from them; work on bad input is bounded.
  */
+import * as C from './constants.ts'
 import { openRecord, recordSigner, RecordStore } from './peer-records.ts'
 import { SelfRecord } from './self-record.ts'
 import type { Announcement, DropReason } from './validate.ts'
@@ -50,6 +51,13 @@ export class PeerExchange {
   private readonly self?: SelfRecord
   /** Peers whose relayed record is being verified: one at a time each */
   private readonly opening = new Set<string>()
+  /**
+   * Our next announcements that carry other peers' records: set when a
+   * peer connected to us joins (our publishes reach it directly)
+   */
+  private due = 0
+  /** The most records another peer relayed in one message since then */
+  private largestHeard = 0
 
   constructor (components: PeerExchangeComponents, options: PeerExchangeOptions, host: PeerExchangeHost, log: Logger) {
     this.components = components
@@ -60,24 +68,52 @@ export class PeerExchange {
     this.self = components.privateKey == null ? undefined : new SelfRecord(components.peerId, components.privateKey, log)
   }
 
-  /** Our record of these addresses (if sealed) and, if `exchange`, others' within `budget` bytes */
-  outgoing (multiaddrs: Multiaddr[], exchange: boolean, budget: number, now: number, ttl: number): OutgoingRecords {
+  /** A peer connected to us joined: our next announcements carry records */
+  joinerConnected (): void {
+    this.due = C.EXCHANGES_PER_JOIN
+    this.largestHeard = 0
+  }
+
+  /**
+   * Our record of these addresses (if sealed) and, if a joining peer is
+   * due records, others' within `budget` bytes
+   */
+  outgoing (multiaddrs: Multiaddr[], budget: number, now: number, ttl: number): OutgoingRecords {
+    // another peer relayed as many records as we could since the join,
+    // most likely to the same joiner (records go out only when a peer
+    // connected to the relay joins): the nodes around a joiner do not all
+    // send the same records, while a node that knows more keeps sending
+    if (this.due > 0 && this.largestHeard > 0 && this.largestHeard >= this.relayable(now, ttl)) {
+      this.due = 0
+    }
+
     const signedPeerRecord = this.self?.current(multiaddrs) as Uint8Array<ArrayBuffer> | undefined
-    const peerRecords = exchange && this.options.maxExchangedPeers > 0
+    const peerRecords = this.due > 0 && this.options.maxExchangedPeers > 0
       ? this.records.pick(this.options.maxExchangedPeers, budget - (signedPeerRecord?.byteLength ?? 0), now, ttl, this.components.peerId) as Array<Uint8Array<ArrayBuffer>>
       : []
 
     return { signedPeerRecord, peerRecords }
   }
 
+  /**
+   * We published records of others: one fewer announcement is due (one
+   * without records, right after start, does not count)
+   */
+  sent (records: number): void {
+    if (records > 0 && this.due > 0) {
+      this.due--
+    }
+  }
+
   /** How many records one announcement of ours would carry now */
-  relayable (now: number, ttl: number): number {
+  private relayable (now: number, ttl: number): number {
     return Math.min(this.records.relayable(now, ttl, this.components.peerId), this.options.maxExchangedPeers)
   }
 
   /** Takes the records of a valid announcement; verification runs in the background */
   receive (announcement: Announcement, now: number): void {
     this.records.heard(announcement.peer, now)
+    this.largestHeard = Math.max(this.largestHeard, announcement.peerRecords.length)
 
     if (announcement.signedPeerRecord != null && !this.records.holds(announcement.peer, announcement.signedPeerRecord)) {
       void this.takeOwnRecord(announcement.peer, announcement.signedPeerRecord)
@@ -88,7 +124,14 @@ export class PeerExchange {
     }
   }
 
+  /** Forgets the joins (on stop) */
+  reset (): void {
+    this.due = 0
+    this.largestHeard = 0
+  }
+
   clear (): void {
+    this.reset()
     this.records.clear()
     this.self?.clear()
     this.opening.clear()
