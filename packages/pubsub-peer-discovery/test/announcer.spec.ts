@@ -8,29 +8,12 @@ import sinon from 'sinon'
 import { stubInterface } from 'sinon-ts'
 import { PubSubPeerDiscovery, TOPIC } from '../src/index.ts'
 import { Peer } from '../src/pb/peer.ts'
+import { announce, remotes } from './fixtures/remotes.ts'
 import { StubPubSub } from './fixtures/stub-pubsub.ts'
 import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { AddressManager } from '@libp2p/interface-internal'
 
 const INTERVAL = 10_000
-
-interface Remote { key: PrivateKey, id: PeerId }
-
-async function remotes (n: number): Promise<Remote[]> {
-  return Promise.all(Array.from({ length: n }, async () => {
-    const key = await generateKeyPair('Ed25519')
-    return { key, id: peerIdFromPrivateKey(key) }
-  }))
-}
-
-function announce (pubsub: StubPubSub, remote: Remote, port = 4001): void {
-  const data = Peer.encode({
-    publicKey: publicKeyToProtobuf(remote.key.publicKey) as Uint8Array<ArrayBuffer>,
-    addrs: [multiaddr(`/ip4/10.0.0.1/tcp/${port}`).bytes as Uint8Array<ArrayBuffer>]
-  })
-  pubsub.deliver({ type: 'signed', topic: TOPIC, data, from: remote.id })
-}
 
 describe('announcements (fake time)', () => {
   let clock: sinon.SinonFakeTimers

@@ -21,9 +21,11 @@ import {
 import { PubSubPeerDiscovery } from '../src/index.ts'
 import { Peer } from '../src/pb/peer.ts'
 import { answerDelay, nextAnnouncementDelay, periodIntervals, warmupDelay } from '../src/schedule.ts'
+import { announce, remotes } from './fixtures/remotes.ts'
 import { StubPubSub } from './fixtures/stub-pubsub.ts'
+import type { Remote } from './fixtures/remotes.ts'
 import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
-import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { PeerId, PeerStore } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 
 const I = DEFAULT_INTERVAL
@@ -33,23 +35,6 @@ const SCHEDULE = { interval: I, jitter: J, targetAnnouncements: K }
 /** Shortest delay of the warm-up (and of the periodic timer pulled forward) */
 const MIN_WARMUP = (1 - J) * I
 const MAX_WARMUP = (1 + J) * I
-
-interface Remote { key: PrivateKey, id: PeerId }
-
-async function remotes (n: number): Promise<Remote[]> {
-  return Promise.all(Array.from({ length: n }, async () => {
-    const key = await generateKeyPair('Ed25519')
-    return { key, id: peerIdFromPrivateKey(key) }
-  }))
-}
-
-function announce (pubsub: StubPubSub, remote: Remote, port = 4001): void {
-  const data = Peer.encode({
-    publicKey: publicKeyToProtobuf(remote.key.publicKey) as Uint8Array<ArrayBuffer>,
-    addrs: [multiaddr(`/ip4/10.0.0.1/tcp/${port}`).bytes as Uint8Array<ArrayBuffer>]
-  })
-  pubsub.deliver({ type: 'signed', topic: TOPIC, data, from: remote.id })
-}
 
 /** Shortest periodic delay past the warm-up in a topic of `nodes` */
 function minPeriodic (nodes: number): number {
