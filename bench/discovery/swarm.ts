@@ -55,7 +55,19 @@ import { fmt, median, printTable, writeResults } from '../lib/stats.ts'
 import { forkWorker } from '../lib/worker-rpc.ts'
 import type { WorkerHandle } from '../lib/worker-rpc.ts'
 
-const STEADY_INTERVALS = 5
+/**
+ * When the swarm is steady, and for how long messages are counted, in
+ * intervals: our module announces every interval while warming up (up to
+ * 10 intervals after start), then once a period of P = ceil(N / 6)
+ * intervals at a random point of half a period to one and a half; so the
+ * count starts once every node is past its warm-up and one and a half
+ * periods, and lasts a period (at least 5 intervals). The official module
+ * gets the same windows.
+ */
+function steadyWindow (n: number): { from: number, length: number } {
+  const period = Math.ceil(n / 6)
+  return { from: 10 + Math.ceil(1.5 * period), length: Math.max(5, period) }
+}
 
 /**
  * Connections a node dials discovered peers up to: gossipsub's mesh degree
@@ -159,13 +171,14 @@ async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
 
     process.stderr.write(`${label}: full discovery ${fmt(fullDiscovery / INTERVAL)} intervals; bootstrap has ${await workers[0].call('connections', { index: 0 })} connections\n`)
     await debugging
-    // steady state: let the start-up answers settle, then count
-    await sleep(3 * INTERVAL)
+    // steady state: every node past its warm-up and one and a half periods
+    const steadyAt = steadyWindow(n)
+    await sleep(Math.max(0, steadyAt.from * INTERVAL - (performance.now() - started)))
     await Promise.all(workers.map(async worker => worker.call('steadyStart')))
-    await sleep(STEADY_INTERVALS * INTERVAL)
+    await sleep(steadyAt.length * INTERVAL)
     const steady = await Promise.all(workers.map(async worker => worker.call<{ messages: number[], bytes: number[], p99: number }>('steadyEnd')))
-    const perNodeMessages = steady.flatMap(s => s.messages).map(m => m / STEADY_INTERVALS)
-    const perNodeBytes = steady.flatMap(s => s.bytes).map(b => b / STEADY_INTERVALS)
+    const perNodeMessages = steady.flatMap(s => s.messages).map(m => m / steadyAt.length)
+    const perNodeBytes = steady.flatMap(s => s.bytes).map(b => b / steadyAt.length)
     lags[label] = steady.map(s => s.p99)
 
     // a node joining later, in the next worker in turn

@@ -60,6 +60,9 @@ export class AnnouncementClock {
   start (): void {
     this.running = true
     this.startedAt = Date.now()
+    this.lastAnnounced = 0
+    this.lastNewPeer = -Infinity
+    this.periodicDue = 0
     this.init.announce('start')
     this.schedulePeriodic()
   }

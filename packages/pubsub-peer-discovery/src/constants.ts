@@ -30,6 +30,9 @@ export const MAX_PEER_RECORDS_PER_MESSAGE = 256
  */
 export const EXCHANGES_PER_JOIN = 2
 
+/** Joining peers whose own records we leave out of our relayed ones */
+export const MAX_TRACKED_JOINERS = 64
+
 /**
  * A node that relays records to a joining peer answers it within this
  * fraction of an interval; the others answer later in the first half

@@ -47,6 +47,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly metrics = new DiscoveryMetricsRecorder()
   private pubsub?: PubSubLike
   private started = false
+  private startedAt = 0
+  /** `ttl()` of the current millisecond: it scans the cache */
+  private ttlMemo = { at: -1, ttl: 0 }
 
   constructor (components: PubSubPeerDiscoveryComponents, init: PubSubPeerDiscoveryInit = {}) {
     super()
@@ -60,9 +63,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.exchange = new PeerExchange(components, {
       maxExchangedPeers: this.options.maxExchangedPeers,
       maxAddresses: this.options.limits.maxAddresses,
-      maxPeers: this.options.maxPeers
+      maxPeers: this.options.maxPeers,
+      joinWindow: C.YOUNG_PEER_INTERVALS * this.options.schedule.interval
     }, {
       knows: (peer) => this.cache.knows(peer, Date.now(), this.ttl()),
+      joining: () => Date.now() - this.startedAt < C.MAX_WARMUP_INTERVALS * this.options.schedule.interval,
       learned: (peer, multiaddrs) => { this.learned(peer, multiaddrs) },
       drop: (reason) => { this.metrics.drop(reason) },
       relayedUs: () => {
@@ -108,6 +113,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     this.pubsub = pubsub
     this.started = true
+    this.startedAt = Date.now()
 
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
@@ -165,7 +171,13 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   private ttl (): number {
-    return peerTtl(this.nodes(), this.options.schedule, C.PEER_TTL_PERIODS)
+    const now = Date.now()
+
+    if (this.ttlMemo.at !== now) {
+      this.ttlMemo = { at: now, ttl: peerTtl(this.nodes(), this.options.schedule, C.PEER_TTL_PERIODS) }
+    }
+
+    return this.ttlMemo.ttl
   }
 
   private onMessage (evt: CustomEvent<PubSubMessage>): void {
@@ -190,8 +202,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private handle (message: PubSubMessage): void {
     const now = Date.now()
 
+    // per author and topic (each announcement goes to every topic);
     // unsigned messages (only accepted with allowUnsigned) share one budget
-    if (!this.rateLimiter.allow(message.from?.toString() ?? 'unsigned', now)) {
+    if (!this.rateLimiter.allow(`${message.from?.toString() ?? 'unsigned'}/${message.topic}`, now)) {
       this.metrics.drop('rate-limited')
       return
     }
@@ -231,9 +244,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    this.log('%s peer %p', verdict, result.peer)
-    this.metrics.emitted++
-    this.safeDispatchEvent('peer', { detail: { id: result.peer, multiaddrs: result.multiaddrs } })
+    // a peer announcing no address is heard (and answered), not emitted
+    if (result.multiaddrs.length > 0) {
+      this.log('%s peer %p', verdict, result.peer)
+      this.metrics.emitted++
+      this.safeDispatchEvent('peer', { detail: { id: result.peer, multiaddrs: result.multiaddrs } })
+    }
 
     if (verdict !== 'changed') {
       // a joining peer connected to us receives our publishes directly
@@ -241,7 +257,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       const connected = (this.components.connectionManager?.getConnections(result.peer).length ?? 0) > 0
 
       if (connected) {
-        this.exchange.joinerConnected()
+        this.exchange.joinerConnected(result.peer, now)
       }
 
       this.clock.joined({
@@ -293,20 +309,17 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    const publicKey = this.components.peerId.publicKey
+    let data: Uint8Array
+    let records: number
 
-    if (publicKey == null) {
-      this.log.error('our peer id has no public key to announce')
+    try {
+      ({ data, records } = this.encodeAnnouncement())
+    } catch (err) {
+      // a throwing address filter, say: never out of a timer
+      this.log.error('could not build our announcement - %e', err)
       return
     }
 
-    const multiaddrs = this.components.addressManager.getAddresses().filter(this.options.addressFilter)
-    const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: multiaddrs.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
-    // what our own fields take of the size limit receivers apply, with room
-    // for the optional record's tag and length
-    const budget = this.options.limits.maxMessageSize - Peer.encode(message).byteLength - 8
-    Object.assign(message, this.exchange.outgoing(multiaddrs, budget, Date.now(), this.ttl()))
-    const data = Peer.encode(message)
     let published = false
 
     for (const topic of this.topics) {
@@ -316,7 +329,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
       published = true
       this.metrics.announced++
-      this.log('announcing %d addresses and %d records of others on %s (%s)', message.addrs.length, message.peerRecords.length, topic, reason)
+      this.log('announcing %d bytes with %d records of others on %s (%s)', data.byteLength, records, topic, reason)
       pubsub.publish(topic, data).catch(err => {
         this.metrics.announceFailures++
         this.log('announcing on %s failed - %e', topic, err)
@@ -325,8 +338,41 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     if (published) {
       this.clock.announced()
-      this.exchange.sent(message.peerRecords.length)
-      this.metrics.exchangedRecords += message.peerRecords.length
+      this.exchange.sent(records)
+      this.metrics.exchangedRecords += records
     }
+  }
+
+  /**
+   * Our announcement, within the limits receivers apply (ours): at most
+   * `maxAddresses` addresses and `maxMessageSize` bytes; our signed record
+   * only when it certifies all our addresses (a record of fewer would make
+   * receivers store fewer for us than identify does)
+   */
+  private encodeAnnouncement (): { data: Uint8Array, records: number } {
+    const publicKey = this.components.peerId.publicKey
+
+    if (publicKey == null) {
+      throw new Error('our peer id has no public key to announce')
+    }
+
+    const { maxAddresses, maxMessageSize } = this.options.limits
+    const all = this.components.addressManager.getAddresses()
+    const announced = all.filter(this.options.addressFilter).slice(0, maxAddresses)
+    const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: announced.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
+
+    while (message.addrs.length > 0 && Peer.encode(message).byteLength > maxMessageSize) {
+      message.addrs.pop()
+    }
+
+    if (message.addrs.length < all.length) {
+      this.log('announcing %d of our %d addresses', message.addrs.length, all.length)
+    }
+
+    const certified = message.addrs.length === all.length ? announced : undefined
+    const budget = maxMessageSize - Peer.encode(message).byteLength
+    Object.assign(message, this.exchange.outgoing(certified, budget, Date.now(), this.ttl()))
+
+    return { data: Peer.encode(message), records: message.peerRecords.length }
   }
 }

@@ -22,6 +22,8 @@ interface Entry {
   first: number
   /** The ttl when it was heard, ms */
   ttl: number
+  /** Heard announcing itself (not only through a relayed record) */
+  direct: boolean
 }
 
 function expired (entry: Entry, now: number, ttl: number): boolean {
@@ -52,7 +54,8 @@ export class PeerCache {
     const fresh = previous == null || expired(previous, now, ttl)
     const firstHeard = relayed ? -Infinity : now
     const first = fresh ? firstHeard : previous.first
-    this.entries.set(key, { addrs, heard: now, first, ttl })
+    const direct = !relayed || (!fresh && previous.direct)
+    this.entries.set(key, { addrs, heard: now, first, ttl, direct })
 
     while (this.entries.size > this.maxPeers) {
       const oldest = this.entries.keys().next().value as string
@@ -82,12 +85,15 @@ export class PeerCache {
     return entry != null && !expired(entry, now, ttl)
   }
 
-  /** Peers heard within the ttl */
+  /**
+   * Peers heard announcing themselves within the ttl (peers known only
+   * from relayed records do not count: anyone can relay many)
+   */
   live (now: number, ttl: number): number {
     let count = 0
 
     for (const entry of this.entries.values()) {
-      if (!expired(entry, now, ttl)) {
+      if (entry.direct && !expired(entry, now, ttl)) {
         count++
       }
     }

@@ -23,12 +23,20 @@ export interface PeerExchangeOptions {
   maxAddresses: number
   /** Records kept, one per peer */
   maxPeers: number
+  /** How long after a join our announcements may carry records for it, ms */
+  joinWindow: number
 }
 
 /** What the exchange needs from the module */
 export interface PeerExchangeHost {
   /** Whether we heard the peer lately (directly or through a record) */
   knows(peer: PeerId): boolean
+  /**
+   * Whether we learn peers from relayed records now: while we are joining
+   * (a long-running node learns newcomers from their own announcements, and
+   * is no target for floods of relayed records)
+   */
+  joining(): boolean
   /** A peer learned from a record another peer relayed */
   learned(peer: PeerId, multiaddrs: Multiaddr[]): void
   drop(reason: DropReason): void
@@ -53,11 +61,17 @@ export class PeerExchange {
   private readonly opening = new Set<string>()
   /**
    * Our next announcements that carry other peers' records: set when a
-   * peer connected to us joins (our publishes reach it directly)
+   * peer connected to us joins (our publishes reach it directly), until
+   * `dueUntil`
    */
   private due = 0
+  private dueUntil = 0
+  /** The peers whose join made records due: they know themselves */
+  private readonly joiners = new Set<string>()
   /** The most records another peer relayed in one message since then */
   private largestHeard = 0
+  /** Bumped on reset: verifications that started before it are ignored */
+  private generation = 0
 
   constructor (components: PeerExchangeComponents, options: PeerExchangeOptions, host: PeerExchangeHost, log: Logger) {
     this.components = components
@@ -69,30 +83,47 @@ export class PeerExchange {
   }
 
   /** A peer connected to us joined: our next announcements carry records */
-  joinerConnected (): void {
+  joinerConnected (peer: PeerId, now: number): void {
+    if (this.due === 0 || now >= this.dueUntil) {
+      this.joiners.clear()
+    }
+
     this.due = C.EXCHANGES_PER_JOIN
+    this.dueUntil = now + this.options.joinWindow
     this.largestHeard = 0
+
+    if (this.joiners.size < C.MAX_TRACKED_JOINERS) {
+      this.joiners.add(peer.toString())
+    }
   }
 
   /**
-   * Our record of these addresses (if sealed) and, if a joining peer is
-   * due records, others' within `budget` bytes
+   * Our record of the `certified` addresses (if sealed and it fits), and,
+   * if a joining peer is due records, others', within `budget` bytes
    */
-  outgoing (multiaddrs: Multiaddr[], budget: number, now: number, ttl: number): OutgoingRecords {
+  outgoing (certified: Multiaddr[] | undefined, budget: number, now: number, ttl: number): OutgoingRecords {
     // another peer relayed as many records as we could since the join,
     // most likely to the same joiner (records go out only when a peer
     // connected to the relay joins): the nodes around a joiner do not all
     // send the same records, while a node that knows more keeps sending
-    if (this.due > 0 && this.largestHeard > 0 && this.largestHeard >= this.relayable(now, ttl)) {
+    if (now >= this.dueUntil || (this.largestHeard > 0 && this.largestHeard >= this.relayable(now, ttl))) {
       this.due = 0
     }
 
-    const signedPeerRecord = this.self?.current(multiaddrs) as Uint8Array<ArrayBuffer> | undefined
+    // 4 bytes covers a field's tag and length prefix
+    const sealed = certified == null ? undefined : this.self?.current(certified) as Uint8Array<ArrayBuffer> | undefined
+    const signedPeerRecord = sealed != null && sealed.byteLength + 4 <= budget ? sealed : undefined
+    const left = budget - (signedPeerRecord == null ? 0 : signedPeerRecord.byteLength + 4)
     const peerRecords = this.due > 0 && this.options.maxExchangedPeers > 0
-      ? this.records.pick(this.options.maxExchangedPeers, budget - (signedPeerRecord?.byteLength ?? 0), now, ttl, this.components.peerId) as Array<Uint8Array<ArrayBuffer>>
+      ? this.records.pick(this.options.maxExchangedPeers, left, now, ttl, this.excluded()) as Array<Uint8Array<ArrayBuffer>>
       : []
 
     return { signedPeerRecord, peerRecords }
+  }
+
+  /** Our own record is never relayed, nor a joiner's back to the topic */
+  private excluded (): Set<string> {
+    return new Set([this.components.peerId.toString(), ...this.joiners])
   }
 
   /**
@@ -107,7 +138,7 @@ export class PeerExchange {
 
   /** How many records one announcement of ours would carry now */
   private relayable (now: number, ttl: number): number {
-    return Math.min(this.records.relayable(now, ttl, this.components.peerId), this.options.maxExchangedPeers)
+    return Math.min(this.records.relayable(now, ttl, this.excluded()), this.options.maxExchangedPeers)
   }
 
   /** Takes the records of a valid announcement; verification runs in the background */
@@ -127,21 +158,25 @@ export class PeerExchange {
   /** Forgets the joins (on stop) */
   reset (): void {
     this.due = 0
+    this.dueUntil = 0
     this.largestHeard = 0
+    this.joiners.clear()
+    this.opening.clear()
+    this.generation++
   }
 
   clear (): void {
     this.reset()
     this.records.clear()
     this.self?.clear()
-    this.opening.clear()
   }
 
   /** The author's own record: relayable once verified, and stored as certified addresses */
   private async takeOwnRecord (author: PeerId, bytes: Uint8Array): Promise<void> {
+    const generation = this.generation
     const opened = await openRecord(bytes, this.options.maxAddresses)
 
-    if (!this.host.isStarted()) {
+    if (generation !== this.generation || !this.host.isStarted()) {
       return
     }
 
@@ -162,6 +197,9 @@ export class PeerExchange {
    * verified, one by one; the first bad record ends the message's
    */
   private async takeRelayedRecords (author: PeerId, records: Uint8Array[]): Promise<void> {
+    const generation = this.generation
+    const learning = this.host.joining()
+
     for (const bytes of records) {
       const signer = recordSigner(bytes)
 
@@ -173,18 +211,21 @@ export class PeerExchange {
       const key = signer.toString()
 
       if (signer.equals(this.components.peerId)) {
-        this.host.relayedUs()
+        // only the record we sealed counts: a forged one could silence us
+        if (this.self?.isOurs(bytes) === true) {
+          this.host.relayedUs()
+        }
         continue
       }
 
-      if (signer.equals(author) || this.opening.has(key) || this.host.knows(signer)) {
+      if (!learning || signer.equals(author) || this.opening.has(key) || this.host.knows(signer)) {
         continue
       }
 
       this.opening.add(key)
       const opened = await openRecord(bytes, this.options.maxAddresses).finally(() => this.opening.delete(key))
 
-      if (!this.host.isStarted()) {
+      if (generation !== this.generation || !this.host.isStarted()) {
         return
       }
 
@@ -193,7 +234,8 @@ export class PeerExchange {
         return
       }
 
-      if (!this.host.knows(opened.peer)) {
+      // a record without addresses tells nothing
+      if (opened.multiaddrs.length > 0 && !this.host.knows(opened.peer)) {
         this.host.learned(opened.peer, opened.multiaddrs)
       }
     }

@@ -113,11 +113,11 @@ export class RecordStore {
   }
 
   /** Records of peers heard within `ttl`, none of `exclude` */
-  relayable (now: number, ttl: number, exclude: PeerId): number {
+  relayable (now: number, ttl: number, exclude: Set<string>): number {
     let count = 0
 
     for (const [key, stored] of this.records) {
-      if (now - stored.heard <= ttl && key !== exclude.toString()) {
+      if (now - stored.heard <= ttl && !exclude.has(key)) {
         count++
       }
     }
@@ -129,11 +129,11 @@ export class RecordStore {
    * Up to `max` records of peers heard within `ttl`, at random, whose sizes
    * add up to at most `budget` bytes; none of `exclude`
    */
-  pick (max: number, budget: number, now: number, ttl: number, exclude: PeerId, random: () => number = Math.random): Uint8Array[] {
+  pick (max: number, budget: number, now: number, ttl: number, exclude: Set<string>, random: () => number = Math.random): Uint8Array[] {
     const candidates: Uint8Array[] = []
 
     for (const [key, stored] of this.records) {
-      if (now - stored.heard <= ttl && key !== exclude.toString()) {
+      if (now - stored.heard <= ttl && !exclude.has(key)) {
         candidates.push(stored.bytes)
       }
     }

@@ -151,6 +151,34 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(1)
   })
 
+  it('announces when the first subscriber appears after a restart', async () => {
+    await create({ announceDebounce: 100 })
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+    discovery.stop()
+
+    pubsub.subscribers = []
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    pubsub.safeDispatchEvent('subscription-change', { detail: { peerId: pubsub.subscribers[0], subscriptions: [{ topic: TOPIC, subscribe: true }] } })
+    await clock.tickAsync(100)
+    expect(pubsub.published).to.have.lengthOf(2)
+  })
+
+  it('rate-limits each author per topic (each announcement goes to every topic)', async () => {
+    await create({ rateLimit: 2, topics: [TOPIC, 'other'] })
+    discovery.afterStart()
+    const [a] = await remotes(1)
+    for (const topic of [TOPIC, 'other']) {
+      for (let port = 1; port <= 2; port++) {
+        const data = Peer.encode({ publicKey: publicKeyToProtobuf(a.key.publicKey) as Uint8Array<ArrayBuffer>, addrs: [multiaddr(`/ip4/10.0.0.1/tcp/${port}`).bytes as Uint8Array<ArrayBuffer>], peerRecords: [] })
+        pubsub.deliver({ type: 'signed', topic, data, from: a.id })
+      }
+    }
+    expect(discovery.getMetrics().dropped['rate-limited']).to.equal(0)
+  })
+
   it('rate-limits unsigned messages too, when they are allowed', async () => {
     await create({ rateLimit: 2, allowUnsigned: true })
     discovery.afterStart()

@@ -195,20 +195,22 @@ describe('peer exchange (signed peer records)', () => {
     await announce(joiner)
     const first = await announceNow()
     const signers = first.peerRecords.map(bytes => RecordEnvelope.createFromProtobuf(bytes).publicKey.toString())
-    expect(signers).to.have.members([a.key.publicKey.toString(), b.key.publicKey.toString(), joiner.key.publicKey.toString()])
+    // not the joiner's own: it knows itself
+    expect(signers).to.have.members([a.key.publicKey.toString(), b.key.publicKey.toString()])
 
     // two announcements carry records per join, then none
-    expect((await announceNow()).peerRecords).to.have.lengthOf(3)
+    expect((await announceNow()).peerRecords).to.have.lengthOf(2)
     expect((await announceNow()).peerRecords).to.be.empty()
   })
 
   it('does not relay records when another peer relayed as many since the join, and does when it relayed fewer', async () => {
     await create()
-    const [a, relay, x, y, joiner] = await remotes(5)
+    const [a, b, relay, x, y, joiner] = await remotes(6)
     await announce(a)
+    await announce(b)
     connected.add(joiner.id.toString())
     await announce(joiner)
-    // we hold 2 relayable records (a, joiner): a relay with 1 does not stop us
+    // we hold 2 relayable records (a, b): a relay with 1 does not stop us
     await announce(relay, { own: null, records: [await sealed(x.key, x.id, [x.addr])] })
     expect((await announceNow()).peerRecords).to.have.lengthOf(2)
 
@@ -278,6 +280,63 @@ describe('peer exchange (signed peer records)', () => {
     expect(discovery.getMetrics().dropped['too-many-records']).to.equal(1)
   })
 
+  it('learns from relayed records only while joining, and never counts relayed peers as heard', async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    await create({ interval: 10_000 })
+    const [relay, x, y] = await remotes(3)
+
+    await announce(relay, { records: [await sealed(x.key, x.id, [x.addr])] })
+    expect(emitted.map(e => e.id)).to.include(x.id.toString())
+    // the estimate of the topic's size counts peers heard announcing themselves
+    expect(discovery.getMetrics().peers).to.equal(1)
+
+    // long after our start: relayed records teach nothing
+    await clock.tickAsync(11 * 10_000)
+    await announce(relay, { records: [await sealed(y.key, y.id, [y.addr])] })
+    expect(emitted.map(e => e.id)).to.not.include(y.id.toString())
+  })
+
+  it('ignores relayed records without addresses, and emits no peer for an announcement without addresses', async () => {
+    await create()
+    const [relay, x, bare] = await remotes(3)
+    await announce(relay, { records: [await sealed(x.key, x.id, [])] })
+    const data = Peer.encode({ publicKey: publicKeyToProtobuf(bare.key.publicKey) as Uint8Array<ArrayBuffer>, addrs: [], peerRecords: [] })
+    pubsub.deliver({ type: 'signed', topic: TOPIC, data, from: bare.id })
+    await settle()
+
+    expect(emitted.map(e => e.id)).to.deep.equal([relay.id.toString()])
+  })
+
+  it('ignores verifications that finish after a stop, even once started again', async () => {
+    await create()
+    const [relay, x] = await remotes(2)
+    const records = [await sealed(x.key, x.id, [x.addr])]
+    const data = Peer.encode({ publicKey: publicKeyToProtobuf(relay.key.publicKey) as Uint8Array<ArrayBuffer>, addrs: [relay.addr.bytes as Uint8Array<ArrayBuffer>], peerRecords: records })
+
+    pubsub.deliver({ type: 'signed', topic: TOPIC, data, from: relay.id })
+    discovery.stop()
+    discovery.afterStart()
+    await settle()
+
+    expect(emitted.map(e => e.id)).to.deep.equal([relay.id.toString()])
+  })
+
+  it('keeps our own announcement within maxAddresses and maxMessageSize, and signs only all our addresses', async () => {
+    const many = Array.from({ length: 100 }, (_, i) => multiaddr(`/ip4/10.1.0.${i % 250}/tcp/${1000 + i}`))
+    await create({ maxMessageSize: 1024 })
+    ;(discovery as any).components.addressManager = stubInterface<AddressManager>({ getAddresses: () => many })
+    let message = await announceNow()
+    expect(Peer.encode(message).byteLength).to.be.at.most(1024)
+    expect(message.addrs.length).to.be.within(1, 64)
+    expect(message.signedPeerRecord).to.be.undefined()
+
+    discovery.stop()
+    await create({ addressFilter: (ma) => !ma.toString().includes('10.0.0.9') })
+    message = await announceNow()
+    // the filter kept none of our addresses: no record of fewer than all
+    expect(message.signedPeerRecord).to.be.undefined()
+  })
+
   describe('answers to joining peers (fake time)', () => {
     const interval = 10_000
     let clock: sinon.SinonFakeTimers
@@ -313,14 +372,18 @@ describe('peer exchange (signed peer records)', () => {
       const due = Math.max(heard + interval / 8, lastPublished + interval / 2)
       const answers = await publishesWithin(due - Date.now() + 1)
       expect(answers).to.have.lengthOf(1)
-      expect(answers[0].peerRecords.length).to.equal(4)
+      // the crowd's, not the joiner's own
+      expect(answers[0].peerRecords.length).to.equal(3)
     })
 
-    it('others drop their answer to a joiner running this module when a relay carried their record', async () => {
+    it('others drop their answer to a joiner running this module when a relay carried their record, not a forged one', async () => {
       const counts: number[] = []
-      const ourRecord = async (): Promise<Uint8Array<ArrayBuffer>> => sealed(selfKey, peerIdFromPrivateKey(selfKey), [multiaddr('/ip4/10.0.0.9/tcp/4001')])
+      // the record we sealed and announced
+      const ourRecord = async (): Promise<Uint8Array<ArrayBuffer>> => Peer.decode(pubsub.published[pubsub.published.length - 1].data).signedPeerRecord as Uint8Array<ArrayBuffer>
+      // one with our key and addresses, but not ours: a different sequence number (anyone holding our old records could do this)
+      const forged = async (): Promise<Uint8Array<ArrayBuffer>> => sealed(selfKey, peerIdFromPrivateKey(selfKey), [multiaddr('/ip4/10.0.0.9/tcp/4001')], 1n)
 
-      for (const carriesUs of [true, false]) {
+      for (const carried of ['ours', 'forged', 'another'] as const) {
         sinon.restore()
         discovery?.stop()
         // the same schedule in both runs
@@ -329,7 +392,8 @@ describe('peer exchange (signed peer records)', () => {
         await steady(await remotes(3), { targetAnnouncements: 1 })
         const [joiner, relay, x] = await remotes(3)
         await announce(joiner)
-        await announce(relay, { records: [carriesUs ? await ourRecord() : await sealed(x.key, x.id, [x.addr])] })
+        const record = carried === 'ours' ? await ourRecord() : carried === 'forged' ? await forged() : await sealed(x.key, x.id, [x.addr])
+        await announce(relay, { records: [record] })
         // the answer is due within half an interval, or half an interval
         // after our last announcement
         const answers = await publishesWithin(interval)
@@ -338,7 +402,8 @@ describe('peer exchange (signed peer records)', () => {
       }
 
       // one answer fewer when the relay carried our record
-      expect(counts[1] - counts[0]).to.equal(1)
+      expect(counts[2] - counts[0]).to.equal(1)
+      expect(counts[1]).to.equal(counts[2])
     })
 
     it('answers a joiner running the official module even when a relay carried our record', async () => {
