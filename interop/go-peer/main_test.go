@@ -23,9 +23,17 @@ func TestAnnouncementRoundTripIgnoresUnknownFields(t *testing.T) {
 	pub, _ := crypto.MarshalPublicKey(key.GetPublic())
 	addr := ma.StringCast("/ip4/127.0.0.1/tcp/4001")
 	wire := encodeAnnouncement(announcement{publicKey: pub, addrs: [][]byte{addr.Bytes()}})
-	// an extension in a new field number must not break decoding
+	// the extensions of @x/pubsub-peer-discovery must not break decoding:
+	// field 3 (the announcer's signed record) and repeated field 4 (relayed
+	// records), between and after the official fields
 	wire = protowire.AppendTag(wire, 3, protowire.BytesType)
 	wire = protowire.AppendBytes(wire, []byte("signed peer record"))
+	for _, record := range []string{"relayed record 1", "relayed record 2"} {
+		wire = protowire.AppendTag(wire, 4, protowire.BytesType)
+		wire = protowire.AppendBytes(wire, []byte(record))
+	}
+	wire = protowire.AppendTag(wire, 2, protowire.BytesType)
+	wire = protowire.AppendBytes(wire, addr.Bytes())
 
 	got, err := decodeAnnouncement(wire)
 	if err != nil {
@@ -35,7 +43,7 @@ func TestAnnouncementRoundTripIgnoresUnknownFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(addrs) != 1 || addrs[0] != addr.String() {
+	if len(addrs) != 2 || addrs[0] != addr.String() || addrs[1] != addr.String() {
 		t.Fatalf("addrs = %v", addrs)
 	}
 	if want, _ := peerIDFromKey(key); id != want {
