@@ -49,13 +49,16 @@
  * - peer exchange: the nodes a newcomer is connected to answer it first
  * (within an eighth of an interval), with the signed records of up to
  * `maxExchangedPeers` peers they heard announce themselves within their ttl
- * (extra field 4), and again about an interval later. Gossipsub
+ * (extra field 4), and again about an interval later (no sooner than half
+ * an interval after their previous announcement, as always). Gossipsub
  * flood-publishes a node's own messages to every subscribed peer it is
  * connected to, so the newcomer receives them whatever its mesh and learns
  * the topic from one message. A node that heard another peer relay at least
  * as many records since the join holds its own back. Records are signed by
- * the peers they describe: a relay can replay, not forge them; relayed
- * records are never relayed on, so relays cannot keep a gone peer alive;
+ * the peers they describe: a relay can replay, not forge them. A node
+ * learns from relayed records only in its first 10 intervals, never counts
+ * their peers as heard, and never relays them on: a relay can make a
+ * joining node try a gone peer, not keep it in the topic;
  * - every other node answers later in the first half interval (one answer
  * however many newcomers; any announcement that goes out first counts as
  * the answer), and drops its answer when a relay carried its record
@@ -68,10 +71,15 @@
  * gossipsub mesh may have been forming.
  *
  * Any two announcements of a node are at least half an interval apart (the
- * first one and changes of our own addresses aside), so a node publishes at most two
- * messages per interval whatever happens (the official module: one per
- * interval, always); when many nodes join at once the topic carries more for
- * a few intervals and falls back to K per interval when joining stops.
+ * first one and changes of our own addresses aside), so a node announces at
+ * most twice per interval, on each of its topics (the official module: once
+ * per interval, always); when many nodes join at once the topic carries more
+ * for a few intervals and falls back to K per interval when joining stops.
+ *
+ * Our own announcement stays within `maxAddresses` and `maxMessageSize`;
+ * it carries our signed record only when that certifies all our addresses
+ * (with an `addressFilter` that drops some, a record of the rest would make
+ * receivers store fewer addresses for us than identify does).
  *
  * Measured (bench/discovery/swarm.ts, loopback, 2 s interval, every node
  * dials a bootstrap node then discovered peers up to 6 connections; 50 nodes in
@@ -137,7 +145,7 @@ export type { DropReason } from './validate.ts'
 export interface PubSubPeerDiscoveryInit {
   /**
    * The base interval, ms: the topic carries about `targetAnnouncements`
-   * announcements per interval, and each node announces at least once every
+   * announcements per interval, and each node announces on average once every
    * ceil(N / targetAnnouncements) intervals
    *
    * @default 10000
@@ -211,7 +219,8 @@ export interface PubSubPeerDiscoveryInit {
   maxExchangedPeers?: number
 
   /**
-   * Messages each author may send per interval; more are dropped
+   * Messages each author may send per interval on each topic; more are
+   * dropped
    *
    * @default 4
    */

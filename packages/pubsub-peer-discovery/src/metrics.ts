@@ -23,7 +23,7 @@ export interface DiscoveryMetrics {
   dropped: Record<DropReason, number>
   /** Announcements we published, per topic publish */
   announced: number
-  /** Publishes that failed (no subscribers yet, ...) */
+  /** Publishes the pubsub service rejected (topics without subscribers are skipped, not counted) */
   announceFailures: number
   /** Peers heard recently on our topics */
   peers: number

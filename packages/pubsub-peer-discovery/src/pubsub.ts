@@ -1,7 +1,8 @@
 /**
  * The slice of a pubsub service this module uses, and how it is found: the
- * `pubsub` init option if given, else the one service that declares the
- * `@libp2p/pubsub` capability, whatever key it was registered under.
+ * one service that declares the `@libp2p/pubsub` capability, whatever key
+ * it was registered under (`pubsubServiceName` names one instead, see
+ * discovery.ts).
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import { LIBP2P_CAPABILITIES } from '@x/interface'

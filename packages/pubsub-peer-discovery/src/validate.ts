@@ -12,7 +12,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
  * Why a message was dropped; `invalid-record` counts relayed or own signed
- * peer records one by one (a bad record does not drop its message)
+ * peer records one by one (a bad record does not drop its message), and so
+ * does `too-many-addresses` for a record with more than `maxAddresses`
  */
 export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'too-many-records' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited' | 'invalid-record'
 
