@@ -66,7 +66,7 @@ export class PeerExchange {
    */
   private due = 0
   private dueUntil = 0
-  /** The peers whose join made records due: they know themselves */
+  /** The peers whose join made records due */
   private readonly joiners = new Set<string>()
   /** The most records another peer relayed in one message since then */
   private largestHeard = 0
@@ -121,9 +121,19 @@ export class PeerExchange {
     return { signedPeerRecord, peerRecords }
   }
 
-  /** Our own record is never relayed, nor a joiner's back to the topic */
+  /**
+   * Our own record is never relayed, nor a lone joiner's back to the topic
+   * (it knows itself); when several join at once (a swarm starting), they
+   * need each other's
+   */
   private excluded (): Set<string> {
-    return new Set([this.components.peerId.toString(), ...this.joiners])
+    const excluded = new Set([this.components.peerId.toString()])
+
+    if (this.joiners.size === 1) {
+      excluded.add(this.joiners.values().next().value as string)
+    }
+
+    return excluded
   }
 
   /**

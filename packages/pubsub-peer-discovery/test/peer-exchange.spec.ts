@@ -203,6 +203,19 @@ describe('peer exchange (signed peer records)', () => {
     expect((await announceNow()).peerRecords).to.be.empty()
   })
 
+  it('relays joiners\' records to each other when several join at once', async () => {
+    await create()
+    const [a, j1, j2] = await remotes(3)
+    await announce(a)
+    connected.add(j1.id.toString())
+    connected.add(j2.id.toString())
+    await announce(j1)
+    await announce(j2)
+
+    const signers = (await announceNow()).peerRecords.map(bytes => RecordEnvelope.createFromProtobuf(bytes).publicKey.toString())
+    expect(signers).to.have.members([a.key.publicKey.toString(), j1.key.publicKey.toString(), j2.key.publicKey.toString()])
+  })
+
   it('does not relay records when another peer relayed as many since the join, and does when it relayed fewer', async () => {
     await create()
     const [a, b, relay, x, y, joiner] = await remotes(6)
