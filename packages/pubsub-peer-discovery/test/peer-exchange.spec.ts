@@ -251,6 +251,40 @@ describe('peer exchange (signed peer records)', () => {
     expect((await announceNow()).peerRecords).to.have.lengthOf(1)
   })
 
+  it('records due to a join expire after a few intervals', async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    await create({ interval: 10_000 })
+    const [a, joiner] = await remotes(2)
+    await announce(a)
+    connected.add(joiner.id.toString())
+    await announce(joiner)
+
+    // no subscribers meanwhile: none of our announcements went out (and
+    // used up what is due); YOUNG_PEER_INTERVALS intervals later, nothing
+    // is due any more
+    const subscribers = pubsub.subscribers
+    pubsub.subscribers = []
+    await clock.tickAsync(3 * 10_000 + 1)
+    pubsub.subscribers = subscribers
+    await announce(a)
+    expect((await announceNow()).peerRecords).to.be.empty()
+  })
+
+  it('survives an address filter that throws: logs, announces nothing, keeps running', async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    let throwing = true
+    await create({ interval: 10_000, addressFilter: () => { if (throwing) { throw new Error('bad filter') } return true } })
+    const before = pubsub.published.length
+
+    // timers fire the periodic announcement: no exception escapes them
+    await clock.tickAsync(3 * 10_000)
+    expect(pubsub.published).to.have.lengthOf(before)
+
+    throwing = false
+    await clock.tickAsync(2 * 10_000)
+    expect(pubsub.published.length).to.be.greaterThan(before)
+  })
+
   it('keeps the records within maxExchangedPeers and the message size limit', async () => {
     await create({ maxExchangedPeers: 5 })
     const peers = await remotes(12)
