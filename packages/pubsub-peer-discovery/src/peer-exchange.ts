@@ -5,7 +5,7 @@
  * anything is learned from them; work on bad input is bounded.
  */
 import * as C from './constants.ts'
-import { openRecord, recordSigner, RecordStore } from './peer-records.ts'
+import { FIELD_OVERHEAD, openRecord, recordSigner, RecordStore } from './peer-records.ts'
 import { SelfRecord } from './self-record.ts'
 import type { Announcement, DropReason } from './validate.ts'
 import type { Logger, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
@@ -106,14 +106,13 @@ export class PeerExchange {
     // most likely to the same joiner (records go out only when a peer
     // connected to the relay joins): the nodes around a joiner do not all
     // send the same records, while a node that knows more keeps sending
-    if (now >= this.dueUntil || (this.largestHeard > 0 && this.largestHeard >= this.relayable(now, ttl))) {
+    if (this.due > 0 && (now >= this.dueUntil || (this.largestHeard > 0 && this.largestHeard >= this.relayable(now, ttl)))) {
       this.due = 0
     }
 
-    // 4 bytes covers a field's tag and length prefix
     const sealed = certified == null ? undefined : this.self?.current(certified) as Uint8Array<ArrayBuffer> | undefined
-    const signedPeerRecord = sealed != null && sealed.byteLength + 4 <= budget ? sealed : undefined
-    const left = budget - (signedPeerRecord == null ? 0 : signedPeerRecord.byteLength + 4)
+    const signedPeerRecord = sealed != null && sealed.byteLength + FIELD_OVERHEAD <= budget ? sealed : undefined
+    const left = budget - (signedPeerRecord == null ? 0 : signedPeerRecord.byteLength + FIELD_OVERHEAD)
     const peerRecords = this.due > 0 && this.options.maxExchangedPeers > 0
       ? this.records.pick(this.options.maxExchangedPeers, left, now, ttl, this.excluded()) as Array<Uint8Array<ArrayBuffer>>
       : []

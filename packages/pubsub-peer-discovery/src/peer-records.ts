@@ -16,6 +16,9 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type RecordDropReason = 'invalid-record' | 'too-many-addresses'
 
+/** Bytes a repeated or optional bytes field adds besides its value (tag and length prefix) */
+export const FIELD_OVERHEAD = 4
+
 export interface OpenedRecord {
   peer: PeerId
   multiaddrs: Multiaddr[]
@@ -112,17 +115,9 @@ export class RecordStore {
     return true
   }
 
-  /** Records of peers heard within `ttl`, none of `exclude` */
+  /** How many records of peers heard within `ttl` there are, none of `exclude` */
   relayable (now: number, ttl: number, exclude: Set<string>): number {
-    let count = 0
-
-    for (const [key, stored] of this.records) {
-      if (now - stored.heard <= ttl && !exclude.has(key)) {
-        count++
-      }
-    }
-
-    return count
+    return this.candidates(now, ttl, exclude).length
   }
 
   /**
@@ -130,13 +125,7 @@ export class RecordStore {
    * add up to at most `budget` bytes; none of `exclude`
    */
   pick (max: number, budget: number, now: number, ttl: number, exclude: Set<string>, random: () => number = Math.random): Uint8Array[] {
-    const candidates: Uint8Array[] = []
-
-    for (const [key, stored] of this.records) {
-      if (now - stored.heard <= ttl && !exclude.has(key)) {
-        candidates.push(stored.bytes)
-      }
-    }
+    const candidates = this.candidates(now, ttl, exclude)
 
     // partial Fisher-Yates: a fresh random subset each time, so repeated
     // answers to a joining peer cover what a capped one left out
@@ -148,20 +137,28 @@ export class RecordStore {
       const chosen = candidates[j]
       candidates[j] = candidates[i]
 
-      // 4 bytes covers the field tag and length prefix
-      if (bytes + chosen.byteLength + 4 > budget) {
+      if (bytes + chosen.byteLength + FIELD_OVERHEAD > budget) {
         continue
       }
 
-      bytes += chosen.byteLength + 4
+      bytes += chosen.byteLength + FIELD_OVERHEAD
       picked.push(chosen)
     }
 
     return picked
   }
 
-  get size (): number {
-    return this.records.size
+  /** The records of peers heard within `ttl`, none of `exclude` */
+  private candidates (now: number, ttl: number, exclude: Set<string>): Uint8Array[] {
+    const candidates: Uint8Array[] = []
+
+    for (const [key, stored] of this.records) {
+      if (now - stored.heard <= ttl && !exclude.has(key)) {
+        candidates.push(stored.bytes)
+      }
+    }
+
+    return candidates
   }
 
   clear (): void {
