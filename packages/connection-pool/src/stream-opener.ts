@@ -5,19 +5,12 @@
  * connection is dialled. Relayed (limited) connections are used only when
  * the caller allows it and no direct connection is open.
  */
-import { POOL_STREAM_EVENT } from '@x/interface'
+import { NOT_CONNECTION_FAILURES, POOL_STREAM_EVENT } from '@x/interface'
 import { NoConnectionAvailableError } from './errors.ts'
 import type { ConnectionCandidate, PoolNewStreamOptions } from './index.ts'
 import type { PeerEntry } from './peer-entry.ts'
 import type { PoolService } from './pool.ts'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-
-/** Failures that say nothing about the connection: trying another will not help */
-const NOT_CONNECTION_FAILURES = new Set([
-  'UnsupportedProtocolError',
-  'InvalidParametersError',
-  'UnhandledProtocolError'
-])
 
 export class StreamOpener {
   private readonly pool: PoolService

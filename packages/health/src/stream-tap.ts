@@ -17,16 +17,9 @@
  * finds the sink and the original `newStream` on the connection), so a
  * tapped connection costs no closures.
  */
+import { NOT_CONNECTION_FAILURES } from '@x/interface'
 import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
 
-/** Stream-open errors that are not the connection's fault */
-export const NOT_CONNECTION_FAILURES = new Set([
-  'UnsupportedProtocolError',
-  'UnhandledProtocolError',
-  'InvalidParametersError',
-  'LimitedConnectionError',
-  'TooManyOutboundProtocolStreamsError'
-])
 
 /** Marks a stream open as the health service's own probe */
 export const PROBE_STREAM = Symbol.for('@x/health/probe-stream')

@@ -38,6 +38,7 @@ import type { PoolStatusChange, PoolStreamOutcome } from './pool.ts'
 
 export * from './capabilities.ts'
 export * from './events.ts'
+export * from './stream-errors.ts'
 export type * from './health.ts'
 export type * from './pool.ts'
 export type * from './connectivity.ts'

@@ -1,3 +1,4 @@
+import * as libp2pErrors from '@libp2p/interface'
 import { expect } from 'aegir/chai'
 import * as iface from '../src/index.ts'
 
@@ -19,5 +20,15 @@ describe('@x/interface', () => {
     expect(iface.CONNECTION_HEALTH_CAPABILITY).to.equal('@x/health')
     expect(iface.PUBSUB_PEER_DISCOVERY_CAPABILITY).to.equal('@x/pubsub-peer-discovery')
     expect(iface.UNIVERSAL_CONNECTIVITY_CAPABILITY).to.equal('@x/universal-connectivity')
+  })
+
+  it('names only stream-open errors that @libp2p/interface defines', () => {
+    const defined = new Set(Object.values(libp2pErrors)
+      .filter((value): value is typeof Error => typeof value === 'function' && value.prototype instanceof Error)
+      .map(ErrorClass => new ErrorClass().name))
+
+    for (const name of iface.NOT_CONNECTION_FAILURES) {
+      expect(defined, name).to.include(name)
+    }
   })
 })
