@@ -16,6 +16,9 @@ export const PUBSUB_PEER_DISCOVERY_CAPABILITY = '@x/pubsub-peer-discovery'
 /** Offered by `@x/universal-connectivity` */
 export const UNIVERSAL_CONNECTIVITY_CAPABILITY = '@x/universal-connectivity'
 
+/** Offered by `@x/message-batching` */
+export const MESSAGE_BATCHING_CAPABILITY = '@x/message-batching'
+
 /** Offered by js-libp2p's own services that the suite depends on */
 export const LIBP2P_CAPABILITIES = {
   identify: '@libp2p/identify',
