@@ -19,6 +19,9 @@ export const UNIVERSAL_CONNECTIVITY_CAPABILITY = '@x/universal-connectivity'
 /** Offered by `@x/message-batching` */
 export const MESSAGE_BATCHING_CAPABILITY = '@x/message-batching'
 
+/** Offered by `@x/bandwidth` */
+export const BANDWIDTH_CAPABILITY = '@x/bandwidth'
+
 /** Offered by js-libp2p's own services that the suite depends on */
 export const LIBP2P_CAPABILITIES = {
   identify: '@libp2p/identify',
