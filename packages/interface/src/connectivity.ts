@@ -7,8 +7,13 @@ export type NatStatus = 'public' | 'private' | 'unknown'
 /** Where a peer was learned from */
 export type DiscoveryMechanism = 'mdns' | 'pubsub' | 'dht' | 'bootstrap' | 'other'
 
-/** The path a connection took */
-export type ConnectionPath = 'direct' | 'relay' | 'hole-punch'
+/**
+ * The path a connection took: `direct` (dialled or accepted directly),
+ * `relay` (through a circuit relay), `reversal` (the peer dialled us directly
+ * while relayed to us, without a DCUtR exchange), `hole-punch` (a direct
+ * connection that followed a DCUtR exchange on the relayed connection)
+ */
+export type ConnectionPath = 'direct' | 'relay' | 'reversal' | 'hole-punch'
 
 /** Payload of the `connectivity:nat-status` event */
 export interface NatStatusChange {
