@@ -1,0 +1,43 @@
+/**
+ * Defaults of every option, resolved once in options.ts. The wire bounds
+ * are the ones PROTOCOL.md lists.
+ */
+
+export const PROTOCOL = '/x/batch/1.0.0'
+
+export const DEFAULT_MAX_BATCH_SIZE = 100
+export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024
+export const DEFAULT_BATCH_TIMEOUT = 10
+export const DEFAULT_COMPRESSION_THRESHOLD = 1024
+export const DEFAULT_COMPRESSION_LEVEL = 6
+export const DEFAULT_REQUEST_TIMEOUT = 10_000
+export const DEFAULT_OPEN_TIMEOUT = 10_000
+
+/** Queued bytes per peer and priority before `send` waits */
+export const DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024
+/** Queued messages per peer and priority before `send` waits */
+export const DEFAULT_MAX_QUEUE_LENGTH = 10_000
+/** Callers waiting for room in one peer's queue of one priority before `send` rejects */
+export const DEFAULT_MAX_WAITING = 10_000
+
+/** Wire bounds (PROTOCOL.md) */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024
+export const DEFAULT_MAX_RECORDS_PER_FRAME = 4096
+export const DEFAULT_MAX_NAMES = 1024
+export const DEFAULT_MAX_INFLIGHT_REQUESTS = 1024
+export const DEFAULT_MAX_INBOUND_STREAMS = 4
+export const DEFAULT_MAX_OUTBOUND_STREAMS = 4
+/** Peers with an open channel (queue + stream) at once */
+export const DEFAULT_MAX_PEERS = 1024
+
+export const MAX_NAME_BYTES = 128
+export const MAX_ERROR_TEXT_BYTES = 1024
+export const MAX_VARINT_BYTES = 5
+/** Compressed input fed to the inflater per step, so one step inflates at most ~1 MiB */
+export const INFLATE_STEP_BYTES = 1024
+
+/** Metric rates are averaged over this window, ms */
+export const RATE_WINDOW = 10_000
+
+export const PRIORITIES = ['high', 'normal', 'low'] as const
