@@ -1,0 +1,540 @@
+/**
+ * The upload scheduler: who may send next, and how much.
+ *
+ * A stream that wants to send asks for a grant (`request`). A grant is at
+ * most `GRANT_TIME` of the tightest rate over the stream (`MIN_GRANT`..
+ * `MAX_GRANT` bytes) and is charged to every token bucket the stream is
+ * under: the node's (`maxUpload`), its peer's (`perPeer.maxUpload`), its
+ * class's (`maxRate`) and, for background classes, its connection's
+ * congestion-controlled rate. A bucket in debt holds back everything under
+ * it until it refills.
+ *
+ * Order among waiting streams:
+ * 1. classes below their `minRate` first (highest priority first);
+ * 2. then strict priority: a level is served only while no higher level has
+ *    a stream that may send;
+ * 3. within a level, deficit round robin between classes, each round giving
+ *    a class `weight` grants' worth of bytes;
+ * 4. within a class, round robin between streams, one grant each.
+ *
+ * When nothing at or above a stream's level is waiting and its buckets are
+ * not in debt, the grant is given at once (`send()` keeps returning true on
+ * an idle node). Everything is bounded by the open streams: one `Flow` per
+ * shaped stream, in at most one class queue.
+ */
+import { GRANT_TIME, MAX_GRANT, MIN_GRANT } from './constants.ts'
+import { TokenBucket, burstFor, grantFor } from './token-bucket.ts'
+
+/** Hard bound on grants per pump, so a pump never hogs the event loop */
+const MAX_GRANTS_PER_PUMP = 256
+
+export interface SchedulerClassOptions {
+  name: string
+  /** Higher is served first */
+  priority: number
+  /** Share within its priority level */
+  weight: number
+  /** bytes/s, `Infinity` for none */
+  maxRate: number
+  /** bytes/s guaranteed ahead of priority, 0 for none */
+  minRate: number
+}
+
+export interface SchedulerOptions {
+  /** Node upload, bytes/s (`Infinity` for none) */
+  maxUpload: number
+  classes: SchedulerClassOptions[]
+  /** ms of rate a bucket holds when idle */
+  burstTime: number
+  now?(): number
+}
+
+/** Queue statistics of one class */
+export interface ClassQueueStats {
+  /** Streams waiting for a grant */
+  streams: number
+  /** Bytes those streams want to send */
+  bytes: number
+  /** The last grant's wait, ms */
+  lastDelay: number
+  /** EWMA of the waits, ms */
+  avgDelay: number
+  /** Longest wait of the current and the previous second, ms */
+  maxDelay: number
+  /** Grants given */
+  grants: number
+}
+
+/** One shaped stream as the scheduler sees it */
+export class Flow {
+  readonly cls: ClassQueue
+  /** Peer and class and (background) congestion buckets */
+  readonly buckets: TokenBucket[]
+  /** Bytes granted, not yet sent */
+  credit = 0
+  /** Bytes waiting, as last reported */
+  demand = 0
+  queued = false
+  /** When it started waiting */
+  since = 0
+  closed = false
+  readonly wake: () => void
+
+  constructor (cls: ClassQueue, buckets: TokenBucket[], wake: () => void) {
+    this.cls = cls
+    this.buckets = buckets
+    this.wake = wake
+  }
+
+  ready (now: number): boolean {
+    for (const bucket of this.buckets) {
+      if (!bucket.ready(now)) {
+        return false
+      }
+    }
+
+    return true
+  }
+
+  wait (now: number): number {
+    let wait = 0
+
+    for (const bucket of this.buckets) {
+      wait = Math.max(wait, bucket.wait(now))
+    }
+
+    return wait
+  }
+
+  /** The grant size: `GRANT_TIME` at the tightest rate over this flow */
+  grantSize (nodeRate: number): number {
+    let rate = nodeRate
+
+    for (const bucket of this.buckets) {
+      rate = Math.min(rate, bucket.rate)
+    }
+
+    return grantFor(rate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
+  }
+}
+
+export class ClassQueue {
+  readonly options: SchedulerClassOptions
+  readonly maxBucket: TokenBucket
+  readonly minBucket?: TokenBucket
+  /** Waiting flows, in arrival order */
+  readonly flows: Flow[] = []
+  /** DRR: bytes this class may still take in the current round */
+  deficit = 0
+  fresh = true
+  quantum = 0
+  readonly stats: ClassQueueStats = { streams: 0, bytes: 0, lastDelay: 0, avgDelay: 0, maxDelay: 0, grants: 0 }
+  private maxDelaySecond = 0
+  private prevMaxDelay = 0
+
+  constructor (options: SchedulerClassOptions, burstTime: number, now: number) {
+    this.options = options
+    const grant = grantFor(options.maxRate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
+    this.maxBucket = new TokenBucket(options.maxRate, burstFor(options.maxRate, burstTime, grant), now)
+
+    if (options.minRate > 0) {
+      const minGrant = grantFor(options.minRate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
+      this.minBucket = new TokenBucket(options.minRate, burstFor(options.minRate, burstTime, minGrant), now)
+    }
+  }
+
+  /** Index of the first waiting flow whose buckets allow it to send, or -1 */
+  eligible (now: number): number {
+    if (!this.maxBucket.ready(now)) {
+      return -1
+    }
+
+    for (let i = 0; i < this.flows.length; i++) {
+      if (this.flows[i].ready(now)) {
+        return i
+      }
+    }
+
+    return -1
+  }
+
+  recordDelay (delay: number, now: number, ewma: number): void {
+    const second = Math.floor(now / 1000)
+
+    if (second !== this.maxDelaySecond) {
+      this.prevMaxDelay = second === this.maxDelaySecond + 1 ? this.stats.maxDelay : 0
+      this.maxDelaySecond = second
+      this.stats.maxDelay = 0
+    }
+
+    this.stats.lastDelay = delay
+    this.stats.avgDelay = this.stats.grants === 0 ? delay : this.stats.avgDelay + ewma * (delay - this.stats.avgDelay)
+    this.stats.maxDelay = Math.max(this.stats.maxDelay, delay)
+    this.stats.grants++
+  }
+
+  /** Longest wait over the current and previous second */
+  maxRecentDelay (now: number): number {
+    const second = Math.floor(now / 1000)
+
+    if (second === this.maxDelaySecond) {
+      return Math.max(this.stats.maxDelay, this.prevMaxDelay)
+    }
+
+    return second === this.maxDelaySecond + 1 ? this.stats.maxDelay : 0
+  }
+}
+
+interface Level {
+  priority: number
+  classes: ClassQueue[]
+  /** DRR position */
+  rr: number
+  /** Waiting flows in this level */
+  queued: number
+}
+
+export class Scheduler {
+  readonly node: TokenBucket
+  readonly classes = new Map<string, ClassQueue>()
+  private readonly levels: Level[]
+  private readonly burstTime: number
+  private readonly now: () => number
+  private pumpScheduled = false
+  private timer?: ReturnType<typeof setTimeout>
+  private timerAt = Infinity
+  private stopped = false
+  /** Flows waiting, all classes */
+  queued = 0
+
+  constructor (options: SchedulerOptions) {
+    this.now = options.now ?? (() => performance.now())
+    this.burstTime = options.burstTime
+    const now = this.now()
+    const nodeGrant = grantFor(options.maxUpload, GRANT_TIME, MIN_GRANT, MAX_GRANT)
+    this.node = new TokenBucket(options.maxUpload, burstFor(options.maxUpload, options.burstTime, nodeGrant), now)
+    const levels = new Map<number, Level>()
+
+    for (const cls of options.classes) {
+      const queue = new ClassQueue(cls, options.burstTime, now)
+      queue.quantum = Math.max(1, cls.weight * nodeGrant)
+      this.classes.set(cls.name, queue)
+      let level = levels.get(cls.priority)
+
+      if (level == null) {
+        level = { priority: cls.priority, classes: [], rr: 0, queued: 0 }
+        levels.set(cls.priority, level)
+      }
+
+      level.classes.push(queue)
+    }
+
+    this.levels = [...levels.values()].sort((a, b) => b.priority - a.priority)
+  }
+
+  /** A bucket with the burst this scheduler gives every bucket */
+  bucket (rate: number): TokenBucket {
+    const grant = grantFor(rate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
+    return new TokenBucket(rate, burstFor(rate, this.burstTime, grant), this.now())
+  }
+
+  /** Changes a bucket's rate (congestion control), keeping the burst rule */
+  setRate (bucket: TokenBucket, rate: number): void {
+    const grant = grantFor(rate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
+    bucket.setRate(rate, burstFor(rate, this.burstTime, grant), this.now())
+    this.schedulePump()
+  }
+
+  /** A new flow in class `name` (which must exist) under the given buckets */
+  flow (name: string, buckets: TokenBucket[], wake: () => void): Flow {
+    const cls = this.classes.get(name)
+
+    if (cls == null) {
+      throw new Error(`unknown class ${name}`)
+    }
+
+    return new Flow(cls, [cls.maxBucket, ...buckets], wake)
+  }
+
+  /**
+   * The flow has `demand` bytes to send and no credit: grants at once when
+   * nothing at or above its level waits and its buckets allow it (returns
+   * the credit), otherwise queues it and returns 0 (`wake` is called when
+   * it gets a grant)
+   */
+  request (flow: Flow, demand: number): number {
+    if (flow.closed || this.stopped) {
+      return 0
+    }
+
+    const cls = flow.cls
+
+    if (flow.queued) {
+      cls.stats.bytes += demand - flow.demand
+      flow.demand = demand
+      return 0
+    }
+
+    flow.demand = demand
+    const now = this.now()
+
+    if (!this.waitingAtOrAbove(cls.options.priority, now) && this.node.ready(now) && cls.maxBucket.ready(now) && flow.ready(now)) {
+      const granted = this.charge(flow, now)
+      cls.recordDelay(0, now, 0.1)
+      return granted
+    }
+
+    flow.queued = true
+    flow.since = now
+    cls.flows.push(flow)
+    cls.stats.streams++
+    cls.stats.bytes += demand
+    this.levelOf(cls).queued++
+    this.queued++
+    this.schedulePump()
+    return 0
+  }
+
+  /** The flow sent `bytes` of its credit */
+  consume (flow: Flow, bytes: number): void {
+    flow.credit = Math.max(0, flow.credit - bytes)
+  }
+
+  /** The flow's stream is gone */
+  remove (flow: Flow): void {
+    flow.closed = true
+    flow.credit = 0
+
+    if (flow.queued) {
+      this.dequeue(flow, flow.cls.flows.indexOf(flow))
+    }
+  }
+
+  stop (): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /** Runs the scheduler: gives grants while buckets allow, then sets a timer */
+  pump (): void {
+    this.pumpScheduled = false
+    this.clearTimer()
+
+    if (this.stopped) {
+      return
+    }
+
+    const now = this.now()
+    const woken: Flow[] = []
+
+    while (this.queued > 0 && woken.length < MAX_GRANTS_PER_PUMP && this.node.ready(now)) {
+      const next = this.select(now)
+
+      if (next == null) {
+        break
+      }
+
+      const [cls, index] = next
+      const flow = cls.flows[index]
+      this.dequeue(flow, index)
+      const granted = this.charge(flow, now)
+      cls.deficit -= granted
+
+      if (cls.deficit <= 0) {
+        cls.fresh = true
+        const level = this.levelOf(cls)
+        level.rr = (level.rr + 1) % level.classes.length
+      }
+
+      cls.recordDelay(now - flow.since, now, 0.1)
+      woken.push(flow)
+    }
+
+    if (woken.length >= MAX_GRANTS_PER_PUMP) {
+      this.schedulePump()
+    } else if (this.queued > 0) {
+      this.setTimer(this.nextWait(now))
+    }
+
+    for (const flow of woken) {
+      try {
+        flow.wake()
+      } catch {
+        // a stream that cannot be woken is closing; its close listener removes it
+      }
+    }
+  }
+
+  /** Some flow at `priority` or above waits and could go, or a class below its `minRate` waits */
+  private waitingAtOrAbove (priority: number, now: number): boolean {
+    for (const level of this.levels) {
+      if (level.queued === 0) {
+        continue
+      }
+
+      if (level.priority >= priority) {
+        return true
+      }
+
+      for (const cls of level.classes) {
+        if (cls.minBucket != null && cls.flows.length > 0 && cls.minBucket.ready(now)) {
+          return true
+        }
+      }
+    }
+
+    return false
+  }
+
+  private select (now: number): [ClassQueue, number] | undefined {
+    // 1. classes under their guaranteed rate, by priority
+    for (const level of this.levels) {
+      if (level.queued === 0) {
+        continue
+      }
+
+      for (const cls of level.classes) {
+        if (cls.minBucket != null && cls.flows.length > 0 && cls.minBucket.ready(now)) {
+          const index = cls.eligible(now)
+
+          if (index >= 0) {
+            return [cls, index]
+          }
+        }
+      }
+    }
+
+    // 2. strict priority; deficit round robin within a level
+    for (const level of this.levels) {
+      if (level.queued === 0) {
+        continue
+      }
+
+      const n = level.classes.length
+
+      for (let i = 0; i < 2 * n; i++) {
+        const cls = level.classes[level.rr]
+        const index = cls.eligible(now)
+
+        if (index < 0) {
+          if (cls.flows.length === 0) {
+            cls.deficit = 0
+            cls.fresh = true
+          }
+
+          level.rr = (level.rr + 1) % n
+          continue
+        }
+
+        if (cls.fresh) {
+          cls.deficit += cls.quantum
+          cls.fresh = false
+        }
+
+        if (cls.deficit <= 0) {
+          cls.fresh = true
+          level.rr = (level.rr + 1) % n
+          continue
+        }
+
+        return [cls, index]
+      }
+    }
+
+    return undefined
+  }
+
+  /** Gives the flow a grant, charged to every bucket over it */
+  private charge (flow: Flow, now: number): number {
+    const granted = Math.max(1, Math.min(flow.demand, flow.grantSize(this.node.rate)))
+    this.node.take(granted, now)
+
+    for (const bucket of flow.buckets) {
+      bucket.take(granted, now)
+    }
+
+    flow.cls.minBucket?.take(granted, now)
+    flow.credit += granted
+    flow.demand = Math.max(0, flow.demand - granted)
+    return granted
+  }
+
+  private dequeue (flow: Flow, index: number): void {
+    if (index >= 0) {
+      flow.cls.flows.splice(index, 1)
+    }
+
+    flow.queued = false
+    flow.cls.stats.streams--
+    flow.cls.stats.bytes -= flow.demand
+    this.levelOf(flow.cls).queued--
+    this.queued--
+  }
+
+  private levelOf (cls: ClassQueue): Level {
+    return this.levels.find(level => level.priority === cls.options.priority) as Level
+  }
+
+  /** ms until some waiting flow may go */
+  private nextWait (now: number): number {
+    const nodeWait = this.node.wait(now)
+
+    if (nodeWait > 0) {
+      return nodeWait
+    }
+
+    let wait = Infinity
+
+    for (const cls of this.classes.values()) {
+      if (cls.flows.length === 0) {
+        continue
+      }
+
+      const classWait = cls.maxBucket.wait(now)
+
+      for (const flow of cls.flows) {
+        wait = Math.min(wait, Math.max(classWait, flow.wait(now)))
+      }
+    }
+
+    return wait
+  }
+
+  schedulePump (): void {
+    if (this.pumpScheduled || this.stopped) {
+      return
+    }
+
+    this.pumpScheduled = true
+    void Promise.resolve().then(() => { this.pump() })
+  }
+
+  private setTimer (wait: number): void {
+    if (!Number.isFinite(wait)) {
+      return
+    }
+
+    const at = this.now() + wait
+
+    if (this.timer != null && this.timerAt <= at) {
+      return
+    }
+
+    this.clearTimer()
+    this.timerAt = at
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timerAt = Infinity
+      this.pump()
+    }, Math.max(1, Math.ceil(wait)))
+  }
+
+  private clearTimer (): void {
+    if (this.timer != null) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+      this.timerAt = Infinity
+    }
+  }
+}

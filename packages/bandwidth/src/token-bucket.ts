@@ -1,0 +1,100 @@
+/**
+ * A token bucket in bytes that may go into debt: a grant is taken whole
+ * when the bucket is not negative, and the bucket must refill past zero
+ * before the next one. Over any interval the bytes taken are at most
+ * `rate x time + burst + one grant`, so the long-run rate is exact whatever
+ * the grant sizes.
+ */
+
+/** Below this a bucket counts as empty (float rounding of refills) */
+const EPSILON = 1e-6
+
+export class TokenBucket {
+  /** Bytes per second; `Infinity` never limits */
+  rate: number
+  /** Most tokens an idle bucket holds, bytes */
+  burst: number
+  tokens: number
+  private last: number
+
+  constructor (rate: number, burst: number, now: number) {
+    this.rate = rate
+    this.burst = burst
+    this.tokens = Number.isFinite(rate) ? burst : Infinity
+    this.last = now
+  }
+
+  get limited (): boolean {
+    return Number.isFinite(this.rate)
+  }
+
+  refill (now: number): void {
+    if (!this.limited) {
+      this.tokens = Infinity
+      this.last = now
+      return
+    }
+
+    if (now > this.last) {
+      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.rate / 1000)
+      this.last = now
+    }
+  }
+
+  /** Not in debt at `now` */
+  ready (now: number): boolean {
+    this.refill(now)
+    return this.tokens >= -EPSILON
+  }
+
+  /** Takes `bytes`, possibly into debt */
+  take (bytes: number, now: number): void {
+    this.refill(now)
+
+    if (this.limited) {
+      this.tokens -= bytes
+    }
+  }
+
+  /** Milliseconds until the bucket is out of debt (0 when it is) */
+  wait (now: number): number {
+    this.refill(now)
+
+    if (this.tokens >= -EPSILON) {
+      return 0
+    }
+
+    return -this.tokens * 1000 / this.rate
+  }
+
+  /** Changes the rate from now on; the burst follows when given */
+  setRate (rate: number, burst: number, now: number): void {
+    this.refill(now)
+    this.rate = rate
+    this.burst = burst
+
+    if (!this.limited) {
+      this.tokens = Infinity
+    } else if (!Number.isFinite(this.tokens) || this.tokens > burst) {
+      this.tokens = burst
+    }
+  }
+}
+
+/** The grant size for a rate: `GRANT_TIME` of it, within bounds */
+export function grantFor (rate: number, grantTime: number, min: number, max: number): number {
+  if (!Number.isFinite(rate)) {
+    return max
+  }
+
+  return Math.max(min, Math.min(max, Math.round(rate * grantTime / 1000)))
+}
+
+/** The burst of a bucket at `rate`: `burstTime` of it, at least one grant */
+export function burstFor (rate: number, burstTime: number, grant: number): number {
+  if (!Number.isFinite(rate)) {
+    return Infinity
+  }
+
+  return Math.max(grant, rate * burstTime / 1000)
+}
