@@ -10,13 +10,12 @@ import { LIBP2P_CAPABILITIES, PUBSUB_PEER_DISCOVERY_CAPABILITY } from '@x/interf
 import { TypedEventEmitter } from 'main-event'
 import { AnnouncementClock } from './announcement-clock.ts'
 import * as C from './constants.ts'
-import { PubSubNotFoundError } from './errors.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
 import { Peer } from './pb/peer.ts'
 import { PeerCache } from './peer-cache.ts'
 import { PeerExchange } from './peer-exchange.ts'
-import { findPubSub } from './pubsub.ts'
+import { findPubSub, publishSafely } from './pubsub.ts'
 import { AuthorRateLimiter } from './rate-limit.ts'
 import { peerTtl } from './schedule.ts'
 import { validateAnnouncement } from './validate.ts'
@@ -102,15 +101,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    const name = this.options.pubsubServiceName
-    const pubsub = name != null
-      ? (this.components as any).components?.[name] as PubSubLike | undefined
-      : findPubSub(this.components)
-
-    if (pubsub == null || typeof pubsub.subscribe !== 'function') {
-      throw new PubSubNotFoundError(`No pubsub service is registered as "${name}"`)
-    }
-
+    const pubsub = findPubSub(this.components, this.options.pubsubServiceName)
     this.pubsub = pubsub
     this.started = true
     this.startedAt = Date.now()
@@ -122,7 +113,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     if (!this.listenOnly) {
-      this.components.events.addEventListener('self:peer:update', this.onSelfUpdate)
+      this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
       this.clock.start()
     }
   }
@@ -135,7 +126,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.started = false
     this.clock.stop()
     this.exchange.reset()
-    this.components.events.removeEventListener('self:peer:update', this.onSelfUpdate)
+    this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
 
     const pubsub = this.pubsub
     pubsub?.removeEventListener('message', this.onMessage)
@@ -301,7 +292,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
-  /** Publishes our announcement on every topic that has subscribers */
+  /**
+   * Publishes our announcement on every topic that has subscribers. Runs
+   * from timers: nothing a dependency throws (the address manager, the
+   * address filter, the pubsub service) escapes it
+   */
   private announce (reason: string): void {
     const pubsub = this.pubsub
 
@@ -309,37 +304,32 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    let data: Uint8Array
-    let records: number
-
     try {
-      ({ data, records } = this.encodeAnnouncement())
-    } catch (err) {
-      // a throwing address filter, say: never out of a timer
-      this.log.error('could not build our announcement - %e', err)
-      return
-    }
+      const { data, records } = this.encodeAnnouncement()
+      let published = false
 
-    let published = false
+      for (const topic of this.topics) {
+        if (pubsub.getSubscribers(topic).length === 0) {
+          continue
+        }
 
-    for (const topic of this.topics) {
-      if (pubsub.getSubscribers(topic).length === 0) {
-        continue
+        published = true
+        this.metrics.announced++
+        this.log('announcing %d bytes with %d records of others on %s (%s)', data.byteLength, records, topic, reason)
+        publishSafely(pubsub, topic, data, (err) => {
+          this.metrics.announceFailures++
+          this.log('announcing on %s failed - %e', topic, err)
+        })
       }
 
-      published = true
-      this.metrics.announced++
-      this.log('announcing %d bytes with %d records of others on %s (%s)', data.byteLength, records, topic, reason)
-      pubsub.publish(topic, data).catch(err => {
-        this.metrics.announceFailures++
-        this.log('announcing on %s failed - %e', topic, err)
-      })
-    }
-
-    if (published) {
-      this.clock.announced()
-      this.exchange.sent(records)
-      this.metrics.exchangedRecords += records
+      if (published) {
+        this.clock.announced()
+        this.exchange.sent(records)
+        this.metrics.exchangedRecords += records
+      }
+    } catch (err) {
+      this.metrics.announceFailures++
+      this.log.error('could not announce (%s) - %e', reason, err)
     }
   }
 

@@ -135,6 +135,7 @@
 
 import { PubSubPeerDiscovery } from './discovery.ts'
 import type { AddressFilter } from './address-filter.ts'
+import type { PubSubLike } from './pubsub.ts'
 import type { ComponentLogger, Libp2pEvents, Metrics, PeerDiscovery, PeerId, PeerStore, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 
@@ -143,7 +144,8 @@ export { InvalidDiscoveryOptionError, PubSubNotFoundError } from './errors.ts'
 export { publicAddressesOnly, allAddresses } from './address-filter.ts'
 export { PubSubPeerDiscovery } from './discovery.ts'
 export { Peer } from './pb/peer.ts'
-export type { AddressFilter }
+export type { AddressFilter, PubSubLike }
+export type { PubSubMessage } from './pubsub.ts'
 export type { DiscoveryMetrics } from './metrics.ts'
 export type { DropReason } from './validate.ts'
 
@@ -248,8 +250,8 @@ export interface PubSubPeerDiscoveryInit {
   addressFilter?: AddressFilter
 
   /**
-   * The key of the pubsub service, when more than one service offers
-   * `@libp2p/pubsub`; by default the one that does is used
+   * The key of the pubsub service. By default the service registered as
+   * `pubsub` is used, else the one that declares `@libp2p/pubsub`
    */
   pubsubServiceName?: string
 }
@@ -263,7 +265,14 @@ export interface PubSubPeerDiscoveryComponents {
   /** Tells whether a joining peer is connected to us */
   connectionManager?: ConnectionManager
   addressManager: AddressManager
-  events: TypedEventTarget<Libp2pEvents>
+  /** Tells us when our addresses change; without it a change goes out with our next announcement */
+  events?: TypedEventTarget<Libp2pEvents>
+  /**
+   * The pubsub service, when registered under this key (the official
+   * module's); otherwise the one named by `pubsubServiceName`, or the one
+   * declaring the `@libp2p/pubsub` capability
+   */
+  pubsub?: PubSubLike
   logger: ComponentLogger
   metrics?: Metrics
 }

@@ -23,7 +23,10 @@ export interface DiscoveryMetrics {
   dropped: Record<DropReason, number>
   /** Announcements we published, per topic publish */
   announced: number
-  /** Publishes the pubsub service rejected (topics without subscribers are skipped, not counted) */
+  /**
+   * Publishes the pubsub service rejected or threw, and announcements we
+   * could not build (topics without subscribers are skipped, not counted)
+   */
   announceFailures: number
   /** Peers heard recently on our topics */
   peers: number
