@@ -1,0 +1,332 @@
+/**
+ * The service: argument checks, the per-peer channels (bounded), inbound
+ * sessions, the optional links to `@x/connection-pool` and `@x/health`
+ * (found by capability at `afterStart`), and the lifecycle.
+ */
+import { TimeoutError, serviceCapabilities } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { isMultiaddr } from '@multiformats/multiaddr'
+import { MESSAGE_BATCHING_CAPABILITY } from '@x/interface'
+import { PeerChannel } from './channel.ts'
+import { KIND_MESSAGE, KIND_REQUEST, PRIORITY_CODES } from './codec.ts'
+import { DEFAULT_REQUEST_TIMEOUT, MAX_NAME_BYTES } from './constants.ts'
+import { BatchingStoppedError, InvalidBatchingOptionError, MessageTooLargeError, TooManyPeersError, TooManyRequestsError } from './errors.ts'
+import { InboundSession } from './inbound.ts'
+import { BatchingMetricsRecorder, registerBatchingMetrics } from './metrics.ts'
+import { resolveSettings } from './options.ts'
+import { findHealth, findPool } from './services.ts'
+import type { OutgoingItem } from './channel.ts'
+import type { BatchingHandler, BatchingMetrics, BatchingTarget, MessageBatching, MessageBatchingComponents, MessageBatchingInit, RequestOptions, SendOptions } from './index.ts'
+import type { BatchingSettings } from './options.ts'
+import type { HealthLike, PoolLike } from './services.ts'
+import type { Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+
+interface Target {
+  peer: PeerId
+  key: string
+  dial?: BatchingTarget
+}
+
+export class MessageBatchingService implements MessageBatching, Startable {
+  public readonly [serviceCapabilities]: string[] = [MESSAGE_BATCHING_CAPABILITY]
+  public readonly [Symbol.toStringTag] = '@x/message-batching'
+
+  private readonly components: MessageBatchingComponents
+  private readonly settings: BatchingSettings
+  private readonly log: Logger
+  private readonly handlers = new Map<string, BatchingHandler>()
+  private readonly channels = new Map<string, PeerChannel>()
+  private readonly inbound = new Set<InboundSession>()
+  private readonly metrics = new BatchingMetricsRecorder()
+  private shutdown = new AbortController()
+  private started = false
+  private pool?: PoolLike
+  private health?: HealthLike
+
+  constructor (components: MessageBatchingComponents, init: MessageBatchingInit = {}) {
+    this.components = components
+    this.settings = resolveSettings(init)
+    this.log = components.logger.forComponent('x:message-batching')
+    this.shutdown.abort()
+
+    if (components.metrics != null) {
+      registerBatchingMetrics(components.metrics, this.settings.metricsPrefix, () => this.getMetrics())
+    }
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    if (this.started) {
+      return
+    }
+
+    this.shutdown = new AbortController()
+    await this.components.registrar.handle(this.settings.protocol, (stream, connection) => {
+      this.accept(stream, connection.remotePeer)
+    }, {
+      maxInboundStreams: this.settings.maxInboundStreams,
+      maxOutboundStreams: this.settings.maxOutboundStreams
+    })
+    this.started = true
+  }
+
+  afterStart (): void {
+    this.pool = findPool(this.components)
+    this.health = findHealth(this.components)
+    this.log('started; pool %s, health %s', this.pool != null ? 'found' : 'absent', this.health != null ? 'found' : 'absent')
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) {
+      return
+    }
+
+    this.started = false
+    this.shutdown.abort()
+    await this.components.registrar.unhandle(this.settings.protocol)
+    const err = new BatchingStoppedError('the batching service stopped')
+
+    for (const channel of this.channels.values()) {
+      channel.close(err)
+    }
+
+    for (const session of this.inbound) {
+      session.abort(err)
+    }
+
+    this.channels.clear()
+    this.inbound.clear()
+    this.pool = undefined
+    this.health = undefined
+  }
+
+  handle (name: string, handler: BatchingHandler): void {
+    checkName(name)
+
+    if (typeof handler !== 'function') {
+      throw new InvalidBatchingOptionError('the handler must be a function')
+    }
+
+    this.handlers.set(name, handler)
+  }
+
+  unhandle (name: string): void {
+    this.handlers.delete(name)
+  }
+
+  async send (peer: BatchingTarget, name: string, data: Uint8Array, options: SendOptions = {}): Promise<void> {
+    const { channel, priority } = this.prepare(peer, name, data, options)
+    options.signal?.throwIfAborted()
+
+    await new Promise<void>((resolve, reject) => {
+      const item: OutgoingItem = {
+        kind: KIND_MESSAGE,
+        name,
+        payload: data,
+        priority,
+        size: data.byteLength,
+        written: () => { cleanup(); resolve() },
+        fail: (err) => { cleanup(); reject(err) }
+      }
+      const onAbort = (): void => {
+        channel.cancel(item)
+        cleanup()
+        reject(options.signal?.reason)
+      }
+      const cleanup = (): void => { options.signal?.removeEventListener('abort', onAbort) }
+
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+
+      try {
+        channel.enqueue(item)
+      } catch (err) {
+        cleanup()
+        reject(err)
+      }
+    })
+  }
+
+  async request (peer: BatchingTarget, name: string, data: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+    const { channel, priority, target } = this.prepare(peer, name, data, options)
+    options.signal?.throwIfAborted()
+
+    if (channel.outstandingRequests >= this.settings.limits.maxInflightRequests) {
+      throw new TooManyRequestsError(`${channel.outstandingRequests} requests to ${target.key} are unanswered`)
+    }
+
+    const timeout = this.settings.requestTimeout ?? this.health?.getTimeout(target.peer) ?? DEFAULT_REQUEST_TIMEOUT
+
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const item: OutgoingItem = {
+        kind: KIND_REQUEST,
+        name,
+        payload: data,
+        priority,
+        size: data.byteLength,
+        answered: (answer) => { cleanup(); resolve(answer) },
+        fail: (err) => { cleanup(); reject(err) }
+      }
+      const giveUp = (err: Error): void => {
+        channel.cancel(item)
+        cleanup()
+        reject(err)
+      }
+      const onAbort = (): void => { giveUp(options.signal?.reason) }
+      const timer = options.signal == null
+        ? setTimeout(() => {
+          this.metrics.requestsTimedOut++
+          giveUp(new TimeoutError(`no answer from ${target.key} to "${name}" within ${timeout} ms`))
+        }, timeout)
+        : undefined
+      const cleanup = (): void => {
+        clearTimeout(timer)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      channel.outstandingRequests++
+
+      try {
+        channel.enqueue(item)
+      } catch (err: any) {
+        channel.cancel(item)
+        cleanup()
+        reject(err)
+      }
+    })
+  }
+
+  getMetrics (): BatchingMetrics {
+    return this.metrics.snapshot({
+      queueLengths: () => {
+        const lengths = { high: 0, normal: 0, low: 0 }
+
+        for (const channel of this.channels.values()) {
+          lengths.high += channel.queues.lengthOf(0)
+          lengths.normal += channel.queues.lengthOf(1)
+          lengths.low += channel.queues.lengthOf(2)
+        }
+
+        return lengths
+      },
+      peers: () => this.channels.size,
+      inboundStreams: () => this.inbound.size
+    }, Date.now())
+  }
+
+  private prepare (peer: BatchingTarget, name: string, data: Uint8Array, options: SendOptions): { channel: PeerChannel, priority: number, target: Target } {
+    if (!this.started) {
+      throw new BatchingStoppedError('the batching service is not started')
+    }
+
+    const target = toTarget(peer)
+    checkName(name)
+
+    if (!(data instanceof Uint8Array)) {
+      throw new InvalidBatchingOptionError('data must be a Uint8Array')
+    }
+
+    if (data.byteLength > this.settings.limits.maxMessageBytes) {
+      throw new MessageTooLargeError(`${data.byteLength} bytes is more than limits.maxMessageBytes (${this.settings.limits.maxMessageBytes})`)
+    }
+
+    const priority = PRIORITY_CODES[options.priority ?? 'normal']
+
+    if (priority == null) {
+      throw new InvalidBatchingOptionError(`priority must be 'high', 'normal' or 'low', got ${String(options.priority)}`)
+    }
+
+    return { channel: this.channel(target), priority, target }
+  }
+
+  private channel (target: Target): PeerChannel {
+    let channel = this.channels.get(target.key)
+
+    if (channel != null) {
+      return channel
+    }
+
+    if (this.channels.size >= this.settings.maxPeers) {
+      const idle = [...this.channels.values()].find(c => c.queues.length === 0 && c.outstandingRequests === 0)
+
+      if (idle == null) {
+        throw new TooManyPeersError(`${this.channels.size} peers have messages in flight (maxPeers)`)
+      }
+
+      idle.close(new BatchingStoppedError('closed to make room for another peer'))
+      this.channels.delete(idle.peer.toString())
+    }
+
+    const dial = target.dial
+    channel = new PeerChannel(target.peer, {
+      settings: this.settings,
+      metrics: this.metrics,
+      log: this.log,
+      shutdown: this.shutdown.signal,
+      open: async (peer, signal) => this.openStream(peer, dial, signal),
+      idle: (c) => {
+        if (this.channels.get(target.key) === c) {
+          this.channels.delete(target.key)
+        }
+      }
+    })
+    this.channels.set(target.key, channel)
+    return channel
+  }
+
+  private async openStream (peer: PeerId, dial: BatchingTarget | undefined, signal: AbortSignal): Promise<Stream> {
+    if (dial != null && isMultiaddr(dial) && this.components.connectionManager.getConnections(peer).length === 0) {
+      await this.components.connectionManager.openConnection(dial, { signal })
+    }
+
+    if (this.pool != null) {
+      return this.pool.newStream(peer, this.settings.protocol, { signal })
+    }
+
+    return this.components.connectionManager.openStream(peer, this.settings.protocol, { signal })
+  }
+
+  private accept (stream: Stream, peer: PeerId): void {
+    if (!this.started) {
+      stream.abort(new BatchingStoppedError('the batching service is not started'))
+      return
+    }
+
+    const session = new InboundSession(stream, peer, {
+      settings: this.settings,
+      metrics: this.metrics,
+      log: this.log,
+      handlers: this.handlers,
+      closed: (s) => { this.inbound.delete(s) }
+    })
+    this.inbound.add(session)
+  }
+}
+
+function checkName (name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || new TextEncoder().encode(name).byteLength > MAX_NAME_BYTES) {
+    throw new InvalidBatchingOptionError(`a name must be a string of 1..${MAX_NAME_BYTES} bytes`)
+  }
+}
+
+function toTarget (peer: BatchingTarget): Target {
+  if (isMultiaddr(peer)) {
+    const id = peer.getComponents().findLast(c => c.name === 'p2p')?.value
+
+    if (id == null) {
+      throw new InvalidBatchingOptionError(`the multiaddr ${peer.toString()} does not end in /p2p/<peer id>`)
+    }
+
+    const peerId = peerIdFromString(id)
+    return { peer: peerId, key: peerId.toString(), dial: peer }
+  }
+
+  if (peer == null || typeof (peer as PeerId).toMultihash !== 'function') {
+    throw new InvalidBatchingOptionError('peer must be a PeerId or a multiaddr with /p2p/<peer id>')
+  }
+
+  return { peer, key: peer.toString() }
+}

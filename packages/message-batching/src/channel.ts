@@ -1,0 +1,321 @@
+/**
+ * One remote peer's outgoing side: its queues, its one stream (opened on
+ * first use, opened again when it dies), the names and request ids of that
+ * stream, and the responses that come back on it. Items not yet written
+ * when a stream dies stay queued and go out on the next stream; requests
+ * written to it and unanswered are rejected (`ResponseLostError`).
+ */
+import { TimeoutError } from '@libp2p/interface'
+import { FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
+import { inflateRaw } from './compression.ts'
+import { NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError } from './errors.ts'
+import { PriorityQueues } from './queue.ts'
+import { FrameWriter } from './writer.ts'
+import type { WireRecord } from './codec.ts'
+import type { BatchingMetricsRecorder } from './metrics.ts'
+import type { BatchingSettings } from './options.ts'
+import type { QueueItem } from './queue.ts'
+import type { WrittenFrame } from './writer.ts'
+import type { Logger, PeerId, Stream } from '@libp2p/interface'
+
+export interface OutgoingItem extends QueueItem {
+  kind: typeof KIND_MESSAGE | typeof KIND_REQUEST
+  name: string
+  payload: Uint8Array
+  /** Settles `send()` (messages) once written */
+  written?(): void
+  /** Settles the caller with an error (either kind) */
+  fail(err: Error): void
+  /** Settles `request()` with the answer */
+  answered?(data: Uint8Array): void
+  /** The request id once written */
+  id?: number
+  /** The stream generation it was written on */
+  generation?: number
+  settled?: boolean
+}
+
+export interface ChannelDeps {
+  settings: BatchingSettings
+  metrics: BatchingMetricsRecorder
+  log: Logger
+  open(peer: PeerId, signal: AbortSignal): Promise<Stream>
+  /** The channel has nothing queued, nothing in flight and no stream */
+  idle(channel: PeerChannel): void
+  shutdown: AbortSignal
+}
+
+export class PeerChannel {
+  readonly peer: PeerId
+  readonly queues: PriorityQueues<OutgoingItem>
+  private readonly writer: FrameWriter<OutgoingItem>
+  private readonly deps: ChannelDeps
+  private stream?: Stream
+  private opening = false
+  private generation = 0
+  private names = new Map<string, number>()
+  private readonly inflight = new Map<number, OutgoingItem>()
+  private nextId = 0
+  /** Requests queued or in flight */
+  outstandingRequests = 0
+
+  constructor (peer: PeerId, deps: ChannelDeps) {
+    this.peer = peer
+    this.deps = deps
+    const { settings } = deps
+    this.queues = new PriorityQueues({ maxLength: settings.maxQueueLength, maxBytes: settings.maxQueueBytes, maxWaiting: settings.maxWaiting })
+    this.writer = new FrameWriter(this.queues, settings, {
+      stream: () => this.stream,
+      needStream: () => { this.open() },
+      encode: (items) => this.encode(items),
+      written: (items, frame) => { this.written(items, frame) },
+      failed: (err) => { this.streamDied(this.stream, err) }
+    })
+  }
+
+  /** Queues an item; throws `QueueFullError` when too many callers wait already */
+  enqueue (item: OutgoingItem): void {
+    this.queues.push(item)
+    this.writer.queued(item.priority)
+  }
+
+  /** The caller gave up on the item (abort or timeout) */
+  cancel (item: OutgoingItem): void {
+    this.queues.cancel(item)
+
+    if (item.id != null && this.inflight.get(item.id) === item) {
+      this.inflight.delete(item.id)
+    }
+
+    this.settle(item)
+  }
+
+  get busy (): boolean {
+    return this.queues.length > 0 || this.inflight.size > 0 || this.stream != null || this.opening
+  }
+
+  /** Rejects everything queued and in flight, closes the stream */
+  close (err: Error): void {
+    this.writer.close()
+
+    for (const item of this.queues.clear()) {
+      this.fail(item, err)
+    }
+
+    this.failInflight(err)
+    const stream = this.stream
+    this.stream = undefined
+
+    if (stream != null) {
+      stream.close({ signal: AbortSignal.timeout(1000) }).catch(closeErr => { stream.abort(closeErr) })
+    }
+  }
+
+  private open (): void {
+    if (this.opening || this.stream != null || this.deps.shutdown.aborted) {
+      return
+    }
+
+    this.opening = true
+    const signal = AbortSignal.any([this.deps.shutdown, AbortSignal.timeout(this.deps.settings.openTimeout)])
+
+    this.deps.open(this.peer, signal).then(stream => {
+      this.opening = false
+
+      if (this.deps.shutdown.aborted) {
+        stream.abort(new Error('the batching service stopped'))
+        return
+      }
+
+      this.deps.metrics.streamsOpened++
+      this.attach(stream)
+    }, (err: Error) => {
+      this.opening = false
+      this.deps.metrics.streamOpenFailures++
+      this.deps.log('opening a stream to %p failed - %e', this.peer, err)
+
+      // nothing queued could be written: the callers learn it now
+      for (const item of this.queues.clear()) {
+        this.fail(item, err)
+      }
+
+      this.maybeIdle()
+    })
+  }
+
+  private attach (stream: Stream): void {
+    this.stream = stream
+    this.generation++
+    this.names = new Map()
+    this.nextId = 0
+    const decoder = new FrameDecoder(this.deps.settings.limits.maxFrameBytes)
+
+    stream.addEventListener('message', (evt) => {
+      if (this.stream !== stream) {
+        return
+      }
+
+      try {
+        this.deps.metrics.bytesReceived += evt.data.byteLength
+
+        for (const frame of decoder.push(evt.data)) {
+          const body = (frame.flags & 1) === 1 ? inflateRaw(frame.body, this.deps.settings.limits.maxFrameBytes) : frame.body
+          this.deps.metrics.batchesReceived++
+
+          for (const record of decodeRecords(body, this.deps.settings.limits)) {
+            this.response(record)
+          }
+        }
+      } catch (err: any) {
+        this.deps.metrics.protocolError(err.name)
+        this.deps.log('bad input from %p on the outbound stream - %e', this.peer, err)
+        stream.abort(err)
+      }
+    })
+
+    stream.addEventListener('close', (evt) => {
+      this.streamDied(stream, evt.error ?? new ResponseLostError('the stream closed before the answer came'))
+    })
+
+    this.writer.reset()
+  }
+
+  private response (record: WireRecord): void {
+    if (record.kind !== KIND_RESPONSE) {
+      throw new ProtocolViolationError(`the acceptor may only write RESPONSE records, got kind ${record.kind}`)
+    }
+
+    const item = this.inflight.get(record.id ?? -1)
+
+    if (item == null) {
+      this.deps.metrics.lateResponses++
+      return
+    }
+
+    this.inflight.delete(record.id ?? -1)
+
+    if (record.n === STATUS_OK) {
+      this.deps.metrics.requestsAnswered++
+      this.settle(item)
+      item.answered?.(record.payload)
+    } else if (record.n === STATUS_NO_HANDLER) {
+      this.fail(item, new NoHandlerError(`${this.peer} has no handler for "${item.name}"`))
+    } else if (record.n === STATUS_HANDLER_ERROR) {
+      this.fail(item, new RemoteHandlerError(new TextDecoder().decode(record.payload.subarray(0, 1024))))
+    } else {
+      throw new ProtocolViolationError(`unknown response status ${record.n}`)
+    }
+  }
+
+  private streamDied (stream: Stream | undefined, err: Error): void {
+    if (stream == null || this.stream !== stream) {
+      return
+    }
+
+    this.stream = undefined
+    this.deps.log('stream to %p closed - %s', this.peer, err.message)
+
+    if (stream.status === 'open') {
+      stream.abort(err)
+    }
+
+    this.failInflight(new ResponseLostError(`the stream closed before the answer came: ${err.message}`, { cause: err }))
+    // unwritten items are still queued: the writer opens the next stream for them
+    this.writer.reset()
+    this.maybeIdle()
+  }
+
+  private failInflight (err: Error): void {
+    const lost = [...this.inflight.values()]
+    this.inflight.clear()
+
+    for (const item of lost) {
+      this.deps.metrics.requestsLost++
+      this.fail(item, err)
+    }
+  }
+
+  private maybeIdle (): void {
+    if (!this.busy) {
+      this.deps.idle(this)
+    }
+  }
+
+  private encode (items: OutgoingItem[]): { records: WireRecord[], items: OutgoingItem[] } {
+    const records: WireRecord[] = []
+    const written: OutgoingItem[] = []
+    const { limits } = this.deps.settings
+
+    for (const item of items) {
+      let n = this.names.get(item.name)
+
+      if (n == null) {
+        if (this.names.size >= limits.maxNames) {
+          this.fail(item, new TooManyNamesError(`more than ${limits.maxNames} names on one stream`))
+          continue
+        }
+
+        n = this.names.size
+        this.names.set(item.name, n)
+        records.push({ kind: KIND_NAME, n, priority: 0, payload: new TextEncoder().encode(item.name) })
+      }
+
+      if (item.kind === KIND_REQUEST) {
+        item.id = this.nextId
+        this.nextId = (this.nextId + 1) % 2 ** 32
+        records.push({ kind: KIND_REQUEST, n, priority: item.priority, id: item.id, payload: item.payload })
+      } else {
+        records.push({ kind: KIND_MESSAGE, n, priority: item.priority, payload: item.payload })
+      }
+
+      written.push(item)
+    }
+
+    return { records, items: written }
+  }
+
+  private written (items: OutgoingItem[], frame: WrittenFrame): void {
+    let messages = 0
+    let requests = 0
+
+    for (const item of items) {
+      if (item.kind === KIND_REQUEST) {
+        requests++
+        item.generation = this.generation
+        this.inflight.set(item.id ?? 0, item)
+      } else {
+        messages++
+        this.settle(item)
+        item.written?.()
+      }
+    }
+
+    this.deps.metrics.frameWritten(frame, messages, requests, Date.now())
+  }
+
+  private settle (item: OutgoingItem): void {
+    if (item.settled === true) {
+      return
+    }
+
+    item.settled = true
+
+    if (item.kind === KIND_REQUEST) {
+      this.outstandingRequests--
+    }
+  }
+
+  private fail (item: OutgoingItem, err: Error): void {
+    if (item.settled === true) {
+      return
+    }
+
+    this.settle(item)
+
+    if (item.kind === KIND_REQUEST && !(err instanceof TimeoutError)) {
+      this.deps.metrics.requestsFailed++
+    }
+
+    item.fail(err)
+  }
+}

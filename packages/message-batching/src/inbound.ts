@@ -1,0 +1,224 @@
+/**
+ * One inbound stream: decodes the opener's frames, checks every rule of
+ * PROTOCOL.md, hands messages and requests to the handlers in order, and
+ * writes the answers back in batches on the same stream. Bad input resets
+ * the stream with the named error and counts it; nothing else is touched.
+ */
+import { FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, PRIORITY_NAMES, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
+import { inflateRaw } from './compression.ts'
+import { MAX_ERROR_TEXT_BYTES, MAX_NAME_BYTES } from './constants.ts'
+import { MalformedFrameError, ProtocolViolationError, TooManyNamesError, TooManyRequestsError, UnknownNameError } from './errors.ts'
+import { PriorityQueues } from './queue.ts'
+import { FrameWriter } from './writer.ts'
+import type { WireRecord } from './codec.ts'
+import type { BatchingHandler } from './index.ts'
+import type { BatchingMetricsRecorder } from './metrics.ts'
+import type { BatchingSettings } from './options.ts'
+import type { QueueItem } from './queue.ts'
+import type { Logger, PeerId, Stream } from '@libp2p/interface'
+
+interface ResponseItem extends QueueItem {
+  record: WireRecord
+}
+
+export interface InboundDeps {
+  settings: BatchingSettings
+  metrics: BatchingMetricsRecorder
+  log: Logger
+  handlers: ReadonlyMap<string, BatchingHandler>
+  closed(session: InboundSession): void
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function errorText (err: any): Uint8Array {
+  const text = new TextEncoder().encode(String(err?.message ?? err))
+  return text.subarray(0, MAX_ERROR_TEXT_BYTES)
+}
+
+export class InboundSession {
+  readonly peer: PeerId
+  private readonly stream: Stream
+  private readonly deps: InboundDeps
+  private readonly decoder: FrameDecoder
+  private readonly names = new Map<number, string>()
+  private readonly unanswered = new Set<number>()
+  private readonly responses: PriorityQueues<ResponseItem>
+  private readonly writer: FrameWriter<ResponseItem>
+  private open = true
+
+  constructor (stream: Stream, peer: PeerId, deps: InboundDeps) {
+    this.stream = stream
+    this.peer = peer
+    this.deps = deps
+    const { settings } = deps
+    this.decoder = new FrameDecoder(settings.limits.maxFrameBytes)
+    // at most maxInflightRequests answers wait: one per unanswered request
+    this.responses = new PriorityQueues({ maxLength: Infinity, maxBytes: Infinity, maxWaiting: 0 })
+    this.writer = new FrameWriter(this.responses, settings, {
+      stream: () => this.open && stream.writeStatus === 'writable' ? stream : undefined,
+      needStream: () => { this.responses.clear() },
+      encode: (items) => ({ records: items.map(item => item.record), items }),
+      written: (items, frame) => { this.deps.metrics.frameWritten(frame, 0, 0, Date.now()) },
+      failed: () => { this.responses.clear() }
+    })
+
+    stream.addEventListener('message', (evt) => { this.receive(evt.data) })
+    stream.addEventListener('close', () => { this.shutdown() })
+  }
+
+  /** Resets the stream (service stopping) */
+  abort (err: Error): void {
+    this.stream.abort(err)
+    this.shutdown()
+  }
+
+  private shutdown (): void {
+    if (!this.open) {
+      return
+    }
+
+    this.open = false
+    this.writer.close()
+    this.responses.clear()
+    this.deps.closed(this)
+  }
+
+  private receive (chunk: Parameters<FrameDecoder['push']>[0]): void {
+    if (!this.open) {
+      return
+    }
+
+    try {
+      this.deps.metrics.bytesReceived += chunk.byteLength
+      const { limits } = this.deps.settings
+
+      for (const frame of this.decoder.push(chunk)) {
+        const body = (frame.flags & 1) === 1 ? inflateRaw(frame.body, limits.maxFrameBytes) : frame.body
+        this.deps.metrics.batchesReceived++
+
+        for (const record of decodeRecords(body, limits)) {
+          this.record(record)
+        }
+      }
+    } catch (err: any) {
+      this.deps.metrics.protocolError(err.name ?? 'Error')
+      this.deps.log('bad input from %p, resetting the stream - %e', this.peer, err)
+      this.abort(err)
+    }
+  }
+
+  private record (record: WireRecord): void {
+    if (record.kind === KIND_NAME) {
+      this.defineName(record)
+      return
+    }
+
+    if (record.kind !== KIND_MESSAGE && record.kind !== KIND_REQUEST) {
+      throw new ProtocolViolationError('the opener may not write RESPONSE records')
+    }
+
+    const name = this.names.get(record.n)
+
+    if (name == null) {
+      throw new ProtocolViolationError(`name id ${record.n} was never defined`)
+    }
+
+    const handler = this.deps.handlers.get(name)
+    const context = { peer: this.peer, priority: PRIORITY_NAMES[record.priority], name }
+
+    if (record.kind === KIND_MESSAGE) {
+      if (handler == null) {
+        throw new UnknownNameError(`no handler for "${name}"`)
+      }
+
+      this.deps.metrics.messagesReceived++
+      this.callMessageHandler(handler, record.payload, context)
+      return
+    }
+
+    const id = record.id ?? 0
+
+    if (this.unanswered.has(id)) {
+      throw new ProtocolViolationError(`request id ${id} is already in flight`)
+    }
+
+    if (this.unanswered.size >= this.deps.settings.limits.maxInflightRequests) {
+      throw new TooManyRequestsError(`more than ${this.deps.settings.limits.maxInflightRequests} unanswered requests`)
+    }
+
+    this.deps.metrics.requestsReceived++
+    this.unanswered.add(id)
+
+    if (handler == null) {
+      this.answer(id, record.priority, STATUS_NO_HANDLER, new Uint8Array(0))
+      return
+    }
+
+    Promise.resolve()
+      .then(async () => handler(record.payload, context))
+      .then(result => {
+        if (result != null && !(result instanceof Uint8Array)) {
+          throw new TypeError('the handler returned something other than a Uint8Array')
+        }
+        if (result != null && result.byteLength > this.deps.settings.limits.maxMessageBytes) {
+          throw new RangeError(`the answer of ${result.byteLength} bytes is larger than ${this.deps.settings.limits.maxMessageBytes}`)
+        }
+        this.answer(id, record.priority, STATUS_OK, result ?? new Uint8Array(0))
+      })
+      .catch(err => {
+        this.deps.metrics.handlerErrors++
+        this.answer(id, record.priority, STATUS_HANDLER_ERROR, errorText(err))
+      })
+  }
+
+  private defineName (record: WireRecord): void {
+    if (record.n >= this.deps.settings.limits.maxNames) {
+      throw new TooManyNamesError(`name id ${record.n} is beyond ${this.deps.settings.limits.maxNames} names`)
+    }
+
+    if (this.names.has(record.n)) {
+      throw new ProtocolViolationError(`name id ${record.n} defined twice`)
+    }
+
+    if (record.payload.byteLength === 0 || record.payload.byteLength > MAX_NAME_BYTES) {
+      throw new MalformedFrameError(`a name of ${record.payload.byteLength} bytes`)
+    }
+
+    let name: string
+
+    try {
+      name = utf8.decode(record.payload)
+    } catch {
+      throw new MalformedFrameError('a name that is not UTF-8')
+    }
+
+    this.names.set(record.n, name)
+  }
+
+  private callMessageHandler (handler: BatchingHandler, data: Uint8Array, context: Parameters<BatchingHandler>[1]): void {
+    try {
+      const result = handler(data, context)
+
+      if (result != null && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).catch(err => { this.handlerFailed(err) })
+      }
+    } catch (err) {
+      this.handlerFailed(err)
+    }
+  }
+
+  private handlerFailed (err: any): void {
+    this.deps.metrics.handlerErrors++
+    this.deps.log.error('a message handler for %p failed - %e', this.peer, err)
+  }
+
+  private answer (id: number, priority: number, status: number, payload: Uint8Array): void {
+    if (!this.open || !this.unanswered.delete(id)) {
+      return
+    }
+
+    this.responses.push({ priority, size: payload.byteLength, record: { kind: 2, n: status, priority, id, payload } })
+    this.writer.queued(priority)
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Resolves `MessageBatchingInit` into readonly settings, validating every
+ * field at construction (`InvalidBatchingOptionError`).
+ */
+import * as c from './constants.ts'
+import { InvalidBatchingOptionError } from './errors.ts'
+import type { MessageBatchingInit } from './index.ts'
+import type { CompressionLevel } from './compression.ts'
+import type { FlushSettings } from './writer.ts'
+
+export interface WireLimits {
+  maxFrameBytes: number
+  maxMessageBytes: number
+  maxRecordsPerFrame: number
+  maxNames: number
+  maxInflightRequests: number
+}
+
+export interface BatchingSettings extends FlushSettings {
+  limits: WireLimits
+  maxQueueBytes: number
+  maxQueueLength: number
+  maxWaiting: number
+  maxPeers: number
+  requestTimeout?: number
+  openTimeout: number
+  maxInboundStreams: number
+  maxOutboundStreams: number
+  metricsPrefix: string
+  protocol: string
+}
+
+function integer (name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (value == null) {
+    return fallback
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidBatchingOptionError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`)
+  }
+  return value
+}
+
+export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettings {
+  if (init == null || typeof init !== 'object') {
+    throw new InvalidBatchingOptionError('init must be an object')
+  }
+
+  const limits: WireLimits = {
+    maxFrameBytes: integer('limits.maxFrameBytes', init.limits?.maxFrameBytes, c.DEFAULT_MAX_FRAME_BYTES, 1024, 2 ** 31),
+    maxMessageBytes: integer('limits.maxMessageBytes', init.limits?.maxMessageBytes, c.DEFAULT_MAX_MESSAGE_BYTES, 1, 2 ** 31),
+    maxRecordsPerFrame: integer('limits.maxRecordsPerFrame', init.limits?.maxRecordsPerFrame, c.DEFAULT_MAX_RECORDS_PER_FRAME, 1),
+    maxNames: integer('limits.maxNames', init.limits?.maxNames, c.DEFAULT_MAX_NAMES, 1, 2 ** 28),
+    maxInflightRequests: integer('limits.maxInflightRequests', init.limits?.maxInflightRequests, c.DEFAULT_MAX_INFLIGHT_REQUESTS, 1)
+  }
+
+  if (limits.maxMessageBytes + 16 > limits.maxFrameBytes) {
+    throw new InvalidBatchingOptionError('limits.maxMessageBytes must leave 16 bytes of room in limits.maxFrameBytes')
+  }
+
+  const maxBatchSize = integer('maxBatchSize', init.maxBatchSize, c.DEFAULT_MAX_BATCH_SIZE, 1, limits.maxRecordsPerFrame / 2)
+  const maxBatchBytes = integer('maxBatchBytes', init.maxBatchBytes, c.DEFAULT_MAX_BATCH_BYTES, 1, limits.maxFrameBytes - limits.maxMessageBytes - 16)
+  const compression = init.compression === false ? undefined : init.compression
+  const level = integer('compression.level', compression?.level, c.DEFAULT_COMPRESSION_LEVEL, 0, 9) as CompressionLevel
+  const threshold = init.compression === false
+    ? Infinity
+    : integer('compression.threshold', compression?.threshold, c.DEFAULT_COMPRESSION_THRESHOLD, 0)
+
+  if (init.adaptive != null && typeof init.adaptive !== 'boolean') {
+    throw new InvalidBatchingOptionError('adaptive must be a boolean')
+  }
+
+  if (init.metricsPrefix != null && (typeof init.metricsPrefix !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(init.metricsPrefix))) {
+    throw new InvalidBatchingOptionError('metricsPrefix must match [a-zA-Z_][a-zA-Z0-9_]*')
+  }
+
+  if (init.protocol != null && (typeof init.protocol !== 'string' || !init.protocol.startsWith('/'))) {
+    throw new InvalidBatchingOptionError('protocol must be a string starting with /')
+  }
+
+  return {
+    maxBatchSize,
+    maxBatchBytes,
+    batchTimeout: integer('batchTimeout', init.batchTimeout, c.DEFAULT_BATCH_TIMEOUT, 0, 60_000),
+    adaptive: init.adaptive ?? true,
+    compressionThreshold: threshold,
+    compressionLevel: level,
+    limits,
+    maxQueueBytes: integer('maxQueueBytes', init.maxQueueBytes, c.DEFAULT_MAX_QUEUE_BYTES, 1),
+    maxQueueLength: integer('maxQueueLength', init.maxQueueLength, c.DEFAULT_MAX_QUEUE_LENGTH, 1),
+    maxWaiting: integer('maxWaiting', init.maxWaiting, c.DEFAULT_MAX_WAITING, 0),
+    maxPeers: integer('maxPeers', init.maxPeers, c.DEFAULT_MAX_PEERS, 1),
+    requestTimeout: init.requestTimeout == null ? undefined : integer('requestTimeout', init.requestTimeout, c.DEFAULT_REQUEST_TIMEOUT, 1),
+    openTimeout: integer('openTimeout', init.openTimeout, c.DEFAULT_OPEN_TIMEOUT, 1),
+    maxInboundStreams: integer('maxInboundStreams', init.maxInboundStreams, c.DEFAULT_MAX_INBOUND_STREAMS, 1),
+    maxOutboundStreams: integer('maxOutboundStreams', init.maxOutboundStreams, c.DEFAULT_MAX_OUTBOUND_STREAMS, 1),
+    metricsPrefix: init.metricsPrefix ?? 'x_batching_',
+    protocol: init.protocol ?? c.PROTOCOL
+  }
+}
