@@ -1,12 +1,14 @@
 # shellcheck shell=bash
-# Sourced by scripts/run.sh: puts a Node >= 22.7 first on PATH.
-# libp2p 3 needs Node >= 22 and aegir 48 needs >= 22.7. When the Node on PATH
-# is older, the `node@24` npm package (which carries the Node 24 binary) is
-# installed once into .tools/node24 and used from there.
+# Sourced by scripts/run.sh: puts a Node that runs `.ts` files directly first
+# on PATH: 22.18 or newer in the 22 line, 23.6 or newer after it (type
+# stripping on by default; bench/run.ts and interop/lab/js-peer.ts need it,
+# libp2p 3 needs >= 22 and aegir 48 >= 22.7). When the Node on PATH is older,
+# the `node@24` npm package (which carries the Node 24 binary) is installed
+# once into .tools/node24 and used from there.
 
 x_node_ok () {
   command -v node >/dev/null 2>&1 || return 1
-  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 7) ? 0 : 1)'
+  node "$X_ROOT/scripts/lib/node-version.mjs"
 }
 
 if ! x_node_ok; then
@@ -19,5 +21,5 @@ if ! x_node_ok; then
     npm install --prefix "$X_NODE_DIR" --no-save --no-audit --no-fund --loglevel=error node@24 >&2
   fi
   export PATH="$X_NODE_BIN:$PATH"
-  x_node_ok || { echo "x: could not make Node >= 22.7 available" >&2; exit 1; }
+  x_node_ok || { echo "x: could not make Node >= 22.18 available" >&2; exit 1; }
 fi

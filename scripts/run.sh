@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's commands go through here: make Node 24 available, install the
-# workspace when package-lock.json changed, build, then run what was asked.
+# workspace when package-lock.json changed, build what changed since the last
+# build (scripts/build.mjs), then run what was asked.
 #
 #   bash scripts/run.sh test          every test: unit, integration, interop, netns
 #   bash scripts/run.sh demo [args]   the demo swarm (examples/demo)
@@ -16,20 +17,50 @@ cd "$X_ROOT"
 # shellcheck source=scripts/ensure-node.sh
 source "$X_ROOT/scripts/ensure-node.sh"
 
-x_install () {
-  local stamp="node_modules/.x-install-stamp"
-  local want
-  want="$(node -e 'const c=require("crypto"),f=require("fs");process.stdout.write(c.createHash("sha256").update(f.readFileSync("package-lock.json")).update(process.version).digest("hex"))')"
-  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "x: installing the workspace with $(node --version) (npm ci)" >&2
-    npm ci --no-audit --no-fund --loglevel=error
-    echo "$want" > "$stamp"
-  fi
+# runs "$@", printing "x: <label>: still running (N s)" every 15 s so a long
+# silent step (a first npm ci) does not look hung
+x_with_progress () {
+  local label="$1" start=$SECONDS pid
+  shift
+  "$@" &
+  pid=$!
+  (
+    while sleep 15; do
+      kill -0 "$pid" 2>/dev/null || exit 0
+      echo "x: $label: still running ($((SECONDS - start)) s)" >&2
+    done
+  ) &
+  local ticker=$! code=0
+  wait "$pid" || code=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  return "$code"
 }
 
+# installs the workspace when node_modules does not match package-lock.json
+# (scripts/lib/install-state.mjs): npm ci on a fresh clone, npm install when
+# the lock changed under an existing node_modules (it does not delete it)
+x_install () {
+  local state
+  state="$(node scripts/lib/install-state.mjs)"
+  case "$state" in
+    current) return 0 ;;
+    fresh)
+      echo "x: first run: installing the workspace with Node $(node --version) (npm ci, a few minutes), then building every package" >&2
+      x_with_progress "npm ci" npm ci --no-audit --no-fund --loglevel=error
+      ;;
+    *)
+      echo "x: package-lock.json changed: updating the workspace with Node $(node --version) (npm install)" >&2
+      x_with_progress "npm install" npm install --no-audit --no-fund --loglevel=error
+      ;;
+  esac
+  node scripts/lib/install-state.mjs stamp
+  echo "x: installed in $SECONDS s" >&2
+}
+
+# builds only the workspaces whose sources or dependencies changed, printing each
 x_build () {
-  echo "x: building every package (aegir run build)" >&2
-  npx --no-install aegir run build
+  node scripts/build.mjs
 }
 
 cmd="${1:-test}"
