@@ -1,10 +1,7 @@
 /**
- * Counts connections by the path they took. The path comes from the
- * connection itself (`conn.direct`, `conn.limits`) and, for `hole-punch`,
- * from the DCUtR tracker having an attempt pending for that peer.
- *
- * libp2p has no dial-failure event, so `failed` counts the dials that
- * `dialPeer` gave up on (each also dispatched as `connectivity:dial-failed`).
+ * Counts connections by the path they took. `relay` comes from the
+ * connection itself (`conn.direct`, `conn.limits`); `reversal` and
+ * `hole-punch` from the DCUtR tracker (see `dcutr-tracker.ts`).
  */
 import { isRelayed } from './addresses.ts'
 import type { Connection } from '@libp2p/interface'
@@ -16,8 +13,6 @@ export interface ConnectionStats {
   inbound: number
   outbound: number
   closed: number
-  /** Dials through `dialPeer` that failed on every path */
-  failed: number
   byPath: Record<ConnectionPath, number>
   active: { total: number, direct: number, relayed: number }
 }
@@ -27,16 +22,11 @@ export class ConnectionTracker {
   private inbound = 0
   private outbound = 0
   private closed = 0
-  private failed = 0
-  private readonly byPath: Record<ConnectionPath, number> = { direct: 0, relay: 0, 'hole-punch': 0 }
+  private readonly byPath: Record<ConnectionPath, number> = { direct: 0, relay: 0, reversal: 0, 'hole-punch': 0 }
+  private readonly paths = new WeakMap<Connection, ConnectionPath>()
 
-  onOpen (conn: Connection, upgraded: boolean): ConnectionPath {
-    let path: ConnectionPath = upgraded ? 'hole-punch' : 'direct'
-
-    if (isRelayed(conn)) {
-      path = 'relay'
-    }
-
+  onOpen (conn: Connection, path: ConnectionPath): void {
+    this.paths.set(conn, path)
     this.established++
     this.byPath[path]++
 
@@ -45,16 +35,15 @@ export class ConnectionTracker {
     } else {
       this.outbound++
     }
+  }
 
-    return path
+  /** The path a connection took, if it opened while the service ran */
+  pathOf (conn: Connection): ConnectionPath | undefined {
+    return this.paths.get(conn)
   }
 
   onClose (): void {
     this.closed++
-  }
-
-  onDialFailed (): void {
-    this.failed++
   }
 
   getStats (connections: Connection[]): ConnectionStats {
@@ -66,7 +55,6 @@ export class ConnectionTracker {
       inbound: this.inbound,
       outbound: this.outbound,
       closed: this.closed,
-      failed: this.failed,
       byPath: { ...this.byPath },
       active: { total: open.length, direct: open.length - relayed, relayed }
     }

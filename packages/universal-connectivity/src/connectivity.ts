@@ -5,24 +5,24 @@
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isMultiaddr } from '@multiformats/multiaddr'
-import { CONNECTION_ESTABLISHED_EVENT, DIAL_FAILED_EVENT, HOLE_PUNCH_EVENT, NAT_STATUS_EVENT, PEER_DISCOVERED_EVENT, UNIVERSAL_CONNECTIVITY_CAPABILITY } from '@x/interface'
-import { isRelayed, withoutPeerId } from './addresses.ts'
+import { CONNECTION_ESTABLISHED_EVENT, CONNECTION_HEALTH_EVENT, DIAL_FAILED_EVENT, HOLE_PUNCH_EVENT, NAT_STATUS_EVENT, PEER_DISCOVERED_EVENT, UNIVERSAL_CONNECTIVITY_CAPABILITY } from '@x/interface'
+import { isRelayed } from './addresses.ts'
 import { ConnectionTracker } from './connection-tracker.ts'
 import * as c from './constants.ts'
 import { DCUtRTracker } from './dcutr-tracker.ts'
-import { Dialer } from './dialer.ts'
 import { DiscoveryTracker, findDiscoverySources, isPeerInfo } from './discovery-tracker.ts'
 import { InvalidConnectivityOptionError, NoDialableAddressError, NotStartedError } from './errors.ts'
+import { FallbackDialer } from './fallback-dialer.ts'
+import { HealthScores } from './health-scores.ts'
 import { registerMetrics } from './metrics.ts'
 import { NatStatusTracker } from './nat-status.ts'
-import { KnownRelays, RELAY_HOP_PROTOCOL } from './relays.ts'
-import type { DialPeerOptions, DialResult } from './dialer.ts'
 import type { DiscoveredPeer, DiscoverySource } from './discovery-tracker.ts'
+import type { DialPeerOptions, DialResult } from './fallback-dialer.ts'
 import type { UniversalConnectivity as UniversalConnectivityInterface, UniversalConnectivityComponents, UniversalConnectivityInit } from './index.ts'
 import type { ConnectivityMetrics } from './metrics.ts'
 import type { Connection, IdentifyResult, Logger, PeerId, PeerInfo, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { DiscoveryMechanism, NatStatus } from '@x/interface'
+import type { ConnectionHealthSnapshot, ConnectionPath, DiscoveryMechanism, NatStatus } from '@x/interface'
 
 export class UniversalConnectivity implements UniversalConnectivityInterface, Startable {
   readonly [Symbol.toStringTag] = '@x/universal-connectivity'
@@ -36,8 +36,8 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
   private readonly connections = new ConnectionTracker()
   private readonly dcutr: DCUtRTracker
   private readonly nat: NatStatusTracker
-  private readonly relays: KnownRelays
-  private readonly dialer: Dialer
+  private readonly health = new HealthScores(c.MAX_HEALTH_PEERS)
+  private readonly dialer: FallbackDialer
   private readonly checkInterval: number
   private readonly now = (): number => Date.now()
   private sources: DiscoverySource[] = []
@@ -46,7 +46,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
   private started = false
   private weRunDcutr = true
   private discoveryEvents = 0
-  private readonly dials = { total: 0, direct: 0, relay: 0, holePunch: 0, failed: 0 }
+  private readonly dials = { total: 0, direct: 0, relay: 0, reversal: 0, holePunch: 0, failed: 0 }
   private lastUpdated: number
 
   constructor (components: UniversalConnectivityComponents, init: UniversalConnectivityInit = {}) {
@@ -61,24 +61,23 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
       return value
     }
 
-    const directTimeout = positive('directDialTimeout', init.directDialTimeout ?? c.DEFAULT_DIRECT_DIAL_TIMEOUT)
-    const relayTimeout = positive('relayDialTimeout', init.relayDialTimeout ?? c.DEFAULT_RELAY_DIAL_TIMEOUT)
+    const directDialTimeout = positive('directDialTimeout', init.directDialTimeout ?? c.DEFAULT_DIRECT_DIAL_TIMEOUT)
+    const relayDialTimeout = positive('relayDialTimeout', init.relayDialTimeout ?? c.DEFAULT_RELAY_DIAL_TIMEOUT)
     const upgradeTimeout = positive('upgradeTimeout', init.upgradeTimeout ?? c.DEFAULT_UPGRADE_TIMEOUT, true)
     const window = positive('holePunchWindow', init.holePunchWindow ?? c.DEFAULT_HOLE_PUNCH_WINDOW)
     const maxPending = positive('maxPendingUpgrades', init.maxPendingUpgrades ?? c.DEFAULT_MAX_PENDING_UPGRADES)
     const maxPeers = positive('maxDiscoveredPeers', init.maxDiscoveredPeers ?? c.DEFAULT_MAX_DISCOVERED_PEERS)
-    const maxRelays = positive('maxKnownRelays', init.maxKnownRelays ?? c.DEFAULT_MAX_KNOWN_RELAYS)
     const maxRelayAttempts = positive('maxRelayAttempts', init.maxRelayAttempts ?? c.DEFAULT_MAX_RELAY_ATTEMPTS)
     const privateAfter = positive('natPrivateAfter', init.natPrivateAfter ?? c.DEFAULT_NAT_PRIVATE_AFTER, true)
     this.checkInterval = positive('natCheckInterval', init.natCheckInterval ?? c.DEFAULT_NAT_CHECK_INTERVAL)
 
     this.lastUpdated = this.now()
     this.discovery = new DiscoveryTracker(maxPeers, this.now)
-    this.relays = new KnownRelays(init.relays ?? [], maxRelays)
     this.dcutr = new DCUtRTracker({
       window,
       maxPending,
       maxHistory: c.DEFAULT_MAX_HOLE_PUNCH_HISTORY,
+      pollInterval: c.DCUTR_POLL_INTERVAL,
       now: this.now,
       onOutcome: (outcome) => {
         this.touch()
@@ -96,15 +95,15 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
         this.components.events.safeDispatchEvent(NAT_STATUS_EVENT, { detail: change })
       }
     })
-    this.dialer = new Dialer({
+    this.dialer = new FallbackDialer({
       connectionManager: components.connectionManager,
       peerStore: components.peerStore,
-      relays: this.relays,
       dcutr: this.dcutr,
-      reservations: () => this.nat.evaluate().reservations,
-      relayAddrsOf: (id) => this.relayAddrsOf(id),
-      directTimeout,
-      relayTimeout,
+      scoreOf: (relay) => this.health.scoreOf(relay),
+      pathOf: (conn) => this.connections.pathOf(conn),
+      discoveredAddrs: (peer) => this.discovery.get(peer)?.multiaddrs ?? [],
+      directDialTimeout,
+      relayDialTimeout,
       upgradeTimeout,
       maxRelayAttempts,
       now: this.now
@@ -130,6 +129,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     events.addEventListener('peer:identify', this.onIdentify)
     events.addEventListener('peer:discovery', this.onPeerDiscovery)
     events.addEventListener('self:peer:update', this.onSelfUpdate)
+    events.addEventListener(CONNECTION_HEALTH_EVENT, this.onHealth)
     this.started = true
   }
 
@@ -163,6 +163,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     events.removeEventListener('peer:identify', this.onIdentify)
     events.removeEventListener('peer:discovery', this.onPeerDiscovery)
     events.removeEventListener('self:peer:update', this.onSelfUpdate)
+    events.removeEventListener(CONNECTION_HEALTH_EVENT, this.onHealth)
 
     for (const [target, listener] of this.sourceListeners) {
       target.removeEventListener('peer', listener)
@@ -193,38 +194,24 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
       discovery: { peers: this.discovery.size, byMechanism: this.discovery.countByMechanism(), events: this.discoveryEvents },
       connections: this.connections.getStats(this.components.connectionManager.getConnections()),
       nat: { status: this.nat.getStatus(), reason: nat.reason, since: nat.since, verifiedPublicAddrs: nat.verifiedPublicAddrs },
-      relay: { reservations: nat.reservations, knownRelays: this.relays.size },
+      relay: { reservations: nat.reservations },
       holePunch: this.dcutr.getStats(),
       dials: { ...this.dials },
       last_updated: this.lastUpdated
     }
   }
 
-  async dialPeer (peer: PeerId | Multiaddr, options: DialPeerOptions = {}): Promise<Connection> {
+  async dialPeer (peer: PeerId | Multiaddr | Multiaddr[], options: DialPeerOptions = {}): Promise<Connection> {
     const result = await this.dialPeerWithResult(peer, options)
     return result.connection
   }
 
-  async dialPeerWithResult (peer: PeerId | Multiaddr, options: DialPeerOptions = {}): Promise<DialResult> {
+  async dialPeerWithResult (peer: PeerId | Multiaddr | Multiaddr[], options: DialPeerOptions = {}): Promise<DialResult> {
     if (!this.started) {
       throw new NotStartedError('universal connectivity is not started')
     }
 
-    let peerId: PeerId
-    let addrs = options.addrs
-
-    if (isMultiaddr(peer)) {
-      const id = peer.getComponents().findLast(comp => comp.name === 'p2p')?.value
-
-      if (id == null) {
-        throw new NoDialableAddressError(`${peer} has no /p2p/<peer id>`)
-      }
-
-      peerId = peerIdFromString(id)
-      addrs = [peer, ...(addrs ?? [])]
-    } else {
-      peerId = peer
-    }
+    const { peerId, addrs } = resolveTarget(peer, options.addrs)
 
     this.dials.total++
     this.touch()
@@ -236,7 +223,6 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
       return result
     } catch (err: any) {
       this.dials.failed++
-      this.connections.onDialFailed()
       this.log.error('dial to %p failed - %e', peerId, err)
       this.components.events.safeDispatchEvent(DIAL_FAILED_EVENT, { detail: { peer: peerId, error: err.name, message: err.message } })
       throw err
@@ -245,11 +231,6 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
 
   private touch (): void {
     this.lastUpdated = this.now()
-  }
-
-  private relayAddrsOf (id: string): Multiaddr[] {
-    const conns = this.components.connectionManager.getConnections().filter(conn => conn.remotePeer.toString() === id && !isRelayed(conn))
-    return conns.map(conn => withoutPeerId(conn.remoteAddr))
   }
 
   private recordDiscovery (peer: PeerId, mechanism: DiscoveryMechanism, multiaddrs: Multiaddr[]): void {
@@ -291,7 +272,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
 
   private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
-    let upgraded = false
+    let path: ConnectionPath = 'relay'
 
     if (isRelayed(conn)) {
       if (this.weRunDcutr) {
@@ -299,10 +280,10 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
         this.dcutr.onRelayedOpen(conn, hasDirect)
       }
     } else {
-      upgraded = this.dcutr.onDirectOpen(conn)
+      path = this.dcutr.onDirectOpen(conn)
     }
 
-    const path = this.connections.onOpen(conn, upgraded)
+    this.connections.onOpen(conn, path)
     this.touch()
     const detail = { peer: conn.remotePeer, connectionId: conn.id, path, remoteAddr: conn.remoteAddr }
     this.components.events.safeDispatchEvent(CONNECTION_ESTABLISHED_EVENT, { detail })
@@ -324,11 +305,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
   }
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const { peerId, protocols, listenAddrs } = evt.detail
-
-    if (protocols.includes(RELAY_HOP_PROTOCOL)) {
-      this.relays.learn(peerId.toString(), listenAddrs.filter(ma => !ma.getComponents().some(comp => comp.name === 'p2p-circuit')))
-    }
+    const { peerId, protocols } = evt.detail
 
     if (this.dcutr.isPending(peerId) && !protocols.includes(c.DCUTR_PROTOCOL)) {
       this.log('%p does not speak DCUtR, not counting a hole punch attempt', peerId)
@@ -336,7 +313,45 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     }
   }
 
+  private readonly onHealth = (evt: CustomEvent<ConnectionHealthSnapshot>): void => {
+    this.health.record(evt.detail)
+  }
+
   private readonly onSelfUpdate = (): void => {
     this.nat.evaluate()
   }
+}
+
+/** The peer id and extra addresses of what `dialPeer` accepts: a PeerId, or multiaddrs ending in the same `/p2p/<peer id>` */
+function resolveTarget (peer: PeerId | Multiaddr | Multiaddr[], extra?: Multiaddr[]): { peerId: PeerId, addrs?: Multiaddr[] } {
+  if (!Array.isArray(peer) && !isMultiaddr(peer)) {
+    if (peer == null || typeof (peer as PeerId).toMultihash !== 'function') {
+      throw new InvalidConnectivityOptionError('dialPeer needs a PeerId, a Multiaddr or a Multiaddr[]')
+    }
+
+    return { peerId: peer, addrs: extra }
+  }
+
+  const list = Array.isArray(peer) ? peer : [peer]
+  const ids = new Set<string>()
+
+  for (const ma of list) {
+    if (!isMultiaddr(ma)) {
+      throw new InvalidConnectivityOptionError('dialPeer needs a PeerId, a Multiaddr or a Multiaddr[]')
+    }
+
+    const id = ma.getComponents().findLast(comp => comp.name === 'p2p')?.value
+
+    if (id == null) {
+      throw new NoDialableAddressError(`${ma} has no /p2p/<peer id>`)
+    }
+
+    ids.add(id)
+  }
+
+  if (ids.size !== 1) {
+    throw new InvalidConnectivityOptionError(`dialPeer needs multiaddrs of one peer, got ${ids.size === 0 ? 'none' : [...ids].join(', ')}`)
+  }
+
+  return { peerId: peerIdFromString([...ids][0]), addrs: [...list, ...(extra ?? [])] }
 }

@@ -40,6 +40,15 @@ export const DEFAULT_NAT_CHECK_INTERVAL = 10 * second
 /** The most outcomes kept for the recent DCUtR history in the metrics */
 export const DEFAULT_MAX_HOLE_PUNCH_HISTORY = 100
 
+/** How often watched relayed connections are sampled for a DCUtR stream */
+export const DCUTR_POLL_INTERVAL = 50
+
+/** The most peers whose health scores are remembered for ordering relays */
+export const MAX_HEALTH_PEERS = 1_024
+
+/** The score a relay health has not measured is ordered by (between a good and a bad one) */
+export const UNMEASURED_RELAY_SCORE = 0.5
+
 /** The DCUtR protocol id, as js-libp2p and go-libp2p register it */
 export const DCUTR_PROTOCOL = '/libp2p/dcutr'
 

@@ -1,40 +1,64 @@
 /**
- * Counts DCUtR (hole punching) attempts and outcomes from what can be seen on
- * the event bus: js-libp2p's `@libp2p/dcutr` dispatches nothing and swallows
- * its last failure, so an attempt is inferred:
+ * Tells apart how a relayed connection became direct, from what can be seen
+ * of the connections themselves: `@libp2p/dcutr` dispatches nothing and
+ * swallows its last failure.
  *
- * - it starts when a relayed connection opens to a peer we have no direct
- * connection to (and is dropped, uncounted, if identify then shows the
- * peer does not speak `/libp2p/dcutr`, or we do not);
- * - it succeeds when a direct connection to that peer opens within `window`;
- * - it fails when `window` passes, or every relayed connection to the peer
- * closes, without one.
+ * A relayed connection to a peer we have no direct connection to is
+ * watched for up to `window`. While watched, its streams are sampled every
+ * `pollInterval` for a `/libp2p/dcutr` stream: the DCUtR exchange (js-libp2p
+ * and go-libp2p both run it on a stream of that protocol over the relayed
+ * connection, and keep it open until their direct dial settles). When a
+ * direct connection to the peer opens:
  *
- * Bounded: at most `maxPending` attempts wait at once (the oldest is settled
- * as a failure to make room) and the last `maxHistory` outcomes are kept.
+ * - after an exchange on the relayed connection: `hole-punch`, a success;
+ * - inbound, without an exchange: `reversal` (the peer dialled our public
+ * address, as go-libp2p's holepunch service does first when it knows one);
+ * - outbound, without an exchange: `direct` (our own dial, e.g. the pool's).
+ *
+ * An exchange with no direct connection within `window`, or before the last
+ * relayed connection closes, is a failure. Relayed connections on which no
+ * exchange ran are no attempt at all.
+ *
+ * Bounded: at most `maxPending` relayed peers are watched at once (the
+ * oldest is settled first) and the last `maxHistory` outcomes are kept.
  */
+import { DCUTR_PROTOCOL } from './constants.ts'
+import { abortReason } from './errors.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
-import type { HolePunchOutcome } from '@x/interface'
+import type { ConnectionPath, HolePunchOutcome } from '@x/interface'
 
-interface PendingUpgrade {
+interface Watch {
   peer: PeerId
   startedAt: number
+  /** When a DCUtR stream was first seen on one of the relayed connections */
+  exchangedAt?: number
   timer: ReturnType<typeof setTimeout>
-  relayed: Set<string>
+  relayed: Map<string, Connection>
+}
+
+/** How a watched relayed connection was upgraded */
+export interface Upgrade {
+  connection: Connection
+  path: Extract<ConnectionPath, 'direct' | 'reversal' | 'hole-punch'>
 }
 
 export interface DCUtRTrackerInit {
   window: number
   maxPending: number
   maxHistory: number
+  pollInterval: number
   now(): number
   onOutcome(outcome: HolePunchOutcome): void
 }
 
 export interface HolePunchStats {
+  /** DCUtR exchanges seen and settled: successes + failures */
   attempts: number
   successes: number
   failures: number
+  /** Direct connections the peer opened to us while relayed, without a DCUtR exchange */
+  reversals: number
+  /** Relayed peers being watched for an upgrade */
   pending: number
   /** successes / attempts, or null before the first settled attempt */
   successRate: number | null
@@ -45,17 +69,19 @@ export interface HolePunchStats {
 
 export class DCUtRTracker {
   private readonly init: DCUtRTrackerInit
-  private readonly pending = new Map<string, PendingUpgrade>()
-  private readonly waiters = new Map<string, Set<(conn: Connection | undefined) => void>>()
+  private readonly pending = new Map<string, Watch>()
+  private readonly waiters = new Map<string, Set<(upgrade: Upgrade | undefined) => void>>()
   private readonly history: HolePunchStats['recent'] = []
+  private poller?: ReturnType<typeof setInterval>
   private successes = 0
   private failures = 0
+  private reversals = 0
 
   constructor (init: DCUtRTrackerInit) {
     this.init = init
   }
 
-  /** A relayed connection opened; starts an attempt unless one is pending */
+  /** A relayed connection opened; watches it unless the peer is already directly connected */
   onRelayedOpen (conn: Connection, hasDirect: boolean): void {
     const key = conn.remotePeer.toString()
 
@@ -66,7 +92,7 @@ export class DCUtRTracker {
     const existing = this.pending.get(key)
 
     if (existing != null) {
-      existing.relayed.add(conn.id)
+      existing.relayed.set(conn.id, conn)
       return
     }
 
@@ -74,54 +100,65 @@ export class DCUtRTracker {
       const oldest = this.pending.keys().next().value
 
       if (oldest != null) {
-        this.settle(oldest, false)
+        this.expire(oldest)
       }
     }
 
-    const timer = setTimeout(() => { this.settle(key, false) }, this.init.window)
+    const timer = setTimeout(() => { this.expire(key) }, this.init.window)
     timer.unref?.()
-    this.pending.set(key, { peer: conn.remotePeer, startedAt: this.init.now(), timer, relayed: new Set([conn.id]) })
+    this.pending.set(key, { peer: conn.remotePeer, startedAt: this.init.now(), timer, relayed: new Map([[conn.id, conn]]) })
+    this.startPolling()
   }
 
-  /** A direct connection opened; returns true if it settled an attempt as a success */
-  onDirectOpen (conn: Connection): boolean {
+  /**
+   * A direct connection opened: settles the peer's watch and says which path
+   * it took (`direct` when nothing was watched)
+   */
+  onDirectOpen (conn: Connection): Upgrade['path'] {
     const key = conn.remotePeer.toString()
+    const watch = this.pending.get(key)
 
-    if (!this.pending.has(key)) {
-      return false
+    if (watch == null) {
+      return 'direct'
     }
 
-    this.settle(key, true, conn)
-    return true
+    this.sample(watch)
+
+    if (watch.exchangedAt != null) {
+      this.settle(key, true, { connection: conn, path: 'hole-punch' })
+      return 'hole-punch'
+    }
+
+    const path = conn.direction === 'inbound' ? 'reversal' : 'direct'
+
+    if (path === 'reversal') {
+      this.reversals++
+    }
+
+    this.forget(key, { connection: conn, path })
+    return path
   }
 
-  /** A relayed connection closed; the attempt fails if it was the last one and no direct one came */
+  /** A relayed connection closed; the watch ends with the last one */
   onRelayedClose (conn: Connection): void {
-    const entry = this.pending.get(conn.remotePeer.toString())
+    const key = conn.remotePeer.toString()
+    const watch = this.pending.get(key)
 
-    if (entry == null) {
+    if (watch == null) {
       return
     }
 
-    entry.relayed.delete(conn.id)
+    this.sample(watch)
+    watch.relayed.delete(conn.id)
 
-    if (entry.relayed.size === 0) {
-      this.settle(conn.remotePeer.toString(), false)
+    if (watch.relayed.size === 0) {
+      this.expire(key)
     }
   }
 
-  /** The peer cannot hole punch (no DCUtR on one side): forget the attempt uncounted */
+  /** The peer cannot hole punch (no DCUtR on one side): forget the watch uncounted */
   cancel (peer: PeerId): void {
-    const key = peer.toString()
-    const entry = this.pending.get(key)
-
-    if (entry == null) {
-      return
-    }
-
-    clearTimeout(entry.timer)
-    this.pending.delete(key)
-    this.notify(key, undefined)
+    this.forget(peer.toString(), undefined)
   }
 
   isPending (peer: PeerId): boolean {
@@ -129,18 +166,22 @@ export class DCUtRTracker {
   }
 
   /**
-   * Resolves with the direct connection when a pending attempt for the peer
-   * succeeds, or undefined when it fails, is cancelled, `timeout` passes or
-   * the signal aborts
+   * Resolves with the direct connection and its path when the peer's watch
+   * ends with one, or undefined when it ends without one or `timeout`
+   * passes; rejects with the signal's reason when it aborts
    */
-  async waitForUpgrade (peer: PeerId, timeout: number, signal?: AbortSignal): Promise<Connection | undefined> {
+  async waitForUpgrade (peer: PeerId, timeout: number, signal?: AbortSignal): Promise<Upgrade | undefined> {
     const key = peer.toString()
+
+    if (signal?.aborted === true) {
+      throw abortReason(signal)
+    }
 
     if (!this.pending.has(key)) {
       return undefined
     }
 
-    return new Promise(resolve => {
+    return new Promise((resolve, reject) => {
       let set = this.waiters.get(key)
 
       if (set == null) {
@@ -148,14 +189,20 @@ export class DCUtRTracker {
         this.waiters.set(key, set)
       }
 
-      const done = (conn: Connection | undefined): void => {
+      const cleanup = (): void => {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         set.delete(done)
-        resolve(conn)
       }
-      const onAbort = (): void => { done(undefined) }
-      const timer = setTimeout(onAbort, timeout)
+      const done = (upgrade: Upgrade | undefined): void => {
+        cleanup()
+        resolve(upgrade)
+      }
+      const onAbort = (): void => {
+        cleanup()
+        reject(abortReason(signal))
+      }
+      const timer = setTimeout(() => { done(undefined) }, timeout)
 
       set.add(done)
       signal?.addEventListener('abort', onAbort, { once: true })
@@ -170,6 +217,7 @@ export class DCUtRTracker {
       attempts,
       successes: this.successes,
       failures: this.failures,
+      reversals: this.reversals,
       pending: this.pending.size,
       successRate: attempts === 0 ? null : this.successes / attempts,
       medianTimeToDirect: durations.length === 0 ? null : durations[Math.floor(durations.length / 2)],
@@ -179,24 +227,70 @@ export class DCUtRTracker {
 
   stop (): void {
     for (const key of [...this.pending.keys()]) {
-      const entry = this.pending.get(key)
-      clearTimeout(entry?.timer)
-      this.pending.delete(key)
-      this.notify(key, undefined)
+      this.forget(key, undefined)
     }
+
+    this.stopPolling()
   }
 
-  private settle (key: string, success: boolean, conn?: Connection): void {
-    const entry = this.pending.get(key)
-
-    if (entry == null) {
+  /** Looks for a DCUtR stream on the watched relayed connections */
+  private sample (watch: Watch): void {
+    if (watch.exchangedAt != null) {
       return
     }
 
-    clearTimeout(entry.timer)
-    this.pending.delete(key)
+    for (const conn of watch.relayed.values()) {
+      if (conn.streams.some(stream => stream.protocol === DCUTR_PROTOCOL)) {
+        watch.exchangedAt = this.init.now()
+        return
+      }
+    }
+  }
+
+  private startPolling (): void {
+    if (this.poller != null) {
+      return
+    }
+
+    this.poller = setInterval(() => {
+      for (const watch of this.pending.values()) {
+        this.sample(watch)
+      }
+    }, this.init.pollInterval)
+    this.poller.unref?.()
+  }
+
+  private stopPolling (): void {
+    clearInterval(this.poller)
+    this.poller = undefined
+  }
+
+  /** The window passed or the relayed connections closed: a failure if an exchange ran */
+  private expire (key: string): void {
+    const watch = this.pending.get(key)
+
+    if (watch == null) {
+      return
+    }
+
+    this.sample(watch)
+
+    if (watch.exchangedAt != null) {
+      this.settle(key, false, undefined)
+    } else {
+      this.forget(key, undefined)
+    }
+  }
+
+  private settle (key: string, success: boolean, upgrade: Upgrade | undefined): void {
+    const watch = this.pending.get(key)
+
+    if (watch == null) {
+      return
+    }
+
     const now = this.init.now()
-    const duration = now - entry.startedAt
+    const duration = now - watch.startedAt
 
     if (success) {
       this.successes++
@@ -210,16 +304,29 @@ export class DCUtRTracker {
       this.history.shift()
     }
 
-    this.init.onOutcome({ peer: entry.peer, success, duration })
-    this.notify(key, conn)
+    this.forget(key, upgrade)
+    this.init.onOutcome({ peer: watch.peer, success, duration })
   }
 
-  private notify (key: string, conn: Connection | undefined): void {
+  private forget (key: string, upgrade: Upgrade | undefined): void {
+    const watch = this.pending.get(key)
+
+    if (watch == null) {
+      return
+    }
+
+    clearTimeout(watch.timer)
+    this.pending.delete(key)
+
+    if (this.pending.size === 0) {
+      this.stopPolling()
+    }
+
     const set = this.waiters.get(key)
     this.waiters.delete(key)
 
     for (const done of set ?? []) {
-      done(conn)
+      done(upgrade)
     }
   }
 }

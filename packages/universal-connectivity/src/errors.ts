@@ -1,7 +1,8 @@
 /**
  * One error class per failure; callers test `err.name`.
  */
-import type { DialAttempt } from './dialer.ts'
+import { AbortError } from '@libp2p/interface'
+import type { DialAttempt } from './fallback-dialer.ts'
 
 /** An option given to `universalConnectivity()` or `connectivityPreset()` is invalid */
 export class InvalidConnectivityOptionError extends Error {
@@ -43,4 +44,14 @@ export class NoDialableAddressError extends Error {
 export class NotStartedError extends Error {
   static name = 'NotStartedError'
   name = 'NotStartedError'
+}
+
+/**
+ * What an aborted operation rejects with: the signal's reason (an
+ * `AbortError` from `AbortController.abort()`, or whatever the caller gave),
+ * or an `AbortError` when the reason is not an error
+ */
+export function abortReason (signal?: AbortSignal): Error {
+  const reason = signal?.reason
+  return reason instanceof Error ? reason : new AbortError(typeof reason === 'string' ? reason : 'The operation was aborted')
 }

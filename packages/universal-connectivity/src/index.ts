@@ -64,8 +64,8 @@
  */
 
 import { UniversalConnectivity as UniversalConnectivityClass } from './connectivity.ts'
-import type { DialPeerOptions, DialResult } from './dialer.ts'
 import type { DiscoveredPeer } from './discovery-tracker.ts'
+import type { DialPeerOptions, DialResult } from './fallback-dialer.ts'
 import type { ConnectivityMetrics } from './metrics.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Metrics, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -75,7 +75,7 @@ import type { ConnectionEstablishedEvent, DiscoveryMechanism, NatStatus, PeerDis
 export { connectivityPreset, PUBLIC_BOOTSTRAP_PEERS } from './presets.ts'
 export type { ConnectivityProfile, PresetOverrides, PresetServices } from './presets.ts'
 export { ConnectivityDialError, InvalidConnectivityOptionError, MissingSwarmKeyError, NoDialableAddressError, NotStartedError, UnknownProfileError } from './errors.ts'
-export type { DialAttempt, DialPeerOptions, DialResult } from './dialer.ts'
+export type { DialAttempt, DialPeerOptions, DialResult } from './fallback-dialer.ts'
 export type { DiscoveredPeer } from './discovery-tracker.ts'
 export type { ConnectivityMetrics } from './metrics.ts'
 export type { ConnectionStats } from './connection-tracker.ts'
@@ -144,21 +144,8 @@ export interface UniversalConnectivityInit {
   maxDiscoveredPeers?: number
 
   /**
-   * Relays `dialPeer` may use, as `/ip4/.../tcp/.../p2p/<relay>` multiaddrs
-   *
-   * @default []
-   */
-  relays?: Array<string | Multiaddr>
-
-  /**
-   * The most relays learned from identify that are remembered
-   *
-   * @default 64
-   */
-  maxKnownRelays?: number
-
-  /**
-   * The most relays `dialPeer` tries for one peer
+   * The most relays `dialPeer` tries for one peer (each relay the peer holds
+   * a reservation on is one attempt)
    *
    * @default 3
    */
@@ -214,11 +201,15 @@ export interface UniversalConnectivity {
   /** `public`, `private` or `unknown` */
   getNatStatus(): NatStatus
 
-  /** Direct, then relay, then wait for a DCUtR upgrade; resolves with the connection to use */
-  dialPeer(peer: PeerId | Multiaddr, options?: DialPeerOptions): Promise<Connection>
+  /**
+   * Direct, then the relays the peer holds reservations on, then wait for its
+   * direct connection (reversal or hole punch); resolves with the connection
+   * to use. Rejects with the signal's reason (an `AbortError`) when aborted
+   */
+  dialPeer(peer: PeerId | Multiaddr | Multiaddr[], options?: DialPeerOptions): Promise<Connection>
 
   /** As `dialPeer`, resolving with the path taken and every attempt */
-  dialPeerWithResult(peer: PeerId | Multiaddr, options?: DialPeerOptions): Promise<DialResult>
+  dialPeerWithResult(peer: PeerId | Multiaddr | Multiaddr[], options?: DialPeerOptions): Promise<DialResult>
 }
 
 export function universalConnectivity (init: UniversalConnectivityInit = {}): (components: UniversalConnectivityComponents) => UniversalConnectivity {

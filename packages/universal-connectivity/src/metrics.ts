@@ -30,14 +30,13 @@ export interface ConnectivityMetrics {
   relay: {
     /** Relays we hold a reservation on */
     reservations: string[]
-    /** Relays `dialPeer` could use */
-    knownRelays: number
   }
   holePunch: HolePunchStats
   dials: {
     total: number
     direct: number
     relay: number
+    reversal: number
     holePunch: number
     failed: number
   }
@@ -67,7 +66,7 @@ export function registerMetrics (metrics: Metrics, snapshot: () => ConnectivityM
         active_direct: connections.active.direct,
         active_relayed: connections.active.relayed,
         closed: connections.closed,
-        failed: connections.failed
+        failed: snapshot().dials.failed
       }
     }
   })

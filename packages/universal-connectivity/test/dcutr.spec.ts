@@ -2,8 +2,11 @@ import { expect } from 'aegir/chai'
 import sinon from 'sinon'
 import { UniversalConnectivity } from '../src/connectivity.ts'
 import { fakeConnection, peerId, stubComponents } from './fixtures/stubs.ts'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import type { ConnectionEstablishedEvent, HolePunchOutcome } from '@x/interface'
+
+/** The stream `@libp2p/dcutr` (or go's holepunch service) runs the exchange on */
+const dcutrStream = (): Stream => ({ protocol: '/libp2p/dcutr', direction: 'inbound', status: 'open' }) as unknown as Stream
 
 describe('connections and DCUtR accounting', () => {
   let clock: sinon.SinonFakeTimers
@@ -36,13 +39,15 @@ describe('connections and DCUtR accounting', () => {
     return { service, stubs, established, punches, open, close }
   }
 
-  it('counts a direct connection replacing a relayed one as a hole punch success', async () => {
+  it('counts a hole punch for a direct connection that follows the DCUtR exchange on the relayed connection', async () => {
     const { service, established, punches, open, close } = await setup()
     const peer = await peerId()
     const relayed = fakeConnection(peer, { relayed: true, direction: 'inbound' })
     open(relayed)
-    await clock.tickAsync(1_200)
-    open(fakeConnection(peer))
+    await clock.tickAsync(1_000)
+    relayed.streams.push(dcutrStream())
+    await clock.tickAsync(200)
+    open(fakeConnection(peer, { direction: 'inbound' }))
     close(relayed)
 
     expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch'])
@@ -50,16 +55,61 @@ describe('connections and DCUtR accounting', () => {
     expect(punches[0]).to.include({ success: true, duration: 1_200 })
 
     const m = service.getMetrics()
-    expect(m.holePunch).to.include({ attempts: 1, successes: 1, failures: 0, pending: 0, successRate: 1, medianTimeToDirect: 1_200 })
-    expect(m.connections).to.deep.include({ established: 2, inbound: 1, outbound: 1, closed: 1, byPath: { direct: 0, relay: 1, 'hole-punch': 1 } })
+    expect(m.holePunch).to.include({ attempts: 1, successes: 1, failures: 0, reversals: 0, pending: 0, successRate: 1, medianTimeToDirect: 1_200 })
+    expect(m.connections).to.deep.include({ established: 2, inbound: 2, outbound: 0, closed: 1, byPath: { direct: 0, relay: 1, reversal: 0, 'hole-punch': 1 } })
     expect(m.connections.active).to.deep.equal({ total: 1, direct: 1, relayed: 0 })
     await service.stop()
   })
 
-  it('counts a failure when no direct connection comes within the window, and keeps the relayed one', async () => {
-    const { service, punches, open } = await setup()
+  it('sees an exchange whose stream closed before the direct connection opened', async () => {
+    const { service, established, open } = await setup()
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true })
+    open(relayed)
+    relayed.streams.push(dcutrStream())
+    await clock.tickAsync(500)
+    relayed.streams.length = 0
+    await clock.tickAsync(500)
+    open(fakeConnection(peer))
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch'])
+    expect(service.getMetrics().holePunch).to.include({ attempts: 1, successes: 1 })
+    await service.stop()
+  })
+
+  it('counts the peer dialling us directly without a DCUtR exchange as a reversal, not a hole punch', async () => {
+    const { service, established, punches, open } = await setup()
     const peer = await peerId()
     open(fakeConnection(peer, { relayed: true }))
+    await clock.tickAsync(300)
+    open(fakeConnection(peer, { direction: 'inbound' }))
+    await clock.tickAsync(20_000)
+
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'reversal'])
+    expect(punches).to.be.empty()
+    const m = service.getMetrics()
+    expect(m.holePunch).to.include({ attempts: 0, successes: 0, failures: 0, reversals: 1, pending: 0, successRate: null })
+    expect(m.connections.byPath).to.deep.equal({ direct: 0, relay: 1, reversal: 1, 'hole-punch': 0 })
+    await service.stop()
+  })
+
+  it('counts our own direct dial (a pool dial) during the window as direct, and no attempt', async () => {
+    const { service, established, open } = await setup()
+    const peer = await peerId()
+    open(fakeConnection(peer, { relayed: true }))
+    await clock.tickAsync(300)
+    open(fakeConnection(peer, { direction: 'outbound' }))
+    await clock.tickAsync(20_000)
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'direct'])
+    expect(service.getMetrics().holePunch).to.include({ attempts: 0, reversals: 0, failures: 0 })
+    await service.stop()
+  })
+
+  it('counts a failure when an exchange ran and no direct connection came within the window, and keeps the relayed one', async () => {
+    const { service, punches, open } = await setup()
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true })
+    open(relayed)
+    relayed.streams.push(dcutrStream())
     await clock.tickAsync(9_999)
     expect(service.getMetrics().holePunch.pending).to.equal(1)
     await clock.tickAsync(1)
@@ -70,11 +120,26 @@ describe('connections and DCUtR accounting', () => {
     await service.stop()
   })
 
-  it('counts a failure when the last relayed connection closes without an upgrade', async () => {
+  it('counts no attempt when no exchange ran on the relayed connection', async () => {
+    const { service, punches, open, close } = await setup()
+    const peer = await peerId()
+    open(fakeConnection(peer, { relayed: true }))
+    await clock.tickAsync(20_000)
+    const other = fakeConnection(await peerId(), { relayed: true })
+    open(other)
+    close(other)
+    expect(punches).to.be.empty()
+    expect(service.getMetrics().holePunch).to.include({ attempts: 0, failures: 0, pending: 0 })
+    await service.stop()
+  })
+
+  it('counts a failure when the last relayed connection closes after an exchange without an upgrade', async () => {
     const { service, open, close } = await setup()
     const peer = await peerId()
     const relayed = fakeConnection(peer, { relayed: true })
     open(relayed)
+    relayed.streams.push(dcutrStream())
+    await clock.tickAsync(100)
     close(relayed)
     expect(service.getMetrics().holePunch).to.include({ attempts: 1, failures: 1, pending: 0 })
     await service.stop()
@@ -87,29 +152,23 @@ describe('connections and DCUtR accounting', () => {
     stubs.events.safeDispatchEvent('peer:identify', { detail: { peerId: a, protocols: ['/ipfs/id/1.0.0'], listenAddrs: [] } as any })
     const b = await peerId()
     open(fakeConnection(b))
-    open(fakeConnection(b, { relayed: true }))
+    const relayed = fakeConnection(b, { relayed: true })
+    open(relayed)
+    relayed.streams.push(dcutrStream())
     await clock.tickAsync(20_000)
     expect(service.getMetrics().holePunch).to.include({ attempts: 0, pending: 0, successRate: null })
     await service.stop()
   })
 
-  it('does not track attempts when this node runs no DCUtR', async () => {
-    const stubsEarly = await stubComponents()
-    stubsEarly.protocols.length = 0
-    const service = new UniversalConnectivity(stubsEarly.components, { holePunchWindow: 10_000 })
-    await service.start()
-    await service.afterStart()
-    const peer = await peerId()
-    stubsEarly.events.safeDispatchEvent('connection:open', { detail: fakeConnection(peer, { relayed: true }) })
-    await clock.tickAsync(20_000)
-    expect(service.getMetrics().holePunch.attempts).to.equal(0)
-    await service.stop()
-  })
-
-  it('bounds pending attempts, settling the oldest as a failure', async () => {
+  it('bounds the relayed connections watched, settling the oldest first', async () => {
     const { service, open, punches } = await setup({ maxPendingUpgrades: 2 })
     const peers = [await peerId(), await peerId(), await peerId()]
-    for (const p of peers) { open(fakeConnection(p, { relayed: true })) }
+    for (const p of peers) {
+      const relayed = fakeConnection(p, { relayed: true })
+      open(relayed)
+      relayed.streams.push(dcutrStream())
+      await clock.tickAsync(100)
+    }
     expect(service.getMetrics().holePunch).to.include({ pending: 2, failures: 1 })
     expect(punches[0].peer.equals(peers[0])).to.be.true()
     await service.stop()

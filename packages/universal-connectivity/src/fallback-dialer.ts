@@ -1,29 +1,31 @@
 /**
- * `dialPeer`: direct addresses first for at most `directTimeout`, then each
- * relay in turn (the peer's own circuit addresses, else
- * `<relay>/p2p/<relayId>/p2p-circuit/p2p/<peer>` built from relays we hold
- * reservations on or know), then, over a relayed connection, up to
- * `upgradeTimeout` for DCUtR to replace it with a direct one.
+ * `dialPeer`: direct addresses first for at most `directDialTimeout`, then
+ * the relays the target holds reservations on (see `relay-candidates.ts`),
+ * one attempt each, at most `maxRelayAttempts`, each for at most
+ * `relayDialTimeout`; then, over a relayed connection, up to
+ * `upgradeTimeout` for the peer's direct connection (a reversal or a hole
+ * punch, see `dcutr-tracker.ts`). An abort rejects at once with the
+ * signal's reason, whichever step it comes in.
  */
-import { multiaddr } from '@multiformats/multiaddr'
 import { isCircuitAddr, isRelayed } from './addresses.ts'
-import { ConnectivityDialError, NoDialableAddressError } from './errors.ts'
+import { ConnectivityDialError, NoDialableAddressError, abortReason } from './errors.ts'
+import { relayCandidates } from './relay-candidates.ts'
 import type { DCUtRTracker } from './dcutr-tracker.ts'
-import type { KnownRelays } from './relays.ts'
+import type { RelayCandidatesInit } from './relay-candidates.ts'
 import type { AbortOptions, Connection, PeerId, PeerStore } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionPath } from '@x/interface'
 
 export interface DialPeerOptions extends AbortOptions {
-  /** Addresses to try instead of those in the peer store */
+  /** Addresses to try besides those in the peer store (direct ones instead of them) */
   addrs?: Multiaddr[]
   /** Fall back to a relay when no direct address works (default true) */
   useRelay?: boolean
   /** Override `directDialTimeout` for this dial */
-  directTimeout?: number
+  directDialTimeout?: number
   /** Override `relayDialTimeout` for this dial */
-  relayTimeout?: number
+  relayDialTimeout?: number
   /** Override `upgradeTimeout` for this dial; 0 returns the relayed connection at once */
   upgradeTimeout?: number
 }
@@ -43,7 +45,10 @@ export interface DialAttempt {
 /** What `dialPeerWithResult` resolves to */
 export interface DialResult {
   connection: Connection
-  /** `direct`, `relay`, or `hole-punch` when DCUtR replaced the relayed connection in time */
+  /**
+   * `direct`, `relay`, or, when the relayed connection was replaced in time,
+   * `reversal` (the peer dialled us) or `hole-punch` (after a DCUtR exchange)
+   */
   path: ConnectionPath
   /** True when an open direct connection was reused and nothing was dialled */
   existing: boolean
@@ -52,42 +57,45 @@ export interface DialResult {
   attempts: DialAttempt[]
 }
 
-export interface DialerInit {
+export interface FallbackDialerInit extends RelayCandidatesInit {
   connectionManager: Pick<ConnectionManager, 'openConnection' | 'getConnections'>
   peerStore: Pick<PeerStore, 'get'>
-  relays: KnownRelays
   dcutr: Pick<DCUtRTracker, 'waitForUpgrade' | 'isPending'>
-  reservations(): string[]
-  relayAddrsOf(id: string): Multiaddr[]
-  directTimeout: number
-  relayTimeout: number
+  /** The path a connection took, as the service classified it when it opened */
+  pathOf(conn: Connection): ConnectionPath | undefined
+  /** Addresses discovery modules reported for the peer */
+  discoveredAddrs(peer: PeerId): Multiaddr[]
+  directDialTimeout: number
+  relayDialTimeout: number
   upgradeTimeout: number
   maxRelayAttempts: number
   now(): number
 }
 
-export class Dialer {
-  private readonly init: DialerInit
+export class FallbackDialer {
+  private readonly init: FallbackDialerInit
 
-  constructor (init: DialerInit) {
+  constructor (init: FallbackDialerInit) {
     this.init = init
   }
 
   async dial (peer: PeerId, options: DialPeerOptions = {}): Promise<DialResult> {
     const { connectionManager } = this.init
     const attempts: DialAttempt[] = []
+    throwIfAborted(options.signal)
     const existing = connectionManager.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c))
 
     if (existing != null) {
       return { connection: existing, path: 'direct', existing: true, attempts }
     }
 
-    const known = options.addrs ?? await this.knownAddrs(peer, options)
-    const withPeer = known.map(ma => ensurePeerId(ma, peer))
-    const direct = withPeer.filter(ma => !isCircuitAddr(ma))
+    const stored = await this.storedAddrs(peer, options)
+    throwIfAborted(options.signal)
+    const given = (options.addrs ?? []).map(ma => ensurePeerId(ma, peer))
+    const direct = (options.addrs != null ? given : stored.map(ma => ensurePeerId(ma, peer))).filter(ma => !isCircuitAddr(ma))
 
     if (direct.length > 0) {
-      const conn = await this.attempt('direct', direct, options.directTimeout ?? this.init.directTimeout, attempts, options)
+      const conn = await this.attempt('direct', direct, options.directDialTimeout ?? this.init.directDialTimeout, attempts, options)
 
       if (conn != null && !isRelayed(conn)) {
         return { connection: conn, path: 'direct', existing: false, attempts }
@@ -95,19 +103,21 @@ export class Dialer {
     }
 
     if (options.useRelay !== false) {
-      for (const [relay, addrs] of this.relayAddrs(peer, withPeer)) {
-        const conn = await this.attempt('relay', addrs, options.relayTimeout ?? this.init.relayTimeout, attempts, options, relay)
+      const circuits = [...given, ...stored, ...this.init.discoveredAddrs(peer)]
+      const candidates = (await relayCandidates(peer, circuits, this.init, options)).slice(0, this.init.maxRelayAttempts)
 
-        if (conn == null) {
-          continue
+      for (const { relay, addrs } of candidates) {
+        throwIfAborted(options.signal)
+        const conn = await this.attempt('relay', addrs, options.relayDialTimeout ?? this.init.relayDialTimeout, attempts, options, relay)
+
+        if (conn != null) {
+          return this.awaitUpgrade(peer, conn, attempts, options)
         }
-
-        return this.awaitUpgrade(peer, conn, attempts, options)
       }
     }
 
     if (attempts.length === 0) {
-      throw new NoDialableAddressError(`no direct address for ${peer}${options.useRelay === false ? ' and relaying is off' : ' and no relay known'}`)
+      throw new NoDialableAddressError(`no direct address for ${peer}${options.useRelay === false ? ' and relaying is off' : ' and no relay it holds a reservation on is known'}`)
     }
 
     throw new ConnectivityDialError(`could not reach ${peer}`, attempts)
@@ -118,17 +128,18 @@ export class Dialer {
     const direct = this.init.connectionManager.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c))
 
     if (direct != null) {
-      return { connection: direct, path: 'hole-punch', existing: false, relayed, attempts }
+      return { connection: direct, path: this.init.pathOf(direct) ?? 'direct', existing: false, relayed, attempts }
     }
 
     if (timeout > 0 && this.init.dcutr.isPending(peer)) {
-      const upgraded = await this.init.dcutr.waitForUpgrade(peer, timeout, options.signal)
+      const upgrade = await this.init.dcutr.waitForUpgrade(peer, timeout, options.signal)
 
-      if (upgraded != null) {
-        return { connection: upgraded, path: 'hole-punch', existing: false, relayed, attempts }
+      if (upgrade != null) {
+        return { connection: upgrade.connection, path: upgrade.path, existing: false, relayed, attempts }
       }
     }
 
+    throwIfAborted(options.signal)
     return { connection: relayed, path: 'relay', existing: false, relayed, attempts }
   }
 
@@ -142,16 +153,12 @@ export class Dialer {
       return conn
     } catch (err: any) {
       attempts.push({ path, addrs, duration: this.init.now() - started, relay, error: `${err.name}: ${err.message}` })
-
-      if (options.signal?.aborted === true) {
-        throw new ConnectivityDialError('dial aborted', attempts)
-      }
-
+      throwIfAborted(options.signal)
       return undefined
     }
   }
 
-  private async knownAddrs (peer: PeerId, options: AbortOptions): Promise<Multiaddr[]> {
+  private async storedAddrs (peer: PeerId, options: AbortOptions): Promise<Multiaddr[]> {
     try {
       const stored = await this.init.peerStore.get(peer, options)
       return stored.addresses.map(a => a.multiaddr)
@@ -159,25 +166,11 @@ export class Dialer {
       return []
     }
   }
+}
 
-  /** Relay address sets in order: the peer's own circuit addresses, then built ones */
-  private relayAddrs (peer: PeerId, known: Multiaddr[]): Array<[string | undefined, Multiaddr[]]> {
-    const out: Array<[string | undefined, Multiaddr[]]> = []
-    const own = known.filter(isCircuitAddr)
-
-    if (own.length > 0) {
-      out.push([undefined, own])
-    }
-
-    const candidates = this.init.relays.candidates(this.init.reservations(), id => this.init.relayAddrsOf(id))
-      .filter(c => c.id !== peer.toString())
-      .slice(0, this.init.maxRelayAttempts)
-
-    for (const candidate of candidates) {
-      out.push([candidate.id, candidate.addrs.map(addr => multiaddr(`${addr.toString()}/p2p/${candidate.id}/p2p-circuit/p2p/${peer.toString()}`))])
-    }
-
-    return out
+function throwIfAborted (signal?: AbortSignal): void {
+  if (signal?.aborted === true) {
+    throw abortReason(signal)
   }
 }
 

@@ -3,7 +3,7 @@ import { expect } from 'aegir/chai'
 import sinon from 'sinon'
 import { UniversalConnectivity } from '../src/connectivity.ts'
 import { fakeConnection, peerId, stubComponents } from './fixtures/stubs.ts'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const RELAY = '12D3KooWGRUVh9SqgWbYu6TH5qBUC3ZaZWXgDAmJDAvtkVsy7VWH'
@@ -11,7 +11,7 @@ const RELAY = '12D3KooWGRUVh9SqgWbYu6TH5qBUC3ZaZWXgDAmJDAvtkVsy7VWH'
 describe('dialPeer', () => {
   async function setup (init = {}): Promise<any> {
     const stubs = await stubComponents()
-    const service = new UniversalConnectivity(stubs.components, { directDialTimeout: 1_000, relayDialTimeout: 1_000, upgradeTimeout: 2_000, relays: [`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}`], ...init })
+    const service = new UniversalConnectivity(stubs.components, { directDialTimeout: 1_000, relayDialTimeout: 1_000, upgradeTimeout: 2_000, ...init })
     await service.start()
     await service.afterStart()
     const failed: any[] = []
@@ -39,7 +39,7 @@ describe('dialPeer', () => {
     expect(result.path).to.equal('direct')
     expect(result.attempts.map((a: any) => a.path)).to.deep.equal(['direct'])
     expect(stubs.connectionManager.openConnection.firstCall.args[0].map(String)).to.deep.equal([`/ip4/12.0.0.2/tcp/4001/p2p/${peer}`])
-    expect(service.getMetrics().dials).to.deep.equal({ total: 1, direct: 1, relay: 0, holePunch: 0, failed: 0 })
+    expect(service.getMetrics().dials).to.deep.equal({ total: 1, direct: 1, relay: 0, reversal: 0, holePunch: 0, failed: 0 })
     await service.stop()
   })
 
@@ -53,29 +53,50 @@ describe('dialPeer', () => {
     await service.stop()
   })
 
-  it('falls back to a circuit address built from a known relay, then reports a DCUtR upgrade', async () => {
+  it('falls back to the target\'s circuit address, then reports the hole punch that follows the DCUtR exchange', async () => {
     const { stubs, service } = await setup()
     const peer = await peerId()
     let direct: Connection | undefined
     opens(stubs, (addrs) => {
       if (addrs.some(a => a.getComponents().some(c => c.name === 'p2p-circuit'))) {
-        // the remote starts DCUtR; the direct connection arrives a little later
+        const relayed = fakeConnection(peer, { relayed: true })
+        // the remote starts DCUtR on the relayed connection; the direct connection arrives a little later
         setTimeout(() => {
+          relayed.streams.push({ protocol: '/libp2p/dcutr' } as any)
           direct = fakeConnection(peer, { direction: 'inbound' })
           stubs.connections.push(direct)
           stubs.events.safeDispatchEvent('connection:open', { detail: direct })
         }, 10)
-        return fakeConnection(peer, { relayed: true })
+        return relayed
       }
       return timeoutError()
     })
-    const result = await service.dialPeerWithResult(peer, { addrs: [multiaddr('/ip4/10.1.0.2/tcp/4001')] })
+    const result = await service.dialPeerWithResult(peer, { addrs: [multiaddr('/ip4/10.1.0.2/tcp/4001'), multiaddr(`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit`)] })
     expect(result.path).to.equal('hole-punch')
     expect(result.connection).to.equal(direct)
     expect(result.relayed?.limits).to.exist()
     expect(result.attempts.map((a: any) => [a.path, a.error?.split(':')[0]])).to.deep.equal([['direct', 'TimeoutError'], ['relay', undefined]])
     expect(result.attempts[1].addrs.map(String)).to.deep.equal([`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${peer}`])
     expect(service.getMetrics().holePunch).to.include({ successes: 1 })
+    expect(service.getMetrics().dials).to.include({ holePunch: 1, reversal: 0 })
+    await service.stop()
+  })
+
+  it('reports a reversal when the peer dials us directly over the relayed connection\'s lifetime without DCUtR', async () => {
+    const { stubs, service } = await setup()
+    const peer = await peerId()
+    opens(stubs, () => {
+      setTimeout(() => {
+        const direct = fakeConnection(peer, { direction: 'inbound' })
+        stubs.connections.push(direct)
+        stubs.events.safeDispatchEvent('connection:open', { detail: direct })
+      }, 10)
+      return fakeConnection(peer, { relayed: true })
+    })
+    const result = await service.dialPeerWithResult(peer, { addrs: [multiaddr(`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit`)] })
+    expect(result.path).to.equal('reversal')
+    expect(service.getMetrics().holePunch).to.include({ attempts: 0, reversals: 1 })
+    expect(service.getMetrics().dials).to.include({ holePunch: 0, reversal: 1 })
     await service.stop()
   })
 
@@ -96,30 +117,16 @@ describe('dialPeer', () => {
     }
   })
 
-  it('prefers relays we hold a reservation on', async () => {
-    const { stubs, service } = await setup()
-    const other = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
-    stubs.addresses.push({ multiaddr: multiaddr(`/ip4/15.0.0.1/tcp/4001/p2p/${other}/p2p-circuit`), verified: true, expires: 0, type: 'transport' })
-    stubs.connections.push(fakeConnection(await peerIdOf(other), { addr: '/ip4/15.0.0.1/tcp/4001' }))
-    const peer = await peerId()
-    opens(stubs, () => timeoutError())
-    const err = await service.dialPeer(peer, { useRelay: true, upgradeTimeout: 0 }).catch((e: any) => e)
-    expect(err.name).to.equal('ConnectivityDialError')
-    expect(err.attempts.map((a: any) => a.relay)).to.deep.equal([other, RELAY])
-    await service.stop()
-  })
-
   it('rejects with every attempt listed and dispatches dial-failed', async () => {
     const { stubs, service, failed } = await setup()
     const peer = await peerId()
     opens(stubs, () => timeoutError())
-    const err = await service.dialPeer(peer, { addrs: [multiaddr('/ip4/10.1.0.2/tcp/4001')] }).catch((e: any) => e)
+    const err = await service.dialPeer(peer, { addrs: [multiaddr('/ip4/10.1.0.2/tcp/4001'), multiaddr(`/ip4/11.0.0.1/tcp/4001/p2p/${RELAY}/p2p-circuit`)] }).catch((e: any) => e)
     expect(err.name).to.equal('ConnectivityDialError')
     expect(err.attempts).to.have.lengthOf(2)
     expect(err.message).to.include('direct /ip4/10.1.0.2/tcp/4001').and.include('p2p-circuit')
     expect(failed).to.have.lengthOf(1)
     expect(failed[0].error).to.equal('ConnectivityDialError')
-    expect(service.getMetrics().connections.failed).to.equal(1)
     expect(service.getMetrics().dials.failed).to.equal(1)
     await service.stop()
   })
@@ -144,8 +151,3 @@ describe('dialPeer', () => {
     expect(err.name).to.equal('NotStartedError')
   })
 })
-
-async function peerIdOf (id: string): Promise<PeerId> {
-  const { peerIdFromString } = await import('@libp2p/peer-id')
-  return peerIdFromString(id)
-}
