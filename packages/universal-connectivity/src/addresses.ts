@@ -26,12 +26,6 @@ export function isPublicAddr (ma: Multiaddr): boolean {
   return isPrivate(ma) === false
 }
 
-/** The IP host of a network address, if it has one */
-export function hostOf (ma: Multiaddr): string | undefined {
-  const component = ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')
-  return component?.value
-}
-
 /** The relay peer id of a `/p2p/<relay>/p2p-circuit` address */
 export function relayIdOf (ma: Multiaddr): string | undefined {
   const components = ma.getComponents()

@@ -68,7 +68,6 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     const maxPending = positive('maxPendingUpgrades', init.maxPendingUpgrades ?? c.DEFAULT_MAX_PENDING_UPGRADES)
     const maxPeers = positive('maxDiscoveredPeers', init.maxDiscoveredPeers ?? c.DEFAULT_MAX_DISCOVERED_PEERS)
     const maxRelayAttempts = positive('maxRelayAttempts', init.maxRelayAttempts ?? c.DEFAULT_MAX_RELAY_ATTEMPTS)
-    const privateAfter = positive('natPrivateAfter', init.natPrivateAfter ?? c.DEFAULT_NAT_PRIVATE_AFTER, true)
     this.checkInterval = positive('natCheckInterval', init.natCheckInterval ?? c.DEFAULT_NAT_CHECK_INTERVAL)
 
     this.lastUpdated = this.now()
@@ -87,7 +86,6 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     })
     this.nat = new NatStatusTracker({
       addressManager: components.addressManager,
-      privateAfter,
       now: this.now,
       onChange: (change) => {
         this.touch()

@@ -22,17 +22,8 @@ export const DEFAULT_MAX_PENDING_UPGRADES = 1_000
 /** The most discovered peers remembered (least recently seen are forgotten first) */
 export const DEFAULT_MAX_DISCOVERED_PEERS = 5_000
 
-/** The most relays remembered as candidates for relayed dials */
-export const DEFAULT_MAX_KNOWN_RELAYS = 64
-
 /** The most relays `dialPeer` tries for one peer */
 export const DEFAULT_MAX_RELAY_ATTEMPTS = 3
-
-/**
- * With observed public addresses that differ from every listen address (a
- * NAT translated us) but none verified, the status becomes `private` after this
- */
-export const DEFAULT_NAT_PRIVATE_AFTER = 60 * second
 
 /** How often the NAT status is re-evaluated even without an address event */
 export const DEFAULT_NAT_CHECK_INTERVAL = 10 * second

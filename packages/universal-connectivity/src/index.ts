@@ -152,16 +152,8 @@ export interface UniversalConnectivityInit {
   maxRelayAttempts?: number
 
   /**
-   * With a NAT observed (peers see us at a public address none of our
-   * listeners has) and no address verified, the status turns `private` after
-   * this long, ms
-   *
-   * @default 60000
-   */
-  natPrivateAfter?: number
-
-  /**
-   * How often the NAT status is re-evaluated without an address event, ms
+   * How often the address manager is read again without an address event,
+   * ms (AutoNAT drops an observed address it could not dial without one)
    *
    * @default 10000
    */

@@ -190,7 +190,7 @@ function build (profile: ConnectivityProfile, init: BuildInit): Libp2pOptions<Pr
           autonat: autoNAT(),
           relay: circuitRelayServer(),
           dcutr: dcutr(),
-          connectivity: universalConnectivity({ natCheckInterval: 1_000, natPrivateAfter: 5_000, ...init.connectivity })
+          connectivity: universalConnectivity({ natCheckInterval: 1_000, ...init.connectivity })
         }
       }
     default:
