@@ -1,0 +1,209 @@
+/**
+ * Download shaping of one stream: reading is paused while a budget is
+ * spent, so the muxer stops granting the sender more window and the sender
+ * is held back by flow control; nothing is dropped.
+ *
+ * Bytes are counted where the muxer hands them to the stream (`onData`, the
+ * `AbstractMessageStream` hook) - before any reader sees them, without
+ * adding a `message` listener (that would make the stream deliver data
+ * nobody reads yet). They are charged to the node, peer and class download
+ * buckets, which may go into debt; a stream whose buckets are in debt is
+ * paused until they refill. What the remote already had in flight (at most
+ * the stream's receive window) still arrives and waits in the stream's read
+ * buffer, whose limit is raised to `MIN_READ_BUFFER` so a full yamux window
+ * fits (libp2p would otherwise reset a paused stream past 4 MiB).
+ *
+ * The application's own `pause()`/`resume()` keep working: the stream reads
+ * again only when neither the application nor the shaper holds it.
+ *
+ * Strict priority: when there is more than one priority level, streams of
+ * the highest level are never paused for the node's or their peer's budget
+ * (their bytes still count), only for their class's own `maxRate`; the
+ * lower levels wait for the debt they leave.
+ */
+import { MIN_READ_BUFFER } from './constants.ts'
+import type { TokenBucket } from './token-bucket.ts'
+import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+type OnData = (data: Uint8Array | Uint8ArrayList) => void
+
+export interface DownloadState {
+  /** Buckets that pause the stream when in debt */
+  readonly pausing: TokenBucket[]
+  /** Buckets charged without pausing it (strict priority) */
+  readonly charged: TokenBucket[]
+  /** Bytes received */
+  onReceived(bytes: number): void
+  now(): number
+}
+
+interface InternalState extends DownloadState {
+  onData: OnData
+  pause: () => void
+  resume: () => void
+  appPaused: boolean
+  shaperPaused: boolean
+  timer?: ReturnType<typeof setTimeout>
+  /** Times the shaper paused the stream */
+  pauses: number
+}
+
+const STATE = Symbol.for('@x/bandwidth/download')
+
+interface Shapeable {
+  onData?: OnData
+  pause(): void
+  resume(): void
+  readStatus: string
+  maxReadBufferLength: number
+  [STATE]?: InternalState
+}
+
+function shapedOnData (this: Shapeable, data: Uint8Array | Uint8ArrayList): void {
+  const state = this[STATE] as InternalState
+  state.onData.call(this, data)
+
+  if (data.byteLength === 0) {
+    return
+  }
+
+  const now = state.now()
+
+  for (const bucket of state.charged) {
+    bucket.take(data.byteLength, now)
+  }
+
+  for (const bucket of state.pausing) {
+    bucket.take(data.byteLength, now)
+  }
+
+  state.onReceived(data.byteLength)
+  holdIfSpent(this, state)
+}
+
+function holdIfSpent (stream: Shapeable, state: InternalState): void {
+  const now = state.now()
+  let wait = 0
+
+  for (const bucket of state.pausing) {
+    wait = Math.max(wait, bucket.wait(now))
+  }
+
+  if (wait <= 0) {
+    if (state.shaperPaused) {
+      state.shaperPaused = false
+
+      if (!state.appPaused && stream.readStatus === 'paused') {
+        state.resume.call(stream)
+      }
+    }
+
+    return
+  }
+
+  if (!state.shaperPaused) {
+    if (stream.readStatus !== 'readable' && stream.readStatus !== 'paused') {
+      return
+    }
+
+    state.shaperPaused = true
+    state.pauses++
+
+    if (stream.readStatus === 'readable') {
+      state.pause.call(stream)
+    }
+  }
+
+  if (state.timer == null) {
+    state.timer = setTimeout(() => {
+      state.timer = undefined
+
+      if (stream[STATE] === state) {
+        holdIfSpent(stream, state)
+      }
+    }, Math.max(1, Math.ceil(wait)))
+  }
+}
+
+function appPause (this: Shapeable): void {
+  const state = this[STATE] as InternalState
+  state.appPaused = true
+  state.pause.call(this)
+}
+
+function appResume (this: Shapeable): void {
+  const state = this[STATE] as InternalState
+  state.appPaused = false
+
+  if (!state.shaperPaused) {
+    state.resume.call(this)
+  }
+}
+
+/** Can this stream's reading be shaped (it has the `onData` hook)? */
+export function canShapeDownload (stream: Stream): boolean {
+  return typeof (stream as unknown as Shapeable).onData === 'function'
+}
+
+/** Counts and paces the stream's incoming bytes */
+export function shapeDownload (stream: Stream, init: DownloadState): boolean {
+  const s = stream as unknown as Shapeable
+
+  if (typeof s.onData !== 'function' || s[STATE] != null) {
+    return false
+  }
+
+  s[STATE] = {
+    ...init,
+    onData: s.onData,
+    pause: s.pause,
+    resume: s.resume,
+    appPaused: s.readStatus === 'paused',
+    shaperPaused: false,
+    pauses: 0
+  }
+  s.onData = shapedOnData
+  s.pause = appPause
+  s.resume = appResume
+
+  if (s.maxReadBufferLength < MIN_READ_BUFFER) {
+    s.maxReadBufferLength = MIN_READ_BUFFER
+  }
+
+  return true
+}
+
+/** Times the shaper paused this stream */
+export function downloadPauses (stream: Stream): number {
+  return (stream as unknown as Shapeable)[STATE]?.pauses ?? 0
+}
+
+/** Stops pacing the stream (it closed, or the service stopped); reading resumes unless the application paused it */
+export function unshapeDownload (stream: Stream): void {
+  const s = stream as unknown as Shapeable
+  const state = s[STATE]
+
+  if (state == null) {
+    return
+  }
+
+  clearTimeout(state.timer)
+  s[STATE] = undefined
+
+  if (s.onData === shapedOnData) {
+    s.onData = state.onData
+  }
+
+  if (s.pause === appPause) {
+    s.pause = state.pause
+  }
+
+  if (s.resume === appResume) {
+    s.resume = state.resume
+  }
+
+  if (state.shaperPaused && !state.appPaused && s.readStatus === 'paused') {
+    state.resume.call(s)
+  }
+}

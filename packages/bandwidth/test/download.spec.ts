@@ -1,0 +1,86 @@
+import { expect } from 'aegir/chai'
+import sinon from 'sinon'
+import { downloadPauses, shapeDownload, unshapeDownload } from '../src/download.ts'
+import { TokenBucket } from '../src/token-bucket.ts'
+import { collect, isPattern, pair, write } from './fixtures/streams.ts'
+
+describe('download shaping of a stream (fake time)', () => {
+  let clock: sinon.SinonFakeTimers
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] })
+  })
+
+  afterEach(() => {
+    clock.restore()
+  })
+
+  it('pauses reading until the budget has paid for what arrived; every byte arrives, in order', async () => {
+    // the mock muxer has no flow control: the sender is not held back, so
+    // everything arrives at once and waits, paused, in the read buffer
+    // (yamux holding the sender back is tested on real nodes)
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(100_000, 10_000, performance.now())
+    let counted = 0
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: (n) => { counted += n }, now: () => performance.now() })
+    const received = collect(inbound)
+    const writing = write(outbound, 1_000_000, 16_384)
+    await clock.tickAsync(100)
+    await writing
+    expect(counted).to.equal(1_000_000)
+    expect(inbound.readStatus).to.equal('paused')
+    expect(downloadPauses(inbound)).to.equal(1)
+    // 1 MB at 100 kB/s, less the 10 kB burst: paused for about 9.9 s
+    await clock.tickAsync(9_700)
+    expect(inbound.readStatus).to.equal('paused')
+    expect(received.byteLength).to.be.below(1_000_000)
+    await clock.tickAsync(300)
+    expect(inbound.readStatus).to.equal('readable')
+    await outbound.close()
+    await clock.tickAsync(100)
+    expect(received.byteLength).to.equal(1_000_000)
+    expect(isPattern(received)).to.be.true()
+  })
+
+  it('raises the read buffer limit so a paused stream holds a full yamux window', async () => {
+    const [, inbound] = await pair(clock)
+    expect(inbound.maxReadBufferLength).to.equal(4 * 1024 * 1024)
+    shapeDownload(inbound, { pausing: [], charged: [], onReceived: () => {}, now: () => performance.now() })
+    expect(inbound.maxReadBufferLength).to.be.above(16 * 1024 * 1024)
+  })
+
+  it('keeps the application\'s own pause: the shaper never resumes a stream the application paused', async () => {
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(10_000, 1_000, performance.now())
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: () => {}, now: () => performance.now() })
+    const received = collect(inbound)
+    outbound.send(new Uint8Array(5_000))
+    await clock.tickAsync(10)
+    // the shaper paused it (5 kB against a 1 kB budget); the application pauses too
+    expect(inbound.readStatus).to.equal('paused')
+    inbound.pause()
+    await clock.tickAsync(5_000)
+    expect(inbound.readStatus).to.equal('paused')
+    const before = received.byteLength
+    outbound.send(new Uint8Array(5_000))
+    await clock.tickAsync(1_000)
+    expect(received.byteLength).to.equal(before)
+    inbound.resume()
+    await clock.tickAsync(10)
+    expect(received.byteLength).to.equal(10_000)
+  })
+
+  it('unshaping resumes a stream the shaper paused', async () => {
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(1, 1, performance.now())
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: () => {}, now: () => performance.now() })
+    const received = collect(inbound)
+    outbound.send(new Uint8Array(5_000))
+    await clock.tickAsync(10)
+    expect(inbound.readStatus).to.equal('paused')
+    unshapeDownload(inbound)
+    expect(inbound.readStatus).to.equal('readable')
+    await clock.tickAsync(10)
+    expect(received.byteLength).to.equal(5_000)
+  })
+})

@@ -1,0 +1,115 @@
+import { expect } from 'aegir/chai'
+import { pEvent } from 'p-event'
+import { SINK_PROTOCOL, createNode, waitUntil } from './fixtures/nodes.ts'
+import { isPattern, write } from './fixtures/streams.ts'
+import type { Node, Sink } from './fixtures/nodes.ts'
+import type { BandwidthManagerInit } from '../src/index.ts'
+
+const classes: BandwidthManagerInit['classes'] = {
+  control: { protocols: ['/ipfs/id/'], priority: 2 },
+  interactive: { protocols: ['/ipfs/ping/'], priority: 1 },
+  bulk: { protocols: ['/app/'] }
+}
+
+describe('every stream of a node (real nodes, TCP, noise, yamux)', () => {
+  let a: Node
+  let b: Node
+  const sinkB: Sink = { received: [] }
+
+  afterEach(async () => {
+    await a?.stop()
+    await b?.stop()
+    sinkB.received.length = 0
+  })
+
+  it('classifies libp2p\'s own streams and the application\'s, inbound and outbound', async () => {
+    a = await createNode({ classes })
+    b = await createNode({ classes }, sinkB)
+    // identify: opened by libp2p on both sides when the connection opens
+    await a.dial(b.getMultiaddrs()[0])
+    // ping, opened by the application through libp2p's service (outbound on a, inbound on b)
+    await a.services.ping.ping(b.peerId)
+    // the application's own protocol, outbound on a, inbound on b
+    const bulk = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+    await write(bulk, 100_000, 10_000)
+    await bulk.close()
+    // echo (default class), opened by b: inbound on a
+    const echoed = await b.dialProtocol(a.peerId, '/echo/1.0.0')
+    echoed.send(new Uint8Array(1000))
+    await pEvent(echoed, 'message')
+    await echoed.close()
+
+    await waitUntil(() => (a.services.bandwidth.getMetrics().classes.control.in.total > 0) && b.services.bandwidth.getMetrics().classes.control.in.total > 0)
+    const ma = a.services.bandwidth.getMetrics()
+    const mb = b.services.bandwidth.getMetrics()
+
+    // identify: each side opens one and answers the other's
+    for (const m of [ma, mb]) {
+      expect(m.classes.control.in.total).to.be.above(0)
+      expect(m.classes.control.out.total).to.be.above(0)
+      expect(m.protocols['/ipfs/id/1.0.0']).to.exist()
+      expect(m.streams.unshaped).to.equal(0)
+    }
+
+    // ping 32 bytes each way (outbound on a, inbound on b)
+    expect(ma.classes.interactive.out.total).to.equal(32)
+    expect(ma.classes.interactive.in.total).to.equal(32)
+    expect(mb.classes.interactive.in.total).to.equal(32)
+    expect(mb.classes.interactive.out.total).to.equal(32)
+    // application bulk
+    expect(ma.classes.bulk.out.total).to.equal(100_000)
+    await waitUntil(() => b.services.bandwidth.getMetrics().classes.bulk.in.total === 100_000)
+    expect(sinkB.received[0].byteLength).to.equal(100_000)
+    // echo, opened by b, inbound on a: default class
+    expect(ma.classes.default.in.total).to.equal(1000)
+    expect(ma.classes.default.out.total).to.equal(1000)
+    expect(mb.classes.default.out.total).to.equal(1000)
+    // per peer
+    expect(ma.peers[b.peerId.toString()].out.total).to.be.above(100_000)
+    expect(a.services.bandwidth.classify('/ipfs/ping/1.0.0')).to.equal('interactive')
+    expect(a.services.bandwidth.classify('/unknown/1.0.0')).to.equal('default')
+  })
+
+  it('download: a spent budget pauses reading and yamux holds the sender back; no byte is dropped', async () => {
+    a = await createNode({ classes })
+    b = await createNode({ classes, maxDownload: 512 * 1024 }, sinkB)
+    await a.dial(b.getMultiaddrs()[0])
+    const stream = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+    const stats = await write(stream, 4 * 1024 * 1024, 65_536)
+    // the sender saw backpressure: yamux's window stopped it
+    expect(stats.falses).to.be.above(0)
+    await stream.close()
+    await waitUntil(() => sinkB.received[0]?.byteLength === 4 * 1024 * 1024, 30_000)
+    expect(isPattern(sinkB.received[0])).to.be.true()
+    const m = b.services.bandwidth.getMetrics()
+    expect(m.streams.downloadPauses).to.be.above(0)
+    expect(m.classes.bulk.in.total).to.equal(4 * 1024 * 1024)
+  })
+
+  it('upload: maxUpload makes send() return false and the writer wait; the receiver gets every byte in order', async () => {
+    a = await createNode({ classes, maxUpload: 512 * 1024 })
+    b = await createNode({ classes }, sinkB)
+    await a.dial(b.getMultiaddrs()[0])
+    const stream = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+    const stats = await write(stream, 2 * 1024 * 1024, 65_536)
+    expect(stats.falses).to.be.above(10)
+    await stream.close()
+    await waitUntil(() => sinkB.received[0]?.byteLength === 2 * 1024 * 1024, 30_000)
+    expect(isPattern(sinkB.received[0])).to.be.true()
+    const queue = a.services.bandwidth.getMetrics().classes.bulk.queue
+    expect(queue.streams).to.equal(0)
+  })
+
+  it('stop() releases every stream: writes go straight through again', async () => {
+    a = await createNode({ classes, maxUpload: 64 * 1024 })
+    b = await createNode({ classes }, sinkB)
+    await a.dial(b.getMultiaddrs()[0])
+    const stream = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+    stream.send(new Uint8Array(1024 * 1024))
+    await a.services.bandwidth.getMetrics()
+    expect(a.services.bandwidth.getMetrics().streams.shaped).to.be.above(0)
+    await (a.services.bandwidth as unknown as { stop(): void }).stop()
+    expect(a.services.bandwidth.getMetrics().streams.shaped).to.equal(0)
+    await waitUntil(() => sinkB.received[0]?.byteLength === 1024 * 1024, 10_000)
+  })
+})
