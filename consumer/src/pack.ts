@@ -1,0 +1,94 @@
+/**
+ * `npm pack` of workspaces, once per process: the tarballs a user would
+ * install, with a hash of each.
+ */
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { Workspace } from './workspace.ts'
+
+const run = promisify(execFile)
+
+/** at most this long for one `npm pack` */
+export const PACK_TIMEOUT = 120_000
+
+export interface Tarball {
+  name: string
+  version: string
+  workspace: Workspace
+  /** absolute path of the .tgz */
+  file: string
+  /** its file name (`x-health-0.1.0.tgz`) */
+  filename: string
+  sha256: string
+  /**
+   * A hash of what the tarball installs: every packed file but the README,
+   * read from the workspace (a README edit does not call for a new install)
+   */
+  contentHash: string
+  /** paths inside the tarball, without the leading `package/` */
+  files: string[]
+}
+
+interface PackResult {
+  filename: string
+  files: Array<{ path: string }>
+}
+
+const packed = new Map<string, Promise<Tarball>>()
+let destination: string | undefined
+
+/** Packs a workspace (once per process) into a temporary folder */
+export async function pack (workspace: Workspace): Promise<Tarball> {
+  let result = packed.get(workspace.dir)
+
+  if (result == null) {
+    result = packOnce(workspace)
+    packed.set(workspace.dir, result)
+  }
+
+  return result
+}
+
+async function packOnce (workspace: Workspace): Promise<Tarball> {
+  if (workspace.manifest.exports != null && !existsSync(join(workspace.path, 'dist'))) {
+    throw new Error(`${workspace.dir} has no dist/: build it first (npm run build)`)
+  }
+
+  destination ??= mkdtempSync(join(tmpdir(), 'x-consumer-pack-'))
+  const { stdout } = await run('npm', ['pack', '--json', '--silent', '--pack-destination', destination], {
+    cwd: workspace.path,
+    timeout: PACK_TIMEOUT,
+    maxBuffer: 16 * 1024 * 1024
+  })
+  const [info]: PackResult[] = JSON.parse(stdout)
+  const file = join(destination, info.filename)
+
+  return {
+    name: workspace.manifest.name,
+    version: workspace.manifest.version,
+    workspace,
+    file,
+    filename: info.filename,
+    sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+    contentHash: contentHash(workspace.path, info.files.map(f => f.path)),
+    files: info.files.map(f => f.path)
+  }
+}
+
+function contentHash (dir: string, files: string[]): string {
+  const hash = createHash('sha256')
+
+  for (const path of [...files].sort()) {
+    if (/^readme(\.|$)/i.test(path)) {
+      continue
+    }
+
+    hash.update(`${path}\0`).update(readFileSync(join(dir, path))).update('\0')
+  }
+
+  return hash.digest('hex')
+}
