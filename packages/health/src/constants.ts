@@ -5,17 +5,21 @@
 
 const second = 1000
 
-export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+/** Bytes of a ping payload (libp2p ping spec) */
 export const PING_LENGTH = 32
+/** The first segment of the ping protocol, as `@libp2p/ping` has it */
+export const DEFAULT_PROTOCOL_PREFIX = 'ipfs'
+export const DEFAULT_PROBE = 'auto'
+export const DEFAULT_METRICS_PREFIX = 'x_health_'
 
 export const DEFAULT_CHECK_INTERVAL = 10 * second
 export const DEFAULT_CHECK_JITTER = 0.2
 export const DEFAULT_PING_TIMEOUT = 5 * second
 export const DEFAULT_MAX_CONCURRENT_PROBES = 16
 /**
- * A peer is probed on one connection at a time; a probe unanswered this
- * long (or half the ping timeout, if shorter) lets the next connection of
- * that peer be probed too
+ * Stream probes of a peer run one at a time; a probe unanswered this long
+ * (or half the ping timeout, if shorter) lets the next stream probe of that
+ * peer start too
  */
 export const PEER_PROBE_LEASE = second
 export const DEFAULT_MIN_HEALTH_THRESHOLD = 0.5
@@ -30,6 +34,13 @@ export const DEFAULT_PROTECTED_TAG = 'x-health-protected'
 export const DEFAULT_MIN_TIMEOUT = second
 export const DEFAULT_MAX_TIMEOUT = 30 * second
 
+/**
+ * With `probe: 'auto'`, a connection probed on its muxer that carried no
+ * successful stream for this many checks gets a ping stream instead, so a
+ * remote whose muxer answers but whose streams do not is still noticed
+ */
+export const STREAM_CHECK_EVERY = 30
+
 /** Weight of a new RTT sample in the EWMA */
 export const RTT_EWMA_ALPHA = 0.2
 /** RTT samples kept per connection for percentiles */
@@ -42,8 +53,10 @@ export const SILENT_PROBES = 2
 export const ERROR_HISTORY = 32
 /** Lifecycle events kept per connection */
 export const EVENT_HISTORY = 32
-/** Errors within this window make up the stability score */
+/** Failed streams within this window make up the stability score */
 export const STABILITY_WINDOW = 5 * 60 * second
+/** The stability window is counted in this many buckets */
+export const STABILITY_BUCKETS = 30
 /** Score must move by this much for a new `connection:health` event ... */
 export const REPORT_STEP = 0.05
 /** ... or the RTT EWMA by this fraction of itself ... */
@@ -53,7 +66,15 @@ export const REPORT_RTT_MS = 10
 /** Worst connections listed in the summary */
 export const SUMMARY_WORST = 5
 
-/** Longest hold on replacement dials to a peer whose replacement dials keep failing */
+/** Longest hold on replacements of a peer (failed dials, futile replacements) */
 export const MAX_REPLACE_BACKOFF = 5 * 60 * second
+/** A replacement is judged after this many probes ... */
+export const PAYOFF_PROBES = 3
+/** ... and pays off when it is healthy, or its RTT is below this share of the replaced one's */
+export const PAYOFF_RATIO = 0.8
+/** Replacements awaiting their verdict, at most (the oldest is dropped) */
+export const MAX_PENDING_PAYOFFS = 1024
 /** Re-dials of a peer whose last connection was closed for being dead */
 export const REDIAL_ATTEMPTS = 10
+/** Round trips a dial takes (TCP, noise, yamux, identify): replacement dials get this many adaptive timeouts */
+export const DIAL_ROUND_TRIPS = 4

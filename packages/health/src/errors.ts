@@ -1,5 +1,5 @@
 /**
- * Errors the health service throws; callers test `err.name`.
+ * Errors the health service throws or aborts with; callers test `err.name`.
  */
 
 /** An option passed to `connectionHealth()` is invalid */
@@ -15,7 +15,7 @@ export class PingMismatchError extends Error {
 }
 
 /**
- * The remote does not speak `/ipfs/ping/1.0.0`; `negotiationMs` is how long
+ * The remote does not speak the ping protocol; `negotiationMs` is how long
  * it took to say so, one round trip
  */
 export class PingUnsupportedError extends Error {
@@ -26,5 +26,15 @@ export class PingUnsupportedError extends Error {
   constructor (negotiationMs: number, options?: ErrorOptions) {
     super('the remote does not support ping', options)
     this.negotiationMs = negotiationMs
+  }
+}
+
+/** What a connection is aborted with when it failed every probe and carried no stream */
+export class DeadConnectionError extends Error {
+  static name = 'DeadConnectionError'
+  name = 'DeadConnectionError'
+
+  constructor (message = 'the connection failed every health probe and carried no stream') {
+    super(message)
   }
 }

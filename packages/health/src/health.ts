@@ -1,59 +1,72 @@
 /**
- * The health service: probes every open connection on a jittered schedule
- * (bounded concurrency), keeps a `ConnectionRecord` per connection, scores
- * it, reports material changes as `connection:health` events, and repairs
- * connections that stay unhealthy.
+ * The health service: keeps a `ConnectionRecord` per open connection (with
+ * its byte and stream taps), and wires the sweep (when to probe), the state
+ * (score, report) and repair to the libp2p events.
  */
-import { serviceCapabilities } from '@libp2p/interface'
-import { CONNECTION_HEALTH_CAPABILITY, CONNECTION_HEALTH_EVENT } from '@x/interface'
+import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { CONNECTION_HEALTH_CAPABILITY } from '@x/interface'
 import { tapBytes } from './bytes-tap.ts'
-import { PEER_PROBE_LEASE, REPORT_RTT_MS, REPORT_RTT_RATIO, REPORT_STEP, SUMMARY_WORST } from './constants.ts'
-import { prometheusText } from './export.ts'
 import { registerHealthMetrics } from './libp2p-metrics.ts'
+import { metricNames } from './metric-names.ts'
 import { resolveOptions } from './options.ts'
-import { ProbeQueue, pingConnection } from './prober.ts'
+import { exportMetrics, peerHealth, summary } from './queries.ts'
 import { ConnectionRecord } from './record.ts'
 import { Repairer } from './repair.ts'
-import { score, stabilityComponent } from './score.ts'
+import { evaluate, report, snapshot } from './state.ts'
 import { tapStreams, untapStreams } from './stream-tap.ts'
-import type { ConnectionHealth, ConnectionHealthComponents, ConnectionHealthInit, ConnectionHealthReport, NetworkHealthSummary, PeerHealth } from './index.ts'
+import { Sweep } from './sweep.ts'
+import type { ConnectionHealth, ConnectionHealthComponents, ConnectionHealthInit, NetworkHealthSummary, PeerHealth } from './index.ts'
+import type { HealthMetricNames } from './metric-names.ts'
 import type { ResolvedHealthOptions } from './options.ts'
-import type { Connection, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { ProbeOutcome } from './prober.ts'
+import type { Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ConnectionHealthSnapshot, PoolStreamOutcome } from '@x/interface'
 
 export class HealthService implements ConnectionHealth, Startable {
   public readonly [Symbol.toStringTag] = '@x/health'
   public readonly [serviceCapabilities]: string[] = [CONNECTION_HEALTH_CAPABILITY]
+  /**
+   * None: probes need no local service (the muxer answers PING frames, and
+   * a ping stream needs the remote's ping handler, not ours)
+   */
+  public readonly [serviceDependencies]: string[] = []
 
-  readonly components: ConnectionHealthComponents
   readonly options: ResolvedHealthOptions
   readonly log: Logger
+  readonly metricNames: HealthMetricNames
+  readonly connectionManager: ConnectionManager
+  readonly peerStore: PeerStore
+  readonly events: TypedEventTarget<Libp2pEvents>
+  /**
+   * One record per open connection, by connection id
+   *
+   * @internal
+   */
   readonly records = new Map<string, ConnectionRecord>()
+  readonly counters = { probes: 0, probeFailures: 0, probesSkipped: 0, replacements: 0, futileReplacements: 0 }
   private readonly untaps = new Map<string, () => void>()
-  private readonly queue: ProbeQueue
+  private readonly sweep: Sweep
   private readonly repairer: Repairer
-  private timer?: ReturnType<typeof setTimeout>
   private shutdown = new AbortController()
   private started = false
-  private sweeping = false
-  /** Probes in flight (at most `maxConcurrentProbes`), aborted by stop() */
-  private readonly inflight = new Set<AbortController>()
-  /** Sweeps skipped because the previous one was still running */
-  skippedSweeps = 0
-  probes = 0
-  probeFailures = 0
-  replacements = 0
 
   constructor (components: ConnectionHealthComponents, init: ConnectionHealthInit = {}) {
-    this.components = components
     this.options = resolveOptions(init)
     this.log = components.logger.forComponent('x:health')
-    this.queue = new ProbeQueue(this.options.maxConcurrentProbes, Math.min(PEER_PROBE_LEASE, this.options.pingTimeout / 2))
+    this.metricNames = metricNames(this.options.metricsPrefix)
+    this.connectionManager = components.connectionManager
+    this.peerStore = components.peerStore
+    this.events = components.events
+    this.sweep = new Sweep(this)
     this.repairer = new Repairer(this)
     this.onOpen = this.onOpen.bind(this)
     this.onClose = this.onClose.bind(this)
     this.onPoolStream = this.onPoolStream.bind(this)
-    this.registerMetrics()
+
+    if (components.metrics != null) {
+      registerHealthMetrics(components.metrics, this, this.metricNames)
+    }
   }
 
   isStarted (): boolean {
@@ -65,6 +78,11 @@ export class HealthService implements ConnectionHealth, Startable {
     return this.shutdown.signal
   }
 
+  /** @internal */
+  get replacements (): number {
+    return this.counters.replacements
+  }
+
   start (): void {
     if (this.started) {
       return
@@ -72,14 +90,14 @@ export class HealthService implements ConnectionHealth, Startable {
 
     this.started = true
     this.shutdown = new AbortController()
-    this.components.events.addEventListener('connection:open', this.onOpen)
-    this.components.events.addEventListener('connection:close', this.onClose)
-    this.components.events.addEventListener('pool:stream', this.onPoolStream)
-    this.schedule()
+    this.events.addEventListener('connection:open', this.onOpen)
+    this.events.addEventListener('connection:close', this.onClose)
+    this.events.addEventListener('pool:stream', this.onPoolStream)
+    this.sweep.start()
   }
 
   afterStart (): void {
-    for (const conn of this.components.connectionManager.getConnections()) {
+    for (const conn of this.connectionManager.getConnections()) {
       this.track(conn)
     }
   }
@@ -91,75 +109,37 @@ export class HealthService implements ConnectionHealth, Startable {
 
     this.started = false
     this.shutdown.abort()
-
-    for (const probe of this.inflight) {
-      probe.abort(this.shutdown.signal.reason)
-    }
-
-    this.inflight.clear()
-    clearTimeout(this.timer)
-    this.components.events.removeEventListener('connection:open', this.onOpen)
-    this.components.events.removeEventListener('connection:close', this.onClose)
-    this.components.events.removeEventListener('pool:stream', this.onPoolStream)
-
-    for (const untap of this.untaps.values()) {
-      untap()
-    }
+    this.sweep.stop()
+    this.events.removeEventListener('connection:open', this.onOpen)
+    this.events.removeEventListener('connection:close', this.onClose)
+    this.events.removeEventListener('pool:stream', this.onPoolStream)
 
     for (const record of this.records.values()) {
-      untapStreams(record.connection)
+      this.untrack(record)
     }
-
-    this.untaps.clear()
-    this.records.clear()
   }
 
-  /** Probes every open connection once; resolves when all probes ended */
   async checkAll (): Promise<void> {
-    const now = Date.now()
-    const open = interleavePeers(this.components.connectionManager.getConnections().filter(conn => conn.status === 'open'))
-
-    await Promise.all(open.map(async conn => {
-      const record = this.track(conn)
-      await this.queue.run(record.peer.toString(), async () => this.probe(record))
-      this.evaluate(record, Date.now())
-    }))
-
-    if (open.length > 0) {
-      this.log.trace('checked %d connections in %dms', open.length, Date.now() - now)
+    if (this.started) {
+      await this.sweep.checkAll()
     }
   }
 
   /**
-   * Checks run at a fixed rate (each timer is set when the previous one
-   * fires, not when its sweep ends), so a connection that goes silent is
-   * probed again one interval after its first failed probe. A sweep still
-   * running when the next is due is not doubled: the tick is skipped.
+   * Open connections, for the sweep
+   *
+   * @internal
    */
-  private schedule (): void {
-    const { checkInterval, checkJitter } = this.options
-    const delay = checkInterval * (1 + checkJitter * (2 * Math.random() - 1))
-
-    this.timer = setTimeout(() => {
-      if (!this.started) {
-        return
-      }
-
-      this.schedule()
-
-      if (this.sweeping) {
-        this.skippedSweeps++
-        return
-      }
-
-      this.sweeping = true
-      this.checkAll()
-        .catch(err => { this.log.error('health check failed - %e', err) })
-        .finally(() => { this.sweeping = false })
-    }, delay)
+  connections (): Connection[] {
+    return this.connectionManager.getConnections()
   }
 
-  private track (conn: Connection): ConnectionRecord {
+  /**
+   * The record of an open connection, created (with its taps) if new
+   *
+   * @internal
+   */
+  track (conn: Connection): ConnectionRecord {
     let record = this.records.get(conn.id)
 
     if (record == null) {
@@ -172,119 +152,76 @@ export class HealthService implements ConnectionHealth, Startable {
     return record
   }
 
-  private async probe (record: ConnectionRecord): Promise<void> {
-    if (record.connection.status !== 'open' || this.shutdown.signal.aborted) {
-      return
-    }
+  /** @internal */
+  tracks (record: ConnectionRecord): boolean {
+    return this.records.get(record.connection.id) === record
+  }
 
-    this.probes++
-    const controller = new AbortController()
-    this.inflight.add(controller)
+  private untrack (record: ConnectionRecord): void {
+    const id = record.connection.id
+    this.records.delete(id)
+    this.untaps.get(id)?.()
+    this.untaps.delete(id)
+    untapStreams(record.connection)
+  }
 
-    try {
-      const rtt = await pingConnection(record.connection, this.options.pingTimeout, controller)
-      record.probeSucceeded(rtt)
-      // what libp2p's own monitor would set, for code that reads conn.rtt
-      record.connection.rtt = record.rtt.ewma
-    } catch (err: any) {
-      if (this.shutdown.signal.aborted) {
-        return
-      }
+  /**
+   * A probe ended: only an answer or a failure is a check
+   *
+   * @internal
+   */
+  probed (record: ConnectionRecord, outcome: ProbeOutcome): void {
+    const now = Date.now()
 
-      if (err?.name === 'PingUnsupportedError') {
-        // alive: the negotiation round trip is the measurement
-        record.probeSucceeded(err.negotiationMs)
-        return
-      }
-
-      if (err?.name === 'TooManyOutboundProtocolStreamsError') {
-        // another ping (libp2p's connection monitor) is in flight on this
-        // connection: not a failure of the connection
-        this.probes--
+    switch (outcome.result) {
+      case 'ok':
+        this.counters.probes++
+        record.probeSucceeded(outcome.rtt, outcome.probe)
+        // what libp2p's own monitor would set, for code that reads conn.rtt
+        record.connection.rtt = record.rtt.ewma
+        break
+      case 'failed':
+        this.counters.probes++
+        this.counters.probeFailures++
+        record.probeFailed(outcome.error, now)
+        this.log('probe of %s to %p failed - %s', record.connection.id, record.peer, outcome.error)
+        break
+      case 'skipped':
+        this.counters.probesSkipped++
         record.probesSkipped++
         return
-      }
-
-      this.probeFailures++
-      record.probeFailed(err?.name ?? 'Error', Date.now())
-      this.log('probe of %s to %p failed - %e', record.connection.id, record.peer, err)
-    } finally {
-      this.inflight.delete(controller)
+      default:
+        // blocked by the local muxer's stream cap
+        record.probesBlocked++
+        record.error('probe', outcome.error, now)
+        return
     }
+
+    this.evaluate(record, now)
   }
 
-  /** Scores a record, moves its state, reports and repairs */
+  /**
+   * Scores a record after a check, moves its state, reports and repairs
+   *
+   * @internal
+   */
   evaluate (record: ConnectionRecord, now: number): void {
-    if (!this.records.has(record.connection.id) || record.connection.status !== 'open') {
-      return
-    }
-
-    const parts = score({
-      // the median of the last three probes: a lasting slowdown counts after
-      // two probes, a single spike never
-      rtt: record.rtt.samples > 0 ? record.rtt.recentMedian(3) : undefined,
-      successRate: record.successRate,
-      recentFailures: record.recentFailures(now),
-      consecutiveFailures: record.consecutiveFailures
-    }, this.options, this.options.weights)
-    record.score = parts.score
-
-    if (parts.score < this.options.minHealthThreshold) {
-      record.unhealthyChecks++
-
-      if (record.state === 'healthy') {
-        record.state = 'degraded'
-        record.streamsOkSinceDegraded = 0
-        record.event('degraded', now)
-      }
-
-      if (record.unhealthyChecks >= this.options.unhealthyChecksBeforeReplace) {
-        record.state = 'unhealthy'
-      }
-    } else {
-      if (record.state !== 'healthy') {
-        record.event('recovered', now)
-      }
-
-      record.unhealthyChecks = 0
-      record.state = 'healthy'
-    }
-
-    this.report(record, now)
-
-    if (record.state === 'unhealthy' && this.options.replaceUnhealthy) {
-      this.repairer.repair(record).catch(err => { this.log.error('repair of %s failed - %e', record.connection.id, err) })
-    }
+    evaluate(this, record, now)
   }
 
-  private report (record: ConnectionRecord, now: number): void {
-    const rtt = record.rtt.samples > 0 ? record.rtt.ewma : -1
-    const rttMoved = rtt >= 0 && (record.lastReportedRtt < 0 || Math.abs(rtt - record.lastReportedRtt) >= Math.max(REPORT_RTT_MS, record.lastReportedRtt * REPORT_RTT_RATIO))
-    const changed = record.state !== record.lastReportedState || Math.abs(record.score - record.lastReportedScore) >= REPORT_STEP || rttMoved
-
-    if (!changed) {
-      return
-    }
-
-    record.lastReportedScore = record.score
-    record.lastReportedState = record.state
-    record.lastReportedRtt = rtt
-    this.components.events.safeDispatchEvent(CONNECTION_HEALTH_EVENT, { detail: this.snapshot(record, now) })
-  }
-
+  /** @internal */
   snapshot (record: ConnectionRecord, now: number): ConnectionHealthSnapshot {
-    return {
-      peer: record.peer,
-      connectionId: record.connection.id,
-      score: record.score,
-      state: record.state,
-      rtt: record.rtt.summary(),
-      successRate: record.successRate,
-      stability: stabilityComponent(record.recentFailures(now), this.options.maxFailedStreams),
-      limited: record.connection.limits != null,
-      adaptiveTimeout: this.getTimeout(record.peer),
-      timestamp: now
-    }
+    return snapshot(this, record, now)
+  }
+
+  /** @internal */
+  judge (record: ConnectionRecord, now: number): void {
+    this.repairer.judge(record, now)
+  }
+
+  /** @internal */
+  repair (record: ConnectionRecord): void {
+    this.repairer.repair(record).catch(err => { this.log.error('repair of %s failed - %e', record.connection.id, err) })
   }
 
   private onOpen (evt: CustomEvent<Connection>): void {
@@ -298,13 +235,11 @@ export class HealthService implements ConnectionHealth, Startable {
       return
     }
 
+    const now = Date.now()
     record.state = 'closed'
-    record.event('closed', Date.now())
-    this.report(record, Date.now())
-    this.records.delete(evt.detail.id)
-    this.untaps.get(evt.detail.id)?.()
-    this.untaps.delete(evt.detail.id)
-    untapStreams(record.connection)
+    record.event('closed', now)
+    report(this, record, now)
+    this.untrack(record)
     this.repairer.onClosed(record)
   }
 
@@ -323,7 +258,7 @@ export class HealthService implements ConnectionHealth, Startable {
     // the peer's connections from the connection manager's per-peer map, not
     // a scan of every record: reports call this, so a scan made a sweep
     // that reports many connections quadratic
-    for (const conn of this.components.connectionManager.getConnections(peer)) {
+    for (const conn of this.connectionManager.getConnections(peer)) {
       const record = this.records.get(conn.id)
 
       if (record != null && record.peer.equals(peer) && record.rtt.samples > 0) {
@@ -335,111 +270,15 @@ export class HealthService implements ConnectionHealth, Startable {
     return best ?? this.options.maxTimeout
   }
 
-  private report0 (record: ConnectionRecord, now: number): ConnectionHealthReport {
-    return {
-      ...this.snapshot(record, now),
-      age: now - record.opened,
-      probes: record.probes,
-      probeFailures: record.probeFailures,
-      probesSkipped: record.probesSkipped,
-      streamsOpened: record.streamsOpened,
-      streamsFailed: record.streamsFailed,
-      openStreams: record.connection.streams.length,
-      bytesIn: record.bytes.totalIn,
-      bytesOut: record.bytes.totalOut,
-      rates: record.bytes.rates(now),
-      errors: [...record.errors],
-      events: [...record.events]
-    }
-  }
-
   getConnectionHealth (peer: PeerId): PeerHealth | undefined {
-    const now = Date.now()
-    const connections = [...this.records.values()].filter(r => r.peer.equals(peer)).map(r => this.report0(r, now))
-
-    if (connections.length === 0) {
-      return undefined
-    }
-
-    return {
-      peer,
-      score: Math.max(...connections.map(c => c.score)),
-      connections,
-      adaptiveTimeout: this.getTimeout(peer)
-    }
+    return peerHealth(this, peer)
   }
 
   getNetworkHealthSummary (): NetworkHealthSummary {
-    const records = [...this.records.values()]
-    const peers = new Set(records.map(r => r.peer.toString()))
-    const sorted = [...records].sort((a, b) => a.score - b.score)
-
-    return {
-      peers: peers.size,
-      connections: records.length,
-      averageScore: records.length === 0 ? 1 : records.reduce((sum, r) => sum + r.score, 0) / records.length,
-      unhealthy: records.filter(r => r.state !== 'healthy').length,
-      worst: sorted.slice(0, SUMMARY_WORST).map(r => ({ peer: r.peer.toString(), connectionId: r.connection.id, score: r.score, state: r.state })),
-      probes: this.probes,
-      probeFailures: this.probeFailures,
-      replacements: this.replacements
-    }
+    return summary(this)
   }
 
   exportHealthMetrics (format: 'json' | 'prometheus'): string {
-    const now = Date.now()
-    const summary = this.getNetworkHealthSummary()
-
-    if (format === 'prometheus') {
-      return prometheusText([...this.records.values()], summary, now)
-    }
-
-    return JSON.stringify({
-      summary,
-      connections: [...this.records.values()].map(r => ({ ...this.report0(r, now), peer: r.peer.toString() }))
-    })
+    return exportMetrics(this, format)
   }
-
-  private registerMetrics (): void {
-    if (this.components.metrics != null) {
-      registerHealthMetrics(this.components.metrics, this)
-    }
-  }
-}
-
-/**
- * The first connection of every peer, then the second of every peer, ...:
- * with one probe per peer at a time, a sweep in this order keeps
- * `maxConcurrentProbes` busy instead of queueing behind one peer
- */
-function interleavePeers (connections: Connection[]): Connection[] {
-  const byPeer = new Map<string, Connection[]>()
-
-  for (const conn of connections) {
-    const key = conn.remotePeer.toString()
-    const list = byPeer.get(key)
-
-    if (list == null) {
-      byPeer.set(key, [conn])
-    } else {
-      list.push(conn)
-    }
-  }
-
-  if (byPeer.size === connections.length) {
-    return connections
-  }
-
-  const lists = [...byPeer.values()]
-  const out: Connection[] = []
-
-  for (let i = 0; out.length < connections.length; i++) {
-    for (const list of lists) {
-      if (i < list.length) {
-        out.push(list[i])
-      }
-    }
-  }
-
-  return out
 }

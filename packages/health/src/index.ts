@@ -2,58 +2,15 @@
  * @packageDocumentation
  *
  * Measures, scores and repairs every libp2p connection, and exports what it
- * sees as JSON and Prometheus text. Nothing changes for nodes that do not
- * add it.
- *
- * Every `checkInterval` (jittered), each open connection - busy or idle,
- * direct or relayed - gets a real `/ipfs/ping/1.0.0` round trip on that very
- * connection, at most `maxConcurrentProbes` at once and one per peer at a
- * time (go-libp2p resets a peer's third concurrent inbound ping stream; a
- * probe unanswered for 1 s lets the peer's next one start). A peer that does not
- * speak ping answers the protocol negotiation instead, which takes one round
- * trip: that counts as an answered probe and its time as the RTT. Per connection it keeps
- * RTT (last, EWMA, min, p50/p95 of the last 64), a decayed probe success
- * rate, outcomes of every outbound stream opened on it (observed on the
- * connection, whoever opens it), bytes in and out
- * with rates over 10 s / 1 min / 5 min and the peak second, the last 32
- * errors and the last 32 lifecycle events (opened, degraded, recovered,
- * replaced, closed). Everything is bounded: a record takes about 2.9 KB
- * (two `Float64Array`s for RTT and byte buckets; histories allocated on
- * their first entry), and each probe opens a new ping stream (both js-libp2p
- * and go-libp2p close a ping stream kept open 10 s), about 0.5 ms of CPU:
- * about 5 % of a core for 1,000 connections at the default interval.
- *
- * The score (0..1) is a weighted mean of latency, success rate and
- * stability, each 0.5 exactly at its configured threshold (`maxPingLatency`,
- * `minPingSuccessRate`, `maxFailedStreams`); past a threshold the score is
- * capped by that component. A connection below `minHealthThreshold` is
- * `degraded`; after `unhealthyChecksBeforeReplace` consecutive checks it is
- * `unhealthy` and replaced: a new connection is dialled first, the old one
- * closed once its streams drained (or `replaceGrace` passed), never below
- * `minConnectionsPerPeer` and never for peers tagged `x-health-protected`.
- * One failed probe never does it (the success rate decays by 5 % a probe,
- * so random loss moves it slowly); two unanswered probes in a row zero the
- * success component at once, so a silent connection is degraded within two
- * checks. A connection that fails every probe and every
- * stream is closed even when it is the last, and its peer re-dialled.
- *
- * Material changes (state, score moving by 0.05, or RTT EWMA moving by 20 %
- * and at least 10 ms) are dispatched as
- * `connection:health` events (`@x/interface`), with the peer's adaptive
- * timeout (SRTT + 4 x RTTVAR, bounded by `minTimeout`..`maxTimeout`), so
- * `@x/connection-pool` routes and times out by health without importing
- * this package.
- *
- * ## libp2p's own connection monitor
- *
- * js-libp2p's connection monitor pings the same protocol, and `@libp2p/ping`
- * allows one outbound ping stream per connection: when both run, a probe
- * that meets the monitor's ping is counted as skipped, but the monitor
- * aborts the connection when its own ping is refused. Disable it when this
- * service runs (`connectionMonitor: { enabled: false }`): this service
- * measures the same RTT (and sets `conn.rtt`) and acts on it with more care.
- * Raising the ping service's `maxOutboundStreams` is not enough, because the
- * monitor starts a ping every interval without waiting for the last one.
+ * sees as JSON and Prometheus text. Every `checkInterval` each open
+ * connection gets a round trip on that very connection: a PING frame of its
+ * muxer where the muxer has one (yamux), a ping stream elsewhere. The score
+ * (0..1) weighs latency, probe success and failed streams; connections that
+ * stay below `minHealthThreshold` are replaced, dead ones closed and their
+ * peer re-dialled. Material changes are dispatched as `connection:health`
+ * events (`@x/interface`), so `@x/connection-pool` routes by health without
+ * importing this package. The README tells how each part works and what it
+ * costs.
  *
  * @example
  *
@@ -84,7 +41,7 @@ import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PeerStore, TypedEv
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ConnectionHealthSnapshot, ConnectionHealthState } from '@x/interface'
 
-export { InvalidHealthOptionError, PingMismatchError, PingUnsupportedError } from './errors.ts'
+export { DeadConnectionError, InvalidHealthOptionError, PingMismatchError, PingUnsupportedError } from './errors.ts'
 export { score, latencyComponent, successComponent, stabilityComponent } from './score.ts'
 export type { ByteRates, TimedError, TimedEvent }
 
@@ -97,7 +54,40 @@ export interface HealthWeights {
   stability?: number
 }
 
+/**
+ * How connections are probed: `muxer` a PING frame of the connection's muxer
+ * (yamux), `stream` a ping stream; `auto` the muxer where it can, a ping
+ * stream elsewhere, and a ping stream now and then on a connection that
+ * carried no successful stream for a while
+ */
+export type ProbeMode = 'auto' | 'muxer' | 'stream'
+
+/** What measured a connection last: a muxer PING frame, a ping stream, or the negotiation of a ping stream the remote refused */
+export type ProbeKind = 'muxer' | 'stream' | 'negotiation'
+
 export interface ConnectionHealthInit {
+  /**
+   * How connections are probed (see `ProbeMode`); a connection whose muxer
+   * has no ping is probed with a ping stream whatever this says
+   *
+   * @default 'auto'
+   */
+  probe?: ProbeMode
+
+  /**
+   * The ping protocol is `/<protocolPrefix>/ping/1.0.0`, as in `@libp2p/ping`
+   *
+   * @default 'ipfs'
+   */
+  protocolPrefix?: string
+
+  /**
+   * Every metric name starts with this, so two instances do not collide
+   *
+   * @default 'x_health_'
+   */
+  metricsPrefix?: string
+
   /**
    * How often every connection is probed, ms
    *
@@ -120,9 +110,9 @@ export interface ConnectionHealthInit {
   pingTimeout?: number
 
   /**
-   * Probes in flight at once, however many connections; one of them per
-   * peer, unless the peer's probe is unanswered for 1 s (or half of
-   * `pingTimeout`)
+   * Probes in flight at once, however many connections; of them, one ping
+   * stream per peer, unless the peer's probe is unanswered for 1 s (or half
+   * of `pingTimeout`)
    *
    * @default 16
    */
@@ -221,10 +211,16 @@ export interface ConnectionHealthComponents {
 /** Everything known about one connection */
 export interface ConnectionHealthReport extends ConnectionHealthSnapshot {
   age: number
+  /** What measured the connection last, undefined before the first answer */
+  probe?: ProbeKind
+  /** The remote refused a ping stream on this connection (it does not speak the ping protocol) */
+  pingUnsupported: boolean
   probes: number
   probeFailures: number
-  /** Probes not sent because another ping was in flight on the connection */
+  /** Probes not sent because another ping stream was in flight on the connection (not a check) */
   probesSkipped: number
+  /** Stream probes the local muxer refused for its own stream cap, where no muxer ping could stand in (not a check) */
+  probesBlocked: number
   streamsOpened: number
   streamsFailed: number
   openStreams: number
@@ -252,7 +248,12 @@ export interface NetworkHealthSummary {
   worst: Array<{ peer: string, connectionId: string, score: number, state: ConnectionHealthState }>
   probes: number
   probeFailures: number
+  probesSkipped: number
   replacements: number
+  /** Replacements no better than the connection they replaced (the peer's replacements are then held back) */
+  futileReplacements: number
+  /** Open connections whose remote refused a ping stream */
+  pingUnsupported: number
 }
 
 export interface ConnectionHealth {
@@ -261,7 +262,11 @@ export interface ConnectionHealth {
   exportHealthMetrics(format: 'json' | 'prometheus'): string
   /** SRTT + 4 x RTTVAR of the peer's best measured connection, bounded */
   getTimeout(peer: PeerId): number
-  /** Probes every connection now (tests, or after a network change) */
+  /**
+   * Probes every open connection now (after a network change, or in tests)
+   * and resolves when they were checked; a connection whose probe is in
+   * flight is not probed twice. Does nothing while the service is stopped.
+   */
   checkAll(): Promise<void>
 }
 

@@ -8,8 +8,11 @@
  * cardinality is bounded by the open connections: a closed connection's
  * series disappear at the next scrape.
  */
+import { DEFAULT_METRICS_PREFIX } from './constants.ts'
 import { CONNECTION_FIGURES } from './export.ts'
+import { metricNames } from './metric-names.ts'
 import type { NetworkHealthSummary } from './index.ts'
+import type { HealthMetricNames } from './metric-names.ts'
 import type { ConnectionRecord } from './record.ts'
 import type { Metrics } from '@libp2p/interface'
 
@@ -19,23 +22,24 @@ export interface HealthMetricsSource {
   getNetworkHealthSummary(): NetworkHealthSummary
 }
 
-export function registerHealthMetrics (metrics: Metrics, source: HealthMetricsSource): void {
-  metrics.registerMetricGroup('x_health_summary', {
-    help: 'Connection health: peers, connections, unhealthy connections, average score',
+export function registerHealthMetrics (metrics: Metrics, source: HealthMetricsSource, names: HealthMetricNames = metricNames(DEFAULT_METRICS_PREFIX)): void {
+  metrics.registerMetricGroup(names.summaryGroup, {
+    help: 'Connection health: peers, connections, unhealthy connections, average score, connections whose remote refused a ping stream',
     calculate: () => {
       const s = source.getNetworkHealthSummary()
-      return { peers: s.peers, connections: s.connections, unhealthy: s.unhealthy, average_score: s.averageScore }
+      return { peers: s.peers, connections: s.connections, unhealthy: s.unhealthy, average_score: s.averageScore, ping_unsupported: s.pingUnsupported }
     }
   })
-  metrics.registerCounterGroup('x_health_events_total', {
-    help: 'Probes, failed probes and replacements',
+  metrics.registerCounterGroup(names.eventsGroupTotal, {
+    help: 'Probes, failed and skipped probes, replacements and futile replacements',
     calculate: () => {
       const s = source.getNetworkHealthSummary()
-      return { probes: s.probes, probe_failures: s.probeFailures, replacements: s.replacements }
+      return { probes: s.probes, probe_failures: s.probeFailures, probes_skipped: s.probesSkipped, replacements: s.replacements, futile_replacements: s.futileReplacements }
     }
   })
 
-  for (const { name, help, type, value } of CONNECTION_FIGURES) {
+  for (const { name: key, help, type, value } of CONNECTION_FIGURES) {
+    const name = names[key]
     const options = { label: 'connection', help, calculate: () => perConnection(source, value) }
 
     if (type === 'counter') {

@@ -1,11 +1,16 @@
 /**
  * Validates `ConnectionHealthInit` and resolves its defaults.
  */
+import { PING_PROTOCOL } from '@libp2p/ping'
 import * as C from './constants.ts'
 import { InvalidHealthOptionError } from './errors.ts'
-import type { ConnectionHealthInit, HealthWeights } from './index.ts'
+import type { ConnectionHealthInit, HealthWeights, ProbeMode } from './index.ts'
 
 export interface ResolvedHealthOptions {
+  probe: ProbeMode
+  /** `/<protocolPrefix>/ping/1.0.0` */
+  pingProtocol: string
+  metricsPrefix: string
   checkInterval: number
   checkJitter: number
   pingTimeout: number
@@ -52,10 +57,38 @@ export function resolveWeights (weights: HealthWeights = {}): Required<HealthWei
   return { latency: raw.latency / total, successRate: raw.successRate / total, stability: raw.stability / total }
 }
 
+const PROBES: ReadonlySet<string> = new Set(['auto', 'muxer', 'stream'])
+/** A Prometheus metric name may start with this (and continue with digits) */
+const METRICS_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
+const PROTOCOL_PREFIX = /^[^/\s]+$/
+
+function pattern (name: string, value: string | undefined, fallback: string, re: RegExp): string {
+  const resolved = value ?? fallback
+
+  if (typeof resolved !== 'string' || !re.test(resolved)) {
+    throw new InvalidHealthOptionError(`${name} must match ${re}, got ${value}`)
+  }
+
+  return resolved
+}
+
+/** `@libp2p/ping`'s protocol with the given first segment */
+export function pingProtocol (prefix: string): string {
+  return PING_PROTOCOL.replace(/^\/[^/]+\//, `/${prefix}/`)
+}
+
 export function resolveOptions (init: ConnectionHealthInit): ResolvedHealthOptions {
   const minTimeout = number('minTimeout', init.minTimeout, C.DEFAULT_MIN_TIMEOUT, 1)
+  const probe = init.probe ?? C.DEFAULT_PROBE
+
+  if (!PROBES.has(probe)) {
+    throw new InvalidHealthOptionError(`probe must be 'auto', 'muxer' or 'stream', got ${init.probe}`)
+  }
 
   return {
+    probe,
+    pingProtocol: pingProtocol(pattern('protocolPrefix', init.protocolPrefix, C.DEFAULT_PROTOCOL_PREFIX, PROTOCOL_PREFIX)),
+    metricsPrefix: pattern('metricsPrefix', init.metricsPrefix, C.DEFAULT_METRICS_PREFIX, METRICS_PREFIX),
     checkInterval: number('checkInterval', init.checkInterval, C.DEFAULT_CHECK_INTERVAL, 10),
     checkJitter: number('checkJitter', init.checkJitter, C.DEFAULT_CHECK_JITTER, 0, 0.99),
     pingTimeout: number('pingTimeout', init.pingTimeout, C.DEFAULT_PING_TIMEOUT, 1),

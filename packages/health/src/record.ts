@@ -1,14 +1,17 @@
 /**
  * Everything measured about one connection. Every buffer is bounded (see
  * `constants.ts`): RTT window 64, errors 32, lifecycle events 32, byte
- * buckets 10 + 30 a direction. The histories are allocated on their first
- * entry (a connection that never failed has no error list; 'opened' is
- * implied by `opened` until a second event comes), so a healthy record is
- * the object, its RTT window and its byte buckets: about 2 KB.
+ * buckets 10 + 30 a direction, failed streams in 30 buckets. The histories
+ * and the failure buckets are allocated on their first entry (a connection
+ * that never failed has no error list; 'opened' is implied by `opened`
+ * until a second event comes), so a healthy record is the object, its RTT
+ * window and its byte buckets.
  */
 import { ByteCounter } from './bytes.ts'
-import { ERROR_HISTORY, EVENT_HISTORY, STABILITY_WINDOW, SUCCESS_DECAY } from './constants.ts'
+import { ERROR_HISTORY, EVENT_HISTORY, SUCCESS_DECAY } from './constants.ts'
 import { RttTracker } from './rtt.ts'
+import { WindowCount } from './window-count.ts'
+import type { ProbeKind } from './index.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { ConnectionHealthState } from '@x/interface'
 
@@ -27,6 +30,14 @@ export class ConnectionRecord {
   probes = 0
   probeFailures = 0
   probesSkipped = 0
+  probesBlocked = 0
+  /** What measured the connection last */
+  probe?: ProbeKind
+  /** The remote refused a ping stream */
+  pingUnsupported = false
+  /** Muxer probes since the last stream probe, and the successful streams then (`probe: 'auto'`) */
+  muxerChecks = 0
+  streamsAtStreamCheck = 0
   streamsOpened = 0
   streamsFailed = 0
   /** Streams that succeeded since the connection was last seen degraded */
@@ -44,6 +55,7 @@ export class ConnectionRecord {
   observesStreams = false
   private errorList?: TimedError[]
   private eventList?: TimedEvent[]
+  private failedStreams?: WindowCount
 
   constructor (connection: Connection, now: number) {
     this.connection = connection
@@ -73,7 +85,8 @@ export class ConnectionRecord {
     if (this.errorList.length > ERROR_HISTORY) { this.errorList.shift() }
   }
 
-  probeSucceeded (ms: number): void {
+  probeSucceeded (ms: number, probe: ProbeKind = 'stream'): void {
+    this.probe = probe
     this.probes++
     this.consecutiveFailures = 0
     this.rtt.add(ms)
@@ -94,24 +107,20 @@ export class ConnectionRecord {
       this.streamsOkSinceDegraded++
     } else {
       this.streamsFailed++
+      this.failedStreams ??= new WindowCount()
+      this.failedStreams.add(now)
       this.error('stream', name ?? 'Error', now)
     }
   }
 
   /**
-   * Failed streams within the stability window. Failed probes are not
-   * counted here: they make up the success rate, and counting them twice
-   * would make a short `checkInterval` alone breach `maxFailedStreams`
+   * Failed streams within the stability window (counted apart from the
+   * error history, which keeps only the last 32 errors of both kinds).
+   * Failed probes are not counted here: they make up the success rate, and
+   * counting them twice would make a short `checkInterval` alone breach
+   * `maxFailedStreams`
    */
   recentFailures (now: number): number {
-    let count = 0
-
-    for (const error of this.errorList ?? []) {
-      if (error.kind === 'stream' && now - error.at <= STABILITY_WINDOW) {
-        count++
-      }
-    }
-
-    return count
+    return this.failedStreams?.count(now) ?? 0
   }
 }

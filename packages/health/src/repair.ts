@@ -4,50 +4,95 @@
  * passed, and never when that would leave the peer below
  * `minConnectionsPerPeer` - unless it is dead (it failed every probe and
  * carried no stream since it degraded), in which case it is closed even if
- * it is the last one, and the peer is re-dialled. Peers carrying the
- * protected tag are never touched.
+ * it is the last one, and the peer is re-dialled (once per peer, with a
+ * doubling back-off). Peers carrying the protected tag, or whose tags cannot
+ * be read, are never touched.
  *
- * A replacement dial that fails holds further replacements of that peer
- * back, doubling from `checkInterval x unhealthyChecksBeforeReplace` up to
- * `MAX_REPLACE_BACKOFF`, so an unreachable peer is not re-dialled on every
- * check; a replacement that succeeds clears the hold.
+ * A replacement must pay off: after its first `PAYOFF_PROBES` probes it is
+ * compared with the connection it replaced, and when it is neither healthy
+ * nor clearly faster (`PAYOFF_RATIO`), the path, the remote or this host is
+ * slow and a new connection does not help: it is counted futile. A futile
+ * replacement, like a failed replacement dial, holds further replacements of
+ * that peer back, doubling from `checkInterval x unhealthyChecksBeforeReplace`
+ * up to `MAX_REPLACE_BACKOFF`.
+ *
+ * Everything stops with the service: drains and back-offs wake up, dials
+ * in flight are aborted, and nothing is closed or counted after `stop()`.
  */
-import { MAX_REPLACE_BACKOFF, REDIAL_ATTEMPTS } from './constants.ts'
-import type { HealthService } from './health.ts'
+import { DIAL_ROUND_TRIPS, MAX_PENDING_PAYOFFS, MAX_REPLACE_BACKOFF, PAYOFF_PROBES, PAYOFF_RATIO, REDIAL_ATTEMPTS } from './constants.ts'
+import { DeadConnectionError } from './errors.ts'
+import { sleep } from './sleep.ts'
+import type { ResolvedHealthOptions } from './options.ts'
 import type { ConnectionRecord } from './record.ts'
-import type { Connection, PeerId } from '@libp2p/interface'
+import type { Connection, Logger, PeerId, PeerStore } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+
+/** What repair needs of the service */
+export interface RepairContext {
+  readonly options: ResolvedHealthOptions
+  readonly log: Logger
+  readonly connectionManager: ConnectionManager
+  readonly peerStore: PeerStore
+  /** Aborted when the service stops */
+  readonly signal: AbortSignal
+  readonly counters: { replacements: number, futileReplacements: number }
+  getTimeout(peer: PeerId): number
+}
+
+interface Hold {
+  /** Replacement dials that failed in a row */
+  failures: number
+  /** Futile replacements in a row */
+  futile: number
+  /** No replacement before this */
+  until: number
+}
+
+interface Payoff {
+  peer: string
+  /** Median RTT of the replaced connection's last probes, ms */
+  rtt: number
+}
 
 export class Repairer {
-  private readonly service: HealthService
+  private readonly ctx: RepairContext
   private readonly redialing = new Set<string>()
-  /** Per peer with a failed replacement dial: failures in a row, and when the next dial may start */
-  private readonly held = new Map<string, { failures: number, until: number }>()
+  /** Peers whose replacements are held back; entries go once long expired */
+  private readonly held = new Map<string, Hold>()
+  /** Replacements awaiting their verdict, by connection id (at most `MAX_PENDING_PAYOFFS`) */
+  private readonly payoffs = new Map<string, Payoff>()
 
-  constructor (service: HealthService) {
-    this.service = service
+  constructor (ctx: RepairContext) {
+    this.ctx = ctx
   }
 
+  /** Protected by tag; a peer store that cannot answer protects too (fail closed) */
   private async isProtected (peer: PeerId): Promise<boolean> {
     try {
-      const stored = await this.service.components.peerStore.get(peer)
-      return stored.tags.has(this.service.options.protectedTag)
-    } catch {
-      return false
+      const stored = await this.ctx.peerStore.get(peer)
+      return stored.tags.has(this.ctx.options.protectedTag)
+    } catch (err: any) {
+      if (err?.name === 'NotFoundError') {
+        return false
+      }
+
+      this.ctx.log('could not read the tags of %p, leaving it alone - %e', peer, err)
+      return true
     }
   }
 
   /** Dead: failed every recent probe and no stream succeeded since it degraded */
   isDead (record: ConnectionRecord): boolean {
-    return record.consecutiveFailures >= this.service.options.unhealthyChecksBeforeReplace && record.streamsOkSinceDegraded === 0
+    return record.consecutiveFailures >= this.ctx.options.unhealthyChecksBeforeReplace && record.streamsOkSinceDegraded === 0
   }
 
   async repair (record: ConnectionRecord): Promise<void> {
-    if (record.replacing) {
+    if (record.replacing || this.ctx.signal.aborted) {
       return
     }
 
     record.replacing = true
-    const { components, options, log } = this.service
+    const { connectionManager, options, log, signal } = this.ctx
     const peer = record.peer
 
     try {
@@ -68,22 +113,28 @@ export class Repairer {
         const hold = this.held.get(key)
 
         if (hold != null && now < hold.until) {
-          log.trace('replacement of %s to %p held back for %dms after %d failed dials', record.connection.id, peer, hold.until - now, hold.failures)
+          log.trace('replacement of %s to %p held back for %dms (%d failed dials, %d futile replacements)', record.connection.id, peer, hold.until - now, hold.failures, hold.futile)
           return
         }
 
         try {
-          replacement = await components.connectionManager.openConnection(peer, { force: true, signal: AbortSignal.timeout(this.service.getTimeout(peer)) })
-          this.held.delete(key)
+          replacement = await connectionManager.openConnection(peer, { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeout(peer))]) })
+
+          if (hold != null) {
+            hold.failures = 0
+          }
         } catch (err) {
+          if (signal.aborted) {
+            return
+          }
+
           const failures = (hold?.failures ?? 0) + 1
-          const base = options.checkInterval * options.unhealthyChecksBeforeReplace
-          this.held.set(key, { failures, until: Date.now() + Math.min(MAX_REPLACE_BACKOFF, base * 2 ** (failures - 1)) })
+          this.held.set(key, { failures, futile: hold?.futile ?? 0, until: Date.now() + this.backoff(failures) })
           log('could not dial a replacement for %s to %p (failure %d) - %e', record.connection.id, peer, failures, err)
         }
       }
 
-      const others = components.connectionManager.getConnections(peer).filter(c => c.status === 'open' && c.id !== record.connection.id)
+      const others = connectionManager.getConnections(peer).filter(c => c.status === 'open' && c.id !== record.connection.id)
 
       if (others.length < options.minConnectionsPerPeer && !dead) {
         log('keeping unhealthy %s: %p would drop below %d connections', record.connection.id, peer, options.minConnectionsPerPeer)
@@ -91,12 +142,21 @@ export class Repairer {
       }
 
       await this.drain(record.connection, dead ? 0 : options.replaceGrace)
+
+      if (signal.aborted) {
+        return
+      }
+
+      if (replacement != null) {
+        this.expect(replacement, record)
+      }
+
       record.event('replaced', Date.now())
-      this.service.replacements++
+      this.ctx.counters.replacements++
       log('replacing %s to %p (score %d, dead %s) by %s', record.connection.id, peer, record.score.toFixed(2), dead, replacement?.id ?? 'none')
 
       if (dead) {
-        record.connection.abort(new Error('connection failed every health probe'))
+        record.connection.abort(new DeadConnectionError())
       } else {
         await record.connection.close().catch(err => { record.connection.abort(err) })
       }
@@ -105,7 +165,65 @@ export class Repairer {
     }
   }
 
-  /** Peers held back for replacement dials right now */
+  /** A dial takes about four round trips (TCP, noise, yamux, identify): the adaptive timeout covers one */
+  private dialTimeout (peer: PeerId): number {
+    const { pingTimeout, maxTimeout } = this.ctx.options
+    return Math.min(maxTimeout, Math.max(pingTimeout, DIAL_ROUND_TRIPS * this.ctx.getTimeout(peer)))
+  }
+
+  /** Hold after the n-th failure or futile replacement in a row */
+  private backoff (n: number): number {
+    const { checkInterval, unhealthyChecksBeforeReplace } = this.ctx.options
+    return Math.min(MAX_REPLACE_BACKOFF, checkInterval * unhealthyChecksBeforeReplace * 2 ** (n - 1))
+  }
+
+  /** Remembers what the replacement has to beat */
+  private expect (replacement: Connection, replaced: ConnectionRecord): void {
+    if (this.payoffs.size >= MAX_PENDING_PAYOFFS) {
+      this.payoffs.delete(this.payoffs.keys().next().value as string)
+    }
+
+    this.payoffs.set(replacement.id, {
+      peer: replaced.peer.toString(),
+      rtt: replaced.rtt.samples > 0 ? replaced.rtt.recentMedian(3) : Infinity
+    })
+  }
+
+  /**
+   * Judges a replacement once it has `PAYOFF_PROBES` probes: it pays off
+   * when it is healthy or its RTT is below `PAYOFF_RATIO` of the replaced
+   * connection's; otherwise it is futile and the peer is held back
+   */
+  judge (record: ConnectionRecord, now: number): void {
+    const payoff = this.payoffs.get(record.connection.id)
+
+    if (payoff == null || record.probes < PAYOFF_PROBES) {
+      return
+    }
+
+    this.payoffs.delete(record.connection.id)
+    const rtt = record.rtt.samples > 0 ? record.rtt.recentMedian(3) : Infinity
+    const hold = this.held.get(payoff.peer)
+
+    if (record.score >= this.ctx.options.minHealthThreshold || rtt < payoff.rtt * PAYOFF_RATIO) {
+      if (hold != null) {
+        hold.futile = 0
+
+        if (hold.failures === 0) {
+          this.held.delete(payoff.peer)
+        }
+      }
+
+      return
+    }
+
+    const futile = (hold?.futile ?? 0) + 1
+    this.ctx.counters.futileReplacements++
+    this.held.set(payoff.peer, { failures: hold?.failures ?? 0, futile, until: now + this.backoff(futile) })
+    this.ctx.log('replacement %s to %p is no better (rtt %dms, replaced %dms, score %d): holding replacements back', record.connection.id, record.peer, Math.round(rtt), Math.round(payoff.rtt), record.score.toFixed(2))
+  }
+
+  /** Peers held back for replacements right now */
   get heldPeers (): number {
     return this.held.size
   }
@@ -119,38 +237,26 @@ export class Repairer {
     }
   }
 
-  /** Waits until no stream is open on the connection, or the grace time passed */
+  /** Waits until no stream is open on the connection, the grace time passed, or the service stopped */
   private async drain (connection: Connection, grace: number): Promise<void> {
     const deadline = Date.now() + grace
 
-    while (connection.streams.length > 0 && Date.now() < deadline && connection.status === 'open') {
-      await new Promise(resolve => setTimeout(resolve, Math.min(100, grace)))
+    while (connection.streams.length > 0 && Date.now() < deadline && connection.status === 'open' && !this.ctx.signal.aborted) {
+      await sleep(Math.min(100, grace), this.ctx.signal)
     }
   }
 
-  /** Resolves after `ms`, or at once when the service stops */
-  private async wait (ms: number): Promise<void> {
-    const signal = this.service.signal
-
-    await new Promise<void>(resolve => {
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', done)
-        resolve()
-      }, ms)
-      const done = (): void => {
-        clearTimeout(timer)
-        resolve()
-      }
-      signal.addEventListener('abort', done, { once: true })
-    })
-  }
-
-  /** After a dead connection closed: re-dial its peer if nothing is left */
+  /**
+   * A connection closed: forget its pending verdict; after a dead one,
+   * re-dial its peer once nothing is left, one re-dial loop per peer, with
+   * a back-off doubling from `checkInterval`
+   */
   onClosed (record: ConnectionRecord): void {
-    const { components, options, log } = this.service
+    this.payoffs.delete(record.connection.id)
+    const { connectionManager, options, log, signal } = this.ctx
     const key = record.peer.toString()
 
-    if (!record.events.some(e => e.event === 'replaced') || this.redialing.has(key)) {
+    if (!record.events.some(e => e.event === 'replaced') || this.redialing.has(key) || signal.aborted) {
       return
     }
 
@@ -158,18 +264,18 @@ export class Repairer {
 
     void (async () => {
       try {
-        for (let attempt = 1; attempt <= REDIAL_ATTEMPTS && this.service.isStarted(); attempt++) {
-          if (components.connectionManager.getConnections(record.peer).some(c => c.status === 'open')) {
+        for (let attempt = 1; attempt <= REDIAL_ATTEMPTS && !signal.aborted; attempt++) {
+          if (connectionManager.getConnections(record.peer).some(c => c.status === 'open')) {
             return
           }
 
           try {
-            await components.connectionManager.openConnection(record.peer, { signal: AbortSignal.timeout(options.pingTimeout) })
+            await connectionManager.openConnection(record.peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeout(record.peer))]) })
             log('re-dialled %p after replacing a dead connection', record.peer)
             return
           } catch (err) {
             log('re-dial %d of %p failed - %e', attempt, record.peer, err)
-            await this.wait(options.checkInterval)
+            await sleep(Math.min(MAX_REPLACE_BACKOFF, options.checkInterval * 2 ** (attempt - 1)), signal)
           }
         }
       } finally {

@@ -20,7 +20,6 @@
 import { NOT_CONNECTION_FAILURES } from '@x/interface'
 import type { AbortOptions, Connection, Stream } from '@libp2p/interface'
 
-
 /** Marks a stream open as the health service's own probe */
 export const PROBE_STREAM = Symbol.for('@x/health/probe-stream')
 

@@ -62,6 +62,7 @@ describe('bounds and contracts (stub components, fake time)', () => {
   let probed: Probed
   let connectionManager: sinon.SinonStubbedInstance<ConnectionManager>
   let events: TypedEventEmitter<Libp2pEvents>
+  const services: HealthService[] = []
 
   beforeEach(async () => {
     clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
@@ -78,6 +79,7 @@ describe('bounds and contracts (stub components, fake time)', () => {
   })
 
   afterEach(() => {
+    for (const health of services.splice(0)) { health.stop() }
     clock.restore()
     sinon.restore()
   })
@@ -85,7 +87,11 @@ describe('bounds and contracts (stub components, fake time)', () => {
   function service (init: ConnectionHealthInit = {}, metrics?: Metrics): HealthService {
     const peerStore = stubInterface<PeerStore>()
     peerStore.get.rejects(Object.assign(new Error('not found'), { name: 'NotFoundError' }))
-    return new HealthService({ connectionManager, peerStore, events, logger: defaultLogger(), metrics }, { replaceUnhealthy: false, ...init })
+    // started (checkAll does nothing on a stopped service), with no sweep of its own unless a test asks
+    const health = new HealthService({ connectionManager, peerStore, events, logger: defaultLogger(), metrics }, { replaceUnhealthy: false, checkInterval: 3_600_000, ...init })
+    health.start()
+    services.push(health)
+    return health
   }
 
   it('never has more than maxConcurrentProbes probes in flight, and probes every connection of a sweep', async () => {

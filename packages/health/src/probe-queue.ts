@@ -1,0 +1,111 @@
+/**
+ * A queue that bounds how many probes run at once, in all and per key.
+ */
+
+/**
+ * Runs at most `limit` tasks at once, and one per key at a time, in order
+ * otherwise. Stream probes are keyed by peer: go-libp2p's resource manager
+ * allows a peer only two inbound ping streams (across all its connections)
+ * and resets the rest, so probing several connections of one go peer at
+ * once fails probes of healthy connections. A task that runs longer than
+ * `lease` lets the next task of its key start (a peer that answers within
+ * the lease is never probed twice at once; the connections of a dead peer
+ * are not probed one timeout after another, which would make a sweep of a
+ * peer with three dead connections take three ping timeouts). Muxer probes
+ * open no stream and are keyed by connection.
+ */
+export class ProbeQueue {
+  private readonly limit: number
+  private readonly lease: number
+  private running = 0
+  /** Keys with a task running within its lease, and the task holding it */
+  private readonly busy = new Map<string, object>()
+  /** Tasks waiting, per key, in order */
+  private readonly waiting = new Map<string, Array<() => void>>()
+  /** Keys with waiting tasks and none holding them, in the order they became so, from `readyAt` */
+  private ready: string[] = []
+  private readyAt = 0
+
+  constructor (limit: number, lease = Infinity) {
+    this.limit = limit
+    this.lease = lease
+  }
+
+  get active (): number {
+    return this.running
+  }
+
+  async run <T> (key: string, task: () => Promise<T>): Promise<T> {
+    if (this.running < this.limit && !this.busy.has(key)) {
+      this.running++
+    } else {
+      // pump() reserves the slot and the key before starting it
+      await new Promise<void>(resolve => {
+        const queue = this.waiting.get(key)
+
+        if (queue == null) {
+          this.waiting.set(key, [resolve])
+
+          if (!this.busy.has(key)) {
+            this.ready.push(key)
+          }
+        } else {
+          queue.push(resolve)
+        }
+      })
+    }
+
+    const holder = {}
+    this.busy.set(key, holder)
+    const lease = Number.isFinite(this.lease) ? setTimeout(() => { this.release(key, holder) }, this.lease) : undefined
+
+    try {
+      return await task()
+    } finally {
+      clearTimeout(lease)
+      this.running--
+      this.release(key, holder)
+    }
+  }
+
+  /** Frees `key` if `holder` still holds it, and starts what can start */
+  private release (key: string, holder: object): void {
+    if (this.busy.get(key) === holder) {
+      this.busy.delete(key)
+
+      if (this.waiting.has(key)) {
+        this.ready.push(key)
+      }
+    }
+
+    this.pump()
+  }
+
+  /** Starts tasks of ready keys while slots remain */
+  private pump (): void {
+    while (this.running < this.limit && this.readyAt < this.ready.length) {
+      const key = this.ready[this.readyAt++]
+
+      if (this.readyAt === this.ready.length) {
+        this.ready = []
+        this.readyAt = 0
+      } else if (this.readyAt > 1024 && this.readyAt * 2 > this.ready.length) {
+        // a queue that never drains still drops the keys it took
+        this.ready = this.ready.slice(this.readyAt)
+        this.readyAt = 0
+      }
+
+      const queue = this.waiting.get(key) as Array<() => void>
+      const start = queue.shift() as () => void
+
+      if (queue.length === 0) {
+        this.waiting.delete(key)
+      }
+
+      this.running++
+      // held until the task itself takes the key, as its first step
+      this.busy.set(key, this)
+      start()
+    }
+  }
+}

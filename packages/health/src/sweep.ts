@@ -1,0 +1,168 @@
+/**
+ * When connections are probed. A timer fires every `checkInterval`
+ * (jittered; each timer is set when the previous one fires, a fixed rate)
+ * and probes every open connection that has no probe queued or in flight;
+ * a connection still being probed is not probed twice, and it holds up no
+ * other connection's check. Probes run through one `ProbeQueue`: at most
+ * `maxConcurrentProbes` at once, stream probes one per peer at a time
+ * (with a lease), muxer probes per connection.
+ */
+import { PEER_PROBE_LEASE } from './constants.ts'
+import { ProbeQueue } from './probe-queue.ts'
+import { plan, runProbe } from './prober.ts'
+import type { ResolvedHealthOptions } from './options.ts'
+import type { ProbeOutcome } from './prober.ts'
+import type { ConnectionRecord } from './record.ts'
+import type { Connection, Logger } from '@libp2p/interface'
+
+/** What the sweep needs of the service */
+export interface SweepTarget {
+  readonly options: ResolvedHealthOptions
+  readonly log: Logger
+  /** Open connections to probe */
+  connections(): Connection[]
+  /** The record of a connection, created if new */
+  track(connection: Connection): ConnectionRecord
+  /** Whether the connection still has a record */
+  tracks(record: ConnectionRecord): boolean
+  /** A probe ended */
+  probed(record: ConnectionRecord, outcome: ProbeOutcome): void
+}
+
+export class Sweep {
+  private readonly target: SweepTarget
+  private readonly queue: ProbeQueue
+  /** Probes queued or in flight, by connection id: at most one per open connection */
+  private readonly pending = new Map<string, Promise<void>>()
+  /** Controllers of the probes in flight, aborted by stop() */
+  private readonly inflight = new Set<AbortController>()
+  private timer?: ReturnType<typeof setTimeout>
+  private running = false
+  /** Ticks so far */
+  ticks = 0
+
+  constructor (target: SweepTarget) {
+    this.target = target
+    this.queue = new ProbeQueue(target.options.maxConcurrentProbes, Math.min(PEER_PROBE_LEASE, target.options.pingTimeout / 2))
+  }
+
+  start (): void {
+    if (this.running) {
+      return
+    }
+
+    this.running = true
+    this.schedule()
+  }
+
+  stop (): void {
+    this.running = false
+    clearTimeout(this.timer)
+
+    for (const controller of this.inflight) {
+      controller.abort(new DOMException('the health service stopped', 'AbortError'))
+    }
+
+    this.inflight.clear()
+  }
+
+  /** Probes every open connection that is not being probed; resolves when each of them was checked */
+  async checkAll (): Promise<void> {
+    if (!this.running) {
+      return
+    }
+
+    const waits: Array<Promise<void>> = []
+
+    for (const conn of interleavePeers(this.target.connections())) {
+      const record = this.target.track(conn)
+      waits.push(this.pending.get(conn.id) ?? this.probe(record))
+    }
+
+    await Promise.all(waits)
+  }
+
+  private schedule (): void {
+    const { checkInterval, checkJitter } = this.target.options
+    const delay = checkInterval * (1 + checkJitter * (2 * Math.random() - 1))
+
+    this.timer = setTimeout(() => {
+      if (!this.running) {
+        return
+      }
+
+      this.ticks++
+      this.schedule()
+      this.checkAll().catch(err => { this.target.log.error('health check failed - %e', err) })
+    }, delay)
+  }
+
+  private probe (record: ConnectionRecord): Promise<void> {
+    const id = record.connection.id
+    const { options } = this.target
+    const kind = plan(record, options)
+    const key = kind === 'muxer' ? `c/${id}` : `p/${record.peer.toString()}`
+
+    const done = this.queue.run(key, async () => {
+      if (!this.running || record.connection.status !== 'open' || !this.target.tracks(record)) {
+        return
+      }
+
+      const controller = new AbortController()
+      this.inflight.add(controller)
+
+      try {
+        const outcome = await runProbe(record, kind, options, controller)
+
+        if (this.running && this.target.tracks(record)) {
+          this.target.probed(record, outcome)
+        }
+      } finally {
+        this.inflight.delete(controller)
+      }
+    }).finally(() => {
+      this.pending.delete(id)
+    })
+
+    this.pending.set(id, done)
+    return done
+  }
+}
+
+/**
+ * The first connection of every peer, then the second of every peer, ...:
+ * with one stream probe per peer at a time, a sweep in this order keeps
+ * `maxConcurrentProbes` busy instead of queueing behind one peer
+ */
+function interleavePeers (connections: Connection[]): Connection[] {
+  const open = connections.filter(conn => conn.status === 'open')
+  const byPeer = new Map<string, Connection[]>()
+
+  for (const conn of open) {
+    const key = conn.remotePeer.toString()
+    const list = byPeer.get(key)
+
+    if (list == null) {
+      byPeer.set(key, [conn])
+    } else {
+      list.push(conn)
+    }
+  }
+
+  if (byPeer.size === open.length) {
+    return open
+  }
+
+  const lists = [...byPeer.values()]
+  const out: Connection[] = []
+
+  for (let i = 0; out.length < open.length; i++) {
+    for (const list of lists) {
+      if (i < list.length) {
+        out.push(list[i])
+      }
+    }
+  }
+
+  return out
+}
