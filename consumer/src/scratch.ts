@@ -15,8 +15,8 @@ const run = promisify(execFile)
 
 /** at most this long for `npm install` in the scratch project */
 export const INSTALL_TIMEOUT = 15 * 60_000
-/** scratch installs kept under the cache folder (the most recently used) */
-export const KEEP_INSTALLS = 3
+/** scratch installs kept per project name under the cache folder (the most recently used) */
+export const KEEP_INSTALLS = 2
 /** where the scratch installs live */
 export const CACHE_DIR = join(tmpdir(), 'x-consumer')
 
@@ -105,7 +105,7 @@ export async function prepareScratch (init: ScratchInit): Promise<Scratch> {
     rmSync(partial, { recursive: true, force: true })
   }
 
-  prune()
+  prune(init.name)
   return { dir, cached: false, manifest }
 }
 
@@ -123,10 +123,10 @@ export function cleanEnv (): NodeJS.ProcessEnv {
   return env
 }
 
-/** Keeps the KEEP_INSTALLS most recently used installs */
-function prune (): void {
+/** Keeps the KEEP_INSTALLS most recently used installs of the project `name` */
+function prune (name: string): void {
   const installs = readdirSync(CACHE_DIR)
-    .filter(name => !name.includes('.partial-'))
+    .filter(entry => !entry.includes('.partial-') && entry.slice(0, entry.lastIndexOf('-')) === name)
     .map(name => join(CACHE_DIR, name))
     .filter(path => existsSync(join(path, READY)))
     .sort((a, b) => statSync(join(b, READY)).mtimeMs - statSync(join(a, READY)).mtimeMs)

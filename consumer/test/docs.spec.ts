@@ -48,6 +48,20 @@ describe('the docs in the repository', () => {
     expect(relativeLinks(readme).filter(t => t.startsWith('..'))).to.deep.equal([])
   })
 
+  it('the top-level README states the Node range of the root package.json engines', () => {
+    const engines: string = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).to.include(`\`${engines}\``)
+  })
+
+  it('the top-level README names every Debian package `npm test` installs as root (scripts/system-deps.sh)', () => {
+    const script = readFileSync(join(root, 'scripts', 'system-deps.sh'), 'utf8')
+    const packages = [...script.matchAll(/need\+=\(([^)]+)\)/g)].map(([, name]) => name.trim())
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+
+    expect(packages).to.not.be.empty()
+    expect(packages.filter(p => !readme.includes(`\`${p}\``))).to.deep.equal([])
+  })
+
   it('every relative link of every README and ARCHITECTURE.md resolves', () => {
     const broken: string[] = []
 
