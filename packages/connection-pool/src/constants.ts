@@ -9,6 +9,7 @@ export const DEFAULT_MIN_CONNECTIONS_PER_PEER = 1
 export const DEFAULT_MAX_CONNECTIONS = 300
 export const DEFAULT_MAX_PEERS = 1000
 export const DEFAULT_DIAL_TIMEOUT = 10 * second
+export const DEFAULT_STREAM_OPEN_TIMEOUT = 10 * second
 export const DEFAULT_IDLE_TIMEOUT = 5 * 60 * second
 export const DEFAULT_MAINTENANCE_INTERVAL = 10 * second
 
@@ -36,10 +37,33 @@ export const STREAM_RATE_WINDOW = 10 * second
 
 /**
  * A connection the pool opened that the remote closes within this many ms
- * (go-libp2p closes refused ones within ~25 ms on loopback),
- * before it carried a stream, while other connections to the peer stay up,
- * was refused (go-libp2p's resource manager accepts the handshake and then
- * closes connections over its per-peer limit): it is counted as a refusal
- * and not re-dialled.
+ * of the dial completing (go-libp2p closes refused ones within ~25 ms on
+ * loopback), before it carried a stream, while other connections to the
+ * peer stay up, was refused (go-libp2p's resource manager accepts the
+ * handshake and then closes connections over its per-peer limit): it is
+ * counted as a refusal and not re-dialled. Timed from the end of the dial,
+ * not from `timeline.open`, so a slow handshake does not use it up.
  */
 export const REFUSAL_WINDOW = second
+
+/**
+ * A TCP + noise + yamux dial takes about four round trips; when `@x/health`
+ * has measured the peer's RTT, a dial attempt may take this many smoothed
+ * RTTs (twice the four) plus `DIAL_TIMEOUT_MARGIN`, and never less than
+ * `dialTimeout`.
+ */
+export const DIAL_TIMEOUT_RTTS = 8
+export const DIAL_TIMEOUT_MARGIN = second
+
+/**
+ * Opening a stream takes one round trip (protocol negotiation); with a
+ * measured RTT an attempt on one connection may take the adaptive timeout
+ * `@x/health` publishes, and at least this many smoothed RTTs.
+ */
+export const STREAM_OPEN_TIMEOUT_RTTS = 3
+
+/** Most multiaddrs one `dial`/`newStream` call accepts (libp2p dials at most 25 per peer) */
+export const MAX_ADDRESSES_PER_CALL = 25
+
+/** Prefix of every metric name the pool registers */
+export const DEFAULT_METRICS_PREFIX = 'x_connection_pool_'

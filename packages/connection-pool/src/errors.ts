@@ -1,5 +1,9 @@
 /**
- * Errors the pool throws; callers test `err.name`.
+ * Errors the pool throws; callers test `err.name`. Besides these: an
+ * argument that is not a `PeerId`, `Multiaddr` or `Multiaddr[]` (or
+ * multiaddrs naming different peers) is an `InvalidParametersError`, and an
+ * aborted call rejects with its signal's reason (an `AbortError`), or with
+ * an `AbortError` when `release()` or `stop()` cut it short.
  */
 
 /** An option passed to `connectionPool()` is invalid */
@@ -26,7 +30,10 @@ export class PeerDialFailedError extends Error {
   }
 }
 
-/** The pool holds `maxConnections` already, or manages `maxPeers` peers */
+/**
+ * The pool holds `maxConnections` already, or manages `maxPeers` peers that
+ * are all kept or busy
+ */
 export class PoolLimitReachedError extends Error {
   static name = 'PoolLimitReachedError'
   name = 'PoolLimitReachedError'

@@ -13,6 +13,32 @@
  * fails because its connection closed, reset or timed out, the next
  * connection is tried (each at most once), and only then a new one dialled.
  *
+ * `dial` and `newStream` take what `libp2p.dial` takes: a `PeerId`, a
+ * `Multiaddr` (the peer from its `/p2p/` component, or learned from the
+ * first connection when it has none) or a `Multiaddr[]` whose peer ids
+ * agree. Anything else is an `InvalidParametersError`. One call opens at
+ * most `maxConnectionsPerPeer` connections, so no input can make the pool
+ * dial in a loop.
+ *
+ * Kept and borrowed peers. `dial(peer)` **keeps** the peer: it is tagged
+ * (so the connection manager does not prune it), kept at
+ * `maxConnectionsPerPeer` (at least `minConnectionsPerPeer`), re-dialled
+ * after a connection closes, and held until `release(peer)` or `stop()`.
+ * `newStream(peer)` to a peer the pool does not keep only **borrows** it, as
+ * a drop-in for `libp2p.dialProtocol`: its open connections are used (one is
+ * dialled if there is none), nothing is tagged or re-dialled, and the peer
+ * is released after `idleTimeout` without a stream. At `maxPeers` the least
+ * recently used idle borrowed peer makes room; only when every managed peer
+ * is kept or busy does a new one get `PoolLimitReachedError`.
+ *
+ * Timeouts: a dial attempt gets `dialTimeout`, or longer when `@x/health`
+ * measured a slow path (8 smoothed RTTs plus 1 s: a TCP + noise + yamux
+ * dial takes about four round trips). Opening a stream on one connection
+ * gets `streamOpenTimeout`, or once `@x/health` has measured the path its
+ * adaptive timeout (at least 3 smoothed RTTs); that timeout is combined with
+ * the caller's signal, so failover works with a signal too. An aborted call
+ * rejects with the signal's reason and changes no status, target or tag.
+ *
  * Strategies: `round-robin` (default), `least-loaded` (fewest open streams),
  * `health-based` (highest score from the latest `connection:health` events
  * that `@x/health` publishes), `latency-based` (lowest RTT from those events,
@@ -24,7 +50,7 @@
  *
  * Connections to a pooled peer that something else opened are used for
  * streams too, but the pool only ever closes connections it opened itself.
- * Pooled peers carry a peer-store tag (`x-connection-pool`, value 100) so the
+ * Kept peers carry a peer-store tag (`x-connection-pool`, value 100) so the
  * connection manager does not prune them; a peer the pool gives up on loses
  * it.
  *
@@ -41,8 +67,9 @@
  *   }
  * })
  *
- * const connections = await node.services.pool.dial(remotePeerId)
- * const stream = await node.services.pool.newStream(remotePeerId, '/echo/1.0.0')
+ * // a PeerId, a Multiaddr such as '/ip4/192.0.2.1/tcp/4001/p2p/12D3KooW...', or a Multiaddr[]
+ * const connections = await node.services.pool.dial(remote)
+ * const stream = await node.services.pool.newStream(remote, '/echo/1.0.0')
  * ```
  *
  * @example Route by health, with `@x/health` in the same node
@@ -69,15 +96,16 @@
  */
 
 import { PoolService } from './pool.ts'
+import type { PeerInput } from './peer-address.ts'
 import type { Connection, ComponentLogger, Libp2pEvents, Metrics, PeerId, PeerStore, Stream, TypedEventTarget, AbortOptions, NewStreamOptions } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { PeerMap } from '@libp2p/peer-collections'
 import type { ConnectionHealthSnapshot, PoolPeerStatus } from '@x/interface'
 
 export { InvalidPoolOptionError, UnknownStrategyError, PeerDialFailedError, PoolLimitReachedError, NoConnectionAvailableError, PoolNotStartedError } from './errors.ts'
-export { backoffDelay, isRetryable } from './retry.ts'
 export { roundRobin, leastLoaded, healthBased, latencyBased } from './strategies.ts'
-export type { PoolPeerStatus }
+export type { PoolPeerStatus, PeerInput }
+export { METRIC_NAMES } from './metrics.ts'
 
 export type StrategyName = 'round-robin' | 'least-loaded' | 'health-based' | 'latency-based'
 
@@ -167,8 +195,10 @@ export interface ConnectionPoolInit {
   maxConnections?: number
 
   /**
-   * Most peers the pool manages at once; `dial()` to one more throws
-   * `PoolLimitReachedError` (release peers with `release()`)
+   * Most peers the pool manages at once, kept and borrowed together. One
+   * more releases the least recently used idle borrowed peer; when every
+   * peer is kept or busy, `dial()` and `newStream()` to a new peer throw
+   * `PoolLimitReachedError` (release kept peers with `release()`)
    *
    * @default 1000
    */
@@ -202,8 +232,9 @@ export interface ConnectionPoolInit {
   latencyToleranceRatio?: number
 
   /**
-   * Timeout of one dial attempt, ms. When `@x/health` runs, the adaptive
-   * timeout it publishes for the peer is used instead.
+   * Timeout of one dial attempt, ms. When `@x/health` has measured the
+   * peer's RTT, an attempt may take longer on a slow path (8 smoothed RTTs
+   * plus 1 s), never less.
    *
    * @default 10000
    */
@@ -211,16 +242,18 @@ export interface ConnectionPoolInit {
 
   /**
    * Timeout of opening one stream on one connection before failing over to
-   * the next, ms (when the caller passes no signal of its own). When
-   * `@x/health` runs, its adaptive timeout for the peer is used instead.
+   * the next, ms; combined with the caller's signal when there is one. When
+   * `@x/health` has measured the peer, its adaptive timeout (at least 3
+   * smoothed RTTs) is used instead.
    *
    * @default 10000
    */
   streamOpenTimeout?: number
 
   /**
-   * A connection the pool opened that carried no stream for this long is
-   * closed, as long as the peer keeps `minConnectionsPerPeer`, ms
+   * A connection the pool opened to a kept peer that carried no stream for
+   * this long is closed, as long as the peer keeps `minConnectionsPerPeer`;
+   * a borrowed peer with no stream for this long is released, ms
    *
    * @default 300000
    */
@@ -259,6 +292,14 @@ export interface ConnectionPoolInit {
    * @default false
    */
   reportStreams?: boolean
+
+  /**
+   * Prefix of the names of the metrics registered with libp2p's `metrics`
+   * component, so two pools in one process do not collide
+   *
+   * @default 'x_connection_pool_'
+   */
+  metricsPrefix?: string
 }
 
 export interface ConnectionPoolComponents {
@@ -270,8 +311,11 @@ export interface ConnectionPoolComponents {
 }
 
 export interface PoolMetrics {
-  /** Peers the pool manages */
+  /** Peers the pool manages, kept and borrowed */
   peers: number
+
+  /** Of those, peers kept by `dial()` */
+  keptPeers: number
 
   /** Open connections to those peers */
   connections: number
@@ -295,8 +339,14 @@ export interface PoolMetrics {
   dialFailures: number
   dialRetries: number
 
-  /** Extra connections a reachable peer (or our own limits) refused */
+  /** Extra connections a reachable peer refused (closed at once, or failed other than by a timeout) */
   dialRefusals: number
+
+  /** Dials not made because the pool held `maxConnections` */
+  limitedDials: number
+
+  /** Borrowed peers released to make room at `maxPeers` */
+  evictions: number
 
   /** Time to open a stream through the pool, over the last 1,024 streams, ms */
   streamOpenTime: { average: number, p95: number, samples: number }
@@ -308,11 +358,19 @@ export interface PoolMetrics {
 export interface PoolNewStreamOptions extends NewStreamOptions {}
 
 export interface ConnectionPool {
-  /** Opens connections to the peer up to `maxConnectionsPerPeer` and returns the open ones */
-  dial(peer: PeerId, options?: AbortOptions): Promise<Connection[]>
+  /**
+   * Keeps the peer: opens connections to it up to `maxConnectionsPerPeer`
+   * (one after another, at most that many in this call) and returns the
+   * open ones. The pool tags it and keeps it up until `release()`.
+   */
+  dial(peer: PeerInput, options?: AbortOptions): Promise<Connection[]>
 
-  /** Opens a stream on the connection the strategy picks, failing over to the others */
-  newStream(peer: PeerId, protocols: string | string[], options?: PoolNewStreamOptions): Promise<Stream>
+  /**
+   * Opens a stream on the connection the strategy picks, failing over to
+   * the others and then to one new connection. A peer the pool does not
+   * keep is only borrowed (see the module docs).
+   */
+  newStream(peer: PeerInput, protocols: string | string[], options?: PoolNewStreamOptions): Promise<Stream>
 
   /** One peer's open pooled connections, or those of every pooled peer */
   getConnections(peer?: PeerId): Connection[]

@@ -1,10 +1,32 @@
 /**
  * The pool's own counters and bounded timing windows, and their
  * registration with libp2p's `metrics` component when one is configured.
+ * This file is the one place that names the pool's metrics.
  */
 import { STREAM_RATE_WINDOW, STREAM_TIMING_SAMPLES } from './constants.ts'
 import type { PoolMetrics } from './index.ts'
 import type { Metrics } from '@libp2p/interface'
+
+/**
+ * Metric names after the prefix (`x_connection_pool_` unless `metricsPrefix`
+ * says otherwise). Counters end in `_total`, and only counters do.
+ */
+export const METRIC_NAMES = {
+  /** gauge: managed peers */
+  peers: 'peers',
+  /** gauge: open connections to managed peers */
+  connections: 'connections',
+  /** gauge: estimated bytes of the pool's bookkeeping */
+  bookkeepingBytes: 'bookkeeping_bytes',
+  /** counter group: dials by outcome */
+  dials: 'dials_total',
+  /** counter group: streams by outcome */
+  streams: 'streams_total',
+  /** counter: borrowed peers released to make room at maxPeers */
+  evictions: 'evictions_total',
+  /** gauge group: time to open a stream, average and p95 */
+  streamOpenSeconds: 'stream_open_seconds'
+} as const
 
 /** Rough bytes one sample slot, one rate bucket and the recorder itself hold */
 const RECORDER_BYTES = 512 + STREAM_TIMING_SAMPLES * 8 + 16 * 16
@@ -15,10 +37,13 @@ export class PoolMetricsRecorder {
   public dialFailures = 0
   public dialRetries = 0
   public dialRefusals = 0
+  public limitedDials = 0
+  public evictions = 0
   public streamsOpened = 0
   public streamFailures = 0
   public failovers = 0
 
+  private readonly prefix: string
   private readonly timings = new Float64Array(STREAM_TIMING_SAMPLES)
   private timingCount = 0
   private timingNext = 0
@@ -26,6 +51,10 @@ export class PoolMetricsRecorder {
   /** One bucket a second over the rate window */
   private readonly rateBuckets = new Uint32Array(Math.ceil(STREAM_RATE_WINDOW / 1000))
   private readonly rateSeconds = new Float64Array(Math.ceil(STREAM_RATE_WINDOW / 1000))
+
+  constructor (prefix: string) {
+    this.prefix = prefix
+  }
 
   recordStreamOpened (ms: number, now: number): void {
     this.streamsOpened++
@@ -80,29 +109,32 @@ export class PoolMetricsRecorder {
       return
     }
 
-    metrics.registerMetric('x_connection_pool_peers', {
+    const name = (key: keyof typeof METRIC_NAMES): string => `${this.prefix}${METRIC_NAMES[key]}`
+
+    metrics.registerMetric(name('peers'), {
       help: 'Peers managed by the connection pool',
       calculate: () => snapshot().peers
     })
-    metrics.registerMetric('x_connection_pool_connections', {
+    metrics.registerMetric(name('connections'), {
       help: 'Open connections to pooled peers',
       calculate: () => snapshot().connections
     })
-    metrics.registerMetric('x_connection_pool_bookkeeping_bytes', {
+    metrics.registerMetric(name('bookkeepingBytes'), {
       help: 'Estimated bytes held by the pool\'s own bookkeeping',
       calculate: () => snapshot().bookkeepingBytes
     })
-    metrics.registerCounterGroup('x_connection_pool_dials_total', {
+    metrics.registerCounterGroup(name('dials'), {
       help: 'Dial attempts made by the pool, by outcome',
       calculate: () => ({
         attempts: this.dialAttempts,
         successes: this.dialSuccesses,
         failures: this.dialFailures,
         retries: this.dialRetries,
-        refusals: this.dialRefusals
+        refusals: this.dialRefusals,
+        limited: this.limitedDials
       })
     })
-    metrics.registerCounterGroup('x_connection_pool_streams_total', {
+    metrics.registerCounterGroup(name('streams'), {
       help: 'Streams opened through the pool, by outcome',
       calculate: () => ({
         opened: this.streamsOpened,
@@ -110,7 +142,11 @@ export class PoolMetricsRecorder {
         failovers: this.failovers
       })
     })
-    metrics.registerMetricGroup('x_connection_pool_stream_open_seconds', {
+    metrics.registerCounter(name('evictions'), {
+      help: 'Borrowed peers released to make room at maxPeers',
+      calculate: () => this.evictions
+    })
+    metrics.registerMetricGroup(name('streamOpenSeconds'), {
       help: 'Time to open a stream through the pool over the last samples',
       calculate: () => {
         const { average, p95 } = this.streamOpenTime()

@@ -21,6 +21,7 @@ export interface ResolvedPoolOptions {
   tagName: string
   tagValue: number
   reportStreams: boolean
+  metricsPrefix: string
 }
 
 function integer (name: string, value: number | undefined, fallback: number, min: number): number {
@@ -48,6 +49,16 @@ function fraction (name: string, value: number | undefined, fallback: number): n
 
   if (!Number.isFinite(resolved) || resolved < 0 || resolved > 1) {
     throw new InvalidPoolOptionError(`${name} must be between 0 and 1, got ${value}`)
+  }
+
+  return resolved
+}
+
+function metricName (name: string, value: string | undefined, fallback: string): string {
+  const resolved = value ?? fallback
+
+  if (typeof resolved !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(resolved)) {
+    throw new InvalidPoolOptionError(`${name} must start a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${String(value)}`)
   }
 
   return resolved
@@ -86,7 +97,7 @@ export function resolveOptions (init: ConnectionPoolInit): ResolvedPoolOptions {
       latencyToleranceRatio: fraction('latencyToleranceRatio', init.latencyToleranceRatio, C.DEFAULT_LATENCY_TOLERANCE_RATIO)
     }),
     dialTimeout: duration('dialTimeout', init.dialTimeout, C.DEFAULT_DIAL_TIMEOUT, 1),
-    streamOpenTimeout: duration('streamOpenTimeout', init.streamOpenTimeout, C.DEFAULT_DIAL_TIMEOUT, 1),
+    streamOpenTimeout: duration('streamOpenTimeout', init.streamOpenTimeout, C.DEFAULT_STREAM_OPEN_TIMEOUT, 1),
     idleTimeout: duration('idleTimeout', init.idleTimeout, C.DEFAULT_IDLE_TIMEOUT, 1),
     maintenanceInterval: duration('maintenanceInterval', init.maintenanceInterval, C.DEFAULT_MAINTENANCE_INTERVAL, 10),
     retry: {
@@ -98,6 +109,7 @@ export function resolveOptions (init: ConnectionPoolInit): ResolvedPoolOptions {
     },
     tagName: init.tagName ?? C.DEFAULT_TAG_NAME,
     tagValue: integer('tagValue', init.tagValue, C.DEFAULT_TAG_VALUE, 0),
-    reportStreams: init.reportStreams ?? false
+    reportStreams: init.reportStreams ?? false,
+    metricsPrefix: metricName('metricsPrefix', init.metricsPrefix, C.DEFAULT_METRICS_PREFIX)
   }
 }

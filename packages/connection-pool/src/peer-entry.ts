@@ -2,11 +2,22 @@
  * What the pool remembers about one peer it manages.
  */
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PoolPeerStatus } from '@x/interface'
 
 export interface PeerEntry {
   peer: PeerId
   status: PoolPeerStatus
+
+  /**
+   * `dial()` was called for it: tagged, kept at its target, re-dialled, held
+   * until `release()`. Otherwise the peer is only borrowed by `newStream()`:
+   * no tag, no re-dials, released when idle or to make room.
+   */
+  kept: boolean
+
+  /** Whether the pool's peer-store tag is set */
+  tagged: boolean
 
   /** How many connections the pool keeps to this peer (between min and max) */
   target: number
@@ -14,8 +25,17 @@ export interface PeerEntry {
   /** Streams placed so far; strategies rotate on it */
   counter: number
 
-  /** Ids of the connections this pool opened (the only ones it closes) */
-  opened: Set<string>
+  /** When a stream was last placed on, or seen open on, one of its connections */
+  lastUsed: number
+
+  /**
+   * The connections this pool opened (the only ones it closes), each with
+   * the time its dial completed
+   */
+  opened: Map<string, number>
+
+  /** The caller's addresses (at most `MAX_ADDRESSES_PER_CALL`, with `/p2p/`), dialled instead of the peer store's */
+  addrs: Multiaddr[]
 
   /** The top-up under way, so dials to one peer never run concurrently */
   dialing?: Promise<void>
@@ -26,8 +46,14 @@ export interface PeerEntry {
   /** Consecutive re-dials that found the peer below its target */
   redials: number
 
-  /** Latest adaptive timeout from `connection:health`, ms */
+  /** Latest adaptive timeout from `connection:health` (about one RTT), ms */
   adaptiveTimeout?: number
+
+  /** Latest smoothed RTT from `connection:health`, ms */
+  srtt?: number
+
+  /** Aborted when the pool lets the peer go (`release()`, eviction, `stop()`) */
+  controller: AbortController
 }
 
 /**
@@ -38,13 +64,18 @@ export interface PeerEntry {
 export const PEER_ENTRY_BYTES = 1024
 export const CONNECTION_ENTRY_BYTES = 256
 
-export function createPeerEntry (peer: PeerId, target: number): PeerEntry {
+export function createPeerEntry (peer: PeerId, target: number, now: number): PeerEntry {
   return {
     peer,
     status: 'disconnected',
+    kept: false,
+    tagged: false,
     target,
     counter: 0,
-    opened: new Set(),
-    redials: 0
+    lastUsed: now,
+    opened: new Map(),
+    addrs: [],
+    redials: 0,
+    controller: new AbortController()
   }
 }

@@ -1,20 +1,29 @@
 /**
- * The connection pool service: lifecycle, public API, event handling and
- * maintenance. Dialling lives in `dialer.ts`, stream placement and failover
- * in `stream-opener.ts`.
+ * The connection pool service: lifecycle, the public API, which peers are
+ * kept or borrowed (and which borrowed peer makes room at `maxPeers`),
+ * event handling and maintenance. Dialling lives in `connection-dialer.ts`,
+ * stream placement and failover in `stream-opener.ts`, the state they share
+ * in `pool-state.ts`.
  */
-import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { AbortError, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
-import { CONNECTION_POOL_CAPABILITY, POOL_STATUS_EVENT } from '@x/interface'
-import { REFUSAL_WINDOW } from './constants.ts'
-import { Dialer } from './dialer.ts'
+import { CODE_P2P } from '@multiformats/multiaddr'
+import { CONNECTION_POOL_CAPABILITY } from '@x/interface'
+import { ConnectionDialer } from './connection-dialer.ts'
+import { PoolLimitReachedError, PoolNotStartedError } from './errors.ts'
 import { PoolMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
-import { CONNECTION_ENTRY_BYTES, PEER_ENTRY_BYTES } from './peer-entry.ts'
+import { toDialTarget, withPeerId } from './peer-address.ts'
+import { createPeerEntry } from './peer-entry.ts'
+import { PoolState } from './pool-state.ts'
 import { StreamOpener } from './stream-opener.ts'
+import { PeerTags } from './tags.ts'
+import { anySignal, timeout } from './time.ts'
 import type { ConnectionPool, ConnectionPoolComponents, ConnectionPoolInit, PoolMetrics, PoolNewStreamOptions } from './index.ts'
 import type { ResolvedPoolOptions } from './options.ts'
+import type { DialTarget, PeerInput } from './peer-address.ts'
 import type { PeerEntry } from './peer-entry.ts'
+import type { PoolContext } from './pool-state.ts'
 import type { AbortOptions, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionHealthSnapshot, PoolPeerStatus } from '@x/interface'
 
@@ -23,43 +32,40 @@ export class PoolService implements ConnectionPool, Startable {
   public readonly [serviceCapabilities]: string[] = [CONNECTION_POOL_CAPABILITY]
   public readonly [serviceDependencies]: string[] = []
 
-  readonly components: ConnectionPoolComponents
-  readonly options: ResolvedPoolOptions
-  readonly log: Logger
-  readonly metrics = new PoolMetricsRecorder()
-  readonly peers = new PeerMap<PeerEntry>()
-  /** Latest health snapshot per connection id, for pooled peers only */
-  readonly health = new Map<string, ConnectionHealthSnapshot>()
-  /** When each pooled connection last carried a stream */
-  readonly lastActive = new Map<string, number>()
-  /** Pooled connections that carried at least one stream placed by the pool */
-  readonly used = new Set<string>()
-  /** Connections the pool is closing itself */
-  readonly closing = new Set<string>()
-  readonly dialer: Dialer
+  private readonly components: ConnectionPoolComponents
+  private readonly options: ResolvedPoolOptions
+  private readonly log: Logger
+  private readonly metrics: PoolMetricsRecorder
+  private readonly state: PoolState
+  private readonly tags: PeerTags
+  private readonly dialer: ConnectionDialer
   private readonly opener: StreamOpener
   private started = false
-  private shutdown = new AbortController()
   private maintenance?: ReturnType<typeof setInterval>
 
   constructor (components: ConnectionPoolComponents, init: ConnectionPoolInit = {}) {
     this.components = components
     this.options = resolveOptions(init)
     this.log = components.logger.forComponent('x:connection-pool')
-    this.dialer = new Dialer(this)
-    this.opener = new StreamOpener(this)
+    this.metrics = new PoolMetricsRecorder(this.options.metricsPrefix)
+    this.state = new PoolState(components, this.log)
+    this.tags = new PeerTags(components, this.log, this.options.tagName, this.options.tagValue)
+
+    const context: PoolContext = {
+      components,
+      options: this.options,
+      log: this.log,
+      metrics: this.metrics,
+      state: this.state,
+      tags: this.tags,
+      isStarted: () => this.started
+    }
+    this.dialer = new ConnectionDialer(context)
+    this.opener = new StreamOpener(context, this.dialer)
     this.onConnectionOpen = this.onConnectionOpen.bind(this)
     this.onConnectionClose = this.onConnectionClose.bind(this)
     this.onHealth = this.onHealth.bind(this)
     this.metrics.register(components.metrics, () => this.getMetrics())
-  }
-
-  isStarted (): boolean {
-    return this.started
-  }
-
-  get signal (): AbortSignal {
-    return this.shutdown.signal
   }
 
   start (): void {
@@ -68,7 +74,6 @@ export class PoolService implements ConnectionPool, Startable {
     }
 
     this.started = true
-    this.shutdown = new AbortController()
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
     this.components.events.addEventListener('connection:close', this.onConnectionClose)
     this.components.events.addEventListener('connection:health', this.onHealth)
@@ -81,73 +86,99 @@ export class PoolService implements ConnectionPool, Startable {
     }
 
     this.started = false
-    this.shutdown.abort()
     clearInterval(this.maintenance)
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
     this.components.events.removeEventListener('connection:close', this.onConnectionClose)
     this.components.events.removeEventListener('connection:health', this.onHealth)
 
-    await Promise.all([...this.peers.values()].map(async entry => this.forget(entry)))
-    this.health.clear()
-    this.lastActive.clear()
-    this.used.clear()
-    this.closing.clear()
+    await Promise.all(this.state.entries().map(async entry => this.forget(entry, new AbortError('The connection pool stopped'))))
+    this.state.clear()
   }
 
-  async dial (peer: PeerId, options: AbortOptions = {}): Promise<Connection[]> {
-    const entry = this.dialer.manage(peer)
+  async dial (peer: PeerInput, options: AbortOptions = {}): Promise<Connection[]> {
+    const target = toDialTarget(peer)
+    this.assertStarted()
+    options.signal?.throwIfAborted()
+
+    const { entry, created } = await this.acquire(target, true, options)
+    entry.kept = true
     entry.target = this.options.maxConnectionsPerPeer
-    await this.dialer.topUp(entry, options)
 
-    return this.getConnections(peer)
+    try {
+      await this.dialer.topUp(entry, options)
+    } catch (err) {
+      this.dropIfAborted(entry, created, options)
+      throw err
+    }
+
+    if (this.state.openConnections(entry.peer).length > 0) {
+      await this.tags.tag(entry)
+    }
+
+    return this.getConnections(entry.peer)
   }
 
-  async newStream (peer: PeerId, protocols: string | string[], options: PoolNewStreamOptions = {}): Promise<Stream> {
-    return this.opener.newStream(peer, Array.isArray(protocols) ? protocols : [protocols], options)
+  async newStream (peer: PeerInput, protocols: string | string[], options: PoolNewStreamOptions = {}): Promise<Stream> {
+    const target = toDialTarget(peer)
+    this.assertStarted()
+    options.signal?.throwIfAborted()
+
+    const { entry, created } = await this.acquire(target, false, options)
+    entry.lastUsed = Date.now()
+
+    try {
+      return await this.opener.newStream(entry, Array.isArray(protocols) ? protocols : [protocols], options)
+    } catch (err) {
+      this.dropIfAborted(entry, created, options)
+      throw err
+    }
   }
 
   getConnections (peer?: PeerId): Connection[] {
     if (peer != null) {
-      return this.peers.has(peer) ? this.openConnections(peer) : []
+      return this.state.get(peer) != null ? this.state.openConnections(peer) : []
     }
 
-    return [...this.peers.keys()].flatMap(p => this.openConnections(p))
+    return this.state.entries().flatMap(entry => this.state.openConnections(entry.peer))
   }
 
   getConnectionsMap (): PeerMap<Connection[]> {
     const map = new PeerMap<Connection[]>()
 
-    for (const peer of this.peers.keys()) {
-      map.set(peer, this.openConnections(peer))
+    for (const entry of this.state.entries()) {
+      map.set(entry.peer, this.state.openConnections(entry.peer))
     }
 
     return map
   }
 
   getConnection (peer: PeerId): Connection | undefined {
-    return this.opener.peek(peer)
+    const entry = this.state.get(peer)
+
+    return entry == null ? undefined : this.opener.select(entry, this.opener.candidates(entry), [], false)
   }
 
   getStatus (peer: PeerId): PoolPeerStatus | undefined {
-    return this.peers.get(peer)?.status
+    return this.state.get(peer)?.status
   }
 
   getMetrics (): PoolMetrics {
     const connectionsPerPeer: Record<string, number> = {}
     let connections = 0
-    let tracked = 0
+    let kept = 0
 
-    for (const [peer, entry] of this.peers.entries()) {
-      const open = this.openConnections(peer).length
-      connectionsPerPeer[peer.toString()] = open
+    for (const entry of this.state.entries()) {
+      const open = this.state.openConnections(entry.peer).length
+      connectionsPerPeer[entry.peer.toString()] = open
       connections += open
-      tracked += entry.opened.size
+      kept += entry.kept ? 1 : 0
     }
 
     const now = Date.now()
 
     return {
-      peers: this.peers.size,
+      peers: this.state.size,
+      keptPeers: kept,
       connections,
       connectionsPerPeer,
       streamsOpened: this.metrics.streamsOpened,
@@ -159,150 +190,215 @@ export class PoolService implements ConnectionPool, Startable {
       dialFailures: this.metrics.dialFailures,
       dialRetries: this.metrics.dialRetries,
       dialRefusals: this.metrics.dialRefusals,
+      limitedDials: this.metrics.limitedDials,
+      evictions: this.metrics.evictions,
       streamOpenTime: this.metrics.streamOpenTime(),
-      bookkeepingBytes: this.metrics.bytes +
-        this.peers.size * PEER_ENTRY_BYTES +
-        (tracked + this.lastActive.size + this.health.size + this.used.size) * CONNECTION_ENTRY_BYTES
+      bookkeepingBytes: this.metrics.bytes + this.state.bookkeepingBytes()
     }
   }
 
   async release (peer: PeerId, options: AbortOptions = {}): Promise<void> {
-    const entry = this.peers.get(peer)
+    const entry = this.state.get(peer)
 
     if (entry != null) {
-      await this.forget(entry, options)
+      await this.forget(entry, new AbortError('The connection pool released the peer'), options)
     }
   }
 
-  /** Open connections to the peer, oldest first, so rotation order is stable */
-  openConnections (peer: PeerId): Connection[] {
-    return this.components.connectionManager.getConnections(peer)
-      .filter(conn => conn.status === 'open')
-      .sort((a, b) => a.timeline.open - b.timeline.open)
+  private assertStarted (): void {
+    if (!this.started) {
+      throw new PoolNotStartedError('The connection pool is not started')
+    }
   }
 
-  /** Open connections to every pooled peer */
-  totalConnections (): number {
-    let total = 0
+  /**
+   * The entry for the call's peer, created if new (making room at
+   * `maxPeers` by releasing the least recently used idle borrowed peer). A
+   * target without a peer id learns its peer from one connection to its
+   * addresses (an open one to the same address, or a new dial).
+   */
+  private async acquire (target: DialTarget, keep: boolean, options: AbortOptions): Promise<{ entry: PeerEntry, created: boolean }> {
+    let learned: Connection | undefined
+    let peer = target.peer
 
-    for (const peer of this.peers.keys()) {
-      total += this.openConnections(peer).length
+    if (peer == null) {
+      learned = await this.learnPeer(target, options)
+      peer = learned.remotePeer
     }
 
-    return total
+    let entry = this.state.get(peer)
+    const created = entry == null
+
+    if (entry == null) {
+      try {
+        this.makeRoom(keep)
+      } catch (err) {
+        if (learned != null && this.learning.delete(learned.id)) {
+          await learned.close().catch(err => { learned?.abort(err) })
+        }
+
+        throw err
+      }
+
+      entry = createPeerEntry(peer, Math.max(1, this.options.minConnectionsPerPeer), Date.now())
+      this.state.add(entry)
+    }
+
+    if (target.addrs.length > 0) {
+      entry.addrs = withPeerId(target.addrs, peer)
+    }
+
+    if (learned != null && !this.isKnownConnection(learned)) {
+      this.dialer.adopt(entry, learned)
+    }
+
+    this.state.refreshStatus(entry)
+
+    return { entry, created }
   }
 
-  setStatus (entry: PeerEntry, status: PoolPeerStatus): void {
-    if (entry.status === status) {
+  /** Connections the pool dialled to learn a peer, until its entry exists */
+  private readonly learning = new Set<string>()
+
+  private isKnownConnection (conn: Connection): boolean {
+    return !this.learning.delete(conn.id)
+  }
+
+  /** One connection to addresses without a peer id, to learn who answers */
+  private async learnPeer (target: DialTarget, options: AbortOptions): Promise<Connection> {
+    const wanted = new Set(target.addrs.map(ma => ma.toString()))
+    const existing = this.components.connectionManager.getConnections()
+      .find(conn => conn.status === 'open' && wanted.has(conn.remoteAddr.decapsulateCode(CODE_P2P).toString()))
+
+    if (existing != null) {
+      return existing
+    }
+
+    const limit = timeout(this.options.dialTimeout)
+    this.metrics.dialAttempts++
+
+    try {
+      const conn = await this.components.connectionManager.openConnection(target.addrs, { force: true, signal: anySignal(options.signal, limit.signal) })
+      this.metrics.dialSuccesses++
+      this.learning.add(conn.id)
+      return conn
+    } catch (err) {
+      this.metrics.dialFailures++
+      options.signal?.throwIfAborted()
+      throw err
+    } finally {
+      limit.clear()
+    }
+  }
+
+  /** At `maxPeers`, releases the least recently used idle borrowed peer, or throws */
+  private makeRoom (keep: boolean): void {
+    if (this.state.size < this.options.maxPeers) {
       return
     }
 
-    const previous = entry.status
-    entry.status = status
-    this.log('%p is %s (was %s)', entry.peer, status, previous)
-    this.components.events.safeDispatchEvent(POOL_STATUS_EVENT, {
-      detail: { peer: entry.peer, status, previous, connections: this.openConnections(entry.peer).length }
-    })
+    const victim = this.state.leastRecentlyUsedIdle()
+
+    if (victim == null) {
+      throw new PoolLimitReachedError(`The pool manages ${this.state.size} peers already (maxPeers), all kept or busy`)
+    }
+
+    this.metrics.evictions++
+    this.log('releasing %p, the least recently used idle borrowed peer, to make room%s', victim.peer, keep ? ' for a kept one' : '')
+    void this.forget(victim, new AbortError('The connection pool released the peer to make room'))
   }
 
-  /** Stops managing a peer: closes what the pool opened, removes the tag */
-  private async forget (entry: PeerEntry, options: AbortOptions = {}): Promise<void> {
+  /** An entry an aborted call created and that has nothing open goes again, as if never asked */
+  private dropIfAborted (entry: PeerEntry, created: boolean, options: AbortOptions): void {
+    if (created && options.signal?.aborted === true && entry.dialing == null && entry.opened.size === 0 && this.state.isCurrent(entry) && this.state.openConnections(entry.peer).length === 0) {
+      clearTimeout(entry.redialTimer)
+      this.state.remove(entry)
+    }
+  }
+
+  /** Stops managing a peer: aborts its dials, closes what the pool opened, removes the tag */
+  private async forget (entry: PeerEntry, reason: Error, options: AbortOptions = {}): Promise<void> {
     clearTimeout(entry.redialTimer)
-    this.peers.delete(entry.peer)
+    entry.redialTimer = undefined
+    this.state.remove(entry)
+    entry.controller.abort(reason)
 
     const closing = this.components.connectionManager.getConnections(entry.peer)
       .filter(conn => entry.opened.has(conn.id))
 
     await Promise.all(closing.map(async conn => {
-      this.closing.add(conn.id)
-      this.lastActive.delete(conn.id)
-      this.health.delete(conn.id)
+      this.state.markClosing(conn.id)
       await conn.close(options).catch(err => { conn.abort(err) })
     }))
 
-    await this.dialer.untag(entry.peer)
+    await this.tags.untag(entry)
   }
 
   private onConnectionOpen (evt: CustomEvent<Connection>): void {
-    const entry = this.peers.get(evt.detail.remotePeer)
+    const entry = this.state.get(evt.detail.remotePeer)
 
     if (entry != null) {
-      this.lastActive.set(evt.detail.id, Date.now())
-
-      if (entry.dialing == null) {
-        this.setStatus(entry, 'connected')
-      }
+      this.state.noteActive(evt.detail.id, Date.now())
+      this.state.refreshStatus(entry)
     }
   }
 
   private onConnectionClose (evt: CustomEvent<Connection>): void {
-    const conn = evt.detail
-    const closedByUs = this.closing.delete(conn.id)
-    const carriedStreams = this.used.delete(conn.id)
-    this.lastActive.delete(conn.id)
-    this.health.delete(conn.id)
-    const entry = this.peers.get(conn.remotePeer)
-
-    if (entry == null) {
-      return
-    }
-
-    const openedByUs = entry.opened.delete(conn.id)
-    const open = this.openConnections(entry.peer).length
-    const lived = Date.now() - conn.timeline.open
-
-    if (openedByUs && !closedByUs && !carriedStreams && open > 0 && lived < REFUSAL_WINDOW) {
-      this.metrics.dialRefusals++
-      entry.target = Math.max(open, this.options.minConnectionsPerPeer)
-      this.log('%p closed new connection %s after %dms: a refusal, keeping %d', entry.peer, conn.id, lived, entry.target)
-      return
-    }
-
-    if (open === 0 && entry.dialing == null) {
-      this.setStatus(entry, 'disconnected')
-    }
-
-    if (this.started && open < entry.target) {
-      this.dialer.scheduleRedial(entry)
-    }
+    this.dialer.connectionClosed(evt.detail)
   }
 
   private onHealth (evt: CustomEvent<ConnectionHealthSnapshot>): void {
     const snapshot = evt.detail
-    const entry = this.peers.get(snapshot.peer)
+    const entry = this.state.get(snapshot.peer)
 
     if (entry == null) {
       return
     }
 
     entry.adaptiveTimeout = snapshot.adaptiveTimeout
-
-    if (snapshot.state === 'closed') {
-      this.health.delete(snapshot.connectionId)
-    } else {
-      this.health.set(snapshot.connectionId, snapshot)
-    }
+    entry.srtt = snapshot.rtt?.ewma ?? entry.srtt
+    this.state.setHealth(snapshot)
   }
 
-  /** Idle expiry of surplus connections, and the per-peer minimum */
+  /**
+   * Idle expiry (surplus connections of kept peers, whole borrowed peers)
+   * and the per-peer minimum of kept peers. Runs every
+   * `maintenanceInterval`.
+   *
+   * @internal
+   */
   maintain (now = Date.now()): void {
-    for (const [peer, entry] of this.peers.entries()) {
-      const open = this.openConnections(peer)
+    for (const entry of this.state.entries()) {
+      const open = this.state.openConnections(entry.peer)
+
+      if (open.some(conn => conn.streams.length > 0)) {
+        entry.lastUsed = now
+      }
+
+      if (!entry.kept) {
+        if (entry.dialing == null && now - entry.lastUsed >= this.options.idleTimeout) {
+          this.log('releasing borrowed peer %p, idle for %dms', entry.peer, now - entry.lastUsed)
+          void this.forget(entry, new AbortError('The connection pool released the idle peer'))
+        }
+
+        continue
+      }
+
       let remaining = open.length
 
       for (const conn of open) {
         if (conn.streams.length > 0) {
-          this.lastActive.set(conn.id, now)
+          this.state.noteActive(conn.id, now)
           continue
         }
 
-        const idleFor = now - (this.lastActive.get(conn.id) ?? now)
+        const idleFor = now - (this.state.lastActiveAt(conn.id) ?? now)
 
         if (remaining > this.options.minConnectionsPerPeer && entry.opened.has(conn.id) && idleFor >= this.options.idleTimeout) {
           remaining--
           entry.target = Math.max(this.options.minConnectionsPerPeer, entry.target - 1)
-          this.log('closing %s to %p, idle for %dms', conn.id, peer, idleFor)
-          this.closing.add(conn.id)
+          this.log('closing %s to %p, idle for %dms', conn.id, entry.peer, idleFor)
+          this.state.markClosing(conn.id)
           conn.close().catch(err => { conn.abort(err) })
         }
       }

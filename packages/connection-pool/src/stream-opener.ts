@@ -2,39 +2,51 @@
  * Stream placement and failover: the strategy picks a connection; if the
  * stream cannot be opened because that connection closed, reset or timed
  * out, the next one is tried (each at most once), and only then a new
- * connection is dialled. Relayed (limited) connections are used only when
- * the caller allows it and no direct connection is open.
+ * connection is dialled. Each attempt has its own timeout, combined with
+ * the caller's signal, so a stuck connection is left for the next one while
+ * the caller still waits; the caller's abort ends the call with its reason.
+ * Relayed (limited) connections are used only when the caller allows it and
+ * no direct connection is open.
  */
 import { NOT_CONNECTION_FAILURES, POOL_STREAM_EVENT } from '@x/interface'
+import { STREAM_OPEN_TIMEOUT_RTTS } from './constants.ts'
 import { NoConnectionAvailableError } from './errors.ts'
+import { anySignal, timeout } from './time.ts'
+import type { ConnectionDialer } from './connection-dialer.ts'
 import type { ConnectionCandidate, PoolNewStreamOptions } from './index.ts'
 import type { PeerEntry } from './peer-entry.ts'
-import type { PoolService } from './pool.ts'
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { PoolContext } from './pool-state.ts'
+import type { Connection, Stream } from '@libp2p/interface'
+
+/** Errors of the dial after every connection failed that reach the caller as they are */
+const PASSED_THROUGH = new Set(['PoolLimitReachedError', 'PoolNotStartedError', 'AbortError', 'InvalidParametersError'])
 
 export class StreamOpener {
-  private readonly pool: PoolService
+  private readonly pool: PoolContext
+  private readonly dialer: ConnectionDialer
 
-  constructor (pool: PoolService) {
+  constructor (pool: PoolContext, dialer: ConnectionDialer) {
     this.pool = pool
+    this.dialer = dialer
   }
 
   /** Open connections the strategy may use for this call */
-  candidates (peer: PeerId, runOnLimitedConnection = false): ConnectionCandidate[] {
+  candidates (entry: PeerEntry, runOnLimitedConnection = false): ConnectionCandidate[] {
     // limited (relayed) connections only when the caller allows them, and
     // direct connections always first
-    const usable = this.pool.openConnections(peer).filter(conn => conn.limits == null || runOnLimitedConnection)
+    const usable = this.pool.state.openConnections(entry.peer).filter(conn => conn.limits == null || runOnLimitedConnection)
     const direct = usable.filter(conn => conn.direct)
     const chosen = direct.length > 0 ? direct : usable
 
     return chosen.map(connection => ({
       connection,
       openStreams: connection.streams.length,
-      health: this.pool.health.get(connection.id)
+      health: this.pool.state.healthOf(connection.id)
     }))
   }
 
-  private select (entry: PeerEntry, candidates: ConnectionCandidate[], protocols: string[], advance: boolean): Connection | undefined {
+  /** The connection the strategy picks from `candidates`, advancing the rotation or not */
+  select (entry: PeerEntry, candidates: ConnectionCandidate[], protocols: string[], advance: boolean): Connection | undefined {
     if (candidates.length === 0) {
       return undefined
     }
@@ -49,26 +61,13 @@ export class StreamOpener {
     return (candidates.find(c => c.connection === chosen?.connection) ?? candidates[0]).connection
   }
 
-  peek (peer: PeerId): Connection | undefined {
-    const entry = this.pool.peers.get(peer)
-
-    return entry == null ? undefined : this.select(entry, this.candidates(peer), [], false)
-  }
-
-  async newStream (peer: PeerId, protocols: string[], options: PoolNewStreamOptions): Promise<Stream> {
-    const entry = this.pool.dialer.manage(peer)
-
-    // a peer first used through connections someone else opened
-    if (entry.status !== 'connected' && entry.dialing == null && this.pool.openConnections(peer).length > 0) {
-      this.pool.setStatus(entry, 'connected')
-      await this.pool.dialer.tag(peer)
-    }
+  async newStream (entry: PeerEntry, protocols: string[], options: PoolNewStreamOptions): Promise<Stream> {
     const started = Date.now()
     const tried = new Set<string>()
     let lastError: any
 
     while (true) {
-      const remaining = this.candidates(peer, options.runOnLimitedConnection).filter(c => !tried.has(c.connection.id))
+      const remaining = this.candidates(entry, options.runOnLimitedConnection).filter(c => !tried.has(c.connection.id))
       const conn = this.select(entry, remaining, protocols, tried.size === 0)
 
       if (conn == null) {
@@ -82,7 +81,11 @@ export class StreamOpener {
       } catch (err: any) {
         lastError = err
 
-        if (!this.isConnectionFailure(err, conn, options)) {
+        if (options.signal?.aborted === true) {
+          throw options.signal.reason
+        }
+
+        if (!this.isConnectionFailure(err, conn)) {
           throw err
         }
       }
@@ -90,34 +93,53 @@ export class StreamOpener {
 
     // every open connection failed (or there was none): dial a new one
     try {
-      await this.pool.dialer.topUp(entry, options)
+      await this.dialer.topUp(entry, options)
     } catch (err: any) {
-      throw new NoConnectionAvailableError(`No connection to ${peer} could open a stream for ${protocols.join(', ')}: ${(lastError ?? err).message}`, { cause: lastError ?? err })
+      if (options.signal?.aborted === true) {
+        throw options.signal.reason
+      }
+
+      if (PASSED_THROUGH.has(err?.name)) {
+        throw err
+      }
+
+      throw new NoConnectionAvailableError(`No connection to ${entry.peer} could open a stream for ${protocols.join(', ')}: ${(lastError ?? err).message}`, { cause: lastError ?? err })
     }
 
-    const fresh = this.candidates(peer, options.runOnLimitedConnection).filter(c => !tried.has(c.connection.id))
+    const fresh = this.candidates(entry, options.runOnLimitedConnection).filter(c => !tried.has(c.connection.id))
     const conn = this.select(entry, fresh, protocols, tried.size === 0)
 
     if (conn == null) {
-      throw new NoConnectionAvailableError(`No connection to ${peer} could open a stream for ${protocols.join(', ')}${lastError != null ? `: ${lastError.message}` : ''}`, { cause: lastError })
+      throw new NoConnectionAvailableError(`No connection to ${entry.peer} could open a stream for ${protocols.join(', ')}${lastError != null ? `: ${lastError.message}` : ''}`, { cause: lastError })
     }
 
     return this.openOn(entry, conn, protocols, options, started, tried.size > 0)
   }
 
+  /** The timeout of one stream attempt: one round trip's worth when measured, else `streamOpenTimeout` */
+  openTimeout (entry: PeerEntry): number {
+    if (entry.adaptiveTimeout == null && entry.srtt == null) {
+      return this.pool.options.streamOpenTimeout
+    }
+
+    return Math.max(entry.adaptiveTimeout ?? 0, STREAM_OPEN_TIMEOUT_RTTS * (entry.srtt ?? 0))
+  }
+
   private async openOn (entry: PeerEntry, conn: Connection, protocols: string[], options: PoolNewStreamOptions, started: number, failover: boolean): Promise<Stream> {
+    const { state, metrics, log } = this.pool
     const attemptStarted = Date.now()
-    const signal = options.signal ?? AbortSignal.timeout(entry.adaptiveTimeout ?? this.pool.options.streamOpenTimeout)
+    const limit = timeout(this.openTimeout(entry))
 
     try {
-      const stream = await conn.newStream(protocols, { ...options, signal })
+      const stream = await conn.newStream(protocols, { ...options, signal: anySignal(options.signal, limit.signal) })
       const now = Date.now()
-      this.pool.lastActive.set(conn.id, now)
-      this.pool.used.add(conn.id)
-      this.pool.metrics.recordStreamOpened(now - started, now)
+      entry.lastUsed = now
+      state.noteActive(conn.id, now)
+      state.markUsed(conn.id)
+      metrics.recordStreamOpened(now - started, now)
 
       if (failover) {
-        this.pool.metrics.failovers++
+        metrics.failovers++
       }
 
       if (this.reportOpened()) {
@@ -126,10 +148,12 @@ export class StreamOpener {
 
       return stream
     } catch (err: any) {
-      this.pool.metrics.streamFailures++
+      metrics.streamFailures++
       this.dispatch(entry, conn, protocols[0], 'failed', Date.now() - attemptStarted, failover, err.name)
-      this.pool.log('stream %s on %s to %p failed: %e', protocols.join(','), conn.id, entry.peer, err)
+      log('stream %s on %s to %p failed: %e', protocols.join(','), conn.id, entry.peer, err)
       throw err
+    } finally {
+      limit.clear()
     }
   }
 
@@ -148,11 +172,8 @@ export class StreamOpener {
     return typeof events.listenerCount !== 'function' || events.listenerCount(POOL_STREAM_EVENT) > 0
   }
 
-  private isConnectionFailure (err: any, conn: Connection, options: PoolNewStreamOptions): boolean {
-    if (options.signal?.aborted === true) {
-      return false
-    }
-
+  /** Whether another connection might succeed where this one failed */
+  private isConnectionFailure (err: any, conn: Connection): boolean {
     return conn.status !== 'open' || !NOT_CONNECTION_FAILURES.has(err?.name)
   }
 

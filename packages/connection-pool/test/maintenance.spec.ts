@@ -1,60 +1,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
-import { TypedEventEmitter } from 'main-event'
 import sinon from 'sinon'
-import { stubInterface } from 'sinon-ts'
-import { PoolService } from '../src/pool.ts'
-import type { ConnectionPoolInit } from '../src/index.ts'
-import type { Connection, Libp2pEvents, PeerId, PeerStore } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
-
-interface Harness {
-  pool: PoolService
-  events: TypedEventEmitter<Libp2pEvents>
-  connectionManager: sinon.SinonStubbedInstance<ConnectionManager>
-  open: Connection[]
-}
-
-let nextId = 0
-
-function fakeConnection (peer: PeerId, open: Connection[]): Connection {
-  const conn = {
-    id: `conn-${nextId++}`,
-    remotePeer: peer,
-    status: 'open',
-    streams: [],
-    limits: undefined,
-    timeline: { open: nextId },
-    close: sinon.stub().callsFake(async () => {
-      conn.status = 'closed'
-      open.splice(open.indexOf(conn as unknown as Connection), 1)
-    }),
-    abort: sinon.stub()
-  }
-
-  return conn as unknown as Connection
-}
-
-function createHarness (peer: PeerId, init: ConnectionPoolInit): Harness {
-  const events = new TypedEventEmitter<Libp2pEvents>()
-  const open: Connection[] = []
-  const connectionManager = stubInterface<ConnectionManager>()
-  connectionManager.getConnections.callsFake(() => [...open])
-  connectionManager.openConnection.callsFake(async () => {
-    const conn = fakeConnection(peer, open)
-    open.push(conn)
-    return conn
-  })
-  const peerStore = stubInterface<PeerStore>()
-  peerStore.merge.resolves()
-
-  const pool = new PoolService({ connectionManager, peerStore, events, logger: defaultLogger() }, init)
-  pool.start()
-
-  return { pool, events, connectionManager, open }
-}
+import { createHarness } from './fixtures/harness.ts'
+import type { FakeConnection } from './fixtures/harness.ts'
+import type { PeerId } from '@libp2p/interface'
 
 describe('pool maintenance (fake time)', () => {
   let peer: PeerId
@@ -95,12 +45,13 @@ describe('pool maintenance (fake time)', () => {
   })
 
   it('re-dials with backoff after a connection closes', async () => {
-    const { pool, open, events, connectionManager } = createHarness(peer, { retry: { initialDelay: 1_000, maxDelay: 1_000, jitterFactor: 0 } })
+    const { pool, open, connectionManager } = createHarness(peer, { retry: { initialDelay: 1_000, maxDelay: 1_000, jitterFactor: 0 } })
     await pool.dial(peer)
     expect(connectionManager.openConnection.callCount).to.equal(3)
 
-    const lost = open.shift() as Connection
-    events.safeDispatchEvent('connection:close', { detail: lost })
+    // lost well after the refusal window
+    await clock.tickAsync(2_000)
+    ;(open[0] as FakeConnection).drop()
 
     await clock.tickAsync(999)
     expect(connectionManager.openConnection.callCount).to.equal(3)
@@ -112,14 +63,12 @@ describe('pool maintenance (fake time)', () => {
   })
 
   it('counts a new connection the remote closes at once as a refusal and does not re-dial it', async () => {
-    const { pool, open, events, connectionManager } = createHarness(peer, { retry: { initialDelay: 100, maxDelay: 100, jitterFactor: 0 } })
+    const { pool, open, connectionManager } = createHarness(peer, { retry: { initialDelay: 100, maxDelay: 100, jitterFactor: 0 } })
     await pool.dial(peer)
 
     // the remote's resource manager closes the third connection 10 ms after the handshake
     await clock.tickAsync(10)
-    const refused = open.pop() as Connection
-    refused.timeline.open = Date.now() - 10
-    events.safeDispatchEvent('connection:close', { detail: refused })
+    ;(open[2] as FakeConnection).drop()
 
     await clock.tickAsync(5_000)
     expect(connectionManager.openConnection.callCount).to.equal(3)

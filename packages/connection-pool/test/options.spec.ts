@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
-import { backoffDelay, isRetryable } from '../src/index.ts'
 import { resolveOptions } from '../src/options.ts'
+import { backoffDelay, isRetryable } from '../src/retry.ts'
 
 describe('options', () => {
   it('resolves the documented defaults', () => {

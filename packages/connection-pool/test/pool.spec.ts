@@ -199,7 +199,7 @@ describe('connection pool with real nodes', function () {
     await stream.close()
   })
 
-  it('honours maxConnections across peers and counts the refusals', async () => {
+  it('honours maxConnections across peers and counts the dials it did not make', async () => {
     const second = await createRemote()
     await second.node.start()
 
@@ -209,7 +209,8 @@ describe('connection pool with real nodes', function () {
       expect(await client.services.pool.dial(remotePeer)).to.have.lengthOf(3)
       expect(await client.services.pool.dial(second.node.peerId)).to.have.lengthOf(1)
       expect(client.services.pool.getConnections()).to.have.lengthOf(4)
-      expect(client.services.pool.getMetrics().dialRefusals).to.be.at.least(1)
+      expect(client.services.pool.getMetrics().limitedDials).to.be.at.least(1)
+      expect(client.services.pool.getMetrics().dialRefusals).to.equal(0)
     } finally {
       await second.node.stop()
     }
@@ -241,13 +242,18 @@ describe('connection pool with real nodes', function () {
     expect(client.services.pool.getStatus(remotePeer)).to.equal(undefined)
   })
 
-  it('a peer first used through a connection opened elsewhere is connected and tagged', async () => {
+  it('a peer first used through a connection opened elsewhere is borrowed: connected, untagged, nothing dialled', async () => {
     await start()
     await client.dial(remote.node.getMultiaddrs()[0])
     const stream = await client.services.pool.newStream(remotePeer, COUNT_PROTOCOL)
     await stream.close()
 
     expect(client.services.pool.getStatus(remotePeer)).to.equal('connected')
+    expect((await client.peerStore.get(remotePeer)).tags.has('x-connection-pool')).to.be.false()
+    expect(client.services.pool.getMetrics()).to.include({ dialAttempts: 0, peers: 1, keptPeers: 0 })
+
+    // dial() keeps it: tagged
+    await client.services.pool.dial(remotePeer)
     expect((await client.peerStore.get(remotePeer)).tags.get('x-connection-pool')?.value).to.equal(100)
   })
 

@@ -1,0 +1,269 @@
+/**
+ * Opens the pool's connections: to one peer one after another (libp2p
+ * merges concurrent forced dials to a peer), each attempt bounded by a
+ * timeout and retried with backoff and jitter while the peer is below its
+ * minimum; re-dials kept peers that dropped below their target; and decides
+ * what a closed or failed extra connection was. A reachable peer that
+ * refuses an extra connection is not retried: the refusal is counted and
+ * its target lowered (the one place that does so). Timeouts and aborts are
+ * not refusals, and an aborted call leaves status, target and tag alone.
+ *
+ * Bounds: one call opens at most `maxConnectionsPerPeer` connections, each
+ * with at most `retry.maxRetries + 1` attempts; at most one top-up and one
+ * pending re-dial per peer.
+ */
+import { AbortError } from '@libp2p/interface'
+import { DIAL_TIMEOUT_MARGIN, DIAL_TIMEOUT_RTTS, REFUSAL_WINDOW } from './constants.ts'
+import { PeerDialFailedError, PoolLimitReachedError } from './errors.ts'
+import { backoffDelay, isRefusal, isRetryable } from './retry.ts'
+import { anySignal, raceSignal, sleep, timeout } from './time.ts'
+import type { PeerEntry } from './peer-entry.ts'
+import type { PoolContext } from './pool-state.ts'
+import type { AbortOptions, Connection } from '@libp2p/interface'
+
+export class ConnectionDialer {
+  private readonly pool: PoolContext
+
+  constructor (pool: PoolContext) {
+    this.pool = pool
+  }
+
+  /**
+   * Opens connections until the peer has `entry.target`, or this call has
+   * opened `maxConnectionsPerPeer`. Resolves when done; rejects when the
+   * peer has no connection afterwards, or with the abort reason when the
+   * caller's signal aborted or the pool let the peer go.
+   */
+  async topUp (entry: PeerEntry, options: AbortOptions = {}): Promise<void> {
+    const signal = anySignal(options.signal, entry.controller.signal)
+
+    while (entry.dialing != null) {
+      await raceSignal(entry.dialing, signal).catch(err => {
+        if (signal.aborted) {
+          throw abortReason(signal)
+        }
+        return err
+      })
+    }
+
+    const statusBefore = entry.status
+    const run = this.runTopUp(entry, signal)
+    entry.dialing = run.then(() => {}, () => {})
+
+    try {
+      await run
+    } catch (err: any) {
+      if (signal.aborted) {
+        // an abort is the caller's (or release/stop): no state changes
+        if (this.pool.state.openConnections(entry.peer).length === 0 && entry.status === 'connecting') {
+          entry.dialing = undefined
+          this.pool.state.setStatus(entry, statusBefore === 'connecting' ? 'disconnected' : statusBefore)
+        }
+
+        throw abortReason(signal)
+      }
+
+      throw err
+    } finally {
+      entry.dialing = undefined
+      this.pool.state.refreshStatus(entry)
+    }
+  }
+
+  private async runTopUp (entry: PeerEntry, signal: AbortSignal): Promise<void> {
+    const { state, options, metrics, log } = this.pool
+    let dials = 0
+
+    while (true) {
+      if (signal.aborted) {
+        throw abortReason(signal)
+      }
+
+      const open = state.openConnections(entry.peer).length
+
+      if (open >= entry.target) {
+        return
+      }
+
+      if (dials >= options.maxConnectionsPerPeer) {
+        log('%p: this call dialled %d connections already, stopping at %d open', entry.peer, dials, open)
+        return
+      }
+
+      if (state.totalConnections() >= options.maxConnections) {
+        metrics.limitedDials++
+        log('not dialling %p: the pool holds maxConnections (%d)', entry.peer, options.maxConnections)
+
+        if (open === 0) {
+          throw new PoolLimitReachedError(`The pool holds maxConnections (${options.maxConnections}) already`)
+        }
+
+        return
+      }
+
+      if (open === 0) {
+        state.setStatus(entry, 'connecting')
+      }
+
+      // below the minimum: retry with backoff; above it: one attempt
+      const belowMinimum = open < Math.max(1, options.minConnectionsPerPeer)
+      dials++
+
+      try {
+        await this.dialOnce(entry, belowMinimum ? options.retry.maxRetries : 0, signal)
+      } catch (err: any) {
+        if (signal.aborted) {
+          throw abortReason(signal)
+        }
+
+        const stillOpen = state.openConnections(entry.peer).length
+
+        if (stillOpen > 0) {
+          if (isRefusal(err)) {
+            this.refused(entry, stillOpen, `dial failed: ${err.cause?.message ?? err.message}`)
+          } else {
+            log('extra connection to %p timed out, keeping target %d: %e', entry.peer, entry.target, err)
+          }
+
+          return
+        }
+
+        state.setStatus(entry, 'failed')
+        await this.pool.tags.untag(entry)
+        throw err
+      }
+    }
+  }
+
+  /** The timeout of one dial attempt: `dialTimeout`, longer on a slow measured path */
+  dialTimeout (entry: PeerEntry): number {
+    const { dialTimeout } = this.pool.options
+
+    return entry.srtt == null ? dialTimeout : Math.max(dialTimeout, DIAL_TIMEOUT_RTTS * entry.srtt + DIAL_TIMEOUT_MARGIN)
+  }
+
+  /** One new connection, with up to `retries` retries */
+  private async dialOnce (entry: PeerEntry, retries: number, signal: AbortSignal): Promise<Connection> {
+    const { options, metrics, state, components, log } = this.pool
+    let lastError: any
+    let attempts = 0
+
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) {
+        metrics.dialRetries++
+        await sleep(backoffDelay(attempt, options.retry), signal)
+      }
+
+      attempts++
+      metrics.dialAttempts++
+      const limit = timeout(this.dialTimeout(entry))
+      let conn: Connection
+
+      try {
+        conn = await components.connectionManager.openConnection(entry.addrs.length > 0 ? entry.addrs : entry.peer, {
+          force: true,
+          signal: anySignal(signal, limit.signal)
+        })
+      } catch (err: any) {
+        metrics.dialFailures++
+        lastError = err
+        log('dial %d to %p failed: %e', attempt + 1, entry.peer, err)
+
+        // the caller's abort is told by its signal, not by the error's
+        // name: libp2p's per-address timeout is an AbortError too
+        if (signal.aborted || !isRetryable(err)) {
+          break
+        }
+
+        continue
+      } finally {
+        limit.clear()
+      }
+
+      metrics.dialSuccesses++
+
+      // released, evicted or stopped while dialling: the connection is not wanted
+      if (signal.aborted || !state.isCurrent(entry)) {
+        log('%p was let go while dialling, closing %s', entry.peer, conn.id)
+        state.markClosing(conn.id)
+        await conn.close().catch(err => { conn.abort(err) })
+        throw abortReason(signal)
+      }
+
+      this.adopt(entry, conn)
+      entry.redials = 0
+
+      if (entry.kept) {
+        await this.pool.tags.tag(entry)
+      }
+
+      log('opened %s to %p (%d open)', conn.id, entry.peer, state.openConnections(entry.peer).length)
+      return conn
+    }
+
+    throw new PeerDialFailedError(`Could not open a connection to ${entry.peer}: ${lastError?.message}`, attempts, { cause: lastError })
+  }
+
+  /** Records a connection the pool opened itself */
+  adopt (entry: PeerEntry, conn: Connection): void {
+    const now = Date.now()
+    entry.opened.set(conn.id, now)
+    this.pool.state.noteActive(conn.id, now)
+  }
+
+  /** A refusal by the remote: counted, and the peer's target lowered to what it accepted */
+  private refused (entry: PeerEntry, open: number, why: string): void {
+    this.pool.metrics.dialRefusals++
+    entry.target = Math.max(open, this.pool.options.minConnectionsPerPeer)
+    this.pool.log('%p refused an extra connection (%s): keeping %d', entry.peer, why, entry.target)
+  }
+
+  /** A connection to a managed peer closed: a refusal, a loss to re-dial, or nothing */
+  connectionClosed (conn: Connection): void {
+    const { state } = this.pool
+    const { closedByUs, carriedStreams } = state.connectionGone(conn.id)
+    const entry = state.get(conn.remotePeer)
+
+    if (entry == null) {
+      return
+    }
+
+    const dialled = entry.opened.get(conn.id)
+    entry.opened.delete(conn.id)
+    const open = state.openConnections(entry.peer).length
+    const lived = dialled == null ? Infinity : Date.now() - dialled
+
+    if (!closedByUs && !carriedStreams && open > 0 && lived < REFUSAL_WINDOW) {
+      this.refused(entry, open, `closed ${conn.id} ${lived} ms after the dial`)
+      return
+    }
+
+    state.refreshStatus(entry)
+
+    if (entry.kept && open < entry.target) {
+      this.scheduleRedial(entry)
+    }
+  }
+
+  /** Re-dial a kept peer that dropped below its target, after a backoff delay */
+  scheduleRedial (entry: PeerEntry): void {
+    if (entry.redialTimer != null || entry.dialing != null || !this.pool.isStarted() || !entry.kept) {
+      return
+    }
+
+    entry.redials++
+    const delay = backoffDelay(entry.redials, this.pool.options.retry)
+    this.pool.log('re-dialling %p in %dms', entry.peer, delay)
+
+    entry.redialTimer = setTimeout(() => {
+      entry.redialTimer = undefined
+      this.topUp(entry).catch(err => {
+        this.pool.log('re-dial of %p failed: %e', entry.peer, err)
+      })
+    }, delay)
+  }
+}
+
+function abortReason (signal: AbortSignal): Error {
+  return signal.reason ?? new AbortError('The operation was aborted')
+}
