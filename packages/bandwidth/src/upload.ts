@@ -8,8 +8,9 @@
  * scheduler granted; when the grant is used up it answers "sent n, no more
  * for now", exactly as a muxer out of send window does. The stream then
  * keeps the rest in its own write buffer, `send()` returns false, and the
- * writer waits for `drain`. Each grant runs the stream's send queue again;
- * `drain` is dispatched when the write buffer is empty. So:
+ * writer waits for `drain`. Each grant (and each `drain` of the muxer) runs
+ * the stream's send queue again; writers get `drain` when the write buffer
+ * is empty (`gatedDispatchEvent`). So:
  *
  * - writers slow down instead of buffering: a writer that ignores `send()`
  *   returning false fills the stream's write buffer up to
@@ -83,30 +84,45 @@ function shapedSendData (this: Shapeable, buf: Uint8ArrayList): SendResult {
   return { sentBytes, canSendMore: true }
 }
 
+interface Drainable {
+  processSendQueue?(): boolean
+  writableNeedsDrain: boolean
+  writeBufferLength: number
+  writeStatus: string
+  dispatchEvent(event: Event): boolean
+  [STATE]?: UploadState
+  [DISPATCH]?: (event: Event) => boolean
+}
+
+const DISPATCH = Symbol.for('@x/bandwidth/dispatch')
+
 /**
- * Wake-up for a stream the scheduler granted: its send queue runs again
- * (`processSendQueue`, as after a muxer's drain), and writers get `drain`
- * only once its write buffer is empty - a `drain` per grant would let a
- * writer add a chunk per grant and grow the buffer without end
+ * Every `drain` of a shaped stream - the muxer's (window update, socket
+ * drained) and the scheduler's (a grant) - first runs the stream's send
+ * queue; writers get the event only once the write buffer is empty. A
+ * muxer's `drain` says "the window opened", which under shaping is not
+ * "you may write": passing each one on would let a writer add a chunk per
+ * yamux window update and grow the buffer without end.
  */
+function gatedDispatchEvent (this: Drainable, event: Event): boolean {
+  const dispatch = this[DISPATCH] as (event: Event) => boolean
+
+  if (event.type === 'drain' && this[STATE] != null && typeof this.processSendQueue === 'function' &&
+    (this.writeStatus === 'writable' || this.writeStatus === 'closing')) {
+    this.writableNeedsDrain = false
+    this.processSendQueue()
+
+    if (this.writableNeedsDrain || this.writeBufferLength > 0) {
+      return true
+    }
+  }
+
+  return dispatch.call(this, event)
+}
+
+/** Wake-up for a stream the scheduler granted: a `drain`, gated as above */
 export function wakeStream (stream: Stream): void {
-  const s = stream as unknown as { processSendQueue?(): boolean, writableNeedsDrain: boolean, writeBufferLength: number, writeStatus: string }
-
-  if (typeof s.processSendQueue !== 'function') {
-    stream.dispatchEvent(new Event('drain'))
-    return
-  }
-
-  if (s.writeStatus !== 'writable' && s.writeStatus !== 'closing') {
-    return
-  }
-
-  s.writableNeedsDrain = false
-  s.processSendQueue()
-
-  if (!s.writableNeedsDrain && s.writeBufferLength === 0) {
-    stream.dispatchEvent(new Event('drain'))
-  }
+  stream.dispatchEvent(new Event('drain'))
 }
 
 /** Can this stream be shaped (it has the `sendData` hook)? */
@@ -124,6 +140,12 @@ export function shapeUpload (stream: Stream, state: Omit<UploadState, 'sendData'
 
   s[STATE] = { ...state, sendData: s.sendData }
   s.sendData = shapedSendData
+  const d = s as unknown as Drainable
+
+  if (d[DISPATCH] == null) {
+    d[DISPATCH] = d.dispatchEvent
+    d.dispatchEvent = gatedDispatchEvent
+  }
 
   if (s.maxWriteBufferLength == null) {
     s.maxWriteBufferLength = DEFAULT_MAX_WRITE_BUFFER
@@ -143,6 +165,13 @@ export function unshapeUpload (stream: Stream): void {
 
   if (s.sendData === shapedSendData) {
     s.sendData = state.sendData
+  }
+
+  const d = s as unknown as Drainable
+
+  if (d.dispatchEvent === gatedDispatchEvent && d[DISPATCH] != null) {
+    d.dispatchEvent = d[DISPATCH]
+    d[DISPATCH] = undefined
   }
 
   s[STATE] = undefined

@@ -100,6 +100,30 @@ describe('every stream of a node (real nodes, TCP, noise, yamux)', () => {
     expect(queue.streams).to.equal(0)
   })
 
+  it('upload: a writer that keeps writing on every drain stays within a chunk or two of buffer (yamux window updates are not drains for it)', async () => {
+    a = await createNode({ classes, maxUpload: 900_000 })
+    b = await createNode({ classes }, sinkB)
+    await a.dial(b.getMultiaddrs()[0])
+    const stream = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+    const stop = new AbortController()
+    let maxBuffered = 0
+    const writer = (async () => {
+      const chunk = new Uint8Array(64 * 1024)
+
+      while (!stop.signal.aborted && stream.status === 'open') {
+        if (!stream.send(chunk)) {
+          maxBuffered = Math.max(maxBuffered, stream.writeBufferLength)
+          await pEvent(stream, 'drain', { rejectionEvents: ['close'], signal: stop.signal }).catch(() => {})
+        }
+      }
+    })()
+    await waitUntil(() => (sinkB.received[0]?.byteLength ?? 0) > 1_500_000)
+    stop.abort()
+    await writer
+    expect(stream.status).to.equal('open')
+    expect(maxBuffered).to.be.at.most(2 * 64 * 1024)
+  })
+
   it('stop() releases every stream: writes go straight through again', async () => {
     a = await createNode({ classes, maxUpload: 64 * 1024 })
     b = await createNode({ classes }, sinkB)
