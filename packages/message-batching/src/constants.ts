@@ -5,6 +5,8 @@
 
 export const PROTOCOL = '/x/batch/1.0.0'
 
+export const DEFAULT_METRICS_PREFIX = 'x_batching_'
+
 export const DEFAULT_MAX_BATCH_SIZE = 100
 export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024
 export const DEFAULT_BATCH_TIMEOUT = 10

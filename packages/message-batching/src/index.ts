@@ -6,30 +6,36 @@
  * negotiation per stream instead of one per message, a few bytes of framing
  * per message, raw DEFLATE for large batches.
  *
- * - **Adaptive flush**: with nothing in flight a message is written at once
- *   (messages sent in the same tick share the batch); while a batch is in
- *   flight (written this event-loop turn, or the stream pushed back) messages
- *   gather and go out together when it completes, or earlier at
- *   `maxBatchSize` messages, `maxBatchBytes` bytes, a `high` message, or
- *   `batchTimeout`. Batches grow with load; latency stays low at light load.
- * - **Priorities**: `high` goes first and flushes at once; within a batch
- *   higher priorities go first; each priority has its own bounded queue and
- *   a tenth of every batch is kept for `low`, so no flood starves another.
- * - **Backpressure**: `send()` resolves once the batch carrying it is written
- *   to the stream; when the peer's queue of that priority is full it waits,
- *   and rejects with `QueueFullError` past `maxWaiting` waiting callers.
- * - **Requests**: `request()` is answered by the remote handler's return
- *   value, over the same stream; it times out after `requestTimeout`, or
- *   `@x/health`'s `getTimeout(peer)` when that service is present.
- * - **Failover**: the stream is opened through `@x/connection-pool` when a
- *   service offers that capability (placement and failover apply), else
- *   through the connection manager; when it dies, messages not yet written
- *   go out on the next stream.
- * - **Delivery guarantee**: messages are delivered at most once, in order per
- *   peer and priority; a request is answered or rejected, never both.
- * - **Bounds**: every queue, map and buffer has a limit (`limits`,
- *   `maxQueueBytes`, `maxQueueLength`, `maxWaiting`, `maxPeers`); bad input
- *   resets only that stream, with a named error counted in the metrics.
+ * **Adaptive flush**: with nothing in flight a message is written at once
+ * (messages sent in the same tick share the batch); while a batch is in
+ * flight (written this event-loop turn, or the stream pushed back) messages
+ * gather and go out together when it completes, or earlier at
+ * `maxBatchSize` messages, `maxBatchBytes` bytes, a `high` message, or
+ * `batchTimeout`. Batches grow with load; latency stays low at light load.
+ *
+ * **Priorities**: `high` goes first and flushes at once; within a batch
+ * higher priorities go first; each priority has its own bounded queue and
+ * a tenth of every batch is kept for `low`, so no flood starves another.
+ *
+ * **Backpressure**: `send()` resolves once the batch carrying it is written
+ * to the stream; when the peer's queue of that priority is full it waits,
+ * and rejects with `QueueFullError` past `maxWaiting` waiting callers.
+ *
+ * **Requests**: `request()` is answered by the remote handler's return
+ * value, over the same stream; it times out after `requestTimeout`, or
+ * `@x/health`'s `getTimeout(peer)` when that service is present.
+ *
+ * **Failover**: the stream is opened through `@x/connection-pool` when a
+ * service offers that capability (placement and failover apply), else
+ * through the connection manager; when it dies, messages not yet written
+ * go out on the next stream.
+ *
+ * **Delivery guarantee**: messages are delivered at most once, in order per
+ * peer and priority; a request is answered or rejected, never both.
+ *
+ * **Bounds**: every queue, map and buffer has a limit (`limits`,
+ * `maxQueueBytes`, `maxQueueLength`, `maxWaiting`, `maxPeers`); bad input
+ * resets only that stream, with a named error counted in the metrics.
  *
  * @example
  *

@@ -4,8 +4,8 @@
  */
 import * as c from './constants.ts'
 import { InvalidBatchingOptionError } from './errors.ts'
-import type { MessageBatchingInit } from './index.ts'
 import type { CompressionLevel } from './compression.ts'
+import type { MessageBatchingInit } from './index.ts'
 import type { FlushSettings } from './writer.ts'
 
 export interface WireLimits {
@@ -40,11 +40,11 @@ function integer (name: string, value: number | undefined, fallback: number, min
   return value
 }
 
-export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettings {
-  if (init == null || typeof init !== 'object') {
-    throw new InvalidBatchingOptionError('init must be an object')
-  }
+function optionalInteger (name: string, value: number | undefined): number | undefined {
+  return value == null ? undefined : integer(name, value, 0, 1)
+}
 
+function resolveLimits (init: MessageBatchingInit): WireLimits {
   const limits: WireLimits = {
     maxFrameBytes: integer('limits.maxFrameBytes', init.limits?.maxFrameBytes, c.DEFAULT_MAX_FRAME_BYTES, 1024, 2 ** 31),
     maxMessageBytes: integer('limits.maxMessageBytes', init.limits?.maxMessageBytes, c.DEFAULT_MAX_MESSAGE_BYTES, 1, 2 ** 31),
@@ -57,14 +57,10 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
     throw new InvalidBatchingOptionError('limits.maxMessageBytes must leave 16 bytes of room in limits.maxFrameBytes')
   }
 
-  const maxBatchSize = integer('maxBatchSize', init.maxBatchSize, c.DEFAULT_MAX_BATCH_SIZE, 1, limits.maxRecordsPerFrame / 2)
-  const maxBatchBytes = integer('maxBatchBytes', init.maxBatchBytes, c.DEFAULT_MAX_BATCH_BYTES, 1, limits.maxFrameBytes - limits.maxMessageBytes - 16)
-  const compression = init.compression === false ? undefined : init.compression
-  const level = integer('compression.level', compression?.level, c.DEFAULT_COMPRESSION_LEVEL, 0, 9) as CompressionLevel
-  const threshold = init.compression === false
-    ? Infinity
-    : integer('compression.threshold', compression?.threshold, c.DEFAULT_COMPRESSION_THRESHOLD, 0)
+  return limits
+}
 
+function checkStrings (init: MessageBatchingInit): void {
   if (init.adaptive != null && typeof init.adaptive !== 'boolean') {
     throw new InvalidBatchingOptionError('adaptive must be a boolean')
   }
@@ -76,6 +72,23 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
   if (init.protocol != null && (typeof init.protocol !== 'string' || !init.protocol.startsWith('/'))) {
     throw new InvalidBatchingOptionError('protocol must be a string starting with /')
   }
+}
+
+export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettings {
+  if (init == null || typeof init !== 'object') {
+    throw new InvalidBatchingOptionError('init must be an object')
+  }
+
+  checkStrings(init)
+  const limits = resolveLimits(init)
+
+  const maxBatchSize = integer('maxBatchSize', init.maxBatchSize, c.DEFAULT_MAX_BATCH_SIZE, 1, limits.maxRecordsPerFrame / 2)
+  const maxBatchBytes = integer('maxBatchBytes', init.maxBatchBytes, c.DEFAULT_MAX_BATCH_BYTES, 1, limits.maxFrameBytes - limits.maxMessageBytes - 16)
+  const compression = init.compression === false ? undefined : init.compression
+  const level = integer('compression.level', compression?.level, c.DEFAULT_COMPRESSION_LEVEL, 0, 9) as CompressionLevel
+  const threshold = init.compression === false
+    ? Infinity
+    : integer('compression.threshold', compression?.threshold, c.DEFAULT_COMPRESSION_THRESHOLD, 0)
 
   return {
     maxBatchSize,
@@ -89,11 +102,11 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
     maxQueueLength: integer('maxQueueLength', init.maxQueueLength, c.DEFAULT_MAX_QUEUE_LENGTH, 1),
     maxWaiting: integer('maxWaiting', init.maxWaiting, c.DEFAULT_MAX_WAITING, 0),
     maxPeers: integer('maxPeers', init.maxPeers, c.DEFAULT_MAX_PEERS, 1),
-    requestTimeout: init.requestTimeout == null ? undefined : integer('requestTimeout', init.requestTimeout, c.DEFAULT_REQUEST_TIMEOUT, 1),
+    requestTimeout: optionalInteger('requestTimeout', init.requestTimeout),
     openTimeout: integer('openTimeout', init.openTimeout, c.DEFAULT_OPEN_TIMEOUT, 1),
     maxInboundStreams: integer('maxInboundStreams', init.maxInboundStreams, c.DEFAULT_MAX_INBOUND_STREAMS, 1),
     maxOutboundStreams: integer('maxOutboundStreams', init.maxOutboundStreams, c.DEFAULT_MAX_OUTBOUND_STREAMS, 1),
-    metricsPrefix: init.metricsPrefix ?? 'x_batching_',
+    metricsPrefix: init.metricsPrefix ?? c.DEFAULT_METRICS_PREFIX,
     protocol: init.protocol ?? c.PROTOCOL
   }
 }

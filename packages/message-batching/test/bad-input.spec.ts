@@ -1,5 +1,5 @@
-import { expect } from 'aegir/chai'
 import { streamPair } from '@libp2p/utils'
+import { expect } from 'aegir/chai'
 import { FLAG_COMPRESSED, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, encodeFrame, encodeRecords } from '../src/codec.ts'
 import { deflateRaw } from '../src/compression.ts'
 import { waitUntil } from './fixtures/nodes.ts'
@@ -10,7 +10,7 @@ import type { Stream } from '@libp2p/interface'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
 const name = (n: number, value: string): WireRecord => ({ kind: KIND_NAME, n, priority: 0, payload: text(value) })
-const message = (n: number, data = new Uint8Array(4)): WireRecord => ({ kind: KIND_MESSAGE, n, priority: 1, payload: data })
+const message = (n: number, data: Uint8Array = new Uint8Array(4)): WireRecord => ({ kind: KIND_MESSAGE, n, priority: 1, payload: data })
 const request = (n: number, id: number): WireRecord => ({ kind: KIND_REQUEST, n, priority: 1, id, payload: new Uint8Array(1) })
 const frame = (...records: WireRecord[]): Uint8Array => encodeFrame(encodeRecords(records), 0)
 
@@ -29,17 +29,16 @@ async function resetWith (stream: Stream, bytes: Uint8Array): Promise<Error | un
 }
 
 describe('bad input resets only its stream, with a named error counted', () => {
-  let node: StubNode
-  let received: string[]
+  const state: { node?: StubNode, received: string[] } = { received: [] }
 
   beforeEach(async () => {
-    node = await stubNode({ limits: { maxFrameBytes: 64 * 1024, maxMessageBytes: 1024, maxNames: 2, maxInflightRequests: 2 } })
-    received = []
-    node.service.handle('chat', (data) => { received.push(new TextDecoder().decode(data)) })
+    const node = state.node = await stubNode({ limits: { maxFrameBytes: 64 * 1024, maxMessageBytes: 1024, maxNames: 2, maxInflightRequests: 2 } })
+    state.received = []
+    node.service.handle('chat', (data) => { state.received.push(new TextDecoder().decode(data)) })
     node.service.handle('slow', async () => new Promise(() => {}))
   })
 
-  afterEach(async () => { await node.service.stop() })
+  afterEach(async () => { await state.node?.service.stop() })
 
   const cases: Array<[string, string, () => Uint8Array]> = [
     ['an oversized frame', 'FrameTooLargeError', () => Uint8Array.from([0x80, 0x80, 0x08, 0])],
@@ -63,6 +62,8 @@ describe('bad input resets only its stream, with a named error counted', () => {
 
   for (const [what, errorName, bytes] of cases) {
     it(`${what}: ${errorName}`, async () => {
+      const node = state.node as StubNode
+      const received = state.received
       const bad = await rawStream(node)
       const good = await rawStream(node)
 

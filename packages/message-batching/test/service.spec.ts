@@ -1,6 +1,6 @@
-import { expect } from 'aegir/chai'
 import { serviceCapabilities } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
 import sinon from 'sinon'
 import { stubInterface } from 'sinon-ts'
 import { MessageBatchingService } from '../src/batching.ts'
@@ -66,10 +66,10 @@ describe('service', () => {
   })
 
   it('opens the stream through the service offering @x/connection-pool when there is one', async () => {
-    let a: StubNode | undefined
+    const ref: { a?: StubNode } = {}
     const b = await node()
-    const pool = fakePool(() => a as StubNode, () => b)
-    a = await node({}, { pool })
+    const pool = fakePool(() => ref.a as StubNode, () => b)
+    const a = ref.a = await node({}, { pool })
     const got: string[] = []
     b.service.handle('chat', (data) => { got.push(str(data)) })
     await a.service.send(b.peerId, 'chat', text('via pool'))

@@ -1,0 +1,39 @@
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'aegir/chai'
+
+const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts')
+const packageReadme = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'message-batching', 'README.md')
+const EXPECTED = [/b got message 1 \((normal|high)\): message \d+/, /b got message 1000 \((normal|high)\): message \d+/, /b answered: HELLO/, /a sent 1000 messages in (\d+) batches \(mean [\d.]+\), \d+ bytes on the stream/]
+
+describe('example', function () {
+  this.timeout(60_000)
+
+  it('runs to completion and prints what its README promises', async () => {
+    const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (d) => { output += d })
+    child.stderr.on('data', (d) => { output += d })
+    const guard = setTimeout(() => child.kill('SIGKILL'), 50_000)
+    const code = await new Promise<number | null>(resolve => child.on('close', resolve))
+    clearTimeout(guard)
+
+    expect(code, output).to.equal(0)
+    for (const line of EXPECTED) {
+      expect(output).to.match(line)
+    }
+    // 1,000 messages went out in batches, not one frame each
+    const batches = Number(output.match(/in (\d+) batches/)?.[1])
+    expect(batches).to.be.lessThan(100)
+  })
+
+  it('is shown verbatim in the @x/message-batching README, so the docs cannot rot', () => {
+    const source = readFileSync(entry, 'utf8')
+    const program = source.slice(source.search(/^import /m)).trimEnd()
+    const readme = readFileSync(packageReadme, 'utf8')
+
+    expect(readme).to.include('```TypeScript\n' + program + '\n```', 'update the "Runnable example" section of the README')
+  })
+})
