@@ -2,12 +2,22 @@
  * A token bucket in bytes that may go into debt: a grant is taken whole
  * when the bucket is not negative, and the bucket must refill past zero
  * before the next one. Over any interval the bytes taken are at most
- * `rate x time + burst + one grant`, so the long-run rate is exact whatever
- * the grant sizes.
+ * `rate x time + max(burst, 250 ms of rate) + one grant`, so the long-run
+ * rate is exact whatever the grant sizes, and a late timer (a busy event
+ * loop) does not lower it: a bucket in use keeps up to 250 ms of unspent
+ * rate, an idle one only its burst.
  */
 
 /** Below this a bucket counts as empty (float rounding of refills) */
 const EPSILON = 1e-6
+
+/**
+ * A bucket taken from within this long is in use: a late timer (a busy
+ * event loop) must not cost it rate, so it keeps up to `CATCH_UP_TIME` of
+ * unspent rate instead of its burst, and the scheduler catches up
+ */
+const IN_USE = 500
+const CATCH_UP_TIME = 250
 
 export class TokenBucket {
   /** Bytes per second; `Infinity` never limits */
@@ -16,6 +26,7 @@ export class TokenBucket {
   burst: number
   tokens: number
   private last: number
+  private lastTake = -Infinity
 
   constructor (rate: number, burst: number, now: number) {
     this.rate = rate
@@ -36,7 +47,8 @@ export class TokenBucket {
     }
 
     if (now > this.last) {
-      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.rate / 1000)
+      const cap = now - this.lastTake < IN_USE ? Math.max(this.burst, this.rate * CATCH_UP_TIME / 1000) : this.burst
+      this.tokens = Math.min(cap, this.tokens + (now - this.last) * this.rate / 1000)
       this.last = now
     }
   }
@@ -53,6 +65,7 @@ export class TokenBucket {
 
     if (this.limited) {
       this.tokens -= bytes
+      this.lastTake = now
     }
   }
 

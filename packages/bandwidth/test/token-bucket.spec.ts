@@ -33,6 +33,26 @@ describe('token bucket', () => {
     expect(taken).to.be.within(100_000, 100_000 + 100 + 777)
   })
 
+  it('a late timer does not cost rate while the bucket is in use; an idle bucket keeps only its burst', () => {
+    const bucket = new TokenBucket(100_000, 1000, 0)
+    let now = 0
+    let taken = 0
+
+    // every wait overshoots by 30 ms, as on a busy event loop
+    while (now < 10_000) {
+      if (bucket.ready(now)) {
+        bucket.take(1000, now)
+        taken += 1000
+      } else {
+        now += Math.ceil(bucket.wait(now)) + 30
+      }
+    }
+
+    expect(taken).to.be.within(1_000_000 - 2000, 1_000_000 + 27_000)
+    bucket.refill(20_000)
+    expect(bucket.tokens).to.equal(1000)
+  })
+
   it('never limits at an infinite rate', () => {
     const bucket = new TokenBucket(Infinity, Infinity, 0)
     bucket.take(1e12, 0)
