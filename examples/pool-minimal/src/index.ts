@@ -27,10 +27,13 @@ const base = {
 
 const a = await createLibp2p({ ...base, services: { pool: connectionPool({ maxConnectionsPerPeer: 3, strategy: 'round-robin' }) } })
 const b = await createLibp2p({ ...base, services: { echo: echo() } })
-await a.peerStore.merge(b.peerId, { multiaddrs: b.getMultiaddrs() })
 
-// up to 3 connections to B, opened one after another
-const connections = await a.services.pool.dial(b.peerId)
+// every status change of a pooled peer: listen before dialling to see them all
+a.addEventListener('pool:status', (evt) => { console.info('B is %s (was %s)', evt.detail.status, evt.detail.previous) })
+
+// A keeps up to 3 connections to B, opened one after another; dial takes
+// what libp2p.dial takes: a PeerId, a Multiaddr (here with /p2p/) or a Multiaddr[]
+const connections = await a.services.pool.dial(b.getMultiaddrs()[0])
 console.info('connections to B: %d', connections.length)
 
 // ten streams, each on the connection the strategy picks

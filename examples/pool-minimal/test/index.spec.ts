@@ -6,7 +6,7 @@ import { expect } from 'aegir/chai'
 
 const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'index.ts')
 const packageReadme = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'connection-pool', 'README.md')
-const EXPECTED = [/connections to B: 3/, /streams per connection: \d+ \d+ \d+/, /streams opened 10/]
+const EXPECTED = [/B is connecting \(was disconnected\)/, /B is connected \(was connecting\)/, /connections to B: 3/, /streams per connection: \d+ \d+ \d+/, /streams opened 10/]
 
 describe('example', function () {
   this.timeout(60_000)
