@@ -7,7 +7,6 @@ const COLORS = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf'
 const FAULT = '#d62728'
 const EVENT_ROWS = ['fault', 'degraded', 'unhealthy', 'replaced', 'closed', 'recovered', 'info']
 const EVENT_COLORS = { fault: FAULT, degraded: '#ff7f0e', unhealthy: '#e6550d', replaced: '#9467bd', closed: '#7f7f7f', recovered: '#2ca02c', info: '#1f77b4' }
-const MAX_LINES = 24
 
 Chart.defaults.animation = false
 Chart.defaults.font.size = 11
@@ -25,7 +24,7 @@ function lineChart (id, yTitle, yMax) {
         x: { type: 'linear', title: { display: true, text: 'seconds since start' } },
         y: { beginAtZero: true, max: yMax, title: { display: true, text: yTitle } }
       },
-      plugins: { legend: { position: 'right', labels: { boxWidth: 10, font: { size: 10 } } } }
+      plugins: { legend: linkLegend() }
     }
   })
 }
@@ -41,7 +40,12 @@ const charts = {
   discovery: new Chart(document.getElementById('discovery'), {
     type: 'bar',
     data: { labels: [], datasets: [] },
-    options: { scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: 'peers found' } } } }
+    options: {
+      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'peers found' } } },
+      plugins: {
+        tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${ctx.raw} (${ctx.dataset.peers[ctx.dataIndex].join(', ')})` } }
+      }
+    }
   }),
   timeline: new Chart(document.getElementById('timeline'), {
     type: 'scatter',
@@ -64,24 +68,51 @@ const charts = {
 window.__charts = charts
 window.__updates = 0
 
-function seriesLabel (s) {
-  return `n${s.node}→n${s.peer} ${s.connectionId}${s.proxied ? ' (proxy)' : ''}${s.open ? '' : ' ✕'}`
+// RTT and score: one colour and one legend entry per link (named by its two
+// peers, built by the server: src/views.ts), one line per connection on it;
+// clicking a legend entry hides or shows the whole link
+function linkLegend () {
+  return {
+    position: 'right',
+    labels: {
+      boxWidth: 10,
+      font: { size: 10 },
+      filter: (item, data) => data.datasets[item.datasetIndex].firstOfLink === true
+    },
+    onClick: (evt, item, legend) => {
+      const chart = legend.chart
+      const link = chart.data.datasets[item.datasetIndex].link
+      const hidden = chart.isDatasetVisible(item.datasetIndex)
+      chart.data.datasets.forEach((d, i) => {
+        if (d.link === link) {
+          d.hidden = hidden
+          chart.getDatasetMeta(i).hidden = null
+        }
+      })
+      chart.update('none')
+    }
+  }
 }
 
 function updateLines (state, start) {
-  // each connection has two ends; draw the end that dialled, proxied and open ones first
-  const series = state.series
-    .filter(s => s.node > s.peer || s.proxied)
-    .sort((a, b) => (b.proxied - a.proxied) || (b.open - a.open) || a.key.localeCompare(b.key))
-    .slice(0, MAX_LINES)
+  const byKey = new Map(state.series.map(s => [s.key, s]))
 
   for (const [chart, field] of [[charts.rtt, 'rtt'], [charts.score, 'score']]) {
-    chart.data.datasets = series.map((s, i) => ({
-      label: seriesLabel(s),
-      data: s.points.map(p => ({ x: (p.t - start) / 1000, y: p[field] })),
-      borderColor: s.proxied ? FAULT : COLORS[i % COLORS.length],
-      borderWidth: s.proxied ? 2.5 : 1.2,
-      borderDash: s.open ? [] : [4, 3]
+    // keep what the user hid by clicking the legend
+    const hiddenLinks = new Set(chart.data.datasets.filter(d => d.hidden === true).map(d => d.link))
+    chart.data.datasets = state.links.flatMap((link, k) => link.series.map((key, j) => {
+      const s = byKey.get(key)
+      return {
+        label: `${link.label} · ${link.open} open`,
+        link: link.key,
+        firstOfLink: j === 0,
+        hidden: hiddenLinks.has(link.key),
+        data: (s?.points ?? []).map(p => ({ x: (p.t - start) / 1000, y: p[field] })),
+        borderColor: link.proxied ? FAULT : COLORS[k % COLORS.length],
+        backgroundColor: link.proxied ? FAULT : COLORS[k % COLORS.length],
+        borderWidth: link.proxied ? 2.5 : 1.2,
+        borderDash: s?.open === false ? [4, 3] : []
+      }
     }))
     chart.update('none')
   }
@@ -105,12 +136,15 @@ function updateStreams (state) {
   charts.streams.update('none')
 }
 
+// each peer once, under the set of mechanisms that found it: a bar is as
+// high as the node's peers; the tooltip names them
 function updateDiscovery (state) {
-  const mechanisms = [...new Set(state.nodes.flatMap(n => Object.keys(n.discovery.byMechanism)))]
+  const sources = [...new Set(state.nodes.flatMap(n => Object.keys(n.discovery.bySources)))].sort()
   charts.discovery.data.labels = state.nodes.map(n => `n${n.index}`)
-  charts.discovery.data.datasets = mechanisms.map((m, k) => ({
-    label: m,
-    data: state.nodes.map(n => n.discovery.byMechanism[m] ?? 0),
+  charts.discovery.data.datasets = sources.map((source, k) => ({
+    label: source,
+    data: state.nodes.map(n => n.discovery.bySources[source] ?? 0),
+    peers: state.nodes.map(n => n.discovery.found.filter(p => p.mechanisms.join(' + ') === source || (source === 'unknown' && p.mechanisms.length === 0)).map(p => p.name)),
     backgroundColor: COLORS[k % COLORS.length]
   }))
   charts.discovery.update('none')
@@ -211,7 +245,7 @@ function updateTable (state) {
     const scores = n.connections.map(c => c.score).filter(s => s != null)
     const min = scores.length ? Math.min(...scores).toFixed(2) : '-'
     const peers = new Set(n.connections.map(c => c.peer)).size
-    const disc = Object.entries(n.discovery.byMechanism).filter(([, v]) => v > 0).map(([k, v]) => `${k}:${v}`).join(' ')
+    const disc = n.discovery.found.map(p => `${p.name} (${p.mechanisms.join('+') || '?'})`).join(' ')
     return `<tr><td>n${n.index}</td><td>${n.peerId.slice(-12)}</td><td>${peers}</td><td>${n.pool.connections}</td><td>${min}</td><td>${n.requests.ok}/${n.requests.failed}</td><td>${n.pool.failovers}</td><td>${n.health.replacements}</td><td>${disc}</td><td>${n.nat}</td><td>${n.roles.join(', ')}</td></tr>`
   })
   document.getElementById('nodes').innerHTML = '<tr><th>node</th><th>peer id</th><th>peers</th><th>pooled conns</th><th>min score</th><th>req ok/failed</th><th>failovers</th><th>replaced</th><th>discovery</th><th>nat</th><th>roles</th></tr>' + rows.join('')

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderMetrics } from './metrics.ts'
 import { snapshot } from './snapshot.ts'
+import { linkGroups } from './views.ts'
 import type { Swarm } from './swarm.ts'
 import type { Server } from 'node:http'
 
@@ -34,11 +35,21 @@ export interface Dashboard {
   close(): Promise<void>
 }
 
+/** At most this many links get RTT and score lines (a 6-node swarm has 15) */
+export const MAX_LINKS = 28
+
 /** Everything the page draws, in one response */
 export function dashboardState (swarm: Swarm): unknown {
+  const view = snapshot(swarm)
+  const series = [...swarm.monitor.series.values()]
+  const links = linkGroups(series, view.nodes.map(n => `n${n.index}`), swarm.link, MAX_LINKS)
+  const drawn = new Set(links.flatMap(l => l.series))
+
   return {
-    ...snapshot(swarm),
-    series: [...swarm.monitor.series.values()],
+    ...view,
+    // RTT and score lines: the series of the drawn links, grouped by link
+    links,
+    series: series.filter(s => drawn.has(s.key)),
     streams: [...swarm.monitor.streams.values()],
     events: swarm.monitor.events.slice(-200)
   }

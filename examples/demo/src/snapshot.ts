@@ -2,7 +2,9 @@
  * One JSON-able picture of the swarm, for the status table and the
  * dashboard's `/api/state`.
  */
+import { discoveryView } from './views.ts'
 import type { Swarm } from './swarm.ts'
+import type { DiscoveryView } from './views.ts'
 
 export interface ConnectionView {
   id: string
@@ -24,8 +26,8 @@ export interface NodeView {
   addrs: string[]
   roles: string[]
   nat: string
-  /** Other nodes this one has discovered, by mechanism */
-  discovery: { peers: number, byMechanism: Record<string, number> }
+  /** The peers this node has discovered, each with the mechanisms that found it */
+  discovery: DiscoveryView
   connections: ConnectionView[]
   pool: { peers: number, connections: number, streamsOpened: number, failovers: number, streamFailures: number }
   health: { averageScore: number, unhealthy: number, replacements: number, probes: number, probeFailures: number }
@@ -97,7 +99,7 @@ export function snapshot (swarm: Swarm): SwarmView {
       addrs: node.getMultiaddrs().map(ma => ma.toString()),
       roles,
       nat: connectivity.nat.status,
-      discovery: { peers: connectivity.discovery.peers, byMechanism: { ...connectivity.discovery.byMechanism } },
+      discovery: discoveryView(node.services.connectivity.getDiscoveredPeers(), peer => swarm.indexOf(peer)),
       connections,
       pool: { peers: pool.peers, connections: pool.connections, streamsOpened: pool.streamsOpened, failovers: pool.failovers, streamFailures: pool.streamFailures },
       health: { averageScore: health.averageScore, unhealthy: health.unhealthy, replacements: health.replacements, probes: health.probes, probeFailures: health.probeFailures },

@@ -18,6 +18,7 @@ import { createDemoNode, DEFAULT_TIMINGS } from './node.ts'
 import { Workload } from './workload.ts'
 import type { FaultEvent } from './fault-cycle.ts'
 import type { DemoLibp2p, DemoTimings } from './node.ts'
+import type { WorkloadInit } from './workload.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -33,6 +34,8 @@ export interface SwarmInit {
   requestInterval?: number
   /** ms between samples of RTT and score */
   sampleInterval?: number
+  /** Called for every request of the workload that failed (all attempts) */
+  onRequestFailure?: WorkloadInit['onFailure']
 }
 
 /** Two nodes that also hold a connection through the relay on node 0 */
@@ -92,7 +95,8 @@ export class Swarm {
     this.monitor = new Monitor(nodes, (peer) => this.indexOf(peer), (node, id) => this.isProxied(node, id))
     this.workload = new Workload(nodes, {
       interval: init.requestInterval ?? 1_000,
-      focus: link == null ? undefined : { from: link.client, to: link.server, interval: 300 }
+      focus: link == null ? undefined : { from: link.client, to: link.server, interval: 300 },
+      onFailure: init.onRequestFailure
     })
 
     if (link != null) {

@@ -24,7 +24,8 @@ export function renderTable (view: SwarmView): string {
     const rtts = node.connections.map(c => c.rtt).filter((r): r is number => r != null)
     const score = scores.length === 0 ? '-' : `${Math.min(...scores).toFixed(2)}/${(scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(2)}`
     const rtt = rtts.length === 0 ? '-' : `${(rtts.reduce((a, b) => a + b, 0) / rtts.length).toFixed(1)} ms`
-    const discovery = Object.entries(node.discovery.byMechanism).filter(([, v]) => v > 0).map(([k, v]) => `${k}:${v}`).join(' ') || '-'
+    // each peer once, under the mechanisms that found it
+    const discovery = node.discovery.peers === 0 ? '-' : `${node.discovery.peers}: ${Object.entries(node.discovery.bySources).map(([k, v]) => `${k.replaceAll(' + ', '+')} ${v}`).join(', ')}`
 
     lines.push(`${pad(`n${node.index}`, 5)}${pad(peers, 6)}${pad(perPeer, Math.max(11, view.nodes.length + 2))}${pad(score, 14)}${pad(rtt, 9)}${pad(`${node.requests.ok}/${node.requests.failed}`, 12)}${pad(discovery, 34)}${pad(node.nat, 9)}${node.roles.join(', ')}`)
   }

@@ -19,6 +19,19 @@ export interface WorkloadInit {
   attemptTimeout?: number
   /** Attempts per request */
   attempts?: number
+  /** Called for every failed request (all its attempts failed), e.g. to explain it */
+  onFailure?(failure: RequestFailure): void
+}
+
+export interface RequestFailure {
+  /** The requesting node */
+  node: number
+  peer: string
+  /** When the request's first attempt started, ms since epoch */
+  startedAt: number
+  /** When its last attempt failed */
+  at: number
+  error: string
 }
 
 export interface NodeRequestStats {
@@ -27,7 +40,7 @@ export interface NodeRequestStats {
   /** Requests that needed more than one attempt (and are counted ok or failed) */
   retried: number
   /** Last failures, newest last (at most 16) */
-  failures: Array<{ at: number, peer: string, error: string }>
+  failures: Array<{ at: number, startedAt: number, peer: string, error: string }>
   /** Last failed attempts of requests that were retried, newest last (at most 16) */
   retries: Array<{ at: number, peer: string, error: string }>
 }
@@ -78,7 +91,7 @@ export async function echoOnce (stream: Stream, data: Uint8Array, timeout: numbe
 export class Workload {
   readonly stats: NodeRequestStats[]
   private readonly nodes: DemoLibp2p[]
-  private readonly init: Required<Omit<WorkloadInit, 'focus'>> & Pick<WorkloadInit, 'focus'>
+  private readonly init: Required<Omit<WorkloadInit, 'focus' | 'onFailure'>> & Pick<WorkloadInit, 'focus' | 'onFailure'>
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private readonly cursor: number[]
   private readonly inFlight = new Set<Promise<void>>()
@@ -152,6 +165,7 @@ export class Workload {
   async request (from: number, peer: PeerId): Promise<void> {
     const node = this.nodes[from]
     const stats = this.stats[from]
+    const startedAt = Date.now()
     let lastError: any
 
     for (let attempt = 1; attempt <= this.init.attempts && this.running; attempt++) {
@@ -179,6 +193,8 @@ export class Workload {
     }
 
     stats.failed++
-    remember(stats.failures, { at: Date.now(), peer: peer.toString(), error: describe(lastError) })
+    const failure = { at: Date.now(), startedAt, peer: peer.toString(), error: describe(lastError) }
+    remember(stats.failures, failure)
+    this.init.onFailure?.({ node: from, ...failure })
   }
 }

@@ -176,6 +176,12 @@ describe('demo swarm', function () {
           scorePoints: points(charts.score),
           streams: charts.streams.data.datasets.flatMap((d: any) => d.data).reduce((a: number, b: number) => a + b, 0),
           discovery: charts.discovery.data.datasets.flatMap((d: any) => d.data).reduce((a: number, b: number) => a + b, 0),
+          // bar height per node, and the peers the page says each node found
+          discoveryBars: charts.discovery.data.labels.map((_: string, i: number) => charts.discovery.data.datasets.reduce((n: number, d: any) => n + d.data[i], 0)),
+          discoveryNamed: charts.discovery.data.labels.map((_: string, i: number) => charts.discovery.data.datasets.flatMap((d: any) => d.peers[i]).sort()),
+          rttLegend: charts.rtt.legend.legendItems.map((item: any) => item.text),
+          scoreLegend: charts.score.legend.legendItems.map((item: any) => item.text),
+          rttLinks: new Set(charts.rtt.data.datasets.map((d: any) => d.link)).size,
           events: points(charts.timeline),
           faultEvents: charts.timeline.data.datasets.find((d: any) => d.label === 'fault').data.length,
           edges: (window as any).__graphEdges,
@@ -189,7 +195,18 @@ describe('demo swarm', function () {
       expect(data.rttPoints).to.be.greaterThan(20)
       expect(data.scorePoints).to.be.greaterThan(20)
       expect(data.streams).to.be.greaterThan(10)
-      expect(data.discovery).to.be.at.least(NODES * (NODES - 1))
+      // each node found the NODES - 1 others: a bar counts peers, not mechanisms
+      expect(data.discovery).to.equal(NODES * (NODES - 1))
+      expect(data.discoveryBars).to.deep.equal(swarm.nodes.map(() => NODES - 1))
+      expect(data.discoveryNamed).to.deep.equal(swarm.nodes.map((_, i) => swarm.nodes.map((_, j) => `n${j}`).filter(n => n !== `n${i}`).sort()))
+      // one legend entry per link, named by its two nodes, no connection ids
+      expect(data.rttLegend).to.have.lengthOf(data.rttLinks)
+      expect(data.rttLinks).to.be.at.least(NODES * (NODES - 1) / 2)
+      expect(data.scoreLegend).to.deep.equal(data.rttLegend)
+      for (const text of data.rttLegend) {
+        expect(text).to.match(/^n\d+ → n\d+( \(fault proxy\))? · \d+ open$/)
+      }
+      expect(data.rttLegend.filter((t: string) => t.includes('fault proxy'))).to.have.lengthOf(1)
       expect(data.faultEvents).to.be.at.least(3)
       expect(data.events).to.be.greaterThan(3)
       // every pair directly, plus the relayed link
