@@ -148,7 +148,7 @@ export function renderMetrics (swarm: Swarm): string {
     const conns = c.connections
     const kinds: Array<[string, number]> = [
       ['established_direct', conns.byPath.direct], ['established_relay', conns.byPath.relay], ['established_hole_punch', conns.byPath['hole-punch']],
-      ['active_direct', conns.active.direct], ['active_relayed', conns.active.relayed], ['closed', conns.closed], ['failed', conns.failed]
+      ['active_direct', conns.active.direct], ['active_relayed', conns.active.relayed], ['closed', conns.closed], ['failed', c.dials.failed]
     ]
 
     for (const [kind, value] of kinds) {
