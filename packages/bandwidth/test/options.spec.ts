@@ -1,0 +1,38 @@
+import { expect } from 'aegir/chai'
+import { resolveOptions } from '../src/options.ts'
+
+describe('options', () => {
+  it('adds a default class when none is named', () => {
+    const options = resolveOptions({ classes: { bulk: { protocols: ['/files/'] } } })
+    expect(options.defaultClass.name).to.equal('default')
+    expect(options.classes.map(c => c.name)).to.deep.equal(['bulk', 'default'])
+    expect(options.maxUpload).to.equal(Infinity)
+    expect(options.congestion).to.deep.equal({ enabled: false, targetDelay: 25, sampleInterval: 100 })
+    expect(options.metricsPrefix).to.equal('x_bandwidth_')
+  })
+
+  it('uses defaultClass when given', () => {
+    const options = resolveOptions({ classes: { bulk: { protocols: [] } }, defaultClass: 'bulk' })
+    expect(options.defaultClass.name).to.equal('bulk')
+    expect(options.classes).to.have.length(1)
+  })
+
+  for (const [name, init] of Object.entries({
+    'a negative maxUpload': { maxUpload: -1 },
+    'a zero maxDownload': { maxDownload: 0 },
+    'a string perPeer.maxUpload': { perPeer: { maxUpload: '100' as any } },
+    'an unknown defaultClass': { defaultClass: 'nope' },
+    'a class without protocols': { classes: { a: {} as any } },
+    'an empty protocol prefix': { classes: { a: { protocols: [''] } } },
+    'a zero weight': { classes: { a: { protocols: ['/a/'], weight: 0 } } },
+    'a fractional priority': { classes: { a: { protocols: ['/a/'], priority: 0.5 } } },
+    'minRate above maxRate': { classes: { a: { protocols: ['/a/'], minRate: 10, maxRate: 5 } } },
+    'minRates above maxUpload': { maxUpload: 100, classes: { a: { protocols: ['/a/'], minRate: 60 }, b: { protocols: ['/b/'], minRate: 60 } } },
+    'a zero targetDelay': { congestion: { targetDelay: 0 } },
+    'an invalid metricsPrefix': { metricsPrefix: 'x-bw' }
+  })) {
+    it(`refuses ${name} with InvalidBandwidthOptionError`, () => {
+      expect(() => resolveOptions(init)).to.throw().with.property('name', 'InvalidBandwidthOptionError')
+    })
+  }
+})
