@@ -64,6 +64,12 @@ export async function pingMuxer (muxer: PingingMuxer, timeout: number, signal: A
       // someone else's ping (the keepalive): its answer proves nothing about our timing
       inFlight.catch(ignore)
       await Promise.race([inFlight, promise])
+
+      // the muxer forgets its answered ping a few microtasks later: a ping
+      // sent before that would join the answered one and read 0 ms
+      while (muxer.activePing?.promise === inFlight) {
+        await Promise.race([new Promise(resolve => setTimeout(resolve, 0)), promise])
+      }
     }
 
     const sent = performance.now()

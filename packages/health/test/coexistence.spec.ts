@@ -74,8 +74,9 @@ describe('beside libp2p\'s connection monitor', function () {
   })
 
   it('muxer probes run beside the monitor with the default ping limit: nothing refused, nothing aborted', async () => {
+    // 'muxer': never a ping stream ('auto' opens one every STREAM_CHECK_EVERY idle checks, which can meet the monitor's)
     client = await createPingClient({
-      health: { probe: 'auto', checkInterval: 50, checkJitter: 0, pingTimeout: 2_000 },
+      health: { probe: 'muxer', checkInterval: 50, checkJitter: 0, pingTimeout: 2_000 },
       pingMaxOutboundStreams: 1,
       connectionMonitor: { enabled: true, pingInterval: 120 }
     })
