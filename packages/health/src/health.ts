@@ -240,6 +240,11 @@ export class HealthService implements ConnectionHealth, Startable {
     record.event('closed', now)
     report(this, record, now)
     this.untrack(record)
+
+    if (!this.connectionManager.getConnections(record.peer).some(c => c.status === 'open' && c.id !== record.connection.id)) {
+      this.sweep.forget(record.peer.toString())
+    }
+
     this.repairer.onClosed(record)
   }
 

@@ -25,6 +25,8 @@ export class ProbeQueue {
   /** Keys with waiting tasks and none holding them, in the order they became so, from `readyAt` */
   private ready: string[] = []
   private readyAt = 0
+  /** Keys whose tasks do not wait for each other (a silent peer's), at most one per key in use */
+  private readonly unbounded = new Set<string>()
 
   constructor (limit: number, lease = Infinity) {
     this.limit = limit
@@ -35,8 +37,28 @@ export class ProbeQueue {
     return this.running
   }
 
+  /**
+   * Lets the tasks of `key` run without waiting for each other (still
+   * within `limit`), or, with `on` false, one at a time again
+   */
+  setUnbounded (key: string, on: boolean): void {
+    if (!on) {
+      this.unbounded.delete(key)
+      return
+    }
+
+    if (!this.unbounded.has(key)) {
+      this.unbounded.add(key)
+
+      if (this.waiting.has(key)) {
+        this.ready.push(key)
+        this.pump()
+      }
+    }
+  }
+
   async run <T> (key: string, task: () => Promise<T>): Promise<T> {
-    if (this.running < this.limit && !this.busy.has(key)) {
+    if (this.running < this.limit && (this.unbounded.has(key) || !this.busy.has(key))) {
       this.running++
     } else {
       // pump() reserves the slot and the key before starting it
@@ -46,7 +68,7 @@ export class ProbeQueue {
         if (queue == null) {
           this.waiting.set(key, [resolve])
 
-          if (!this.busy.has(key)) {
+          if (!this.busy.has(key) || this.unbounded.has(key)) {
             this.ready.push(key)
           }
         } else {
@@ -56,7 +78,11 @@ export class ProbeQueue {
     }
 
     const holder = {}
-    this.busy.set(key, holder)
+
+    if (!this.unbounded.has(key)) {
+      this.busy.set(key, holder)
+    }
+
     const lease = Number.isFinite(this.lease) ? setTimeout(() => { this.release(key, holder) }, this.lease) : undefined
 
     try {
@@ -95,7 +121,12 @@ export class ProbeQueue {
         this.readyAt = 0
       }
 
-      const queue = this.waiting.get(key) as Array<() => void>
+      const queue = this.waiting.get(key)
+
+      if (queue == null) {
+        continue
+      }
+
       const start = queue.shift() as () => void
 
       if (queue.length === 0) {
@@ -103,8 +134,16 @@ export class ProbeQueue {
       }
 
       this.running++
-      // held until the task itself takes the key, as its first step
-      this.busy.set(key, this)
+
+      if (this.unbounded.has(key)) {
+        if (queue.length > 0) {
+          this.ready.push(key)
+        }
+      } else {
+        // held until the task itself takes the key, as its first step
+        this.busy.set(key, this)
+      }
+
       start()
     }
   }

@@ -1,17 +1,21 @@
 /**
  * When connections are probed. A timer fires every `checkInterval`
  * (jittered; each timer is set when the previous one fires, a fixed rate)
- * and probes every open connection that has no probe queued or in flight;
- * a connection still being probed is not probed twice, and it holds up no
- * other connection's check. Probes run through one `ProbeQueue`: at most
- * `maxConcurrentProbes` at once, stream probes one per peer at a time
- * (with a lease), muxer probes per connection.
+ * and probes every open connection; a connection whose probe is still
+ * queued or in flight is not probed twice, but probed again as soon as that
+ * probe ends, so a slow probe costs no check and holds up no other
+ * connection's. Probes run through one `ProbeQueue`: at most
+ * `maxConcurrentProbes` at once; muxer probes per connection; stream probes
+ * one per peer at a time (with a lease), except for a silent peer (its last
+ * stream probe timed out and none answered since), whose probes all run at
+ * once: a silent peer resets no stream, and its connections are then found
+ * dead together rather than one lease after another.
  */
 import { PEER_PROBE_LEASE } from './constants.ts'
 import { ProbeQueue } from './probe-queue.ts'
 import { plan, runProbe } from './prober.ts'
 import type { ResolvedHealthOptions } from './options.ts'
-import type { ProbeOutcome } from './prober.ts'
+import type { ProbeOutcome, ProbePlan } from './prober.ts'
 import type { ConnectionRecord } from './record.ts'
 import type { Connection, Logger } from '@libp2p/interface'
 
@@ -34,6 +38,10 @@ export class Sweep {
   private readonly queue: ProbeQueue
   /** Probes queued or in flight, by connection id: at most one per open connection */
   private readonly pending = new Map<string, Promise<void>>()
+  /** Connections whose check came while their probe was still running: probed again when it ends */
+  private readonly due = new Set<string>()
+  /** Peers whose last stream probe timed out with no answer since (at most the peers with open connections) */
+  private readonly silent = new Set<string>()
   /** Controllers of the probes in flight, aborted by stop() */
   private readonly inflight = new Set<AbortController>()
   private timer?: ReturnType<typeof setTimeout>
@@ -64,6 +72,20 @@ export class Sweep {
     }
 
     this.inflight.clear()
+    this.due.clear()
+
+    for (const peer of this.silent) {
+      this.queue.setUnbounded(`p/${peer}`, false)
+    }
+
+    this.silent.clear()
+  }
+
+  /** The peer has no open connection left */
+  forget (peer: string): void {
+    if (this.silent.delete(peer)) {
+      this.queue.setUnbounded(`p/${peer}`, false)
+    }
   }
 
   /** Probes every open connection that is not being probed; resolves when each of them was checked */
@@ -76,10 +98,27 @@ export class Sweep {
 
     for (const conn of interleavePeers(this.target.connections())) {
       const record = this.target.track(conn)
-      waits.push(this.pending.get(conn.id) ?? this.probe(record))
+      const pending = this.pending.get(conn.id)
+
+      if (pending != null) {
+        this.due.add(conn.id)
+        waits.push(pending)
+      } else {
+        waits.push(this.probe(record))
+      }
     }
 
     await Promise.all(waits)
+  }
+
+  /** A stream probe that timed out makes its peer silent; any answer makes it live again */
+  private notePeer (peer: string, kind: ProbePlan, outcome: ProbeOutcome): void {
+    if (outcome.result === 'ok') {
+      this.forget(peer)
+    } else if (kind === 'stream' && outcome.result === 'failed' && outcome.error === 'TimeoutError' && !this.silent.has(peer)) {
+      this.silent.add(peer)
+      this.queue.setUnbounded(`p/${peer}`, true)
+    }
   }
 
   private schedule (): void {
@@ -101,7 +140,8 @@ export class Sweep {
     const id = record.connection.id
     const { options } = this.target
     const kind = plan(record, options)
-    const key = kind === 'muxer' ? `c/${id}` : `p/${record.peer.toString()}`
+    const peer = record.peer.toString()
+    const key = kind === 'muxer' ? `c/${id}` : `p/${peer}`
 
     const done = this.queue.run(key, async () => {
       if (!this.running || record.connection.status !== 'open' || !this.target.tracks(record)) {
@@ -115,6 +155,7 @@ export class Sweep {
         const outcome = await runProbe(record, kind, options, controller)
 
         if (this.running && this.target.tracks(record)) {
+          this.notePeer(peer, kind, outcome)
           this.target.probed(record, outcome)
         }
       } finally {
@@ -122,6 +163,10 @@ export class Sweep {
       }
     }).finally(() => {
       this.pending.delete(id)
+
+      if (this.due.delete(id) && this.running && this.target.tracks(record) && record.connection.status === 'open') {
+        void this.probe(record)
+      }
     })
 
     this.pending.set(id, done)
