@@ -3,7 +3,7 @@
  * @packageDocumentation
  *
  * `@x/universal-connectivity` in a few lines: two nodes from the
- * `development` preset; B knows A as a bootstrap peer, sees which mechanism
+ * `development` preset of `@x/connectivity-presets`; B knows A as a bootstrap peer, sees which mechanism
  * discovered it, dials it with the direct -> relay -> hole-punch strategy
  * and reports the path taken, its NAT status and its metrics.
  *
@@ -13,7 +13,7 @@
  * node examples/connectivity-minimal/dist/src/index.js
  * ```
  */
-import { connectivityPreset } from '@x/universal-connectivity'
+import { connectivityPreset } from '@x/connectivity-presets'
 import { createLibp2p } from 'libp2p'
 
 const options = {

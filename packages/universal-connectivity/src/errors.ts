@@ -4,22 +4,10 @@
 import { AbortError } from '@libp2p/interface'
 import type { DialAttempt } from './fallback-dialer.ts'
 
-/** An option given to `universalConnectivity()` or `connectivityPreset()` is invalid */
+/** An option given to `universalConnectivity()` or an argument of `dialPeer` is invalid */
 export class InvalidConnectivityOptionError extends Error {
   static name = 'InvalidConnectivityOptionError'
   name = 'InvalidConnectivityOptionError'
-}
-
-/** `connectivityPreset()` was asked for a profile it does not know */
-export class UnknownProfileError extends Error {
-  static name = 'UnknownProfileError'
-  name = 'UnknownProfileError'
-}
-
-/** The `private` profile needs a swarm key (`overrides.swarmKey`) */
-export class MissingSwarmKeyError extends Error {
-  static name = 'MissingSwarmKeyError'
-  name = 'MissingSwarmKeyError'
 }
 
 /** Every direct and relayed attempt of `dialPeer` failed; `attempts` lists each */

@@ -10,28 +10,20 @@
  * - connections established and failed, active, direct vs relayed (from
  * `conn.direct` and `conn.limits`);
  * - relay reservations held and the NAT status (`public`, `private`,
- * `unknown`) from verified addresses, AutoNAT results and reservations, with
- * a `connectivity:nat-status` event on change;
- * - DCUtR attempts, successes, failures and success rate, inferred from
- * relayed connections and the direct connections that replace them.
+ * `unknown`) from the addresses AutoNAT verified or failed in the address
+ * manager, with the reason in a `connectivity:nat-status` event on change;
+ * - how relayed connections became direct: `reversal` (the peer dialled us)
+ * apart from `hole-punch` (after a DCUtR exchange on the relayed
+ * connection), with DCUtR attempts, successes, failures and success rate.
  *
- * `dialPeer` dials direct addresses first for a bounded time, then relays
- * (building `<relay>/p2p/<relayId>/p2p-circuit/p2p/<peer>` from relays we
- * hold reservations on or know), then waits a bounded time for DCUtR to
- * upgrade the relayed connection.
+ * `dialPeer` dials direct addresses first for a bounded time, then the
+ * relays the peer holds reservations on (from its circuit addresses), then
+ * waits a bounded time for the peer's direct connection (a reversal or a
+ * DCUtR hole punch).
  *
- * `connectivityPreset(profile, overrides)` returns whole `createLibp2p`
- * options for the `server`, `browser`, `private` and `development` profiles.
- *
- * @example A development node from a preset
- *
- * ```TypeScript
- * import { createLibp2p } from 'libp2p'
- * import { connectivityPreset } from '@x/universal-connectivity'
- *
- * const node = await createLibp2p(connectivityPreset('development'))
- * node.services.connectivity.getNatStatus() // 'unknown' until verified
- * ```
+ * The service needs nothing but libp2p's interfaces. Whole `createLibp2p`
+ * configurations with it (server, browser, private, development) are in
+ * `@x/connectivity-presets`.
  *
  * @example Add the service to your own configuration
  *
@@ -59,7 +51,7 @@
  *   useRelay: true,
  *   signal: AbortSignal.timeout(30_000)
  * })
- * // path is 'direct', 'relay' or 'hole-punch'
+ * // path is 'direct', 'relay', 'reversal' or 'hole-punch'
  * ```
  */
 
@@ -72,9 +64,7 @@ import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/inter
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionEstablishedEvent, DiscoveryMechanism, NatStatus, PeerDiscoveredEvent } from '@x/interface'
 
-export { connectivityPreset, PUBLIC_BOOTSTRAP_PEERS } from './presets.ts'
-export type { ConnectivityProfile, PresetOverrides, PresetServices } from './presets.ts'
-export { ConnectivityDialError, InvalidConnectivityOptionError, MissingSwarmKeyError, NoDialableAddressError, NotStartedError, UnknownProfileError } from './errors.ts'
+export { ConnectivityDialError, InvalidConnectivityOptionError, NoDialableAddressError, NotStartedError } from './errors.ts'
 export type { DialAttempt, DialPeerOptions, DialResult } from './fallback-dialer.ts'
 export type { DiscoveredPeer } from './discovery-tracker.ts'
 export type { ConnectivityMetrics } from './metrics.ts'

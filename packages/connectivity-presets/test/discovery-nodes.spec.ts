@@ -2,7 +2,7 @@ import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import { connectivityPreset } from '../src/index.ts'
-import type { PresetServices } from '../src/presets.ts'
+import type { PresetServices } from '../src/index.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { PeerDiscoveredEvent } from '@x/interface'
 

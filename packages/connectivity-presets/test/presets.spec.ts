@@ -1,9 +1,10 @@
 import { generateKey } from '@libp2p/pnet'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import { pEvent } from 'p-event'
 import { connectivityPreset, PUBLIC_BOOTSTRAP_PEERS } from '../src/index.ts'
-import type { PresetServices } from '../src/presets.ts'
+import type { PresetServices } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 const tagsOf = (list: Array<(c: any) => unknown> | undefined): number => list?.length ?? 0
@@ -41,22 +42,44 @@ describe('connectivityPreset', () => {
     expect(() => connectivityPreset('private')).to.throw().with.property('name', 'MissingSwarmKeyError')
   })
 
-  it('server: public bootstrap list by default, overridable; builds the documented stack', async () => {
+  it('server: public bootstrap list by default, overridable; builds the documented stack with QUIC', async () => {
     expect(tagsOf(connectivityPreset('server').peerDiscovery)).to.equal(2)
     expect(tagsOf(connectivityPreset('server', { bootstrap: [] }).peerDiscovery)).to.equal(1)
     expect(PUBLIC_BOOTSTRAP_PEERS).to.have.length.greaterThan(3)
+    expect(connectivityPreset('server').addresses?.listen).to.include('/ip4/0.0.0.0/udp/0/quic-v1')
 
     const node = await start(connectivityPreset('server', {
       bootstrap: [],
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/udp/0/webrtc-direct'] }
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/udp/0/quic-v1', '/ip4/127.0.0.1/udp/0/webrtc-direct'] }
     }))
     expect(Object.keys(node.services).sort()).to.deep.equal(['autonat', 'autonatV2', 'connectivity', 'dcutr', 'dht', 'identify', 'ping', 'pubsub', 'relay'])
-    expect(transportTags(node)).to.deep.equal(['@libp2p/circuit-relay-v2-transport', '@libp2p/tcp', '@libp2p/webrtc-direct', '@libp2p/websockets'])
+    expect(transportTags(node)).to.deep.equal(['@libp2p/circuit-relay-v2-transport', '@libp2p/tcp', '@libp2p/webrtc-direct', '@libp2p/websockets', 'quic'])
     expect(discoveryTags(node)).to.deep.equal(['@x/pubsub-peer-discovery'])
     const protocols = node.getMultiaddrs().map(ma => ma.getComponents().map(c => c.name).filter(n => n !== 'p2p' && n !== 'certhash').join('/'))
-    expect(protocols.sort()).to.deep.equal(['ip4/tcp', 'ip4/tcp/ws', 'ip4/udp/webrtc-direct'])
-    expect(node.getProtocols()).to.include.members(['/libp2p/circuit/relay/0.2.0/hop', '/libp2p/dcutr', '/libp2p/autonat/1.0.0', '/ipfs/kad/1.0.0'])
+    expect(protocols.sort()).to.deep.equal(['ip4/tcp', 'ip4/tcp/ws', 'ip4/udp/quic-v1', 'ip4/udp/webrtc-direct'])
+    // no /ipfs/kad/1.0.0 handler: kad-dht is a client until an address is verified
+    expect(node.getProtocols()).to.include.members(['/libp2p/circuit/relay/0.2.0/hop', '/libp2p/dcutr', '/libp2p/autonat/1.0.0', '/libp2p/autonat/2/dial-request'])
     expect(node.services.connectivity.getDiscoverySources().map(s => s.mechanism)).to.include('pubsub')
+  })
+
+  it('server: kad-dht is left to decide its mode (a client until AutoNAT verifies a public address)', async () => {
+    const node = await start(connectivityPreset('server', { bootstrap: [], addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] } }))
+    expect(node.services.dht?.getMode()).to.equal('client')
+  })
+
+  it('server: dials public addresses only', async () => {
+    const gater = connectivityPreset('server').connectionGater
+    for (const addr of ['/ip4/127.0.0.1/tcp/1', '/ip4/10.0.0.1/tcp/1', '/ip4/192.168.1.1/udp/1/quic-v1', '/ip6/::1/tcp/1', '/ip6/fe80::1/tcp/1', '/ip4/10.0.0.1/tcp/1/p2p/12D3KooWGRUVh9SqgWbYu6TH5qBUC3ZaZWXgDAmJDAvtkVsy7VWH/p2p-circuit']) {
+      expect(await gater?.denyDialMultiaddr?.(multiaddr(addr)), addr).to.be.true()
+    }
+    for (const addr of ['/ip4/1.2.3.4/tcp/1', '/ip6/2606:4700:4700::1111/tcp/1', '/dnsaddr/bootstrap.libp2p.io']) {
+      expect(await gater?.denyDialMultiaddr?.(multiaddr(addr)), addr).to.be.false()
+    }
+
+    const target = await start(connectivityPreset('development', { peerDiscovery: [] }))
+    const node = await start(connectivityPreset('server', { bootstrap: [], addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] } }))
+    const err = await node.dial(target.getMultiaddrs()[0], { signal: AbortSignal.timeout(5_000) }).catch((e: any) => e)
+    expect(err).to.have.property('name', 'DialDeniedError')
   })
 
   it('browser: WebSockets, WebTransport, WebRTC and relay transports, no mDNS and no relay server; reserves on a relay', async () => {
@@ -99,12 +122,20 @@ describe('connectivityPreset', () => {
     await expect(outsider.dial(a.getMultiaddrs()[0], { signal: AbortSignal.timeout(5_000) })).to.eventually.be.rejected()
   })
 
-  it('development: loopback listeners, short intervals, the whole stack', async () => {
+  it('development: loopback listeners, short intervals, the whole stack, QUIC between two nodes', async () => {
     const node = await start(connectivityPreset('development'))
     expect(node.getMultiaddrs().every(ma => ma.toString().startsWith('/ip4/127.0.0.1/'))).to.be.true()
     expect(discoveryTags(node)).to.deep.equal(['@libp2p/mdns', '@x/pubsub-peer-discovery'])
     expect(Object.keys(node.services).sort()).to.deep.equal(['autonat', 'connectivity', 'dcutr', 'dht', 'identify', 'ping', 'pubsub', 'relay'])
     expect(node.services.connectivity.getDiscoverySources().map(s => s.mechanism).sort()).to.deep.equal(['dht', 'mdns', 'pubsub'])
+
+    const other = await start(connectivityPreset('development', { peerDiscovery: [] }))
+    const quicAddr = other.getMultiaddrs().find(ma => ma.getComponents().some(c => c.name === 'quic-v1'))
+    expect(quicAddr, 'a QUIC listener').to.exist()
+    const conn = await node.dial(quicAddr!, { signal: AbortSignal.timeout(10_000) })
+    expect(conn.remoteAddr.toString()).to.include('/quic-v1')
+    const rtt = await node.services.ping.ping(quicAddr!, { signal: AbortSignal.timeout(10_000) })
+    expect(rtt).to.be.a('number')
   })
 
   it('merges overrides: replaces plain fields, adds and removes services', async () => {
