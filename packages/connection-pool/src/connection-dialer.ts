@@ -37,13 +37,9 @@ export class ConnectionDialer {
   async topUp (entry: PeerEntry, options: AbortOptions = {}): Promise<void> {
     const signal = anySignal(options.signal, entry.controller.signal)
 
+    // one top-up per peer at a time (`entry.dialing` never rejects)
     while (entry.dialing != null) {
-      await raceSignal(entry.dialing, signal).catch(err => {
-        if (signal.aborted) {
-          throw abortReason(signal)
-        }
-        return err
-      })
+      await raceSignal(entry.dialing, signal)
     }
 
     const statusBefore = entry.status

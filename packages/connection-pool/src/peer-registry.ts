@@ -1,0 +1,199 @@
+/**
+ * Which peers the pool manages, and for how long: the entry of each call's
+ * peer (learning the peer of addresses without a peer id from one
+ * connection), room at `maxPeers` made by releasing the least recently used
+ * idle borrowed peer, releasing a peer (its dials aborted, the connections
+ * the pool opened closed, its tag removed), and maintenance: idle expiry and
+ * the minimum of kept peers.
+ */
+import { AbortError } from '@libp2p/interface'
+import { CODE_P2P } from '@multiformats/multiaddr'
+import { PoolLimitReachedError } from './errors.ts'
+import { withPeerId } from './peer-address.ts'
+import { createPeerEntry } from './peer-entry.ts'
+import { anySignal, timeout } from './time.ts'
+import type { ConnectionDialer } from './connection-dialer.ts'
+import type { DialTarget } from './peer-address.ts'
+import type { PeerEntry } from './peer-entry.ts'
+import type { PoolContext } from './pool-state.ts'
+import type { AbortOptions, Connection } from '@libp2p/interface'
+
+export class PeerRegistry {
+  private readonly pool: PoolContext
+  private readonly dialer: ConnectionDialer
+
+  constructor (pool: PoolContext, dialer: ConnectionDialer) {
+    this.pool = pool
+    this.dialer = dialer
+  }
+
+  /**
+   * The entry for the call's peer, created if new (making room at
+   * `maxPeers` by releasing the least recently used idle borrowed peer). A
+   * target without a peer id learns its peer from one connection to its
+   * addresses (an open one to the same address, or a new dial).
+   */
+  async acquire (target: DialTarget, keep: boolean, options: AbortOptions): Promise<{ entry: PeerEntry, created: boolean }> {
+    let learned: Connection | undefined
+    let peer = target.peer
+
+    if (peer == null) {
+      learned = await this.learnPeer(target, options)
+      peer = learned.remotePeer
+    }
+
+    let entry = this.pool.state.get(peer)
+    const created = entry == null
+
+    if (entry == null) {
+      try {
+        this.makeRoom(keep)
+      } catch (err) {
+        if (learned != null && this.learning.delete(learned.id)) {
+          await learned.close().catch(err => { learned?.abort(err) })
+        }
+
+        throw err
+      }
+
+      entry = createPeerEntry(peer, Math.max(1, this.pool.options.minConnectionsPerPeer), Date.now())
+      this.pool.state.add(entry)
+    }
+
+    if (target.addrs.length > 0) {
+      entry.addrs = withPeerId(target.addrs, peer)
+    }
+
+    if (learned != null && !this.isKnownConnection(learned)) {
+      this.dialer.adopt(entry, learned)
+    }
+
+    this.pool.state.refreshStatus(entry)
+
+    return { entry, created }
+  }
+
+  /** Connections the pool dialled to learn a peer, until its entry exists */
+  private readonly learning = new Set<string>()
+
+  private isKnownConnection (conn: Connection): boolean {
+    return !this.learning.delete(conn.id)
+  }
+
+  /** One connection to addresses without a peer id, to learn who answers */
+  private async learnPeer (target: DialTarget, options: AbortOptions): Promise<Connection> {
+    const wanted = new Set(target.addrs.map(ma => ma.toString()))
+    const existing = this.pool.components.connectionManager.getConnections()
+      .find(conn => conn.status === 'open' && wanted.has(conn.remoteAddr.decapsulateCode(CODE_P2P).toString()))
+
+    if (existing != null) {
+      return existing
+    }
+
+    const limit = timeout(this.pool.options.dialTimeout)
+    this.pool.metrics.dialAttempts++
+
+    try {
+      const conn = await this.pool.components.connectionManager.openConnection(target.addrs, { force: true, signal: anySignal(options.signal, limit.signal) })
+      this.pool.metrics.dialSuccesses++
+      this.learning.add(conn.id)
+      return conn
+    } catch (err) {
+      this.pool.metrics.dialFailures++
+      options.signal?.throwIfAborted()
+      throw err
+    } finally {
+      limit.clear()
+    }
+  }
+
+  /** At `maxPeers`, releases the least recently used idle borrowed peer, or throws */
+  private makeRoom (keep: boolean): void {
+    if (this.pool.state.size < this.pool.options.maxPeers) {
+      return
+    }
+
+    const victim = this.pool.state.leastRecentlyUsedIdle()
+
+    if (victim == null) {
+      throw new PoolLimitReachedError(`The pool manages ${this.pool.state.size} peers already (maxPeers), all kept or busy`)
+    }
+
+    this.pool.metrics.evictions++
+    this.pool.log('releasing %p, the least recently used idle borrowed peer, to make room%s', victim.peer, keep ? ' for a kept one' : '')
+    void this.forget(victim, new AbortError('The connection pool released the peer to make room'))
+  }
+
+  /** An entry an aborted call created and that has nothing open goes again, as if never asked */
+  dropIfAborted (entry: PeerEntry, created: boolean, options: AbortOptions): void {
+    if (created && options.signal?.aborted === true && entry.dialing == null && entry.opened.size === 0 && this.pool.state.isCurrent(entry) && this.pool.state.openConnections(entry.peer).length === 0) {
+      clearTimeout(entry.redialTimer)
+      this.pool.state.remove(entry)
+    }
+  }
+
+  /** Stops managing a peer: aborts its dials, closes what the pool opened, removes the tag */
+  async forget (entry: PeerEntry, reason: Error, options: AbortOptions = {}): Promise<void> {
+    clearTimeout(entry.redialTimer)
+    entry.redialTimer = undefined
+    this.pool.state.remove(entry)
+    entry.controller.abort(reason)
+
+    const closing = this.pool.components.connectionManager.getConnections(entry.peer)
+      .filter(conn => entry.opened.has(conn.id))
+
+    await Promise.all(closing.map(async conn => {
+      this.pool.state.markClosing(conn.id)
+      await conn.close(options).catch(err => { conn.abort(err) })
+    }))
+
+    await this.pool.tags.untag(entry)
+  }
+
+  /**
+   * Idle expiry (surplus connections of kept peers, whole borrowed peers)
+   * and the per-peer minimum of kept peers; the service runs it every
+   * `maintenanceInterval`
+   */
+  maintain (now = Date.now()): void {
+    for (const entry of this.pool.state.entries()) {
+      const open = this.pool.state.openConnections(entry.peer)
+
+      if (open.some(conn => conn.streams.length > 0)) {
+        entry.lastUsed = now
+      }
+
+      if (!entry.kept) {
+        if (entry.dialing == null && now - entry.lastUsed >= this.pool.options.idleTimeout) {
+          this.pool.log('releasing borrowed peer %p, idle for %dms', entry.peer, now - entry.lastUsed)
+          void this.forget(entry, new AbortError('The connection pool released the idle peer'))
+        }
+
+        continue
+      }
+
+      let remaining = open.length
+
+      for (const conn of open) {
+        if (conn.streams.length > 0) {
+          this.pool.state.noteActive(conn.id, now)
+          continue
+        }
+
+        const idleFor = now - (this.pool.state.lastActiveAt(conn.id) ?? now)
+
+        if (remaining > this.pool.options.minConnectionsPerPeer && entry.opened.has(conn.id) && idleFor >= this.pool.options.idleTimeout) {
+          remaining--
+          entry.target = Math.max(this.pool.options.minConnectionsPerPeer, entry.target - 1)
+          this.pool.log('closing %s to %p, idle for %dms', conn.id, entry.peer, idleFor)
+          this.pool.state.markClosing(conn.id)
+          conn.close().catch(err => { conn.abort(err) })
+        }
+      }
+
+      if (remaining < this.pool.options.minConnectionsPerPeer && entry.status !== 'failed') {
+        this.dialer.scheduleRedial(entry)
+      }
+    }
+  }
+}
