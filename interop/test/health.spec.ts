@@ -1,8 +1,9 @@
 /**
  * @x/health against go-libp2p: probes and RTT on connections to the go
- * peer; when the go process is stopped (SIGSTOP) its connections are marked
- * unhealthy and closed within the configured bound, and after SIGCONT the
- * peer is re-dialled.
+ * peer, on its yamux muxer (go-yamux answers PING frames) and with ping
+ * streams; when the go process is stopped (SIGSTOP) all its connections are
+ * marked unhealthy and closed within the bound of one connection, and after
+ * SIGCONT the peer is re-dialled once.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -10,7 +11,7 @@ import { connectionHealth } from '@x/health'
 import { expect } from 'aegir/chai'
 import { createJsNode, goMissingReason, requireOrSkip, startGoPeer, tcpAddr, waitFor } from '../src/index.ts'
 import type { GoPeer } from '../src/index.ts'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import type { ConnectionHealth } from '@x/health'
 
 const CHECK_INTERVAL = 500
@@ -56,6 +57,7 @@ describe('interop: @x/health with go-libp2p', function () {
     }, 15_000)
 
     expect(report.rtt!.ewma).to.be.within(0, 50)
+    expect(report.probe, 'go-yamux answers PING frames').to.equal('muxer')
     expect(report.successRate).to.equal(1)
     expect(report.state).to.equal('healthy')
     expect(report.bytesIn).to.be.greaterThan(0)
@@ -80,6 +82,56 @@ describe('interop: @x/health with go-libp2p', function () {
       expect(report?.probeFailures, `${conn.id} ${JSON.stringify(report?.errors)}`).to.equal(0)
       expect(report?.rtt?.samples, conn.id).to.be.at.least(4)
     }
+  })
+
+  it('probes 5 go connections with ping streams too (probe: stream), one per peer at a time, without a failure', async () => {
+    await js.stop()
+    js = await createJsNode({
+      overrides: {
+        connectionMonitor: { enabled: false },
+        services: { health: connectionHealth({ probe: 'stream', checkInterval: 600_000 }) } as any
+      }
+    }) as any
+    await js.start()
+    for (let i = 0; i < 5; i++) {
+      await js.dial(multiaddr(tcpAddr(go.addrs)), { force: true })
+    }
+    for (let i = 0; i < 3; i++) {
+      await js.services.health.checkAll()
+    }
+    const reports = js.services.health.getConnectionHealth(goPeer)!.connections
+    expect(reports).to.have.lengthOf(5)
+    for (const report of reports) {
+      expect(report.probe).to.equal('stream')
+      expect(report.probeFailures, JSON.stringify(report.errors)).to.equal(0)
+      expect(report.rtt?.samples).to.equal(3)
+    }
+  })
+
+  it('closes all 3 connections of a stopped go peer within the bound of one, and re-dials it once after SIGCONT', async () => {
+    const conns: Connection[] = []
+    for (let i = 0; i < 3; i++) {
+      conns.push(await js.dial(multiaddr(tcpAddr(go.addrs)), { force: true }))
+    }
+    const measured = (conn: Connection): number => js.services.health.getConnectionHealth(goPeer)?.connections.find(c => c.connectionId === conn.id)?.rtt?.samples ?? 0
+    await waitFor(() => conns.every(conn => measured(conn) >= 2) ? true : undefined, 15_000)
+    const dials: number[] = []
+    const openConnection = (js as any).components.connectionManager.openConnection.bind((js as any).components.connectionManager)
+    ;(js as any).components.connectionManager.openConnection = async (...args: any[]) => { dials.push(Date.now()); return openConnection(...args) }
+
+    const stopped = Date.now()
+    go.kill('SIGSTOP')
+    const closedAfter = await Promise.all(conns.map(async conn => waitFor(() => conn.status !== 'open' ? Date.now() - stopped : undefined, 20_000, 20)))
+    // checks before replacing x interval + one timeout, plus one interval of slack
+    const bound = CHECKS_BEFORE_REPLACE * CHECK_INTERVAL + PING_TIMEOUT + CHECK_INTERVAL
+    process.stderr.write(`      3 connections closed ${closedAfter.join(', ')} ms after SIGSTOP (bound ${bound} ms)\n`)
+    expect(Math.max(...closedAfter)).to.be.at.most(bound + 300)
+
+    go.kill('SIGCONT')
+    await waitFor(() => js.getConnections(goPeer).find(c => c.status === 'open' && !conns.some(old => old.id === c.id)), 20_000, 100)
+    // the peer, not each of its connections, was re-dialled
+    expect(dials.length).to.be.within(1, 3)
+    expect(dials.slice(1).every((at, i) => at > dials[i])).to.equal(true)
   })
 
   it('closes the connections of a stopped go peer within the bound, and re-dials it after SIGCONT', async () => {
