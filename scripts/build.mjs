@@ -1,13 +1,16 @@
-// `node scripts/build.mjs [--force] [--jobs N]`: builds only the workspaces
-// whose sources, config or dependencies' output changed since their last
-// build (scripts/lib/build-stamp.mjs says exactly what counts), dependencies
-// first, and prints what it builds and why. Exit 1 when a build fails.
-// scripts/run.sh runs it before `npm start`, `npm test` and `npm run bench`.
+// `node scripts/build.mjs [--force] [--jobs N] [workspace...]`: builds only
+// the workspaces whose sources, config or dependencies' output changed since
+// their last build (scripts/lib/build-stamp.mjs says exactly what counts),
+// dependencies first, and prints what it builds and why. Named workspaces
+// (package name or folder): only those and what they depend on. Exit 1 when
+// a build fails. scripts/run.sh runs it before `npm start` (the demo and its
+// dependencies), `npm test` and `npm run bench` (everything).
 import { availableParallelism } from 'node:os'
 import { buildChanged } from './lib/build-changed.mjs'
 
 const args = process.argv.slice(2)
 const jobsArg = args.indexOf('--jobs')
+const targets = args.filter((a, i) => !a.startsWith('--') && !(jobsArg >= 0 && i === jobsArg + 1))
 const jobs = jobsArg >= 0 ? Number(args[jobsArg + 1]) : Number(process.env.X_BUILD_JOBS ?? Math.min(2, availableParallelism()))
 
 if (!Number.isInteger(jobs) || jobs < 1) {
@@ -17,7 +20,7 @@ if (!Number.isInteger(jobs) || jobs < 1) {
 
 const t0 = Date.now()
 const log = (line) => { process.stderr.write(`x: ${line}\n`) }
-const { built, current, failed, blocked } = await buildChanged({ root: process.cwd(), jobs, log, force: args.includes('--force') })
+const { built, current, failed, blocked } = await buildChanged({ root: process.cwd(), jobs, log, force: args.includes('--force'), targets })
 const seconds = ((Date.now() - t0) / 1000).toFixed(1)
 
 if (failed.length > 0) {

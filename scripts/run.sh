@@ -58,9 +58,10 @@ x_install () {
   echo "x: installed in $SECONDS s" >&2
 }
 
-# builds only the workspaces whose sources or dependencies changed, printing each
+# builds only the workspaces whose sources or dependencies changed, printing
+# each; with workspace names, only those and what they depend on
 x_build () {
-  node scripts/build.mjs
+  node scripts/build.mjs "$@"
 }
 
 cmd="${1:-test}"
@@ -73,7 +74,7 @@ case "$cmd" in
     exec node scripts/test-all.mjs "$@"
     ;;
   demo)
-    x_build
+    x_build examples/demo
     exec node examples/demo/dist/src/index.js "$@"
     ;;
   bench)

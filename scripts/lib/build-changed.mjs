@@ -26,6 +26,30 @@ export function npmRunBuild (cwd) {
 }
 
 /**
+ * The workspaces named (by package name or folder) and everything they
+ * depend on, in build order; all of them when `targets` is empty.
+ *
+ * @param {import('./workspaces.mjs').Workspace[]} order
+ * @param {string[] | undefined} targets
+ */
+export function selectTargets (order, targets) {
+  if (targets == null || targets.length === 0) return order
+  const byName = new Map(order.map(w => [w.name, w]))
+  const wanted = new Set()
+  const add = (w) => {
+    if (wanted.has(w.name)) return
+    wanted.add(w.name)
+    for (const d of w.deps) add(byName.get(d))
+  }
+  for (const t of targets) {
+    const w = order.find(w => w.name === t || w.dir === t.replace(/\/+$/, ''))
+    if (w == null) throw new Error(`no workspace named ${t}`)
+    add(w)
+  }
+  return order.filter(w => wanted.has(w.name))
+}
+
+/**
  * @typedef {object} BuildResult
  * @property {string[]} built      names rebuilt
  * @property {string[]} current    names whose build was current
@@ -40,10 +64,11 @@ export function npmRunBuild (cwd) {
  * @param {(line: string) => void} [options.log]
  * @param {(cwd: string) => Promise<{ code: number, output: string }>} [options.runBuild]
  * @param {boolean} [options.force] rebuild everything
+ * @param {string[]} [options.targets] only these workspaces (names or folders) and what they depend on; default all
  * @returns {Promise<BuildResult>}
  */
-export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild = npmRunBuild, force = false }) {
-  const order = buildOrder(listWorkspaces(root))
+export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild = npmRunBuild, force = false, targets }) {
+  const order = selectTargets(buildOrder(listWorkspaces(root)), targets)
   const buildable = order.filter(w => typeof w.manifest.scripts?.build === 'string')
   const outputs = new Map() // name -> output hash, once done
   const result = { built: [], current: [], failed: [], blocked: [] }

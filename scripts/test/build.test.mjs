@@ -67,9 +67,9 @@ const fakeBuild = async (cwd) => {
   return { code: r.status ?? 1, output: r.stdout + r.stderr }
 }
 
-const run = async () => {
+const run = async (targets) => {
   const lines = []
-  const result = await buildChanged({ root, jobs: 2, log: (l) => lines.push(l), runBuild: fakeBuild })
+  const result = await buildChanged({ root, jobs: 2, log: (l) => lines.push(l), runBuild: fakeBuild, targets })
   return { ...result, lines, builds: builds() }
 }
 
@@ -185,10 +185,32 @@ describe('scripts/build.mjs: build only what changed', () => {
     assert.deepEqual((await run()).builds, ['@t/b', '@t/app'])
   })
 
+  it('builds only a named workspace and what it depends on', async () => {
+    addPackage('packages/c', '@t/c', ['@t/a'])
+    write('packages/a/src/index.ts', '// a, changed\n')
+    assert.deepEqual((await run(['packages/b'])).builds, ['@t/a', '@t/b'], 'neither app (depends on b) nor c (not a dependency)')
+    assert.deepEqual((await run(['@t/c'])).builds, ['@t/c'])
+    await assert.rejects(run(['nope']), /no workspace named nope/)
+  })
+
+  it('a broken workspace outside the named ones does not stop them', async () => {
+    addPackage('packages/c', '@t/c', ['@t/a'])
+    write('packages/c/src/index.ts', 'FAIL\n')
+    const r = await run(['apps/app'])
+    assert.deepEqual(r.failed, [])
+  })
+
   it('refuses a dependency cycle', async () => {
     addPackage('packages/c', '@t/c', ['@t/d'])
     addPackage('packages/d', '@t/d', ['@t/c'])
     await assert.rejects(run(), /dependency cycle between workspaces: @t\/c -> @t\/d -> @t\/c/)
+  })
+
+  it('the command line takes workspace names and --jobs', () => {
+    write('packages/b/src/index.ts', 'FAIL\n')
+    const only = spawnSync(process.execPath, [BUILD_SCRIPT, '--jobs', '1', 'packages/a'], { cwd: root, encoding: 'utf8' })
+    assert.equal(only.status, 0, only.stderr)
+    assert.match(only.stderr, /all 1 packages up to date/)
   })
 
   it('the command line exits 1 on a failed build and 0 when everything is current', () => {
