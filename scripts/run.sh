@@ -39,7 +39,8 @@ x_with_progress () {
 
 # installs the workspace when node_modules does not match package-lock.json
 # (scripts/lib/install-state.mjs): npm ci on a fresh clone, npm install when
-# the lock changed under an existing node_modules (it does not delete it)
+# the lock changed under an existing node_modules (it deletes nothing and,
+# with --no-save, leaves package-lock.json as it is)
 x_install () {
   local state
   state="$(node scripts/lib/install-state.mjs)"
@@ -51,7 +52,7 @@ x_install () {
       ;;
     *)
       echo "x: package-lock.json changed: updating the workspace with Node $(node --version) (npm install)" >&2
-      x_with_progress "npm install" npm install --no-audit --no-fund --loglevel=error
+      x_with_progress "npm install" npm install --no-save --no-audit --no-fund --loglevel=error
       ;;
   esac
   node scripts/lib/install-state.mjs stamp
