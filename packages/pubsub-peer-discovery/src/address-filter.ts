@@ -1,45 +1,128 @@
 /**
- * Which of our own addresses are announced.
+ * Which addresses we announce (`addressFilter`) and which addresses of
+ * other peers we accept (`incomingAddressFilter`), by scope.
+ *
+ * A scope says who can use an address: `loopback` (this machine),
+ * `private` (this network: RFC 1918, CGNAT, unique-local, and the other
+ * special-purpose ranges `@libp2p/utils` knows) or `public`. Unspecified,
+ * multicast, link-local and zoned addresses have no scope: nobody can dial
+ * them (see PROTOCOL.md, "Addresses").
  */
+import { isLinkLocal, isLoopback, isPrivate, tryGetNetConfig } from '@libp2p/utils'
+import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export type AddressFilter = (multiaddr: Multiaddr) => boolean
+export type AddressScope = 'loopback' | 'private' | 'public'
 
-/** The default: everything the address manager reports */
-export const allAddresses: AddressFilter = () => true
-
-const PRIVATE_V4 = [
-  /^10\./, /^127\./, /^169\.254\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./, /^0\./
-]
-
-function isPrivateHost (host: string, family: string): boolean {
-  if (family === 'ip4') {
-    return PRIVATE_V4.some(re => re.test(host))
-  }
-
-  if (family === 'ip6') {
-    const h = host.toLowerCase()
-    return h === '::1' || h === '::' || h.startsWith('fe80:') || h.startsWith('fc') || h.startsWith('fd')
-  }
-
-  return false
+/** Where an address came from, for `incomingAddressFilter` */
+export interface AddressSource {
+  /** The peer that announced or relayed it; none for unsigned messages */
+  peer?: PeerId
+  /**
+   * The narrowest scope over which we reach that peer (or, if we have no
+   * connection to it, the peer that forwarded its message to us):
+   * `loopback` when over loopback, `private` over a private address,
+   * `public` otherwise
+   */
+  reach: AddressScope
 }
 
 /**
- * A preset for public topics: drops loopback, private (RFC 1918, CGNAT,
- * unique-local) and link-local addresses, which mean nothing to peers
- * elsewhere. Relay (`/p2p-circuit`) and DNS addresses pass.
+ * Filters our own addresses (`source` absent) or other peers' (`source`
+ * present): return true to keep the address
  */
-export const publicAddressesOnly: AddressFilter = (ma) => {
-  const [first] = ma.getComponents()
+export type AddressFilter = (multiaddr: Multiaddr, source?: AddressSource) => boolean
 
-  if (first == null || (first.name !== 'ip4' && first.name !== 'ip6')) {
-    return true
+const RANK: Record<AddressScope, number> = { loopback: 0, private: 1, public: 2 }
+
+function unusableHost (host: string, family: string): boolean {
+  if (family === 'ip4') {
+    const first = Number(host.split('.')[0])
+    // unspecified; multicast 224/4 (not among @libp2p/utils' private ranges)
+    return host === '0.0.0.0' || (first >= 224 && first <= 239)
   }
 
-  if (ma.toString().includes('/p2p-circuit')) {
-    return true
+  const h = host.toLowerCase()
+  // unspecified; multicast ff00::/8; link-local fe80::/10 (isLinkLocal
+  // checks only the fe80 prefix of it)
+  return h === '::' || /^ff[0-9a-f]{2}:/.test(h) || /^fe[89ab][0-9a-f]:/.test(h)
+}
+
+/**
+ * The scope of an address, by its first network part (so a relayed address
+ * has its relay's scope); undefined when nobody can dial it
+ */
+export function addressScope (ma: Multiaddr): AddressScope | undefined {
+  const config = tryGetNetConfig(ma)
+
+  if (config == null) {
+    // no IP or DNS part (/memory, /unix): this machine only; a bare
+    // /p2p/.../p2p-circuit address needs a connection to the relay anyway
+    const names = ma.getComponents().map(c => c.name)
+    return names.includes('unix') || names.includes('memory') ? 'loopback' : 'public'
   }
 
-  return !isPrivateHost(first.value ?? '', first.name)
+  if ('zone' in config && config.zone != null) {
+    return undefined
+  }
+
+  if (config.type === 'ip4' || config.type === 'ip6') {
+    if (unusableHost(config.host, config.type) || isLinkLocal(ma)) {
+      return undefined
+    }
+
+    if (isLoopback(ma)) {
+      return 'loopback'
+    }
+  }
+
+  if (config.host === 'localhost' || config.host.endsWith('.localhost')) {
+    return 'loopback'
+  }
+
+  return isPrivate(ma) ? 'private' : 'public'
+}
+
+/** The narrowest scope among the addresses we reach a peer over; `public` if none */
+export function reachOver (remoteAddrs: Array<Multiaddr | undefined>): AddressScope {
+  let reach: AddressScope = 'public'
+
+  for (const ma of remoteAddrs) {
+    if (ma == null) {
+      continue
+    }
+
+    // a relayed connection reaches the relay, not the peer
+    const scope = ma.toString().includes('/p2p-circuit') ? 'public' : addressScope(ma) ?? 'public'
+
+    if (RANK[scope] < RANK[reach]) {
+      reach = scope
+    }
+  }
+
+  return reach
+}
+
+/** Everything: the default for our own addresses */
+export const allAddresses: AddressFilter = () => true
+
+/**
+ * Public addresses only: drops loopback, private, link-local, unspecified,
+ * multicast and zoned ones, which mean nothing to peers elsewhere (a relay
+ * address counts by its relay's address). For our own announcement on a
+ * public topic, or for the incoming filter of a node that must never dial
+ * a private address.
+ */
+export const publicAddressesOnly: AddressFilter = (ma) => addressScope(ma) === 'public'
+
+/**
+ * The default incoming filter: an address of scope S is accepted only from
+ * a peer we reach over S or a narrower scope (a peer on our machine may
+ * tell us loopback, private and public addresses; one on our network
+ * private and public ones; any other peer public ones only). Addresses
+ * nobody can dial are never accepted. Works on one machine and on a LAN.
+ */
+export const scopedAddresses: AddressFilter = (ma, source) => {
+  const scope = addressScope(ma)
+  return scope != null && RANK[scope] >= RANK[source?.reach ?? 'public']
 }

@@ -2,9 +2,9 @@
  * When we announce (what we announce is `discovery.ts`'s business): at
  * start, on a periodic timer (every interval while warming up, then once a
  * period of `schedule.ts`), debounced after a change of our addresses, and
- * in answer to joining peers (one pending answer, see `pending-answer.ts`).
- * Any two announcements are at least half an interval apart, the first one
- * and debounced ones aside: at most two per interval.
+ * in answer to joining peers connected to us (one pending answer, see
+ * `pending-answer.ts`), at most one answer per interval however many join
+ * (PROTOCOL.md, "Announcing").
  */
 import * as C from './constants.ts'
 import { PendingAnswer } from './pending-answer.ts'
@@ -22,16 +22,6 @@ export interface AnnouncementClockInit {
   afterPeriodic(): void
 }
 
-/** How a joining peer is answered */
-export interface JoinAnswer {
-  /** We relay records to it: answer first */
-  relaying: boolean
-  /** A relay carrying our record makes the answer unnecessary */
-  droppable: boolean
-  /** Announce again about an interval later too */
-  secondChance: boolean
-}
-
 export class AnnouncementClock {
   private readonly init: AnnouncementClockInit
   private readonly schedule: ScheduleOptions
@@ -45,11 +35,18 @@ export class AnnouncementClock {
   private periodicDue = 0
   /** When we last heard a peer we did not know (or one that returned) */
   private lastNewPeer = -Infinity
+  /** When we last answered a joining peer */
+  private lastAnswered = -Infinity
+  /** The follow-up answer to a join, about an interval after it */
+  private followUpTimer?: ReturnType<typeof setTimeout>
 
   constructor (init: AnnouncementClockInit) {
     this.init = init
     this.schedule = init.schedule
-    this.answer = new PendingAnswer(() => { init.announce('answer') })
+    this.answer = new PendingAnswer(() => {
+      this.lastAnswered = Date.now()
+      init.announce('answer')
+    })
   }
 
   /** Whether we announced since start */
@@ -62,6 +59,7 @@ export class AnnouncementClock {
     this.startedAt = Date.now()
     this.lastAnnounced = 0
     this.lastNewPeer = -Infinity
+    this.lastAnswered = -Infinity
     this.periodicDue = 0
     this.init.announce('start')
     this.schedulePeriodic()
@@ -71,6 +69,8 @@ export class AnnouncementClock {
     this.running = false
     clearTimeout(this.periodicTimer)
     clearTimeout(this.debounceTimer)
+    clearTimeout(this.followUpTimer)
+    this.followUpTimer = undefined
     this.answer.clear()
   }
 
@@ -81,27 +81,37 @@ export class AnnouncementClock {
   }
 
   /** A peer we did not know (or one that returned) announced itself */
-  joined (answer: JoinAnswer): void {
+  heardNewPeer (): void {
+    this.lastNewPeer = Date.now()
+  }
+
+  /**
+   * A peer connected to us joined: answer soon, and follow up about an
+   * interval later (its mesh may have been forming), both within the
+   * answer budget
+   */
+  joined (): void {
     const now = Date.now()
     this.lastNewPeer = now
-    this.requestAnswer(now, this.schedule.interval / 2, answer.relaying, answer.droppable)
+    this.requestAnswer(now)
 
-    if (answer.secondChance) {
-      this.hurryPeriodic()
+    if (this.running && this.followUpTimer == null) {
+      this.followUpTimer = setTimeout(() => {
+        this.followUpTimer = undefined
+        // another announcement of ours after our last answer served
+        if (this.lastAnnounced <= this.lastAnswered) {
+          this.requestAnswer(Date.now())
+        }
+      }, warmupDelay(this.schedule))
     }
   }
 
   /**
-   * A peer still joining announced again, and only our own announcements
-   * tell it about us: answer, at most once an interval
+   * A peer connected to us and still joining announced again, and only our
+   * own announcements tell it about us: answer, within the answer budget
    */
   joiningAgain (): void {
-    this.requestAnswer(Date.now(), this.schedule.interval, false, false)
-  }
-
-  /** A relay carried our record to the peers joining now; true if that dropped our answer */
-  relayedUs (): boolean {
-    return this.answer.relayed()
+    this.requestAnswer(Date.now())
   }
 
   /** Announces once `delay` passed without another call */
@@ -118,17 +128,19 @@ export class AnnouncementClock {
   }
 
   /**
-   * Answer soon (sooner if we relay records), but not sooner than `spacing`
-   * after our last announcement; an answer already pending is brought
-   * forward if this one is due earlier
+   * Answer within the first eighth of an interval, but no sooner than half
+   * an interval after our last announcement nor an interval after our last
+   * answer: at most one answer per interval, whatever the number of
+   * joiners; an answer already pending is brought forward if this one is
+   * due earlier
    */
-  private requestAnswer (now: number, spacing: number, relaying: boolean, droppable: boolean): void {
+  private requestAnswer (now: number): void {
     if (!this.running) {
       return
     }
 
-    const at = Math.max(now + answerDelay(this.schedule, relaying), this.lastAnnounced + spacing)
-    this.answer.request(at, droppable)
+    const at = Math.max(now + answerDelay(this.schedule), this.lastAnnounced + this.schedule.interval / 2, this.lastAnswered + this.schedule.interval)
+    this.answer.request(at)
   }
 
   private schedulePeriodic (delay?: number): void {
@@ -148,22 +160,6 @@ export class AnnouncementClock {
       this.init.afterPeriodic()
       this.schedulePeriodic()
     }, delay)
-  }
-
-  /**
-   * Besides the answer, announce again about an interval later (not a whole
-   * period), so a newcomer whose mesh was still forming gets a second chance
-   */
-  private hurryPeriodic (): void {
-    if (!this.running) {
-      return
-    }
-
-    const delay = warmupDelay(this.schedule)
-
-    if (this.periodicDue > Date.now() + delay) {
-      this.schedulePeriodic(delay)
-    }
   }
 
   /**

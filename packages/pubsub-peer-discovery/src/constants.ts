@@ -16,6 +16,18 @@ export const DEFAULT_MAX_ADDRESSES = 64
 export const DEFAULT_MAX_PEERS = 1024
 export const DEFAULT_RATE_LIMIT = 4
 export const DEFAULT_MAX_EXCHANGED_PEERS = 64
+export const DEFAULT_MAX_VERIFICATIONS_PER_INTERVAL = 256
+export const DEFAULT_MAX_NEW_PEERS_PER_INTERVAL = 128
+export const DEFAULT_METRICS_PREFIX = 'x_pubsub_discovery_'
+
+/**
+ * Peers we learn from the records one author relays, in all, while we are
+ * joining (an honest relay sends up to `maxExchangedPeers` per message)
+ */
+export const MAX_LEARNED_PER_RELAY = 64
+
+/** Relaying authors whose learned peers we count at once */
+export const MAX_TRACKED_RELAYS = 64
 
 /**
  * Relayed records accepted in one message (more: the message is dropped);
@@ -34,9 +46,8 @@ export const EXCHANGES_PER_JOIN = 2
 export const MAX_TRACKED_JOINERS = 64
 
 /**
- * A node that relays records to a joining peer answers it within this
- * fraction of an interval; the others answer later in the first half
- * interval, so they hear the relay first
+ * A node answers a joining peer connected to it within this fraction of an
+ * interval (nodes not connected to it never answer it)
  */
 export const RELAY_ANSWER_WINDOW = 1 / 8
 
@@ -67,8 +78,9 @@ export const WARMUP_INTERVALS = 3
 export const MAX_WARMUP_INTERVALS = 10
 
 /**
- * A peer first heard less than this many intervals ago counts as joining:
- * its announcements are answered (at most once an interval), as it may have
- * missed our first answer while its gossipsub mesh was forming
+ * A peer connected to us and first heard less than this many intervals ago
+ * counts as joining: if it runs the official module (it sends no record),
+ * its announcements are answered (within the answer budget), as it may
+ * have missed our first answer while its gossipsub mesh was forming
  */
 export const YOUNG_PEER_INTERVALS = 3

@@ -1,24 +1,29 @@
 /**
- * The discovery module: receives announcements on its topics, validates
- * them and emits `peer`; publishes our own when `announcement-clock.ts`
- * says, with our signed record and, for joining peers, others' records
- * (`peer-exchange.ts`).
+ * The discovery module: receives announcements on its topics through the
+ * gate of `inbound.ts` (as gossipsub's topic validator when there is one)
+ * and emits `peer`; publishes our own when `announcement-clock.ts` says,
+ * with our signed record and, for joining peers, others' records
+ * (`peer-exchange.ts`). The rules: PROTOCOL.md.
  */
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { LIBP2P_CAPABILITIES, PUBSUB_PEER_DISCOVERY_CAPABILITY } from '@x/interface'
 import { TypedEventEmitter } from 'main-event'
+import { reachOver } from './address-filter.ts'
 import { AnnouncementClock } from './announcement-clock.ts'
+import { Budget } from './budget.ts'
 import * as C from './constants.ts'
+import { drop, Inbound } from './inbound.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
 import { Peer } from './pb/peer.ts'
 import { PeerCache } from './peer-cache.ts'
 import { PeerExchange } from './peer-exchange.ts'
+import { recordSize } from './peer-records.ts'
 import { findPubSub, publishSafely } from './pubsub.ts'
-import { AuthorRateLimiter } from './rate-limit.ts'
 import { peerTtl } from './schedule.ts'
-import { validateAnnouncement } from './validate.ts'
+import type { AddressScope, AddressSource } from './address-filter.ts'
+import type { Verdict } from './inbound.ts'
 import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './index.ts'
 import type { DiscoveryMetrics } from './metrics.ts'
 import type { DiscoveryOptions } from './options.ts'
@@ -39,8 +44,14 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly components: PubSubPeerDiscoveryComponents
   private readonly options: DiscoveryOptions
   private readonly log: Logger
+  /** Peers heard announcing themselves */
   private readonly cache: PeerCache
-  private readonly rateLimiter: AuthorRateLimiter
+  /** Peers learned only from records others relayed: kept apart, never counted in the size estimate */
+  private readonly relayedPeers: PeerCache
+  private readonly inbound: Inbound
+  private readonly newPeers: Budget
+  /** Verdicts of the topic validator, for the `message` event that follows an accepted message */
+  private judged = new WeakMap<object, Verdict>()
   private readonly exchange: PeerExchange
   private readonly clock: AnnouncementClock
   private readonly metrics = new DiscoveryMetricsRecorder()
@@ -58,22 +69,22 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.listenOnly = this.options.listenOnly
     this.log = components.logger.forComponent('x:pubsub-peer-discovery')
     this.cache = new PeerCache(this.options.maxPeers)
-    this.rateLimiter = new AuthorRateLimiter(this.options.rateLimit, this.options.schedule.interval, C.MAX_TRACKED_AUTHORS)
+    this.relayedPeers = new PeerCache(this.options.maxPeers)
+    this.inbound = new Inbound(components.peerId, { limits: this.options.limits, rateLimit: this.options.rateLimit, interval: this.options.schedule.interval })
+    this.newPeers = new Budget(this.options.maxNewPeersPerInterval, this.options.schedule.interval)
     this.exchange = new PeerExchange(components, {
       maxExchangedPeers: this.options.maxExchangedPeers,
       maxAddresses: this.options.limits.maxAddresses,
       maxPeers: this.options.maxPeers,
-      joinWindow: C.YOUNG_PEER_INTERVALS * this.options.schedule.interval
+      joinWindow: C.YOUNG_PEER_INTERVALS * this.options.schedule.interval,
+      maxVerificationsPerInterval: this.options.maxVerificationsPerInterval,
+      interval: this.options.schedule.interval
     }, {
-      knows: (peer) => this.cache.knows(peer, Date.now(), this.ttl()),
+      knows: (peer) => this.knows(peer, Date.now()),
       joining: () => Date.now() - this.startedAt < C.MAX_WARMUP_INTERVALS * this.options.schedule.interval,
-      learned: (peer, multiaddrs) => { this.learned(peer, multiaddrs) },
+      learned: (peer, multiaddrs, source) => { this.learned(peer, multiaddrs, source) },
+      acceptsAll: (multiaddrs, source) => multiaddrs.every(ma => this.options.incomingAddressFilter(ma, source)),
       drop: (reason) => { this.metrics.drop(reason) },
-      relayedUs: () => {
-        if (this.clock.relayedUs()) {
-          this.log('a relay told the joining peers about us: no answer')
-        }
-      },
       isStarted: () => this.started
     }, this.log)
     this.clock = new AnnouncementClock({
@@ -84,9 +95,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       afterPeriodic: () => { this.cache.prune(Date.now(), this.ttl()) }
     })
     this.onMessage = this.onMessage.bind(this)
+    this.validate = this.validate.bind(this)
     this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
     this.onSelfUpdate = this.onSelfUpdate.bind(this)
-    this.metrics.register(components.metrics, () => this.livePeers())
+    this.metrics.register(components.metrics, this.options.metricsPrefix, () => this.livePeers())
   }
 
   isStarted (): boolean {
@@ -109,6 +121,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     for (const topic of this.topics) {
+      this.validators()?.set(topic, this.validate)
       pubsub.subscribe(topic)
     }
 
@@ -132,6 +145,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     pubsub?.removeEventListener('message', this.onMessage)
     pubsub?.removeEventListener('subscription-change', this.onSubscriptionChange)
     for (const topic of this.topics) {
+      if (this.validators()?.get(topic) === this.validate) {
+        this.validators()?.delete(topic)
+      }
+
       try {
         pubsub?.unsubscribe(topic)
       } catch (err) {
@@ -143,7 +160,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   stop (): void {
     this.beforeStop()
     this.cache.clear()
-    this.rateLimiter.clear()
+    this.relayedPeers.clear()
+    this.inbound.clear()
+    this.newPeers.reset()
     this.exchange.clear()
   }
 
@@ -171,6 +190,30 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     return this.ttlMemo.ttl
   }
 
+  /** gossipsub's topic validators, when the pubsub service has them */
+  private validators (): Map<string, unknown> | undefined {
+    const validators = (this.pubsub as any)?.topicValidators
+    return validators instanceof Map ? validators : undefined
+  }
+
+  /**
+   * gossipsub's topic validator: what we drop is not forwarded either, and
+   * `reject` counts against the peer that sent it
+   */
+  private validate (propagationSource: PeerId, message: PubSubMessage): 'accept' | 'ignore' | 'reject' {
+    if (!this.started) {
+      return 'ignore'
+    }
+
+    const verdict = this.gate(message, propagationSource)
+
+    if (verdict.action === 'accept') {
+      this.judged.set(message, verdict)
+    }
+
+    return verdict.action
+  }
+
   private onMessage (evt: CustomEvent<PubSubMessage>): void {
     const message = evt.detail
 
@@ -178,58 +221,116 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    this.metrics.received++
-    this.metrics.receivedBytes += message.data.byteLength
+    const verdict = this.judged.get(message) ?? this.gate(message)
+    this.judged.delete(message)
+
+    if (verdict.action !== 'accept') {
+      return
+    }
 
     try {
-      this.handle(message)
+      this.handle(verdict.announcement)
     } catch (err) {
-      // validation never throws; this guards the handler all the same
-      this.metrics.drop('undecodable')
       this.log.error('could not handle a message on %s - %e', message.topic, err)
     }
   }
 
-  private handle (message: PubSubMessage): void {
+  /**
+   * Counts the message and judges it once: dropped (counted by reason) or
+   * accepted with the addresses the incoming filter keeps
+   */
+  private gate (message: PubSubMessage, propagationSource?: PeerId): Verdict {
     const now = Date.now()
+    this.metrics.received++
+    this.metrics.receivedBytes += message.data.byteLength
 
-    // per author and topic (each announcement goes to every topic);
-    // unsigned messages (only accepted with allowUnsigned) share one budget
-    if (!this.rateLimiter.allow(`${message.from?.toString() ?? 'unsigned'}/${message.topic}`, now)) {
-      this.metrics.drop('rate-limited')
-      return
-    }
+    let verdict: Verdict
 
-    const result = validateAnnouncement(message, this.components.peerId, this.options.limits)
+    try {
+      verdict = this.inbound.judge(message, now)
 
-    if (typeof result === 'string') {
-      this.metrics.drop(result)
-      if (result !== 'self') {
-        this.log('dropped a message on %s: %s', message.topic, result)
+      if (verdict.action === 'accept') {
+        const { announcement } = verdict
+
+        // a peer we do not know costs a share of the node-wide budget
+        if (!this.knows(announcement.peer, now) && !this.newPeers.take(now)) {
+          verdict = drop('over-budget')
+        } else if (this.exchange.stale(announcement)) {
+          verdict = drop('stale-record')
+        } else {
+          const connected = this.connections(announcement.peer).length > 0
+          const source: AddressSource = { peer: announcement.peer, reach: this.reach(announcement.peer, propagationSource) }
+          const kept = announcement.multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
+          this.metrics.filteredAddresses += announcement.multiaddrs.length - kept.length
+          verdict = { action: 'accept', announcement: { ...announcement, multiaddrs: kept, connected, source } }
+        }
       }
-      return
+    } catch (err) {
+      // judging never throws; a throwing incoming filter, say
+      this.log.error('could not judge a message on %s - %e', message.topic, err)
+      verdict = drop('undecodable')
     }
 
-    this.metrics.accepted++
-    const verdict = this.cache.heard(result.peer, result.multiaddrs, now, this.ttl())
-    this.react(result, verdict, now)
-    // after our answer to this peer is planned: records it relays (ours
-    // among them) may make that answer unnecessary
-    this.exchange.receive(result, now)
+    if (verdict.action !== 'accept') {
+      this.metrics.drop(verdict.reason)
+
+      if (verdict.reason !== 'self') {
+        this.log('dropped a message on %s: %s', message.topic, verdict.reason)
+      }
+    } else {
+      this.metrics.accepted++
+    }
+
+    return verdict
   }
 
-  /** Emits `peer` and plans our answer, as the verdict on an announcement requires */
+  private handle (announcement: Announcement): void {
+    const now = Date.now()
+    let verdict = this.cache.heard(announcement.peer, announcement.multiaddrs, now, this.ttl())
+    const relayed = this.relayedPeers.forget(announcement.peer, now, this.ttl())
+
+    // a peer we learned from a relayed record is no news when it announces
+    // the same addresses itself (and is not joining)
+    if (verdict === 'new' && relayed != null && relayed === PeerCache.key(announcement.multiaddrs)) {
+      verdict = 'known'
+    }
+
+    this.react(announcement, verdict, now)
+    this.exchange.receive(announcement, now, { connected: announcement.connected === true, source: announcement.source ?? { reach: 'public' } })
+  }
+
+  /** Whether we heard the peer lately, itself or through a relayed record */
+  private knows (peer: PeerId, now: number): boolean {
+    return this.cache.knows(peer, now, this.ttl()) || this.relayedPeers.knows(peer, now, this.ttl())
+  }
+
+  private connections (peer: PeerId): unknown[] {
+    try {
+      return this.components.connectionManager?.getConnections(peer) ?? []
+    } catch {
+      return []
+    }
+  }
+
+  /**
+   * The narrowest scope we reach `author` over; if we have no connection to
+   * it, the scope we reach the peer that forwarded its message over
+   */
+  private reach (author: PeerId, via?: PeerId): AddressScope {
+    const own = this.connections(author) as Array<{ remoteAddr: Multiaddr }>
+    const through = own.length > 0 || via == null ? own : this.connections(via) as Array<{ remoteAddr: Multiaddr }>
+    return reachOver(through.map(c => c.remoteAddr))
+  }
+
+  /** Emits `peer`, and answers a joining peer connected to us */
   private react (result: Announcement, verdict: CacheVerdict, now: number): void {
-    // a peer that sends its own record runs this module: it reads the
-    // records relays carry; one that does not (the official module) only
-    // learns of us from our own announcements
-    const readsRecords = result.signedPeerRecord != null
+    const connected = result.connected === true
 
     if (verdict === 'known') {
-      // an official peer first heard lately is still joining: its mesh may
-      // have been forming when we answered, so it may not have heard us;
-      // answer its announcements (at most once an interval) while it is young
-      if (!readsRecords && this.cache.age(result.peer, now) < C.YOUNG_PEER_INTERVALS * this.options.schedule.interval) {
+      // an official peer connected to us and first heard lately is still
+      // joining: its mesh may have been forming when we answered, so it
+      // may not have heard us; answer it again (within the answer budget)
+      if (connected && result.signedPeerRecord == null && this.cache.age(result.peer, now) < C.YOUNG_PEER_INTERVALS * this.options.schedule.interval) {
         this.clock.joiningAgain()
       }
       return
@@ -242,29 +343,39 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.safeDispatchEvent('peer', { detail: { id: result.peer, multiaddrs: result.multiaddrs } })
     }
 
-    if (verdict !== 'changed') {
-      // a joining peer connected to us receives our publishes directly
-      // (flood publishing), whatever its gossipsub mesh: tell it who we know
-      const connected = (this.components.connectionManager?.getConnections(result.peer).length ?? 0) > 0
-
-      if (connected) {
-        this.exchange.joinerConnected(result.peer, now)
-      }
-
-      this.clock.joined({
-        // the answer of a peer that relays records goes first; the others
-        // wait a little, and drop theirs if a relay carried their record
-        relaying: connected,
-        droppable: readsRecords && !connected,
-        // for a joiner whose mesh was forming (a relay's records reach it directly)
-        secondChance: connected || !readsRecords
-      })
+    if (verdict === 'changed') {
+      return
     }
+
+    if (!connected) {
+      // only the peers a joiner is connected to answer it: a join costs
+      // the topic a message per connection, not one per node
+      this.clock.heardNewPeer()
+      return
+    }
+
+    // our publishes reach a peer connected to us directly (flood
+    // publishing), whatever its gossipsub mesh: tell it who we know
+    this.exchange.joinerConnected(result.peer, now)
+    this.clock.joined()
   }
 
-  /** A peer another peer relayed the signed record of */
-  private learned (peer: PeerId, multiaddrs: Multiaddr[]): void {
-    const verdict = this.cache.heard(peer, multiaddrs, Date.now(), this.ttl(), true)
+  /** A peer another peer (connected to us) relayed the signed record of */
+  private learned (peer: PeerId, multiaddrs: Multiaddr[], source: AddressSource): void {
+    const now = Date.now()
+
+    if (this.cache.knows(peer, now, this.ttl())) {
+      return
+    }
+
+    const kept = multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
+    this.metrics.filteredAddresses += multiaddrs.length - kept.length
+
+    if (kept.length === 0 || (!this.relayedPeers.knows(peer, now, this.ttl()) && !this.newPeers.take(now))) {
+      return
+    }
+
+    const verdict = this.relayedPeers.heard(peer, kept, now, this.ttl(), true)
 
     if (verdict === 'known') {
       return
@@ -273,7 +384,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.log('%s peer %p from a relayed record', verdict, peer)
     this.metrics.emitted++
     this.metrics.relayed++
-    this.safeDispatchEvent('peer', { detail: { id: peer, multiaddrs } })
+    this.safeDispatchEvent('peer', { detail: { id: peer, multiaddrs: kept } })
   }
 
   private onSubscriptionChange (evt: CustomEvent<{ peerId: unknown, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void {
@@ -335,9 +446,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /**
    * Our announcement, within the limits receivers apply (ours): at most
-   * `maxAddresses` addresses and `maxMessageSize` bytes; our signed record
-   * only when it certifies all our addresses (a record of fewer would make
-   * receivers store fewer for us than identify does)
+   * `maxAddresses` addresses and `maxMessageSize` bytes, with our signed
+   * record of exactly the addresses it announces
    */
   private encodeAnnouncement (): { data: Uint8Array, records: number } {
     const publicKey = this.components.peerId.publicKey
@@ -348,10 +458,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const { maxAddresses, maxMessageSize } = this.options.limits
     const all = this.components.addressManager.getAddresses()
-    const announced = all.filter(this.options.addressFilter).slice(0, maxAddresses)
+    const announced = all.filter(ma => this.options.addressFilter(ma)).slice(0, maxAddresses)
     const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: announced.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
 
-    while (message.addrs.length > 0 && Peer.encode(message).byteLength > maxMessageSize) {
+    // room for our record of these addresses too (it repeats them)
+    while (message.addrs.length > 0 && Peer.encode(message).byteLength + recordSize(message.addrs) > maxMessageSize) {
       message.addrs.pop()
     }
 
@@ -359,7 +470,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.log('announcing %d of our %d addresses', message.addrs.length, all.length)
     }
 
-    const certified = message.addrs.length === all.length ? announced : undefined
+    // our record certifies exactly what we announce
+    const certified = announced.slice(0, message.addrs.length)
     const budget = maxMessageSize - Peer.encode(message).byteLength
     Object.assign(message, this.exchange.outgoing(certified, budget, Date.now(), this.ttl()))
 

@@ -141,10 +141,11 @@ import type { AddressManager, ConnectionManager } from '@libp2p/interface-intern
 
 export { TOPIC } from './constants.ts'
 export { InvalidDiscoveryOptionError, PubSubNotFoundError } from './errors.ts'
-export { publicAddressesOnly, allAddresses } from './address-filter.ts'
+export { publicAddressesOnly, allAddresses, scopedAddresses, addressScope } from './address-filter.ts'
 export { PubSubPeerDiscovery } from './discovery.ts'
 export { Peer } from './pb/peer.ts'
 export type { AddressFilter, PubSubLike }
+export type { AddressScope, AddressSource } from './address-filter.ts'
 export type { PubSubMessage } from './pubsub.ts'
 export type { DiscoveryMetrics } from './metrics.ts'
 export type { DropReason } from './validate.ts'
@@ -243,11 +244,47 @@ export interface PubSubPeerDiscoveryInit {
 
   /**
    * Which of our addresses to announce; `publicAddressesOnly` drops
-   * loopback and private ones for public topics
+   * loopback and private ones for public topics. Our signed record
+   * certifies exactly the addresses we announce
    *
    * @default allAddresses
    */
   addressFilter?: AddressFilter
+
+  /**
+   * Which addresses of other peers (in announcements and relayed records)
+   * we accept; the rest are dropped (counted in `filteredAddresses`). The
+   * default accepts a loopback or private address only from a peer we
+   * reach over loopback or a private address, and never an unspecified,
+   * multicast, link-local or zoned one. `publicAddressesOnly` accepts
+   * public addresses only
+   *
+   * @default scopedAddresses
+   */
+  incomingAddressFilter?: AddressFilter
+
+  /**
+   * Signature verifications of peer records per interval, node-wide; more
+   * records are dropped (`over-budget`)
+   *
+   * @default 256
+   */
+  maxVerificationsPerInterval?: number
+
+  /**
+   * Peers we did not know that we accept per interval, node-wide; their
+   * announcements beyond it are dropped (`over-budget`) until their next
+   *
+   * @default 128
+   */
+  maxNewPeersPerInterval?: number
+
+  /**
+   * Prefix of the names of the metrics registered with libp2p's `metrics`
+   *
+   * @default 'x_pubsub_discovery_'
+   */
+  metricsPrefix?: string
 
   /**
    * The key of the pubsub service. By default the service registered as

@@ -6,6 +6,16 @@ import { DROP_REASONS } from './validate.ts'
 import type { DropReason } from './validate.ts'
 import type { Metrics } from '@libp2p/interface'
 
+/** The metric names, after the prefix (`metricsPrefix`, default `x_pubsub_discovery_`) */
+export const METRIC_NAMES = {
+  messages: 'messages_total',
+  dropped: 'dropped_total',
+  exchangedRecords: 'exchanged_records_total',
+  receivedBytes: 'received_bytes_total',
+  filteredAddresses: 'filtered_addresses_total',
+  peers: 'peers'
+} as const
+
 export interface DiscoveryMetrics {
   /** Messages on our topics */
   received: number
@@ -28,6 +38,8 @@ export interface DiscoveryMetrics {
    * could not build (topics without subscribers are skipped, not counted)
    */
   announceFailures: number
+  /** Addresses of other peers the incoming filter dropped */
+  filteredAddresses: number
   /** Peers heard recently on our topics */
   peers: number
 }
@@ -41,6 +53,7 @@ export class DiscoveryMetricsRecorder {
   exchangedRecords = 0
   announced = 0
   announceFailures = 0
+  filteredAddresses = 0
   readonly dropped = Object.fromEntries(DROP_REASONS.map(r => [r, 0])) as Record<DropReason, number>
 
   drop (reason: DropReason): void {
@@ -58,32 +71,38 @@ export class DiscoveryMetricsRecorder {
       dropped: { ...this.dropped },
       announced: this.announced,
       announceFailures: this.announceFailures,
+      filteredAddresses: this.filteredAddresses,
       peers
     }
   }
 
-  register (metrics: Metrics | undefined, peers: () => number): void {
+  /** Registers the metrics with libp2p's `metrics`, names prefixed with `prefix` */
+  register (metrics: Metrics | undefined, prefix: string, peers: () => number): void {
     if (metrics == null) {
       return
     }
 
-    metrics.registerCounterGroup('x_pubsub_discovery_messages_total', {
+    metrics.registerCounterGroup(`${prefix}${METRIC_NAMES.messages}`, {
       help: 'Discovery messages by outcome',
       calculate: () => ({ received: this.received, accepted: this.accepted, emitted: this.emitted, relayed: this.relayed, announced: this.announced, announce_failures: this.announceFailures })
     })
-    metrics.registerCounterGroup('x_pubsub_discovery_dropped_total', {
+    metrics.registerCounterGroup(`${prefix}${METRIC_NAMES.dropped}`, {
       help: 'Discovery messages dropped, by reason',
       calculate: () => ({ ...this.dropped })
     })
-    metrics.registerCounter('x_pubsub_discovery_exchanged_records_total', {
+    metrics.registerCounter(`${prefix}${METRIC_NAMES.exchangedRecords}`, {
       help: 'Other peers\' signed records our announcements carried to joining peers',
       calculate: () => this.exchangedRecords
     })
-    metrics.registerCounter('x_pubsub_discovery_received_bytes_total', {
+    metrics.registerCounter(`${prefix}${METRIC_NAMES.receivedBytes}`, {
       help: 'Bytes of discovery messages received',
       calculate: () => this.receivedBytes
     })
-    metrics.registerMetric('x_pubsub_discovery_peers', {
+    metrics.registerCounter(`${prefix}${METRIC_NAMES.filteredAddresses}`, {
+      help: 'Addresses of other peers the incoming address filter dropped',
+      calculate: () => this.filteredAddresses
+    })
+    metrics.registerMetric(`${prefix}${METRIC_NAMES.peers}`, {
       help: 'Peers heard recently on the discovery topics',
       calculate: peers
     })

@@ -3,7 +3,7 @@
  * `constants.ts` and validated once: a bad option throws
  * `InvalidDiscoveryOptionError` naming it.
  */
-import { allAddresses } from './address-filter.ts'
+import { allAddresses, scopedAddresses } from './address-filter.ts'
 import * as C from './constants.ts'
 import { InvalidDiscoveryOptionError } from './errors.ts'
 import type { AddressFilter } from './address-filter.ts'
@@ -21,6 +21,10 @@ export interface DiscoveryOptions {
   rateLimit: number
   maxExchangedPeers: number
   addressFilter: AddressFilter
+  incomingAddressFilter: AddressFilter
+  maxVerificationsPerInterval: number
+  maxNewPeersPerInterval: number
+  metricsPrefix: string
   pubsubServiceName?: string
 }
 
@@ -55,7 +59,11 @@ export function resolveOptions (init: PubSubPeerDiscoveryInit): DiscoveryOptions
     maxPeers: positive('maxPeers', init.maxPeers, C.DEFAULT_MAX_PEERS, true),
     rateLimit: positive('rateLimit', init.rateLimit, C.DEFAULT_RATE_LIMIT, true),
     maxExchangedPeers: nonNegativeInteger('maxExchangedPeers', init.maxExchangedPeers, C.DEFAULT_MAX_EXCHANGED_PEERS),
-    addressFilter: init.addressFilter ?? allAddresses,
+    addressFilter: fn('addressFilter', init.addressFilter, allAddresses),
+    incomingAddressFilter: fn('incomingAddressFilter', init.incomingAddressFilter, scopedAddresses),
+    maxVerificationsPerInterval: positive('maxVerificationsPerInterval', init.maxVerificationsPerInterval, C.DEFAULT_MAX_VERIFICATIONS_PER_INTERVAL, true),
+    maxNewPeersPerInterval: positive('maxNewPeersPerInterval', init.maxNewPeersPerInterval, C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL, true),
+    metricsPrefix: metricsPrefix(init.metricsPrefix),
     pubsubServiceName: init.pubsubServiceName
   }
 }
@@ -78,4 +86,22 @@ function nonNegativeInteger (name: string, value: number | undefined, fallback: 
   }
 
   return resolved
+}
+
+function fn<T> (name: string, value: T | undefined, fallback: T): T {
+  if (value != null && typeof value !== 'function') {
+    throw new InvalidDiscoveryOptionError(`${name} must be a function, got ${typeof value}`)
+  }
+
+  return value ?? fallback
+}
+
+function metricsPrefix (value: string | undefined): string {
+  const prefix = value ?? C.DEFAULT_METRICS_PREFIX
+
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+    throw new InvalidDiscoveryOptionError(`metricsPrefix must be a Prometheus metric name prefix, got ${value}`)
+  }
+
+  return prefix
 }

@@ -40,13 +40,25 @@ export class PeerCache {
     this.maxPeers = maxPeers
   }
 
+  /** The addresses of an entry, as compared */
+  static key (multiaddrs: Multiaddr[]): string {
+    return multiaddrs.map(ma => ma.toString()).sort().join(',')
+  }
+
+  /** Forgets the peer; its addresses (as `key`) if it was heard within the ttl */
+  forget (peer: PeerId, now: number, ttl: number): string | undefined {
+    const entry = this.entries.get(peer.toString())
+    this.entries.delete(peer.toString())
+    return entry == null || expired(entry, now, ttl) ? undefined : entry.addrs
+  }
+
   /**
    * Records an announcement (or, if `relayed`, a record another peer
    * relayed) and says whether it is news
    */
   heard (peer: PeerId, multiaddrs: Multiaddr[], now: number, ttl: number, relayed = false): CacheVerdict {
     const key = peer.toString()
-    const addrs = multiaddrs.map(ma => ma.toString()).sort().join(',')
+    const addrs = PeerCache.key(multiaddrs)
     const previous = this.entries.get(key)
 
     // re-insert so iteration order is least recently heard first

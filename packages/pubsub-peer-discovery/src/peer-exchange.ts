@@ -1,12 +1,14 @@
 /**
  * Peer exchange: our announcements carry our signed peer record, and, when
- * a peer connected to us is joining, the records of peers we heard lately
- * (see `index.ts`, "Joining"). Records we receive are verified before
- * anything is learned from them; work on bad input is bounded.
+ * a peer connected to us is joining, the records of peers we heard lately.
+ * Records we receive are verified before anything is learned from them,
+ * within a node-wide budget of verifications (PROTOCOL.md, "Peer exchange").
  */
+import { Budget } from './budget.ts'
 import * as C from './constants.ts'
-import { FIELD_OVERHEAD, openRecord, recordSigner, RecordStore } from './peer-records.ts'
+import { FIELD_OVERHEAD, openRecord, peekRecord, RecordStore } from './peer-records.ts'
 import { SelfRecord } from './self-record.ts'
+import type { AddressSource } from './address-filter.ts'
 import type { Announcement, DropReason } from './validate.ts'
 import type { Logger, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -25,6 +27,17 @@ export interface PeerExchangeOptions {
   maxPeers: number
   /** How long after a join our announcements may carry records for it, ms */
   joinWindow: number
+  /** Signature verifications per interval, node-wide */
+  maxVerificationsPerInterval: number
+  interval: number
+}
+
+/** Where a received announcement came from */
+export interface AnnouncementContext {
+  /** Its author is connected to us: its relayed records are taken */
+  connected: boolean
+  /** For the incoming address filter */
+  source: AddressSource
 }
 
 /** What the exchange needs from the module */
@@ -37,11 +50,11 @@ export interface PeerExchangeHost {
    * is no target for floods of relayed records)
    */
   joining(): boolean
-  /** A peer learned from a record another peer relayed */
-  learned(peer: PeerId, multiaddrs: Multiaddr[]): void
+  /** A peer learned from a record another peer relayed (addresses not yet filtered) */
+  learned(peer: PeerId, multiaddrs: Multiaddr[], source: AddressSource): void
+  /** Whether the incoming address filter keeps every one of these addresses */
+  acceptsAll(multiaddrs: Multiaddr[], source: AddressSource): boolean
   drop(reason: DropReason): void
-  /** A relay carried our own record to the peers joining now */
-  relayedUs(): void
   isStarted(): boolean
 }
 
@@ -68,8 +81,13 @@ export class PeerExchange {
   private dueUntil = 0
   /** The peers whose join made records due */
   private readonly joiners = new Set<string>()
-  /** The most records another peer relayed in one message since then */
+  /** The most verified records another peer relayed in one message since then */
   private largestHeard = 0
+  /** Bumped on each join: counts of relays verified after it are stale */
+  private joinEpoch = 0
+  /** Peers learned from each relaying author while we are joining */
+  private readonly learnedFrom = new Map<string, number>()
+  private readonly verifications: Budget
   /** Bumped on reset: verifications that started before it are ignored */
   private generation = 0
 
@@ -80,6 +98,7 @@ export class PeerExchange {
     this.log = log
     this.records = new RecordStore(options.maxPeers)
     this.self = components.privateKey == null ? undefined : new SelfRecord(components.peerId, components.privateKey, log)
+    this.verifications = new Budget(options.maxVerificationsPerInterval, options.interval)
   }
 
   /** A peer connected to us joined: our next announcements carry records */
@@ -91,6 +110,7 @@ export class PeerExchange {
     this.due = C.EXCHANGES_PER_JOIN
     this.dueUntil = now + this.options.joinWindow
     this.largestHeard = 0
+    this.joinEpoch++
 
     if (this.joiners.size < C.MAX_TRACKED_JOINERS) {
       this.joiners.add(peer.toString())
@@ -150,18 +170,36 @@ export class PeerExchange {
     return Math.min(this.records.relayable(now, ttl, this.excluded()), this.options.maxExchangedPeers)
   }
 
+  /**
+   * Whether the announcement's own record is older than the one we hold of
+   * its author (a replayed record would bring back stale addresses)
+   */
+  stale (announcement: Announcement): boolean {
+    const held = this.records.seq(announcement.peer)
+    const seq = announcement.signedPeerRecord == null ? undefined : peekRecord(announcement.signedPeerRecord)?.seq
+    return held != null && seq != null && seq < held
+  }
+
   /** Takes the records of a valid announcement; verification runs in the background */
-  receive (announcement: Announcement, now: number): void {
+  receive (announcement: Announcement, now: number, context: AnnouncementContext): void {
     this.records.heard(announcement.peer, now)
-    this.largestHeard = Math.max(this.largestHeard, announcement.peerRecords.length)
 
     if (announcement.signedPeerRecord != null && !this.records.holds(announcement.peer, announcement.signedPeerRecord)) {
-      void this.takeOwnRecord(announcement.peer, announcement.signedPeerRecord)
+      void this.takeOwnRecord(announcement.peer, announcement.signedPeerRecord, context.source)
     }
 
-    if (announcement.peerRecords.length > 0) {
-      void this.takeRelayedRecords(announcement.peer, announcement.peerRecords)
+    if (announcement.peerRecords.length === 0) {
+      return
     }
+
+    // relayed records are taken only from peers connected to us: a peer
+    // must hold a connection to make us try the peers it names
+    if (!context.connected) {
+      this.host.drop('relay-not-connected')
+      return
+    }
+
+    void this.takeRelayedRecords(announcement.peer, announcement.peerRecords, context.source)
   }
 
   /** Forgets the joins (on stop) */
@@ -171,6 +209,8 @@ export class PeerExchange {
     this.largestHeard = 0
     this.joiners.clear()
     this.opening.clear()
+    this.learnedFrom.clear()
+    this.verifications.reset()
     this.generation++
   }
 
@@ -180,9 +220,51 @@ export class PeerExchange {
     this.self?.clear()
   }
 
-  /** The author's own record: relayable once verified, and stored as certified addresses */
-  private async takeOwnRecord (author: PeerId, bytes: Uint8Array): Promise<void> {
+  /**
+   * What to do with a relayed record: `held` (byte for byte one we hold,
+   * so verified), `open` (a peer we may learn), or `skip`
+   */
+  private triage (bytes: Uint8Array, { signer, seq }: { signer: PeerId, seq: bigint }, author: PeerId, learning: boolean): 'held' | 'open' | 'skip' {
+    if (this.records.holds(signer, bytes)) {
+      return 'held'
+    }
+
+    const held = this.records.seq(signer)
+
+    if (held != null && seq < held) {
+      this.host.drop('stale-record')
+      return 'skip'
+    }
+
+    if (!learning || signer.equals(this.components.peerId) || signer.equals(author) || this.opening.has(signer.toString()) || this.host.knows(signer)) {
+      return 'skip'
+    }
+
+    return 'open'
+  }
+
+  /** Takes one signature verification from the node-wide budget */
+  private mayVerify (): boolean {
+    if (this.verifications.take(Date.now())) {
+      return true
+    }
+
+    this.host.drop('over-budget')
+    return false
+  }
+
+  /**
+   * The author's own record: relayable once verified, and stored as
+   * certified addresses if the incoming filter keeps all of them (a signed
+   * record cannot be stored in part)
+   */
+  private async takeOwnRecord (author: PeerId, bytes: Uint8Array, source: AddressSource): Promise<void> {
     const generation = this.generation
+
+    if (!this.mayVerify()) {
+      return
+    }
+
     const opened = await openRecord(bytes, this.options.maxAddresses)
 
     if (generation !== this.generation || !this.host.isStarted()) {
@@ -194,7 +276,7 @@ export class PeerExchange {
       return
     }
 
-    if (this.records.set(author, bytes, opened.seq, Date.now())) {
+    if (this.records.set(author, bytes, opened.seq, Date.now()) && this.host.acceptsAll(opened.multiaddrs, source)) {
       this.components.peerStore?.consumePeerRecord(bytes, { expectedPeer: author }).catch(err => {
         this.log('could not store the peer record of %p - %e', author, err)
       })
@@ -202,50 +284,71 @@ export class PeerExchange {
   }
 
   /**
-   * Records relayed by `author`: only those of peers we do not know are
-   * verified, one by one; the first bad record ends the message's
+   * Records relayed by `author` (connected to us): only those of peers we
+   * do not know are verified, one by one, and at most
+   * MAX_LEARNED_PER_RELAY peers are learned from one author while we join;
+   * the first bad record ends the message's. Counts the verified records
+   * (opened, or byte for byte one we hold) so that junk never makes us
+   * hold our own relay back
    */
-  private async takeRelayedRecords (author: PeerId, records: Uint8Array[]): Promise<void> {
+  private async takeRelayedRecords (author: PeerId, records: Uint8Array[], source: AddressSource): Promise<void> {
     const generation = this.generation
+    const epoch = this.joinEpoch
     const learning = this.host.joining()
+    const relay = author.toString()
+    let verified = 0
 
-    for (const bytes of records) {
-      const signer = recordSigner(bytes)
+    try {
+      for (const bytes of records) {
+        const peeked = peekRecord(bytes)
 
-      if (signer == null) {
-        this.host.drop('invalid-record')
-        return
-      }
-
-      const key = signer.toString()
-
-      if (signer.equals(this.components.peerId)) {
-        // only the record we sealed counts: a forged one could silence us
-        if (this.self?.isOurs(bytes) === true) {
-          this.host.relayedUs()
+        if (peeked == null) {
+          this.host.drop('invalid-record')
+          return
         }
-        continue
+
+        const { signer } = peeked
+        const key = signer.toString()
+        const triage = this.triage(bytes, peeked, author, learning)
+
+        if (triage === 'held') {
+          verified++
+        }
+
+        if (triage !== 'open') {
+          continue
+        }
+
+        if ((this.learnedFrom.get(relay) ?? 0) >= C.MAX_LEARNED_PER_RELAY || !this.mayVerify()) {
+          return
+        }
+
+        this.opening.add(key)
+        const opened = await openRecord(bytes, this.options.maxAddresses).finally(() => this.opening.delete(key))
+
+        if (generation !== this.generation || !this.host.isStarted()) {
+          return
+        }
+
+        if (typeof opened === 'string') {
+          this.host.drop(opened)
+          return
+        }
+
+        verified++
+
+        // a record without addresses tells nothing
+        if (opened.multiaddrs.length > 0 && !this.host.knows(opened.peer)) {
+          if (!this.learnedFrom.has(relay) && this.learnedFrom.size >= C.MAX_TRACKED_RELAYS) {
+            this.learnedFrom.delete(this.learnedFrom.keys().next().value as string)
+          }
+          this.learnedFrom.set(relay, (this.learnedFrom.get(relay) ?? 0) + 1)
+          this.host.learned(opened.peer, opened.multiaddrs, source)
+        }
       }
-
-      if (!learning || signer.equals(author) || this.opening.has(key) || this.host.knows(signer)) {
-        continue
-      }
-
-      this.opening.add(key)
-      const opened = await openRecord(bytes, this.options.maxAddresses).finally(() => this.opening.delete(key))
-
-      if (generation !== this.generation || !this.host.isStarted()) {
-        return
-      }
-
-      if (typeof opened === 'string') {
-        this.host.drop(opened)
-        return
-      }
-
-      // a record without addresses tells nothing
-      if (opened.multiaddrs.length > 0 && !this.host.knows(opened.peer)) {
-        this.host.learned(opened.peer, opened.multiaddrs)
+    } finally {
+      if (generation === this.generation && epoch === this.joinEpoch) {
+        this.largestHeard = Math.max(this.largestHeard, verified)
       }
     }
   }

@@ -19,6 +19,17 @@ export type RecordDropReason = 'invalid-record' | 'too-many-addresses'
 /** Bytes a repeated or optional bytes field adds besides its value (tag and length prefix) */
 export const FIELD_OVERHEAD = 4
 
+/**
+ * Bytes of a record of these addresses, at most: the addresses, and the
+ * envelope (key, signature, peer id, sequence number, framing)
+ */
+export function recordSize (addrs: Uint8Array[]): number {
+  return addrs.reduce((sum, a) => sum + a.byteLength + FIELD_OVERHEAD, 0) + RECORD_ENVELOPE_SIZE
+}
+
+/** A record envelope without its addresses, bytes, at most (Ed25519 or secp256k1 keys; RSA keys are larger and leave the record out) */
+const RECORD_ENVELOPE_SIZE = 200
+
 export interface OpenedRecord {
   peer: PeerId
   multiaddrs: Multiaddr[]
@@ -26,12 +37,14 @@ export interface OpenedRecord {
 }
 
 /**
- * The peer a record claims to be signed by, without checking the
- * signature: cheap, to skip records of peers we know already
+ * The peer a record claims to be signed by and its sequence number,
+ * without checking the signature: cheap, to skip records of peers we know
+ * already and records older than the one we hold
  */
-export function recordSigner (bytes: Uint8Array): PeerId | undefined {
+export function peekRecord (bytes: Uint8Array): { signer: PeerId, seq: bigint } | undefined {
   try {
-    return peerIdFromPublicKey(RecordEnvelope.createFromProtobuf(bytes).publicKey)
+    const envelope = RecordEnvelope.createFromProtobuf(bytes)
+    return { signer: peerIdFromPublicKey(envelope.publicKey), seq: PeerRecord.createFromProtobuf(envelope.payload).seqNumber }
   } catch {
     return undefined
   }
@@ -76,6 +89,11 @@ export class RecordStore {
 
   constructor (maxRecords: number) {
     this.maxRecords = maxRecords
+  }
+
+  /** The sequence number of the record we hold for the peer */
+  seq (peer: PeerId): bigint | undefined {
+    return this.records.get(peer.toString())?.seq
   }
 
   /** Whether `bytes` is what we hold for the peer already (no need to open it again) */

@@ -10,12 +10,8 @@
  * is considered unheard after several periods, so the slower rhythm never
  * makes peers look gone.
  *
- * Newcomers do not wait a period: a node that hears a peer it did not know
- * answers within half an interval (one answer however many newcomers), the
- * nodes connected to the newcomer first and with the records of the peers
- * they know (see discovery.ts and peer-exchange.ts). Any two of a node's
- * announcements are at least half an interval apart (a change of our own
- * addresses aside), so a node publishes at most two per interval.
+ * Newcomers do not wait a period: the nodes connected to a newcomer answer
+ * it (PROTOCOL.md, "Announcing").
  */
 import * as C from './constants.ts'
 
@@ -47,15 +43,12 @@ export function warmupDelay (options: ScheduleOptions, random: () => number = Ma
 }
 
 /**
- * Delay of an answer to a joining peer, spread so that answers do not
- * collide: within the first eighth of an interval for a node that relays
- * records to it, in the rest of the first half for the others (which then
- * hear the relay first, and drop their answer if it carried their record)
+ * Delay of an answer to a joining peer connected to us: within the first
+ * eighth of an interval, spread so that the answers of its neighbours do
+ * not collide
  */
-export function answerDelay (options: ScheduleOptions, relaying: boolean, random: () => number = Math.random): number {
-  const split = options.interval * C.RELAY_ANSWER_WINDOW
-
-  return Math.round(relaying ? random() * split : split + random() * (options.interval / 2 - split))
+export function answerDelay (options: ScheduleOptions, random: () => number = Math.random): number {
+  return Math.round(random() * options.interval * C.RELAY_ANSWER_WINDOW)
 }
 
 /** How long a peer counts as heard after its last announcement, ms */

@@ -4,7 +4,6 @@
  * made before the record of its addresses is ready goes out without one.
  */
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
-import { equals as equalBytes } from 'uint8arrays/equals'
 import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -32,11 +31,6 @@ export class SelfRecord {
 
     this.seal(key, multiaddrs)
     return undefined
-  }
-
-  /** Whether `bytes` is the record we sealed last (so nobody forged it) */
-  isOurs (bytes: Uint8Array): boolean {
-    return this.sealed != null && equalBytes(this.sealed.bytes, bytes)
   }
 
   clear (): void {

@@ -6,18 +6,22 @@ import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Peer } from './pb/peer.ts'
+import type { AddressSource } from './address-filter.ts'
 import type { PubSubMessage } from './pubsub.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
- * Why a message was dropped; `invalid-record` counts relayed or own signed
- * peer records one by one (a bad record does not drop its message), and so
- * does `too-many-addresses` for a record with more than `maxAddresses`
+ * Why a message was dropped (see PROTOCOL.md, "Receiving"); `invalid-record`,
+ * `stale-record` and `over-budget` also count relayed or own signed peer
+ * records one by one (a bad record does not drop its message), and so does
+ * `too-many-addresses` for a record with more than `maxAddresses`;
+ * `relay-not-connected` counts messages whose relayed records were ignored
+ * because their author is not connected to us
  */
-export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'too-many-records' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited' | 'invalid-record'
+export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'too-many-records' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited' | 'replayed' | 'over-budget' | 'invalid-record' | 'stale-record' | 'relay-not-connected'
 
-export const DROP_REASONS: readonly DropReason[] = ['oversized', 'undecodable', 'too-many-addresses', 'too-many-records', 'invalid-key', 'invalid-address', 'unsigned', 'spoofed', 'self', 'rate-limited', 'invalid-record']
+export const DROP_REASONS: readonly DropReason[] = ['oversized', 'undecodable', 'too-many-addresses', 'too-many-records', 'invalid-key', 'invalid-address', 'unsigned', 'spoofed', 'self', 'rate-limited', 'replayed', 'over-budget', 'invalid-record', 'stale-record', 'relay-not-connected']
 
 export interface Announcement {
   peer: PeerId
@@ -26,6 +30,10 @@ export interface Announcement {
   signedPeerRecord?: Uint8Array
   /** Other peers' signed peer records, not yet verified */
   peerRecords: Uint8Array[]
+  /** Set once accepted: whether the author is connected to us */
+  connected?: boolean
+  /** Set once accepted: for the incoming address filter */
+  source?: AddressSource
 }
 
 export interface ValidationLimits {

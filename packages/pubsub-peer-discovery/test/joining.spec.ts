@@ -25,7 +25,7 @@ import { announce, remotes } from './fixtures/remotes.ts'
 import { StubPubSub } from './fixtures/stub-pubsub.ts'
 import type { Remote } from './fixtures/remotes.ts'
 import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
-import type { PeerId, PeerStore } from '@libp2p/interface'
+import type { Connection, PeerId, PeerStore } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 
 const I = DEFAULT_INTERVAL
@@ -60,7 +60,8 @@ describe('joining rules (fake time)', () => {
       peerId: self,
       privateKey,
       peerStore: stubInterface<PeerStore>(),
-      connectionManager: stubInterface<ConnectionManager>({ getConnections: () => [] }),
+      // every remote is connected to us: only connected peers are answered
+      connectionManager: stubInterface<ConnectionManager>({ getConnections: () => [stubInterface<Connection>({ remoteAddr: multiaddr('/ip4/93.184.216.1/tcp/4001') })] }),
       addressManager: stubInterface<AddressManager>({ getAddresses: () => [multiaddr('/ip4/10.0.0.9/tcp/4001')] }),
       events,
       logger: defaultLogger(),
@@ -177,7 +178,7 @@ describe('joining rules (fake time)', () => {
       start()
       const [newcomer] = await remotes(1)
       const periodic = warmupDelay(SCHEDULE, () => R)
-      const answerAfter = answerDelay(SCHEDULE, false, () => R)
+      const answerAfter = answerDelay(SCHEDULE, () => R)
 
       // heard shortly before the first periodic announcement: the answer would
       // be due after it
@@ -192,7 +193,7 @@ describe('joining rules (fake time)', () => {
       expect(await nextPublish()).to.equal(2 * periodic)
     })
 
-    it('announces again about one interval after a newcomer, not a whole period later', async () => {
+    it('follows its answer to a newcomer up an interval later, not a whole period later', async () => {
       const crowd = await remotes(49)
       const [newcomer] = await remotes(1)
       const p = await steady(crowd)
@@ -204,11 +205,12 @@ describe('joining rules (fake time)', () => {
       await tickTo(p + 3 * I)
       // the answer, half an interval after our last announcement
       expect(count(p, p + 0.5 * I)).to.equal(1)
-      expect(count(p + 0.5 * I, p + MIN_WARMUP - 1)).to.equal(0)
-      // the periodic timer, pulled forward
-      expect(count(p + MIN_WARMUP - 1, p + MAX_WARMUP)).to.equal(1)
+      // the follow-up about an interval after the join, no sooner than an
+      // interval after the answer (one answer per interval)
+      expect(count(p + 0.5 * I, p + 1.5 * I - 1)).to.equal(0)
+      expect(count(p + 1.5 * I - 1, p + 1.5 * I + I / 8)).to.equal(1)
       // then back to the slow rhythm
-      expect(count(p + MAX_WARMUP, p + 3 * I)).to.equal(0)
+      expect(count(p + 1.5 * I + I / 8, p + 3 * I)).to.equal(0)
     })
   })
 
@@ -291,7 +293,7 @@ describe('joining rules (fake time)', () => {
       await create()
       start()
       const W = warmupDelay(SCHEDULE, () => R)
-      const A = answerDelay(SCHEDULE, false, () => R)
+      const A = answerDelay(SCHEDULE, () => R)
       const before = 0.01 * I
 
       // one new peer heard shortly before each periodic announcement: its
@@ -393,26 +395,23 @@ describe('joining rules (fake time)', () => {
       expect(steadyPart.length).to.be.at.most(2 * 18 + 1)
     })
 
-    // a pending answer to a young peer (due an interval after our last
-    // publish) is brought forward for a newcomer heard meanwhile
-    it('answers a newcomer within half an interval even while an answer to a young peer is pending', async () => {
+    // answers to a young peer and to newcomers share one message, at
+    // most one an interval
+    it('answers a young peer and a newcomer with one message, at most one answer an interval', async () => {
       const crowd = await remotes(49)
       const [young, newcomer] = await remotes(2)
       const p = await steady(crowd)
       announce(pubsub, young)
-      await nextPublish() // the answer to it
-      const t1 = await nextPublish() // the periodic timer, pulled forward
+      const answered = await nextPublish() // the answer to it
 
-      // the young peer again: an answer is due an interval after t1
-      await tickTo(t1 + 1)
+      // the young peer again, and a newcomer: one answer, an interval after the last
+      await tickTo(answered + 1)
       announce(pubsub, young)
-      expect(t1 - p).to.be.below((YOUNG_PEER_INTERVALS - 1) * I)
-
-      const heard = t1 + 0.1 * I
-      await tickTo(heard)
       announce(pubsub, newcomer)
-      await tickTo(heard + 0.5 * I)
-      expect(count(heard, heard + 0.5 * I)).to.equal(1)
+      await tickTo(answered + 2 * I)
+      expect(count(answered, answered + I - 1)).to.equal(0)
+      expect(count(answered + I - 1, answered + I + I / 8)).to.equal(1)
+      expect(answered - p).to.be.below(I)
     })
   })
 

@@ -5,7 +5,7 @@ import { expect } from 'aegir/chai'
 import { PeerCache } from '../src/peer-cache.ts'
 
 describe('peer cache', () => {
-  const addrs = [multiaddr('/ip4/10.0.0.1/tcp/4001')]
+  const addrs = [multiaddr('/ip4/93.184.216.34/tcp/4001')]
 
   it('does not call a peer returned when the ttl shrinks after it was heard', async () => {
     const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))

@@ -1,0 +1,89 @@
+/**
+ * The gate every message on our topics passes, once: from gossipsub's topic
+ * validator when the pubsub service has one (so what we refuse is not
+ * forwarded either, and its sender is scored), else from the `message`
+ * event. Cheap checks come first, and nothing is charged to an author for
+ * a replay (PROTOCOL.md, "Receiving").
+ */
+import * as C from './constants.ts'
+import { AuthorRateLimiter } from './rate-limit.ts'
+import { SequenceNumbers } from './sequence-numbers.ts'
+import { validateAnnouncement } from './validate.ts'
+import type { PubSubMessage } from './pubsub.ts'
+import type { Announcement, DropReason, ValidationLimits } from './validate.ts'
+import type { PeerId } from '@libp2p/interface'
+
+/** gossipsub's verdicts: `reject` also penalises the sender's score */
+export type Action = 'accept' | 'ignore' | 'reject'
+
+export type Verdict = { action: 'accept', announcement: Announcement } | { action: 'ignore' | 'reject', reason: DropReason }
+
+/** Dropped and not forwarded, without blame: stale, repeated or over a budget */
+const IGNORED: ReadonlySet<DropReason> = new Set<DropReason>(['self', 'rate-limited', 'replayed', 'stale-record', 'over-budget'])
+
+export function drop (reason: DropReason): Verdict {
+  return { action: IGNORED.has(reason) ? 'ignore' : 'reject', reason }
+}
+
+export interface InboundOptions {
+  limits: ValidationLimits
+  /** Messages per author, per topic and interval */
+  rateLimit: number
+  interval: number
+}
+
+export class Inbound {
+  private readonly self: PeerId
+  private readonly options: InboundOptions
+  private readonly rateLimiter: AuthorRateLimiter
+  private readonly seqnos = new SequenceNumbers(C.MAX_TRACKED_AUTHORS)
+
+  constructor (self: PeerId, options: InboundOptions) {
+    this.self = self
+    this.options = options
+    this.rateLimiter = new AuthorRateLimiter(options.rateLimit, options.interval, C.MAX_TRACKED_AUTHORS)
+  }
+
+  judge (message: PubSubMessage, now: number): Verdict {
+    const { limits } = this.options
+
+    if (message.data.byteLength > limits.maxMessageSize) {
+      return drop('oversized')
+    }
+
+    if (message.type !== 'signed' && !limits.allowUnsigned) {
+      return drop('unsigned')
+    }
+
+    const author = message.from?.toString() ?? 'unsigned'
+    const seqno = message.type === 'signed' ? message.sequenceNumber : undefined
+
+    // a replay charges nothing: it cannot exhaust the author's budget
+    if (seqno != null && !this.seqnos.fresh(author, seqno)) {
+      return drop('replayed')
+    }
+
+    // per author and topic (each announcement goes to every topic);
+    // unsigned messages (only accepted with allowUnsigned) share one budget
+    if (!this.rateLimiter.allow(`${author}/${message.topic}`, now)) {
+      return drop('rate-limited')
+    }
+
+    const result = validateAnnouncement(message, this.self, limits)
+
+    if (typeof result === 'string') {
+      return drop(result)
+    }
+
+    if (seqno != null) {
+      this.seqnos.accept(author, seqno)
+    }
+
+    return { action: 'accept', announcement: result }
+  }
+
+  /** Forgets the rates (on stop); sequence numbers are kept, so a restart opens no window for replays */
+  clear (): void {
+    this.rateLimiter.clear()
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * Hostile peers on the topic (PROTOCOL.md, "Hostile peers"): what they send
+ * is judged by gossipsub's topic validator (the stub runs it as gossipsub
+ * does), and cannot steer, silence or flood the node. Fake time where
+ * budgets per interval matter.
+ */
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+import sinon from 'sinon'
+import { stubInterface } from 'sinon-ts'
+import * as C from '../src/constants.ts'
+import { PubSubPeerDiscovery, publicAddressesOnly, TOPIC } from '../src/index.ts'
+import { Peer } from '../src/pb/peer.ts'
+import { StubPubSub } from './fixtures/stub-pubsub.ts'
+import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
+import type { Connection, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+interface Remote { key: PrivateKey, id: PeerId }
+
+async function remotes (n: number): Promise<Remote[]> {
+  return Promise.all(Array.from({ length: n }, async () => {
+    const key = await generateKeyPair('Ed25519')
+    return { key, id: peerIdFromPrivateKey(key) }
+  }))
+}
+
+async function sealed (signer: PrivateKey, about: PeerId, addrs: Multiaddr[], seq = BigInt(Date.now())): Promise<Uint8Array<ArrayBuffer>> {
+  return (await RecordEnvelope.seal(new PeerRecord({ peerId: about, multiaddrs: addrs, seqNumber: seq }), signer)).marshal() as Uint8Array<ArrayBuffer>
+}
+
+async function settle (): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
+const PUBLIC = '/ip4/93.184.216.34/tcp/4001'
+
+describe('hostile peers', () => {
+  let pubsub: StubPubSub
+  let discovery: PubSubPeerDiscovery
+  /** Peers connected to us, and the address we reach each over */
+  let connected: Map<string, Multiaddr>
+  let consumed: Uint8Array[]
+  let emitted: Array<{ id: string, addrs: string[] }>
+  let selfKey: PrivateKey
+
+  async function create (init: PubSubPeerDiscoveryInit = {}): Promise<void> {
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    selfKey = await generateKeyPair('Ed25519')
+    connected = new Map()
+    consumed = []
+    emitted = []
+    discovery = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(selfKey),
+      privateKey: selfKey,
+      peerStore: stubInterface<PeerStore>({
+        consumePeerRecord: async (bytes: Uint8Array) => { consumed.push(bytes); return true }
+      }),
+      connectionManager: stubInterface<ConnectionManager>({
+        getConnections: (peer?: PeerId) => {
+          const over = peer == null ? undefined : connected.get(peer.toString())
+          return over == null ? [] : [stubInterface<Connection>({ remoteAddr: over })]
+        }
+      }),
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => [multiaddr('/ip4/10.0.0.9/tcp/4001')] }),
+      events: new TypedEventEmitter(),
+      logger: defaultLogger(),
+      pubsub
+    } as any, { interval: 10_000, ...init })
+    discovery.addEventListener('peer', (evt) => {
+      emitted.push({ id: evt.detail.id.toString(), addrs: evt.detail.multiaddrs.map(ma => ma.toString()) })
+    })
+    discovery.afterStart()
+    await settle()
+  }
+
+  function message (from: Remote, fields: Partial<Peer> = {}, seqno?: bigint): Parameters<StubPubSub['deliver']>[0] {
+    const data = Peer.encode({
+      publicKey: publicKeyToProtobuf(from.key.publicKey) as Uint8Array<ArrayBuffer>,
+      addrs: [multiaddr(PUBLIC).bytes as Uint8Array<ArrayBuffer>],
+      peerRecords: [],
+      ...fields
+    })
+    return { type: 'signed', topic: TOPIC, data, from: from.id, sequenceNumber: seqno }
+  }
+
+  const addrs = (...list: string[]): Array<Uint8Array<ArrayBuffer>> => list.map(a => multiaddr(a).bytes as Uint8Array<ArrayBuffer>)
+
+  afterEach(() => {
+    discovery?.stop()
+    sinon.restore()
+  })
+
+  describe('1. incoming addresses', () => {
+    const ALL = ['/ip4/127.0.0.1/tcp/1', '/ip4/192.168.1.1/tcp/80', '/ip4/0.0.0.0/tcp/1', '/ip4/169.254.0.1/tcp/1', '/ip4/224.0.0.251/udp/5353', '/ip6/fe80::1/tcp/1', PUBLIC]
+
+    it('keeps only public addresses from a peer reached over a public address (or not connected)', async () => {
+      await create()
+      const [far, near] = await remotes(2)
+      connected.set(near.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+
+      pubsub.deliver(message(far, { addrs: addrs(...ALL) }))
+      pubsub.deliver(message(near, { addrs: addrs(...ALL) }))
+
+      expect(emitted.map(e => e.addrs)).to.deep.equal([[PUBLIC], [PUBLIC]])
+      expect(discovery.getMetrics().filteredAddresses).to.equal(2 * (ALL.length - 1))
+    })
+
+    it('keeps private addresses from a peer on our network, loopback ones from a peer on our machine; never unusable ones', async () => {
+      await create()
+      const [lan, local] = await remotes(2)
+      connected.set(lan.id.toString(), multiaddr('/ip4/192.168.1.7/tcp/4001'))
+      connected.set(local.id.toString(), multiaddr('/ip4/127.0.0.1/tcp/4001'))
+
+      pubsub.deliver(message(lan, { addrs: addrs(...ALL) }))
+      pubsub.deliver(message(local, { addrs: addrs(...ALL) }))
+
+      expect(emitted[0].addrs).to.deep.equal(['/ip4/192.168.1.1/tcp/80', PUBLIC])
+      expect(emitted[1].addrs).to.deep.equal(['/ip4/127.0.0.1/tcp/1', '/ip4/192.168.1.1/tcp/80', PUBLIC])
+    })
+
+    it('judges an author we have no connection to by the peer that forwarded its message', async () => {
+      await create()
+      const [author, forwarder] = await remotes(2)
+      connected.set(forwarder.id.toString(), multiaddr('/ip4/127.0.0.1/tcp/4001'))
+
+      pubsub.deliver(message(author, { addrs: addrs('/ip4/127.0.0.1/tcp/1', PUBLIC) }), forwarder.id)
+      expect(emitted[0].addrs).to.deep.equal(['/ip4/127.0.0.1/tcp/1', PUBLIC])
+    })
+
+    it('does not store an own record certifying addresses the filter drops', async () => {
+      await create()
+      const [far] = await remotes(1)
+      const own = await sealed(far.key, far.id, [multiaddr('/ip4/127.0.0.1/tcp/22')])
+      pubsub.deliver(message(far, { addrs: addrs('/ip4/127.0.0.1/tcp/22'), signedPeerRecord: own }))
+      await settle()
+
+      expect(consumed).to.have.lengthOf(0)
+      expect(emitted).to.have.lengthOf(0)
+    })
+
+    it('takes relayed records only from authors connected to us', async () => {
+      await create()
+      const [far, x] = await remotes(2)
+      pubsub.deliver(message(far, { peerRecords: [await sealed(x.key, x.id, [multiaddr(PUBLIC)])] }))
+      await settle()
+
+      expect(emitted.map(e => e.id)).to.deep.equal([far.id.toString()])
+      expect(discovery.getMetrics().relayed).to.equal(0)
+      expect(discovery.getMetrics().dropped['relay-not-connected']).to.equal(1)
+    })
+
+    it('learns at most MAX_LEARNED_PER_RELAY peers from one relaying author while joining', async () => {
+      await create({ maxMessageSize: 64 * 1024 })
+      const [relay] = await remotes(1)
+      connected.set(relay.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+      const invented = await remotes(C.MAX_LEARNED_PER_RELAY + 20)
+      const records = await Promise.all(invented.map(async p => sealed(p.key, p.id, [multiaddr(PUBLIC)])))
+
+      pubsub.deliver(message(relay, { peerRecords: records.slice(0, 50) }))
+      await settle()
+      pubsub.deliver(message(relay, { peerRecords: records.slice(50) }))
+      await settle()
+
+      expect(discovery.getMetrics().relayed).to.equal(C.MAX_LEARNED_PER_RELAY)
+    })
+
+    it('publicAddressesOnly drops zoned, IPv4-mapped private, fe80::/10, benchmarking and multicast addresses', () => {
+      for (const a of ['/ip6zone/eth0/ip6/fe80::1/tcp/1', '/ip6/::ffff:10.0.0.1/tcp/1', '/ip6/::ffff:127.0.0.1/tcp/1', '/ip6/fe90::1/tcp/1', '/ip6/febf::1/tcp/1', '/ip4/198.18.0.1/tcp/1', '/ip4/224.0.0.1/udp/1', '/ip6/ff02::1/udp/1', '/ip4/0.0.0.0/tcp/1', '/ip6/::/tcp/1', '/ip4/100.64.0.1/tcp/1', '/ip6/fd00::1/tcp/1']) {
+        expect(publicAddressesOnly(multiaddr(a)), a).to.be.false()
+      }
+      for (const a of ['/ip4/8.8.8.8/tcp/1', '/ip6/2001:4860::8888/tcp/1', '/dns4/example.com/tcp/443/wss']) {
+        expect(publicAddressesOnly(multiaddr(a)), a).to.be.true()
+      }
+    })
+  })
+
+  describe('2. replays', () => {
+    it('ignores a replayed message before charging the author\'s budget, and never re-emits its stale addresses', async () => {
+      await create({ rateLimit: 2 })
+      const [victim] = await remotes(1)
+      const old = message(victim, { addrs: addrs('/ip4/93.184.216.1/tcp/1') }, 10n)
+      expect(pubsub.deliver(old)).to.equal('accept')
+      expect(pubsub.deliver(message(victim, { addrs: addrs('/ip4/93.184.216.1/tcp/2') }, 11n))).to.equal('accept')
+
+      // its old message, again and again (gossipsub forgot it after 2 minutes)
+      for (let i = 0; i < 5; i++) {
+        expect(pubsub.deliver(old)).to.equal('ignore')
+      }
+
+      expect(emitted.map(e => e.addrs)).to.deep.equal([['/ip4/93.184.216.1/tcp/1'], ['/ip4/93.184.216.1/tcp/2']])
+      expect(discovery.getMetrics().dropped.replayed).to.equal(5)
+      expect(discovery.getMetrics().dropped['rate-limited']).to.equal(0)
+    })
+
+    it('drops an announcement whose own record is older than the one it sent before', async () => {
+      await create()
+      const [peer] = await remotes(1)
+      pubsub.deliver(message(peer, { addrs: addrs('/ip4/93.184.216.1/tcp/2'), signedPeerRecord: await sealed(peer.key, peer.id, [multiaddr('/ip4/93.184.216.1/tcp/2')], 100n) }))
+      await settle()
+      expect(pubsub.deliver(message(peer, { addrs: addrs('/ip4/93.184.216.1/tcp/1'), signedPeerRecord: await sealed(peer.key, peer.id, [multiaddr('/ip4/93.184.216.1/tcp/1')], 50n) }))).to.equal('ignore')
+      await settle()
+
+      expect(consumed).to.have.lengthOf(1)
+      expect(emitted.map(e => e.addrs)).to.deep.equal([['/ip4/93.184.216.1/tcp/2']])
+      expect(discovery.getMetrics().dropped['stale-record']).to.equal(1)
+    })
+  })
+
+  describe('3. node-wide budgets', () => {
+    it('bounds the peers learned and the signatures verified per interval, whatever the number of authors', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      await create({ maxNewPeersPerInterval: 50, maxVerificationsPerInterval: 40 })
+      const flood = await remotes(300)
+      const verify = sinon.spy(RecordEnvelope, 'openAndCertify')
+
+      for (const author of flood) {
+        pubsub.deliver(message(author, { signedPeerRecord: await sealed(author.key, author.id, [multiaddr(PUBLIC)]) }))
+      }
+      await settle()
+
+      expect(emitted).to.have.lengthOf(50)
+      expect(verify.callCount).to.equal(40)
+      expect(discovery.getMetrics().dropped['over-budget']).to.equal(250 + 10)
+
+      // the next interval: the budgets are back
+      await clock.tickAsync(10_000)
+      for (const author of flood.slice(100, 200)) {
+        pubsub.deliver(message(author))
+      }
+      expect(emitted).to.have.lengthOf(100)
+      clock.restore()
+    })
+  })
+
+  describe('4. amplification', () => {
+    it('a churn of joiners connected to us (a new identity every half interval) costs at most one answer an interval', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      sinon.stub(Math, 'random').returns(0.5)
+      await create({ targetAnnouncements: 1 })
+      // a steady topic of 12 nodes, past our warm-up
+      const crowd = await remotes(11)
+      for (let i = 0; i < 12; i++) {
+        for (const p of crowd) { pubsub.deliver(message(p)) }
+        await clock.tickAsync(10_000)
+      }
+      const steadyFrom = pubsub.published.length
+      for (let i = 0; i < 12; i++) {
+        for (const p of crowd) { pubsub.deliver(message(p)) }
+        await clock.tickAsync(10_000)
+      }
+      const steady = pubsub.published.length - steadyFrom
+
+      const attackFrom = pubsub.published.length
+      for (let i = 0; i < 24; i++) {
+        const [fresh] = await remotes(1)
+        connected.set(fresh.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+        pubsub.deliver(message(fresh, { signedPeerRecord: i % 2 === 0 ? await sealed(fresh.key, fresh.id, [multiaddr(PUBLIC)]) : undefined }))
+        if (i % 2 === 0) {
+          for (const p of crowd) { pubsub.deliver(message(p)) }
+        }
+        await clock.tickAsync(5_000)
+      }
+      const attacked = pubsub.published.length - attackFrom
+
+      // 12 intervals each: at most one answer an interval on top of the steady rhythm
+      expect(attacked).to.be.at.most(steady + 12)
+      clock.restore()
+    })
+
+    it('a joiner not connected to us makes us publish nothing, and does not pull our periodic announcement forward', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      sinon.stub(Math, 'random').returns(0.5)
+      await create({ targetAnnouncements: 1 })
+      const crowd = await remotes(11)
+      for (let i = 0; i < 12; i++) {
+        for (const p of crowd) { pubsub.deliver(message(p)) }
+        await clock.tickAsync(10_000)
+      }
+      const periodicDue = (): number => (discovery as any).clock.periodicDue
+      // just past a periodic announcement
+      await clock.tickAsync(periodicDue() - Date.now() + 1)
+      const before = pubsub.published.length
+      const due = periodicDue()
+      expect(due).to.be.above(Date.now() + 3 * 10_000)
+
+      // official-module joiners (no record) and ours, none connected, one every half interval
+      for (let i = 0; i < 6; i++) {
+        const [fresh] = await remotes(1)
+        pubsub.deliver(message(fresh, { signedPeerRecord: i % 2 === 0 ? await sealed(fresh.key, fresh.id, [multiaddr(PUBLIC)]) : undefined }))
+        await clock.tickAsync(5_000)
+      }
+
+      expect(pubsub.published.length).to.equal(before)
+      expect(periodicDue()).to.equal(due)
+      clock.restore()
+    })
+  })
+
+  describe('5. counting relays', () => {
+    it('junk records relayed by another peer do not make us hold our records back', async () => {
+      await create()
+      const crowd = await remotes(3)
+      for (const p of crowd) {
+        pubsub.deliver(message(p, { signedPeerRecord: await sealed(p.key, p.id, [multiaddr(PUBLIC)]) }))
+      }
+      await settle()
+      const [relay, joiner] = await remotes(2)
+      pubsub.deliver(message(relay))
+      connected.set(relay.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+      connected.set(joiner.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+      pubsub.deliver(message(joiner))
+      // 64 records that are no records, then 64 whose signature is broken
+      pubsub.deliver(message(relay, { peerRecords: Array.from({ length: 64 }, () => crypto.getRandomValues(new Uint8Array(150)) as Uint8Array<ArrayBuffer>) }))
+      const broken = await Promise.all((await remotes(64)).map(async p => {
+        const bytes = await sealed(p.key, p.id, [multiaddr(PUBLIC)])
+        bytes[bytes.length - 1] ^= 0xff
+        return bytes
+      }))
+      pubsub.deliver(message(relay, { peerRecords: broken }))
+      await settle()
+
+      ;(discovery as any).announce('test')
+      const sent = Peer.decode(pubsub.published[pubsub.published.length - 1].data)
+      expect(sent.peerRecords).to.have.lengthOf(3)
+    })
+  })
+
+  describe('6. relayed peers kept apart', () => {
+    it('peers learned from relays never evict peers heard first-hand nor count in the size estimate', async () => {
+      // room for the 4 peers heard first-hand and the relay
+      await create({ maxPeers: 5 })
+      const direct = await remotes(4)
+      for (const p of direct) { pubsub.deliver(message(p)) }
+      const [relay] = await remotes(1)
+      connected.set(relay.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+      const invented = await remotes(10)
+      pubsub.deliver(message(relay, { peerRecords: await Promise.all(invented.map(async p => sealed(p.key, p.id, [multiaddr(PUBLIC)]))) }))
+      await settle()
+      const before = emitted.length
+
+      // the first-hand peers announce again: still known, nothing emitted
+      for (const p of direct) { pubsub.deliver(message(p)) }
+      expect(emitted.length).to.equal(before)
+      expect(discovery.getMetrics().peers).to.equal(5)
+    })
+  })
+
+  describe('8. topic validator', () => {
+    it('registers a validator on each topic: reject for spoofed, oversized and undecodable messages, ignore for rate-limited ones', async () => {
+      await create({ rateLimit: 1, topics: [TOPIC, 'other'] })
+      expect([...pubsub.topicValidators.keys()]).to.have.members([TOPIC, 'other'])
+      const [a, b] = await remotes(2)
+
+      expect(pubsub.deliver(message(a))).to.equal('accept')
+      expect(pubsub.deliver(message(a))).to.equal('ignore')
+      expect(pubsub.deliver({ ...message(a), from: b.id, sequenceNumber: undefined })).to.equal('reject')
+      expect(pubsub.deliver({ type: 'signed', topic: TOPIC, data: new Uint8Array(20_000), from: b.id })).to.equal('reject')
+      expect(pubsub.deliver({ type: 'signed', topic: 'other', data: new Uint8Array([1, 2, 3, 4]), from: b.id })).to.equal('reject')
+
+      discovery.stop()
+      expect(pubsub.topicValidators.size).to.equal(0)
+    })
+  })
+})
