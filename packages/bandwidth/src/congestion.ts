@@ -2,17 +2,15 @@
  * Congestion control of background classes, one LEDBAT controller per
  * connection (`ledbat.ts`), whose rate is a token bucket that every
  * background-class stream on that connection is under (`scheduler.ts`).
- *
- * RTT samples, while the connection's background traffic is busy (sent in
+ * * RTT samples, while the connection's background traffic is busy (sent in
  * the last sample interval), every `sampleInterval`:
  * - its own timing: a yamux PING frame on the connection (`conn.muxer.ping()`),
- *   which queues behind everything sent on the connection but not behind
- *   our shaper, so it measures the network's queue only;
+ * which queues behind everything sent on the connection but not behind
+ * our shaper, so it measures the network's queue only;
  * - `@x/health`'s `connection:health` snapshots when that service runs:
- *   their minimum RTT is offered as a base RTT, their last RTT as a sample.
+ * their minimum RTT is offered as a base RTT, their last RTT as a sample.
  * A connection with neither (no muxer PING, no health) is not slowed.
- *
- * Bounded: one controller per connection with background streams, dropped
+ * * Bounded: one controller per connection with background streams, dropped
  * when the connection closes or after `CONGESTION_IDLE_EXPIRY` idle.
  */
 import { CONNECTION_HEALTH_EVENT } from '@x/interface'

@@ -18,7 +18,7 @@ export const DEFAULT_WEIGHT = 1
  * never waits behind more than about this much of lower-priority data
  */
 export const GRANT_TIME = 4
-export const MIN_GRANT = 1 * KiB
+export const MIN_GRANT = KiB
 export const MAX_GRANT = 64 * KiB
 
 /**

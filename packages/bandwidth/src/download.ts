@@ -40,8 +40,8 @@ export interface DownloadState {
 
 interface InternalState extends DownloadState {
   onData: OnData
-  pause: () => void
-  resume: () => void
+  pause(this: Shapeable): void
+  resume(this: Shapeable): void
   appPaused: boolean
   shaperPaused: boolean
   timer?: ReturnType<typeof setTimeout>

@@ -2,16 +2,15 @@
  * A LEDBAT-style rate controller (after RFC 6817, rate-based): the queuing
  * delay a connection's background traffic adds is its RTT above the base
  * RTT; the rate moves towards keeping that delay at `targetDelay`.
- *
- * - base delay: the minimum of per-minute minimums over the last
- *   `BASE_HISTORY` minutes (so a route change is forgotten in 10 minutes);
+ * * - base delay: the minimum of per-minute minimums over the last
+ * `BASE_HISTORY` minutes (so a route change is forgotten in 10 minutes);
  * - current delay: the minimum of the last `CURRENT_FILTER` samples (one
- *   late sample does not count as congestion);
+ * late sample does not count as congestion);
  * - each sample: `off = (target - queuing) / target`; at or under the
- *   target the rate grows by `GAIN x off` (+10 % at most per sample), but
- *   only if the traffic used at least half of the rate since the last
- *   sample (an idle class does not earn rate); over the target it shrinks
- *   by `GAIN x off`, halving at most per sample.
+ * target the rate grows by `GAIN x off` (+10 % at most per sample), but
+ * only if the traffic used at least half of the rate since the last
+ * sample (an idle class does not earn rate); over the target it shrinks
+ * by `GAIN x off`, halving at most per sample.
  */
 import { BASE_HISTORY, BASE_HISTORY_INTERVAL, CONGESTION_GAIN, CONGESTION_MAX_DECREASE, CURRENT_FILTER } from './constants.ts'
 

@@ -1,5 +1,6 @@
 import { expect } from 'aegir/chai'
 import { resolveOptions } from '../src/options.ts'
+import type { BandwidthManagerInit } from '../src/index.ts'
 
 describe('options', () => {
   it('adds a default class when none is named', () => {
@@ -17,7 +18,7 @@ describe('options', () => {
     expect(options.classes).to.have.length(1)
   })
 
-  for (const [name, init] of Object.entries({
+  const invalid: Record<string, BandwidthManagerInit> = {
     'a negative maxUpload': { maxUpload: -1 },
     'a zero maxDownload': { maxDownload: 0 },
     'a string perPeer.maxUpload': { perPeer: { maxUpload: '100' as any } },
@@ -30,7 +31,9 @@ describe('options', () => {
     'minRates above maxUpload': { maxUpload: 100, classes: { a: { protocols: ['/a/'], minRate: 60 }, b: { protocols: ['/b/'], minRate: 60 } } },
     'a zero targetDelay': { congestion: { targetDelay: 0 } },
     'an invalid metricsPrefix': { metricsPrefix: 'x-bw' }
-  })) {
+  }
+
+  for (const [name, init] of Object.entries(invalid)) {
     it(`refuses ${name} with InvalidBandwidthOptionError`, () => {
       expect(() => resolveOptions(init)).to.throw().with.property('name', 'InvalidBandwidthOptionError')
     })
