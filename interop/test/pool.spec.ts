@@ -1,7 +1,8 @@
 /**
- * @x/connection-pool against go-libp2p: several connections to one go peer,
- * streams spread over them as the go peer counts them, and what happens
- * when the go resource manager refuses extra connections.
+ * @x/connection-pool against go-libp2p: several connections to one go peer
+ * (dialled by peer id or by multiaddr), streams spread over them as the go
+ * peer counts them, and what happens when the go resource manager refuses
+ * extra connections.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -64,6 +65,25 @@ describe('interop: @x/connection-pool with go-libp2p', function () {
     const { perConn } = await go.command('stream-counts')
     const counts = Object.values(perConn).map((c: any) => c[ECHO] ?? 0).sort((a: number, b: number) => a - b)
     expect(counts).to.deep.equal([30, 30, 30])
+  })
+
+  it('dials the go peer by multiaddr (with /p2p/) and opens no more than it asked for', async () => {
+    await start([], { maxConnectionsPerPeer: 3 })
+    // the go peer reports its addresses with /p2p/
+    const addr = multiaddr(tcpAddr(go.addrs))
+    expect(addr.toString()).to.include(`/p2p/${go.peerId}`)
+    const conns = await js.services.pool.dial(addr)
+    expect(conns).to.have.lengthOf(3)
+
+    const stream = await js.services.pool.newStream(addr, ECHO)
+    const data = randomBytes(64)
+    expect(await sendAndReceiveAll(stream, data)).to.deep.equal(data)
+
+    // no dialling loop: go still sees 3 connections a moment later
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const { conns: goConns } = await go.command('conns')
+    expect(goConns.filter((c: any) => c.peerId === js.peerId.toString())).to.have.lengthOf(3)
+    expect(js.services.pool.getMetrics().dialAttempts).to.equal(3)
   })
 
   it('asking for 10 connections under the go default resource manager ends with what go accepts, counted', async () => {
