@@ -20,7 +20,8 @@ import { TOPIC } from '../src/index.ts'
 import { Peer } from '../src/pb/peer.ts'
 import { createTestNode, waitUntil } from './fixtures/nodes.ts'
 import type { TestNode } from './fixtures/nodes.ts'
-import type { Libp2p, Message } from '@libp2p/interface'
+import type { Message } from '@libp2p/gossipsub'
+import type { Libp2p } from '@libp2p/interface'
 
 const INTERVAL = 1000
 
