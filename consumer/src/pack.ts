@@ -14,6 +14,10 @@ const run = promisify(execFile)
 
 /** at most this long for one `npm pack` */
 export const PACK_TIMEOUT = 120_000
+/** at most this long for bringing the packed workspaces' builds up to date */
+export const BUILD_TIMEOUT = 15 * 60_000
+/** the repository's incremental build (builds only what changed since the last build) */
+export const BUILD_SCRIPT = join('scripts', 'build.mjs')
 
 export interface Tarball {
   name: string
@@ -40,6 +44,23 @@ interface PackResult {
 
 const packed = new Map<string, Promise<Tarball>>()
 let destination: string | undefined
+
+/**
+ * Builds what changed among the workspaces (and what they depend on) with the
+ * repository's incremental build, so a tarball never carries a stale dist.
+ * Under the root `npm test` everything is built already and this only checks.
+ */
+export async function ensureBuilt (root: string, workspaces: Workspace[]): Promise<void> {
+  if (!existsSync(join(root, BUILD_SCRIPT))) {
+    return
+  }
+
+  try {
+    await run(process.execPath, [BUILD_SCRIPT, ...workspaces.map(ws => ws.dir)], { cwd: root, timeout: BUILD_TIMEOUT, maxBuffer: 64 * 1024 * 1024 })
+  } catch (err: any) {
+    throw new Error(`the build of ${workspaces.map(ws => ws.dir).join(', ')} failed:\n${err.stderr ?? err.message}`)
+  }
+}
 
 /** Packs a workspace (once per process) into a temporary folder */
 export async function pack (workspace: Workspace): Promise<Tarball> {

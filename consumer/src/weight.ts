@@ -11,9 +11,9 @@ import { execFile } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { pack } from './pack.ts'
+import { ensureBuilt, pack } from './pack.ts'
 import { cleanEnv, prepareScratch } from './scratch.ts'
-import { listWorkspaces } from './workspace.ts'
+import { findRoot, listWorkspaces } from './workspace.ts'
 import type { Tarball } from './pack.ts'
 import type { Workspace } from './workspace.ts'
 
@@ -133,6 +133,7 @@ export async function weigh (target: string, member: string): Promise<Weight> {
   }
 
   const tarballs: Tarball[] = []
+  await ensureBuilt(findRoot(), needed)
 
   for (const ws of needed) {
     tarballs.push(await pack(ws))

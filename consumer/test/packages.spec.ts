@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { expect } from 'aegir/chai'
-import { pack, PACK_TIMEOUT } from '../src/pack.ts'
+import { BUILD_TIMEOUT, ensureBuilt, pack, PACK_TIMEOUT } from '../src/pack.ts'
 import { findRoot, isPublishable, listWorkspaces } from '../src/workspace.ts'
 import type { Tarball } from '../src/pack.ts'
 
@@ -32,6 +32,11 @@ async function fileIn (tarball: Tarball, path: string): Promise<string> {
 }
 
 describe('the packages as npm packs them', () => {
+  before(async function () {
+    this.timeout(BUILD_TIMEOUT)
+    await ensureBuilt(root, published)
+  })
+
   it('the repository has both licences, and the root package.json names them', () => {
     for (const licence of LICENCES) {
       expect(readFileSync(join(root, licence), 'utf8')).to.not.be.empty()

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
-import { pack } from '../src/pack.ts'
+import { ensureBuilt, pack } from '../src/pack.ts'
 import { installedVersion, workspaceRange } from '../src/ranges.ts'
 import { blockSource, blockTitle, findReadmes, importedPackages, runBlock, RUN_TIMEOUT, typecheck, TYPECHECK_TIMEOUT, typescriptBlocks } from '../src/readmes.ts'
 import { INSTALL_TIMEOUT, prepareScratch } from '../src/scratch.ts'
@@ -40,6 +40,7 @@ describe(`README TypeScript blocks, installed from the packed tarballs outside t
     // every published package, and any other workspace a README imports
     const ours = workspaces.filter(ws => isPublishable(ws) || imported.has(ws.manifest.name))
     const tarballs = []
+    await ensureBuilt(root, ours)
 
     for (const ws of ours) {
       tarballs.push(await pack(ws))
