@@ -14,7 +14,7 @@ import { DiscoveryTracker, findDiscoverySources, isPeerInfo } from './discovery-
 import { InvalidConnectivityOptionError, NoDialableAddressError, NotStartedError } from './errors.ts'
 import { FallbackDialer } from './fallback-dialer.ts'
 import { HealthScores } from './health-scores.ts'
-import { registerMetrics } from './metrics.ts'
+import { METRICS_PREFIX_PATTERN, registerMetrics } from './metrics.ts'
 import { NatStatusTracker } from './nat-status.ts'
 import type { DiscoveredPeer, DiscoverySource } from './discovery-tracker.ts'
 import type { DialPeerOptions, DialResult } from './fallback-dialer.ts'
@@ -66,7 +66,12 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     const upgradeTimeout = positive('upgradeTimeout', init.upgradeTimeout ?? c.DEFAULT_UPGRADE_TIMEOUT, true)
     const window = positive('holePunchWindow', init.holePunchWindow ?? c.DEFAULT_HOLE_PUNCH_WINDOW)
     const maxPending = positive('maxPendingUpgrades', init.maxPendingUpgrades ?? c.DEFAULT_MAX_PENDING_UPGRADES)
-    const maxPeers = positive('maxDiscoveredPeers', init.maxDiscoveredPeers ?? c.DEFAULT_MAX_DISCOVERED_PEERS)
+    const maxPeers = positive('maxPeers', init.maxPeers ?? c.DEFAULT_MAX_PEERS)
+    const metricsPrefix = init.metricsPrefix ?? c.DEFAULT_METRICS_PREFIX
+
+    if (typeof metricsPrefix !== 'string' || !METRICS_PREFIX_PATTERN.test(metricsPrefix)) {
+      throw new InvalidConnectivityOptionError(`metricsPrefix must be a valid Prometheus metric name prefix, got ${String(metricsPrefix)}`)
+    }
     const maxRelayAttempts = positive('maxRelayAttempts', init.maxRelayAttempts ?? c.DEFAULT_MAX_RELAY_ATTEMPTS)
     this.checkInterval = positive('natCheckInterval', init.natCheckInterval ?? c.DEFAULT_NAT_CHECK_INTERVAL)
 
@@ -108,7 +113,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     })
 
     if (components.metrics != null) {
-      registerMetrics(components.metrics, () => this.getMetrics())
+      registerMetrics(components.metrics, metricsPrefix, () => this.getMetrics())
     }
   }
 

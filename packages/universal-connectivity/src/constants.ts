@@ -20,7 +20,7 @@ export const DEFAULT_HOLE_PUNCH_WINDOW = 30 * second
 export const DEFAULT_MAX_PENDING_UPGRADES = 1_000
 
 /** The most discovered peers remembered (least recently seen are forgotten first) */
-export const DEFAULT_MAX_DISCOVERED_PEERS = 5_000
+export const DEFAULT_MAX_PEERS = 5_000
 
 /** The most relays `dialPeer` tries for one peer */
 export const DEFAULT_MAX_RELAY_ATTEMPTS = 3
@@ -43,5 +43,5 @@ export const UNMEASURED_RELAY_SCORE = 0.5
 /** The DCUtR protocol id, as js-libp2p and go-libp2p register it */
 export const DCUTR_PROTOCOL = '/libp2p/dcutr'
 
-/** Names the metrics are registered under with `components.metrics` */
-export const METRIC_PREFIX = 'libp2p_universal_connectivity'
+/** Prefix of the metric names (see `metrics.ts` for the names after it) */
+export const DEFAULT_METRICS_PREFIX = 'x_connectivity_'

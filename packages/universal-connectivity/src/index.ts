@@ -67,6 +67,7 @@ import type { ConnectionEstablishedEvent, DiscoveryMechanism, NatStatus, PeerDis
 export { ConnectivityDialError, InvalidConnectivityOptionError, NoDialableAddressError, NotStartedError } from './errors.ts'
 export type { DialAttempt, DialPeerOptions, DialResult } from './fallback-dialer.ts'
 export type { DiscoveredPeer } from './discovery-tracker.ts'
+export { METRIC_NAMES } from './metrics.ts'
 export type { ConnectivityMetrics } from './metrics.ts'
 export type { ConnectionStats } from './connection-tracker.ts'
 export type { HolePunchStats } from './dcutr-tracker.ts'
@@ -131,7 +132,7 @@ export interface UniversalConnectivityInit {
    *
    * @default 5000
    */
-  maxDiscoveredPeers?: number
+  maxPeers?: number
 
   /**
    * The most relays `dialPeer` tries for one peer (each relay the peer holds
@@ -157,6 +158,15 @@ export interface UniversalConnectivityInit {
    * @default {}
    */
   mechanisms?: Record<string, DiscoveryMechanism>
+
+  /**
+   * Prefix of the names of the metrics registered with libp2p's `metrics`
+   * component (see `METRIC_NAMES`), so two instances in one process do not
+   * collide
+   *
+   * @default 'x_connectivity_'
+   */
+  metricsPrefix?: string
 }
 
 export interface UniversalConnectivityComponents {

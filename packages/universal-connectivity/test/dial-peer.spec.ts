@@ -145,7 +145,7 @@ describe('dialPeer', () => {
   it('validates its options and needs to be started', async () => {
     const stubs = await stubComponents()
     expect(() => new UniversalConnectivity(stubs.components, { directDialTimeout: -1 })).to.throw().with.property('name', 'InvalidConnectivityOptionError')
-    expect(() => new UniversalConnectivity(stubs.components, { maxDiscoveredPeers: 0 })).to.throw().with.property('name', 'InvalidConnectivityOptionError')
+    expect(() => new UniversalConnectivity(stubs.components, { maxPeers: 0 })).to.throw().with.property('name', 'InvalidConnectivityOptionError')
     const service = new UniversalConnectivity(stubs.components)
     const err = await service.dialPeer(await peerId()).catch((e: any) => e)
     expect(err.name).to.equal('NotStartedError')

@@ -88,10 +88,10 @@ describe('discovery accounting', () => {
     await service.stop()
   })
 
-  it('forgets the least recently seen peer beyond maxDiscoveredPeers', async () => {
+  it('forgets the least recently seen peer beyond maxPeers', async () => {
     const mdns = new FakeDiscovery('@libp2p/mdns')
     const stubs = await stubComponents({ 'peer-discovery-0': mdns })
-    const service = new UniversalConnectivity(stubs.components, { maxDiscoveredPeers: 2 })
+    const service = new UniversalConnectivity(stubs.components, { maxPeers: 2 })
     await service.start()
     await service.afterStart()
     const [a, b, c] = [await peerId(), await peerId(), await peerId()]
