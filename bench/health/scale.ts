@@ -1,12 +1,19 @@
 /**
  * 1,000 monitored connections (100 listener nodes in a child process, 10
  * connections to each) at a 10 s check interval: CPU time of the health
- * service per minute (six sweeps run back to back: one minute of checks;
- * median of 4 such minutes) and bytes per monitored connection (heap and
- * array buffers of the records, which stop() drops). Side by side, the
- * floor: the same minutes of pings without the service, each a minimal
- * ping on a new stream, alternating with the minutes of checks.
- * Targets: under 2% of one core, under 4 KiB per connection.
+ * service per minute (six sweeps run back to back: one minute of checks)
+ * and bytes per monitored connection (heap and array buffers of the
+ * records, which stop() drops). Side by side, alternating minutes in one
+ * run (median of ROUNDS of each):
+ *
+ * - the service probing on the muxer (`probe: 'auto'`, the default: a yamux
+ *   PING frame per check),
+ * - the same service probing with ping streams (`probe: 'stream'`),
+ * - bare yamux pings (`muxer.ping()` on every connection, nothing else),
+ * - bare stream pings (a minimal ping on a new stream per connection).
+ *
+ * Targets: the service with muxer probes under 0.5 % of one core, under
+ * 4 KiB per connection.
  *
  *   node --expose-gc bench/health/scale.ts
  */
@@ -21,7 +28,7 @@ import type { Connection } from '@libp2p/interface'
 const LISTENERS = 100
 const PER_LISTENER = 10
 const INTERVAL_S = 10
-const ROUNDS = 4
+const ROUNDS = Number(process.env.ROUNDS ?? 3)
 
 if ((globalThis as any).gc == null) {
   process.stderr.write('run with node --expose-gc: the memory figure needs full collections\n')
@@ -44,11 +51,11 @@ for (const addr of addrs) {
 const connections = client.getConnections().length
 const gc = (globalThis as any).gc as (() => void) | undefined
 
-// The floor, side by side: the same pings without the service's bookkeeping,
-// each a minimal ping on a new stream (open, 32 bytes there and back,
-// close), 16 at once. Minutes of checks and minutes of floor pings
+// The floors, side by side: the same pings without the service's
+// bookkeeping, 16 at once: a minimal ping on a new stream (open, 32 bytes
+// there and back, close), or a yamux PING frame. The minutes of each mode
 // alternate (after one warm-up of each), medians of ROUNDS; the service
-// keeps running during the floor, so its byte tap counts the floor's bytes.
+// keeps running during the floors, so its byte tap counts their bytes.
 const conns: Connection[] = client.getConnections().filter((c: Connection) => c.status === 'open')
 async function timedPing (conn: Connection): Promise<void> {
   // a timeout timer cleared at the end: AbortSignal.timeout would leave
@@ -67,6 +74,18 @@ async function pingRound (): Promise<void> {
     while (next < conns.length) { await timedPing(conns[next++]) }
   }))
 }
+/** The same with yamux PING frames, our own timer as the service has it */
+async function muxerPingRound (): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < conns.length) {
+      const muxer = (conns[next++] as any).muxer
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([muxer.ping(), new Promise(resolve => { timer = setTimeout(resolve, 5_000) })])
+      clearTimeout(timer)
+    }
+  }))
+}
 /** CPU ms of one minute's worth of rounds (60 s / interval), and the wall time of one */
 async function minute (round: () => Promise<void>): Promise<{ cpuMs: number, wallMs: number }> {
   const before = process.cpuUsage()
@@ -78,25 +97,34 @@ async function minute (round: () => Promise<void>): Promise<{ cpuMs: number, wal
   return { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: (performance.now() - wall) / (60 / INTERVAL_S) }
 }
 
-await client.services.health.checkAll()
-await pingRound()
+// one service, its probe switched between minutes: the same connections in the same process
+const health = client.services.health as any
+async function checks (probe: 'auto' | 'stream'): Promise<void> {
+  health.options.probe = probe
+  await health.checkAll()
+}
+const modes: Record<string, () => Promise<void>> = {
+  'service, muxer probes (auto)': async () => checks('auto'),
+  'service, stream probes': async () => checks('stream'),
+  'bare yamux pings': muxerPingRound,
+  'bare stream pings': pingRound
+}
+const names = Object.keys(modes)
+
+for (const name of names) { await modes[name]() }
 const probesBefore = client.services.health.getNetworkHealthSummary().probes
-const healthMinutes = []
-const floorMinutes = []
+const minutes: Record<string, Array<{ cpuMs: number, wallMs: number }>> = Object.fromEntries(names.map(n => [n, []]))
 for (let i = 0; i < ROUNDS; i++) {
-  // the order alternates too: the process is still warming up, and the
-  // first of each pair would pay more
-  if (i % 2 === 0) {
-    healthMinutes.push(await minute(async () => client.services.health.checkAll()))
-    floorMinutes.push(await minute(pingRound))
-  } else {
-    floorMinutes.push(await minute(pingRound))
-    healthMinutes.push(await minute(async () => client.services.health.checkAll()))
+  // the order rotates too: the process is still warming up, and the first of each round would pay more
+  for (let j = 0; j < names.length; j++) {
+    const name = names[(i + j) % names.length]
+    minutes[name].push(await minute(modes[name]))
   }
 }
-const cpuMsPerMinute = median(healthMinutes.map(m => m.cpuMs))
-const floorMsPerMinute = median(floorMinutes.map(m => m.cpuMs))
-const sweepWall = median(healthMinutes.map(m => m.wallMs))
+health.options.probe = 'auto'
+const cpu = Object.fromEntries(names.map(n => [n, median(minutes[n].map(m => m.cpuMs))]))
+const cpuMsPerMinute = cpu[names[0]]
+const sweepWall = median(minutes[names[0]].map(m => m.wallMs))
 const summary = client.services.health.getNetworkHealthSummary()
 
 // per record: the records that exist now (a connection the remote closed
@@ -124,16 +152,12 @@ const rows = [
   { measure: 'records measured', value: records },
   { measure: 'probes in the measured minutes', value: summary.probes - probesBefore },
   { measure: 'failed probes', value: summary.probeFailures },
-  { measure: `CPU per minute of checks (ms, median of ${ROUNDS})`, value: fmt(cpuMsPerMinute, 0) },
-  { measure: 'share of one core', value: `${fmt(cpuMsPerMinute / 600, 2)} %` },
-  { measure: `floor: same pings without the service, CPU per minute (ms, median of ${ROUNDS})`, value: fmt(floorMsPerMinute, 0) },
-  { measure: 'floor: share of one core', value: `${fmt(floorMsPerMinute / 600, 2)} %` },
-  { measure: 'wall time of one sweep (ms)', value: fmt(sweepWall, 0) },
+  ...names.map(n => ({ measure: `${n}: CPU per minute (ms, median of ${ROUNDS}) / share of one core / ratio to muxer probes`, value: `${fmt(cpu[n], 0)} / ${fmt(cpu[n] / 600, 2)} % / ${fmt(cpu[n] / cpuMsPerMinute, 2)}x` })),
+  { measure: 'wall time of one sweep with muxer probes (ms)', value: fmt(sweepWall, 0) },
   { measure: 'bytes per monitored connection (heap + array buffers)', value: fmt(bytesPerConnection, 0) }
 ]
-printTable(`${connections} monitored connections, ${INTERVAL_S} s interval (a minute of checks run back to back, median of ${ROUNDS})`, rows)
-process.stdout.write(`\ntargets: < 2% of one core -> ${cpuMsPerMinute / 600 < 2 ? 'met' : 'NOT met'}; < 4 KiB per connection -> ${bytesPerConnection < 4096 ? 'met' : 'NOT met'}\n`)
-process.stdout.write('CPU is the whole client process during the sweeps (probe streams, noise, yamux included); the listeners run in a child process\n')
-process.stdout.write('the floor is what the pings alone cost (a new stream each: both ping handlers close a ping stream kept open 10 s); the service adds the difference\n')
-writeResults('health-scale', { rows, cpuMsPerMinute, floorMsPerMinute, bytesPerConnection, connections, records, healthMinutes, floorMinutes })
+printTable(`${connections} monitored connections, ${INTERVAL_S} s interval (a minute of checks run back to back, median of ${ROUNDS}, modes alternating)`, rows)
+process.stdout.write(`\ntargets: muxer probes < 0.5% of one core -> ${cpuMsPerMinute / 600 < 0.5 ? 'met' : 'NOT met'}; < 4 KiB per connection -> ${bytesPerConnection < 4096 ? 'met' : 'NOT met'}\n`)
+process.stdout.write('CPU is the whole client process during the minutes (probes, noise, yamux included); the listeners run in a child process\n')
+writeResults('health-scale', { rows, cpu, bytesPerConnection, connections, records, minutes })
 process.exit(0)

@@ -12,7 +12,9 @@
  *   both): connections closed per 100 checks, i.e. false disconnects,
  *   re-dialled at once after each so the run goes on.
  *
- * Both ping every 400 ms. The ping timeout is 200 ms for the black hole
+ * The health service probes on the muxer (its default), except for the
+ * loss row, whose loss is injected in the remote's ping handler: there it
+ * probes with ping streams. Both ping every 400 ms. The ping timeout is 200 ms for the black hole
  * and the loss (the defaults, 10 s and 5 s, compressed 25 times with the
  * same ratio; the monitor's adaptive timeout pinned to it), and 1 s for the
  * +200 ms fault, so that, as with the real 5 s, the slow pings still
@@ -98,6 +100,8 @@ async function trial (fault: Fault, monitor: Monitor): Promise<Trial> {
     services: useHealth
       ? {
           health: connectionHealth({
+            // loss is injected in the remote's ping handler, which only stream probes meet
+            probe: fault === '5% pings lost' ? 'stream' : 'auto',
             checkInterval: INTERVAL,
             checkJitter: 0,
             pingTimeout: PING_TIMEOUT,

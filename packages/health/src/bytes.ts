@@ -2,8 +2,8 @@
  * Bytes in and out of one connection, for rates over 10 s, 1 min and
  * 5 min and the peak second: ten one-second buckets and thirty ten-second
  * buckets per direction, kept with the totals in one `Float64Array` of 85
- * numbers (680 bytes; one typed array, because each costs about 200 bytes
- * of headers besides its data).
+ * numbers (one typed array rather than several: each carries its own
+ * headers besides its data; the README has the measured figures).
  */
 export interface ByteRates {
   /** Bytes per second over the window */
