@@ -206,8 +206,8 @@ export class BandwidthService implements BandwidthManager, Startable {
       released = true
       stream.removeEventListener('close', release)
       this.pausesOfClosed += downloadPauses(stream)
-      unshapeUpload(stream)
       unshapeDownload(stream)
+      unshapeUpload(stream)
       this.shaped.delete(stream)
       this.monitor.close(counted)
       budget.streams--

@@ -16,6 +16,14 @@
  * The application's own `pause()`/`resume()` keep working: the stream reads
  * again only when neither the application nor the shaper holds it.
  *
+ * A paused stream's read buffer is not yet delivered, but libp2p's async
+ * iterator (`for await (const buf of stream)`) ends on `remoteCloseWrite`
+ * and `close`: a FIN arriving while the shaper holds the stream would end
+ * the iteration and lose the buffered tail (found with a go sender and
+ * `@libp2p/echo`). So while the shaper holds a stream with unread bytes,
+ * those two events (without error) are held back and dispatched, in order,
+ * right after the buffer is delivered on resume.
+ *
  * Strict priority: when there is more than one priority level, streams of
  * the highest level are never paused for the node's or their peer's budget
  * (their bytes still count), only for their class's own `maxRate`; the
@@ -47,17 +55,62 @@ interface InternalState extends DownloadState {
   timer?: ReturnType<typeof setTimeout>
   /** Times the shaper paused the stream */
   pauses: number
+  /** `remoteCloseWrite`/`close` events held while the shaper holds unread bytes */
+  held: Event[]
+  dispatchEvent(this: Shapeable, event: Event): boolean
 }
 
 const STATE = Symbol.for('@x/bandwidth/download')
+const ORIGINAL_DISPATCH = Symbol.for('@x/bandwidth/download-dispatch')
 
 interface Shapeable {
   onData?: OnData
   pause(): void
   resume(): void
   readStatus: string
+  readBufferLength: number
   maxReadBufferLength: number
+  dispatchEvent(event: Event): boolean
   [STATE]?: InternalState
+  [ORIGINAL_DISPATCH]?: (event: Event) => boolean
+}
+
+/** Holds back end-of-stream events while the shaper holds unread bytes */
+function heldDispatchEvent (this: Shapeable, event: Event): boolean {
+  const state = this[STATE]
+
+  if (state == null) {
+    return DISPATCH_FALLBACK.call(this, event)
+  }
+
+  if ((event.type === 'remoteCloseWrite' || event.type === 'close') && (event as Event & { error?: Error }).error == null &&
+    state.shaperPaused && this.readBufferLength > 0) {
+    state.held.push(event)
+    return true
+  }
+
+  return state.dispatchEvent.call(this, event)
+}
+
+/** The stream's own `dispatchEvent`, kept for a stream unshaped under someone else's wrapper */
+function DISPATCH_FALLBACK (this: Shapeable, event: Event): boolean {
+  const original = this[ORIGINAL_DISPATCH] ?? EventTarget.prototype.dispatchEvent
+  return original.call(this, event)
+}
+
+/** Resumes reading (delivering the buffer) and then the end-of-stream events held meanwhile */
+function release (stream: Shapeable, state: InternalState): void {
+  if (!state.appPaused && stream.readStatus === 'paused') {
+    state.resume.call(stream)
+  }
+
+  if (state.held.length > 0 && (stream.readBufferLength === 0 || state.appPaused)) {
+    const held = state.held.splice(0)
+
+    for (const event of held) {
+      state.dispatchEvent.call(stream, event)
+    }
+  }
 }
 
 function shapedOnData (this: Shapeable, data: Uint8Array | Uint8ArrayList): void {
@@ -93,10 +146,7 @@ function holdIfSpent (stream: Shapeable, state: InternalState): void {
   if (wait <= 0) {
     if (state.shaperPaused) {
       state.shaperPaused = false
-
-      if (!state.appPaused && stream.readStatus === 'paused') {
-        state.resume.call(stream)
-      }
+      release(stream, state)
     }
 
     return
@@ -161,9 +211,13 @@ export function shapeDownload (stream: Stream, init: DownloadState): boolean {
     resume: s.resume,
     appPaused: s.readStatus === 'paused',
     shaperPaused: false,
-    pauses: 0
+    pauses: 0,
+    held: [],
+    dispatchEvent: s.dispatchEvent
   }
   s.onData = shapedOnData
+  s[ORIGINAL_DISPATCH] = s.dispatchEvent
+  s.dispatchEvent = heldDispatchEvent
   s.pause = appPause
   s.resume = appResume
 
@@ -203,7 +257,12 @@ export function unshapeDownload (stream: Stream): void {
     s.resume = state.resume
   }
 
-  if (state.shaperPaused && !state.appPaused && s.readStatus === 'paused') {
-    state.resume.call(s)
+  if (s.dispatchEvent === heldDispatchEvent) {
+    s.dispatchEvent = state.dispatchEvent
+  }
+
+  if (state.shaperPaused) {
+    state.shaperPaused = false
+    release(s, state)
   }
 }

@@ -42,6 +42,28 @@ describe('download shaping of a stream (fake time)', () => {
     expect(isPattern(received)).to.be.true()
   })
 
+  it('a FIN while the shaper holds unread bytes does not end an async iterator early (held until the buffer is read)', async () => {
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(100_000, 10_000, performance.now())
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: () => {}, now: () => performance.now() })
+    const chunks: Uint8Array[] = []
+    const reading = (async () => {
+      for await (const buf of inbound) {
+        chunks.push(buf.subarray())
+      }
+    })()
+    const writing = write(outbound, 300_000, 16_384)
+    await clock.tickAsync(100)
+    await writing
+    await outbound.close()
+    await clock.tickAsync(100)
+    expect(inbound.readStatus).to.equal('paused')
+    await clock.tickAsync(5_000)
+    await reading
+    const total = chunks.reduce((n, c) => n + c.byteLength, 0)
+    expect(total).to.equal(300_000)
+  })
+
   it('raises the read buffer limit so a paused stream holds a full yamux window', async () => {
     const [, inbound] = await pair(clock)
     expect(inbound.maxReadBufferLength).to.equal(4 * 1024 * 1024)
