@@ -1,0 +1,98 @@
+/**
+ * @x/bandwidth against go-libp2p: shaping is local, so a go peer sees an
+ * ordinary (slower) yamux stream. A bulk transfer from js to the go peer's
+ * echo is shaped by `maxUpload` while pings to the go peer go ahead of it;
+ * a stream the go peer opens is shaped too (js echoes through the shaper);
+ * and js's `maxDownload` pauses reading so go-yamux's window holds the go
+ * sender back - every byte comes back intact.
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { bandwidthManager } from '@x/bandwidth'
+import { expect } from 'aegir/chai'
+import { createJsNode, goMissingReason, randomBytes, requireOrSkip, sendAndReceiveAll, startGoPeer, tcpAddr } from '../src/index.ts'
+import type { GoPeer } from '../src/index.ts'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { BandwidthManager, BandwidthManagerInit } from '@x/bandwidth'
+
+const RATE = 256 * 1024
+const classes: BandwidthManagerInit['classes'] = {
+  interactive: { protocols: ['/ipfs/ping/'], priority: 1 },
+  bulk: { protocols: ['/echo/'] }
+}
+
+describe('interop: @x/bandwidth with go-libp2p', function () {
+  this.timeout(120_000)
+  let go: GoPeer
+  let js: Libp2p<{ bandwidth: BandwidthManager, ping: any }>
+  let goPeer: PeerId
+
+  before(async function () {
+    requireOrSkip(this, 'the go-libp2p interop tests', goMissingReason())
+  })
+
+  async function start (init: BandwidthManagerInit): Promise<void> {
+    go = await startGoPeer({ name: 'go-bandwidth' })
+    goPeer = peerIdFromString(go.peerId)
+    js = await createJsNode({ overrides: { services: { bandwidth: bandwidthManager(init) } as any } }) as any
+    await js.start()
+    await js.peerStore.merge(goPeer, { multiaddrs: [multiaddr(tcpAddr(go.addrs))] })
+    await js.dial(goPeer)
+  }
+
+  afterEach(async () => {
+    await js?.stop()
+    await go?.stop()
+  })
+
+  it('shapes a bulk transfer to the go peer; pings to it go ahead and every byte comes back', async () => {
+    await start({ maxUpload: RATE, classes })
+    const data = randomBytes(1024 * 1024)
+    const stream = await js.dialProtocol(goPeer, '/echo/1.0.0')
+    const started = Date.now()
+    const transfer = sendAndReceiveAll(stream, data)
+    const pings: number[] = []
+
+    for (let i = 0; i < 5; i++) {
+      pings.push(await js.services.ping.ping(goPeer))
+    }
+
+    const echoed = await transfer
+    const elapsed = Date.now() - started
+    expect(echoed).to.deep.equal(data)
+    const m = js.services.bandwidth.getMetrics()
+    expect(m.classes.bulk.out.total).to.equal(data.byteLength)
+    expect(m.classes.bulk.in.total).to.equal(data.byteLength)
+    expect(m.classes.interactive.out.total).to.equal(5 * 32)
+    expect(m.peers[goPeer.toString()].out.total).to.be.at.least(data.byteLength)
+    expect(m.streams.unshaped).to.equal(0)
+    // shaped: 1 MiB cannot leave faster than 256 KiB/s allows (less one burst); a lower bound
+    expect(elapsed).to.be.at.least(3_500)
+    // every ping finished while the transfer was still queued behind the shaper
+    expect(pings.length).to.equal(5)
+  })
+
+  it('shapes the streams the go peer opens: js echoes back through the scheduler', async () => {
+    await start({ maxUpload: RATE, classes })
+    const result = await go.command('echo', { peerId: js.peerId.toString(), sizeBytes: 512 * 1024 }, 60_000)
+    expect(result.identical).to.equal(true)
+    expect(result.bytes).to.equal(512 * 1024)
+    // inbound on js, in the bulk class both ways
+    const m = js.services.bandwidth.getMetrics()
+    expect(m.classes.bulk.in.total).to.equal(512 * 1024)
+    expect(m.classes.bulk.out.total).to.equal(512 * 1024)
+    // 512 KiB at 256 KiB/s: at least ~1.5 s on the go side (a lower bound)
+    expect(result.ms).to.be.at.least(1_500)
+  })
+
+  it('maxDownload pauses reading and go-yamux\'s window holds the go sender back; no byte is dropped', async () => {
+    await start({ maxDownload: RATE, classes })
+    const result = await go.command('echo', { peerId: js.peerId.toString(), sizeBytes: 2 * 1024 * 1024 }, 90_000)
+    expect(result.identical).to.equal(true)
+    expect(result.bytes).to.equal(2 * 1024 * 1024)
+    const m = js.services.bandwidth.getMetrics()
+    expect(m.streams.downloadPauses).to.be.above(0)
+    expect(m.classes.bulk.in.total).to.equal(2 * 1024 * 1024)
+    expect(result.ms).to.be.at.least(6_000)
+  })
+})
