@@ -1,9 +1,13 @@
 /**
  * Runs the benchmarks: `npm run bench` runs them all, `npm run bench -- pool`
- * those whose `<area>-<file>` name contains "pool". Each benchmark is a
- * script in `bench/<area>/` that prints its own table and writes
+ * those whose `<area>-<file>` name contains "pool". Arguments from the first
+ * one starting with `--` on go to each selected benchmark
+ * (`npm run bench -- soak --minutes 5`). Each benchmark is a script in
+ * `bench/<area>/` that prints its own table and writes
  * `bench/results/<area>-<name>.json`; they run one at a time so they do not
- * disturb each other's numbers.
+ * disturb each other's numbers. Helpers live in `bench/lib/` or in a folder
+ * below an area (`bench/soak/lib/`): only `.ts` files directly in an area
+ * folder are benchmarks.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
@@ -11,13 +15,16 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const filters = process.argv.slice(2)
+const args = process.argv.slice(2)
+const firstOption = args.findIndex(a => a.startsWith('--'))
+const filters = firstOption < 0 ? args : args.slice(0, firstOption)
+const forwarded = firstOption < 0 ? [] : args.slice(firstOption)
 const benches: Array<{ name: string, file: string }> = []
 
 for (const area of readdirSync(here).sort()) {
   const dir = join(here, area)
 
-  if (!statSync(dir).isDirectory() || area === 'results' || area === 'node_modules' || area === 'lib') {
+  if (!statSync(dir).isDirectory() || ['results', 'node_modules', 'lib', 'test'].includes(area)) {
     continue
   }
 
@@ -40,7 +47,7 @@ let failed = 0
 
 for (const bench of selected) {
   process.stdout.write(`\n### ${bench.name}\n`)
-  const result = spawnSync(process.execPath, ['--expose-gc', bench.file], { stdio: 'inherit' })
+  const result = spawnSync(process.execPath, ['--expose-gc', bench.file, ...forwarded], { stdio: 'inherit' })
 
   if (result.status !== 0) {
     failed++

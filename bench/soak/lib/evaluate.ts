@@ -1,0 +1,94 @@
+/**
+ * Turns one minute of recordings into its table row and checks: lost
+ * requests explained or not, resources against the baseline taken right
+ * after the warm-up, go processes left behind, event-loop p99 lag.
+ */
+import { explain, growth, MAX_GROWTH, MAX_LAG_P99, median } from './checks.ts'
+import type { DisruptionWindow, LostRequest } from './checks.ts'
+import type { MinuteRow } from './report.ts'
+import type { ResourceSample } from './resources.ts'
+
+export interface MinuteInput {
+  minute: number
+  disruptions: string[]
+  ok: number
+  retried: number
+  /** Requests lost in this minute */
+  lost: LostRequest[]
+  windows: DisruptionWindow[]
+  /** Resource samples taken in this minute */
+  samples: ResourceSample[]
+  /** Samples of the baseline window (right after the warm-up); empty while it is not complete */
+  baseline: ResourceSample[]
+  /** True for minutes that end before the baseline window does */
+  warmingUp: boolean
+  lag: { p99: number, max: number }
+  goProcesses: number
+  goLeftBehind: number
+}
+
+const MB = 1024 * 1024
+/**
+ * Growth is measured against at least this much, so that noise on a small
+ * base is not a leak: a few more of a handful of handles, or one in-flight
+ * 1 MB buffer on the few MB of array buffers the swarm holds
+ */
+const HANDLES_FLOOR = 50
+const FDS_FLOOR = 50
+const ARRAY_BUFFERS_FLOOR = 8 * MB
+
+export function evaluateMinute (input: MinuteInput): MinuteRow {
+  const failed: string[] = []
+  const explained = input.lost.filter(l => explain(l, input.windows) != null).length
+  const unexplained = input.lost.length - explained
+  const pick = (key: keyof ResourceSample) => (s: ResourceSample): number => s[key]
+  const samples = input.samples
+  let rowGrowth: MinuteRow['growth'] = null
+
+  if (unexplained > 0) {
+    failed.push(`${unexplained} lost request(s) not explained by a disruption`)
+  }
+
+  if (!input.warmingUp && input.baseline.length > 0 && samples.length > 0) {
+    rowGrowth = {
+      heap: growth(input.baseline.map(pick('heapUsed')), samples.map(pick('heapUsed'))),
+      arrayBuffers: growth(input.baseline.map(pick('arrayBuffers')), samples.map(pick('arrayBuffers')), ARRAY_BUFFERS_FLOOR),
+      handles: growth(input.baseline.map(pick('handles')), samples.map(pick('handles')), HANDLES_FLOOR),
+      fds: growth(input.baseline.map(pick('fds')), samples.map(pick('fds')), FDS_FLOOR)
+    }
+
+    for (const [name, value] of Object.entries(rowGrowth)) {
+      if (value >= MAX_GROWTH) {
+        failed.push(`${name} grew ${(value * 100).toFixed(1)}% (limit ${MAX_GROWTH * 100}%)`)
+      }
+    }
+  }
+
+  if (input.goLeftBehind > 0) {
+    failed.push(`${input.goLeftBehind} go process(es) left behind`)
+  }
+
+  if (input.lag.p99 > MAX_LAG_P99) {
+    failed.push(`event-loop p99 lag ${input.lag.p99.toFixed(0)} ms (limit ${MAX_LAG_P99} ms)`)
+  }
+
+  return {
+    minute: input.minute,
+    disruptions: input.disruptions,
+    ok: input.ok,
+    retried: input.retried,
+    lost: input.lost.length,
+    explained,
+    unexplained,
+    heapMB: median(samples.map(pick('heapUsed'))) / MB,
+    arrayBuffersMB: median(samples.map(pick('arrayBuffers'))) / MB,
+    handles: Math.round(median(samples.map(pick('handles')))),
+    fds: Math.round(median(samples.map(pick('fds')))),
+    goProcesses: input.goProcesses,
+    goLeftBehind: input.goLeftBehind,
+    lagP99: input.lag.p99,
+    lagMax: input.lag.max,
+    growth: rowGrowth,
+    failed
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The soak's go-libp2p peers (`@x/interop`'s go peer): each keeps its key
+ * file, so a peer killed and started again comes back with the same peer id
+ * (on a new port). Every process is ended by its pid; `pids` lists every one
+ * ever started, so the soak can prove none is left behind.
+ */
+import { join } from 'node:path'
+import { startGoPeer, tcpAddr } from '@x/interop'
+import type { GoPeer } from '@x/interop'
+
+export interface FleetPeer {
+  index: number
+  keyFile: string
+  proc?: GoPeer
+  peerId: string
+  /** Its TCP address with /p2p/, once started */
+  addr: string
+  state: 'running' | 'stopped' | 'killed'
+}
+
+export class GoFleet {
+  readonly peers: FleetPeer[]
+  /** Every go peer pid started, in order */
+  readonly pids: number[] = []
+  private readonly lifetimeMs: number
+
+  /**
+   * @param count - go peers
+   * @param dir - where their key files go
+   * @param lifetimeMs - each process exits by itself after this (a bound in case this process dies)
+   */
+  constructor (count: number, dir: string, lifetimeMs: number) {
+    this.lifetimeMs = lifetimeMs
+    this.peers = Array.from({ length: count }, (_, index) => ({ index, keyFile: join(dir, `go-${index}.key`), peerId: '', addr: '', state: 'killed' }))
+  }
+
+  async start (index: number): Promise<FleetPeer> {
+    const peer = this.peers[index]
+    const proc = await startGoPeer({
+      keyFile: peer.keyFile,
+      timeoutMs: this.lifetimeMs,
+      name: `go-${index}`,
+      args: ['-transports', 'tcp']
+    })
+    this.pids.push(proc.pid)
+    peer.proc = proc
+    peer.peerId = proc.peerId
+    peer.addr = tcpAddr(proc.addrs)
+    peer.state = 'running'
+    return peer
+  }
+
+  async startAll (): Promise<void> {
+    await Promise.all(this.peers.map(async p => this.start(p.index)))
+  }
+
+  /** SIGSTOP: the process stays, its connections go silent */
+  pause (index: number): void {
+    this.peers[index].proc?.kill('SIGSTOP')
+    this.peers[index].state = 'stopped'
+  }
+
+  resume (index: number): void {
+    this.peers[index].proc?.kill('SIGCONT')
+    this.peers[index].state = 'running'
+  }
+
+  /** SIGKILL, waiting for the process to be gone */
+  async kill (index: number): Promise<void> {
+    const proc = this.peers[index].proc
+    this.peers[index].state = 'killed'
+
+    if (proc != null) {
+      proc.kill('SIGKILL')
+      await proc.exited
+    }
+  }
+
+  /** Pids that should be alive now */
+  livePids (): number[] {
+    return this.peers.filter(p => p.state !== 'killed' && p.proc != null).map(p => p.proc?.pid as number)
+  }
+
+  async stopAll (): Promise<void> {
+    await Promise.all(this.peers.map(async p => {
+      const proc = p.proc
+
+      if (proc == null || p.state === 'killed') {
+        return
+      }
+
+      p.state = 'killed'
+      // a stopped process cannot read `exit`: stop() sends SIGCONT first
+      await proc.stop()
+    }))
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The soak's 2-minute version (`npm test`): go peers, one cycle of every
+ * disruption, and every check of the 30-minute run. CI has little time, so
+ * it stays at 2 minutes.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { goMissingReason, requireOrSkip } from '@x/interop'
+import { expect } from 'aegir/chai'
+
+const SOAK = join(dirname(fileURLToPath(import.meta.url)), '..', 'soak', 'soak.ts')
+const MINUTES = 2
+
+describe('soak (2 minutes)', function () {
+  this.timeout((MINUTES + 3) * 60_000)
+  let dir: string
+
+  before(async function () {
+    requireOrSkip(this, 'the soak with go peers', goMissingReason())
+    dir = await mkdtemp(join(tmpdir(), 'x-soak-spec-'))
+  })
+
+  after(async () => {
+    if (dir != null) {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('runs the swarm with go peers through every disruption and passes every check', async () => {
+    const out = join(dir, 'soak.json')
+    let output = ''
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ['--expose-gc', SOAK, '--minutes', String(MINUTES), '--sample', '5', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
+      child.stdout.on('data', (d) => { output += d })
+      child.stderr.on('data', (d) => { output += d })
+      child.on('close', resolve)
+    })
+    const result = JSON.parse(await readFile(out, 'utf8'))
+
+    expect(code, output).to.equal(0)
+    expect(result.pass).to.equal(true)
+    expect(result.gcExposed).to.equal(true)
+    expect(result.minutes).to.have.lengthOf(MINUTES)
+    // every kind of disruption happened
+    expect([...new Set(result.disruptions.map((d: any) => d.kind))].sort()).to.include.members(['kill', 'reset', 'sigstop'])
+    expect(result.minutes.flatMap((m: any) => m.disruptions).some((d: string) => d.startsWith('saturate'))).to.equal(true)
+    // the checks ran and passed
+    expect(result.checks.growthChecked).to.equal(true)
+    expect(result.checks.unexplainedLostRequests).to.equal(0)
+    expect(result.checks.goProcessesStarted).to.be.at.least(3, 'two go peers and one restarted after the kill')
+    expect(result.checks.goProcessesLeftAtEnd).to.equal(0)
+    expect(result.lost.every((l: any) => l.explainedBy != null)).to.equal(true)
+    // requests went on through it all
+    expect(result.minutes.every((m: any) => m.ok > 20)).to.equal(true)
+    expect(output).to.include('soak passed')
+  })
+})
