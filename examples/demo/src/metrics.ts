@@ -6,6 +6,7 @@
  * are merged across nodes, so each has one HELP and one TYPE line.
  * Metric names follow the ones the packages register with libp2p `metrics`.
  */
+import { METRIC_NAMES } from '@x/universal-connectivity'
 import { discoveries } from './node.ts'
 import type { Swarm } from './swarm.ts'
 
@@ -138,32 +139,33 @@ export function renderMetrics (swarm: Swarm): string {
       out.add('x_pubsub_discovery_peers', 'Peers heard recently on the discovery topics', 'gauge', n, discovery.peers)
     }
 
-    // universal connectivity
+    // universal connectivity: the names of its METRIC_NAMES under the default prefix
     const c = node.services.connectivity.getMetrics()
+    const cn = (name: keyof typeof METRIC_NAMES): string => `x_connectivity_${METRIC_NAMES[name]}`
 
     for (const [mechanism, value] of Object.entries(c.discovery.byMechanism)) {
-      out.add('libp2p_universal_connectivity_discovered_peers', 'Discovered peers by the mechanism that found them', 'gauge', { ...n, mechanism }, value)
+      out.add(cn('discoveredPeers'), 'Remembered peers by the mechanism that found them', 'gauge', { ...n, mechanism }, value)
     }
 
-    const conns = c.connections
-    const kinds: Array<[string, number]> = [
-      ['established_direct', conns.byPath.direct], ['established_relay', conns.byPath.relay], ['established_hole_punch', conns.byPath['hole-punch']],
-      ['active_direct', conns.active.direct], ['active_relayed', conns.active.relayed], ['closed', conns.closed], ['failed', c.dials.failed]
-    ]
+    out.add(cn('connections'), 'Open connections, direct and relayed', 'gauge', { ...n, kind: 'direct' }, c.connections.active.direct)
+    out.add(cn('connections'), 'Open connections, direct and relayed', 'gauge', { ...n, kind: 'relayed' }, c.connections.active.relayed)
 
-    for (const [kind, value] of kinds) {
-      out.add('libp2p_universal_connectivity_connections', 'Connections established by path, active, closed and failed dials', 'gauge', { ...n, kind }, value)
+    for (const [path, value] of Object.entries(c.connections.byPath)) {
+      out.add(cn('connectionsOpened'), 'Connections opened, by the path they took', 'counter', { ...n, path: path.replace('-', '_') }, value)
     }
 
-    for (const outcome of ['attempts', 'successes', 'failures', 'pending'] as const) {
-      out.add('libp2p_universal_connectivity_hole_punch', 'DCUtR upgrades of relayed connections', 'gauge', { ...n, outcome }, c.holePunch[outcome])
-    }
+    out.add(cn('connectionsClosed'), 'Connections closed', 'counter', n, c.connections.closed)
+    out.add(cn('holePunches'), 'DCUtR exchanges settled, by outcome', 'counter', { ...n, outcome: 'success' }, c.holePunch.successes)
+    out.add(cn('holePunches'), 'DCUtR exchanges settled, by outcome', 'counter', { ...n, outcome: 'failure' }, c.holePunch.failures)
+    out.add(cn('reversals'), 'Direct connections relayed peers opened to us without a DCUtR exchange', 'counter', n, c.holePunch.reversals)
+    out.add(cn('pendingUpgrades'), 'Relayed peers watched for an upgrade', 'gauge', n, c.holePunch.pending)
+    out.add(cn('dials'), 'dialPeer calls by the path they ended on, and those that failed', 'counter', { ...n, outcome: 'failed' }, c.dials.failed)
 
     for (const status of ['unknown', 'private', 'public'] as const) {
-      out.add('libp2p_universal_connectivity_nat_status', 'NAT status (1 for the current one)', 'gauge', { ...n, status }, c.nat.status === status ? 1 : 0)
+      out.add(cn('natStatus'), 'NAT status: 1 for the current one', 'gauge', { ...n, status }, c.nat.status === status ? 1 : 0)
     }
 
-    out.add('libp2p_universal_connectivity_relay_reservations', 'Relays we hold a reservation on', 'gauge', n, c.relay.reservations.length)
+    out.add(cn('relayReservations'), 'Relays we hold a reservation on', 'gauge', n, c.relay.reservations.length)
 
     // the demo's own workload
     const w = swarm.workload.stats[i]

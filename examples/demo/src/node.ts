@@ -1,6 +1,6 @@
 /**
  * One node of the demo swarm: the `development` preset of
- * `@x/universal-connectivity` narrowed to TCP on loopback, with the pool,
+ * `@x/connectivity-presets` narrowed to TCP on loopback, with the pool,
  * health and echo services added, discovery through one bootstrap address
  * plus `@x/pubsub-peer-discovery`, and a relay server on the first node.
  */
@@ -10,15 +10,15 @@ import { echo } from '@libp2p/echo'
 import { gossipsub } from '@libp2p/gossipsub'
 import { tcp } from '@libp2p/tcp'
 import { connectionPool } from '@x/connection-pool'
+import { connectivityPreset } from '@x/connectivity-presets'
 import { connectionHealth } from '@x/health'
 import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
-import { connectivityPreset } from '@x/universal-connectivity'
 import { createLibp2p } from 'libp2p'
 import type { ConnectionGater, PeerDiscovery } from '@libp2p/interface'
 import type { ConnectionPool } from '@x/connection-pool'
+import type { PresetServices } from '@x/connectivity-presets'
 import type { ConnectionHealth } from '@x/health'
 import type { PubSubPeerDiscovery } from '@x/pubsub-peer-discovery'
-import type { PresetServices } from '@x/universal-connectivity'
 import type { Libp2p } from 'libp2p'
 
 export const ECHO_PROTOCOL = '/echo/1.0.0'

@@ -108,7 +108,7 @@ describe('demo swarm', function () {
     const families: any[] = parsePrometheus(text)
     const names = families.map(f => f.name)
 
-    for (const name of ['x_connection_pool_connections', 'x_connection_pool_streams_total', 'x_health_connection_score', 'x_health_connection_rtt_seconds', 'x_health_probes_total', 'x_pubsub_discovery_messages_total', 'x_pubsub_discovery_peers', 'libp2p_universal_connectivity_discovered_peers', 'libp2p_universal_connectivity_nat_status']) {
+    for (const name of ['x_connection_pool_connections', 'x_connection_pool_streams_total', 'x_health_connection_score', 'x_health_connection_rtt_seconds', 'x_health_probes_total', 'x_pubsub_discovery_messages_total', 'x_pubsub_discovery_peers', 'x_connectivity_discovered_peers', 'x_connectivity_nat_status']) {
       expect(names, name).to.include(name)
     }
 
