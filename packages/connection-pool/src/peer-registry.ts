@@ -8,7 +8,7 @@
  */
 import { AbortError } from '@libp2p/interface'
 import { CODE_P2P } from '@multiformats/multiaddr'
-import { PoolLimitReachedError } from './errors.ts'
+import { PoolLimitReachedError, PoolNotStartedError } from './errors.ts'
 import { withPeerId } from './peer-address.ts'
 import { createPeerEntry } from './peer-entry.ts'
 import { anySignal, timeout } from './time.ts'
@@ -40,6 +40,12 @@ export class PeerRegistry {
     if (peer == null) {
       learned = await this.learnPeer(target, options)
       peer = learned.remotePeer
+
+      // stopped while learning: the connection is not wanted
+      if (!this.pool.isStarted()) {
+        await this.closeLearned(learned)
+        throw new PoolNotStartedError('The connection pool stopped')
+      }
     }
 
     let entry = this.pool.state.get(peer)
@@ -49,8 +55,8 @@ export class PeerRegistry {
       try {
         this.makeRoom(keep)
       } catch (err) {
-        if (learned != null && this.learning.delete(learned.id)) {
-          await learned.close().catch(err => { learned?.abort(err) })
+        if (learned != null) {
+          await this.closeLearned(learned)
         }
 
         throw err
@@ -75,6 +81,13 @@ export class PeerRegistry {
 
   /** Connections the pool dialled to learn a peer, until its entry exists */
   private readonly learning = new Set<string>()
+
+  /** Closes a connection dialled only to learn a peer (not one that was open already) */
+  private async closeLearned (conn: Connection): Promise<void> {
+    if (this.learning.delete(conn.id)) {
+      await conn.close().catch(err => { conn.abort(err) })
+    }
+  }
 
   private isKnownConnection (conn: Connection): boolean {
     return !this.learning.delete(conn.id)

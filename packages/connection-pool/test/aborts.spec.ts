@@ -7,6 +7,7 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import sinon from 'sinon'
 import { createHarness, fakeConnection, hangUntilAborted } from './fixtures/harness.ts'
@@ -214,6 +215,30 @@ describe('aborts, timeouts, release and stop while work is in flight', () => {
       expect(pool.getStatus(peer)).to.equal(undefined)
       expect(pool.getMetrics().peers).to.equal(0)
       await pool.stop()
+    })
+  })
+
+  describe('stop() while learning the peer of an address without a peer id', () => {
+    it('closes the connection it dialled and rejects with PoolNotStartedError', async () => {
+      const { pool, connectionManager, open, events } = createHarness(peer)
+      let finish: (() => void) | undefined
+      let dialled: Connection | undefined
+      connectionManager.openConnection.callsFake(async () => {
+        await new Promise<void>(resolve => { finish = resolve })
+        dialled = fakeConnection(peer, open, events)
+        open.push(dialled)
+        return dialled
+      })
+
+      const result = pool.dial(multiaddr('/ip4/127.0.0.1/tcp/4001')).catch(err => err)
+      await clock.tickAsync(10)
+      await pool.stop()
+      finish?.()
+      await clock.tickAsync(10)
+
+      expect(await result).to.have.property('name', 'PoolNotStartedError')
+      expect(dialled?.status).to.equal('closed')
+      expect(pool.getMetrics().peers).to.equal(0)
     })
   })
 
