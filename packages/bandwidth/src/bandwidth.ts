@@ -12,6 +12,7 @@ import { Classifier } from './classifier.ts'
 import { CongestionControl } from './congestion.ts'
 import { canShapeDownload, downloadPauses, shapeDownload, unshapeDownload } from './download.ts'
 import { exportJson, prometheusText } from './export.ts'
+import { findHealth } from './health-link.ts'
 import { registerBandwidthMetrics } from './libp2p-metrics.ts'
 import { Monitor } from './monitor.ts'
 import { resolveOptions } from './options.ts'
@@ -84,7 +85,8 @@ export class BandwidthService implements BandwidthManager, Startable {
     const scheduler = new Scheduler({
       maxUpload: this.options.maxUpload,
       classes: this.options.classes,
-      burstTime: this.options.burstTime
+      burstTime: this.options.burstTime,
+      catchUpTime: this.options.catchUpTime
     })
 
     for (const cls of this.options.classes) {
@@ -103,15 +105,16 @@ export class BandwidthService implements BandwidthManager, Startable {
       return
     }
 
-    if (this.scheduler == null || this.unhook != null) {
-      this.unhook?.()
-    }
-
     this.started = true
     this.unhook = hookStreams(this.components.registrar, (stream, connection) => { this.onStream(stream, connection) }, (err) => {
       this.log.error('could not shape a stream - %e', err)
     })
     this.congestion.start()
+  }
+
+  /** Finds `@x/health` by capability, once every service has started */
+  afterStart (): void {
+    this.congestion.setHealth(findHealth(this.components))
   }
 
   stop (): void {

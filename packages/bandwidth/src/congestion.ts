@@ -7,8 +7,10 @@
  * - its own timing: a yamux PING frame on the connection (`conn.muxer.ping()`),
  * which queues behind everything sent on the connection but not behind
  * our shaper, so it measures the network's queue only;
- * - `@x/health`'s `connection:health` snapshots when that service runs:
- * their minimum RTT is offered as a base RTT, their last RTT as a sample.
+ * - `@x/health` when that service runs (found by capability,
+ * `health-link.ts`): its `connection:health` snapshots (minimum RTT as a
+ * base candidate, last RTT as a sample) and, once a second while busy,
+ * its report's minimum RTT for the connection.
  * A connection with neither (no muxer PING, no health) is not slowed.
  * * Bounded: one controller per connection with background streams, dropped
  * when the connection closes or after `CONGESTION_IDLE_EXPIRY` idle.
@@ -17,6 +19,7 @@ import { CONNECTION_HEALTH_EVENT } from '@x/interface'
 import { CONGESTION_IDLE_EXPIRY, INITIAL_CONGESTION_RATE, MIN_CONGESTION_RATE } from './constants.ts'
 import { Ledbat } from './ledbat.ts'
 import type { CongestionMetrics } from './index.ts'
+import type { HealthLike } from './health-link.ts'
 import type { ResolvedBandwidthOptions, ResolvedClass } from './options.ts'
 import type { Scheduler } from './scheduler.ts'
 import type { TokenBucket } from './token-bucket.ts'
@@ -31,6 +34,7 @@ interface Path {
   sent: number
   lastSent: number
   lastSample: number
+  lastHealthLookup: number
   sampling: boolean
   timer?: ReturnType<typeof setTimeout>
 }
@@ -50,6 +54,7 @@ export class CongestionControl {
   private readonly minRate: number
   private readonly maxRate: number
   private shutdown = new AbortController()
+  private health?: HealthLike
 
   constructor (options: ResolvedBandwidthOptions['congestion'], scheduler: Scheduler, events: TypedEventTarget<Libp2pEvents>, log: Logger, classes: ResolvedClass[]) {
     this.options = options
@@ -60,6 +65,11 @@ export class CongestionControl {
     this.minRate = Math.max(MIN_CONGESTION_RATE, ...background.map(c => c.minRate))
     this.maxRate = Math.max(this.minRate, ...background.map(c => c.maxRate))
     this.onHealth = this.onHealth.bind(this)
+  }
+
+  /** The `@x/health` service, when the node runs one */
+  setHealth (health: HealthLike | undefined): void {
+    this.health = health
   }
 
   setScheduler (scheduler: Scheduler): void {
@@ -102,7 +112,7 @@ export class CongestionControl {
         maxRate: this.maxRate,
         initialRate: Math.min(this.maxRate, INITIAL_CONGESTION_RATE)
       })
-      path = { connection, bucket: this.scheduler.bucket(ledbat.rate), ledbat, sent: 0, lastSent: 0, lastSample: now(), sampling: false }
+      path = { connection, bucket: this.scheduler.bucket(ledbat.rate), ledbat, sent: 0, lastSent: 0, lastSample: now(), lastHealthLookup: -Infinity, sampling: false }
       this.paths.set(connection.id, path)
     }
 
@@ -138,9 +148,15 @@ export class CongestionControl {
       return
     }
 
+    this.lookUpHealth(path)
     const muxer = (path.connection as unknown as { muxer?: Pingable }).muxer
 
     if (typeof muxer?.ping !== 'function') {
+      // no own timing: health's events are the samples; look its report up again later
+      if (this.health != null && !this.shutdown.signal.aborted && now() - path.lastSent < 2 * this.options.sampleInterval) {
+        this.scheduleSample(path)
+      }
+
       return
     }
 
@@ -159,6 +175,27 @@ export class CongestionControl {
     // keep sampling while background traffic flows
     if (!this.shutdown.signal.aborted && now() - path.lastSent < 2 * this.options.sampleInterval && this.paths.get(path.connection.id) === path) {
       this.scheduleSample(path)
+    }
+  }
+
+  /** Offers `@x/health`'s minimum RTT of the connection as a base, at most once a second */
+  private lookUpHealth (path: Path): void {
+    const t = now()
+
+    if (this.health == null || t - path.lastHealthLookup < 1000) {
+      return
+    }
+
+    path.lastHealthLookup = t
+
+    try {
+      const report = this.health.getConnectionHealth(path.connection.remotePeer)?.connections.find(c => c.connectionId === path.connection.id)
+
+      if (report?.rtt != null && report.rtt.samples > 0) {
+        path.ledbat.offerBase(report.rtt.min, t)
+      }
+    } catch (err) {
+      this.log.trace('could not read @x/health - %e', err)
     }
   }
 

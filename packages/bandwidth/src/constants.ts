@@ -28,6 +28,13 @@ export const MAX_GRANT = 64 * KiB
 export const DEFAULT_BURST_TIME = 10
 
 /**
+ * A token bucket in use keeps up to this long of its rate when its timer
+ * fires late (a busy event loop), so the rate is not lost; catching up
+ * sends faster than the rate for a moment
+ */
+export const DEFAULT_CATCH_UP_TIME = 50
+
+/**
  * Bytes a shaped stream may hold in its write buffer when the writer
  * ignores `send()` returning false (libp2p's `maxWriteBufferLength`; past it
  * the stream is reset with a `StreamBufferError`). A value the stream

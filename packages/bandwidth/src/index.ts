@@ -199,6 +199,18 @@ export interface BandwidthManagerInit {
   burstTime?: number
 
   /**
+   * How much unspent rate a busy token bucket keeps when a timer fires late
+   * (a busy event loop), ms of its rate: late timers cost no rate up to
+   * this, but catching up sends faster than the rate for a moment, which
+   * queues at a bottleneck running near the rate. Raise it when
+   * `maxUpload` is a budget well below the link; lower it (down to 0) when
+   * `maxUpload` is set just under the link to keep its queue empty
+   *
+   * @default 50
+   */
+  catchUpTime?: number
+
+  /**
    * Prefix of every metric name
    *
    * @default 'x_bandwidth_'

@@ -23,6 +23,7 @@ export interface ResolvedBandwidthOptions {
   defaultClass: ResolvedClass
   congestion: { enabled: boolean, targetDelay: number, sampleInterval: number }
   burstTime: number
+  catchUpTime: number
   metricsPrefix: string
   maxTrackedPeers: number
   maxTrackedProtocols: number
@@ -126,6 +127,7 @@ export function resolveOptions (init: BandwidthManagerInit = {}): ResolvedBandwi
       sampleInterval: number('congestion.sampleInterval', init.congestion?.sampleInterval, C.DEFAULT_SAMPLE_INTERVAL, 10, 60_000)
     },
     burstTime: number('burstTime', init.burstTime, C.DEFAULT_BURST_TIME, 1, 10_000),
+    catchUpTime: number('catchUpTime', init.catchUpTime, C.DEFAULT_CATCH_UP_TIME, 0, 10_000),
     metricsPrefix: prefix,
     maxTrackedPeers: number('maxTrackedPeers', init.maxTrackedPeers, C.DEFAULT_MAX_TRACKED_PEERS, 1, Infinity, true),
     maxTrackedProtocols: number('maxTrackedProtocols', init.maxTrackedProtocols, C.DEFAULT_MAX_TRACKED_PROTOCOLS, 1, Infinity, true)

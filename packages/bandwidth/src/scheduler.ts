@@ -43,6 +43,8 @@ export interface SchedulerOptions {
   classes: SchedulerClassOptions[]
   /** ms of rate a bucket holds when idle */
   burstTime: number
+  /** ms of rate a bucket in use keeps when the event loop is late */
+  catchUpTime?: number
   now?(): number
 }
 
@@ -129,14 +131,14 @@ export class ClassQueue {
   private maxDelaySecond = 0
   private prevMaxDelay = 0
 
-  constructor (options: SchedulerClassOptions, burstTime: number, now: number) {
+  constructor (options: SchedulerClassOptions, burstTime: number, now: number, catchUpTime = 0) {
     this.options = options
     const grant = grantFor(options.maxRate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
-    this.maxBucket = new TokenBucket(options.maxRate, burstFor(options.maxRate, burstTime, grant), now)
+    this.maxBucket = new TokenBucket(options.maxRate, burstFor(options.maxRate, burstTime, grant), now, catchUpTime)
 
     if (options.minRate > 0) {
       const minGrant = grantFor(options.minRate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
-      this.minBucket = new TokenBucket(options.minRate, burstFor(options.minRate, burstTime, minGrant), now)
+      this.minBucket = new TokenBucket(options.minRate, burstFor(options.minRate, burstTime, minGrant), now, catchUpTime)
     }
   }
 
@@ -196,6 +198,7 @@ export class Scheduler {
   readonly classes = new Map<string, ClassQueue>()
   private readonly levels: Level[]
   private readonly burstTime: number
+  private readonly catchUpTime: number
   private readonly now: () => number
   private pumpScheduled = false
   private timer?: ReturnType<typeof setTimeout>
@@ -207,13 +210,14 @@ export class Scheduler {
   constructor (options: SchedulerOptions) {
     this.now = options.now ?? (() => performance.now())
     this.burstTime = options.burstTime
+    this.catchUpTime = options.catchUpTime ?? 0
     const now = this.now()
     const nodeGrant = grantFor(options.maxUpload, GRANT_TIME, MIN_GRANT, MAX_GRANT)
-    this.node = new TokenBucket(options.maxUpload, burstFor(options.maxUpload, options.burstTime, nodeGrant), now)
+    this.node = new TokenBucket(options.maxUpload, burstFor(options.maxUpload, options.burstTime, nodeGrant), now, this.catchUpTime)
     const levels = new Map<number, Level>()
 
     for (const cls of options.classes) {
-      const queue = new ClassQueue(cls, options.burstTime, now)
+      const queue = new ClassQueue(cls, options.burstTime, now, this.catchUpTime)
       queue.quantum = Math.max(1, cls.weight * nodeGrant)
       this.classes.set(cls.name, queue)
       let level = levels.get(cls.priority)
@@ -232,7 +236,7 @@ export class Scheduler {
   /** A bucket with the burst this scheduler gives every bucket */
   bucket (rate: number): TokenBucket {
     const grant = grantFor(rate, GRANT_TIME, MIN_GRANT, MAX_GRANT)
-    return new TokenBucket(rate, burstFor(rate, this.burstTime, grant), this.now())
+    return new TokenBucket(rate, burstFor(rate, this.burstTime, grant), this.now(), this.catchUpTime)
   }
 
   /** Changes a bucket's rate (congestion control), keeping the burst rule */

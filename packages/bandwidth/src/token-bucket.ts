@@ -2,10 +2,12 @@
  * A token bucket in bytes that may go into debt: a grant is taken whole
  * when the bucket is not negative, and the bucket must refill past zero
  * before the next one. Over any interval the bytes taken are at most
- * `rate x time + max(burst, 250 ms of rate) + one grant`, so the long-run
- * rate is exact whatever the grant sizes, and a late timer (a busy event
- * loop) does not lower it: a bucket in use keeps up to 250 ms of unspent
- * rate, an idle one only its burst.
+ * `rate x time + max(burst, catchUpTime of rate) + one grant`, so the
+ * long-run rate is exact whatever the grant sizes, and a late timer (a busy
+ * event loop) costs no rate up to `catchUpTime`: a bucket in use keeps that
+ * much unspent rate, an idle one only its burst. Catching up sends faster
+ * than the rate for a moment, which queues at a bottleneck running near
+ * the rate: the trade-off is the `catchUpTime` option's.
  */
 
 /** Below this a bucket counts as empty (float rounding of refills) */
@@ -13,11 +15,10 @@ const EPSILON = 1e-6
 
 /**
  * A bucket taken from within this long is in use: a late timer (a busy
- * event loop) must not cost it rate, so it keeps up to `CATCH_UP_TIME` of
- * unspent rate instead of its burst, and the scheduler catches up
+ * event loop) should not cost it rate, so it keeps up to `catchUpTime` of
+ * unspent rate instead of only its burst, and the scheduler catches up
  */
 const IN_USE = 500
-const CATCH_UP_TIME = 250
 
 export class TokenBucket {
   /** Bytes per second; `Infinity` never limits */
@@ -25,12 +26,15 @@ export class TokenBucket {
   /** Most tokens an idle bucket holds, bytes */
   burst: number
   tokens: number
+  /** ms of rate a bucket in use keeps when its timer fires late */
+  catchUpTime: number
   private last: number
   private lastTake = -Infinity
 
-  constructor (rate: number, burst: number, now: number) {
+  constructor (rate: number, burst: number, now: number, catchUpTime = 0) {
     this.rate = rate
     this.burst = burst
+    this.catchUpTime = catchUpTime
     this.tokens = Number.isFinite(rate) ? burst : Infinity
     this.last = now
   }
@@ -47,7 +51,7 @@ export class TokenBucket {
     }
 
     if (now > this.last) {
-      const cap = now - this.lastTake < IN_USE ? Math.max(this.burst, this.rate * CATCH_UP_TIME / 1000) : this.burst
+      const cap = now - this.lastTake < IN_USE ? Math.max(this.burst, this.rate * this.catchUpTime / 1000) : this.burst
       this.tokens = Math.min(cap, this.tokens + (now - this.last) * this.rate / 1000)
       this.last = now
     }

@@ -2,7 +2,9 @@ import { defaultLogger } from '@libp2p/logger'
 import { expect } from 'aegir/chai'
 import { TypedEventEmitter } from 'main-event'
 import sinon from 'sinon'
+import { serviceCapabilities } from '@libp2p/interface'
 import { CongestionControl } from '../src/congestion.ts'
+import { findHealth } from '../src/health-link.ts'
 import { Scheduler } from '../src/scheduler.ts'
 import { GreedyWriter } from './fixtures/greedy.ts'
 import type { ResolvedClass } from '../src/options.ts'
@@ -91,6 +93,24 @@ describe('congestion control (fake time)', () => {
     expect(m.baseDelay).to.equal(5)
     expect(m.currentDelay).to.equal(200)
     expect(m.rate).to.be.below(256 * 1024 * 0.5)
+    cc.stop()
+    scheduler.stop()
+  })
+
+  it('reads the base RTT from the @x/health service found by capability', async () => {
+    const scheduler = new Scheduler({ maxUpload: 1_000_000, classes, burstTime: 10 })
+    const events = new TypedEventEmitter<Libp2pEvents>()
+    const cc = new CongestionControl({ enabled: true, targetDelay: 25, sampleInterval: 100 }, scheduler, events, defaultLogger().forComponent('test'), classes)
+    const health = { [serviceCapabilities]: ['@x/health'], getConnectionHealth: () => ({ connections: [{ connectionId: 'c1', rtt: { min: 2, samples: 5 } }] }) }
+    cc.setHealth(findHealth({ components: { other: {}, health } }))
+    cc.start()
+    const conn = connection(() => 10)
+    cc.bucketFor(conn)
+    cc.sent(conn, 1000)
+    await clock.tickAsync(150)
+    const m = cc.getMetrics()[0]
+    expect(m.baseDelay).to.equal(2)
+    expect(m.currentDelay).to.equal(10)
     cc.stop()
     scheduler.stop()
   })

@@ -10,6 +10,7 @@ describe('options', () => {
     expect(options.maxUpload).to.equal(Infinity)
     expect(options.congestion).to.deep.equal({ enabled: false, targetDelay: 25, sampleInterval: 100 })
     expect(options.metricsPrefix).to.equal('x_bandwidth_')
+    expect(options.catchUpTime).to.equal(50)
   })
 
   it('uses defaultClass when given', () => {
