@@ -1,9 +1,10 @@
 /**
  * The discovery module: receives announcements on its topics through the
  * gate of `inbound.ts` (as gossipsub's topic validator when there is one)
- * and emits `peer`; publishes our own when `announcement-clock.ts` says,
- * with our signed record and, for joining peers, others' records
- * (`peer-exchange.ts`). The rules: PROTOCOL.md.
+ * and emits `peer`; publishes our own when `announcement-clock.ts` or, for
+ * joining peers, `joins.ts` says, with our signed record and, when
+ * `joins.ts` says, others' records (`peer-exchange.ts`). The rules:
+ * PROTOCOL.md.
  */
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
@@ -14,6 +15,7 @@ import { AnnouncementClock } from './announcement-clock.ts'
 import { Budget } from './budget.ts'
 import * as C from './constants.ts'
 import { drop, Inbound } from './inbound.ts'
+import { Joins } from './joins.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
 import { Peer } from './pb/peer.ts'
@@ -54,6 +56,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private judged = new WeakMap<object, Verdict>()
   private readonly exchange: PeerExchange
   private readonly clock: AnnouncementClock
+  /** The join state: answers to joiners and records due (PROTOCOL.md S4-S7, X1-X3) */
+  private readonly joins: Joins
   private readonly metrics = new DiscoveryMetricsRecorder()
   private pubsub?: PubSubLike
   private started = false
@@ -76,7 +80,6 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       maxExchangedPeers: this.options.maxExchangedPeers,
       maxAddresses: this.options.limits.maxAddresses,
       maxPeers: this.options.maxPeers,
-      joinWindow: C.YOUNG_PEER_INTERVALS * this.options.schedule.interval,
       maxVerificationsPerInterval: this.options.maxVerificationsPerInterval,
       interval: this.options.schedule.interval
     }, {
@@ -85,7 +88,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       learned: (peer, multiaddrs, source) => { this.learned(peer, multiaddrs, source) },
       acceptsAll: (multiaddrs, source) => multiaddrs.every(ma => this.options.incomingAddressFilter(ma, source)),
       drop: (reason) => { this.metrics.drop(reason) },
-      isStarted: () => this.started
+      isStarted: () => this.started,
+      joinEpoch: () => this.joins.epoch,
+      relayHeard: (verified, epoch) => { this.joins.relayHeard(verified, epoch) }
     }, this.log)
     this.clock = new AnnouncementClock({
       schedule: this.options.schedule,
@@ -93,6 +98,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       announce: (reason) => { this.announce(reason) },
       nodes: () => this.nodes(),
       afterPeriodic: () => { this.cache.prune(Date.now(), this.ttl()) }
+    })
+    this.joins = new Joins(this.options.schedule, {
+      answer: () => { this.announce('answer') },
+      lastAnnounced: () => this.clock.lastAnnounced
     })
     this.onMessage = this.onMessage.bind(this)
     this.validate = this.validate.bind(this)
@@ -127,6 +136,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     if (!this.listenOnly) {
       this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
+      this.joins.start()
       this.clock.start()
     }
   }
@@ -138,6 +148,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     this.started = false
     this.clock.stop()
+    this.joins.stop()
     this.exchange.reset()
     this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
 
@@ -322,42 +333,25 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     return reachOver(through.map(c => c.remoteAddr))
   }
 
-  /** Emits `peer`, and answers a joining peer connected to us */
+  /** Emits `peer`; `joins.ts` decides how a joining peer is answered */
   private react (result: Announcement, verdict: CacheVerdict, now: number): void {
-    const connected = result.connected === true
-
-    if (verdict === 'known') {
-      // an official peer connected to us and first heard lately is still
-      // joining: its mesh may have been forming when we answered, so it
-      // may not have heard us; answer it again (within the answer budget)
-      if (connected && result.signedPeerRecord == null && this.cache.age(result.peer, now) < C.YOUNG_PEER_INTERVALS * this.options.schedule.interval) {
-        this.clock.joiningAgain()
-      }
-      return
-    }
-
     // a peer announcing no address is heard (and answered), not emitted
-    if (result.multiaddrs.length > 0) {
+    if (verdict !== 'known' && result.multiaddrs.length > 0) {
       this.log('%s peer %p', verdict, result.peer)
       this.metrics.emitted++
       this.safeDispatchEvent('peer', { detail: { id: result.peer, multiaddrs: result.multiaddrs } })
     }
 
-    if (verdict === 'changed') {
-      return
-    }
+    const newPeer = this.joins.heard(result.peer, {
+      verdict,
+      connected: result.connected === true,
+      readsRecords: result.signedPeerRecord != null,
+      age: this.cache.age(result.peer, now)
+    }, now)
 
-    if (!connected) {
-      // only the peers a joiner is connected to answer it: a join costs
-      // the topic a message per connection, not one per node
+    if (newPeer) {
       this.clock.heardNewPeer()
-      return
     }
-
-    // our publishes reach a peer connected to us directly (flood
-    // publishing), whatever its gossipsub mesh: tell it who we know
-    this.exchange.joinerConnected(result.peer, now)
-    this.clock.joined()
   }
 
   /** A peer another peer (connected to us) relayed the signed record of */
@@ -435,7 +429,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
       if (published) {
         this.clock.announced()
-        this.exchange.sent(records)
+        this.joins.announced(records, Date.now())
         this.metrics.exchangedRecords += records
       }
     } catch (err) {
@@ -473,7 +467,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     // our record certifies exactly what we announce
     const certified = announced.slice(0, message.addrs.length)
     const budget = maxMessageSize - Peer.encode(message).byteLength
-    Object.assign(message, this.exchange.outgoing(certified, budget, Date.now(), this.ttl()))
+    const now = Date.now()
+    const exclude = this.joins.excluded(this.components.peerId)
+    const carry = this.joins.carriesRecords(now, this.exchange.relayable(now, this.ttl(), exclude))
+    Object.assign(message, this.exchange.outgoing(certified, budget, now, this.ttl(), carry, exclude))
 
     return { data: Peer.encode(message), records: message.peerRecords.length }
   }

@@ -25,8 +25,6 @@ export interface PeerExchangeOptions {
   maxAddresses: number
   /** Records kept, one per peer */
   maxPeers: number
-  /** How long after a join our announcements may carry records for it, ms */
-  joinWindow: number
   /** Signature verifications per interval, node-wide */
   maxVerificationsPerInterval: number
   interval: number
@@ -56,6 +54,10 @@ export interface PeerExchangeHost {
   acceptsAll(multiaddrs: Multiaddr[], source: AddressSource): boolean
   drop(reason: DropReason): void
   isStarted(): boolean
+  /** The join the records of a relay are counted against (joins.ts) */
+  joinEpoch(): number
+  /** Another peer relayed `verified` records in one message, counted from `epoch` */
+  relayHeard(verified: number, epoch: number): void
 }
 
 export interface OutgoingRecords {
@@ -72,19 +74,6 @@ export class PeerExchange {
   private readonly self?: SelfRecord
   /** Peers whose relayed record is being verified: one at a time each */
   private readonly opening = new Set<string>()
-  /**
-   * Our next announcements that carry other peers' records: set when a
-   * peer connected to us joins (our publishes reach it directly), until
-   * `dueUntil`
-   */
-  private due = 0
-  private dueUntil = 0
-  /** The peers whose join made records due */
-  private readonly joiners = new Set<string>()
-  /** The most verified records another peer relayed in one message since then */
-  private largestHeard = 0
-  /** Bumped on each join: counts of relays verified after it are stale */
-  private joinEpoch = 0
   /** Peers learned from each relaying author while we are joining */
   private readonly learnedFrom = new Map<string, number>()
   private readonly verifications: Budget
@@ -101,73 +90,24 @@ export class PeerExchange {
     this.verifications = new Budget(options.maxVerificationsPerInterval, options.interval)
   }
 
-  /** A peer connected to us joined: our next announcements carry records */
-  joinerConnected (peer: PeerId, now: number): void {
-    if (this.due === 0 || now >= this.dueUntil) {
-      this.joiners.clear()
-    }
-
-    this.due = C.EXCHANGES_PER_JOIN
-    this.dueUntil = now + this.options.joinWindow
-    this.largestHeard = 0
-    this.joinEpoch++
-
-    if (this.joiners.size < C.MAX_TRACKED_JOINERS) {
-      this.joiners.add(peer.toString())
-    }
-  }
-
   /**
    * Our record of the `certified` addresses (if sealed and it fits), and,
-   * if a joining peer is due records, others', within `budget` bytes
+   * if `carry`, others' (none of `exclude`), within `budget` bytes
    */
-  outgoing (certified: Multiaddr[] | undefined, budget: number, now: number, ttl: number): OutgoingRecords {
-    // another peer relayed as many records as we could since the join,
-    // most likely to the same joiner (records go out only when a peer
-    // connected to the relay joins): the nodes around a joiner do not all
-    // send the same records, while a node that knows more keeps sending
-    if (this.due > 0 && (now >= this.dueUntil || (this.largestHeard > 0 && this.largestHeard >= this.relayable(now, ttl)))) {
-      this.due = 0
-    }
-
-    const sealed = certified == null ? undefined : this.self?.current(certified) as Uint8Array<ArrayBuffer> | undefined
+  outgoing (certified: Multiaddr[], budget: number, now: number, ttl: number, carry: boolean, exclude: Set<string>): OutgoingRecords {
+    const sealed = this.self?.current(certified) as Uint8Array<ArrayBuffer> | undefined
     const signedPeerRecord = sealed != null && sealed.byteLength + FIELD_OVERHEAD <= budget ? sealed : undefined
     const left = budget - (signedPeerRecord == null ? 0 : signedPeerRecord.byteLength + FIELD_OVERHEAD)
-    const peerRecords = this.due > 0 && this.options.maxExchangedPeers > 0
-      ? this.records.pick(this.options.maxExchangedPeers, left, now, ttl, this.excluded()) as Array<Uint8Array<ArrayBuffer>>
+    const peerRecords = carry && this.options.maxExchangedPeers > 0
+      ? this.records.pick(this.options.maxExchangedPeers, left, now, ttl, exclude) as Array<Uint8Array<ArrayBuffer>>
       : []
 
     return { signedPeerRecord, peerRecords }
   }
 
-  /**
-   * Our own record is never relayed, nor a lone joiner's back to the topic
-   * (it knows itself); when several join at once (a swarm starting), they
-   * need each other's
-   */
-  private excluded (): Set<string> {
-    const excluded = new Set([this.components.peerId.toString()])
-
-    if (this.joiners.size === 1) {
-      excluded.add(this.joiners.values().next().value as string)
-    }
-
-    return excluded
-  }
-
-  /**
-   * We published records of others: one fewer announcement is due (one
-   * without records, right after start, does not count)
-   */
-  sent (records: number): void {
-    if (records > 0 && this.due > 0) {
-      this.due--
-    }
-  }
-
-  /** How many records one announcement of ours would carry now */
-  private relayable (now: number, ttl: number): number {
-    return Math.min(this.records.relayable(now, ttl, this.excluded()), this.options.maxExchangedPeers)
+  /** How many records one announcement of ours would carry now, none of `exclude` */
+  relayable (now: number, ttl: number, exclude: Set<string>): number {
+    return Math.min(this.records.relayable(now, ttl, exclude), this.options.maxExchangedPeers)
   }
 
   /**
@@ -202,12 +142,8 @@ export class PeerExchange {
     void this.takeRelayedRecords(announcement.peer, announcement.peerRecords, context.source)
   }
 
-  /** Forgets the joins (on stop) */
+  /** Forgets verifications in flight (on stop) */
   reset (): void {
-    this.due = 0
-    this.dueUntil = 0
-    this.largestHeard = 0
-    this.joiners.clear()
     this.opening.clear()
     this.learnedFrom.clear()
     this.verifications.reset()
@@ -293,7 +229,7 @@ export class PeerExchange {
    */
   private async takeRelayedRecords (author: PeerId, records: Uint8Array[], source: AddressSource): Promise<void> {
     const generation = this.generation
-    const epoch = this.joinEpoch
+    const epoch = this.host.joinEpoch()
     const learning = this.host.joining()
     const relay = author.toString()
     let verified = 0
@@ -347,8 +283,8 @@ export class PeerExchange {
         }
       }
     } finally {
-      if (generation === this.generation && epoch === this.joinEpoch) {
-        this.largestHeard = Math.max(this.largestHeard, verified)
+      if (generation === this.generation) {
+        this.host.relayHeard(verified, epoch)
       }
     }
   }

@@ -1,0 +1,102 @@
+/**
+ * The join coordinator's states (PROTOCOL.md S4-S7, X1-X3), on its own,
+ * under fake time.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'aegir/chai'
+import sinon from 'sinon'
+import { Joins } from '../src/joins.ts'
+import type { Heard } from '../src/joins.ts'
+import type { PeerId } from '@libp2p/interface'
+
+const I = 10_000
+const JOINER: Heard = { verdict: 'new', connected: true, readsRecords: true, age: 0 }
+
+describe('join coordinator', () => {
+  let clock: sinon.SinonFakeTimers
+  let joins: Joins
+  let answers: number[]
+  let lastAnnounced: number
+  let peers: PeerId[]
+
+  beforeEach(async () => {
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    sinon.stub(Math, 'random').returns(0.5)
+    answers = []
+    lastAnnounced = 0
+    joins = new Joins({ interval: I, jitter: 0.1, targetAnnouncements: 6 }, {
+      answer: () => {
+        answers.push(Date.now())
+        lastAnnounced = Date.now()
+        joins.announced(1, Date.now())
+      },
+      lastAnnounced: () => lastAnnounced
+    })
+    joins.start()
+    peers = await Promise.all([1, 2, 3].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+  })
+
+  afterEach(() => {
+    joins.stop()
+    sinon.restore()
+  })
+
+  it('goes idle -> answer-due -> follow-up-due -> idle for one joiner connected to us', async () => {
+    expect(joins.current).to.equal('idle')
+    expect(joins.heard(peers[0], JOINER, Date.now())).to.be.true()
+    expect(joins.current).to.equal('answer-due')
+
+    await clock.tickAsync(I / 8)
+    expect(answers).to.have.lengthOf(1)
+    expect(joins.current).to.equal('follow-up-due')
+
+    await clock.tickAsync(2 * I)
+    expect(answers).to.have.lengthOf(2)
+    expect(answers[1] - answers[0]).to.be.at.least(I)
+    expect(joins.current).to.equal('idle')
+  })
+
+  it('answers several joiners with one message, and at most one an interval', async () => {
+    for (const p of peers) { joins.heard(p, JOINER, Date.now()) }
+    await clock.tickAsync(I / 8)
+    expect(answers).to.have.lengthOf(1)
+
+    // more joiners right after: the next answer waits an interval
+    joins.heard(peers[0], { ...JOINER, verdict: 'returned' }, Date.now())
+    await clock.tickAsync(I - I / 8 - 1)
+    expect(answers).to.have.lengthOf(1)
+    await clock.tickAsync(I / 8 + 1)
+    expect(answers).to.have.lengthOf(2)
+  })
+
+  it('stays idle for peers not connected to us, known peers and changed addresses', () => {
+    expect(joins.heard(peers[0], { ...JOINER, connected: false }, Date.now())).to.be.true()
+    expect(joins.heard(peers[1], { ...JOINER, verdict: 'known' }, Date.now())).to.be.false()
+    expect(joins.heard(peers[2], { ...JOINER, verdict: 'changed' }, Date.now())).to.be.false()
+    expect(joins.current).to.equal('idle')
+    expect(joins.carriesRecords(Date.now(), 5)).to.be.false()
+  })
+
+  it('another announcement after the answer serves as the follow-up', async () => {
+    joins.heard(peers[0], JOINER, Date.now())
+    await clock.tickAsync(I / 8)
+    expect(joins.current).to.equal('follow-up-due')
+    joins.announced(0, Date.now())
+    expect(joins.current).to.equal('idle')
+    await clock.tickAsync(3 * I)
+    expect(answers).to.have.lengthOf(1)
+  })
+
+  it('carries records for two announcements after a join, unless a relay carried as many verified ones', () => {
+    joins.heard(peers[0], JOINER, Date.now())
+    expect(joins.carriesRecords(Date.now(), 3)).to.be.true()
+    joins.relayHeard(2, joins.epoch)
+    expect(joins.carriesRecords(Date.now(), 3)).to.be.true()
+    // a relay counted against an earlier join does not count
+    joins.relayHeard(5, joins.epoch - 1)
+    expect(joins.carriesRecords(Date.now(), 3)).to.be.true()
+    joins.relayHeard(3, joins.epoch)
+    expect(joins.carriesRecords(Date.now(), 3)).to.be.false()
+  })
+})
