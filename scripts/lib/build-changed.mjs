@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { buildOrder, listWorkspaces } from './workspaces.mjs'
-import { outputHash, readStamp, sourcesHash, staleReason, writeStamp } from './build-stamp.mjs'
+import { lockDigest, outputHash, readStamp, sourcesHash, staleReason, writeStamp } from './build-stamp.mjs'
 
 /**
  * Runs `npm run build` in a workspace, collecting its output (printed only
@@ -69,6 +69,7 @@ export function selectTargets (order, targets) {
  */
 export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild = npmRunBuild, force = false, targets }) {
   const order = selectTargets(buildOrder(listWorkspaces(root)), targets)
+  const lock = lockDigest(root)
   const buildable = order.filter(w => typeof w.manifest.scripts?.build === 'string')
   const outputs = new Map() // name -> output hash, once done
   const result = { built: [], current: [], failed: [], blocked: [] }
@@ -91,7 +92,7 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
       return
     }
     const index = ++started
-    const now = { sources: sourcesHash(root, w.dir), deps, outputs: outputHash(root, w.dir) }
+    const now = { sources: sourcesHash(root, w.dir, lock), deps, outputs: outputHash(root, w.dir) }
     const reason = force ? 'rebuild forced' : staleReason(readStamp(root, w.dir), now)
     if (reason == null) {
       result.current.push(w.name)

@@ -1,7 +1,8 @@
 // What decides whether a workspace's build is up to date: a hash of what its
 // build reads (its tsconfig's "include" folders, its package.json, tsconfig
-// and aegir config, the root's tsconfig.base.json, .aegir.js and
-// package-lock.json) and of what its workspace dependencies' builds produced
+// and aegir config, the root's tsconfig.base.json and .aegir.js, and the
+// installed packages package-lock.json pins) and of what its workspace
+// dependencies' builds produced
 // (their dist). A build records both, plus a hash of its own dist, in
 // `dist/.x-build-stamp.json`; the build is current only while all of them
 // still match. Contents are hashed, not mtimes: a checkout, a `touch` or a
@@ -12,8 +13,8 @@ import { join } from 'node:path'
 
 export const OUT_DIR = 'dist'
 export const STAMP_FILE = '.x-build-stamp.json'
-/** Root files every workspace's build reads */
-export const ROOT_INPUTS = ['tsconfig.base.json', '.aegir.js', 'package-lock.json']
+/** Root files every workspace's build reads (and package-lock.json, see lockDigest) */
+export const ROOT_INPUTS = ['tsconfig.base.json', '.aegir.js']
 /** Workspace files read besides the tsconfig's "include" */
 const WORKSPACE_CONFIG = ['package.json', 'tsconfig.json', '.aegir.js', '.aegir.cjs']
 /** Never inputs, never outputs */
@@ -110,13 +111,34 @@ export function hashFiles (base, files, extra = []) {
 }
 
 /**
- * The hash of a workspace's own inputs (sources and config).
+ * A hash of the installed packages package-lock.json pins (its
+ * `node_modules/...` entries: versions, integrity, their dependencies),
+ * leaving out workspace manifests and links: a new workspace, or a
+ * dependency added to one workspace that is already installed, rebuilds
+ * nothing; a new or changed installed package (TypeScript, a libp2p
+ * release, ...) rebuilds everything.
+ *
+ * @param {string} root
+ */
+export function lockDigest (root) {
+  const path = join(root, 'package-lock.json')
+  if (!existsSync(path)) return 'none'
+  const lock = JSON.parse(readFileSync(path, 'utf8'))
+  const installed = Object.entries(lock.packages ?? {})
+    .filter(([key, entry]) => (key.startsWith('node_modules/') || key.includes('/node_modules/')) && entry?.link !== true)
+    .sort(([a], [b]) => a < b ? -1 : 1)
+  return createHash('sha256').update(JSON.stringify([lock.lockfileVersion, installed])).digest('hex')
+}
+
+/**
+ * The hash of a workspace's own inputs (sources, config, installed packages).
  *
  * @param {string} root
  * @param {string} dir
+ * @param {string} [lock] lockDigest(root), when the caller has it already
  */
-export function sourcesHash (root, dir) {
-  return hashFiles(root, inputFiles(root, dir))
+export function sourcesHash (root, dir, lock = lockDigest(root)) {
+  return hashFiles(root, inputFiles(root, dir), [`lock ${lock}`])
 }
 
 /**

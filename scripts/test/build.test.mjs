@@ -143,11 +143,18 @@ describe('scripts/build.mjs: build only what changed', () => {
     assert.deepEqual((await run()).builds, ['@t/a'])
   })
 
-  it('rebuilds everything when shared config or the lockfile change', async () => {
+  it('rebuilds everything when shared config or an installed package change', async () => {
     write('tsconfig.base.json', '{"compilerOptions":{}}\n')
     assert.deepEqual((await run()).builds, ['@t/a', '@t/b', '@t/app'])
+    const lock = (packages) => write('package-lock.json', JSON.stringify({ lockfileVersion: 3, packages }, null, 2))
+    lock({ '': { name: 'root' }, 'node_modules/typescript': { version: '5.9.2' } })
+    assert.deepEqual((await run()).builds, ['@t/a', '@t/b', '@t/app'], 'a package installed')
+    lock({ '': { name: 'root' }, 'node_modules/typescript': { version: '5.9.3' } })
+    assert.deepEqual((await run()).builds, ['@t/a', '@t/b', '@t/app'], 'a package upgraded')
+    // a new workspace, or a workspace's manifest entry: nothing installed changed
+    lock({ '': { name: 'root', workspaces: ['x'] }, 'node_modules/typescript': { version: '5.9.3' }, 'node_modules/@t/new': { resolved: 'packages/new', link: true }, 'packages/new': { name: '@t/new' } })
     appendFileSync(join(root, 'package-lock.json'), '\n')
-    assert.deepEqual((await run()).builds, ['@t/a', '@t/b', '@t/app'])
+    assert.deepEqual((await run()).builds, [])
   })
 
   it('rebuilds on package.json and tsconfig.json changes, not on files outside the build', async () => {
