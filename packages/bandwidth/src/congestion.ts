@@ -2,7 +2,7 @@
  * Congestion control of background classes, one LEDBAT controller per
  * connection (`ledbat.ts`), whose rate is a token bucket that every
  * background-class stream on that connection is under (`scheduler.ts`).
- * * RTT samples, while the connection's background traffic is busy (sent in
+ * RTT samples, while the connection's background traffic is busy (sent in
  * the last sample interval), every `sampleInterval`:
  * - its own timing: a yamux PING frame on the connection (`conn.muxer.ping()`),
  * which queues behind everything sent on the connection but not behind
@@ -12,14 +12,14 @@
  * base candidate, last RTT as a sample) and, once a second while busy,
  * its report's minimum RTT for the connection.
  * A connection with neither (no muxer PING, no health) is not slowed.
- * * Bounded: one controller per connection with background streams, dropped
+ * Bounded: one controller per connection with background streams, dropped
  * when the connection closes or after `CONGESTION_IDLE_EXPIRY` idle.
  */
 import { CONNECTION_HEALTH_EVENT } from '@x/interface'
 import { CONGESTION_IDLE_EXPIRY, INITIAL_CONGESTION_RATE, MIN_CONGESTION_RATE } from './constants.ts'
 import { Ledbat } from './ledbat.ts'
-import type { CongestionMetrics } from './index.ts'
 import type { HealthLike } from './health-link.ts'
+import type { CongestionMetrics } from './index.ts'
 import type { ResolvedBandwidthOptions, ResolvedClass } from './options.ts'
 import type { Scheduler } from './scheduler.ts'
 import type { TokenBucket } from './token-bucket.ts'

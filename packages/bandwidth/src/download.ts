@@ -72,7 +72,7 @@ interface Shapeable {
   maxReadBufferLength: number
   dispatchEvent(event: Event): boolean
   [STATE]?: InternalState
-  [ORIGINAL_DISPATCH]?: (event: Event) => boolean
+  [ORIGINAL_DISPATCH]?(event: Event): boolean
 }
 
 /** Holds back end-of-stream events while the shaper holds unread bytes */

@@ -1,6 +1,6 @@
 /**
  * Upload shaping of one stream, through the libp2p 3 stream contract.
- * * Streams built on `@libp2p/utils`' `AbstractMessageStream` (yamux, mplex,
+ * Streams built on `@libp2p/utils`' `AbstractMessageStream` (yamux, mplex,
  * QUIC, WebRTC ...) move bytes from their write buffer to the wire through
  * one method, `sendData(buf)`, which answers how many bytes it sent and
  * whether more may follow. The shaped `sendData` sends only what the
@@ -10,7 +10,7 @@
  * writer waits for `drain`. Each grant (and each `drain` of the muxer) runs
  * the stream's send queue again; writers get `drain` when the write buffer
  * is empty (`gatedDispatchEvent`). So:
- * * - writers slow down instead of buffering: a writer that ignores `send()`
+ * - writers slow down instead of buffering: a writer that ignores `send()`
  * returning false fills the stream's write buffer up to
  * `maxWriteBufferLength` (set to `DEFAULT_MAX_WRITE_BUFFER` when the
  * stream has none) and the stream is reset with libp2p's
@@ -19,7 +19,7 @@
  * no byte is lost or reordered;
  * - a muxer that is itself full keeps working as before: its own `drain`
  * resumes the stream, which still holds its grant.
- * * The shaped `sendData` is one function shared by every stream (the state
+ * The shaped `sendData` is one function shared by every stream (the state
  * hangs off the stream under a symbol), so a shaped stream costs no
  * closures.
  */
