@@ -31,14 +31,16 @@ const MB = 1024 * 1024
 /**
  * Growth is measured against at least this much, so that noise on a small
  * base is not a leak: a few more of a handful of handles, or one in-flight
- * 1 MB buffer on the few MB of array buffers the swarm holds
+ * 1 MB buffer on the few MB of array buffers the swarm holds (over 30
+ * minutes a leak of 0.1 MB a minute still shows)
  */
 const HANDLES_FLOOR = 50
 const FDS_FLOOR = 50
-const ARRAY_BUFFERS_FLOOR = 8 * MB
+const ARRAY_BUFFERS_FLOOR = 16 * MB
 
 export function evaluateMinute (input: MinuteInput): MinuteRow {
   const failed: string[] = []
+  const checks = { lost: true, growth: true, goProcesses: true, lag: true }
   const explained = input.lost.filter(l => explain(l, input.windows) != null).length
   const unexplained = input.lost.length - explained
   const pick = (key: keyof ResourceSample) => (s: ResourceSample): number => s[key]
@@ -46,6 +48,7 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
   let rowGrowth: MinuteRow['growth'] = null
 
   if (unexplained > 0) {
+    checks.lost = false
     failed.push(`${unexplained} lost request(s) not explained by a disruption`)
   }
 
@@ -59,16 +62,19 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
 
     for (const [name, value] of Object.entries(rowGrowth)) {
       if (value >= MAX_GROWTH) {
+        checks.growth = false
         failed.push(`${name} grew ${(value * 100).toFixed(1)}% (limit ${MAX_GROWTH * 100}%)`)
       }
     }
   }
 
   if (input.goLeftBehind > 0) {
+    checks.goProcesses = false
     failed.push(`${input.goLeftBehind} go process(es) left behind`)
   }
 
   if (input.lag.p99 > MAX_LAG_P99) {
+    checks.lag = false
     failed.push(`event-loop p99 lag ${input.lag.p99.toFixed(0)} ms (limit ${MAX_LAG_P99} ms)`)
   }
 
@@ -89,6 +95,7 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
     lagP99: input.lag.p99,
     lagMax: input.lag.max,
     growth: rowGrowth,
+    checks,
     failed
   }
 }

@@ -21,7 +21,9 @@ export interface MinuteRow {
   lagMax: number
   /** Growth of each resource's median over the baseline; null while warming up */
   growth: { heap: number, arrayBuffers: number, handles: number, fds: number } | null
-  /** Checks this minute failed (empty: passed) */
+  /** Which checks passed this minute */
+  checks: { lost: boolean, growth: boolean, goProcesses: boolean, lag: boolean }
+  /** Checks this minute failed, said in words (empty: passed) */
   failed: string[]
 }
 
