@@ -47,7 +47,7 @@ x_install () {
   case "$state" in
     current) return 0 ;;
     fresh)
-      echo "x: first run: installing the workspace with Node $(node --version) (npm ci, a few minutes), then building every package" >&2
+      echo "x: first run: installing the workspace with Node $(node --version) (npm ci, a few minutes), then building the packages" >&2
       x_with_progress "npm ci" npm ci --no-audit --no-fund --loglevel=error
       ;;
     *)
@@ -79,7 +79,7 @@ case "$cmd" in
     exec node examples/demo/dist/src/index.js "$@"
     ;;
   bench)
-    x_build
+    x_build bench
     exec node bench/run.ts "$@"
     ;;
   *)
