@@ -2,6 +2,7 @@
  * Congestion control of background classes, one LEDBAT controller per
  * connection (`ledbat.ts`), whose rate is a token bucket that every
  * background-class stream on that connection is under (`scheduler.ts`).
+ *
  * RTT samples, while the connection's background traffic is busy (sent in
  * the last sample interval), every `sampleInterval`:
  * - its own timing: a yamux PING frame on the connection (`conn.muxer.ping()`),
@@ -12,6 +13,7 @@
  * base candidate, last RTT as a sample) and, once a second while busy,
  * its report's minimum RTT for the connection.
  * A connection with neither (no muxer PING, no health) is not slowed.
+ *
  * Bounded: one controller per connection with background streams, dropped
  * when the connection closes or after `CONGESTION_IDLE_EXPIRY` idle.
  */

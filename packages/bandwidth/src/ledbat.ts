@@ -2,6 +2,7 @@
  * A LEDBAT-style rate controller (after RFC 6817, rate-based): the queuing
  * delay a connection's background traffic adds is its RTT above the base
  * RTT; the rate moves towards keeping that delay at `targetDelay`.
+ *
  * - base delay: the minimum of per-minute minimums over the last
  * `BASE_HISTORY` minutes (so a route change is forgotten in 10 minutes);
  * - current delay: the minimum of the last `CURRENT_FILTER` samples (one

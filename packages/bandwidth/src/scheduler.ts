@@ -1,5 +1,6 @@
 /**
  * The upload scheduler: who may send next, and how much.
+ *
  * A stream that wants to send asks for a grant (`request`). A grant is at
  * most `GRANT_TIME` of the tightest rate over the stream (`MIN_GRANT`..
  * `MAX_GRANT` bytes) and is charged to every token bucket the stream is
@@ -7,6 +8,7 @@
  * class's (`maxRate`) and, for background classes, its connection's
  * congestion-controlled rate. A bucket in debt holds back everything under
  * it until it refills.
+ *
  * Order among waiting streams:
  * 1. classes below their `minRate` first (highest priority first);
  * 2. then strict priority: a level is served only while no higher level has
@@ -14,6 +16,7 @@
  * 3. within a level, deficit round robin between classes, each round giving
  * a class `weight` grants' worth of bytes;
  * 4. within a class, round robin between streams, one grant each.
+ *
  * When nothing at or above a stream's level is waiting and its buckets are
  * not in debt, the grant is given at once (`send()` keeps returning true on
  * an idle node). Everything is bounded by the open streams: one `Flow` per

@@ -1,5 +1,6 @@
 /**
  * Sees every stream of the node, inbound and outbound, whoever opens it.
+ *
  * js-libp2p's `Connection` asks the registrar for the protocol's middleware
  * (`registrar.getMiddleware(protocol)`) once per stream, for streams it
  * opens (`newStream`, used by every service and the application) and for
@@ -8,11 +9,13 @@
  * the protocol is negotiated and before anyone holds the stream. Wrapping
  * that one method puts our middleware first for every protocol, known or
  * not. Why not elsewhere:
+ *
  * - a wrapped stream muxer factory (`bandwidth.muxer(yamux())`) sees streams
  * before their protocol is known, needs a second piece of configuration,
  * and never sees transports with native streams (QUIC, WebRTC);
  * - wrapping connections on `connection:open` races with the services that
  * open streams in their own `connection:open` listeners (identify).
+ *
  * The returned array is a fresh one: libp2p pushes the inbound handler onto
  * whatever array it gets.
  */

@@ -1,5 +1,6 @@
 /**
  * Upload shaping of one stream, through the libp2p 3 stream contract.
+ *
  * Streams built on `@libp2p/utils`' `AbstractMessageStream` (yamux, mplex,
  * QUIC, WebRTC ...) move bytes from their write buffer to the wire through
  * one method, `sendData(buf)`, which answers how many bytes it sent and
@@ -10,6 +11,7 @@
  * writer waits for `drain`. Each grant (and each `drain` of the muxer) runs
  * the stream's send queue again; writers get `drain` when the write buffer
  * is empty (`gatedDispatchEvent`). So:
+ *
  * - writers slow down instead of buffering: a writer that ignores `send()`
  * returning false fills the stream's write buffer up to
  * `maxWriteBufferLength` (set to `DEFAULT_MAX_WRITE_BUFFER` when the
@@ -19,6 +21,7 @@
  * no byte is lost or reordered;
  * - a muxer that is itself full keeps working as before: its own `drain`
  * resumes the stream, which still holds its grant.
+ *
  * The shaped `sendData` is one function shared by every stream (the state
  * hangs off the stream under a symbol), so a shaped stream costs no
  * closures.
