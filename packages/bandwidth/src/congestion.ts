@@ -137,11 +137,12 @@ export class CongestionControl {
     }
   }
 
-  private scheduleSample (path: Path): void {
+  /** Next sample `sampleInterval` after the last one started (at once if that is past) */
+  private scheduleSample (path: Path, startedAt = now()): void {
     path.timer = setTimeout(() => {
       path.timer = undefined
       void this.sampleOwn(path)
-    }, this.options.sampleInterval)
+    }, Math.max(0, startedAt + this.options.sampleInterval - now()))
   }
 
   private async sampleOwn (path: Path): Promise<void> {
@@ -163,6 +164,7 @@ export class CongestionControl {
     }
 
     path.sampling = true
+    const startedAt = now()
 
     try {
       const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(10_000)])
@@ -176,7 +178,7 @@ export class CongestionControl {
 
     // keep sampling while background traffic flows
     if (!this.shutdown.signal.aborted && now() - path.lastSent < 2 * this.options.sampleInterval && this.paths.get(path.connection.id) === path) {
-      this.scheduleSample(path)
+      this.scheduleSample(path, startedAt)
     }
   }
 

@@ -74,8 +74,12 @@ export const DEFAULT_SAMPLE_INTERVAL = 100
 /** LEDBAT: base delay is the minimum of one-minute minimums over 10 minutes */
 export const BASE_HISTORY = 10
 export const BASE_HISTORY_INTERVAL = 60 * second
-/** LEDBAT: the current delay is the minimum of the last 4 samples */
-export const CURRENT_FILTER = 4
+/**
+ * LEDBAT: the current delay is the minimum of the last 2 samples (one late
+ * sample is not congestion; RFC 6817 suggests 4 per RTT-spaced samples, which
+ * at a 100 ms interval reacted 300 ms late to a 400 ms queue)
+ */
+export const CURRENT_FILTER = 2
 /** Rate change per sample at a full target off (+-10 %), halving at most */
 export const CONGESTION_GAIN = 0.1
 export const CONGESTION_MAX_DECREASE = 0.5

@@ -28,7 +28,7 @@ export class Ledbat {
   private readonly target: number
   private readonly minRate: number
   private readonly maxRate: number
-  /** Per-minute minimums, the newest last */
+  /** Per-minute minimums, the newest last (at most `BASE_HISTORY`) */
   private readonly base: number[] = []
   private baseMinute = -1
   private readonly current: number[] = []
