@@ -55,17 +55,18 @@ export class Inbound {
       return drop('unsigned')
     }
 
-    const author = message.from?.toString() ?? 'unsigned'
+    // per author and topic: an announcement goes to every topic, each copy
+    // with its own seqno, and copies may arrive out of order; unsigned
+    // messages (only accepted with allowUnsigned) share one budget
+    const key = `${message.from?.toString() ?? 'unsigned'}/${message.topic}`
     const seqno = message.type === 'signed' ? message.sequenceNumber : undefined
 
     // a replay charges nothing: it cannot exhaust the author's budget
-    if (seqno != null && !this.seqnos.fresh(author, seqno)) {
+    if (seqno != null && !this.seqnos.fresh(key, seqno)) {
       return drop('replayed')
     }
 
-    // per author and topic (each announcement goes to every topic);
-    // unsigned messages (only accepted with allowUnsigned) share one budget
-    if (!this.rateLimiter.allow(`${author}/${message.topic}`, now)) {
+    if (!this.rateLimiter.allow(key, now)) {
       return drop('rate-limited')
     }
 
@@ -76,7 +77,7 @@ export class Inbound {
     }
 
     if (seqno != null) {
-      this.seqnos.accept(author, seqno)
+      this.seqnos.accept(key, seqno)
     }
 
     return { action: 'accept', announcement: result }

@@ -1,5 +1,7 @@
 /**
- * The highest gossipsub sequence number accepted from each author.
+ * The highest gossipsub sequence number accepted from each author (on each
+ * topic: the copies of one announcement on several topics have their own
+ * seqnos and may arrive out of order).
  * gossipsub's seqno is monotonic per author (js and go seed it from the
  * clock in nanoseconds, so across restarts too): a message whose seqno is
  * not higher than one we accepted is a replay, dropped before it can charge

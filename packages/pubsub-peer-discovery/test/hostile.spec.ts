@@ -202,6 +202,14 @@ describe('hostile peers', () => {
       expect(discovery.getMetrics().dropped['rate-limited']).to.equal(0)
     })
 
+    it('accepts the copies of one announcement on several topics in any order', async () => {
+      await create({ topics: [TOPIC, 'other'] })
+      const [peer] = await remotes(1)
+      expect(pubsub.deliver({ ...message(peer, {}, 21n), topic: 'other' })).to.equal('accept')
+      expect(pubsub.deliver(message(peer, {}, 20n))).to.equal('accept')
+      expect(pubsub.deliver(message(peer, {}, 20n))).to.equal('ignore')
+    })
+
     it('drops an announcement whose own record is older than the one it sent before', async () => {
       await create()
       const [peer] = await remotes(1)
