@@ -25,6 +25,7 @@ export class Monitor {
   readonly openStreams = new Map<string, number>()
   private readonly maxPeers: number
   private readonly maxProtocols: number
+  private lastExpire = -Infinity
 
   constructor (classes: string[], maxPeers: number, maxProtocols: number) {
     this.maxPeers = maxPeers
@@ -80,8 +81,14 @@ export class Monitor {
     this.classes.get(counted.cls)?.[direction].add(bytes, now)
   }
 
-  /** Drops peers with no open stream and no traffic for a minute */
+  /** Drops peers with no open stream and no traffic for a minute (scans at most once a second) */
   expire (now: number): void {
+    if (now - this.lastExpire < 1000) {
+      return
+    }
+
+    this.lastExpire = now
+
     for (const [peer, windows] of this.peers) {
       if (!this.openStreams.has(peer) && now - windows.lastActive > PEER_IDLE_EXPIRY) {
         this.peers.delete(peer)
