@@ -135,4 +135,22 @@ describe('every stream of a node (real nodes, TCP, noise, yamux)', () => {
     expect(a.services.bandwidth.getMetrics().streams.shaped).to.equal(0)
     await waitUntil(() => sinkB.received[0]?.byteLength === 1024 * 1024, 10_000)
   })
+
+  it('stop() restores the registrar; a restart shapes new streams again', async () => {
+    a = await createNode({ classes, maxUpload: 256 * 1024 })
+    b = await createNode({ classes }, sinkB)
+    const registrar = (a as any).components.registrar
+    const service = a.services.bandwidth as unknown as { stop(): void, start(): void, afterStart(): void }
+    const hooked = registrar.getMiddleware
+    service.stop()
+    expect(registrar.getMiddleware).to.not.equal(hooked)
+    expect(registrar.getMiddleware('/x/1.0.0')).to.deep.equal([])
+    service.start()
+    service.afterStart()
+    await a.dial(b.getMultiaddrs()[0])
+    const stream = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+    const stats = await write(stream, 512 * 1024, 65_536)
+    expect(stats.falses).to.be.above(0)
+    expect(a.services.bandwidth.getMetrics().classes.bulk.out.total).to.equal(512 * 1024)
+  })
 })
