@@ -33,7 +33,8 @@
 #
 # Nothing is attached to the root namespace: the lab's addresses never leave
 # it. Needs root, iproute2 and nft.
-set -euo pipefail
+# -E: the ERR trap of `up` also fires for failures inside the helper functions it calls
+set -Eeuo pipefail
 
 ROLES_PUBLIC="relay:11.0.0.10 an1:12.0.0.10 an2:13.0.0.10 an3:14.0.0.10 pubjs:15.0.0.10"
 

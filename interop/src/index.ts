@@ -1,10 +1,10 @@
 /**
  * @packageDocumentation
  *
- * Drives the go-libp2p interop peer (`interop/go-peer`) from TypeScript: builds
- * it once per source version, spawns it (optionally inside a network
- * namespace), sends JSON-line commands, awaits its events, and always ends it
- * by its own pid.
+ * Drives peer processes over JSON lines from TypeScript (`PeerProcess`): the
+ * go-libp2p interop peer (`interop/go-peer`, built once per source version,
+ * optionally inside a network namespace) and the NAT lab's js peer; sends
+ * commands, awaits events, and always ends each process by its own pid.
  *
  * @example
  *
@@ -19,6 +19,8 @@
  */
 
 export { buildGoPeer, GoPeerBuildError, GO_PEER_DIR } from './build.ts'
+export { PeerProcess, PeerCommandError, PeerTimeoutError, startPeerProcess } from './peer-process.ts'
+export type { PeerEvent, StartPeerProcessOptions } from './peer-process.ts'
 export { startGoPeer, startedPids, GoPeer, GoPeerCommandError, GoPeerTimeoutError } from './go-peer.ts'
 export type { GoPeerEvent, StartGoPeerOptions } from './go-peer.ts'
 export { createJsNode } from './js-node.ts'

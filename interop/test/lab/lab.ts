@@ -3,13 +3,15 @@
  * benches, and starts go and js peers inside their namespaces. Each lab has a
  * unique id; `down()` and a process-exit hook tear it down.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { GoPeer, goMissingReason, rootMissingReason, startGoPeer } from '../../src/index.ts'
+import { goMissingReason, rootMissingReason, startGoPeer, startPeerProcess } from '../../src/index.ts'
+import type { JsPeerConfig } from '../../lab/js-peer.ts'
+import type { PeerProcess } from '../../src/index.ts'
 
 const run = promisify(execFile)
 
@@ -58,7 +60,7 @@ process.on('exit', () => {
 
 export class Lab {
   readonly info: LabInfo
-  private readonly peers: GoPeer[] = []
+  private readonly peers: PeerProcess[] = []
   private nextPort = 0
 
   constructor (info: LabInfo) {
@@ -66,8 +68,8 @@ export class Lab {
   }
 
   /** The relay's and AutoNAT servers' go peers, once `startInfra` ran */
-  relay!: GoPeer
-  autonat: GoPeer[] = []
+  relay!: PeerProcess
+  autonat: PeerProcess[] = []
 
   get relayAddr (): string {
     return `/ip4/${this.info.ip.relay}/tcp/4001/p2p/${this.relay.peerId}`
@@ -85,7 +87,7 @@ export class Lab {
   }
 
   /** A go peer in a namespace (tracked and stopped by `down`) */
-  async go (role: Role, args: string[]): Promise<GoPeer> {
+  async go (role: Role, args: string[]): Promise<PeerProcess> {
     const peer = await startGoPeer({ netns: this.info.ns[role], args, name: `${this.info.id}-${role}`, timeoutMs: 1_800_000 })
     this.peers.push(peer)
     return peer
@@ -96,7 +98,7 @@ export class Lab {
    * private reachability forced, connected to the relay and every AutoNAT
    * server so that four distinct observers confirm its NAT mapping
    */
-  async natedGo (role: 'a' | 'b', extra: string[] = []): Promise<GoPeer> {
+  async natedGo (role: 'a' | 'b', extra: string[] = []): Promise<PeerProcess> {
     // a fresh port per peer: stale conntrack entries of an earlier peer on the
     // same host would otherwise change its NAT mapping
     const port = 4100 + this.nextPort++
@@ -124,16 +126,13 @@ export class Lab {
   }
 
   /** A js peer (interop/lab/js-peer.ts) in a namespace */
-  async js (role: Role, config: Record<string, unknown>): Promise<GoPeer> {
-    const proc = spawn('ip', ['netns', 'exec', this.info.ns[role], process.execPath, JS_PEER, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] })
-    const peer = new GoPeer(proc, `${this.info.id}-js-${role}`)
+  async js (role: Role, config: JsPeerConfig): Promise<PeerProcess> {
+    const peer = await startPeerProcess({
+      command: 'ip',
+      args: ['netns', 'exec', this.info.ns[role], process.execPath, JS_PEER, JSON.stringify(config)],
+      name: `${this.info.id}-js-${role}`
+    })
     this.peers.push(peer)
-    const ready = await Promise.race([
-      peer.waitFor('ready', () => true, 30_000),
-      peer.exited.then(() => { throw new Error(`js peer exited with code ${peer.exitCode}: ${peer.stderr.slice(-10).join('\n')}`) })
-    ])
-    peer.peerId = ready.peerId
-    peer.addrs = ready.addrs
     return peer
   }
 

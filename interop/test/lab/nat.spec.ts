@@ -7,11 +7,11 @@ import { expect } from 'aegir/chai'
 import { requireOrSkip } from '../../src/index.ts'
 import { labMissingReason, startLab, until } from './lab.ts'
 import type { Lab } from './lab.ts'
-import type { GoPeer } from '../../src/index.ts'
+import type { PeerProcess } from '../../src/index.ts'
 
 const hasCircuit = (addrs: string[] = []): boolean => addrs.some(a => a.includes('/p2p-circuit'))
 
-async function circuitAddrOf (peer: GoPeer): Promise<string> {
+async function circuitAddrOf (peer: PeerProcess): Promise<string> {
   return until('a circuit address', async () => {
     const { addrs } = await peer.command<{ addrs: string[] }>('addrs')
     const circuit = addrs.find(a => a.endsWith('/p2p-circuit') || a.includes('/p2p-circuit'))
@@ -21,24 +21,24 @@ async function circuitAddrOf (peer: GoPeer): Promise<string> {
 }
 
 /** The circuit address a js peer announced (from its `addrs` events) */
-async function jsCircuitAddr (js: GoPeer): Promise<string> {
+async function jsCircuitAddr (js: PeerProcess): Promise<string> {
   const announced = (): string | undefined => js.events.filter(e => e.type === 'addrs').flatMap(e => e.addrs as string[]).find(a => hasCircuit([a]))
   return until('a circuit address announced by js', announced, 20_000)
 }
 
 /** Resolves once the peer has a connection to `remote` */
-async function connectedTo (peer: GoPeer, remote: string): Promise<void> {
+async function connectedTo (peer: PeerProcess, remote: string): Promise<void> {
   const has = async (): Promise<true | undefined> => (await peer.command<{ conns: any[] }>('conns')).conns.some(c => c.peerId === remote) ? true : undefined
   await until(`a connection to ${remote}`, has, 15_000)
 }
 
 /** The remote address of one of the go peer's connections (the relay is unlimited, so `limited` is false) */
-async function connAddr (peer: GoPeer, connId: string): Promise<string> {
+async function connAddr (peer: PeerProcess, connId: string): Promise<string> {
   const { conns } = await peer.command<{ conns: any[] }>('conns')
   return String(conns.find(c => c.connId === connId)?.remoteAddr)
 }
 
-async function directConnTo (peer: GoPeer, remote: string): Promise<any> {
+async function directConnTo (peer: PeerProcess, remote: string): Promise<any> {
   const { conns } = await peer.command<{ conns: any[] }>('conns')
   return conns.find(c => c.peerId === remote && c.limited !== true && !String(c.remoteAddr).includes('p2p-circuit'))
 }
@@ -100,7 +100,7 @@ describe('NAT lab', function () {
       await js.stop()
     })
 
-    it('(4) js dialPeer to a NATed go peer: relay, then a DCUtR upgrade to a direct connection', async () => {
+    it('(4) js dialPeer to a NATed go peer through the relay it reserved on: go dials js\'s public address back, a reversal, not a hole punch', async () => {
       const go = await lab.natedGo('b')
       const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4002`], relays: [lab.relayAddr], connect: lab.autonatAddrs, upgradeTimeout: 20_000 })
       // until AutoNAT verifies it, js does not announce its public address and go has nothing to dial back
@@ -108,16 +108,18 @@ describe('NAT lab', function () {
       await connectedTo(js, lab.relay.peerId)
       await circuitAddrOf(go) // go holds its reservation on the relay
       const { p2pAddrs } = await go.command<{ p2pAddrs: string[] }>('addrs')
-      const tcpAddrs = p2pAddrs.filter(a => a.includes('/tcp/') && !a.includes('/127.0.0.1/'))
+      // go's own addresses: its private TCP address (unreachable) and its circuit address through the relay
+      const addrs = p2pAddrs.filter(a => a.includes('/tcp/') && !a.includes('/127.0.0.1/'))
 
-      const result = await js.command<any>('dial', { peerId: go.peerId, addrs: tcpAddrs }, 60_000)
-      expect(result.path, JSON.stringify(result.attempts)).to.equal('hole-punch')
+      const result = await js.command<any>('dial', { peerId: go.peerId, addrs }, 60_000)
+      expect(result.path, JSON.stringify(result.attempts)).to.equal('reversal')
       expect(result.direct).to.equal(true)
-      expect(result.attempts.map((a: any) => a.path)).to.deep.equal(['direct', 'relay'])
+      expect(result.attempts.map((a: any) => [a.path, a.relay])).to.deep.equal([['direct', undefined], ['relay', lab.relay.peerId]])
       const metrics = await js.command<any>('metrics')
-      expect(metrics.holePunch.successes).to.equal(1)
-      expect(metrics.dials.holePunch).to.equal(1)
-      process.stderr.write(`      (4) js -> NATed go: direct after ${result.ms} ms (attempts: ${result.attempts.map((a: any) => `${a.path} ${a.duration} ms`).join(', ')})\n`)
+      expect(metrics.holePunch).to.include({ attempts: 0, successes: 0, reversals: 1 })
+      expect(metrics.dials).to.include({ reversal: 1, holePunch: 0 })
+      expect(metrics.connections.byPath).to.include({ reversal: 1, 'hole-punch': 0 })
+      process.stderr.write(`      (4) js -> NATed go: reversal after ${result.ms} ms (attempts: ${result.attempts.map((a: any) => `${a.path} ${a.duration} ms`).join(', ')})\n`)
       await go.stop()
       await js.stop()
     })
@@ -167,13 +169,14 @@ describe('NAT lab', function () {
       const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/tcp/4002'], relays: [lab.relayAddr], connect: lab.autonatAddrs, holePunchWindow: 15_000, upgradeTimeout: 15_000 })
       await connectedTo(js, lab.relay.peerId)
       const { p2pAddrs } = await b.command<{ p2pAddrs: string[] }>('addrs')
-      const result = await js.command<any>('dial', { peerId: b.peerId, addrs: p2pAddrs.filter(x => x.includes('/tcp/') && !x.includes('/127.0.0.1/') && !hasCircuit([x])) }, 60_000)
+      // b's TCP addresses, its circuit address through the relay among them
+      const result = await js.command<any>('dial', { peerId: b.peerId, addrs: p2pAddrs.filter(x => x.includes('/tcp/') && !x.includes('/127.0.0.1/')) }, 60_000)
       expect(result.path).to.equal('relay')
       expect((await b.command<{ rttsMs: number[] }>('ping', { peerId: js.peerId, count: 3 }, 15_000)).rttsMs).to.have.lengthOf(3)
       await js.waitFor('hole-punch', e => e.peerId === b.peerId, 30_000)
       const metrics = await js.command<any>('metrics')
-      expect(metrics.holePunch).to.include({ attempts: 1, successes: 0, failures: 1 })
-      expect(metrics.dials).to.include({ relay: 1, holePunch: 0 })
+      expect(metrics.holePunch).to.include({ attempts: 1, successes: 0, failures: 1, reversals: 0 })
+      expect(metrics.dials).to.include({ relay: 1, holePunch: 0, reversal: 0 })
       await js.stop()
     })
   })

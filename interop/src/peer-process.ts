@@ -1,0 +1,235 @@
+/**
+ * Spawns a peer process, speaks its JSON-line control protocol and always
+ * ends the process by its own pid (a registry kills any peer a spec forgot,
+ * and every one still alive when the test process exits).
+ */
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import type { ChildProcess } from 'node:child_process'
+
+export interface PeerEvent {
+  type: string
+  ts?: number
+  [key: string]: any
+}
+
+/** The peer answered a command with `ok: false`, or exited before answering or before it was ready */
+export class PeerCommandError extends Error {
+  static name = 'PeerCommandError'
+  name = 'PeerCommandError'
+}
+
+/** A command or an awaited event did not come in time */
+export class PeerTimeoutError extends Error {
+  static name = 'PeerTimeoutError'
+  name = 'PeerTimeoutError'
+}
+
+const live = new Set<PeerProcess>()
+const started: number[] = []
+
+/** Every peer process pid this process started (bounded to the last 1,000) */
+export function startedPids (): number[] {
+  return [...started]
+}
+
+process.on('exit', () => {
+  for (const peer of live) {
+    peer.kill('SIGKILL')
+  }
+})
+
+interface Waiter {
+  type: string
+  predicate(evt: PeerEvent): boolean
+  resolve(evt: PeerEvent): void
+}
+
+/** Bound on the events kept for `events` and `waitFor` look-backs */
+const MAX_EVENTS = 10_000
+
+/**
+ * A peer process driven over JSON lines: commands on stdin, one `result` per
+ * command and events on stdout, stderr kept for diagnosis. The go peer
+ * (`interop/go-peer`) and the lab's js peer (`interop/lab/js-peer.ts`) both
+ * speak it. Always ended by its own pid.
+ */
+export class PeerProcess {
+  public readonly pid: number
+  public readonly events: PeerEvent[] = []
+  public peerId = ''
+  public addrs: string[] = []
+  public exitCode?: number | null
+  public readonly exited: Promise<void>
+  public readonly stderr: string[] = []
+  private readonly proc: ChildProcess
+  private readonly waiters = new Set<Waiter>()
+  private readonly pending = new Map<number, { resolve(evt: PeerEvent): void, reject(err: Error): void }>()
+  private nextId = 1
+
+  constructor (proc: ChildProcess, name: string) {
+    if (proc.pid == null) {
+      throw new PeerCommandError('the peer process did not start')
+    }
+
+    this.proc = proc
+    this.pid = proc.pid
+    live.add(this)
+    started.push(proc.pid)
+    if (started.length > 1_000) { started.shift() }
+
+    this.exited = new Promise(resolve => {
+      proc.once('exit', (code) => {
+        this.exitCode = code
+        live.delete(this)
+
+        for (const { reject } of this.pending.values()) {
+          reject(new PeerCommandError(`the peer exited (code ${code}) before answering`))
+        }
+
+        this.pending.clear()
+        resolve()
+      })
+    })
+
+    createInterface({ input: proc.stdout! }).on('line', line => { this.onLine(line) })
+    createInterface({ input: proc.stderr! }).on('line', line => {
+      this.stderr.push(line)
+      if (this.stderr.length > 500) { this.stderr.shift() }
+      if (process.env.DEBUG_GO_PEER === '1' || process.env.DEBUG_PEER === '1') { process.stderr.write(`[${name}] ${line}\n`) }
+    })
+  }
+
+  /** Send a command and wait for its result; rejects when the peer answers ok:false */
+  async command <T = Record<string, any>> (cmd: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<T> {
+    const id = this.nextId++
+    const result = new Promise<PeerEvent>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+    })
+
+    this.proc.stdin!.write(JSON.stringify({ id, cmd, timeoutMs, ...args }) + '\n')
+
+    const reply = await withTimeout(result, timeoutMs + 2_000, `peer command ${cmd}`)
+      .finally(() => this.pending.delete(id))
+
+    if (reply.ok !== true) {
+      throw new PeerCommandError(`peer command ${cmd} failed: ${reply.error}`)
+    }
+
+    return reply as T
+  }
+
+  /** The first event of this type (already seen or to come) that matches */
+  async waitFor (type: string, predicate: (evt: PeerEvent) => boolean = () => true, timeoutMs = 15_000): Promise<PeerEvent> {
+    const seen = this.events.find(evt => evt.type === type && predicate(evt))
+
+    if (seen != null) {
+      return seen
+    }
+
+    return this.waitForNext(type, predicate, timeoutMs)
+  }
+
+  /** The next event of this type that matches, ignoring those already seen */
+  async waitForNext (type: string, predicate: (evt: PeerEvent) => boolean = () => true, timeoutMs = 15_000): Promise<PeerEvent> {
+    let waiter: Waiter | undefined
+    const next = new Promise<PeerEvent>(resolve => {
+      waiter = { type, predicate, resolve }
+      this.waiters.add(waiter)
+    })
+
+    return withTimeout(next, timeoutMs, `peer event ${type}`)
+      .finally(() => { if (waiter != null) { this.waiters.delete(waiter) } })
+  }
+
+  kill (signal: NodeJS.Signals = 'SIGKILL'): void {
+    try {
+      process.kill(this.pid, signal)
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Ask the peer to exit, then kill it by pid if it has not after a grace time */
+  async stop (graceMs = 3_000): Promise<void> {
+    if (this.exitCode !== undefined) {
+      return
+    }
+
+    this.kill('SIGCONT')
+
+    try {
+      this.proc.stdin!.end(JSON.stringify({ id: 0, cmd: 'exit' }) + '\n')
+    } catch {
+      // stdin already closed: the kill below ends it
+    }
+
+    const timer = setTimeout(() => { this.kill('SIGKILL') }, graceMs)
+    await this.exited
+    clearTimeout(timer)
+  }
+
+  private onLine (line: string): void {
+    let evt: PeerEvent
+
+    try {
+      evt = JSON.parse(line)
+    } catch {
+      this.stderr.push(`(non-JSON stdout) ${line}`)
+      return
+    }
+
+    if (evt.type === 'result' && typeof evt.id === 'number') {
+      this.pending.get(evt.id)?.resolve(evt)
+      return
+    }
+
+    this.events.push(evt)
+    if (this.events.length > MAX_EVENTS) { this.events.shift() }
+
+    for (const waiter of this.waiters) {
+      if (waiter.type === evt.type && waiter.predicate(evt)) {
+        this.waiters.delete(waiter)
+        waiter.resolve(evt)
+      }
+    }
+  }
+}
+
+async function withTimeout <T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new PeerTimeoutError(`${what} timed out after ${ms}ms`)) }, ms)
+  })
+
+  return Promise.race([promise, timeout]).finally(() => { clearTimeout(timer) })
+}
+
+export interface StartPeerProcessOptions {
+  command: string
+  args?: string[]
+  /** Prefix for the peer's stderr lines (printed with DEBUG_PEER=1) */
+  name?: string
+  /** How long to wait for the `ready` event */
+  readyTimeoutMs?: number
+}
+
+/** Spawns a peer process and resolves once it said `ready` (with its peer id and addresses) */
+export async function startPeerProcess (options: StartPeerProcessOptions): Promise<PeerProcess> {
+  const proc = spawn(options.command, options.args ?? [], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const peer = new PeerProcess(proc, options.name ?? 'peer')
+
+  try {
+    const ready = await Promise.race([
+      peer.waitFor('ready', () => true, options.readyTimeoutMs ?? 30_000),
+      peer.exited.then(() => { throw new PeerCommandError(`the peer exited with code ${peer.exitCode}: ${peer.stderr.slice(-10).join('\n')}`) })
+    ])
+    peer.peerId = ready.peerId
+    peer.addrs = ready.addrs
+  } catch (err) {
+    await peer.stop()
+    throw err
+  }
+
+  return peer
+}
