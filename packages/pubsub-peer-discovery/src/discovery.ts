@@ -1,31 +1,26 @@
 /**
- * The discovery module: receives announcements on its topics through the
- * gate of `inbound.ts` (as gossipsub's topic validator when there is one)
+ * The discovery module: receives announcements on its topics through
+ * `gate.ts` (as gossipsub's topic validator when there is one)
  * and emits `peer`; publishes our own when `announcement-clock.ts` or, for
  * joining peers, `joins.ts` says, with our signed record and, when
  * `joins.ts` says, others' records (`peer-exchange.ts`). The rules:
  * PROTOCOL.md.
  */
-import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { LIBP2P_CAPABILITIES, PUBSUB_PEER_DISCOVERY_CAPABILITY } from '@x/interface'
 import { TypedEventEmitter } from 'main-event'
-import { reachOver } from './address-filter.ts'
 import { AnnouncementClock } from './announcement-clock.ts'
-import { Budget } from './budget.ts'
 import * as C from './constants.ts'
-import { drop, Inbound } from './inbound.ts'
+import { Gate } from './gate.ts'
 import { Joins } from './joins.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
-import { Peer } from './pb/peer.ts'
+import { encodeOwnAnnouncement } from './own-announcement.ts'
 import { PeerCache } from './peer-cache.ts'
 import { PeerExchange } from './peer-exchange.ts'
-import { recordSize } from './peer-records.ts'
 import { findPubSub, publishSafely } from './pubsub.ts'
 import { peerTtl } from './schedule.ts'
-import type { AddressScope, AddressSource } from './address-filter.ts'
-import type { Verdict } from './inbound.ts'
+import type { AddressSource } from './address-filter.ts'
 import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './index.ts'
 import type { DiscoveryMetrics } from './metrics.ts'
 import type { DiscoveryOptions } from './options.ts'
@@ -50,10 +45,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly cache: PeerCache
   /** Peers learned only from records others relayed: kept apart, never counted in the size estimate */
   private readonly relayedPeers: PeerCache
-  private readonly inbound: Inbound
-  private readonly newPeers: Budget
-  /** Verdicts of the topic validator, for the `message` event that follows an accepted message */
-  private judged = new WeakMap<object, Verdict>()
+  private readonly gate: Gate
   private readonly exchange: PeerExchange
   private readonly clock: AnnouncementClock
   /** The join state: answers to joiners and records due (PROTOCOL.md S4-S7, X1-X3) */
@@ -74,8 +66,18 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.log = components.logger.forComponent('x:pubsub-peer-discovery')
     this.cache = new PeerCache(this.options.maxPeers)
     this.relayedPeers = new PeerCache(this.options.maxPeers)
-    this.inbound = new Inbound(components.peerId, { limits: this.options.limits, rateLimit: this.options.rateLimit, interval: this.options.schedule.interval })
-    this.newPeers = new Budget(this.options.maxNewPeersPerInterval, this.options.schedule.interval)
+    this.gate = new Gate(components.peerId, {
+      limits: this.options.limits,
+      rateLimit: this.options.rateLimit,
+      interval: this.options.schedule.interval,
+      maxNewPeersPerInterval: this.options.maxNewPeersPerInterval,
+      incomingAddressFilter: this.options.incomingAddressFilter
+    }, {
+      isStarted: () => this.started,
+      knows: (peer, now) => this.knows(peer, now),
+      stale: (announcement) => this.exchange.stale(announcement),
+      connections: (peer) => this.connections(peer)
+    }, this.metrics, this.log)
     this.exchange = new PeerExchange(components, {
       maxExchangedPeers: this.options.maxExchangedPeers,
       maxAddresses: this.options.limits.maxAddresses,
@@ -104,7 +106,6 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       lastAnnounced: () => this.clock.lastAnnounced
     })
     this.onMessage = this.onMessage.bind(this)
-    this.validate = this.validate.bind(this)
     this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
     this.onSelfUpdate = this.onSelfUpdate.bind(this)
     this.metrics.register(components.metrics, this.options.metricsPrefix, () => this.livePeers())
@@ -130,7 +131,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     for (const topic of this.topics) {
-      this.validators()?.set(topic, this.validate)
+      this.validators()?.set(topic, this.gate.validate)
       pubsub.subscribe(topic)
     }
 
@@ -156,7 +157,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     pubsub?.removeEventListener('message', this.onMessage)
     pubsub?.removeEventListener('subscription-change', this.onSubscriptionChange)
     for (const topic of this.topics) {
-      if (this.validators()?.get(topic) === this.validate) {
+      if (this.validators()?.get(topic) === this.gate.validate) {
         this.validators()?.delete(topic)
       }
 
@@ -172,8 +173,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.beforeStop()
     this.cache.clear()
     this.relayedPeers.clear()
-    this.inbound.clear()
-    this.newPeers.reset()
+    this.gate.clear()
     this.exchange.clear()
   }
 
@@ -207,24 +207,6 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     return validators instanceof Map ? validators : undefined
   }
 
-  /**
-   * gossipsub's topic validator: what we drop is not forwarded either, and
-   * `reject` counts against the peer that sent it
-   */
-  private validate (propagationSource: PeerId, message: PubSubMessage): 'accept' | 'ignore' | 'reject' {
-    if (!this.started) {
-      return 'ignore'
-    }
-
-    const verdict = this.gate(message, propagationSource)
-
-    if (verdict.action === 'accept') {
-      this.judged.set(message, verdict)
-    }
-
-    return verdict.action
-  }
-
   private onMessage (evt: CustomEvent<PubSubMessage>): void {
     const message = evt.detail
 
@@ -232,8 +214,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    const verdict = this.judged.get(message) ?? this.gate(message)
-    this.judged.delete(message)
+    const verdict = this.gate.delivered(message)
 
     if (verdict.action !== 'accept') {
       return
@@ -244,55 +225,6 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     } catch (err) {
       this.log.error('could not handle a message on %s - %e', message.topic, err)
     }
-  }
-
-  /**
-   * Counts the message and judges it once: dropped (counted by reason) or
-   * accepted with the addresses the incoming filter keeps
-   */
-  private gate (message: PubSubMessage, propagationSource?: PeerId): Verdict {
-    const now = Date.now()
-    this.metrics.received++
-    this.metrics.receivedBytes += message.data.byteLength
-
-    let verdict: Verdict
-
-    try {
-      verdict = this.inbound.judge(message, now)
-
-      if (verdict.action === 'accept') {
-        const { announcement } = verdict
-
-        // a peer we do not know costs a share of the node-wide budget
-        if (!this.knows(announcement.peer, now) && !this.newPeers.take(now)) {
-          verdict = drop('over-budget')
-        } else if (this.exchange.stale(announcement)) {
-          verdict = drop('stale-record')
-        } else {
-          const connected = this.connections(announcement.peer).length > 0
-          const source: AddressSource = { peer: announcement.peer, reach: this.reach(announcement.peer, propagationSource) }
-          const kept = announcement.multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
-          this.metrics.filteredAddresses += announcement.multiaddrs.length - kept.length
-          verdict = { action: 'accept', announcement: { ...announcement, multiaddrs: kept, connected, source } }
-        }
-      }
-    } catch (err) {
-      // judging never throws; a throwing incoming filter, say
-      this.log.error('could not judge a message on %s - %e', message.topic, err)
-      verdict = drop('undecodable')
-    }
-
-    if (verdict.action !== 'accept') {
-      this.metrics.drop(verdict.reason)
-
-      if (verdict.reason !== 'self') {
-        this.log('dropped a message on %s: %s', message.topic, verdict.reason)
-      }
-    } else {
-      this.metrics.accepted++
-    }
-
-    return verdict
   }
 
   private handle (announcement: Announcement): void {
@@ -315,22 +247,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     return this.cache.knows(peer, now, this.ttl()) || this.relayedPeers.knows(peer, now, this.ttl())
   }
 
-  private connections (peer: PeerId): unknown[] {
+  private connections (peer: PeerId): Array<{ remoteAddr?: Multiaddr }> {
     try {
       return this.components.connectionManager?.getConnections(peer) ?? []
     } catch {
       return []
     }
-  }
-
-  /**
-   * The narrowest scope we reach `author` over; if we have no connection to
-   * it, the scope we reach the peer that forwarded its message over
-   */
-  private reach (author: PeerId, via?: PeerId): AddressScope {
-    const own = this.connections(author) as Array<{ remoteAddr: Multiaddr }>
-    const through = own.length > 0 || via == null ? own : this.connections(via) as Array<{ remoteAddr: Multiaddr }>
-    return reachOver(through.map(c => c.remoteAddr))
   }
 
   /** Emits `peer`; `joins.ts` decides how a joining peer is answered */
@@ -365,7 +287,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     const kept = multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
     this.metrics.filteredAddresses += multiaddrs.length - kept.length
 
-    if (kept.length === 0 || (!this.relayedPeers.knows(peer, now, this.ttl()) && !this.newPeers.take(now))) {
+    if (kept.length === 0 || (!this.relayedPeers.knows(peer, now, this.ttl()) && !this.gate.takeNewPeer(now))) {
       return
     }
 
@@ -438,40 +360,27 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
-  /**
-   * Our announcement, within the limits receivers apply (ours): at most
-   * `maxAddresses` addresses and `maxMessageSize` bytes, with our signed
-   * record of exactly the addresses it announces
-   */
+  /** Our announcement (own-announcement.ts), with others' records when `joins.ts` says */
   private encodeAnnouncement (): { data: Uint8Array, records: number } {
-    const publicKey = this.components.peerId.publicKey
+    const addresses = this.components.addressManager.getAddresses()
+    const { data, addresses: announced, records } = encodeOwnAnnouncement({
+      peerId: this.components.peerId,
+      addresses,
+      addressFilter: this.options.addressFilter,
+      maxAddresses: this.options.limits.maxAddresses,
+      maxMessageSize: this.options.limits.maxMessageSize,
+      records: (certified, budget) => {
+        const now = Date.now()
+        const exclude = this.joins.excluded(this.components.peerId)
+        const carry = this.joins.carriesRecords(now, this.exchange.relayable(now, this.ttl(), exclude))
+        return this.exchange.outgoing(certified, budget, now, this.ttl(), carry, exclude)
+      }
+    })
 
-    if (publicKey == null) {
-      throw new Error('our peer id has no public key to announce')
+    if (announced < addresses.length) {
+      this.log('announcing %d of our %d addresses', announced, addresses.length)
     }
 
-    const { maxAddresses, maxMessageSize } = this.options.limits
-    const all = this.components.addressManager.getAddresses()
-    const announced = all.filter(ma => this.options.addressFilter(ma)).slice(0, maxAddresses)
-    const message: Peer = { publicKey: publicKeyToProtobuf(publicKey) as Uint8Array<ArrayBuffer>, addrs: announced.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), peerRecords: [] }
-
-    // room for our record of these addresses too (it repeats them)
-    while (message.addrs.length > 0 && Peer.encode(message).byteLength + recordSize(message.addrs) > maxMessageSize) {
-      message.addrs.pop()
-    }
-
-    if (message.addrs.length < all.length) {
-      this.log('announcing %d of our %d addresses', message.addrs.length, all.length)
-    }
-
-    // our record certifies exactly what we announce
-    const certified = announced.slice(0, message.addrs.length)
-    const budget = maxMessageSize - Peer.encode(message).byteLength
-    const now = Date.now()
-    const exclude = this.joins.excluded(this.components.peerId)
-    const carry = this.joins.carriesRecords(now, this.exchange.relayable(now, this.ttl(), exclude))
-    Object.assign(message, this.exchange.outgoing(certified, budget, now, this.ttl(), carry, exclude))
-
-    return { data: Peer.encode(message), records: message.peerRecords.length }
+    return { data, records }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The gate every message on our topics passes, once: from gossipsub's topic
+ * The checks of the gate (`gate.ts`) every message on our topics passes, once: from gossipsub's topic
  * validator when the pubsub service has one (so what we refuse is not
  * forwarded either, and its sender is scored), else from the `message`
  * event. Cheap checks come first, and nothing is charged to an author for
