@@ -1,0 +1,425 @@
+/**
+ * 100 B messages from A to B three ways, side by side in one run, on
+ * loopback and with 25 ms each way, both through @x/fault-proxy (which
+ * counts the bytes on the wire: TCP payload, so noise, yamux, multistream
+ * and our framing, not TCP/IP headers):
+ *
+ * 1. `stream/msg`: a new stream per message (plain libp2p), 64 at a time
+ * 2. `lp-stream`: one stream, one length-prefixed `stream.send` per message
+ * 3. `batching`: `@x/message-batching` `send()`, up to 2,000 unresolved,
+ *    compression off (the payloads are random: deflate could only cost CPU;
+ *    the last table measures compression on JSON)
+ *
+ * Throughput runs in ROUNDS (5) interleaved rounds, the order rotating;
+ * msg/s is the median of a mode's rounds, wire bytes are summed over them.
+ * Per mode: messages/s (first send to last receipt at B), wire bytes per
+ * message and efficiency (payload / wire bytes), one-way latency p50/p99 at
+ * light (100/s), medium (2,000/s) and saturating load (the throughput run).
+ * Then `high` priority latency while a `low` flood saturates the link, and
+ * compression on a JSON payload (ratio and CPU). All nodes run in this one
+ * process, so the sender, the receiver and the proxy share its event loop.
+ *
+ *   node bench/batching/compare.ts            (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5)
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { FaultProxy } from '@x/fault-proxy'
+import { messageBatching } from '@x/message-batching'
+import { createLibp2p } from 'libp2p'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { fmt, median, percentile, printTable, writeResults } from '../lib/stats.ts'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import type { MessageBatching } from '@x/message-batching'
+
+const MESSAGES = Number(process.env.MESSAGES ?? 100_000)
+const PER_STREAM_MESSAGES = Number(process.env.PER_STREAM_MESSAGES ?? 20_000)
+const SIZE = 100
+const PER_MSG = '/bench/msg/1.0.0'
+const LP = '/bench/lp/1.0.0'
+const WINDOW_STREAMS = 64
+const WINDOW_BATCHING = 2000
+const ROUNDS = Number(process.env.ROUNDS ?? 5)
+
+type Node = Libp2p<{ batching: MessageBatching }>
+
+async function node (listen: boolean): Promise<Node> {
+  return createLibp2p({
+    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ maxInboundStreams: 4096, maxOutboundStreams: 4096 })],
+    connectionMonitor: { enabled: false },
+    services: { batching: messageBatching({ requestTimeout: 60_000, compression: false }) }
+  }) as unknown as Promise<Node>
+}
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+/** Sends that failed in the paced runs, by error name (reported, never hidden) */
+const failures = new Map<string, number>()
+
+/** B's side: every arrival, whatever the mode */
+class Receiver {
+  count = 0
+  latencies: number[] = []
+  highLatencies: number[] = []
+  private target = Infinity
+  private done: () => void = () => {}
+
+  arrived (data: Uint8Array): void {
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+    const latency = now() - view.getFloat64(0)
+    if (data[8] === 1) {
+      this.highLatencies.push(latency)
+    } else {
+      this.latencies.push(latency)
+    }
+    if (++this.count >= this.target) { this.done() }
+  }
+
+  reset (): void {
+    this.count = 0
+    this.latencies = []
+    this.highLatencies = []
+    this.target = Infinity
+  }
+
+  async expect (n: number): Promise<void> {
+    this.reset()
+    this.target = n
+    return new Promise(resolve => { this.done = resolve })
+  }
+}
+
+/** A timestamp, the priority flag, then random (incompressible) bytes */
+function message (high = false): Uint8Array {
+  const data = new Uint8Array(SIZE)
+  crypto.getRandomValues(data.subarray(9))
+  new DataView(data.buffer).setFloat64(0, now())
+  data[8] = high ? 1 : 0
+  return data
+}
+
+interface Mode {
+  name: string
+  /** Sends one message; resolves when the sender may go on (its own backpressure) */
+  send(data: Uint8Array): Promise<void>
+  window: number
+}
+
+function modes (a: Node, b: Node, conn: Connection, lp: Stream): Mode[] {
+  return [
+    {
+      name: 'stream/msg',
+      window: WINDOW_STREAMS,
+      send: async (data) => {
+        const stream = await conn.newStream(PER_MSG, { maxOutboundStreams: 1 << 20 })
+        stream.send(data)
+        await stream.close()
+      }
+    },
+    {
+      name: 'lp-stream',
+      window: 1,
+      send: async (data) => {
+        const frame = new Uint8Array(data.byteLength + 1)
+        frame[0] = data.byteLength
+        frame.set(data, 1)
+        if (!lp.send(frame)) { await lp.onDrain() }
+      }
+    },
+    {
+      name: 'batching',
+      window: WINDOW_BATCHING,
+      send: async (data) => a.services.batching.send(b.peerId, 'bench', data, { priority: data[8] === 1 ? 'high' : 'normal' })
+    }
+  ]
+}
+
+/** Sends n messages with at most `window` unresolved sends */
+async function pump (mode: Mode, n: number, make: () => Uint8Array = () => message()): Promise<void> {
+  const gate = new Gate(mode.window)
+  for (let i = 0; i < n; i++) {
+    await gate.run(mode.send(make()))
+  }
+  await gate.idle()
+}
+
+/** At most `window` promises outstanding; waiting callers wake at half the window */
+class Gate {
+  private pending = 0
+  private wake?: () => void
+  private low: number
+  private readonly window: number
+  failure?: Error
+
+  constructor (window: number) {
+    this.window = window
+    this.low = Math.floor(window / 2)
+  }
+
+  async run (p: Promise<void>): Promise<void> {
+    this.pending++
+    p.catch(err => { this.failure = err }).finally(() => {
+      this.pending--
+      if (this.wake != null && this.pending <= this.low) {
+        const wake = this.wake
+        this.wake = undefined
+        wake()
+      }
+    })
+    if (this.pending >= this.window) {
+      await new Promise<void>(resolve => { this.wake = resolve })
+    }
+  }
+
+  async idle (): Promise<void> {
+    this.low = 0
+    while (this.pending > 0) {
+      await new Promise<void>(resolve => { this.wake = resolve })
+    }
+    if (this.failure != null) { throw this.failure }
+  }
+}
+
+/** Sends at `perMs` messages every millisecond tick for `ms` */
+async function paced (mode: Mode, everyMs: number, perTick: number, ms: number): Promise<number> {
+  let sent = 0
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    for (let i = 0; i < perTick; i++) {
+      mode.send(message()).catch(err => { failures.set(err.name, (failures.get(err.name) ?? 0) + 1) })
+      sent++
+    }
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+  return sent
+}
+
+async function setup (latency: number): Promise<{ a: Node, b: Node, proxy: FaultProxy, conn: Connection, lp: Stream, receiver: Receiver, stop(): Promise<void> }> {
+  const a = await node(false)
+  const b = await node(true)
+  const receiver = new Receiver()
+
+  await b.handle(PER_MSG, (stream) => {
+    const data = new Uint8ArrayList()
+    stream.addEventListener('message', (evt) => { data.append(evt.data) })
+    stream.addEventListener('remoteCloseWrite', () => { receiver.arrived(data.subarray()); void stream.close() })
+  }, { maxInboundStreams: 4096 })
+  await b.handle(LP, (stream) => {
+    const buffer = new Uint8ArrayList()
+    stream.addEventListener('message', (evt) => {
+      buffer.append(evt.data)
+      while (buffer.byteLength > 0 && buffer.byteLength >= 1 + buffer.get(0)) {
+        const length = buffer.get(0)
+        receiver.arrived(buffer.subarray(1, 1 + length))
+        buffer.consume(1 + length)
+      }
+    })
+  })
+  b.services.batching.handle('bench', (data) => { receiver.arrived(data) })
+  b.services.batching.handle('echo', (data) => data)
+
+  const port = Number(b.getMultiaddrs()[0].toString().match(/\/tcp\/(\d+)/)?.[1])
+  const proxy = new FaultProxy({ target: { port } })
+  await proxy.start()
+  proxy.setLatency(latency)
+  const conn = await a.dial(multiaddr(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`))
+  const lp = await conn.newStream(LP)
+
+  return {
+    a, b, proxy, conn, lp, receiver,
+    stop: async () => { await a.stop(); await b.stop(); await proxy.stop() }
+  }
+}
+
+const results: Record<string, unknown> = {}
+
+for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as const) {
+  const env = await setup(latency)
+  const { a, b, proxy, receiver } = env
+  const all = modes(a, b, env.conn, env.lp)
+  const rows: Array<Record<string, string | number>> = []
+  const raw: Record<string, unknown> = {}
+
+  // warm up every path
+  for (const mode of all) {
+    const arrived = receiver.expect(200)
+    await pump(mode, 200)
+    await arrived
+  }
+
+  // throughput and saturating latency: ROUNDS interleaved rounds, the order rotating, so
+  // machine noise hits every mode alike; msg/s is the median over the rounds
+  const rates = new Map<string, number[]>(all.map(m => [m.name, []]))
+  const wires = new Map<string, { bytes: number, n: number }>(all.map(m => [m.name, { bytes: 0, n: 0 }]))
+  const saturating = new Map<string, number[]>(all.map(m => [m.name, []]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < all.length; k++) {
+      const mode = all[(k + round) % all.length]
+      const total = mode.name === 'stream/msg' ? (latency > 0 ? Math.min(PER_STREAM_MESSAGES, 5000) : PER_STREAM_MESSAGES) : MESSAGES
+      const n = Math.round(total / ROUNDS)
+      const before = proxy.stats.bytesUp
+      const arrived = receiver.expect(n)
+      const started = performance.now()
+      await pump(mode, n)
+      await arrived
+      rates.get(mode.name)?.push(n / ((performance.now() - started) / 1000))
+      const wire = wires.get(mode.name) as { bytes: number, n: number }
+      wire.bytes += proxy.stats.bytesUp - before
+      wire.n += n
+      saturating.get(mode.name)?.push(...receiver.latencies)
+    }
+  }
+
+  for (const mode of all) {
+    // light: 1 every 10 ms for 2 s; medium: 2 a millisecond tick for 2 s
+    const light = await latencyRun(receiver, mode, 10, 1, 2000)
+    const medium = await latencyRun(receiver, mode, 1, 2, 2000)
+    const wire = (wires.get(mode.name) as { bytes: number, n: number })
+    const perMessage = wire.bytes / wire.n
+    const sat = saturating.get(mode.name) as number[]
+    const rate = median(rates.get(mode.name) as number[])
+
+    raw[mode.name] = { n: wire.n, rates: rates.get(mode.name), rate, wire: perMessage, light, medium, saturating: { p50: percentile(sat, 50), p99: percentile(sat, 99) } }
+    rows.push({
+      mode: mode.name,
+      messages: String(wire.n),
+      'msg/s (median of rounds)': Math.round(rate),
+      'wire B/msg': perMessage,
+      efficiency: `${fmt(SIZE / perMessage * 100, 1)}%`,
+      'light p50/p99 ms': `${fmt(median(light))}/${fmt(percentile(light, 99))}`,
+      'medium p50/p99 ms': `${fmt(median(medium))}/${fmt(percentile(medium, 99))}`,
+      'saturating p50/p99 ms': `${fmt(percentile(sat, 50))}/${fmt(percentile(sat, 99))}`
+    })
+  }
+
+  printTable(`100 B messages A -> B, ${label} (through @x/fault-proxy; wire = TCP payload bytes A -> B)`, rows)
+  const perStream = raw['stream/msg'] as any
+  const lpStream = raw['lp-stream'] as any
+  const batched = raw.batching as any
+  const speedupStream = batched.rate / perStream.rate
+  const speedupLp = batched.rate / lpStream.rate
+  const lightDelta = median(batched.light) - median(lpStream.light)
+
+  // high priority while a low flood saturates the link
+  const idle: number[] = []
+  for (let i = 0; i < 50; i++) {
+    const t = performance.now()
+    await a.services.batching.request(b.peerId, 'echo', new Uint8Array(SIZE))
+    idle.push(performance.now() - t)
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+  const idleRtt = median(idle)
+  const flood = floodWithHigh(receiver, a, b)
+  const { high, lows } = await flood
+
+  const efficiency = SIZE / batched.wire
+  process.stdout.write(`\n${label}: batching vs stream/msg ${fmt(speedupStream, 1)}x (target >= 20x: ${speedupStream >= 20 ? 'met' : 'NOT met'}), ` +
+    `vs lp-stream ${fmt(speedupLp, 2)}x (target >= 2x: ${speedupLp >= 2 ? 'met' : 'NOT met'}), ` +
+    `efficiency ${fmt(efficiency * 100, 1)}% (target >= 95%: ${efficiency >= 0.95 ? 'met' : 'NOT met'}), ` +
+    `light-load p50 ${fmt(lightDelta, 3)} ms vs lp-stream (target within 1 ms: ${Math.abs(lightDelta) <= 1 ? 'met' : 'NOT met'})\n`)
+  process.stdout.write(`${label}: high priority under a low flood (${lows} low messages): p50 ${fmt(median(high))} ms, p99 ${fmt(percentile(high, 99))} ms; idle RTT (request, median) ${fmt(idleRtt)} ms; ` +
+    `target p99 <= 2x idle RTT (${fmt(2 * idleRtt)} ms): ${percentile(high, 99) <= 2 * idleRtt ? 'met' : 'NOT met'}\n`)
+
+  results[label] = { raw, speedupStream, speedupLp, efficiency, lightDelta, idleRtt, high: { p50: median(high), p99: percentile(high, 99), n: high.length } }
+  await env.stop()
+}
+
+// compression on a realistic JSON payload, loopback
+{
+  const env = await setup(0)
+  const rows: Array<Record<string, string | number>> = []
+  const n = 20_000
+  const payloads = Array.from({ length: 256 }, (_, i) => new TextEncoder().encode(JSON.stringify({
+    type: 'presence', peer: `12D3KooW${'abcdefghij'.repeat(4).slice(i % 10, 30 + (i % 10))}`, room: `room-${i % 7}`, online: i % 3 !== 0, ts: 1764300000000 + i * 37, seq: i
+  })))
+  for (const compression of [false, { threshold: 1024, level: 6 }] as const) {
+    const a = await createLibp2p({
+      transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionMonitor: { enabled: false },
+      services: { batching: messageBatching({ compression }) }
+    })
+    let got = 0
+    let done: () => void = () => {}
+    const all = new Promise<void>(resolve => { done = resolve })
+    env.b.services.batching.handle('json', () => { if (++got === n) { done() } })
+    await a.dial(multiaddr(`/ip4/127.0.0.1/tcp/${env.proxy.port}/p2p/${env.b.peerId}`))
+    const before = env.proxy.stats.bytesUp
+    const cpu = process.cpuUsage()
+    const started = performance.now()
+    const mode: Mode = { name: 'json', window: WINDOW_BATCHING, send: async (data) => a.services.batching.send(env.b.peerId, 'json', data) }
+    let i = 0
+    await pump(mode, n, () => payloads[i++ % payloads.length])
+    await all
+    const seconds = (performance.now() - started) / 1000
+    const used = process.cpuUsage(cpu)
+    const m = a.services.batching.getMetrics()
+    const payloadBytes = payloads.reduce((s, p) => s + p.byteLength, 0) / payloads.length * n
+    rows.push({
+      compression: compression === false ? 'off' : 'deflate level 6',
+      'payload B/msg': payloadBytes / n,
+      'wire B/msg': (env.proxy.stats.bytesUp - before) / n,
+      'records/frame bytes': m.bytesBeforeCompression === 0 ? 0 : m.bytesAfterCompression / m.bytesBeforeCompression,
+      'msg/s': Math.round(n / seconds),
+      'CPU us/msg (whole process)': (used.user + used.system) / n
+    })
+    await a.stop()
+  }
+  printTable('Compression, JSON presence messages (~150 B), 20,000 A -> B, loopback', rows)
+  results.compression = rows
+  await env.stop()
+}
+
+if (failures.size > 0) {
+  process.stdout.write(`\nfailed sends in the paced runs: ${JSON.stringify(Object.fromEntries(failures))}\n`)
+}
+results.failures = Object.fromEntries(failures)
+writeResults('batching-compare', results)
+
+async function latencyRun (receiver: Receiver, mode: Mode, everyMs: number, perTick: number, ms: number): Promise<number[]> {
+  let sent = 0
+  let received = 0
+  receiver.reset()
+  let deadline = Infinity
+  const arrived = new Promise<void>(resolve => {
+    const check = setInterval(() => {
+      received = receiver.count
+      if ((sent > 0 && received >= sent) || Date.now() > deadline) { clearInterval(check); resolve() }
+    }, 5)
+  })
+  const failedBefore = [...failures.values()].reduce((a, b) => a + b, 0)
+  sent = await paced(mode, everyMs, perTick, ms)
+  // a failed send never arrives
+  sent -= [...failures.values()].reduce((a, b) => a + b, 0) - failedBefore
+  // late failures are not subtracted: stop waiting 30 s after the last send
+  deadline = Date.now() + 30_000
+  await arrived
+  return [...receiver.latencies]
+}
+
+async function floodWithHigh (receiver: Receiver, a: Node, b: Node): Promise<{ high: number[], lows: number }> {
+  receiver.reset()
+  let flooding = true
+  let lows = 0
+  const low: Mode = { name: 'low', window: WINDOW_BATCHING, send: async (data) => a.services.batching.send(b.peerId, 'bench', data, { priority: 'low' }) }
+  const floodDone = (async () => {
+    const gate = new Gate(low.window)
+    while (flooding) {
+      await gate.run(low.send(message()))
+      lows++
+    }
+    await gate.idle()
+  })()
+  await new Promise(resolve => setTimeout(resolve, 300))
+  for (let i = 0; i < 200; i++) {
+    void a.services.batching.send(b.peerId, 'bench', message(true), { priority: 'high' })
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  flooding = false
+  await floodDone
+  const deadline = Date.now() + 30_000
+  while (receiver.highLatencies.length < 200 && Date.now() < deadline) { await new Promise(resolve => setTimeout(resolve, 20)) }
+  return { high: [...receiver.highLatencies], lows }
+}
