@@ -1,5 +1,5 @@
 /**
- * @x/bandwidth against go-libp2p: shaping is local, so a go peer sees an
+ * `@x/bandwidth` against go-libp2p: shaping is local, so a go peer sees an
  * ordinary (slower) yamux stream. A bulk transfer from js to the go peer's
  * echo is shaped by `maxUpload` while pings to the go peer go ahead of it;
  * a stream the go peer opens is shaped too (js echoes through the shaper);
