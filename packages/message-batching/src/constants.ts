@@ -12,6 +12,10 @@ export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024
 export const DEFAULT_BATCH_TIMEOUT = 10
 export const DEFAULT_COMPRESSION_THRESHOLD = 1024
 export const DEFAULT_COMPRESSION_LEVEL = 6
+/** A deflate that saves less than this share counts as incompressible */
+export const COMPRESSION_MIN_SAVING = 0.1
+/** After incompressible frames, deflate is not tried for 1, 2, 4 ... up to this many frames */
+export const COMPRESSION_MAX_SKIP = 64
 export const DEFAULT_REQUEST_TIMEOUT = 10_000
 export const DEFAULT_OPEN_TIMEOUT = 10_000
 

@@ -9,6 +9,7 @@
  */
 import { FLAG_COMPRESSED, encodeFrame, encodeRecords } from './codec.ts'
 import { deflateRaw } from './compression.ts'
+import { COMPRESSION_MAX_SKIP, COMPRESSION_MIN_SAVING } from './constants.ts'
 import type { WireRecord } from './codec.ts'
 import type { CompressionLevel } from './compression.ts'
 import type { PriorityQueues, QueueItem } from './queue.ts'
@@ -34,6 +35,8 @@ export interface WrittenFrame {
   /** Bytes of the frame as written */
   wireBytes: number
   compressed: boolean
+  /** Whether deflate was tried (false below the threshold or while backing off) */
+  compressionTried: boolean
 }
 
 export interface WriterHooks<T extends QueueItem> {
@@ -65,6 +68,9 @@ export class FrameWriter<T extends QueueItem> {
   /** Bumped when the stream changes, so a stale 'drain' or turn end does nothing */
   private generation = 0
   private closed = false
+  /** Frames still to send without trying deflate, and the next back-off */
+  private compressionSkip = 0
+  private compressionBackoff = 0
 
   constructor (queues: PriorityQueues<T>, settings: FlushSettings, hooks: WriterHooks<T>) {
     this.queues = queues
@@ -210,12 +216,27 @@ export class FrameWriter<T extends QueueItem> {
     let payload = body
     let flags = 0
 
-    if (body.byteLength >= this.settings.compressionThreshold) {
-      const deflated = deflateRaw(body, this.settings.compressionLevel)
+    let tried = false
 
-      if (deflated.byteLength < body.byteLength) {
-        payload = deflated
-        flags = FLAG_COMPRESSED
+    if (body.byteLength >= this.settings.compressionThreshold) {
+      if (this.compressionSkip > 0) {
+        this.compressionSkip--
+      } else {
+        tried = true
+        const deflated = deflateRaw(body, this.settings.compressionLevel)
+
+        if (deflated.byteLength < body.byteLength) {
+          payload = deflated
+          flags = FLAG_COMPRESSED
+        }
+
+        // incompressible traffic: try again after 1, 2, 4 ... COMPRESSION_MAX_SKIP frames
+        if (deflated.byteLength > body.byteLength * (1 - COMPRESSION_MIN_SAVING)) {
+          this.compressionBackoff = Math.min(Math.max(1, this.compressionBackoff * 2), COMPRESSION_MAX_SKIP)
+          this.compressionSkip = this.compressionBackoff
+        } else {
+          this.compressionBackoff = 0
+        }
       }
     }
 
@@ -233,7 +254,7 @@ export class FrameWriter<T extends QueueItem> {
       return false
     }
 
-    this.hooks.written(items, { cause, bodyBytes: body.byteLength, wireBytes: frame.byteLength, compressed: flags !== 0 })
+    this.hooks.written(items, { cause, bodyBytes: body.byteLength, wireBytes: frame.byteLength, compressed: flags !== 0, compressionTried: tried })
     const generation = this.generation
 
     if (!accepted) {

@@ -23,15 +23,16 @@ function stubStream (): any {
   }
 }
 
-function setup (settings: Partial<FlushSettings> = {}): { queues: PriorityQueues<Item>, writer: FrameWriter<Item>, stream: any, causes: FlushCause[], push(n: number, priority?: number, size?: number): void, batches(): number[][] } {
+function setup (settings: Partial<FlushSettings> = {}): { queues: PriorityQueues<Item>, writer: FrameWriter<Item>, stream: any, causes: FlushCause[], tried: boolean[], push(n: number, priority?: number, size?: number): void, batches(): number[][] } {
   const queues = new PriorityQueues<Item>({ maxLength: 1e6, maxBytes: 1e9, maxWaiting: 0 })
   const stream = stubStream()
   const causes: FlushCause[] = []
+  const tried: boolean[] = []
   const writer = new FrameWriter<Item>(queues, { maxBatchSize: 100, maxBatchBytes: 65536, batchTimeout: 10, adaptive: true, compressionThreshold: 1024, compressionLevel: 6, ...settings }, {
     stream: () => stream,
     needStream: () => {},
     encode: (items) => ({ records: items.map((i): WireRecord => ({ kind: KIND_MESSAGE, n: i.n % 8, priority: i.priority, payload: i.payload })), items }),
-    written: (_items, frame) => { causes.push(frame.cause) },
+    written: (_items, frame) => { causes.push(frame.cause); tried.push(frame.compressionTried) },
     failed: () => {}
   })
   return {
@@ -39,6 +40,7 @@ function setup (settings: Partial<FlushSettings> = {}): { queues: PriorityQueues
     writer,
     stream,
     causes,
+    tried,
     push (n, priority = 1, size = 100) {
       const payload = new Uint8Array(size)
       payload[0] = n
@@ -140,5 +142,24 @@ describe('adaptive flush', () => {
     await clock.tickAsync(0)
     expect(t.stream.frames.map((f: Uint8Array) => f[f[0] >= 0x80 ? 2 : 1])).to.deep.equal([1, 0])
     expect(t.stream.frames[0].byteLength).to.be.lessThan(100)
+  })
+
+  it('backs off deflate on incompressible frames (1, 2, 4 ... frames) and tries every compressible one', async () => {
+    const t = setup({ maxBatchSize: 1 })
+    const random = (): Uint8Array => new Uint8Array(2000).map(() => Math.floor(Math.random() * 256))
+    for (let n = 0; n < 11; n++) {
+      t.queues.push({ n, priority: 1, size: 2000, payload: random() })
+    }
+    t.writer.queued(1)
+    await clock.tickAsync(0)
+    expect(t.tried).to.deep.equal([true, false, true, false, false, true, false, false, false, false, true])
+
+    const c = setup({ maxBatchSize: 1 })
+    for (let n = 0; n < 5; n++) {
+      c.queues.push({ n, priority: 1, size: 2000, payload: new Uint8Array(2000).fill(n) })
+    }
+    c.writer.queued(1)
+    await clock.tickAsync(0)
+    expect(c.tried).to.deep.equal([true, true, true, true, true])
   })
 })
