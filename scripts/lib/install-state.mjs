@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isMain } from './is-main.mjs'
 
 export const STAMP = 'node_modules/.x-install-stamp'
 
@@ -64,7 +65,7 @@ export function writeStamp (root) {
   writeFileSync(join(root, STAMP), lockHash(root) + '\n')
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const root = process.cwd()
   if (process.argv[2] === 'stamp') {
     writeStamp(root)

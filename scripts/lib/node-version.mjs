@@ -5,6 +5,8 @@
 // package.json "engines" in step. Runs on any Node (ensure-node.sh calls it
 // with whatever Node is on PATH): `node scripts/lib/node-version.mjs` exits 0
 // when the running Node is new enough.
+import { isMain } from './is-main.mjs'
+
 export const ENGINES = '^22.18.0 || >=23.6.0'
 
 /**
@@ -17,6 +19,6 @@ export function runsTypeScript (version) {
   return major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18)
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   process.exit(runsTypeScript(process.versions.node) ? 0 : 1)
 }
