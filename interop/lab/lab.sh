@@ -20,6 +20,9 @@
 #   pubjs  15.0.0.10   a public host (js node for the "public" scenario)
 #   nat1   16.0.0.1    NAT router of LAN 1 (10.1.0.0/24, host a at 10.1.0.2)
 #   nat2   17.0.0.1    NAT router of LAN 2 (10.2.0.0/24, host b at 10.2.0.2)
+#   an4-8  18-22.0.0.10  five more go AutoNAT servers: AutoNAT (v1 and v2)
+#                      gives up on an address after 8 failed dial-backs from
+#                      distinct /8 networks, so an1-an8 are eight of them
 #
 # NAT (nftables, in the router namespaces only):
 #   cone       masquerade, port-preserving: the same internal ip:port maps to
@@ -36,7 +39,7 @@
 # -E: the ERR trap of `up` also fires for failures inside the helper functions it calls
 set -Eeuo pipefail
 
-ROLES_PUBLIC="relay:11.0.0.10 an1:12.0.0.10 an2:13.0.0.10 an3:14.0.0.10 pubjs:15.0.0.10"
+ROLES_PUBLIC="relay:11.0.0.10 an1:12.0.0.10 an2:13.0.0.10 an3:14.0.0.10 pubjs:15.0.0.10 an4:18.0.0.10 an5:19.0.0.10 an6:20.0.0.10 an7:21.0.0.10 an8:22.0.0.10"
 
 die () { echo "lab.sh: $*" >&2; exit 1; }
 
@@ -49,7 +52,7 @@ ns () { echo "x$1-$2"; }
 down () {
   local id="$1"
   check_id "$id"
-  for role in a b nat1 nat2 relay an1 an2 an3 pubjs pub; do
+  for role in a b nat1 nat2 relay an1 an2 an3 an4 an5 an6 an7 an8 pubjs pub; do
     local name
     name="$(ns "$id" "$role")"
     if ip netns list | grep -qw "^$name"; then
@@ -153,7 +156,7 @@ NFT
   trap - ERR
 
   cat <<JSON
-{"id":"$id","nat":"$nat","ns":{"pub":"$pub","relay":"$(ns "$id" relay)","an1":"$(ns "$id" an1)","an2":"$(ns "$id" an2)","an3":"$(ns "$id" an3)","pubjs":"$(ns "$id" pubjs)","nat1":"$(ns "$id" nat1)","nat2":"$(ns "$id" nat2)","a":"$(ns "$id" a)","b":"$(ns "$id" b)"},"ip":{"relay":"11.0.0.10","an1":"12.0.0.10","an2":"13.0.0.10","an3":"14.0.0.10","pubjs":"15.0.0.10","nat1":"16.0.0.1","nat2":"17.0.0.1","a":"10.1.0.2","b":"10.2.0.2"}}
+{"id":"$id","nat":"$nat","ns":{"pub":"$pub","relay":"$(ns "$id" relay)","an1":"$(ns "$id" an1)","an2":"$(ns "$id" an2)","an3":"$(ns "$id" an3)","an4":"$(ns "$id" an4)","an5":"$(ns "$id" an5)","an6":"$(ns "$id" an6)","an7":"$(ns "$id" an7)","an8":"$(ns "$id" an8)","pubjs":"$(ns "$id" pubjs)","nat1":"$(ns "$id" nat1)","nat2":"$(ns "$id" nat2)","a":"$(ns "$id" a)","b":"$(ns "$id" b)"},"ip":{"relay":"11.0.0.10","an1":"12.0.0.10","an2":"13.0.0.10","an3":"14.0.0.10","an4":"18.0.0.10","an5":"19.0.0.10","an6":"20.0.0.10","an7":"21.0.0.10","an8":"22.0.0.10","pubjs":"15.0.0.10","nat1":"16.0.0.1","nat2":"17.0.0.1","a":"10.1.0.2","b":"10.2.0.2"}}
 JSON
 }
 

@@ -3,6 +3,11 @@
  * js node and the go peer: dials both ways, identify, ping, a 1 MiB echo,
  * the pool holding several QUIC connections to one go peer and the health
  * service measuring each of them.
+ *
+ * Known: an echo the go peer opens to js over QUIC (go writes, half-closes,
+ * reads to the end) does not complete within 10 s, while the same over TCP
+ * does and js -> go over QUIC does; not investigated further, so the echo
+ * here runs js -> go only.
  */
 import { quic } from '@chainsafe/libp2p-quic'
 import { peerIdFromString } from '@libp2p/peer-id'

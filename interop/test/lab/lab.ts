@@ -29,7 +29,11 @@ const LAB_SH = join(LAB_DIR, 'lab.sh')
 const JS_PEER = join(LAB_DIR, 'js-peer.ts')
 
 export type NatKind = 'cone' | 'symmetric'
-export type Role = 'pub' | 'relay' | 'an1' | 'an2' | 'an3' | 'pubjs' | 'nat1' | 'nat2' | 'a' | 'b'
+export type AutonatRole = 'an1' | 'an2' | 'an3' | 'an4' | 'an5' | 'an6' | 'an7' | 'an8'
+export type Role = 'pub' | 'relay' | AutonatRole | 'pubjs' | 'nat1' | 'nat2' | 'a' | 'b'
+
+/** The AutoNAT server hosts, each in its own /8 network */
+export const AUTONAT_ROLES: AutonatRole[] = ['an1', 'an2', 'an3', 'an4', 'an5', 'an6', 'an7', 'an8']
 
 export interface LabInfo {
   id: string
@@ -76,14 +80,23 @@ export class Lab {
   }
 
   get autonatAddrs (): string[] {
-    return this.autonat.map((p, i) => `/ip4/${this.info.ip[`an${i + 1}` as 'an1']}/tcp/4001/p2p/${p.peerId}`)
+    return this.autonat.map((p, i) => `/ip4/${this.info.ip[AUTONAT_ROLES[i]]}/tcp/4001/p2p/${p.peerId}`)
   }
 
-  /** The public segment: a go relay and three go AutoNAT servers in distinct /8s */
-  async startInfra (): Promise<void> {
+  /** The AutoNAT servers' QUIC addresses */
+  get autonatQuicAddrs (): string[] {
+    return this.autonat.map((p, i) => `/ip4/${this.info.ip[AUTONAT_ROLES[i]]}/udp/4001/quic-v1/p2p/${p.peerId}`)
+  }
+
+  /**
+   * The public segment: a go relay and `autonatServers` go AutoNAT servers
+   * (v1 and v2) in distinct /8s (3 by default, up to 8: AutoNAT gives up on
+   * an address only after 8 failed dial-backs from distinct /8s)
+   */
+  async startInfra (autonatServers = 3): Promise<void> {
     const listen = ['-listen', '/ip4/0.0.0.0/tcp/4001,/ip4/0.0.0.0/udp/4001/quic-v1']
     this.relay = await this.go('relay', [...listen, '-relay-service', '-relay-service-unlimited', '-force-reachability', 'public'])
-    this.autonat = await Promise.all((['an1', 'an2', 'an3'] as const).map(async role => this.go(role, [...listen, '-autonat-service', '-force-reachability', 'public'])))
+    this.autonat = await Promise.all(AUTONAT_ROLES.slice(0, autonatServers).map(async role => this.go(role, [...listen, '-autonat-service', '-force-reachability', 'public'])))
   }
 
   /** A go peer in a namespace (tracked and stopped by `down`) */
@@ -95,8 +108,8 @@ export class Lab {
 
   /**
    * A NATed go peer on host a or b: DCUtR on, the lab relay as static relay,
-   * private reachability forced, connected to the relay and every AutoNAT
-   * server so that four distinct observers confirm its NAT mapping
+   * private reachability forced, connected to the relay and three AutoNAT
+   * servers so that four distinct observers confirm its NAT mapping
    */
   async natedGo (role: 'a' | 'b', extra: string[] = []): Promise<PeerProcess> {
     // a fresh port per peer: stale conntrack entries of an earlier peer on the
@@ -111,7 +124,7 @@ export class Lab {
       return conns.filter(c => c.remoteAddr.startsWith(`/ip4/${natIp}/`)).length <= 4 ? true : undefined
     }, 30_000, 500)
     const peer = await this.go(role, ['-listen', `/ip4/0.0.0.0/tcp/${port},/ip4/0.0.0.0/udp/${port}/quic-v1`, '-holepunch', '-relay', this.relayAddr, '-force-reachability', 'private', ...extra])
-    for (const addr of [this.relayAddr, ...this.autonatAddrs]) {
+    for (const addr of [this.relayAddr, ...this.autonatAddrs.slice(0, 3)]) {
       // go's autorelay may have dialled the relay already and hit the per-IP
       // limit while old connections from this NAT drain: retry past backoff
       await until(`${role} connected to ${addr}`, async () => peer.command('connect', { addr, force: false }, 10_000).then(() => true), 20_000, 1_000)

@@ -93,10 +93,10 @@ describe('NAT lab', function () {
       await js.stop()
     })
 
-    it('(3) a public js node learns public from the go AutoNAT servers', async () => {
-      const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4001`], connect: lab.autonatAddrs })
+    it('(3) a public js node learns public from the go AutoNAT servers (v1 and v2)', async () => {
+      const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4001`], connect: lab.autonatAddrs, autonatV2: true })
       const status = await js.waitFor('nat-status', e => e.status === 'public', 60_000)
-      expect(status.reason).to.include(`/ip4/${lab.info.ip.pubjs}/tcp/4001`)
+      expect(status.reason).to.include('AutoNAT verified').and.include(`/ip4/${lab.info.ip.pubjs}/tcp/4001`)
       await js.stop()
     })
 
@@ -142,6 +142,27 @@ describe('NAT lab', function () {
       await go.stop()
       await js.stop()
     })
+
+    it('(7) QUIC: a NATed go peer dials a public js node over QUIC, identify and ping both ways', async () => {
+      const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4003`, `/ip4/${lab.info.ip.pubjs}/udp/4003/quic-v1`], quic: true })
+      const go = await lab.natedGo('b')
+      const addr = `/ip4/${lab.info.ip.pubjs}/udp/4003/quic-v1/p2p/${js.peerId}`
+      const conn = await go.command('connect', { addr }, 15_000)
+      expect(await connAddr(go, conn.connId)).to.include('/quic-v1')
+      // js sees the NAT's public address, over QUIC
+      const seen = await until('js to see the QUIC connection', async () => (await js.command<{ conns: any[] }>('conns')).conns.find(c => c.peerId === go.peerId && c.remoteAddr.includes('/quic-v1')), 10_000)
+      expect(seen.remoteAddr).to.match(/^\/ip4\/17\.0\.0\.1\/udp\//)
+      const identified = await until('go to identify js', async () => {
+        const info = await go.command<{ protocols: string[] }>('identify-info', { peerId: js.peerId })
+        return info.protocols.includes('/ipfs/ping/1.0.0') ? info : undefined
+      }, 10_000)
+      expect(identified.protocols).to.include('/echo/1.0.0')
+      expect((await go.command<{ rttsMs: number[] }>('ping', { peerId: js.peerId, count: 3 }, 15_000)).rttsMs).to.have.lengthOf(3)
+      expect((await js.command<{ rttMs: number }>('ping', { peerId: go.peerId })).rttMs).to.be.a('number')
+      process.stderr.write(`      (7) NATed go -> public js over QUIC from ${seen.remoteAddr}\n`)
+      await go.stop()
+      await js.stop()
+    })
   })
 
   describe('symmetric NATs', () => {
@@ -179,5 +200,31 @@ describe('NAT lab', function () {
       expect(metrics.dials).to.include({ relay: 1, holePunch: 0, reversal: 0 })
       await js.stop()
     })
+  })
+})
+
+describe('NAT lab: AutoNAT with eight servers in distinct /8 networks', function () {
+  this.timeout(240_000)
+  let lab: Lab
+
+  before(async function () {
+    requireOrSkip(this, 'NAT lab specs', labMissingReason())
+    lab = await startLab('cone')
+    await lab.startInfra(8)
+  })
+
+  after(async () => {
+    await lab?.down()
+  })
+
+  it('(8) a NATed js node without a reservation learns private from AutoNAT\'s failed dial-backs of its observed QUIC address', async () => {
+    const js = await lab.js('a', { listen: ['/ip4/0.0.0.0/udp/4600/quic-v1'], quic: true, connect: lab.autonatQuicAddrs, autonatV2: true })
+    const status = await js.waitFor('nat-status', e => e.status !== 'unknown', 120_000)
+    expect(status.status, status.reason).to.equal('private')
+    expect(status.reason).to.include('AutoNAT could not dial').and.include('/ip4/16.0.0.1/udp/')
+    const metrics = await js.command<any>('metrics')
+    expect(metrics.relay.reservations).to.deep.equal([])
+    process.stderr.write(`      (8) NATed js over QUIC: private after ${status.sinceStartMs} ms: ${status.reason}\n`)
+    await js.stop()
   })
 })
