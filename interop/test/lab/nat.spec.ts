@@ -150,7 +150,8 @@ describe('NAT lab', function () {
       const conn = await go.command('connect', { addr }, 15_000)
       expect(await connAddr(go, conn.connId)).to.include('/quic-v1')
       // js sees the NAT's public address, over QUIC
-      const seen = await until('js to see the QUIC connection', async () => (await js.command<{ conns: any[] }>('conns')).conns.find(c => c.peerId === go.peerId && c.remoteAddr.includes('/quic-v1')), 10_000)
+      const quicConnOf = (conns: any[]): any => conns.find(c => c.peerId === go.peerId && String(c.remoteAddr).includes('/quic-v1'))
+      const seen = await until('js to see the QUIC connection', async () => quicConnOf((await js.command<{ conns: any[] }>('conns')).conns), 10_000)
       expect(seen.remoteAddr).to.match(/^\/ip4\/17\.0\.0\.1\/udp\//)
       const identified = await until('go to identify js', async () => {
         const info = await go.command<{ protocols: string[] }>('identify-info', { peerId: js.peerId })
