@@ -17,9 +17,9 @@
  * a class `weight` grants' worth of bytes;
  * 4. within a class, round robin between streams, one grant each.
  *
- * When nothing at or above a stream's level is waiting and its buckets are
- * not in debt, the grant is given at once (`send()` keeps returning true on
- * an idle node). Everything is bounded by the open streams: one `Flow` per
+ * When nothing at or above a stream's level is waiting (nor being woken)
+ * and its buckets are not in debt, the grant is given at once (`send()`
+ * keeps returning true on an idle node). Everything is bounded by the open streams: one `Flow` per
  * shaped stream, in at most one class queue.
  */
 import { GRANT_TIME, MAX_GRANT, MIN_GRANT } from './constants.ts'
@@ -204,6 +204,8 @@ export class Scheduler {
   private readonly catchUpTime: number
   private readonly now: () => number
   private pumpScheduled = false
+  /** Flows granted by a pump are being woken: none may jump the queue meanwhile */
+  private waking = false
   private timer?: ReturnType<typeof setTimeout>
   private timerAt = Infinity
   private stopped = false
@@ -282,7 +284,7 @@ export class Scheduler {
     flow.demand = demand
     const now = this.now()
 
-    if (!this.waitingAtOrAbove(cls.options.priority, now) && this.node.ready(now) && cls.maxBucket.ready(now) && flow.ready(now)) {
+    if (!this.waking && !this.pumpScheduled && !this.waitingAtOrAbove(cls.options.priority, now) && this.node.ready(now) && cls.maxBucket.ready(now) && flow.ready(now)) {
       const granted = this.charge(flow, now)
       cls.recordDelay(0, now, 0.1)
       return granted
@@ -361,12 +363,19 @@ export class Scheduler {
       this.setTimer(this.nextWait(now))
     }
 
-    for (const flow of woken) {
-      try {
-        flow.wake()
-      } catch {
-        // a stream that cannot be woken is closing; its close listener removes it
+    // a woken flow that asks again queues behind the others woken with it
+    this.waking = true
+
+    try {
+      for (const flow of woken) {
+        try {
+          flow.wake()
+        } catch {
+          // a stream that cannot be woken is closing; its close listener removes it
+        }
       }
+    } finally {
+      this.waking = false
     }
   }
 

@@ -95,6 +95,29 @@ describe('scheduler (fake time)', () => {
     scheduler.stop()
   })
 
+  it('shares a class equally even when timers fire late and the bucket catches up', async () => {
+    // the scheduler's clock runs ahead of the timers: every 20 ms, 30 ms
+    // pass that no timer saw (a busy event loop)
+    let lost = 0
+    const scheduler = new Scheduler({ maxUpload: 300_000, classes: [cls('bulk')], burstTime: 10, catchUpTime: 250, now: () => performance.now() + lost })
+    const writers = [0, 1, 2].map(() => new GreedyWriter(scheduler, 'bulk'))
+    writers.forEach(w => { w.start() })
+
+    for (let t = 0; t < 4_000; t += 20) {
+      await clock.tickAsync(20)
+      lost += 30
+    }
+
+    const total = writers.reduce((n, w) => n + w.sent, 0)
+
+    for (const w of writers) {
+      expect(w.sent / total).to.be.within(0.32, 0.347)
+    }
+
+    writers.forEach(w => { w.stop() })
+    scheduler.stop()
+  })
+
   it('gives a class its minRate even under a busy higher level', async () => {
     const scheduler = new Scheduler({ maxUpload: 1_000_000, classes: [cls('high', { priority: 2 }), cls('low', { minRate: 100_000 })], burstTime: 10 })
     const high = new GreedyWriter(scheduler, 'high')
