@@ -47,6 +47,11 @@ const charts = {
       }
     }
   }),
+  bandwidth: new Chart(document.getElementById('bandwidth'), {
+    type: 'bar',
+    data: { labels: [], datasets: [] },
+    options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'bytes/s sent' } } } }
+  }),
   timeline: new Chart(document.getElementById('timeline'), {
     type: 'scatter',
     data: { datasets: [] },
@@ -148,6 +153,23 @@ function updateDiscovery (state) {
     backgroundColor: COLORS[k % COLORS.length]
   }))
   charts.discovery.update('none')
+}
+
+// @x/bandwidth's classes (bytes/s sent over the last second) and
+// @x/message-batching's batches, per node
+function updateBandwidth (state) {
+  const classes = [...new Set(state.nodes.flatMap(n => Object.keys(n.bandwidth)))].sort()
+  charts.bandwidth.data.labels = state.nodes.map(n => `n${n.index}`)
+  charts.bandwidth.data.datasets = classes.map((c, k) => ({
+    label: c,
+    data: state.nodes.map(n => n.bandwidth[c]?.out ?? 0),
+    backgroundColor: c === 'bulk' ? '#ff7f0e' : COLORS[k % COLORS.length]
+  }))
+  charts.bandwidth.update('none')
+
+  const delay = (n, c) => n.bandwidth[c] == null ? '-' : `${n.bandwidth[c].queueDelay.toFixed(0)}/${n.bandwidth[c].maxQueueDelay.toFixed(0)}`
+  const rows = state.nodes.map(n => `<tr><td>n${n.index}</td><td>${n.batching.meanBatchSize.toFixed(1)}</td><td>${n.batching.messagesPerSecond.toFixed(0)}</td><td>${n.batching.batchesPerSecond.toFixed(0)}</td><td>${n.batching.queued}</td>${classes.map(c => `<td>${delay(n, c)}</td>`).join('')}</tr>`)
+  document.getElementById('batching').innerHTML = `<tr><th>node</th><th>msgs/batch</th><th>msgs/s</th><th>batches/s</th><th>queued</th>${classes.map(c => `<th>${c} delay ms</th>`).join('')}</tr>` + rows.join('')
 }
 
 function updateTimeline (state, start) {
@@ -253,9 +275,10 @@ function updateTable (state) {
 
 function updateSummary (state) {
   const r = state.requests
+  const t = state.traffic
   const fault = state.fault ? `fault link n${state.fault.client}→n${state.fault.server}: <b>${state.fault.phase}</b> (cycles ${state.fault.cycles})` : 'faults off'
   document.getElementById('summary').innerHTML =
-    `up ${Math.round(state.uptime / 1000)} s · ${state.nodes.length} nodes · requests ok ${r.ok} <span class="${r.failed > 0 ? 'bad' : ''}">failed ${r.failed}</span> (retried ${r.retried}) · ${fault}`
+    `up ${Math.round(state.uptime / 1000)} s · ${state.nodes.length} nodes · requests ok ${r.ok} <span class="${r.failed > 0 ? 'bad' : ''}">failed ${r.failed}</span> (retried ${r.retried}) · batched ${t.messages} msgs, ${t.requests} reqs · bulk ${(t.bulkBytesSent / 1048576).toFixed(1)} MB · ${fault}`
 }
 
 async function refresh () {
@@ -269,6 +292,7 @@ async function refresh () {
     updateLines(state, start)
     updateStreams(state)
     updateDiscovery(state)
+    updateBandwidth(state)
     updateTimeline(state, start)
     updateTable(state)
     window.__updates++

@@ -1,14 +1,19 @@
 /**
  * `/metrics`: Prometheus text for the whole swarm, built from what each
  * package exports - `health.exportHealthMetrics('prometheus')`,
- * `pool.getMetrics()`, `connectivity.getMetrics()` and the discovery
- * module's `getMetrics()` - with a `node` label on every sample. Families
+ * `pool.getMetrics()`, `connectivity.getMetrics()`, the discovery
+ * module's `getMetrics()`, `batching.getMetrics()` and
+ * `bandwidth.exportMetrics('prometheus')` - with a `node` label on every sample. Families
  * are merged across nodes, so each has one HELP and one TYPE line.
  * Metric names follow the ones the packages register with libp2p `metrics`.
  */
+import { metricName } from '@x/message-batching'
 import { METRIC_NAMES } from '@x/universal-connectivity'
 import { discoveries } from './node.ts'
 import type { Swarm } from './swarm.ts'
+
+/** The batching service's default `metricsPrefix` */
+const BATCHING_PREFIX = 'x_batching_'
 
 type MetricType = 'gauge' | 'counter' | 'untyped'
 
@@ -166,6 +171,24 @@ export function renderMetrics (swarm: Swarm): string {
     }
 
     out.add(cn('relayReservations'), 'Relays we hold a reservation on', 'gauge', n, c.relay.reservations.length)
+
+    // message batching (names from the package's metric-names.ts)
+    const b = node.services.batching.getMetrics()
+    const bm = (key: Parameters<typeof metricName>[1]): string => metricName(BATCHING_PREFIX, key)
+    out.add(bm('messages'), 'Batched messages', 'counter', { ...n, kind: 'sent' }, b.messagesSent)
+    out.add(bm('messages'), 'Batched messages', 'counter', { ...n, kind: 'received' }, b.messagesReceived)
+    for (const [kind, value] of [['sent', b.requestsSent], ['answered', b.requestsAnswered], ['failed', b.requestsFailed], ['timed_out', b.requestsTimedOut], ['lost', b.requestsLost], ['received', b.requestsReceived]] as const) {
+      out.add(bm('requests'), 'Batched requests', 'counter', { ...n, kind }, value)
+    }
+    for (const [kind, value] of [['sent', b.batchesSent], ['received', b.batchesReceived], ['compressed', b.compressedBatches]] as const) {
+      out.add(bm('batches'), 'Batches', 'counter', { ...n, kind }, value)
+    }
+    for (const [kind, value] of [['messages_per_second', b.messagesPerSecond], ['batches_per_second', b.batchesPerSecond], ['mean_batch_size', b.meanBatchSize], ['peers', b.peers]] as const) {
+      out.add(bm('status'), 'Batching rates, mean batch size and peers', 'gauge', { ...n, kind }, value)
+    }
+
+    // bandwidth: its own Prometheus export
+    out.merge(node.services.bandwidth.exportMetrics('prometheus'), i)
 
     // the demo's own workload
     const w = swarm.workload.stats[i]

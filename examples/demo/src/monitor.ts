@@ -4,7 +4,8 @@
  * the pool's stream placement per connection.
  *
  * Bounds: `MAX_POINTS` samples per series, `MAX_SERIES` series (the series
- * of closed connections are dropped oldest first), `MAX_EVENTS` events,
+ * of closed connections are dropped oldest first), `MAX_EVENTS` events
+ * (health events dropped before fault events),
  * `MAX_STREAM_COUNTERS` connections with stream counts.
  */
 import { CONNECTION_HEALTH_EVENT, POOL_STREAM_EVENT } from '@x/interface'
@@ -89,7 +90,10 @@ export class Monitor {
     this.events.push(event)
 
     if (this.events.length > MAX_EVENTS) {
-      this.events.shift()
+      // health events can come by the hundred when a loaded machine slows the
+      // probes; the few fault events (one per phase) go last
+      const oldest = this.events.findIndex(e => e.kind !== 'fault')
+      this.events.splice(oldest < 0 ? 0 : oldest, 1)
     }
   }
 

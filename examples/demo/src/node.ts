@@ -9,23 +9,33 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { echo } from '@libp2p/echo'
 import { gossipsub } from '@libp2p/gossipsub'
 import { tcp } from '@libp2p/tcp'
+import { bandwidthManager } from '@x/bandwidth'
 import { connectionPool } from '@x/connection-pool'
 import { connectivityPreset } from '@x/connectivity-presets'
 import { connectionHealth } from '@x/health'
+import { messageBatching, PROTOCOL as BATCH_PROTOCOL } from '@x/message-batching'
 import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { createLibp2p } from 'libp2p'
 import type { ConnectionGater, PeerDiscovery } from '@libp2p/interface'
+import type { BandwidthManager } from '@x/bandwidth'
 import type { ConnectionPool } from '@x/connection-pool'
 import type { PresetServices } from '@x/connectivity-presets'
 import type { ConnectionHealth } from '@x/health'
+import type { MessageBatching } from '@x/message-batching'
 import type { PubSubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import type { Libp2p } from 'libp2p'
 
 export const ECHO_PROTOCOL = '/echo/1.0.0'
+/** Bulk bytes, read and dropped: the bandwidth manager's `bulk` class */
+export const BULK_PROTOCOL = '/x/demo/bulk/1.0.0'
+/** The `bulk` class's rate cap, bytes/s each way, so interactive traffic keeps its room */
+export const BULK_RATE = 256 * 1024
 
 export interface DemoServices extends PresetServices {
   pool: ConnectionPool
   health: ConnectionHealth
+  batching: MessageBatching
+  bandwidth: BandwidthManager
   echo: unknown
 }
 
@@ -55,6 +65,8 @@ export interface DemoNodeInit {
   announce?: string[]
   /** Also listen on a relay (reserve a slot on one) */
   relayed?: boolean
+  /** Cap the `bulk` class at `BULK_RATE` (the sender of the fault link's bulk transfer) */
+  bulkSender?: boolean
   gater: ConnectionGater
   timings: DemoTimings
 }
@@ -102,7 +114,17 @@ export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
         replaceGrace: 2_000,
         minTimeout: 500
       }),
-      echo: echo()
+      echo: echo(),
+      // small messages and requests over one stream per peer, through the pool
+      batching: messageBatching(),
+      // every stream classified: echo and batches interactive (served first), bulk below them;
+      // the bulk sender caps its bulk class (a class rate also shapes downloads, which no other node needs)
+      bandwidth: bandwidthManager({
+        classes: {
+          interactive: { protocols: [ECHO_PROTOCOL, BATCH_PROTOCOL], priority: 1 },
+          bulk: { protocols: [BULK_PROTOCOL], ...(init.bulkSender === true ? { maxRate: BULK_RATE } : {}) }
+        }
+      })
     } as any
   })
 

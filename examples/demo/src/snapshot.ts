@@ -32,6 +32,10 @@ export interface NodeView {
   pool: { peers: number, connections: number, streamsOpened: number, failovers: number, streamFailures: number }
   health: { averageScore: number, unhealthy: number, replacements: number, probes: number, probeFailures: number }
   requests: { ok: number, failed: number, retried: number }
+  /** `@x/message-batching`: what this node sent */
+  batching: { meanBatchSize: number, messagesPerSecond: number, batchesPerSecond: number, queued: number, compressedBatches: number }
+  /** `@x/bandwidth`: per class, bytes/s over the last second each way and the queuing delay (EWMA and recent max, ms) */
+  bandwidth: Record<string, { out: number, in: number, queueDelay: number, maxQueueDelay: number, openStreams: number }>
 }
 
 export interface SwarmView {
@@ -40,6 +44,8 @@ export interface SwarmView {
   nodes: NodeView[]
   fault?: { phase: string, cycles: number, server: number, client: number, proxyPort: number, proxiedConnections: number }
   requests: { ok: number, failed: number, retried: number }
+  /** Batched messages and requests delivered, failed ones, bulk bytes sent on the fault link */
+  traffic: { messages: number, requests: number, failed: number, bulkBytesSent: number }
   failures: Array<{ at: number, node: number, peer: string, error: string }>
 }
 
@@ -92,6 +98,8 @@ export function snapshot (swarm: Swarm): SwarmView {
     }
 
     const stats = swarm.workload.stats[i]
+    const batching = node.services.batching.getMetrics()
+    const classes = node.services.bandwidth.getMetrics().classes
 
     return {
       index: i,
@@ -103,7 +111,21 @@ export function snapshot (swarm: Swarm): SwarmView {
       connections,
       pool: { peers: pool.peers, connections: pool.connections, streamsOpened: pool.streamsOpened, failovers: pool.failovers, streamFailures: pool.streamFailures },
       health: { averageScore: health.averageScore, unhealthy: health.unhealthy, replacements: health.replacements, probes: health.probes, probeFailures: health.probeFailures },
-      requests: { ok: stats.ok, failed: stats.failed, retried: stats.retried }
+      requests: { ok: stats.ok, failed: stats.failed, retried: stats.retried },
+      batching: {
+        meanBatchSize: batching.meanBatchSize,
+        messagesPerSecond: batching.messagesPerSecond,
+        batchesPerSecond: batching.batchesPerSecond,
+        queued: batching.queueLength.high + batching.queueLength.normal + batching.queueLength.low,
+        compressedBatches: batching.compressedBatches
+      },
+      bandwidth: Object.fromEntries(Object.entries(classes).map(([name, c]) => [name, {
+        out: c.out.rate1s,
+        in: c.in.rate1s,
+        queueDelay: c.queue.avgDelay,
+        maxQueueDelay: c.queue.maxDelay,
+        openStreams: c.openStreams
+      }]))
     }
   })
 
@@ -118,6 +140,7 @@ export function snapshot (swarm: Swarm): SwarmView {
       ? undefined
       : { phase: cycle.phase, cycles: cycle.cycles, server: link.server, client: link.client, proxyPort: link.proxy.port, proxiedConnections: link.proxy.connections.length },
     requests: swarm.workload.totals(),
+    traffic: swarm.traffic.totals(),
     failures: swarm.workload.stats.flatMap((s, node) => s.failures.map(f => ({ ...f, node }))).sort((a, b) => a.at - b.at).slice(-20)
   }
 }

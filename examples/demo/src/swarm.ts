@@ -15,6 +15,7 @@ import { FaultProxy } from '@x/fault-proxy'
 import { FaultCycle } from './fault-cycle.ts'
 import { Monitor } from './monitor.ts'
 import { createDemoNode, DEFAULT_TIMINGS } from './node.ts'
+import { Traffic } from './traffic.ts'
 import { Workload } from './workload.ts'
 import type { FaultEvent } from './fault-cycle.ts'
 import type { DemoLibp2p, DemoTimings } from './node.ts'
@@ -77,6 +78,8 @@ export class Swarm {
   readonly nodes: DemoLibp2p[] = []
   readonly startedAt = Date.now()
   readonly workload: Workload
+  /** Batched messages and requests between nodes, bulk bytes on the fault link */
+  readonly traffic: Traffic
   readonly monitor: Monitor
   readonly link?: FaultLink
   readonly faultCycle?: FaultCycle
@@ -97,6 +100,10 @@ export class Swarm {
       interval: init.requestInterval ?? 1_000,
       focus: link == null ? undefined : { from: link.client, to: link.server, interval: 300 },
       onFailure: init.onRequestFailure
+    })
+    this.traffic = new Traffic(nodes, (peer) => this.indexOf(peer), {
+      interval: init.requestInterval ?? 1_000,
+      bulk: link == null ? undefined : { client: link.client, server: link.server }
     })
 
     if (link != null) {
@@ -157,6 +164,7 @@ export class Swarm {
           port: behindProxy ? roles.serverPort : 0,
           announce: behindProxy ? [`/ip4/127.0.0.1/tcp/${roles.serverPort}`, `/ip4/127.0.0.1/tcp/${roles.proxyPort}`] : undefined,
           relayed: init.nodes >= 4 && i === 2,
+          bulkSender: i === roles.client,
           gater: gater(i),
           timings
         })
@@ -174,6 +182,7 @@ export class Swarm {
     swarm.meshTimer = setInterval(() => { swarm.mesh() }, MESH_INTERVAL)
     swarm.mesh()
     swarm.workload.start()
+    await swarm.traffic.start()
     swarm.faultCycle?.start()
     swarm.monitor.add({ at: Date.now(), kind: 'info', detail: `${nodes.length} nodes started; bootstrap ${bootstrap}` })
     return swarm
@@ -268,6 +277,7 @@ export class Swarm {
       clearInterval(this.meshTimer)
       this.faultCycle?.stop()
       await this.workload.stop()
+      await this.traffic.stop()
       this.monitor.stop()
       await Promise.allSettled(this.nodes.map(async n => { await n.stop() }))
       await this.link?.proxy.stop()

@@ -101,6 +101,28 @@ describe('demo swarm', function () {
     expect(totals.failed, JSON.stringify(swarm.workload.stats.map(s => s.failures))).to.equal(0)
   })
 
+  it('carries batched messages and requests between the nodes, and bulk bytes in their own class on the fault link', async () => {
+    const link = swarm.link
+    expect(link).to.exist()
+
+    if (link == null) {
+      return
+    }
+
+    await waitFor('bulk bytes on the fault link', () => swarm.traffic.stats[link.client].bulkBytesSent > 0, 20_000)
+    const totals = swarm.traffic.totals()
+    expect(totals.messages).to.be.greaterThan(100)
+    expect(totals.requests).to.be.greaterThan(10)
+    // bursts of messages to a peer leave in batches of more than one
+    const batches = swarm.nodes.map(n => n.services.batching.getMetrics())
+    expect(batches.some(b => b.batchesSent > 0 && b.messagesSent / b.batchesSent > 1), JSON.stringify(batches.map(b => [b.messagesSent, b.batchesSent]))).to.equal(true)
+    // the bandwidth manager put the bulk stream in `bulk`, echo and batches in `interactive`
+    const classes = swarm.nodes[link.client].services.bandwidth.getMetrics().classes
+    expect(classes.bulk.out.total).to.be.greaterThan(0)
+    expect(classes.interactive.out.total).to.be.greaterThan(0)
+    expect(swarm.nodes[link.server].services.bandwidth.getMetrics().classes.bulk.in.total).to.be.greaterThan(0)
+  })
+
   it('serves /metrics in the Prometheus text format, with pool, health, discovery and connectivity metrics per node', async () => {
     const res = await fetch(`${dashboard.url}metrics`)
     expect(res.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/)
@@ -108,7 +130,7 @@ describe('demo swarm', function () {
     const families: any[] = parsePrometheus(text)
     const names = families.map(f => f.name)
 
-    for (const name of ['x_connection_pool_connections', 'x_connection_pool_streams_total', 'x_health_connection_score', 'x_health_connection_rtt_seconds', 'x_health_probes_total', 'x_pubsub_discovery_messages_total', 'x_pubsub_discovery_peers', 'x_connectivity_discovered_peers', 'x_connectivity_nat_status']) {
+    for (const name of ['x_connection_pool_connections', 'x_connection_pool_streams_total', 'x_health_connection_score', 'x_health_connection_rtt_seconds', 'x_health_probes_total', 'x_pubsub_discovery_messages_total', 'x_pubsub_discovery_peers', 'x_connectivity_discovered_peers', 'x_connectivity_nat_status', 'x_batching_messages_total', 'x_batching_requests_total', 'x_batching_status', 'x_bandwidth_class_bytes_total', 'x_bandwidth_queue_delay_seconds']) {
       expect(names, name).to.include(name)
     }
 
@@ -176,6 +198,9 @@ describe('demo swarm', function () {
           scorePoints: points(charts.score),
           streams: charts.streams.data.datasets.flatMap((d: any) => d.data).reduce((a: number, b: number) => a + b, 0),
           discovery: charts.discovery.data.datasets.flatMap((d: any) => d.data).reduce((a: number, b: number) => a + b, 0),
+          bandwidthClasses: charts.bandwidth.data.datasets.map((d: any) => d.label),
+          bandwidthBytes: charts.bandwidth.data.datasets.flatMap((d: any) => d.data).reduce((a: number, b: number) => a + b, 0),
+          batchingRows: document.querySelectorAll('#batching tr').length,
           // bar height per node, and the peers the page says each node found
           discoveryBars: charts.discovery.data.labels.map((_: string, i: number) => charts.discovery.data.datasets.reduce((n: number, d: any) => n + d.data[i], 0)),
           discoveryNamed: charts.discovery.data.labels.map((_: string, i: number) => charts.discovery.data.datasets.flatMap((d: any) => d.peers[i]).sort()),
@@ -212,7 +237,11 @@ describe('demo swarm', function () {
       // every pair directly, plus the relayed link
       expect(data.edges).to.equal(NODES * (NODES - 1) / 2 + 1)
       expect(data.relayedEdges).to.equal(1)
-      expect(data.canvases).to.equal(6)
+      // bandwidth per class and the batching table
+      expect(data.bandwidthClasses).to.include.members(['bulk', 'interactive'])
+      expect(data.bandwidthBytes).to.be.greaterThan(0)
+      expect(data.batchingRows).to.equal(NODES + 1)
+      expect(data.canvases).to.equal(7)
 
       await mkdir(RESULTS, { recursive: true })
       await page.screenshot({ path: join(RESULTS, 'dashboard.png'), fullPage: true })

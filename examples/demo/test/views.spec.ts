@@ -71,3 +71,19 @@ describe('dashboard views', () => {
     })
   })
 })
+
+describe('dashboard timeline', () => {
+  it('keeps the fault events when health events overflow it', async () => {
+    const { Monitor, MAX_EVENTS } = await import('../src/monitor.ts')
+    const monitor = new Monitor([], () => -1, () => false)
+    monitor.add({ at: 1, kind: 'fault', detail: 'latency: +150 ms' })
+    for (let i = 0; i < MAX_EVENTS * 2; i++) {
+      monitor.add({ at: 2 + i, kind: 'degraded', detail: `d${i}` })
+    }
+    monitor.add({ at: 10_000, kind: 'fault', detail: 'blackhole: on' })
+
+    expect(monitor.events).to.have.lengthOf(MAX_EVENTS)
+    expect(monitor.events.filter(e => e.kind === 'fault').map(e => e.detail)).to.deep.equal(['latency: +150 ms', 'blackhole: on'])
+    expect(monitor.events.at(-2)?.detail).to.equal(`d${MAX_EVENTS * 2 - 1}`)
+  })
+})
