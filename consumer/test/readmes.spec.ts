@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
 import { ensureBuilt, pack } from '../src/pack.ts'
@@ -90,6 +90,23 @@ describe(`README TypeScript blocks, installed from the packed tarballs outside t
     }
 
     expect(blocks.filter(b => b.file === 'README.md')).to.not.be.empty()
+  })
+
+  it('every published package imports in that project (ES module, every export defined)', async function () {
+    this.timeout(RUN_TIMEOUT)
+    const failed: string[] = []
+
+    for (const ws of workspaces.filter(isPublishable)) {
+      const file = join(runDir, `import-${ws.manifest.name.replace(/[^a-z0-9]+/gi, '-')}.mjs`)
+      writeFileSync(file, `const mod = await import('${ws.manifest.name}')\nconst undef = Object.entries(mod).filter(([, v]) => v === undefined).map(([k]) => k)\nif (Object.keys(mod).length === 0 || undef.length > 0) { throw new Error('exports: ' + Object.keys(mod).join(', ') + '; undefined: ' + undef.join(', ')) }\n`)
+      const result = await runBlock(runDir, file)
+
+      if (result.code !== 0) {
+        failed.push(`${ws.manifest.name}: ${result.timedOut ? 'timed out' : result.output}`)
+      }
+    }
+
+    expect(failed.join('\n')).to.equal('')
   })
 
   it('our packages\' type declarations type-check in a strict nodenext project', () => {
