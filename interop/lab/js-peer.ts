@@ -38,6 +38,8 @@ export interface JsPeerConfig {
   reserve?: boolean
   /** Multiaddrs dialled at start (AutoNAT servers, peers) */
   connect?: string[]
+  /** Addresses announced besides the verified ones (`appendAnnounce`) */
+  appendAnnounce?: string[]
   /** Run the AutoNAT v1 client (default true) */
   autonat?: boolean
   /** Run the AutoNAT v2 client (default false) */
@@ -70,7 +72,7 @@ if (config.reserve === true) {
 }
 
 const node = await createLibp2p({
-  addresses: { listen },
+  addresses: { listen, appendAnnounce: config.appendAnnounce },
   transports: [tcp(), ...(config.quic === true ? [quic()] : []), circuitRelayTransport()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],

@@ -164,6 +164,22 @@ describe('NAT lab', function () {
       await go.stop()
       await js.stop()
     })
+
+    it('(7b) QUIC the other way: public js dialPeer to a NATed go peer through its relay; go dials js back over QUIC', async () => {
+      // announced: with 3 AutoNAT servers, AutoNAT (v1, and v2 too) verified the TCP address here but not the QUIC one within 60 s
+      const quicAddr = `/ip4/${lab.info.ip.pubjs}/udp/4004/quic-v1`
+      const js = await lab.js('pubjs', { listen: [`/ip4/${lab.info.ip.pubjs}/tcp/4004`, quicAddr], quic: true, relays: [lab.relayAddr], connect: lab.autonatAddrs, appendAnnounce: [quicAddr] })
+      await connectedTo(js, lab.relay.peerId)
+      const go = await lab.natedGo('b')
+      const circuit = await circuitAddrOf(go)
+      const result = await js.command<any>('dial', { peerId: go.peerId, addrs: [circuit] }, 60_000)
+      expect(result.path, JSON.stringify(result.attempts)).to.equal('reversal')
+      expect(result.remoteAddr).to.match(/^\/ip4\/17\.0\.0\.1\/udp\/\d+\/quic-v1/)
+      expect((await js.command<{ rttMs: number }>('ping', { peerId: go.peerId })).rttMs).to.be.a('number')
+      process.stderr.write(`      (7b) public js -> NATed go: reversal over ${result.remoteAddr}\n`)
+      await go.stop()
+      await js.stop()
+    })
   })
 
   describe('symmetric NATs', () => {
