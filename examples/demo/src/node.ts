@@ -29,7 +29,7 @@ export const ECHO_PROTOCOL = '/echo/1.0.0'
 /** Bulk bytes, read and dropped: the bandwidth manager's `bulk` class */
 export const BULK_PROTOCOL = '/x/demo/bulk/1.0.0'
 /** The `bulk` class's rate cap, bytes/s each way, so interactive traffic keeps its room */
-export const BULK_RATE = 256 * 1024
+export const BULK_RATE = 64 * 1024
 
 export interface DemoServices extends PresetServices {
   pool: ConnectionPool

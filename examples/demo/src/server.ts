@@ -35,6 +35,9 @@ export interface Dashboard {
   close(): Promise<void>
 }
 
+/** Health events sent to the page (fault events are all sent) */
+export const MAX_PAGE_EVENTS = 200
+
 /** At most this many links get RTT and score lines (a 6-node swarm has 15) */
 export const MAX_LINKS = 28
 
@@ -51,7 +54,11 @@ export function dashboardState (swarm: Swarm): unknown {
     links,
     series: series.filter(s => drawn.has(s.key)),
     streams: [...swarm.monitor.streams.values()],
-    events: swarm.monitor.events.slice(-200)
+    // the last 200 health events and every fault event the monitor kept, in order
+    events: [
+      ...swarm.monitor.events.filter(e => e.kind === 'fault'),
+      ...swarm.monitor.events.filter(e => e.kind !== 'fault').slice(-MAX_PAGE_EVENTS)
+    ].sort((a, b) => a.at - b.at)
   }
 }
 
