@@ -7,9 +7,10 @@
  * then the same key on a new port), resets every proxied connection and
  * saturates every core with busy processes (lib/schedule.ts).
  *
- * Every minute it checks (lib/evaluate.ts): no request lost but those in
- * flight to a peer that was stopped, killed or cut off at the time (each
- * counted and explained); heap, array buffers, handles and file descriptors
+ * Every minute it checks (lib/evaluate.ts): no request lost (echo requests
+ * after their retries, batched messages and requests) but those in flight to
+ * a peer that was stopped, killed or cut off at the time (each counted and
+ * explained); heap, array buffers, handles and file descriptors
  * within 10 % of the baseline taken right after the warm-up; no go process
  * left behind; event-loop p99 lag under 1 s. It prints a row per minute,
  * then the table, writes `bench/results/soak.json` (or `--out`) and exits 1
@@ -200,7 +201,8 @@ async function main (): Promise<number> {
     faults: true,
     // the dashboard's RTT/score history is not needed here
     sampleInterval: 3_600_000,
-    onRequestFailure: (f) => { lost.push(f) }
+    onRequestFailure: (f) => { lost.push({ kind: 'echo', ...f }) },
+    onTrafficFailure: (f) => { lost.push(f) }
   })
   say(`swarm: ${swarm.nodes.length} js nodes, fault link n${swarm.link?.client} -> n${swarm.link?.server}`)
   await Promise.all(fleet.peers.map(async p => { await dialGoPeer(p.index) }))
@@ -265,7 +267,7 @@ async function finish (): Promise<number> {
   process.stdout.write(`\n${renderTable(rows)}\n\n`)
   process.stdout.write(`requests ok ${totals?.ok} (retried ${totals?.retried}), lost ${lost.length}: ${lost.length - unexplained.length} explained, ${unexplained.length} unexplained\n`)
   for (const l of unexplained.slice(0, 10)) {
-    process.stdout.write(`  unexplained: n${l.node} -> ${l.peer} at ${((l.at - startedAt) / 1000).toFixed(1)} s (started ${((l.startedAt - startedAt) / 1000).toFixed(1)} s): ${l.error}\n`)
+    process.stdout.write(`  unexplained ${l.kind ?? ''}: n${l.node} -> ${l.peer} at ${((l.at - startedAt) / 1000).toFixed(1)} s (started ${((l.startedAt - startedAt) / 1000).toFixed(1)} s): ${l.error}\n`)
   }
   process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${(checks.maxGrowth.heap * 100).toFixed(1)}%, array buffers ${(checks.maxGrowth.arrayBuffers * 100).toFixed(1)}%, handles ${(checks.maxGrowth.handles * 100).toFixed(1)}%, fds ${(checks.maxGrowth.fds * 100).toFixed(1)}%; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
   process.stdout.write(`soak ${pass ? 'passed' : 'FAILED'}\n`)

@@ -17,6 +17,8 @@ export interface DisruptionWindow {
 }
 
 export interface LostRequest {
+  /** `echo` (the demo workload, after its retries), or a batched `message` or `request` */
+  kind?: string
   node: number
   peer: string
   startedAt: number

@@ -19,6 +19,7 @@ import { Traffic } from './traffic.ts'
 import { Workload } from './workload.ts'
 import type { FaultEvent } from './fault-cycle.ts'
 import type { DemoLibp2p, DemoTimings } from './node.ts'
+import type { TrafficInit } from './traffic.ts'
 import type { WorkloadInit } from './workload.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -37,6 +38,8 @@ export interface SwarmInit {
   sampleInterval?: number
   /** Called for every request of the workload that failed (all attempts) */
   onRequestFailure?: WorkloadInit['onFailure']
+  /** Called for every batched message or request that failed */
+  onTrafficFailure?: TrafficInit['onFailure']
 }
 
 /** Two nodes that also hold a connection through the relay on node 0 */
@@ -103,7 +106,8 @@ export class Swarm {
     })
     this.traffic = new Traffic(nodes, (peer) => this.indexOf(peer), {
       interval: init.requestInterval ?? 1_000,
-      bulk: link == null ? undefined : { client: link.client, server: link.server }
+      bulk: link == null ? undefined : { client: link.client, server: link.server },
+      onFailure: init.onTrafficFailure
     })
 
     if (link != null) {

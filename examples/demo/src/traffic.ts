@@ -24,6 +24,18 @@ export interface TrafficInit {
   interval: number
   /** The fault link: `client` streams bulk bytes to `server` */
   bulk?: { client: number, server: number }
+  /** Called for every batched message or request that failed (not while stopping) */
+  onFailure?(failure: TrafficFailure): void
+}
+
+export interface TrafficFailure {
+  kind: 'message' | 'request'
+  /** The sending node */
+  node: number
+  peer: string
+  startedAt: number
+  at: number
+  error: string
 }
 
 export interface TrafficStats {
@@ -110,12 +122,12 @@ export class Traffic {
 
     for (const peer of peers) {
       for (let k = 0; k < BURST; k++) {
-        this.track(from, this.nodes[from].services.batching.send(peer, NOTE, note), stats.messages)
+        this.track(from, peer, 'message', this.nodes[from].services.batching.send(peer, NOTE, note), stats.messages)
       }
     }
 
     const peer = peers[Math.floor(Math.random() * peers.length)]
-    this.track(from, this.ask(from, peer), stats.requests)
+    this.track(from, peer, 'request', this.ask(from, peer), stats.requests)
   }
 
   private async ask (from: number, peer: PeerId): Promise<void> {
@@ -127,9 +139,15 @@ export class Traffic {
     }
   }
 
-  private track (from: number, p: Promise<void>, counter: { ok: number, failed: number }): void {
+  private track (from: number, peer: PeerId, kind: TrafficFailure['kind'], p: Promise<void>, counter: { ok: number, failed: number }): void {
+    const startedAt = Date.now()
     this.pending[from]++
-    p.then(() => { counter.ok++ }, () => { if (this.running) { counter.failed++ } })
+    p.then(() => { counter.ok++ }, (err: any) => {
+      if (this.running) {
+        counter.failed++
+        this.init.onFailure?.({ kind, node: from, peer: peer.toString(), startedAt, at: Date.now(), error: `${err?.name ?? 'Error'}: ${err?.message ?? err}` })
+      }
+    })
       .finally(() => { this.pending[from]-- })
   }
 
