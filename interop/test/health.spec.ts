@@ -125,7 +125,8 @@ describe('interop: @x/health with go-libp2p', function () {
     // checks before replacing x interval + one timeout, plus one interval of slack
     const bound = CHECKS_BEFORE_REPLACE * CHECK_INTERVAL + PING_TIMEOUT + CHECK_INTERVAL
     process.stderr.write(`      3 connections closed ${closedAfter.join(', ')} ms after SIGSTOP (bound ${bound} ms)\n`)
-    expect(Math.max(...closedAfter)).to.be.at.most(bound + 300)
+    // a loaded machine delays timers: 500 ms of slack on top of the bound
+    expect(Math.max(...closedAfter)).to.be.at.most(bound + 500)
 
     go.kill('SIGCONT')
     await waitFor(() => js.getConnections(goPeer).find(c => c.status === 'open' && !conns.some(old => old.id === c.id)), 20_000, 100)

@@ -145,8 +145,8 @@ describe('a silent peer (real nodes through a proxy that stops forwarding)', fun
       })))
 
       process.stderr.write(`      ${n} connections closed after ${closed.map(ms => ms).join(', ')} ms\n`)
-      // a loaded machine delays timers: 300 ms of slack on top of the bound
-      expect(Math.max(...closed)).to.be.at.most(BOUND + 300)
+      // a loaded machine delays timers: 500 ms of slack on top of the bound
+      expect(Math.max(...closed)).to.be.at.most(BOUND + 500)
       expect(client.services.health.getNetworkHealthSummary().replacements).to.equal(n)
     })
   })
