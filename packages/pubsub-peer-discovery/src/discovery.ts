@@ -90,9 +90,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       learned: (peer, multiaddrs, source) => { this.learned(peer, multiaddrs, source) },
       acceptsAll: (multiaddrs, source) => multiaddrs.every(ma => this.options.incomingAddressFilter(ma, source)),
       drop: (reason) => { this.metrics.drop(reason) },
-      isStarted: () => this.started,
-      joinEpoch: () => this.joins.epoch,
-      relayHeard: (verified, epoch) => { this.joins.relayHeard(verified, epoch) }
+      isStarted: () => this.started
     }, this.log)
     this.clock = new AnnouncementClock({
       schedule: this.options.schedule,
@@ -372,8 +370,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       records: (certified, budget) => {
         const now = Date.now()
         const exclude = this.joins.excluded(this.components.peerId)
-        const carry = this.joins.carriesRecords(now, this.exchange.relayable(now, this.ttl(), exclude))
-        return this.exchange.outgoing(certified, budget, now, this.ttl(), carry, exclude)
+        return this.exchange.outgoing(certified, budget, now, this.ttl(), this.joins.carriesRecords(now), exclude)
       }
     })
 

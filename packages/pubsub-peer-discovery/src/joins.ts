@@ -12,8 +12,7 @@
  * join is due unless another announcement of ours goes out first (S4).
  *
  * Records are due, independently, for the next EXCHANGES_PER_JOIN
- * announcements within YOUNG_PEER_INTERVALS of a join (X1), unless another
- * peer relayed as many verified records since (X3).
+ * announcements within YOUNG_PEER_INTERVALS of a join (X1, X3).
  */
 import * as C from './constants.ts'
 import { answerDelay, warmupDelay } from './schedule.ts'
@@ -59,10 +58,6 @@ export class Joins {
   private recordsDueUntil = 0
   /** The joiners records are due for (X2), bounded */
   private readonly joiners = new Set<string>()
-  /** The most verified records another peer relayed in one message since the last join (X3) */
-  private largestRelay = 0
-  /** Bumped on each join: a relay verified across it counts for none */
-  private joinEpoch = 0
 
   constructor (schedule: ScheduleOptions, host: JoinsHost) {
     this.schedule = schedule
@@ -71,10 +66,6 @@ export class Joins {
 
   get current (): JoinState {
     return this.state
-  }
-
-  get epoch (): number {
-    return this.joinEpoch
   }
 
   start (): void {
@@ -87,9 +78,7 @@ export class Joins {
     this.toIdle()
     this.recordsDue = 0
     this.recordsDueUntil = 0
-    this.largestRelay = 0
     this.joiners.clear()
-    this.joinEpoch++
   }
 
   /**
@@ -136,19 +125,14 @@ export class Joins {
     }
   }
 
-  /** Another peer relayed `verified` records in one message, counted from `epoch` (X3) */
-  relayHeard (verified: number, epoch: number): void {
-    if (epoch === this.joinEpoch) {
-      this.largestRelay = Math.max(this.largestRelay, verified)
-    }
-  }
-
   /**
-   * Whether our next announcement carries records, given how many it
-   * would carry (X1, X3)
+   * Whether our next announcement carries records (X1). Another peer's
+   * relay does not make us hold ours back (X3): a joiner takes relayed
+   * records only from peers it is connected to, and we cannot tell whether
+   * it is connected to that relay
    */
-  carriesRecords (now: number, relayable: number): boolean {
-    if (this.recordsDue > 0 && (now >= this.recordsDueUntil || (this.largestRelay > 0 && this.largestRelay >= relayable))) {
+  carriesRecords (now: number): boolean {
+    if (now >= this.recordsDueUntil) {
       this.recordsDue = 0
     }
 
@@ -176,8 +160,6 @@ export class Joins {
 
     this.recordsDue = C.EXCHANGES_PER_JOIN
     this.recordsDueUntil = now + C.YOUNG_PEER_INTERVALS * this.schedule.interval
-    this.largestRelay = 0
-    this.joinEpoch++
 
     if (this.joiners.size < C.MAX_TRACKED_JOINERS) {
       this.joiners.add(peer.toString())

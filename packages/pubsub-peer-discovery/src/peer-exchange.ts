@@ -54,10 +54,6 @@ export interface PeerExchangeHost {
   acceptsAll(multiaddrs: Multiaddr[], source: AddressSource): boolean
   drop(reason: DropReason): void
   isStarted(): boolean
-  /** The join the records of a relay are counted against (joins.ts) */
-  joinEpoch(): number
-  /** Another peer relayed `verified` records in one message, counted from `epoch` */
-  relayHeard(verified: number, epoch: number): void
 }
 
 export interface OutgoingRecords {
@@ -103,11 +99,6 @@ export class PeerExchange {
       : []
 
     return { signedPeerRecord, peerRecords }
-  }
-
-  /** How many records one announcement of ours would carry now, none of `exclude` */
-  relayable (now: number, ttl: number, exclude: Set<string>): number {
-    return Math.min(this.records.relayable(now, ttl, exclude), this.options.maxExchangedPeers)
   }
 
   /**
@@ -156,27 +147,20 @@ export class PeerExchange {
     this.self?.clear()
   }
 
-  /**
-   * What to do with a relayed record: `held` (byte for byte one we hold,
-   * so verified), `open` (a peer we may learn), or `skip`
-   */
-  private triage (bytes: Uint8Array, { signer, seq }: { signer: PeerId, seq: bigint }, author: PeerId, learning: boolean): 'held' | 'open' | 'skip' {
+  /** Whether a relayed record is worth verifying: a peer we may learn */
+  private worthOpening (bytes: Uint8Array, { signer, seq }: { signer: PeerId, seq: bigint }, author: PeerId, learning: boolean): boolean {
     if (this.records.holds(signer, bytes)) {
-      return 'held'
+      return false
     }
 
     const held = this.records.seq(signer)
 
     if (held != null && seq < held) {
       this.host.drop('stale-record')
-      return 'skip'
+      return false
     }
 
-    if (!learning || signer.equals(this.components.peerId) || signer.equals(author) || this.opening.has(signer.toString()) || this.host.knows(signer)) {
-      return 'skip'
-    }
-
-    return 'open'
+    return learning && !signer.equals(this.components.peerId) && !signer.equals(author) && !this.opening.has(signer.toString()) && !this.host.knows(signer)
   }
 
   /** Takes one signature verification from the node-wide budget */
@@ -223,68 +207,49 @@ export class PeerExchange {
    * Records relayed by `author` (connected to us): only those of peers we
    * do not know are verified, one by one, and at most
    * MAX_LEARNED_PER_RELAY peers are learned from one author while we join;
-   * the first bad record ends the message's. Counts the verified records
-   * (opened, or byte for byte one we hold) so that junk never makes us
-   * hold our own relay back
+   * the first bad record ends the message's
    */
   private async takeRelayedRecords (author: PeerId, records: Uint8Array[], source: AddressSource): Promise<void> {
     const generation = this.generation
-    const epoch = this.host.joinEpoch()
     const learning = this.host.joining()
     const relay = author.toString()
-    let verified = 0
 
-    try {
-      for (const bytes of records) {
-        const peeked = peekRecord(bytes)
+    for (const bytes of records) {
+      const peeked = peekRecord(bytes)
 
-        if (peeked == null) {
-          this.host.drop('invalid-record')
-          return
-        }
-
-        const { signer } = peeked
-        const key = signer.toString()
-        const triage = this.triage(bytes, peeked, author, learning)
-
-        if (triage === 'held') {
-          verified++
-        }
-
-        if (triage !== 'open') {
-          continue
-        }
-
-        if ((this.learnedFrom.get(relay) ?? 0) >= C.MAX_LEARNED_PER_RELAY || !this.mayVerify()) {
-          return
-        }
-
-        this.opening.add(key)
-        const opened = await openRecord(bytes, this.options.maxAddresses).finally(() => this.opening.delete(key))
-
-        if (generation !== this.generation || !this.host.isStarted()) {
-          return
-        }
-
-        if (typeof opened === 'string') {
-          this.host.drop(opened)
-          return
-        }
-
-        verified++
-
-        // a record without addresses tells nothing
-        if (opened.multiaddrs.length > 0 && !this.host.knows(opened.peer)) {
-          if (!this.learnedFrom.has(relay) && this.learnedFrom.size >= C.MAX_TRACKED_RELAYS) {
-            this.learnedFrom.delete(this.learnedFrom.keys().next().value as string)
-          }
-          this.learnedFrom.set(relay, (this.learnedFrom.get(relay) ?? 0) + 1)
-          this.host.learned(opened.peer, opened.multiaddrs, source)
-        }
+      if (peeked == null) {
+        this.host.drop('invalid-record')
+        return
       }
-    } finally {
-      if (generation === this.generation) {
-        this.host.relayHeard(verified, epoch)
+
+      if (!this.worthOpening(bytes, peeked, author, learning)) {
+        continue
+      }
+
+      if ((this.learnedFrom.get(relay) ?? 0) >= C.MAX_LEARNED_PER_RELAY || !this.mayVerify()) {
+        return
+      }
+
+      const key = peeked.signer.toString()
+      this.opening.add(key)
+      const opened = await openRecord(bytes, this.options.maxAddresses).finally(() => this.opening.delete(key))
+
+      if (generation !== this.generation || !this.host.isStarted()) {
+        return
+      }
+
+      if (typeof opened === 'string') {
+        this.host.drop(opened)
+        return
+      }
+
+      // a record without addresses tells nothing
+      if (opened.multiaddrs.length > 0 && !this.host.knows(opened.peer)) {
+        if (!this.learnedFrom.has(relay) && this.learnedFrom.size >= C.MAX_TRACKED_RELAYS) {
+          this.learnedFrom.delete(this.learnedFrom.keys().next().value as string)
+        }
+        this.learnedFrom.set(relay, (this.learnedFrom.get(relay) ?? 0) + 1)
+        this.host.learned(opened.peer, opened.multiaddrs, source)
       }
     }
   }

@@ -133,11 +133,6 @@ export class RecordStore {
     return true
   }
 
-  /** How many records of peers heard within `ttl` there are, none of `exclude` */
-  relayable (now: number, ttl: number, exclude: Set<string>): number {
-    return this.candidates(now, ttl, exclude).length
-  }
-
   /**
    * Up to `max` records of peers heard within `ttl`, at random, whose sizes
    * add up to at most `budget` bytes; none of `exclude`

@@ -75,7 +75,7 @@ describe('join coordinator', () => {
     expect(joins.heard(peers[1], { ...JOINER, verdict: 'known' }, Date.now())).to.be.false()
     expect(joins.heard(peers[2], { ...JOINER, verdict: 'changed' }, Date.now())).to.be.false()
     expect(joins.current).to.equal('idle')
-    expect(joins.carriesRecords(Date.now(), 5)).to.be.false()
+    expect(joins.carriesRecords(Date.now())).to.be.false()
   })
 
   it('another announcement after the answer serves as the follow-up', async () => {
@@ -88,15 +88,21 @@ describe('join coordinator', () => {
     expect(answers).to.have.lengthOf(1)
   })
 
-  it('carries records for two announcements after a join, unless a relay carried as many verified ones', () => {
+  it('carries records for the two announcements after a join, within the join window', async () => {
     joins.heard(peers[0], JOINER, Date.now())
-    expect(joins.carriesRecords(Date.now(), 3)).to.be.true()
-    joins.relayHeard(2, joins.epoch)
-    expect(joins.carriesRecords(Date.now(), 3)).to.be.true()
-    // a relay counted against an earlier join does not count
-    joins.relayHeard(5, joins.epoch - 1)
-    expect(joins.carriesRecords(Date.now(), 3)).to.be.true()
-    joins.relayHeard(3, joins.epoch)
-    expect(joins.carriesRecords(Date.now(), 3)).to.be.false()
+    expect(joins.carriesRecords(Date.now())).to.be.true()
+    joins.announced(3, Date.now())
+    expect(joins.carriesRecords(Date.now())).to.be.true()
+    // an announcement without records (none to relay) does not use one up
+    joins.announced(0, Date.now())
+    expect(joins.carriesRecords(Date.now())).to.be.true()
+    joins.announced(3, Date.now())
+    expect(joins.carriesRecords(Date.now())).to.be.false()
+
+    // the next join: records again, until the window closes
+    joins.heard(peers[1], JOINER, Date.now())
+    expect(joins.carriesRecords(Date.now())).to.be.true()
+    await clock.tickAsync(3 * I)
+    expect(joins.carriesRecords(Date.now())).to.be.false()
   })
 })
