@@ -10,11 +10,11 @@
  * - AutoNAT failed a public transport or mapped address: it is marked
  * unverified with a retry time (`verified: false, expires > 0`); the
  * failure stands while AutoNAT retries it;
- * - AutoNAT failed an observed address: `removeObservedAddr` drops it from
- * the list, silently when it was never verified (no `self:peer:update`),
- * so the list is also polled every `checkInterval`, and an unverified
- * public observed address that disappears (and was not replaced by a port
- * mapping of the same address) is a failure;
+ * - AutoNAT failed an observed address (first or on re-verification):
+ * `removeObservedAddr` drops it from the list, silently when it was never
+ * verified (no `self:peer:update`), so the list is also polled every
+ * `checkInterval`, and a public observed address that disappears (and was
+ * not replaced by a port mapping of the same address) is a failure;
  * - we hold a relay reservation (a `/p2p-circuit` address of our own).
  * 3. `unknown` otherwise: no public address, or none decided yet. A NATed
  * node that speaks only TCP stays `unknown` without a reservation:
@@ -51,7 +51,7 @@ export class NatStatusTracker {
   private status: NatStatus = 'unknown'
   private last: NatEvaluation = { status: 'unknown', reason: 'not evaluated yet', reservations: [], verifiedPublicAddrs: [] }
   private since: number
-  /** Unverified public observed addresses seen at the last evaluation */
+  /** Public observed addresses seen at the last evaluation */
   private observed = new Set<string>()
   /** Public addresses AutoNAT failed, with when we learned it (insertion order: oldest first) */
   private readonly failed = new Map<string, number>()
@@ -142,7 +142,7 @@ export class NatStatusTracker {
       }
     }
 
-    this.observed = new Set(publicAddrs.filter(a => a.type === 'observed' && !a.verified).map(a => key(a)).slice(0, MAX_REMEMBERED_ADDRS))
+    this.observed = new Set(publicAddrs.filter(a => a.type === 'observed').map(a => key(a)).slice(0, MAX_REMEMBERED_ADDRS))
   }
 
   private remember (addr: string, now: number): void {

@@ -105,6 +105,19 @@ describe('NAT status', () => {
     await service.stop()
   })
 
+  it('turns private when AutoNAT removes an observed address it had verified and fails on re-verification', async () => {
+    const { service, stubs, changes, update } = await setup()
+    const observed = nodeAddress('/ip4/16.0.0.1/udp/4001/quic-v1', { type: 'observed', verified: true, expires: Date.now() + TTL })
+    stubs.addresses.push(observed)
+    update()
+    expect(service.getNatStatus()).to.equal('public')
+    stubs.addresses.pop()
+    update()
+    expect(changes.map(c => c.status)).to.deep.equal(['public', 'private'])
+    expect(changes[1].reason).to.include('AutoNAT could not dial')
+    await service.stop()
+  })
+
   it('does not read an observed address replaced by a port mapping of the same address as a failure', async () => {
     const { service, stubs, update } = await setup()
     stubs.addresses.push(nodeAddress('/ip4/16.0.0.1/udp/4001/quic-v1', { type: 'observed' }))
