@@ -5,11 +5,17 @@
  * - go-go (baseline): a NATed go peer dials another NATed go peer through the
  *   relay; success and time from the relayed connect to go's EndHolePunch.
  * - js-go: a public js node (@x/universal-connectivity) dials a NATed go peer
- *   with `dialPeer` through the relay only (no futile direct attempt);
- *   success and time from the relayed connection to the direct one, as the
- *   service's DCUtR tracker measured it.
- * - NATed js-go: the same from a js node behind the other cone NAT, the
- *   like-for-like comparison with go-go (8 s upgrade window).
+ *   with `dialPeer` through the relay the go peer reserved on (its circuit
+ *   address only: no futile direct attempt). go knows js's public address and
+ *   dials it back (a connection reversal, no DCUtR exchange): counted apart
+ *   from hole punches.
+ * - NATed js-go: the same from a js node behind the other cone NAT: go has no
+ *   public address of js, so DCUtR runs and a direct connection is a hole
+ *   punch; the like-for-like comparison with go-go (8 s upgrade window).
+ *
+ * For each js run: the path `dialPeer` ended on (`hole-punch`, `reversal`,
+ * `relay` when nothing replaced the relayed connection in time), and the time
+ * from the relayed connection to the direct one.
  * - js reachability: a NATed js node started with a relay reservation; time
  *   from spawning it to its circuit address being announced, and to a go
  *   peer's ping reaching it through the relay.
@@ -18,7 +24,7 @@
  */
 import { labMissingReason, startLab, until } from '../../interop/test/lab/lab.ts'
 import { fmt, median, percentile, printTable, writeResults } from '../lib/stats.ts'
-import type { GoPeer } from '../../interop/src/index.ts'
+import type { PeerProcess } from '../../interop/src/index.ts'
 
 const RUNS = Number(process.argv[2] ?? 20)
 const reason = labMissingReason()
@@ -30,17 +36,31 @@ if (reason != null) {
 
 interface Sample { success: boolean, ms: number, error?: string }
 
+/** One js dial: the path it ended on and ms from the relayed connection to the direct one */
+interface JsSample { path: string, ms: number, error?: string }
+
 const lab = await startLab('cone')
 const goGo: Sample[] = []
-const jsGo: Sample[] = []
-const natedJsGo: Sample[] = []
+const jsGo: JsSample[] = []
+const natedJsGo: JsSample[] = []
 const reach: Array<{ announcedMs: number, reachableMs: number }> = []
 
-async function circuitOf (peer: GoPeer): Promise<string> {
+async function circuitOf (peer: PeerProcess): Promise<string> {
   return until('a circuit address', async () => {
     const { p2pAddrs } = await peer.command<{ p2pAddrs: string[] }>('addrs')
     return p2pAddrs.find(a => a.includes('/tcp/') && a.includes('/p2p-circuit/'))
   }, 30_000)
+}
+
+/** dialPeer through the go peer's circuit address; ms from the relayed connection opening to the direct one */
+async function jsDial (js: PeerProcess, go: PeerProcess, circuit: string): Promise<JsSample> {
+  try {
+    const result = await js.command<any>('dial', { peerId: go.peerId, addrs: [circuit] }, 60_000)
+    const relayMs = result.attempts.find((a: any) => a.path === 'relay' && a.error == null)?.duration ?? 0
+    return { path: result.path, ms: result.path === 'relay' ? NaN : result.ms - relayMs }
+  } catch (err: any) {
+    return { path: 'failed', ms: NaN, error: err.message }
+  }
 }
 
 try {
@@ -68,17 +88,11 @@ try {
 
   for (let i = 0; i < RUNS; i++) {
     const b = await lab.natedGo('b')
-    await circuitOf(b) // b holds its reservation on the relay
-    try {
-      const result = await js.command<any>('dial', { peerId: b.peerId, addrs: [] }, 60_000)
-      const punch = await js.waitFor('hole-punch', e => e.peerId === b.peerId, 30_000)
-      jsGo.push({ success: result.path === 'hole-punch' && punch.success === true, ms: punch.duration, error: result.path === 'hole-punch' ? undefined : `path ${result.path}` })
-    } catch (err: any) {
-      jsGo.push({ success: false, ms: NaN, error: err.message })
-    }
-    if (jsGo.at(-1)?.success !== true) { process.stderr.write(`  js-go failure: ${jsGo.at(-1)?.error}\n`) }
+    const circuit = await circuitOf(b) // b holds its reservation on the relay
+    jsGo.push(await jsDial(js, b, circuit))
+    if (jsGo.at(-1)?.error != null) { process.stderr.write(`  js-go: ${jsGo.at(-1)?.error}\n`) }
     await b.stop()
-    process.stderr.write(`js-go ${i + 1}/${RUNS}: ${jsGo.at(-1)?.success === true ? 'ok' : 'failed'} ${jsGo.at(-1)?.ms} ms\n`)
+    process.stderr.write(`js-go ${i + 1}/${RUNS}: ${jsGo.at(-1)?.path} ${jsGo.at(-1)?.ms} ms\n`)
   }
   await js.stop()
 
@@ -88,17 +102,11 @@ try {
 
   for (let i = 0; i < RUNS; i++) {
     const b = await lab.natedGo('b')
-    await circuitOf(b)
-    try {
-      const result = await natedJs.command<any>('dial', { peerId: b.peerId, addrs: [] }, 60_000)
-      const punch = await natedJs.waitFor('hole-punch', e => e.peerId === b.peerId, 30_000)
-      natedJsGo.push({ success: result.path === 'hole-punch' && punch.success === true, ms: punch.duration, error: result.path === 'hole-punch' ? undefined : `path ${result.path}` })
-    } catch (err: any) {
-      natedJsGo.push({ success: false, ms: NaN, error: err.message })
-    }
+    const circuit = await circuitOf(b)
+    natedJsGo.push(await jsDial(natedJs, b, circuit))
     if (natedJsGo.at(-1)?.error != null) { process.stderr.write(`  NATed js-go: ${natedJsGo.at(-1)?.error}\n`) }
     await b.stop()
-    process.stderr.write(`NATed js-go ${i + 1}/${RUNS}: ${natedJsGo.at(-1)?.success === true ? 'ok' : 'failed'} ${natedJsGo.at(-1)?.ms} ms\n`)
+    process.stderr.write(`NATed js-go ${i + 1}/${RUNS}: ${natedJsGo.at(-1)?.path} ${natedJsGo.at(-1)?.ms} ms\n`)
   }
   await natedJs.stop()
 
@@ -120,31 +128,48 @@ try {
   await lab.down()
 }
 
-const summary = (samples: Sample[]): Record<string, string | number> => {
+const goSummary = (samples: Sample[]): Record<string, string | number> => {
   const ok = samples.filter(s => s.success).map(s => s.ms)
   return {
-    runs: String(samples.length),
-    successes: String(ok.length),
-    'success rate': `${fmt(100 * ok.length / samples.length, 0)}%`,
-    'median ms to direct': median(ok),
-    'p90 ms to direct': percentile(ok, 90)
+    runs: samples.length,
+    'hole punch': ok.length,
+    reversal: '-',
+    'relay only': samples.length - ok.length,
+    'failed dials': 0,
+    'median ms to direct (hole punch)': median(ok),
+    'p90 (hole punch)': percentile(ok, 90),
+    'median ms to direct (reversal)': NaN
+  }
+}
+
+const jsSummary = (samples: JsSample[]): Record<string, string | number> => {
+  const of = (path: string): number[] => samples.filter(s => s.path === path).map(s => s.ms)
+  return {
+    runs: samples.length,
+    'hole punch': of('hole-punch').length,
+    reversal: of('reversal').length,
+    'relay only': of('relay').length,
+    'failed dials': of('failed').length,
+    'median ms to direct (hole punch)': median(of('hole-punch')),
+    'p90 (hole punch)': percentile(of('hole-punch'), 90),
+    'median ms to direct (reversal)': median(of('reversal'))
   }
 }
 
 const rows = [
-  { pair: 'NATed go -> NATed go (baseline)', ...summary(goGo) },
-  { pair: 'public js -> NATed go', ...summary(jsGo) },
-  { pair: 'NATed js -> NATed go', ...summary(natedJsGo) }
+  { pair: 'NATed go -> NATed go (baseline)', ...goSummary(goGo) },
+  { pair: 'public js -> NATed go', ...jsSummary(jsGo) },
+  { pair: 'NATed js -> NATed go', ...jsSummary(natedJsGo) }
 ]
-printTable(`DCUtR through a cone NAT, ${RUNS} runs each`, rows)
+printTable(`DCUtR through a cone NAT, ${RUNS} runs each (reversal and hole punch counted apart)`, rows)
 const goMedian = median(goGo.filter(s => s.success).map(s => s.ms))
-const jsMedian = median(jsGo.filter(s => s.success).map(s => s.ms))
-process.stdout.write(`js/go median time-to-direct ratio: ${fmt(jsMedian / goMedian)}\n`)
+const natedJsMedian = median(natedJsGo.filter(s => s.path === 'hole-punch').map(s => s.ms))
+process.stdout.write(`NATed js/go median hole-punch time ratio: ${fmt(natedJsMedian / goMedian)}\n`)
 printTable(`NATed js node: from spawn to reachable through the relay, ${RUNS} runs`, [{
   'median ms to circuit address': median(reach.map(r => r.announcedMs)),
   'p90 ms to circuit address': percentile(reach.map(r => r.announcedMs), 90),
   'median ms to reachable (go ping)': median(reach.map(r => r.reachableMs)),
   'p90 ms to reachable': percentile(reach.map(r => r.reachableMs), 90)
 }])
-writeResults('connectivity-dcutr', { runs: RUNS, goGo, jsGo, natedJsGo, reach, ratio: jsMedian / goMedian })
+writeResults('connectivity-dcutr', { runs: RUNS, goGo, jsGo, natedJsGo, reach, natedJsToGoHolePunchRatio: natedJsMedian / goMedian })
 process.exit(0)
