@@ -9,8 +9,8 @@
  *
  * Every minute it checks (lib/evaluate.ts): no request lost (echo requests
  * after their retries, batched messages and requests) but those in flight to
- * a peer that was stopped, killed or cut off at the time (each counted and
- * explained); heap, array buffers, handles and file descriptors
+ * a peer that was stopped, killed or cut off at the time, or on a connection
+ * that closed while they were in flight (each counted and explained); heap, array buffers, handles and file descriptors
  * within 10 % of the baseline taken right after the warm-up; no go process
  * left behind; event-loop p99 lag under 1 s. It prints a row per minute,
  * then the table, writes `bench/results/soak.json` (or `--out`) and exits 1
@@ -42,6 +42,8 @@ import type { ScheduledDisruption } from './lib/schedule.ts'
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
 const DIAL_TIMEOUT = 10_000
 const PHASE_POLL = 250
+/** Connection closes kept as windows (a bound; a 30-minute soak closes a few hundred) */
+const MAX_CLOSE_WINDOWS = 100_000
 /** The baseline window after the warm-up: a minute, or a third of what is left in short runs */
 const MAX_BASELINE = 60_000
 
@@ -136,6 +138,26 @@ async function disrupt (d: ScheduledDisruption): Promise<void> {
   }
 }
 
+/**
+ * Every connection a js node sees close is a window for the requests that
+ * node had in flight to that peer at that moment (no grace: the request
+ * must have started before the close): health replaces and closes dead or
+ * slow connections, and a request on one dies with it.
+ */
+function watchConnectionCloses (): void {
+  let kept = 0
+  swarm?.nodes.forEach((node, i) => {
+    node.addEventListener('connection:close', (evt) => {
+      const conn = evt.detail
+      const now = Date.now()
+
+      if (kept++ < MAX_CLOSE_WINDOWS) {
+        windows.push({ kind: 'connection closed', target: conn.remotePeer.toString(), from: i, start: now, end: now, grace: 0, detail: `n${i}'s ${conn.direction} connection ${conn.id} to ${conn.remotePeer.toString().slice(-8)} closed (${conn.status})` })
+      }
+    })
+  })
+}
+
 /** Black-hole phases of the demo's fault cycle become windows on the proxied link */
 function watchFaultCycle (): void {
   let open: DisruptionWindow[] = []
@@ -207,6 +229,7 @@ async function main (): Promise<number> {
   say(`swarm: ${swarm.nodes.length} js nodes, fault link n${swarm.link?.client} -> n${swarm.link?.server}`)
   await Promise.all(fleet.peers.map(async p => { await dialGoPeer(p.index) }))
   watchFaultCycle()
+  watchConnectionCloses()
 
   for (const d of schedule.disruptions) {
     timers.push(setTimeout(() => {

@@ -51,6 +51,14 @@ describe('soak checks', () => {
       expect(explain(lostTo('n1', 49_000, 55_000, 2), [link])).to.equal(undefined)
     })
 
+    it('a connection that closed explains only the requests in flight on it at that moment', () => {
+      const closed: DisruptionWindow = { kind: 'connection closed', target: 'n1', from: 3, start: 70_000, end: 70_000, grace: 0, detail: 'closed' }
+      expect(explain(lostTo('n1', 67_400, 70_100, 3), [closed])).to.equal(closed)
+      expect(explain(lostTo('n1', 70_050, 71_000, 3), [closed]), 'started after the close').to.equal(undefined)
+      expect(explain(lostTo('n1', 60_000, 69_000, 3), [closed]), 'failed before the close').to.equal(undefined)
+      expect(explain(lostTo('n1', 67_400, 70_100, 2), [closed]), 'another node').to.equal(undefined)
+    })
+
     it('an open window (peer still down) explains everything after its start', () => {
       expect(explain(lostTo('go0', 100_000, 200_000), [{ ...stop, end: Infinity }])).to.not.equal(undefined)
     })

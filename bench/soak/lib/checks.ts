@@ -14,6 +14,8 @@ export interface DisruptionWindow {
   start: number
   end: number
   detail: string
+  /** How long after `end` a request may still fail because of it, ms (default `EXPLAIN_GRACE`) */
+  grace?: number
 }
 
 export interface LostRequest {
@@ -38,7 +40,7 @@ export function explain (lost: LostRequest, windows: DisruptionWindow[], grace =
   return windows.find(w =>
     (w.target === '*' || w.target === lost.peer) &&
     (w.from == null || w.from === lost.node) &&
-    lost.startedAt <= w.end + grace &&
+    lost.startedAt <= w.end + (w.grace ?? grace) &&
     lost.at >= w.start
   )
 }
