@@ -8,12 +8,14 @@
  * - current delay: the minimum of the last `CURRENT_FILTER` samples (one
  * late sample does not count as congestion);
  * - each sample: `off = (target - queuing) / target`; at or under the
- * target the rate grows by `GAIN x off` (+10 % at most per sample), but
- * only if the traffic used at least half of the rate since the last
- * sample (an idle class does not earn rate); over the target it shrinks
- * by `GAIN x off`, halving at most per sample.
+ * target the rate grows by `gain x off` - `SLOW_START_GAIN` (+10 %) until
+ * the queuing delay first reaches half the target, `CONGESTION_INCREASE_GAIN`
+ * (+1 %) after - but only if the traffic used at least half of the rate
+ * since the last sample (an idle class does not earn rate); over the
+ * target it shrinks by `CONGESTION_DECREASE_GAIN x off`, halving at most
+ * per sample.
  */
-import { BASE_HISTORY, BASE_HISTORY_INTERVAL, CONGESTION_GAIN, CONGESTION_MAX_DECREASE, CURRENT_FILTER } from './constants.ts'
+import { BASE_HISTORY, BASE_HISTORY_INTERVAL, CONGESTION_DECREASE_GAIN, CONGESTION_INCREASE_GAIN, CONGESTION_MAX_DECREASE, CURRENT_FILTER, SLOW_START_GAIN } from './constants.ts'
 
 export interface LedbatInit {
   targetDelay: number
@@ -25,6 +27,8 @@ export interface LedbatInit {
 export class Ledbat {
   rate: number
   samples = 0
+  /** Until the queuing delay first reaches half the target */
+  slowStart = true
   private readonly target: number
   private readonly minRate: number
   private readonly maxRate: number
@@ -96,12 +100,16 @@ export class Ledbat {
 
     const off = (this.target - this.queuingDelay) / this.target
 
+    if (off < 0.5) {
+      this.slowStart = false
+    }
+
     if (off >= 0) {
       if (utilisation >= 0.5) {
-        this.rate *= 1 + CONGESTION_GAIN * off
+        this.rate *= 1 + (this.slowStart ? SLOW_START_GAIN : CONGESTION_INCREASE_GAIN) * off
       }
     } else {
-      this.rate *= Math.max(1 - CONGESTION_MAX_DECREASE, 1 + CONGESTION_GAIN * off)
+      this.rate *= Math.max(1 - CONGESTION_MAX_DECREASE, 1 + CONGESTION_DECREASE_GAIN * off)
     }
 
     this.rate = Math.min(this.maxRate, Math.max(this.minRate, this.rate))

@@ -4,6 +4,22 @@ import { Ledbat } from '../src/ledbat.ts'
 const init = { targetDelay: 25, minRate: 10_000, maxRate: 10_000_000, initialRate: 100_000 }
 
 describe('LEDBAT controller', () => {
+  it('grows fast in slow start, slowly once the queuing delay has reached half the target', () => {
+    const ledbat = new Ledbat(init)
+
+    for (let i = 0; i < 2; i++) {
+      ledbat.sample(10, i * 100, 1)
+    }
+
+    // 15 ms of queuing delay (off = 0.4): slow start ends, +1 % x 0.4 from now on
+    ledbat.sample(25, 200, 1)
+    ledbat.sample(25, 300, 1)
+    expect(ledbat.slowStart).to.be.false()
+    const before = ledbat.rate
+    ledbat.sample(25, 400, 1)
+    expect(ledbat.rate).to.be.closeTo(before * 1.004, 1e-6)
+  })
+
   it('grows while the queuing delay is under the target and the rate is used', () => {
     const ledbat = new Ledbat(init)
     ledbat.sample(10, 0, 1)
@@ -40,8 +56,8 @@ describe('LEDBAT controller', () => {
     }
 
     expect(ledbat.queuingDelay).to.equal(60)
-    // the first is filtered out (still +10 %), then off = (25 - 60) / 25 = -1.4: -14 %
-    expect(ledbat.rate).to.be.closeTo(before * 1.1 * 0.86, 1)
+    // the first is filtered out (still +10 %, slow start), then off = (25 - 60) / 25 = -1.4: -7 %
+    expect(ledbat.rate).to.be.closeTo(before * 1.1 * 0.93, 1)
 
     for (let i = 8; i < 40; i++) {
       ledbat.sample(500, i * 100, 1)
