@@ -81,7 +81,7 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
     if (ok) outputs.set(w.name, outputHash(root, w.dir))
   }
 
-  const process = async (w) => {
+  const check = async (w) => {
     if (w.deps.some(d => result.failed.includes(d) || result.blocked.includes(d))) {
       result.blocked.push(w.name)
       return
@@ -121,7 +121,7 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
       const w = waiting[i]
       if (w.deps.every(d => done.has(d))) {
         waiting.splice(i, 1)
-        const p = process(w).finally(() => { done.add(w.name); running.delete(p) })
+        const p = check(w).finally(() => { done.add(w.name); running.delete(p) })
         running.add(p)
       } else {
         i++
