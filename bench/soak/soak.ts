@@ -191,6 +191,8 @@ function goLeftBehind (): { live: number, leftBehind: number } {
 }
 
 let lastTotals = { ok: 0, retried: 0 }
+/** The signal that ended the run early, if one did */
+let interrupted: string | undefined
 
 function check (minute: number, from: number, to: number): void {
   const totals = swarm?.workload.totals() ?? { ok: 0, failed: 0, retried: 0 }
@@ -242,6 +244,21 @@ async function main (): Promise<number> {
   let minute = 0
 
   await new Promise<void>(resolve => {
+    // Ctrl-C or a kill: stop at once, check the minute so far, still write the results and end every go peer
+    const onSignal = (signal: string): void => {
+      interrupted = signal
+      say(`${signal}: stopping early`)
+      const from = startedAt + minute * options.checkInterval
+
+      if (Date.now() - from > options.sampleInterval) {
+        check(++minute, from, Date.now())
+      }
+
+      resolve()
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+
     const tick = (): void => {
       const from = startedAt + minute * options.checkInterval
       const to = Math.min(from + options.checkInterval, startedAt + options.duration)
@@ -273,7 +290,8 @@ async function finish (): Promise<number> {
   const leftAtEnd = fleet.pids.filter(isAlive).length + childProcesses('go-peer').length
   const explainedLost = lost.map(l => ({ ...l, explainedBy: explain(l, windows)?.detail ?? null }))
   const unexplained = explainedLost.filter(l => l.explainedBy == null)
-  const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds'): number => Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity))
+  const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds'): number | null => rows.some(r => r.growth != null) ? Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity)) : null
+  const pctOf = (x: number | null): string => x == null ? 'n/a (no minute after the baseline)' : `${(x * 100).toFixed(1)}%`
   const checks = {
     lostRequests: lost.length,
     unexplainedLostRequests: unexplained.length,
@@ -284,7 +302,7 @@ async function finish (): Promise<number> {
     minutesFailed: rows.filter(r => r.failed.length > 0).map(r => r.minute),
     growthChecked: rows.some(r => r.growth != null)
   }
-  const pass = checks.unexplainedLostRequests === 0 && leftAtEnd === 0 && checks.minutesFailed.length === 0 && checks.growthChecked
+  const pass = interrupted == null && checks.unexplainedLostRequests === 0 && leftAtEnd === 0 && checks.minutesFailed.length === 0 && checks.growthChecked
   const totals = swarm?.workload.totals()
 
   process.stdout.write(`\n${renderTable(rows)}\n\n`)
@@ -292,8 +310,8 @@ async function finish (): Promise<number> {
   for (const l of unexplained.slice(0, 10)) {
     process.stdout.write(`  unexplained ${l.kind ?? ''}: n${l.node} -> ${l.peer} at ${((l.at - startedAt) / 1000).toFixed(1)} s (started ${((l.startedAt - startedAt) / 1000).toFixed(1)} s): ${l.error}\n`)
   }
-  process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${(checks.maxGrowth.heap * 100).toFixed(1)}%, array buffers ${(checks.maxGrowth.arrayBuffers * 100).toFixed(1)}%, handles ${(checks.maxGrowth.handles * 100).toFixed(1)}%, fds ${(checks.maxGrowth.fds * 100).toFixed(1)}%; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
-  process.stdout.write(`soak ${pass ? 'passed' : 'FAILED'}\n`)
+  process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${pctOf(checks.maxGrowth.heap)}, array buffers ${pctOf(checks.maxGrowth.arrayBuffers)}, handles ${pctOf(checks.maxGrowth.handles)}, fds ${pctOf(checks.maxGrowth.fds)}; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
+  process.stdout.write(`soak ${pass ? 'passed' : 'FAILED'}${interrupted != null ? ` (interrupted by ${interrupted} after ${((Date.now() - startedAt) / 60_000).toFixed(1)} min)` : ''}\n`)
 
   mkdirSync(dirname(options.out), { recursive: true })
   writeFileSync(options.out, JSON.stringify({
@@ -307,6 +325,8 @@ async function finish (): Promise<number> {
     minutes: rows,
     checks,
     pass,
+    interrupted: interrupted ?? null,
+    ranFor: Date.now() - startedAt,
     disruptions: windows.map(w => ({ ...w, start: w.start - startedAt, end: Number.isFinite(w.end) ? w.end - startedAt : null })),
     lost: explainedLost.map(l => ({ ...l, startedAt: l.startedAt - startedAt, at: l.at - startedAt })),
     samples: samples.map(s => ({ ...s, t: s.t - startedAt }))
