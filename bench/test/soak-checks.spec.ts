@@ -95,6 +95,13 @@ describe('soak checks', () => {
       expect(evaluateMinute(minute({ samples: [sample(1, 100 * MB, 80, 120, 6 * MB)] })).checks).to.deep.equal({ lost: true, growth: false, goProcesses: true, lag: true })
     })
 
+    it('array buffers: swings with data in flight pass, a rising floor fails', () => {
+      const swinging = [4, 12, 5, 14, 4.5, 13].map((mb, i) => sample(i, 100 * MB, 80, 120, mb * MB))
+      expect(evaluateMinute(minute({ samples: swinging })).failed).to.deep.equal([])
+      const rising = [6.5, 12, 7, 14, 6.8, 13].map((mb, i) => sample(i, 100 * MB, 80, 120, mb * MB))
+      expect(evaluateMinute(minute({ samples: rising })).failed).to.deep.equal(['arrayBuffers grew 15.6% (limit 10%)'])
+    })
+
     it('nothing is compared while warming up', () => {
       const row = evaluateMinute(minute({ warmingUp: true, samples: [sample(1, 500 * MB)] }))
       expect(row.growth).to.equal(null)

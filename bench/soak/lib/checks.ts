@@ -56,12 +56,18 @@ export function median (values: number[]): number {
 }
 
 /**
- * Growth of a resource from its baseline (median of the first minute after
- * the warm-up) to a later minute's median, as a fraction. `floor` keeps a
+ * Growth of a resource from its baseline (the first minute after the
+ * warm-up) to a later minute, as a fraction, by the median of each (or
+ * another `statistic`). `floor` keeps a
  * tiny baseline (a few handles) from turning one extra into +50 %: growth
  * is measured against at least `floor`.
  */
-export function growth (baseline: number[], later: number[], floor = 0): number {
-  const base = Math.max(median(baseline), floor)
-  return base === 0 ? 0 : (median(later) - median(baseline)) / base
+export function growth (baseline: number[], later: number[], floor = 0, statistic: (values: number[]) => number = median): number {
+  const base = Math.max(statistic(baseline), floor)
+  return base === 0 ? 0 : (statistic(later) - statistic(baseline)) / base
+}
+
+/** The smallest value: the floor between bursts */
+export function lowest (values: number[]): number {
+  return values.length === 0 ? NaN : Math.min(...values)
 }

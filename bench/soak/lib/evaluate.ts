@@ -3,7 +3,7 @@
  * requests explained or not, resources against the baseline taken right
  * after the warm-up, go processes left behind, event-loop p99 lag.
  */
-import { explain, growth, MAX_GROWTH, MAX_LAG_P99, median } from './checks.ts'
+import { explain, growth, lowest, MAX_GROWTH, MAX_LAG_P99, median } from './checks.ts'
 import type { DisruptionWindow, LostRequest } from './checks.ts'
 import type { MinuteRow } from './report.ts'
 import type { ResourceSample } from './resources.ts'
@@ -55,7 +55,10 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
   if (!input.warmingUp && input.baseline.length > 0 && samples.length > 0) {
     rowGrowth = {
       heap: growth(input.baseline.map(pick('heapUsed')), samples.map(pick('heapUsed'))),
-      arrayBuffers: growth(input.baseline.map(pick('arrayBuffers')), samples.map(pick('arrayBuffers')), ARRAY_BUFFERS_FLOOR),
+      // array buffers swing by megabytes with the data in flight (a bulk stream
+      // stalled by a black hole holds its chunks until the connection closes):
+      // a leak raises the floor between the swings, so the lowest sample is compared
+      arrayBuffers: growth(input.baseline.map(pick('arrayBuffers')), samples.map(pick('arrayBuffers')), ARRAY_BUFFERS_FLOOR, lowest),
       handles: growth(input.baseline.map(pick('handles')), samples.map(pick('handles')), HANDLES_FLOOR),
       fds: growth(input.baseline.map(pick('fds')), samples.map(pick('fds')), FDS_FLOOR)
     }
