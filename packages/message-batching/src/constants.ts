@@ -43,6 +43,9 @@ export const MAX_VARINT_BYTES = 5
 /** Compressed input fed to the inflater per step, so one step inflates at most ~1 MiB */
 export const INFLATE_STEP_BYTES = 1024
 
+/** Frames written in one event-loop turn at most (about 1,600 messages or 1 MiB at the defaults) */
+export const MAX_FRAMES_PER_TURN = 16
+
 /** Metric rates are averaged over this window, ms */
 export const RATE_WINDOW = 10_000
 

@@ -6,10 +6,15 @@
  * out when it completes, or earlier when `maxBatchSize` items or
  * `maxBatchBytes` bytes wait, a `high` item arrives, or the oldest waited
  * `batchTimeout`. With `adaptive: false` only the last four flush.
+ *
+ * At most MAX_FRAMES_PER_TURN frames are written in one event-loop turn,
+ * even when the stream takes them all: a caller that keeps sending without
+ * ever yielding to the event loop then fills the queue and waits, instead
+ * of piling up bytes the socket cannot write until the loop turns.
  */
 import { FLAG_COMPRESSED, encodeFrame, encodeRecords } from './codec.ts'
 import { deflateRaw } from './compression.ts'
-import { COMPRESSION_MAX_SKIP, COMPRESSION_MIN_SAVING } from './constants.ts'
+import { COMPRESSION_MAX_SKIP, COMPRESSION_MIN_SAVING, MAX_FRAMES_PER_TURN } from './constants.ts'
 import type { WireRecord } from './codec.ts'
 import type { CompressionLevel } from './compression.ts'
 import type { PriorityQueues, QueueItem } from './queue.ts'
@@ -69,6 +74,8 @@ export class FrameWriter<T extends QueueItem> {
   private generation = 0
   private closed = false
   /** Frames still to send without trying deflate, and the next back-off */
+  /** Frames written this event-loop turn; at MAX_FRAMES_PER_TURN the writer waits for the next turn */
+  private turnFrames = 0
   private compressionSkip = 0
   private compressionBackoff = 0
 
@@ -106,6 +113,7 @@ export class FrameWriter<T extends QueueItem> {
   reset (): void {
     this.generation++
     this.state = 'idle'
+    this.turnFrames = 0
 
     if (this.queues.length > 0) {
       this.flush('idle')
@@ -173,7 +181,7 @@ export class FrameWriter<T extends QueueItem> {
 
   /** Writes frames while items wait and the stream takes them */
   flush (cause: FlushCause): void {
-    if (this.closed || this.state === 'blocked' || this.queues.length === 0) {
+    if (this.closed || this.state === 'blocked' || this.queues.length === 0 || this.turnFrames >= MAX_FRAMES_PER_TURN) {
       return
     }
 
@@ -198,7 +206,7 @@ export class FrameWriter<T extends QueueItem> {
       }
 
       cause = this.queues.queuedLength() >= this.settings.maxBatchSize ? 'size' : 'bytes'
-    } while ((this.state as State) !== 'blocked' && (this.queues.queuedLength() >= this.settings.maxBatchSize || this.queues.bytes >= this.settings.maxBatchBytes))
+    } while ((this.state as State) !== 'blocked' && this.turnFrames < MAX_FRAMES_PER_TURN && (this.queues.queuedLength() >= this.settings.maxBatchSize || this.queues.bytes >= this.settings.maxBatchBytes))
 
     if (this.queues.length > 0 && (this.state as State) !== 'blocked') {
       this.armTimer()
@@ -254,6 +262,7 @@ export class FrameWriter<T extends QueueItem> {
       return false
     }
 
+    this.turnFrames++
     this.hooks.written(items, { cause, bodyBytes: body.byteLength, wireBytes: frame.byteLength, compressed: flags !== 0, compressionTried: tried })
     const generation = this.generation
 
@@ -274,6 +283,7 @@ export class FrameWriter<T extends QueueItem> {
     }
 
     this.state = 'idle'
+    this.turnFrames = 0
 
     if (this.queues.length === 0) {
       return

@@ -162,4 +162,14 @@ describe('adaptive flush', () => {
     await clock.tickAsync(0)
     expect(c.tried).to.deep.equal([true, true, true, true, true])
   })
+
+  it('writes at most 16 frames in one event-loop turn, even when the stream takes them all', async () => {
+    const t = setup({ maxBatchSize: 10 })
+    for (let n = 0; n < 1000; n++) { t.push(n % 256, 1, 10) }
+    await Promise.resolve()
+    expect(t.stream.frames).to.have.lengthOf(16)
+    expect(t.queues.length).to.equal(1000 - 160)
+    await clock.tickAsync(0)
+    expect(t.stream.frames).to.have.lengthOf(32)
+  })
 })
