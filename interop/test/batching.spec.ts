@@ -1,5 +1,5 @@
 /**
- * `/x/batch/1.0.0` between @x/message-batching and the go peer's own
+ * `/x/batch/1.0.0` between `@x/message-batching` and the go peer's own
  * implementation of PROTOCOL.md (interop/go-peer/batch_*.go): messages and
  * requests, js -> go and go -> js, compressed and not.
  */
