@@ -88,15 +88,30 @@ async function attack (target: Libp2p, withRecord: boolean, attackers: Set<strin
 
 interface Counts { swarm: number[], attacker: number[] }
 
+/** Dials, retrying: a loaded machine resets some loopback dials */
+async function dial (from: Libp2p, to: Libp2p): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await from.dial(to.getMultiaddrs()[0])
+      return
+    } catch (err) {
+      if (attempt === 5) {
+        throw err
+      }
+      await sleep(200 * attempt)
+    }
+  }
+}
+
 async function run (module: 'ours' | 'official'): Promise<{ steady: number[], attacked: Counts }> {
   const nodes: Array<Libp2p<any>> = []
   for (let i = 0; i < N; i++) {
     nodes.push(await node(module))
   }
   for (let i = 1; i < N; i++) {
-    await nodes[i].dial(nodes[0].getMultiaddrs()[0])
+    await dial(nodes[i], nodes[0])
     if (i > 1) {
-      await nodes[i].dial(nodes[i - 1].getMultiaddrs()[0])
+      await dial(nodes[i], nodes[i - 1])
     }
   }
 
