@@ -16,6 +16,7 @@ import { FallbackDialer } from './fallback-dialer.ts'
 import { HealthScores } from './health-scores.ts'
 import { METRICS_PREFIX_PATTERN, registerMetrics } from './metrics.ts'
 import { NatStatusTracker } from './nat-status.ts'
+import { wholeNumber } from './options.ts'
 import type { DiscoveredPeer, DiscoverySource } from './discovery-tracker.ts'
 import type { DialPeerOptions, DialResult } from './fallback-dialer.ts'
 import type { UniversalConnectivity as UniversalConnectivityInterface, UniversalConnectivityComponents, UniversalConnectivityInit } from './index.ts'
@@ -54,12 +55,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     this.init = init
     this.log = components.logger.forComponent('x:universal-connectivity')
 
-    const positive = (name: keyof UniversalConnectivityInit, value: number, allowZero = false): number => {
-      if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-        throw new InvalidConnectivityOptionError(`${String(name)} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`)
-      }
-      return value
-    }
+    const positive = (name: keyof UniversalConnectivityInit, value: number, allowZero = false): number => wholeNumber(String(name), value, allowZero)
 
     const directDialTimeout = positive('directDialTimeout', init.directDialTimeout ?? c.DEFAULT_DIRECT_DIAL_TIMEOUT)
     const relayDialTimeout = positive('relayDialTimeout', init.relayDialTimeout ?? c.DEFAULT_RELAY_DIAL_TIMEOUT)
@@ -215,6 +211,12 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     }
 
     const { peerId, addrs } = resolveTarget(peer, options.addrs)
+
+    for (const name of ['directDialTimeout', 'relayDialTimeout', 'upgradeTimeout'] as const) {
+      if (options[name] !== undefined) {
+        wholeNumber(name, options[name], name === 'upgradeTimeout')
+      }
+    }
 
     this.dials.total++
     this.touch()
