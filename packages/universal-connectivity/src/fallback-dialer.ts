@@ -111,7 +111,11 @@ export class FallbackDialer {
         const conn = await this.attempt('relay', addrs, options.relayDialTimeout ?? this.init.relayDialTimeout, attempts, options, relay)
 
         if (conn != null) {
-          return this.awaitUpgrade(peer, conn, attempts, options)
+          const result = await this.awaitUpgrade(peer, conn, attempts, options)
+
+          if (result != null) {
+            return result
+          }
         }
       }
     }
@@ -123,7 +127,8 @@ export class FallbackDialer {
     throw new ConnectivityDialError(`could not reach ${peer}`, attempts)
   }
 
-  private async awaitUpgrade (peer: PeerId, relayed: Connection, attempts: DialAttempt[], options: DialPeerOptions): Promise<DialResult> {
+  /** The dial's result over `relayed`, or undefined when it closed with no direct connection to replace it (the attempt is marked failed) */
+  private async awaitUpgrade (peer: PeerId, relayed: Connection, attempts: DialAttempt[], options: DialPeerOptions): Promise<DialResult | undefined> {
     const timeout = options.upgradeTimeout ?? this.init.upgradeTimeout
     const direct = this.init.connectionManager.getConnections(peer).find(c => c.status === 'open' && !isRelayed(c))
 
@@ -140,6 +145,17 @@ export class FallbackDialer {
     }
 
     throwIfAborted(options.signal)
+
+    if (relayed.status !== 'open') {
+      const attempt = attempts.at(-1)
+
+      if (attempt != null) {
+        attempt.error = `ConnectionClosedError: the relayed connection ${relayed.status === 'closing' ? 'is closing' : 'closed'} before an upgrade`
+      }
+
+      return undefined
+    }
+
     return { connection: relayed, path: 'relay', existing: false, relayed, attempts }
   }
 
