@@ -42,6 +42,7 @@ import type { Libp2pOptions } from 'libp2p'
 
 export { PUBLIC_BOOTSTRAP_PEERS } from './constants.ts'
 export { publicDialsOnly } from './gater.ts'
+export type { PublicDialsOnlyInit } from './gater.ts'
 export { MissingSwarmKeyError, UnknownProfileError, UnsupportedProfileError }
 
 /** Services of a preset, by key (`identify`, `ping`, `pubsub`, `dht`, `autonat`, `relay`, `dcutr`, `connectivity`...) */

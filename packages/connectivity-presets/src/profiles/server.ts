@@ -21,6 +21,7 @@ import { universalConnectivity } from '@x/universal-connectivity'
 import { PUBLIC_BOOTSTRAP_PEERS, SERVER_LISTEN } from '../constants.ts'
 import { publicDialsOnly } from '../gater.ts'
 import { discovery, topicsOf } from './discovery.ts'
+import { nodeLookup } from './node-lookup.ts'
 import type { ProfileInit } from './discovery.ts'
 import type { PresetServices } from '../index.ts'
 import type { Libp2pOptions } from 'libp2p'
@@ -31,7 +32,7 @@ export function server (init: ProfileInit): Libp2pOptions<PresetServices> {
     transports: [tcp(), webSockets(), quic(), webRTCDirect(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: publicDialsOnly(),
+    connectionGater: publicDialsOnly({ lookup: nodeLookup }),
     peerDiscovery: discovery(init.bootstrap ?? PUBLIC_BOOTSTRAP_PEERS, [pubsubPeerDiscovery({ addressFilter: publicAddressesOnly, ...topicsOf(init) })]),
     services: {
       identify: identify(),
