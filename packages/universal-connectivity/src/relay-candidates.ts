@@ -66,12 +66,15 @@ function hasRelayTransport (ma: Multiaddr): boolean {
   return circuit > 1
 }
 
-/** `<relay addr>/p2p/<relay>/p2p-circuit/p2p/<target>`, whatever followed `/p2p-circuit` before */
+/**
+ * `<relay addr>/p2p/<relay>/p2p-circuit/p2p/<target>`, whatever followed
+ * `/p2p-circuit` before; built from the components, so values holding a `/`
+ * (`/unix`, `/http-path`) stay encoded
+ */
 function toTarget (ma: Multiaddr, target: string): string {
   const components = ma.getComponents()
   const circuit = components.findIndex(c => c.name === 'p2p-circuit')
-  const head = components.slice(0, circuit + 1).map(c => c.value == null ? `/${c.name}` : `/${c.name}/${c.value}`).join('')
-  return `${head}/p2p/${target}`
+  return multiaddr(components.slice(0, circuit + 1)).encapsulate(`/p2p/${target}`).toString()
 }
 
 async function relayAddrs (relay: string, target: string, init: RelayCandidatesInit, options: AbortOptions): Promise<string[]> {
