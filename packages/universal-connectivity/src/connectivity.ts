@@ -329,6 +329,10 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
 
 /** The peer id and extra addresses of what `dialPeer` accepts: a PeerId, or multiaddrs ending in the same `/p2p/<peer id>` */
 function resolveTarget (peer: PeerId | Multiaddr | Multiaddr[], extra?: Multiaddr[]): { peerId: PeerId, addrs?: Multiaddr[] } {
+  if (extra !== undefined && (!Array.isArray(extra) || !extra.every(ma => isMultiaddr(ma)))) {
+    throw new InvalidConnectivityOptionError('the addrs option of dialPeer must be a Multiaddr[]')
+  }
+
   if (!Array.isArray(peer) && !isMultiaddr(peer)) {
     if (peer == null || typeof (peer as PeerId).toMultihash !== 'function') {
       throw new InvalidConnectivityOptionError('dialPeer needs a PeerId, a Multiaddr or a Multiaddr[]')

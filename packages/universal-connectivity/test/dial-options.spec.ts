@@ -28,6 +28,24 @@ describe('dialPeer options', () => {
     await service.stop()
   })
 
+  it('rejects an addrs option that is not an array of multiaddrs with InvalidConnectivityOptionError', async () => {
+    const stubs = await stubComponents()
+    const service = new UniversalConnectivity(stubs.components)
+    await service.start()
+    await service.afterStart()
+    const peer = await peerId()
+
+    for (const addrs of [multiaddr('/ip4/12.0.0.2/tcp/4001'), '/ip4/12.0.0.2/tcp/4001', ['/ip4/12.0.0.2/tcp/4001'], [null]]) {
+      for (const target of [peer, [multiaddr(`/ip4/12.0.0.3/tcp/4001/p2p/${peer}`)]]) {
+        const err = await service.dialPeer(target, { addrs: addrs as any }).catch((e: any) => e)
+        expect(err, `${Array.isArray(target) ? 'Multiaddr[]' : 'PeerId'} with addrs ${String(addrs)}`).to.have.property('name', 'InvalidConnectivityOptionError')
+      }
+    }
+
+    expect(stubs.connectionManager.openConnection.called).to.be.false()
+    await service.stop()
+  })
+
   it('rejects init timeouts the timers cannot take at construction', async () => {
     const stubs = await stubComponents()
 
