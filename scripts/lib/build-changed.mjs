@@ -3,9 +3,10 @@
 // checked only once its dependencies are done, so a dependency that was just
 // rebuilt with a different dist makes its dependants rebuild too.
 import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildOrder, listWorkspaces } from './workspaces.mjs'
-import { lockDigest, outputHash, readStamp, sourcesHash, staleReason, writeStamp } from './build-stamp.mjs'
+import { cleanReason, inputFiles, lockDigest, OUT_DIR, outputHash, readStamp, sourcesHash, staleReason, writeStamp } from './build-stamp.mjs'
 
 /**
  * Runs `npm run build` in a workspace, collecting its output (printed only
@@ -92,14 +93,19 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
       return
     }
     const index = ++started
-    const now = { sources: sourcesHash(root, w.dir, lock), deps, outputs: outputHash(root, w.dir) }
-    const reason = force ? 'rebuild forced' : staleReason(readStamp(root, w.dir), now)
+    const inputs = inputFiles(root, w.dir)
+    const now = { sources: sourcesHash(root, w.dir, lock, inputs), deps, outputs: outputHash(root, w.dir) }
+    const stamp = readStamp(root, w.dir)
+    const reason = force ? 'rebuild forced' : staleReason(stamp, now)
     if (reason == null) {
       result.current.push(w.name)
       finish(w, true)
       return
     }
-    log(`building ${w.name} (${index}/${buildable.length}): ${reason}`)
+    // an incremental tsc neither deletes stale outputs nor restores removed ones
+    const clean = cleanReason(stamp, now, inputs, force)
+    if (clean != null) rmSync(join(root, w.dir, OUT_DIR), { recursive: true, force: true })
+    log(`building ${w.name} (${index}/${buildable.length}): ${reason}${clean == null ? '' : ` (from an empty ${OUT_DIR}: ${clean})`}`)
     const t0 = Date.now()
     const { code, output } = await runBuild(join(root, w.dir))
     if (code !== 0) {
@@ -109,7 +115,7 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
     }
     // the sources hash taken before the build: a file edited during the build
     // does not match it, so the next run builds again
-    writeStamp(root, w.dir, { sources: now.sources, deps, outputs: outputHash(root, w.dir) })
+    writeStamp(root, w.dir, { sources: now.sources, deps, outputs: outputHash(root, w.dir), inputs })
     result.built.push(w.name)
     log(`built ${w.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     finish(w, true)

@@ -136,9 +136,10 @@ export function lockDigest (root) {
  * @param {string} root
  * @param {string} dir
  * @param {string} [lock] lockDigest(root), when the caller has it already
+ * @param {string[]} [files] inputFiles(root, dir), when the caller has them already
  */
-export function sourcesHash (root, dir, lock = lockDigest(root)) {
-  return hashFiles(root, inputFiles(root, dir), [`lock ${lock}`])
+export function sourcesHash (root, dir, lock = lockDigest(root), files = inputFiles(root, dir)) {
+  return hashFiles(root, files, [`lock ${lock}`])
 }
 
 /**
@@ -158,6 +159,7 @@ export function outputHash (root, dir) {
  * @property {string} sources              hash of the workspace's inputs when it was built
  * @property {Record<string, string>} deps dependency name -> its output hash when this was built
  * @property {string} outputs              hash of this workspace's dist right after the build
+ * @property {string[]} [inputs]            the input files (inputFiles) when it was built
  */
 
 /**
@@ -174,6 +176,33 @@ export function staleReason (stamp, now) {
   if (changed.length > 0) return `${changed.join(', ')} changed`
   if (Object.keys(stamp.deps).length !== Object.keys(now.deps).length) return 'dependencies changed'
   if (stamp.outputs !== now.outputs) return `${OUT_DIR} changed since its build`
+  return undefined
+}
+
+/**
+ * Whether the build must start from an empty dist. `tsc` with "incremental"
+ * (aegir's config) re-emits only the sources that changed since its
+ * .tsbuildinfo: it never deletes the output of a deleted source (a stale
+ * dist/src/x.js would be packed, a stale dist/test/x.spec.js would still
+ * run) and never restores an output removed or edited by hand. So the dist is
+ * removed before the build when the build is forced, there is no usable
+ * stamp, the dist changed since its build, or an input of the last build is
+ * gone; otherwise the build stays incremental.
+ *
+ * @param {Stamp | undefined} stamp
+ * @param {Stamp} now
+ * @param {string[]} inputs inputFiles() now
+ * @param {boolean} [force]
+ * @returns {string | undefined} why, or `undefined` when the dist can stay
+ */
+export function cleanReason (stamp, now, inputs, force = false) {
+  if (force) return 'forced'
+  if (stamp == null) return 'no build stamp'
+  if (stamp.outputs !== now.outputs) return `${OUT_DIR} changed since its build`
+  if (!Array.isArray(stamp.inputs)) return 'the stamp does not list its inputs'
+  const present = new Set(inputs)
+  const gone = stamp.inputs.filter(f => !present.has(f))
+  if (gone.length > 0) return `${gone.length === 1 ? gone[0] : `${gone.length} inputs`} gone`
   return undefined
 }
 
