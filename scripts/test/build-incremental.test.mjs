@@ -1,0 +1,84 @@
+// scripts/build.mjs against a build that behaves like `tsc` with
+// "incremental": it re-emits only the sources whose contents changed since its
+// .tsbuildinfo, never checks that its outputs still exist and never deletes
+// the output of a deleted source. A rebuild must still leave a dist that
+// matches the sources.
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterEach, beforeEach, describe, it } from 'node:test'
+import { buildChanged } from '../lib/build-changed.mjs'
+
+// dist/<file>.js for each src/<file>, emitted only when src/<file> differs from what the build info recorded
+const INCREMENTAL_BUILD = `
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+const infoFile = 'dist/tsconfig.tsbuildinfo'
+const info = existsSync(infoFile) ? JSON.parse(readFileSync(infoFile, 'utf8')) : {}
+mkdirSync('dist', { recursive: true })
+for (const f of readdirSync('src')) {
+  const text = readFileSync('src/' + f, 'utf8')
+  if (info[f] !== text) {
+    writeFileSync('dist/' + f + '.js', text)
+    info[f] = text
+  }
+}
+writeFileSync(infoFile, JSON.stringify(info))
+`
+
+let root
+
+const write = (rel, text) => {
+  mkdirSync(dirname(join(root, rel)), { recursive: true })
+  writeFileSync(join(root, rel), text)
+}
+
+const incrementalBuild = async (cwd) => {
+  const r = spawnSync(process.execPath, [join(root, 'incremental-build.mjs')], { cwd, encoding: 'utf8' })
+  return { code: r.status ?? 1, output: r.stdout + r.stderr }
+}
+
+const run = (force = false) => buildChanged({ root, jobs: 1, runBuild: incrementalBuild, force })
+const dist = (name) => join(root, 'packages/a/dist', name)
+
+describe('scripts/build.mjs with an incremental build (tsc)', () => {
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), 'x-build-incremental-test-'))
+    write('incremental-build.mjs', INCREMENTAL_BUILD)
+    write('package.json', JSON.stringify({ name: 'root', private: true, workspaces: ['packages/*'] }))
+    write('package-lock.json', '{"lockfileVersion":3}\n')
+    write('packages/a/package.json', JSON.stringify({ name: '@t/a', scripts: { build: 'node ../../incremental-build.mjs' } }))
+    write('packages/a/tsconfig.json', JSON.stringify({ include: ['src'] }))
+    write('packages/a/src/index.ts', 'index\n')
+    write('packages/a/src/extra.ts', 'extra\n')
+    assert.deepEqual((await run()).built, ['@t/a'])
+    assert.ok(existsSync(dist('extra.ts.js')))
+  })
+
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('a deleted source leaves no output behind after the rebuild', async () => {
+    rmSync(join(root, 'packages/a/src/extra.ts'))
+    assert.deepEqual((await run()).built, ['@t/a'])
+    assert.equal(existsSync(dist('extra.ts.js')), false, 'dist/extra.ts.js of the deleted src/extra.ts is still there')
+    assert.equal(readFileSync(dist('index.ts.js'), 'utf8'), 'index\n')
+  })
+
+  it('a dist file removed or edited by hand is restored by the rebuild, which then stays current', async () => {
+    rmSync(dist('index.ts.js'))
+    write('packages/a/dist/extra.ts.js', 'edited by hand')
+    assert.deepEqual((await run()).built, ['@t/a'])
+    assert.equal(existsSync(dist('index.ts.js')), true, 'the rebuild did not restore dist/index.ts.js')
+    assert.equal(readFileSync(dist('extra.ts.js'), 'utf8'), 'extra\n')
+    assert.deepEqual((await run()).built, [])
+  })
+
+  it('--force rebuilds every output', async () => {
+    write('packages/a/dist/index.ts.js', 'edited by hand')
+    assert.deepEqual((await run(true)).built, ['@t/a'])
+    assert.equal(readFileSync(dist('index.ts.js'), 'utf8'), 'index\n')
+  })
+})
