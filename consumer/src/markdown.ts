@@ -69,6 +69,11 @@ export function extractBlocks (file: string, text: string): CodeBlock[] {
     }
 
     readMarker(lines, i, block)
+
+    if (block.typescript && block.markerError == null) {
+      block.markerError = checkingOff(block.code, 'the block')
+    }
+
     blocks.push(block)
     i = j
   }
@@ -115,4 +120,12 @@ function readMarker (lines: string[], fenceIndex: number, block: CodeBlock): voi
   }
 
   block.typeCheckOnly = { reason: directive[1].trim(), given: rest.join('\n').trim() }
+  block.markerError = checkingOff(block.typeCheckOnly.given, 'its marker') ??
+    (/\bany\b/.test(block.typeCheckOnly.given) ? 'its marker declares something as `any`, which would type-check any use of it: give the real type' : undefined)
+}
+
+/** A comment directive that would hide type errors (`@ts-nocheck` before the block hides all of them) */
+function checkingOff (code: string, where: string): string | undefined {
+  const directive = /@ts-(nocheck|ignore|expect-error)\b/.exec(code)?.[0]
+  return directive == null ? undefined : `${where} has ${directive}, which hides type errors: a README example must type-check as it is`
 }

@@ -55,6 +55,21 @@ describe('README blocks as the consumer test reads them', () => {
     expect(unknown[0].markerError).to.include('unknown marker')
   })
 
+  it('neither a marker nor a block can turn type-checking off (@ts-nocheck, @ts-ignore, @ts-expect-error, `any` in the declarations given)', () => {
+    const marked = (given: string, code = 'node.start()'): ReturnType<typeof extractBlocks>[number] =>
+      extractBlocks('README.md', ['<!-- readme-check: type-check only: a fragment', given, '-->', `${FENCE}ts`, code, FENCE].join('\n'))[0]
+
+    expect(marked('// @ts-nocheck\nimport type { Libp2p } from \'libp2p\'\ndeclare const node: Libp2p').markerError).to.include('@ts-nocheck')
+    expect(marked('declare const node: any').markerError).to.include('any')
+    expect(marked('declare const node: Record<string, any>').markerError).to.include('any')
+    expect(marked('import type { Libp2p } from \'libp2p\'\ndeclare const node: Libp2p', '// @ts-ignore\nnode.nope()').markerError).to.include('@ts-ignore')
+    expect(extractBlocks('README.md', [`${FENCE}ts`, '// @ts-expect-error: wrong on purpose', 'const a: number = \'a\'', FENCE].join('\n'))[0].markerError).to.include('@ts-expect-error')
+    // a plain fragment is still fine
+    expect(marked('import type { Libp2p } from \'libp2p\'\ndeclare const node: Libp2p').markerError).to.equal(undefined)
+    // and a console block may say anything
+    expect(extractBlocks('README.md', [`${FENCE}console`, '// @ts-ignore', FENCE].join('\n'))[0].markerError).to.equal(undefined)
+  })
+
   it('an HTML comment that is not a marker, or one further up, changes nothing', () => {
     const blocks = extractBlocks('README.md', ['<!-- a note -->', `${FENCE}ts`, 'x', FENCE, '<!-- readme-check: type-check only: far away -->', 'text', `${FENCE}ts`, 'y', FENCE].join('\n'))
     expect(blocks.map(b => [b.typeCheckOnly, b.markerError])).to.deep.equal([[undefined, undefined], [undefined, undefined]])

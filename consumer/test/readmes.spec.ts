@@ -131,7 +131,7 @@ describe(`README TypeScript blocks, installed from the packed tarballs outside t
 
     describe(blockTitle(block), () => {
       if (block.markerError != null) {
-        it('has a readable readme-check marker', () => {
+        it('has a readable readme-check marker and nothing that turns type-checking off', () => {
           expect.fail(block.markerError)
         })
       }
