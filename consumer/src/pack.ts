@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { gunzipSync } from 'node:zlib'
 import type { Workspace } from './workspace.ts'
 
 const run = promisify(execFile)
@@ -29,8 +30,10 @@ export interface Tarball {
   filename: string
   sha256: string
   /**
-   * A hash of what the tarball installs: every packed file but the README,
-   * read from the workspace (a README edit does not call for a new install)
+   * A hash of what the tarball installs: every packed file but the README
+   * (a README edit does not call for a new install), read from the tarball
+   * itself, so a workspace file changed after packing (a build running at
+   * the same time) cannot key a cached install of other contents
    */
   contentHash: string
   /** paths inside the tarball, without the leading `package/` */
@@ -95,20 +98,40 @@ async function packOnce (workspace: Workspace): Promise<Tarball> {
     file,
     filename: info.filename,
     sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
-    contentHash: contentHash(workspace.path, info.files.map(f => f.path)),
+    contentHash: tarballContentHash(file),
     files: info.files.map(f => f.path)
   }
 }
 
-function contentHash (dir: string, files: string[]): string {
-  const hash = createHash('sha256')
+/** Every entry of a .tgz (type, mode, path, contents), its top-level README aside */
+export function tarballContentHash (file: string): string {
+  const tar = gunzipSync(readFileSync(file))
+  const entries: Array<{ key: string, data: Buffer }> = []
+  const field = (header: Buffer, start: number, length: number): string => header.subarray(start, start + length).toString('utf8').replace(/\0[\s\S]*$/, '')
+  let offset = 0
 
-  for (const path of [...files].sort()) {
-    if (/^readme(\.|$)/i.test(path)) {
-      continue
+  while (offset + 512 <= tar.length) {
+    const header = tar.subarray(offset, offset + 512)
+
+    if (header.every(b => b === 0)) {
+      break
     }
 
-    hash.update(`${path}\0`).update(readFileSync(join(dir, path))).update('\0')
+    const size = parseInt(field(header, 124, 12).trim() === '' ? '0' : field(header, 124, 12).trim(), 8)
+    const prefix = field(header, 345, 155)
+    const name = prefix === '' ? field(header, 0, 100) : `${prefix}/${field(header, 0, 100)}`
+    const data = tar.subarray(offset + 512, offset + 512 + size)
+    offset += 512 + Math.ceil(size / 512) * 512
+
+    if (!/^package\/readme(\.[^/]*)?$/i.test(name)) {
+      entries.push({ key: `${field(header, 156, 1)}\0${field(header, 100, 8)}\0${name}`, data })
+    }
+  }
+
+  const hash = createHash('sha256')
+
+  for (const entry of entries.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)))) {
+    hash.update(entry.key).update('\0').update(String(entry.data.length)).update('\0').update(entry.data)
   }
 
   return hash.digest('hex')
