@@ -68,6 +68,8 @@ export const SUMMARY_WORST = 5
 
 /** Longest hold on replacements of a peer (failed dials, futile replacements) */
 export const MAX_REPLACE_BACKOFF = 5 * 60 * second
+/** Shortest hold on replacements of a peer after a futile one: at most one futile replacement per peer per minute */
+export const FUTILE_HOLD = 60 * second
 /** A replacement is judged after this many probes ... */
 export const PAYOFF_PROBES = 3
 /** ... and pays off when it is healthy, or its RTT is below this share of the replaced one's */

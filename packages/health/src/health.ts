@@ -257,6 +257,21 @@ export class HealthService implements ConnectionHealth, Startable {
     }
   }
 
+  /** @internal */
+  recordsOf (peer: PeerId): ConnectionRecord[] {
+    const out: ConnectionRecord[] = []
+
+    for (const conn of this.connectionManager.getConnections(peer)) {
+      const record = this.records.get(conn.id)
+
+      if (record != null && conn.status === 'open') {
+        out.push(record)
+      }
+    }
+
+    return out
+  }
+
   getTimeout (peer: PeerId): number {
     let best: number | undefined
 

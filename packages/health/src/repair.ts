@@ -11,15 +11,24 @@
  * A replacement must pay off: after its first `PAYOFF_PROBES` probes it is
  * compared with the connection it replaced, and when it is neither healthy
  * nor clearly faster (`PAYOFF_RATIO`), the path, the remote or this host is
- * slow and a new connection does not help: it is counted futile. A futile
- * replacement, like a failed replacement dial, holds further replacements of
- * that peer back, doubling from `checkInterval x unhealthyChecksBeforeReplace`
- * up to `MAX_REPLACE_BACKOFF`.
+ * slow and a new connection does not help: it is counted futile. When the
+ * peer's other connections are not healthy either (they degraded together),
+ * only a healthy replacement pays off: the one replaced was picked at its
+ * worst, so "faster than that" is no evidence.
+ *
+ * One replacement of a peer is judged at a time: from its dial until its
+ * verdict (or its close, or `MAX_REPLACE_BACKOFF`), no other connection of
+ * that peer is replaced (dead ones are still closed), so connections that
+ * degrade together are not all replaced in the same round. A futile
+ * replacement holds further replacements of that peer back for
+ * `FUTILE_HOLD` (at most one futile replacement per peer per minute),
+ * doubling up to `MAX_REPLACE_BACKOFF`; a failed replacement dial, for a
+ * back-off doubling from `checkInterval x unhealthyChecksBeforeReplace`.
  *
  * Everything stops with the service: drains and back-offs wake up, dials
  * in flight are aborted, and nothing is closed or counted after `stop()`.
  */
-import { DIAL_ROUND_TRIPS, MAX_PENDING_PAYOFFS, MAX_REPLACE_BACKOFF, PAYOFF_PROBES, PAYOFF_RATIO, REDIAL_ATTEMPTS } from './constants.ts'
+import { DIAL_ROUND_TRIPS, FUTILE_HOLD, MAX_PENDING_PAYOFFS, MAX_REPLACE_BACKOFF, PAYOFF_PROBES, PAYOFF_RATIO, REDIAL_ATTEMPTS } from './constants.ts'
 import { DeadConnectionError } from './errors.ts'
 import { sleep } from './sleep.ts'
 import type { ResolvedHealthOptions } from './options.ts'
@@ -37,6 +46,8 @@ export interface RepairContext {
   readonly signal: AbortSignal
   readonly counters: { replacements: number, futileReplacements: number }
   getTimeout(peer: PeerId): number
+  /** The records of the peer's open connections */
+  recordsOf(peer: PeerId): ConnectionRecord[]
 }
 
 interface Hold {
@@ -46,12 +57,16 @@ interface Hold {
   futile: number
   /** No replacement before this */
   until: number
+  /** A replacement of the peer is being dialled or awaits its verdict since then (0: none) */
+  judging: number
 }
 
 interface Payoff {
   peer: string
   /** Median RTT of the replaced connection's last probes, ms */
   rtt: number
+  /** The peer's other connections were not healthy either when it was replaced */
+  together: boolean
 }
 
 export class Repairer {
@@ -94,6 +109,8 @@ export class Repairer {
     record.replacing = true
     const { connectionManager, options, log, signal } = this.ctx
     const peer = record.peer
+    /** This repair's claim on judging the peer's next replacement, released unless a replacement is judged */
+    let claim: Hold | undefined
 
     try {
       if (await this.isProtected(peer)) {
@@ -112,25 +129,28 @@ export class Repairer {
         this.releaseExpired(now)
         const hold = this.held.get(key)
 
-        if (hold != null && now < hold.until) {
-          log.trace('replacement of %s to %p held back for %dms (%d failed dials, %d futile replacements)', record.connection.id, peer, hold.until - now, hold.failures, hold.futile)
+        if (hold != null && (now < hold.until || this.judging(hold, now))) {
+          log.trace('replacement of %s to %p held back (%dms, %d failed dials, %d futile replacements, judging %s)', record.connection.id, peer, Math.max(0, hold.until - now), hold.failures, hold.futile, this.judging(hold, now))
           return
         }
 
+        // claimed before the first await: siblings that turned unhealthy on
+        // the same check find the peer judging and wait for the verdict
+        claim = hold ?? { failures: 0, futile: 0, until: 0, judging: 0 }
+        claim.judging = now
+        this.held.set(key, claim)
+
         try {
           replacement = await connectionManager.openConnection(peer, { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeout(peer))]) })
-
-          if (hold != null) {
-            hold.failures = 0
-          }
+          claim.failures = 0
         } catch (err) {
           if (signal.aborted) {
             return
           }
 
-          const failures = (hold?.failures ?? 0) + 1
-          this.held.set(key, { failures, futile: hold?.futile ?? 0, until: Date.now() + this.backoff(failures) })
-          log('could not dial a replacement for %s to %p (failure %d) - %e', record.connection.id, peer, failures, err)
+          claim.failures++
+          claim.until = Date.now() + this.backoff(claim.failures)
+          log('could not dial a replacement for %s to %p (failure %d) - %e', record.connection.id, peer, claim.failures, err)
         }
       }
 
@@ -149,6 +169,8 @@ export class Repairer {
 
       if (replacement != null) {
         this.expect(replacement, record)
+        // judged now: the verdict (or the replacement's close) ends the claim
+        claim = undefined
       }
 
       record.event('replaced', Date.now())
@@ -162,6 +184,24 @@ export class Repairer {
       }
     } finally {
       record.replacing = false
+
+      if (claim != null) {
+        claim.judging = 0
+      }
+    }
+  }
+
+  /** A replacement of the peer awaits its verdict (a claim older than `MAX_REPLACE_BACKOFF` is stale) */
+  private judging (hold: Hold, now: number): boolean {
+    return hold.judging > 0 && now - hold.judging < MAX_REPLACE_BACKOFF
+  }
+
+  /** The peer's replacement was judged, or will never be */
+  private judged (peer: string): void {
+    const hold = this.held.get(peer)
+
+    if (hold != null) {
+      hold.judging = 0
     }
   }
 
@@ -171,21 +211,32 @@ export class Repairer {
     return Math.min(maxTimeout, Math.max(pingTimeout, DIAL_ROUND_TRIPS * this.ctx.getTimeout(peer)))
   }
 
-  /** Hold after the n-th failure or futile replacement in a row */
+  /** Hold after the n-th failed replacement dial in a row */
   private backoff (n: number): number {
     const { checkInterval, unhealthyChecksBeforeReplace } = this.ctx.options
     return Math.min(MAX_REPLACE_BACKOFF, checkInterval * unhealthyChecksBeforeReplace * 2 ** (n - 1))
   }
 
+  /** Hold after the n-th futile replacement in a row: at most one a minute, doubling */
+  private futileHold (n: number): number {
+    const { checkInterval, unhealthyChecksBeforeReplace } = this.ctx.options
+    return Math.min(MAX_REPLACE_BACKOFF, Math.max(FUTILE_HOLD, checkInterval * unhealthyChecksBeforeReplace) * 2 ** (n - 1))
+  }
+
   /** Remembers what the replacement has to beat */
   private expect (replacement: Connection, replaced: ConnectionRecord): void {
     if (this.payoffs.size >= MAX_PENDING_PAYOFFS) {
-      this.payoffs.delete(this.payoffs.keys().next().value as string)
+      const [oldest, evicted] = this.payoffs.entries().next().value as [string, Payoff]
+      this.payoffs.delete(oldest)
+      this.judged(evicted.peer)
     }
+
+    const siblings = this.ctx.recordsOf(replaced.peer).filter(r => r !== replaced && r.connection.id !== replacement.id)
 
     this.payoffs.set(replacement.id, {
       peer: replaced.peer.toString(),
-      rtt: replaced.rtt.samples > 0 ? replaced.rtt.recentMedian(3) : Infinity
+      rtt: replaced.rtt.samples > 0 ? replaced.rtt.recentMedian(3) : Infinity,
+      together: siblings.length > 0 && siblings.every(r => r.state !== 'healthy')
     })
   }
 
@@ -202,14 +253,15 @@ export class Repairer {
     }
 
     this.payoffs.delete(record.connection.id)
+    this.judged(payoff.peer)
     const rtt = record.rtt.samples > 0 ? record.rtt.recentMedian(3) : Infinity
     const hold = this.held.get(payoff.peer)
 
-    if (record.score >= this.ctx.options.minHealthThreshold || rtt < payoff.rtt * PAYOFF_RATIO) {
+    if (record.score >= this.ctx.options.minHealthThreshold || (!payoff.together && rtt < payoff.rtt * PAYOFF_RATIO)) {
       if (hold != null) {
         hold.futile = 0
 
-        if (hold.failures === 0) {
+        if (hold.failures === 0 && hold.judging === 0) {
           this.held.delete(payoff.peer)
         }
       }
@@ -219,7 +271,7 @@ export class Repairer {
 
     const futile = (hold?.futile ?? 0) + 1
     this.ctx.counters.futileReplacements++
-    this.held.set(payoff.peer, { failures: hold?.failures ?? 0, futile, until: now + this.backoff(futile) })
+    this.held.set(payoff.peer, { failures: hold?.failures ?? 0, futile, until: now + this.futileHold(futile), judging: hold?.judging ?? 0 })
     this.ctx.log('replacement %s to %p is no better (rtt %dms, replaced %dms, score %d): holding replacements back', record.connection.id, record.peer, Math.round(rtt), Math.round(payoff.rtt), record.score.toFixed(2))
   }
 
@@ -231,7 +283,7 @@ export class Repairer {
   /** Forgets holds long expired, so the map only holds peers that failed recently */
   private releaseExpired (now: number): void {
     for (const [key, hold] of this.held) {
-      if (now > hold.until + MAX_REPLACE_BACKOFF) {
+      if (now > hold.until + MAX_REPLACE_BACKOFF && !this.judging(hold, now)) {
         this.held.delete(key)
       }
     }
@@ -252,7 +304,13 @@ export class Repairer {
    * a back-off doubling from `checkInterval`
    */
   onClosed (record: ConnectionRecord): void {
-    this.payoffs.delete(record.connection.id)
+    const payoff = this.payoffs.get(record.connection.id)
+
+    if (payoff != null) {
+      this.payoffs.delete(record.connection.id)
+      this.judged(payoff.peer)
+    }
+
     const { connectionManager, options, log, signal } = this.ctx
     const key = record.peer.toString()
 

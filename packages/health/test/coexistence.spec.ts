@@ -93,7 +93,8 @@ describe('beside libp2p\'s connection monitor', function () {
     expect(report.probe).to.equal('muxer')
     expect(report.probeFailures).to.equal(0)
     expect(report.probesSkipped).to.equal(0)
-    expect(report.rtt!.ewma).to.be.within(40, 60)
+    // at least the proxy's 20 ms each way; the upper bound is loose, a loaded machine adds its own delay
+    expect(report.rtt!.ewma).to.be.within(40, 400)
     expect(conn.rtt).to.be.a('number').that.is.greaterThan(30)
   })
 

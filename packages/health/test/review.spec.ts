@@ -244,13 +244,15 @@ describe('review findings (stub components, fake time)', () => {
 
       // after the hold, one more try; futile again, the hold doubles
       let waited = 0
-      while (h.connectionManager.openConnection.callCount === 1 && waited < 60_000) {
+      while (h.connectionManager.openConnection.callCount === 1 && waited < 120_000) {
         await clock.tickAsync(500)
         waited += 500
         check(health, record, true, 400)
       }
       await clock.tickAsync(10)
       expect(h.connectionManager.openConnection.callCount).to.equal(2)
+      // at most one futile replacement of a peer a minute
+      expect(waited).to.be.at.least(59_000)
       const third = h.open[0] as FakeConnection
       record = track(health, third)
       for (let i = 0; i < 3; i++) { check(health, record, true, 400) }
@@ -258,12 +260,44 @@ describe('review findings (stub components, fake time)', () => {
       expect((health.getNetworkHealthSummary() as any).futileReplacements).to.equal(2)
 
       let waitedAgain = 0
-      while (h.connectionManager.openConnection.callCount === 2 && waitedAgain < 120_000) {
+      while (h.connectionManager.openConnection.callCount === 2 && waitedAgain < 240_000) {
         await clock.tickAsync(500)
         waitedAgain += 500
         check(health, record, true, 400)
       }
       expect(waitedAgain).to.be.at.least(2 * waited - 1_000)
+    })
+
+    it('several connections of one peer degrading together on a loaded host: at most one replacement of the peer per minute', async () => {
+      // a loaded host: every connection of the peer, old or new, answers in 400 ms
+      h = harness(() => peer, () => ({ rtt: 400 }))
+      health = h.service({ unhealthyChecksBeforeReplace: 3, maxPingLatency: 100, checkInterval: 1_000, replaceGrace: 0 })
+      health.start()
+
+      for (let i = 0; i < 3; i++) { h.open.push(fakeConnection(peer, h.open)) }
+
+      // three minutes of checks, a check of every open connection each second
+      const dialsAt: number[] = []
+      const start = Date.now()
+      h.connectionManager.openConnection.callsFake(async () => {
+        dialsAt.push(Date.now() - start)
+        const conn = fakeConnection(peer, h.open)
+        h.open.push(conn)
+        return conn
+      })
+
+      for (let t = 0; t < 180; t++) {
+        for (const conn of [...h.open]) { check(health, track(health, conn as FakeConnection), true, 400) }
+        await clock.tickAsync(1_000)
+      }
+
+      // requests keep their connections: the peer never drops below three
+      expect(h.open).to.have.lengthOf(3)
+      expect(dialsAt.length).to.be.at.least(1)
+      for (let minute = 0; minute < 3; minute++) {
+        expect(dialsAt.filter(at => at >= minute * 60_000 && at < (minute + 1) * 60_000), `replacements in minute ${minute + 1}: ${dialsAt.join(', ')}`).to.have.length.at.most(1)
+      }
+      expect((health.getNetworkHealthSummary() as any).futileReplacements).to.be.at.least(1)
     })
 
     it('a replacement that is better clears the hold and counts no futile replacement', async () => {
