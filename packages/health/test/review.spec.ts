@@ -300,6 +300,28 @@ describe('review findings (stub components, fake time)', () => {
       expect((health.getNetworkHealthSummary() as any).futileReplacements).to.be.at.least(1)
     })
 
+    it('when the peer\'s other connections are unhealthy too, a replacement faster than the one replaced but still unhealthy is futile', async () => {
+      h = harness(() => peer, () => ({ rtt: 300 }))
+      health = h.service({ unhealthyChecksBeforeReplace: 2, maxPingLatency: 100, replaceGrace: 0 })
+      health.start()
+      const first = fakeConnection(peer, h.open)
+      const sibling = fakeConnection(peer, h.open)
+      h.open.push(first, sibling)
+      // degraded, not yet unhealthy
+      const siblingRecord = track(health, sibling)
+      check(health, siblingRecord, true, 400)
+      expect(siblingRecord.state).to.equal('degraded')
+      let record = track(health, first)
+      for (let i = 0; i < 3; i++) { check(health, record, true, 400) }
+      await clock.tickAsync(10)
+      expect(first.status).to.equal('closed')
+
+      // 300 ms: 25 % faster than the 400 ms it replaced, as slow as a loaded host makes everything
+      record = track(health, h.open.find(c => c !== sibling) as FakeConnection)
+      for (let i = 0; i < 3; i++) { check(health, record, true, 300) }
+      expect((health.getNetworkHealthSummary() as any).futileReplacements).to.equal(1)
+    })
+
     it('a replacement that is better clears the hold and counts no futile replacement', async () => {
       h = harness(() => peer, () => ({ rtt: 20 }))
       health = h.service({ unhealthyChecksBeforeReplace: 2, maxPingLatency: 100, replaceGrace: 0 })
