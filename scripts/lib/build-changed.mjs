@@ -3,7 +3,7 @@
 // checked only once its dependencies are done, so a dependency that was just
 // rebuilt with a different dist makes its dependants rebuild too.
 import { spawn } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { existsSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildOrder, listWorkspaces } from './workspaces.mjs'
 import { cleanReason, inputFiles, lockDigest, OUT_DIR, outputHash, readStamp, sourcesHash, staleReason, writeStamp } from './build-stamp.mjs'
@@ -102,12 +102,28 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
       finish(w, true)
       return
     }
-    // an incremental tsc neither deletes stale outputs nor restores removed ones
+    // an incremental tsc neither deletes stale outputs nor restores removed
+    // ones: build from an empty dist, the old one kept aside until the build
+    // succeeds (a failed build leaves the last dist, as tsc's noEmitOnError does)
     const clean = cleanReason(stamp, now, inputs, force)
-    if (clean != null) rmSync(join(root, w.dir, OUT_DIR), { recursive: true, force: true })
+    const out = join(root, w.dir, OUT_DIR)
+    const aside = `${out}.x-previous-${process.pid}`
+    const moved = clean != null && existsSync(out)
+    if (moved) {
+      rmSync(aside, { recursive: true, force: true })
+      renameSync(out, aside)
+    }
     log(`building ${w.name} (${index}/${buildable.length}): ${reason}${clean == null ? '' : ` (from an empty ${OUT_DIR}: ${clean})`}`)
     const t0 = Date.now()
     const { code, output } = await runBuild(join(root, w.dir))
+    if (moved) {
+      if (code !== 0) {
+        rmSync(out, { recursive: true, force: true })
+        renameSync(aside, out)
+      } else {
+        rmSync(aside, { recursive: true, force: true })
+      }
+    }
     if (code !== 0) {
       result.failed.push(w.name)
       log(`${w.name}: build failed (exit ${code}):\n${output.trimEnd()}`)
