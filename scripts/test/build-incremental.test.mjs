@@ -5,7 +5,7 @@
 // matches the sources.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
@@ -16,6 +16,7 @@ const INCREMENTAL_BUILD = `
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 const infoFile = 'dist/tsconfig.tsbuildinfo'
 const info = existsSync(infoFile) ? JSON.parse(readFileSync(infoFile, 'utf8')) : {}
+if (readdirSync('src').some(f => readFileSync('src/' + f, 'utf8').includes('FAIL'))) { console.error('fake build failed'); process.exit(1) }
 mkdirSync('dist', { recursive: true })
 for (const f of readdirSync('src')) {
   const text = readFileSync('src/' + f, 'utf8')
@@ -74,6 +75,18 @@ describe('scripts/build.mjs with an incremental build (tsc)', () => {
     assert.equal(existsSync(dist('index.ts.js')), true, 'the rebuild did not restore dist/index.ts.js')
     assert.equal(readFileSync(dist('extra.ts.js'), 'utf8'), 'extra\n')
     assert.deepEqual((await run()).built, [])
+  })
+
+  it('a build that fails after starting from an empty dist puts the previous dist back', async () => {
+    rmSync(dist('.x-build-stamp.json'))
+    write('packages/a/src/index.ts', 'FAIL\n')
+    const r = await run()
+    assert.deepEqual(r.failed, ['@t/a'])
+    assert.equal(readFileSync(dist('index.ts.js'), 'utf8'), 'index\n', 'the last good dist is gone')
+    assert.deepEqual(readdirSync(join(root, 'packages/a')).sort(), ['dist', 'package.json', 'src', 'tsconfig.json'], 'nothing left beside it')
+    write('packages/a/src/index.ts', 'fixed\n')
+    assert.deepEqual((await run()).built, ['@t/a'])
+    assert.equal(readFileSync(dist('index.ts.js'), 'utf8'), 'fixed\n')
   })
 
   it('--force rebuilds every output', async () => {
