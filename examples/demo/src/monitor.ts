@@ -5,7 +5,8 @@
  *
  * Bounds: `MAX_POINTS` samples per series, `MAX_SERIES` series (the series
  * of closed connections are dropped oldest first), `MAX_EVENTS` events
- * (health events dropped before fault events),
+ * (health events dropped before fault events, fault events beyond
+ * `MAX_FAULT_EVENTS` dropped oldest first),
  * `MAX_STREAM_COUNTERS` connections with stream counts.
  */
 import { CONNECTION_HEALTH_EVENT, POOL_STREAM_EVENT } from '@x/interface'
@@ -15,6 +16,8 @@ import type { ConnectionHealthSnapshot, ConnectionHealthState, PoolStreamOutcome
 export const MAX_POINTS = 180
 export const MAX_SERIES = 200
 export const MAX_EVENTS = 400
+/** Fault events kept before the oldest of them go (the rest of `MAX_EVENTS` is for health events) */
+export const MAX_FAULT_EVENTS = MAX_EVENTS / 2
 export const MAX_STREAM_COUNTERS = 400
 
 export type TimelineKind = 'degraded' | 'unhealthy' | 'replaced' | 'recovered' | 'closed' | 'fault' | 'info'
@@ -91,8 +94,13 @@ export class Monitor {
 
     if (this.events.length > MAX_EVENTS) {
       // health events can come by the hundred when a loaded machine slows the
-      // probes; the few fault events (one per phase) go last
-      const oldest = this.events.findIndex(e => e.kind !== 'fault')
+      // probes; the few fault events (one per phase) go last, but never take
+      // more than `MAX_FAULT_EVENTS` places (a demo left running for hours
+      // would otherwise fill the timeline with faults and drop every new health event)
+      const faults = this.events.reduce((n, e) => n + (e.kind === 'fault' ? 1 : 0), 0)
+      const oldest = faults > MAX_FAULT_EVENTS
+        ? this.events.findIndex(e => e.kind === 'fault')
+        : this.events.findIndex(e => e.kind !== 'fault')
       this.events.splice(oldest < 0 ? 0 : oldest, 1)
     }
   }

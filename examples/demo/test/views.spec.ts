@@ -86,4 +86,18 @@ describe('dashboard timeline', () => {
     expect(monitor.events.filter(e => e.kind === 'fault').map(e => e.detail)).to.deep.equal(['latency: +150 ms', 'blackhole: on'])
     expect(monitor.events.at(-2)?.detail).to.equal(`d${MAX_EVENTS * 2 - 1}`)
   })
+
+  it('still shows new health events once fault events alone would fill it (a demo left running for hours)', async () => {
+    const { Monitor, MAX_EVENTS } = await import('../src/monitor.ts')
+    const monitor = new Monitor([], () => -1, () => false)
+    for (let i = 0; i < MAX_EVENTS * 2; i++) {
+      monitor.add({ at: i, kind: 'fault', detail: `f${i}` })
+    }
+    monitor.add({ at: 100_000, kind: 'degraded', detail: 'still shown' })
+
+    expect(monitor.events.length).to.be.at.most(MAX_EVENTS)
+    expect(monitor.events.at(-1)?.detail).to.equal('still shown')
+    // the newest fault events are the ones kept
+    expect(monitor.events.filter(e => e.kind === 'fault').at(-1)?.detail).to.equal(`f${MAX_EVENTS * 2 - 1}`)
+  })
 })
