@@ -26,6 +26,16 @@ function targets (value: unknown): string[] {
   return []
 }
 
+/** dist/src files of `files` whose source (src/x.ts for dist/src/x.js, .d.ts, .map) is not among them */
+function orphanOutputs (files: string[]): string[] {
+  const shipped = new Set(files)
+  const sources = (base: string): string[] => ['.ts', '.mts', '.tsx', '.js'].map(ext => `${base}${ext}`)
+
+  return files
+    .filter(f => f.startsWith('dist/src/') && !shipped.has(f.slice('dist/'.length)))
+    .filter(f => !sources(f.slice('dist/'.length).replace(/\.(d\.ts|js)(\.map)?$/, '')).some(s => shipped.has(s)))
+}
+
 async function fileIn (tarball: Tarball, path: string): Promise<string> {
   const { stdout } = await run('tar', ['-xzOf', tarball.file, `package/${path}`], { maxBuffer: 1024 * 1024 })
   return stdout
@@ -68,6 +78,10 @@ describe('the packages as npm packs them', () => {
       it('ships no tests and no build bookkeeping (tsbuildinfo, build stamp)', () => {
         const junk = tarball.files.filter(f => f.startsWith('dist/test/') || f.endsWith('.tsbuildinfo') || f.endsWith('.x-build-stamp.json'))
         expect(junk).to.deep.equal([])
+      })
+
+      it('ships no build output of a deleted source (each dist/src file has its src file)', () => {
+        expect(orphanOutputs(tarball.files), 'stale output in dist/: rebuild from an empty dist (npm run clean, then build)').to.deep.equal([])
       })
 
       it('is licensed Apache-2.0 OR MIT and published with public access', () => {
