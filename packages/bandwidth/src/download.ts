@@ -101,7 +101,7 @@ function DISPATCH_FALLBACK (this: Shapeable, event: Event): boolean {
 /** Resumes reading (delivering the buffer) and then the end-of-stream events held meanwhile */
 function release (stream: Shapeable, state: InternalState): void {
   if (!state.appPaused && stream.readStatus === 'paused') {
-    state.resume.call(stream)
+    resumeSafely(stream, state)
   }
 
   if (state.held.length > 0 && (stream.readBufferLength === 0 || state.appPaused)) {
@@ -109,6 +109,28 @@ function release (stream: Shapeable, state: InternalState): void {
 
     for (const event of held) {
       state.dispatchEvent.call(stream, event)
+    }
+  }
+}
+
+/**
+ * Resumes reading. A stream whose connection closed (or that was reset)
+ * while paused keeps `readStatus` 'paused' with its unread bytes, and
+ * `resume()` delivers them and then tells the muxer (a yamux window update)
+ * - a write to a closed connection, which throws `StreamStateError`. That
+ * runs from a timer or an event listener, where a throw is uncaught and
+ * takes the process down, so it is caught here: the buffer was delivered
+ * before the throw; a stream still open that cannot resume is aborted with
+ * the error rather than left waiting forever.
+ */
+function resumeSafely (stream: Shapeable, state: InternalState): void {
+  try {
+    state.resume.call(stream)
+  } catch (err: any) {
+    const s = stream as unknown as Stream
+
+    if (s.status === 'open') {
+      s.abort(err)
     }
   }
 }
