@@ -120,6 +120,7 @@ export class Gate {
         this.log('dropped a message on %s: %s', message.topic, verdict.reason)
       }
     } else {
+      this.inbound.admitted(message)
       this.metrics.accepted++
     }
 

@@ -58,7 +58,7 @@ export class Inbound {
     // per author and topic: an announcement goes to every topic, each copy
     // with its own seqno, and copies may arrive out of order; unsigned
     // messages (only accepted with allowUnsigned) share one budget
-    const key = `${message.from?.toString() ?? 'unsigned'}/${message.topic}`
+    const key = this.key(message)
     const seqno = message.type === 'signed' ? message.sequenceNumber : undefined
 
     // a replay charges nothing: it cannot exhaust the author's budget
@@ -76,11 +76,23 @@ export class Inbound {
       return drop(result)
     }
 
-    if (seqno != null) {
-      this.seqnos.accept(key, seqno)
-    }
-
     return { action: 'accept', announcement: result }
+  }
+
+  /**
+   * The gate admitted the message (past the node-wide budget): its seqno
+   * is the author's highest now. Only admitted messages are remembered, so
+   * a flood of fresh authors over the budget cannot evict an author's
+   * seqno and reopen its old messages to replay
+   */
+  admitted (message: PubSubMessage): void {
+    if (message.type === 'signed' && message.sequenceNumber != null) {
+      this.seqnos.accept(this.key(message), message.sequenceNumber)
+    }
+  }
+
+  private key (message: PubSubMessage): string {
+    return `${message.from?.toString() ?? 'unsigned'}/${message.topic}`
   }
 
   /** Forgets the rates (on stop); sequence numbers are kept, so a restart opens no window for replays */

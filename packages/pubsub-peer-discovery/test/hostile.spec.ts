@@ -202,6 +202,23 @@ describe('hostile peers', () => {
       expect(discovery.getMetrics().dropped['rate-limited']).to.equal(0)
     })
 
+    it('still ignores a replay after a flood of fresh authors over the node-wide budget (they cannot evict the author\'s seqno)', async () => {
+      await create({ rateLimit: 2 })
+      const [victim] = await remotes(1)
+      const old = message(victim, { addrs: addrs('/ip4/93.184.216.1/tcp/1') }, 10n)
+      expect(pubsub.deliver(old)).to.equal('accept')
+      expect(pubsub.deliver(message(victim, { addrs: addrs('/ip4/93.184.216.1/tcp/2') }, 11n))).to.equal('accept')
+
+      // keys are free: one cheap message from each of more fresh authors
+      // than the seqnos tracked, nearly all over the budget of new peers
+      for (const author of await remotes(C.MAX_TRACKED_AUTHORS)) {
+        pubsub.deliver(message(author, {}, 1n))
+      }
+
+      expect(pubsub.deliver(old)).to.equal('ignore')
+      expect(emitted.filter(e => e.id === victim.id.toString()).map(e => e.addrs)).to.deep.equal([['/ip4/93.184.216.1/tcp/1'], ['/ip4/93.184.216.1/tcp/2']])
+    })
+
     it('accepts the copies of one announcement on several topics in any order', async () => {
       await create({ topics: [TOPIC, 'other'] })
       const [peer] = await remotes(1)
