@@ -8,6 +8,12 @@ import { join } from 'node:path'
 import { startGoPeer, tcpAddr } from '@x/interop'
 import type { GoPeer } from '@x/interop'
 
+/** `start()` was called, or its process came up, after `stopAll()` */
+export class GoFleetStoppedError extends Error {
+  static name = 'GoFleetStoppedError'
+  name = 'GoFleetStoppedError'
+}
+
 export interface FleetPeer {
   index: number
   keyFile: string
@@ -23,6 +29,7 @@ export class GoFleet {
   /** Every go peer pid started, in order */
   readonly pids: number[] = []
   private readonly lifetimeMs: number
+  private stopped = false
 
   /**
    * @param count - go peers
@@ -34,7 +41,12 @@ export class GoFleet {
     this.peers = Array.from({ length: count }, (_, index) => ({ index, keyFile: join(dir, `go-${index}.key`), peerId: '', addr: '', state: 'killed' }))
   }
 
+  /** Starts go peer `index`; rejects with `GoFleetStoppedError` (its process ended) once `stopAll()` was called */
   async start (index: number): Promise<FleetPeer> {
+    if (this.stopped) {
+      throw new GoFleetStoppedError(`go${index} not started: the fleet is stopped`)
+    }
+
     const peer = this.peers[index]
     const proc = await startGoPeer({
       keyFile: peer.keyFile,
@@ -43,6 +55,13 @@ export class GoFleet {
       args: ['-transports', 'tcp']
     })
     this.pids.push(proc.pid)
+
+    // stopAll() ran while it was starting (the soak ended during a kill's down time): end it here
+    if (this.stopped) {
+      await proc.stop()
+      throw new GoFleetStoppedError(`go${index} started after the fleet was stopped; stopped again`)
+    }
+
     peer.proc = proc
     peer.peerId = proc.peerId
     peer.addr = tcpAddr(proc.addrs)
@@ -81,7 +100,9 @@ export class GoFleet {
     return this.peers.filter(p => p.state !== 'killed' && p.proc != null).map(p => p.proc?.pid as number)
   }
 
+  /** Stops every go peer; a `start()` still under way ends its process as soon as it is up */
   async stopAll (): Promise<void> {
+    this.stopped = true
     await Promise.all(this.peers.map(async p => {
       const proc = p.proc
 
