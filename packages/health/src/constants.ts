@@ -22,6 +22,8 @@ export const DEFAULT_MAX_CONCURRENT_PROBES = 16
  * peer start too
  */
 export const PEER_PROBE_LEASE = second
+/** Stream probes of one peer in flight at once, at most: go-libp2p's resource manager allows a peer two inbound ping streams and resets the rest */
+export const MAX_PEER_STREAM_PROBES = 2
 export const DEFAULT_MIN_HEALTH_THRESHOLD = 0.5
 export const DEFAULT_MIN_CONNECTIONS_PER_PEER = 1
 export const DEFAULT_MAX_PING_LATENCY = second

@@ -11,13 +11,18 @@
  * `lease` lets the next task of its key start (a peer that answers within
  * the lease is never probed twice at once; the connections of a dead peer
  * are not probed one timeout after another, which would make a sweep of a
- * peer with three dead connections take three ping timeouts). Muxer probes
- * open no stream and are keyed by connection.
+ * peer with three dead connections take three ping timeouts), but never
+ * more than `perKeyLimit` tasks of a key run at once (2 for stream probes:
+ * a slow but live go peer would reset a third). Muxer probes open no stream
+ * and are keyed by connection.
  */
 export class ProbeQueue {
   private readonly limit: number
   private readonly lease: number
+  private readonly perKeyLimit: number
   private running = 0
+  /** Tasks running (or starting) per key, for keys with any */
+  private readonly runningByKey = new Map<string, number>()
   /** Keys with a task running within its lease, and the task holding it */
   private readonly busy = new Map<string, object>()
   /** Tasks waiting, per key, in order */
@@ -28,9 +33,15 @@ export class ProbeQueue {
   /** Keys whose tasks do not wait for each other (a silent peer's), at most one per key in use */
   private readonly unbounded = new Set<string>()
 
-  constructor (limit: number, lease = Infinity) {
+  constructor (limit: number, lease = Infinity, perKeyLimit = Infinity) {
     this.limit = limit
     this.lease = lease
+    this.perKeyLimit = perKeyLimit
+  }
+
+  /** Whether another task of `key` may start now (slots aside) */
+  private startable (key: string): boolean {
+    return this.unbounded.has(key) || (!this.busy.has(key) && (this.runningByKey.get(key) ?? 0) < this.perKeyLimit)
   }
 
   get active (): number {
@@ -58,8 +69,9 @@ export class ProbeQueue {
   }
 
   async run <T> (key: string, task: () => Promise<T>): Promise<T> {
-    if (this.running < this.limit && (this.unbounded.has(key) || !this.busy.has(key))) {
+    if (this.running < this.limit && this.startable(key)) {
       this.running++
+      this.runningByKey.set(key, (this.runningByKey.get(key) ?? 0) + 1)
     } else {
       // pump() reserves the slot and the key before starting it
       await new Promise<void>(resolve => {
@@ -90,6 +102,19 @@ export class ProbeQueue {
     } finally {
       clearTimeout(lease)
       this.running--
+      const left = (this.runningByKey.get(key) ?? 1) - 1
+
+      if (left > 0) {
+        this.runningByKey.set(key, left)
+      } else {
+        this.runningByKey.delete(key)
+      }
+
+      if (this.busy.get(key) !== holder && !this.busy.has(key) && this.waiting.has(key)) {
+        // its lease ran out earlier, but a task waiting on the per-key limit can start now
+        this.ready.push(key)
+      }
+
       this.release(key, holder)
     }
   }
@@ -123,7 +148,8 @@ export class ProbeQueue {
 
       const queue = this.waiting.get(key)
 
-      if (queue == null) {
+      if (queue == null || !this.startable(key)) {
+        // at its per-key limit: ready again when one of its tasks ends
         continue
       }
 
@@ -134,6 +160,7 @@ export class ProbeQueue {
       }
 
       this.running++
+      this.runningByKey.set(key, (this.runningByKey.get(key) ?? 0) + 1)
 
       if (this.unbounded.has(key)) {
         if (queue.length > 0) {

@@ -6,12 +6,12 @@
  * probe ends, so a slow probe costs no check and holds up no other
  * connection's. Probes run through one `ProbeQueue`: at most
  * `maxConcurrentProbes` at once; muxer probes per connection; stream probes
- * one per peer at a time (with a lease), except for a silent peer (its last
+ * one per peer at a time (with a lease; never more than two), except for a silent peer (its last
  * stream probe timed out and none answered since), whose probes all run at
  * once: a silent peer resets no stream, and its connections are then found
  * dead together rather than one lease after another.
  */
-import { PEER_PROBE_LEASE } from './constants.ts'
+import { MAX_PEER_STREAM_PROBES, PEER_PROBE_LEASE } from './constants.ts'
 import { ProbeQueue } from './probe-queue.ts'
 import { plan, runProbe } from './prober.ts'
 import type { ResolvedHealthOptions } from './options.ts'
@@ -51,7 +51,7 @@ export class Sweep {
 
   constructor (target: SweepTarget) {
     this.target = target
-    this.queue = new ProbeQueue(target.options.maxConcurrentProbes, Math.min(PEER_PROBE_LEASE, target.options.pingTimeout / 2))
+    this.queue = new ProbeQueue(target.options.maxConcurrentProbes, Math.min(PEER_PROBE_LEASE, target.options.pingTimeout / 2), MAX_PEER_STREAM_PROBES)
   }
 
   start (): void {

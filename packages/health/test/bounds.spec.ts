@@ -152,12 +152,37 @@ describe('bounds and contracts (stub components, fake time)', () => {
 
     await clock.tickAsync(500)
     expect(started).to.have.lengthOf(1) // one at a time while the first is young
-    await clock.tickAsync(7_000)
+    await clock.tickAsync(12_000)
     await sweep
 
     expect(done).to.equal(true)
-    expect(started.map(t => t - started[0])).to.deep.equal([0, 1_000, 2_000])
+    // the third waits for a slot of the two (go's limit), and starts when the first times out (the peer is silent then)
+    expect(started.map(t => t - started[0])).to.deep.equal([0, 1_000, 5_000])
     expect(health.getNetworkHealthSummary().probeFailures).to.equal(3)
+  })
+
+  it('never has more than two stream probes of a slow but live peer in flight, leases or not (go resets a third inbound ping stream)', async () => {
+    let inFlight = 0
+    let maxInFlight = 0
+    for (let i = 0; i < 4; i++) {
+      open.push(fakeConnection(`slow${i}`, peers[0], probed, {
+        // answers, but only after 3 s: longer than the lease, shorter than the timeout
+        newStream: async () => {
+          inFlight++
+          maxInFlight = Math.max(maxInFlight, inFlight)
+          await new Promise(resolve => setTimeout(resolve, 3_000))
+          inFlight--
+          throw Object.assign(new Error('reset'), { name: 'StreamResetError' })
+        }
+      } as any))
+    }
+    const health = service({ pingTimeout: 5_000 })
+    const sweep = health.checkAll()
+    await clock.tickAsync(10_000)
+    await sweep
+
+    expect(maxInFlight).to.equal(2)
+    expect(health.getNetworkHealthSummary().probeFailures).to.equal(4)
   })
 
   it('probes busy connections and relayed (limited) ones, allowing the probe on limited connections', async () => {
