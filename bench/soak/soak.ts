@@ -340,5 +340,6 @@ main().then(code => { process.exit(code) }, async (err) => {
   timers.forEach(t => { clearTimeout(t); clearInterval(t) })
   cpu.stop()
   await fleet.stopAll().catch(() => {})
+  rmSync(keyDir, { recursive: true, force: true })
   process.exit(2)
 })
