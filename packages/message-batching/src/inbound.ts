@@ -42,7 +42,9 @@ export class InboundSession {
   private readonly deps: InboundDeps
   private readonly decoder: FrameDecoder
   private readonly names = new Map<number, string>()
+  /** Requests whose answer is not written yet (still running, or queued behind a stream that pushes back) */
   private readonly unanswered = new Set<number>()
+  private readonly answered = new Set<number>()
   private readonly responses: PriorityQueues<ResponseItem>
   private readonly writer: FrameWriter<ResponseItem>
   private open = true
@@ -53,13 +55,20 @@ export class InboundSession {
     this.deps = deps
     const { settings } = deps
     this.decoder = new FrameDecoder(settings.limits.maxFrameBytes)
-    // at most maxInflightRequests answers wait: one per unanswered request
+    // at most maxInflightRequests answers wait: an id leaves `unanswered` only once its answer is written
     this.responses = new PriorityQueues({ maxLength: Infinity, maxBytes: Infinity, maxWaiting: 0 })
     this.writer = new FrameWriter(this.responses, settings, {
       stream: () => this.open && stream.writeStatus === 'writable' ? stream : undefined,
       needStream: () => { this.responses.clear() },
       encode: (items) => ({ records: items.map(item => item.record), items }),
-      written: (items, frame) => { this.deps.metrics.frameWritten(frame, 0, 0, Date.now()) },
+      written: (items, frame) => {
+        // an answer counts against maxInflightRequests until it is written
+        for (const item of items) {
+          this.unanswered.delete(item.record.id ?? 0)
+          this.answered.delete(item.record.id ?? 0)
+        }
+        this.deps.metrics.frameWritten(frame, 0, 0, Date.now())
+      },
       failed: () => { this.responses.clear() }
     })
 
@@ -214,9 +223,11 @@ export class InboundSession {
   }
 
   private answer (id: number, priority: number, status: number, payload: Uint8Array): void {
-    if (!this.open || !this.unanswered.delete(id)) {
+    if (!this.open || !this.unanswered.has(id) || this.answered.has(id)) {
       return
     }
+
+    this.answered.add(id)
 
     this.responses.push({ priority, size: payload.byteLength, record: { kind: 2, n: status, priority, id, payload } })
     this.writer.queued(priority)

@@ -78,4 +78,33 @@ describe('bad input resets only its stream, with a named error counted', () => {
       expect(node.service.getMetrics().inboundStreams).to.equal(1)
     })
   }
+
+  it('answers that cannot be written still count as unanswered: a remote that never reads is reset (TooManyRequestsError)', async () => {
+    const node = state.node as StubNode
+    node.service.handle('echo', (data) => data)
+    const other = await stubNode()
+    const [outbound, inbound] = await streamPair({ delay: 0 })
+    // the remote never reads: every answer written pushes back and 'drain' never comes
+    let framesWritten = 0
+    inbound.send = () => { framesWritten++; return false }
+    inbound.onDrain = async () => new Promise(() => {})
+    node.inbound(inbound, other.peerId)
+    const closed = new Promise<Error | undefined>(resolve => { inbound.addEventListener('close', (evt) => { resolve(evt.error) }, { once: true }) })
+
+    outbound.send(frame(name(0, 'echo'), request(0, 1)))
+    await waitUntil(() => framesWritten === 1)
+
+    // answer 1 was handed to the stream; 2 and 3 wait behind it (maxInflightRequests: 2); 4 is one too many
+    for (let id = 2; id <= 4; id++) {
+      outbound.send(frame(request(0, id)))
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+
+    await waitUntil(() => node.service.getMetrics().protocolErrors.TooManyRequestsError === 1)
+    const err = await closed
+    expect(err).to.have.property('name', 'TooManyRequestsError')
+    expect(node.service.getMetrics().protocolErrors).to.deep.equal({ TooManyRequestsError: 1 })
+    expect(framesWritten).to.equal(1)
+    await other.service.stop()
+  })
 })
