@@ -71,6 +71,7 @@ interface Shapeable {
   readBufferLength: number
   maxReadBufferLength: number
   dispatchEvent(event: Event): boolean
+  listenerCount(type: string): number
   [STATE]?: InternalState
   [ORIGINAL_DISPATCH]?(event: Event): boolean
 }
@@ -104,7 +105,11 @@ function release (stream: Shapeable, state: InternalState): void {
     resumeSafely(stream, state)
   }
 
-  if (state.held.length > 0 && (stream.readBufferLength === 0 || state.appPaused)) {
+  // with no `message` listener there is no reader whose tail a FIN could cut
+  // off, and nothing would call this again once a listener drains the
+  // buffer: the events would be lost, and with `close` the stream would
+  // never leave the connection's, muxer's and this service's books
+  if (state.held.length > 0 && (stream.readBufferLength === 0 || state.appPaused || stream.listenerCount('message') === 0)) {
     const held = state.held.splice(0)
 
     for (const event of held) {

@@ -106,3 +106,49 @@ describe('download shaping of a stream (fake time)', () => {
     expect(received.byteLength).to.equal(5_000)
   })
 })
+
+describe('download shaping: end-of-stream events of a stream nobody reads (fake time)', () => {
+  let clock: sinon.SinonFakeTimers
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] })
+  })
+
+  afterEach(() => {
+    clock.restore()
+  })
+
+  it('a held FIN and close reach their listeners once the shaper lets go, even with no message listener', async () => {
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(10_000, 1_000, performance.now())
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: () => {}, now: () => performance.now() })
+    const events: string[] = []
+    inbound.addEventListener('remoteCloseWrite', () => { events.push('remoteCloseWrite') })
+    inbound.addEventListener('close', () => { events.push('close') })
+    // a handler that answers without reading the request
+    outbound.send(new Uint8Array(5_000))
+    await clock.tickAsync(10)
+    expect(inbound.readStatus).to.equal('paused')
+    void outbound.close().catch(() => {})
+    await clock.tickAsync(10)
+    void inbound.close().catch(() => {})
+    await clock.tickAsync(10_000)
+    expect(inbound.status).to.equal('closed')
+    expect(events).to.deep.equal(['remoteCloseWrite', 'close'])
+  })
+
+  it('unshaping (stop) lets the held end-of-stream events go, even with no message listener', async () => {
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(1, 1, performance.now())
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: () => {}, now: () => performance.now() })
+    const events: string[] = []
+    inbound.addEventListener('remoteCloseWrite', () => { events.push('remoteCloseWrite') })
+    outbound.send(new Uint8Array(5_000))
+    await clock.tickAsync(10)
+    void outbound.close().catch(() => {})
+    await clock.tickAsync(10)
+    expect(events).to.deep.equal([])
+    unshapeDownload(inbound)
+    expect(events).to.deep.equal(['remoteCloseWrite'])
+  })
+})
