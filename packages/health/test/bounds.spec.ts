@@ -162,16 +162,15 @@ describe('bounds and contracts (stub components, fake time)', () => {
   })
 
   it('never has more than two stream probes of a slow but live peer in flight, leases or not (go resets a third inbound ping stream)', async () => {
-    let inFlight = 0
-    let maxInFlight = 0
+    const slow = { inFlight: 0, maxInFlight: 0 }
     for (let i = 0; i < 4; i++) {
       open.push(fakeConnection(`slow${i}`, peers[0], probed, {
         // answers, but only after 3 s: longer than the lease, shorter than the timeout
         newStream: async () => {
-          inFlight++
-          maxInFlight = Math.max(maxInFlight, inFlight)
+          slow.inFlight++
+          slow.maxInFlight = Math.max(slow.maxInFlight, slow.inFlight)
           await new Promise(resolve => setTimeout(resolve, 3_000))
-          inFlight--
+          slow.inFlight--
           throw Object.assign(new Error('reset'), { name: 'StreamResetError' })
         }
       } as any))
@@ -181,7 +180,7 @@ describe('bounds and contracts (stub components, fake time)', () => {
     await clock.tickAsync(10_000)
     await sweep
 
-    expect(maxInFlight).to.equal(2)
+    expect(slow.maxInFlight).to.equal(2)
     expect(health.getNetworkHealthSummary().probeFailures).to.equal(4)
   })
 
