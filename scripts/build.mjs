@@ -4,9 +4,11 @@
 // dependencies first, and prints what it builds and why. Named workspaces
 // (package name or folder): only those and what they depend on. Exit 1 when
 // a build fails. scripts/run.sh runs it before `npm start` (the demo and its
-// dependencies), `npm test` and `npm run bench` (everything).
+// dependencies), `npm test` and `npm run bench` (everything). One run at a
+// time per checkout: a second one waits (scripts/lib/build-lock.mjs).
 import { availableParallelism } from 'node:os'
 import { buildChanged } from './lib/build-changed.mjs'
+import { acquireBuildLock } from './lib/build-lock.mjs'
 
 const args = process.argv.slice(2)
 const jobsArg = args.indexOf('--jobs')
@@ -20,6 +22,8 @@ if (!Number.isInteger(jobs) || jobs < 1) {
 
 const t0 = Date.now()
 const log = (line) => { process.stderr.write(`x: ${line}\n`) }
+// one build at a time per checkout (scripts/lib/build-lock.mjs); released at exit
+await acquireBuildLock(process.cwd(), log)
 const { built, current, failed, blocked } = await buildChanged({ root: process.cwd(), jobs, log, force: args.includes('--force'), targets })
 const seconds = ((Date.now() - t0) / 1000).toFixed(1)
 
