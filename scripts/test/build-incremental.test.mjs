@@ -4,11 +4,12 @@
 // the output of a deleted source. A rebuild must still leave a dist that
 // matches the sources.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, beforeEach, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { buildChanged } from '../lib/build-changed.mjs'
 
 // dist/<file>.js for each src/<file>, emitted only when src/<file> differs from what the build info recorded
@@ -93,5 +94,49 @@ describe('scripts/build.mjs with an incremental build (tsc)', () => {
     write('packages/a/dist/index.ts.js', 'edited by hand')
     assert.deepEqual((await run(true)).built, ['@t/a'])
     assert.equal(readFileSync(dist('index.ts.js'), 'utf8'), 'index\n')
+  })
+})
+
+describe('scripts/build.mjs run twice at the same time', () => {
+  let log
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'x-build-concurrent-test-'))
+    log = join(root, 'builds.log')
+    // a slow build that logs each start
+    write('slow-build.mjs', `import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'\nappendFileSync(${JSON.stringify(log)}, 'build\\n')\nawait new Promise(resolve => setTimeout(resolve, 1500))\nmkdirSync('dist', { recursive: true })\nwriteFileSync('dist/out.js', 'out')\n`)
+    write('package.json', JSON.stringify({ name: 'root', private: true, workspaces: ['packages/*'] }))
+    write('package-lock.json', '{"lockfileVersion":3}\n')
+    write('packages/a/package.json', JSON.stringify({ name: '@t/a', scripts: { build: 'node ../../slow-build.mjs' } }))
+    write('packages/a/tsconfig.json', JSON.stringify({ include: ['src'] }))
+    write('packages/a/src/index.ts', 'index\n')
+    writeFileSync(log, '')
+  })
+
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('the second waits for the first and then finds the package current (one build, never two in one dist)', async () => {
+    const script = fileURLToPath(new URL('../build.mjs', import.meta.url))
+    const start = () => new Promise(resolve => {
+      const child = spawn(process.execPath, [script], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', d => { stderr += d })
+      child.on('close', code => { resolve({ code, stderr }) })
+    })
+    const [first, second] = await Promise.all([start(), start()])
+    assert.equal(first.code, 0, first.stderr)
+    assert.equal(second.code, 0, second.stderr)
+    assert.deepEqual(readFileSync(log, 'utf8').split('\n').filter(Boolean), ['build'], 'both runs built the package at the same time')
+    assert.equal(existsSync(join(root, '.cache/x-build.lock')), false, 'the lock is released')
+  })
+
+  it('takes over a lock left by a run that is gone', () => {
+    const gone = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' })
+    write('.cache/x-build.lock', gone.stdout.trim())
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('../build.mjs', import.meta.url))], { cwd: root, encoding: 'utf8', timeout: 30_000 })
+    assert.equal(r.status, 0, r.stderr)
+    assert.deepEqual(readFileSync(log, 'utf8').split('\n').filter(Boolean), ['build'])
   })
 })
