@@ -9,6 +9,7 @@
  * them (see PROTOCOL.md, "Addresses").
  */
 import { isLinkLocal, isLoopback, isPrivate, tryGetNetConfig } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -48,6 +49,26 @@ function unusableHost (host: string, family: string): boolean {
   return h === '::' || /^ff[0-9a-f]{2}:/.test(h) || /^fe[89ab][0-9a-f]:/.test(h)
 }
 
+/** The IPv4 address of an IPv4-mapped IPv6 one (`::ffff:a.b.c.d`, `::ffff:hhhh:hhhh`) */
+function mappedIPv4 (host: string): string | undefined {
+  const h = host.toLowerCase()
+  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(h)
+
+  if (dotted != null) {
+    return dotted[1]
+  }
+
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h)
+
+  if (hex == null) {
+    return undefined
+  }
+
+  const high = parseInt(hex[1], 16)
+  const low = parseInt(hex[2], 16)
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`
+}
+
 /**
  * The scope of an address, by its first network part (so a relayed address
  * has its relay's scope); undefined when nobody can dial it
@@ -66,6 +87,15 @@ export function addressScope (ma: Multiaddr): AddressScope | undefined {
     return undefined
   }
 
+  if (config.type === 'ip6') {
+    const v4 = mappedIPv4(config.host)
+
+    // an IPv4-mapped IPv6 address reaches its IPv4 address
+    if (v4 != null) {
+      return addressScope(multiaddr(`/ip4/${v4}`))
+    }
+  }
+
   if (config.type === 'ip4' || config.type === 'ip6') {
     if (unusableHost(config.host, config.type) || isLinkLocal(ma)) {
       return undefined
@@ -76,7 +106,10 @@ export function addressScope (ma: Multiaddr): AddressScope | undefined {
     }
   }
 
-  if (config.host === 'localhost' || config.host.endsWith('.localhost')) {
+  // names are case-insensitive, and may end with the root's dot
+  const host = config.host.toLowerCase().replace(/\.$/, '')
+
+  if (host === 'localhost' || host.endsWith('.localhost')) {
     return 'loopback'
   }
 

@@ -14,7 +14,7 @@ import { TypedEventEmitter } from 'main-event'
 import sinon from 'sinon'
 import { stubInterface } from 'sinon-ts'
 import * as C from '../src/constants.ts'
-import { PubSubPeerDiscovery, publicAddressesOnly, TOPIC } from '../src/index.ts'
+import { PubSubPeerDiscovery, publicAddressesOnly, scopedAddresses, TOPIC } from '../src/index.ts'
 import { Peer } from '../src/pb/peer.ts'
 import { StubPubSub } from './fixtures/stub-pubsub.ts'
 import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
@@ -181,6 +181,22 @@ describe('hostile peers', () => {
       for (const a of ['/ip4/8.8.8.8/tcp/1', '/ip6/2001:4860::8888/tcp/1', '/dns4/example.com/tcp/443/wss']) {
         expect(publicAddressesOnly(multiaddr(a)), a).to.be.true()
       }
+    })
+  })
+
+  describe('1b. address scopes', () => {
+    it('scopedAddresses judges localhost in any case or with a trailing dot, and IPv4-mapped IPv6 addresses by their IPv4 address', () => {
+      const fromPublicPeer = { reach: 'public' as const }
+      const fromLanPeer = { reach: 'private' as const }
+
+      for (const a of ['/dns4/LOCALHOST/tcp/22', '/dns4/localhost./tcp/22', '/dns6/Foo.LocalHost/tcp/22', '/ip6/::ffff:7f00:1/tcp/22', '/ip6/::ffff:127.0.0.1/tcp/22']) {
+        expect(scopedAddresses(multiaddr(a), fromPublicPeer), `${a} from a public peer`).to.be.false()
+        expect(scopedAddresses(multiaddr(a), fromLanPeer), `${a} from a LAN peer`).to.be.false()
+      }
+      for (const a of ['/ip6/::ffff:224.0.0.1/udp/1', '/ip6/::ffff:0.0.0.0/tcp/1', '/ip6/::ffff:169.254.1.1/tcp/1']) {
+        expect(scopedAddresses(multiaddr(a), { reach: 'loopback' }), a).to.be.false()
+      }
+      expect(scopedAddresses(multiaddr('/ip6/::ffff:8.8.8.8/tcp/1'), fromPublicPeer)).to.be.true()
     })
   })
 
