@@ -109,7 +109,15 @@ function gatedDispatchEvent (this: Drainable, event: Event): boolean {
   if (event.type === 'drain' && this[STATE] != null && typeof this.processSendQueue === 'function' &&
     (this.writeStatus === 'writable' || this.writeStatus === 'closing')) {
     this.writableNeedsDrain = false
-    this.processSendQueue()
+
+    try {
+      this.processSendQueue()
+    } catch {
+      // the muxer's send threw: processSendQueue aborted the stream and
+      // rethrew; thrown here it would reach the muxer's `drain` listener
+      // (an uncaught exception), so only the abort remains, as in libp2p's
+      // own drain handling
+    }
 
     if (this.writableNeedsDrain || this.writeBufferLength > 0) {
       return true

@@ -133,4 +133,32 @@ describe('upload shaping of a stream (fake time)', () => {
     expect(isPattern(received)).to.be.true()
     scheduler.stop()
   })
+  it('a muxer drain whose send throws (the connection went away under a writable stream) aborts the stream instead of throwing into the muxer', async () => {
+    const scheduler = new Scheduler({ maxUpload: 1000, classes: [{ name: 'default', priority: 0, weight: 1, maxRate: Infinity, minRate: 0 }], burstTime: 10 })
+    const [outbound] = await pair(clock)
+    const s = outbound as unknown as { sendData(buf: unknown): unknown }
+    const sendData = s.sendData
+    let muxer: 'ok' | 'full' | 'gone' = 'full'
+    s.sendData = function (this: unknown, buf: unknown) {
+      if (muxer === 'gone') {
+        throw new Error('transport gone')
+      }
+
+      if (muxer === 'full') {
+        return { sentBytes: 0, canSendMore: false }
+      }
+
+      return sendData.call(this, buf)
+    }
+    shaped(scheduler, outbound)
+    // granted, but the muxer is full: the stream holds its grant and waits for the muxer's drain
+    outbound.send(pattern(500))
+    await clock.tickAsync(100)
+    expect(outbound.writeBufferLength).to.equal(500)
+    muxer = 'gone'
+    // what the muxer does when its connection drains (onMuxerDrain)
+    expect(() => outbound.dispatchEvent(new Event('drain'))).to.not.throw()
+    expect(outbound.status).to.equal('aborted')
+    scheduler.stop()
+  })
 })
