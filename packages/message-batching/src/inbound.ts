@@ -48,6 +48,8 @@ export class InboundSession {
   private readonly responses: PriorityQueues<ResponseItem>
   private readonly writer: FrameWriter<ResponseItem>
   private open = true
+  /** The opener closed its writable end */
+  private remoteDone = false
 
   constructor (stream: Stream, peer: PeerId, deps: InboundDeps) {
     this.stream = stream
@@ -68,12 +70,26 @@ export class InboundSession {
           this.answered.delete(item.record.id ?? 0)
         }
         this.deps.metrics.frameWritten(frame, 0, 0, Date.now())
+        this.maybeClose()
       },
       failed: () => { this.responses.clear() }
     })
 
     stream.addEventListener('message', (evt) => { this.receive(evt.data) })
     stream.addEventListener('close', () => { this.shutdown() })
+    // the opener writes no more: close our end too once every answer is written
+    stream.addEventListener('remoteCloseWrite', () => {
+      this.remoteDone = true
+      this.maybeClose()
+    })
+  }
+
+  private maybeClose (): void {
+    if (!this.open || !this.remoteDone || this.unanswered.size > 0) {
+      return
+    }
+
+    this.stream.close().catch(err => { this.stream.abort(err) })
   }
 
   /** Resets the stream (service stopping) */

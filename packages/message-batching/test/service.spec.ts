@@ -50,6 +50,21 @@ describe('service', () => {
     expect(a.service.getMetrics()).to.include({ streamsOpened: 2, requestsLost: 1 })
   })
 
+  it('closes an inbound stream once its opener closed its end and every answer is written, so no half-open stream lingers', async () => {
+    const a = await node()
+    const b = await node()
+    link(a, b)
+    b.service.handle('chat', () => {})
+    await a.service.send(b.peerId, 'chat', text('one'))
+    await waitUntil(() => b.service.getMetrics().inboundStreams === 1)
+
+    // the opener closes its end gracefully (service stopping, or its channel evicted under maxPeers)
+    await a.service.stop()
+
+    await waitUntil(() => b.service.getMetrics().inboundStreams === 0)
+    await waitUntil(() => a.opened[0].status === 'closed')
+  })
+
   it('puts a frame the dying stream refused back in the queue, in order', async () => {
     const a = await node()
     const b = await node()
