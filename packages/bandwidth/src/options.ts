@@ -49,6 +49,22 @@ function number (name: string, value: number | undefined, fallback: number, min:
   return resolved
 }
 
+function boolean (name: string, value: boolean | undefined, fallback: boolean): boolean {
+  const resolved = value ?? fallback
+
+  if (typeof resolved !== 'boolean') {
+    throw new InvalidBandwidthOptionError(`${name} must be a boolean, got ${String(value)}`)
+  }
+
+  return resolved
+}
+
+function object (name: string, value: unknown): void {
+  if (value != null && (typeof value !== 'object' || Array.isArray(value))) {
+    throw new InvalidBandwidthOptionError(`${name} must be an object, got ${String(value)}`)
+  }
+}
+
 function resolveClass (name: string, init: TrafficClassInit): ResolvedClass {
   if (init == null || typeof init !== 'object') {
     throw new InvalidBandwidthOptionError(`classes.${name} must be an object`)
@@ -72,7 +88,7 @@ function resolveClass (name: string, init: TrafficClassInit): ResolvedClass {
     weight: number(`classes.${name}.weight`, init.weight, C.DEFAULT_WEIGHT, 0.01, 1e6),
     maxRate,
     minRate,
-    background: init.background ?? false
+    background: boolean(`classes.${name}.background`, init.background, false)
   }
 }
 
@@ -81,6 +97,9 @@ export function resolveOptions (init: BandwidthManagerInit = {}): ResolvedBandwi
     throw new InvalidBandwidthOptionError('init must be an object')
   }
 
+  object('classes', init.classes)
+  object('perPeer', init.perPeer)
+  object('congestion', init.congestion)
   const classes = Object.entries(init.classes ?? {}).map(([name, cls]) => resolveClass(name, cls))
   let defaultClass: ResolvedClass | undefined
 
@@ -122,7 +141,7 @@ export function resolveOptions (init: BandwidthManagerInit = {}): ResolvedBandwi
     classes,
     defaultClass,
     congestion: {
-      enabled: init.congestion?.enabled ?? false,
+      enabled: boolean('congestion.enabled', init.congestion?.enabled, false),
       targetDelay: number('congestion.targetDelay', init.congestion?.targetDelay, C.DEFAULT_TARGET_DELAY, 1, 60_000),
       sampleInterval: number('congestion.sampleInterval', init.congestion?.sampleInterval, C.DEFAULT_SAMPLE_INTERVAL, 10, 60_000)
     },

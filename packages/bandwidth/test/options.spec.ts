@@ -31,7 +31,12 @@ describe('options', () => {
     'minRate above maxRate': { classes: { a: { protocols: ['/a/'], minRate: 10, maxRate: 5 } } },
     'minRates above maxUpload': { maxUpload: 100, classes: { a: { protocols: ['/a/'], minRate: 60 }, b: { protocols: ['/b/'], minRate: 60 } } },
     'a zero targetDelay': { congestion: { targetDelay: 0 } },
-    'an invalid metricsPrefix': { metricsPrefix: 'x-bw' }
+    'an invalid metricsPrefix': { metricsPrefix: 'x-bw' },
+    'a string congestion.enabled': { congestion: { enabled: 'false' as any } },
+    'a string background': { classes: { a: { protocols: ['/a/'], background: 'no' as any } } },
+    'a perPeer that is not an object': { perPeer: 100 as any },
+    'a congestion that is not an object': { congestion: true as any },
+    'classes given as an array': { classes: [{ protocols: ['/a/'] }] as any }
   }
 
   for (const [name, init] of Object.entries(invalid)) {
