@@ -105,7 +105,7 @@ export class Gate {
       verdict = this.inbound.judge(message, now)
 
       if (verdict.action === 'accept') {
-        verdict = this.admit(verdict.announcement, now, propagationSource)
+        verdict = this.admit(verdict.announcement, now, message.type === 'signed', propagationSource)
       }
     } catch (err) {
       // judging never throws; a throwing incoming filter, say
@@ -128,7 +128,7 @@ export class Gate {
   }
 
   /** R9, R10, R11 */
-  private admit (announcement: Announcement, now: number, propagationSource?: PeerId): Verdict {
+  private admit (announcement: Announcement, now: number, signed: boolean, propagationSource?: PeerId): Verdict {
     // a peer we do not know costs a share of the node-wide budget
     if (!this.host.knows(announcement.peer, now) && !this.newPeers.take(now)) {
       return drop('over-budget')
@@ -138,8 +138,12 @@ export class Gate {
       return drop('stale-record')
     }
 
-    const connected = this.host.connections(announcement.peer).length > 0
-    const source: AddressSource = { peer: announcement.peer, reach: this.reach(announcement.peer, propagationSource) }
+    // an unsigned message (allowUnsigned) proves no author: it speaks for
+    // the peer whose key it carries only if that peer sent it to us itself
+    // (a peer never forwards a message carrying its own key: it is `self`)
+    const vouched = signed || (propagationSource != null && propagationSource.equals(announcement.peer))
+    const connected = vouched && this.host.connections(announcement.peer).length > 0
+    const source: AddressSource = { peer: announcement.peer, reach: vouched ? this.reach(announcement.peer, propagationSource) : this.reach(undefined, propagationSource) }
     const kept = announcement.multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
     this.metrics.filteredAddresses += announcement.multiaddrs.length - kept.length
 
@@ -151,8 +155,8 @@ export class Gate {
    * connection to it, the scope we reach the peer that forwarded its
    * message over
    */
-  private reach (author: PeerId, via?: PeerId): AddressScope {
-    const own = this.host.connections(author)
+  private reach (author: PeerId | undefined, via?: PeerId): AddressScope {
+    const own = author == null ? [] : this.host.connections(author)
     const through = own.length > 0 || via == null ? own : this.host.connections(via)
     return reachOver(through.map(c => c.remoteAddr))
   }

@@ -169,7 +169,10 @@ export interface PubSubPeerDiscoveryInit {
 
   /**
    * Accept messages without a gossipsub author (the announced key cannot be
-   * checked then)
+   * checked then). Such a message counts as coming from a peer connected
+   * to us (its relayed records taken, its loopback or private addresses
+   * judged by our connection to it, its join answered) only when that very
+   * peer delivered it to us; otherwise as from a peer we do not reach
    *
    * @default false
    */

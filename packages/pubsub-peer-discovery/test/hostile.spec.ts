@@ -184,6 +184,33 @@ describe('hostile peers', () => {
     })
   })
 
+  describe('1a. unsigned messages (allowUnsigned)', () => {
+    it('an unsigned message claiming the key of a peer connected to us over loopback gets neither its reach nor its relays', async () => {
+      await create({ allowUnsigned: true })
+      const [local, far, x] = await remotes(3)
+      connected.set(local.id.toString(), multiaddr('/ip4/127.0.0.1/tcp/4001'))
+      const forged = { ...message(local, { addrs: addrs('/ip4/127.0.0.1/tcp/22', PUBLIC), peerRecords: [await sealed(x.key, x.id, [multiaddr(PUBLIC)])] }), type: 'unsigned' as const, from: undefined, sequenceNumber: undefined }
+
+      // sent by a peer not connected to us: nothing ties the key to it
+      pubsub.deliver(forged, far.id)
+      await settle()
+
+      expect(emitted).to.deep.equal([{ id: local.id.toString(), addrs: [PUBLIC] }])
+      expect(discovery.getMetrics().relayed).to.equal(0)
+    })
+
+    it('an unsigned message sent by the very peer whose key it carries keeps that peer\'s reach', async () => {
+      await create({ allowUnsigned: true })
+      const [local] = await remotes(1)
+      connected.set(local.id.toString(), multiaddr('/ip4/127.0.0.1/tcp/4001'))
+      const own = { ...message(local, { addrs: addrs('/ip4/127.0.0.1/tcp/22', PUBLIC) }), type: 'unsigned' as const, from: undefined, sequenceNumber: undefined }
+
+      pubsub.deliver(own, local.id)
+
+      expect(emitted).to.deep.equal([{ id: local.id.toString(), addrs: ['/ip4/127.0.0.1/tcp/22', PUBLIC] }])
+    })
+  })
+
   describe('1b. address scopes', () => {
     it('scopedAddresses judges localhost in any case or with a trailing dot, and IPv4-mapped IPv6 addresses by their IPv4 address', () => {
       const fromPublicPeer = { reach: 'public' as const }
