@@ -37,7 +37,15 @@ describe('soak (2 minutes)', function () {
       const child = spawn(process.execPath, ['--expose-gc', SOAK, '--minutes', String(MINUTES), '--sample', '5', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
       child.stdout.on('data', (d) => { output += d })
       child.stderr.on('data', (d) => { output += d })
-      child.on('close', resolve)
+      // never leave a soak (and its go peers) behind, nor hang the run: SIGTERM lets it
+      // stop its go peers and write its results, SIGKILL if even that does not end it
+      const term = setTimeout(() => child.kill('SIGTERM'), (MINUTES + 1.5) * 60_000)
+      const kill = setTimeout(() => child.kill('SIGKILL'), (MINUTES + 2.5) * 60_000)
+      child.on('close', (c) => {
+        clearTimeout(term)
+        clearTimeout(kill)
+        resolve(c)
+      })
     })
     const result = JSON.parse(await readFile(out, 'utf8'))
 
