@@ -239,6 +239,9 @@ export class MessageBatchingService implements MessageBatching, Startable {
       throw new InvalidBatchingOptionError(`priority must be 'high', 'normal' or 'low', got ${String(options.priority)}`)
     }
 
+    // before the channel exists: an aborted call leaves no empty channel behind
+    options.signal?.throwIfAborted()
+
     return { channel: this.channel(target), priority, target }
   }
 

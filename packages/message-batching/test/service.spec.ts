@@ -146,6 +146,16 @@ describe('service', () => {
     expect(a.service.getMetrics().queueLength).to.deep.equal({ high: 0, normal: 0, low: 0 })
   })
 
+  it('refuses a send or request whose signal is already aborted without keeping a channel for the peer', async () => {
+    const a = await node()
+    const b = await node()
+    const signal = AbortSignal.abort(new Error('too late'))
+    await expect(a.service.send(b.peerId, 'chat', text('x'), { signal })).to.eventually.be.rejected.with.property('message', 'too late')
+    await expect(a.service.request(b.peerId, 'echo', text('x'), { signal })).to.eventually.be.rejected.with.property('message', 'too late')
+    expect(a.service.getMetrics().peers).to.equal(0)
+    expect(a.connectionManager.openStream.called).to.be.false()
+  })
+
   describe('request timeouts (fake time)', () => {
     let clock: sinon.SinonFakeTimers
 
