@@ -52,6 +52,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly joins: Joins
   private readonly metrics = new DiscoveryMetricsRecorder()
   private pubsub?: PubSubLike
+  /** The validator we registered on each topic, and the one it replaced (bounded by our topics) */
+  private readonly installedValidators = new Map<string, { ours: unknown, theirs: unknown }>()
   private started = false
   private startedAt = 0
   /** `ttl()` of the current millisecond: it scans the cache */
@@ -129,7 +131,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     pubsub.addEventListener('message', this.onMessage)
     pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
     for (const topic of this.topics) {
-      this.validators()?.set(topic, this.gate.validate)
+      this.installValidator(topic)
       pubsub.subscribe(topic)
     }
 
@@ -155,9 +157,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     pubsub?.removeEventListener('message', this.onMessage)
     pubsub?.removeEventListener('subscription-change', this.onSubscriptionChange)
     for (const topic of this.topics) {
-      if (this.validators()?.get(topic) === this.gate.validate) {
-        this.validators()?.delete(topic)
-      }
+      this.uninstallValidator(topic)
 
       try {
         pubsub?.unsubscribe(topic)
@@ -197,6 +197,45 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     return this.ttlMemo.ttl
+  }
+
+  /**
+   * Registers the gate as gossipsub's validator of `topic`; a validator the
+   * application set there is kept, and judges what the gate accepts
+   */
+  private installValidator (topic: string): void {
+    const validators = this.validators()
+
+    if (validators == null) {
+      return
+    }
+
+    const theirs = validators.get(topic)
+    const ours = typeof theirs === 'function'
+      ? (source: PeerId, message: PubSubMessage): unknown => {
+          const verdict = this.gate.validate(source, message)
+          return verdict === 'accept' ? theirs(source, message) : verdict
+        }
+      : this.gate.validate
+    this.installedValidators.set(topic, { ours, theirs })
+    validators.set(topic, ours)
+  }
+
+  /** Removes our validator of `topic`, putting back the application's */
+  private uninstallValidator (topic: string): void {
+    const validators = this.validators()
+    const installed = this.installedValidators.get(topic)
+    this.installedValidators.delete(topic)
+
+    if (validators == null || installed == null || validators.get(topic) !== installed.ours) {
+      return
+    }
+
+    if (installed.theirs != null) {
+      validators.set(topic, installed.theirs)
+    } else {
+      validators.delete(topic)
+    }
   }
 
   /** gossipsub's topic validators, when the pubsub service has them */

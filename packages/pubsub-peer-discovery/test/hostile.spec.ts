@@ -439,5 +439,24 @@ describe('hostile peers', () => {
       discovery.stop()
       expect(pubsub.topicValidators.size).to.equal(0)
     })
+
+    it('keeps a validator the application set on the topic: both judge, and it is back in place after stop', async () => {
+      await create()
+      discovery.stop()
+      const seen: unknown[] = []
+      const theirs = (_: PeerId, msg: unknown): 'accept' | 'reject' => { seen.push(msg); return seen.length === 1 ? 'accept' : 'reject' }
+      pubsub.topicValidators.set(TOPIC, theirs as any)
+      discovery.afterStart()
+      const [a, b] = await remotes(2)
+
+      expect(pubsub.deliver(message(a))).to.equal('accept')
+      expect(pubsub.deliver(message(b))).to.equal('reject')
+      // what ours drops never reaches theirs
+      expect(pubsub.deliver({ type: 'signed', topic: TOPIC, data: new Uint8Array([1, 2, 3, 4]), from: b.id })).to.equal('reject')
+      expect(seen).to.have.lengthOf(2)
+
+      discovery.stop()
+      expect(pubsub.topicValidators.get(TOPIC)).to.equal(theirs)
+    })
   })
 })
