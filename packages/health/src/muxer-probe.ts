@@ -22,6 +22,7 @@
  * `performance.now()`.
  */
 import { TimeoutError } from '@libp2p/interface'
+import { probeTimer } from './probe-timer.ts'
 import type { Connection } from '@libp2p/interface'
 
 export type MuxerPing = () => Promise<number>
@@ -54,7 +55,7 @@ export function muxerPingOf (connection: Connection): PingingMuxer | undefined {
 export async function pingMuxer (muxer: PingingMuxer, timeout: number, signal: AbortSignal): Promise<number> {
   const { promise, resolve, reject } = Promise.withResolvers<number>()
   const onAbort = (): void => { reject(signal.reason) }
-  const timer = setTimeout(() => { reject(new TimeoutError(`muxer ping timed out after ${timeout}ms`)) }, timeout)
+  const clearTimer = probeTimer(timeout, () => { reject(new TimeoutError(`muxer ping timed out after ${timeout}ms`)) })
   signal.addEventListener('abort', onAbort, { once: true })
 
   try {
@@ -78,7 +79,7 @@ export async function pingMuxer (muxer: PingingMuxer, timeout: number, signal: A
     answer.then(() => { resolve(performance.now() - sent) }, reject)
     return await promise
   } finally {
-    clearTimeout(timer)
+    clearTimer()
     signal.removeEventListener('abort', onAbort)
   }
 }

@@ -7,6 +7,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { equals } from 'uint8arrays/equals'
 import { PING_LENGTH } from './constants.ts'
 import { PingMismatchError, PingUnsupportedError } from './errors.ts'
+import { probeTimer } from './probe-timer.ts'
 import { PROBE_STREAM } from './stream-tap.ts'
 import type { Connection, NewStreamOptions, Stream } from '@libp2p/interface'
 
@@ -24,7 +25,7 @@ import type { Connection, NewStreamOptions, Stream } from '@libp2p/interface'
  */
 export async function pingStream (connection: Connection, protocol: string, timeout: number, controller = new AbortController()): Promise<number> {
   const signal = controller.signal
-  const timer = setTimeout(() => { controller.abort(new TimeoutError(`ping timed out after ${timeout}ms`)) }, timeout)
+  const clearTimer = probeTimer(timeout, () => { controller.abort(new TimeoutError(`ping timed out after ${timeout}ms`)) })
   const opening = performance.now()
   let stream: Stream
 
@@ -36,7 +37,7 @@ export async function pingStream (connection: Connection, protocol: string, time
     }
     stream = await connection.newStream(protocol, options)
   } catch (err: any) {
-    clearTimeout(timer)
+    clearTimer()
 
     // a peer that does not speak ping still answered the protocol
     // negotiation, which takes one round trip
@@ -91,7 +92,7 @@ export async function pingStream (connection: Connection, protocol: string, time
     stream.abort(reason)
     throw reason
   } finally {
-    clearTimeout(timer)
+    clearTimer()
     signal.removeEventListener('abort', onAbort)
   }
 }

@@ -156,8 +156,9 @@ describe('bounds and contracts (stub components, fake time)', () => {
     await sweep
 
     expect(done).to.equal(true)
-    // the third waits for a slot of the two (go's limit), and starts when the first times out (the peer is silent then)
-    expect(started.map(t => t - started[0])).to.deep.equal([0, 1_000, 5_000])
+    // the third waits for a slot of the two (go's limit), and starts when the first times out (the peer is
+    // silent then); a timeout acts one turn of the loop (1 ms) after its deadline, once sockets were read
+    expect(started.map(t => t - started[0])).to.deep.equal([0, 1_000, 5_001])
     expect(health.getNetworkHealthSummary().probeFailures).to.equal(3)
   })
 
