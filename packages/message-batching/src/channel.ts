@@ -261,6 +261,10 @@ export class PeerChannel {
       }
 
       if (item.kind === KIND_REQUEST) {
+        // ids wrap at 2^32; one still in flight on this stream is skipped (PROTOCOL.md, Requests)
+        while (this.inflight.has(this.nextId)) {
+          this.nextId = (this.nextId + 1) % 2 ** 32
+        }
         item.id = this.nextId
         this.nextId = (this.nextId + 1) % 2 ** 32
         records.push({ kind: KIND_REQUEST, n, priority: item.priority, id: item.id, payload: item.payload })

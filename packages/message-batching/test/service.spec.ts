@@ -156,6 +156,23 @@ describe('service', () => {
     expect(a.connectionManager.openStream.called).to.be.false()
   })
 
+  it('skips request ids still in flight when the ids wrap at 2^32', async () => {
+    const a = await node()
+    const b = await node()
+    link(a, b)
+    b.service.handle('never', async () => new Promise(() => {}))
+    b.service.handle('echo', (data) => data)
+    const pending = a.service.request(b.peerId, 'never', text('?'), { signal: new AbortController().signal })
+    pending.catch(() => {})
+    await waitUntil(() => a.service.getMetrics().requestsSent === 1)
+
+    // the stream's ids are about to wrap; id 0 is still in flight
+    ;(a.service as any).channels.get(b.peerId.toString()).nextId = 2 ** 32 - 1
+    expect(str(await a.service.request(b.peerId, 'echo', text('last')))).to.equal('last')
+    expect(str(await a.service.request(b.peerId, 'echo', text('wrapped')))).to.equal('wrapped')
+    expect(b.service.getMetrics().protocolErrors).to.deep.equal({})
+  })
+
   describe('request timeouts (fake time)', () => {
     let clock: sinon.SinonFakeTimers
 
