@@ -1,5 +1,4 @@
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { defaultLogger } from '@libp2p/logger'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
 import { pEvent } from 'p-event'
@@ -12,7 +11,7 @@ import type { Stream, StreamMuxer } from '@libp2p/interface'
 /** Two yamux muxers over a mock connection pair, and one stream between them */
 async function yamuxPair (clock: sinon.SinonFakeTimers): Promise<{ outbound: Stream, inbound: Stream, connections: ReturnType<typeof multiaddrConnectionPair>, muxers: StreamMuxer[] }> {
   const connections = multiaddrConnectionPair({ delay: 1 })
-  const factory = yamux({ enableKeepAlive: false })({ logger: defaultLogger() } as any)
+  const factory = yamux({ enableKeepAlive: false })()
   const local = factory.createStreamMuxer(connections[0])
   const remote = factory.createStreamMuxer(connections[1])
   const incoming = pEvent<'stream', CustomEvent<Stream>>(remote, 'stream')
