@@ -60,7 +60,7 @@ describe('demo swarm', function () {
     // and one pair also holds a connection through the relay on node 0
     const relayed = swarm.relayed
     expect(relayed).to.exist()
-    await waitFor('a relayed connection', () => relayed != null && swarm.connectionsBetween(relayed.dialer, relayed.target).some(c => c.limits != null), 20_000)
+    await waitFor('a relayed connection', () => relayed != null && swarm.connectionsBetween(relayed.dialer, relayed.target).some(c => c.limits != null), 45_000)
 
     // pubsub did the discovering: node 0 found everyone through it, the others found node 0 by bootstrap
     const mechanisms = swarm.nodes[0].services.connectivity.getDiscoveredPeers().map(p => p.mechanisms)
