@@ -36,7 +36,11 @@ function describe (value: unknown): string {
 }
 
 function peerIdOf (ma: Multiaddr): PeerId | undefined {
-  const value = ma.getComponents().findLast(c => c.code === CODE_P2P)?.value
+  // as in libp2p: in a circuit address the peer is the one after the last
+  // /p2p-circuit; a /p2p/ before it is the relay's
+  const components = ma.getComponents()
+  const afterCircuit = components.slice(components.findLastIndex(c => c.name === 'p2p-circuit') + 1)
+  const value = afterCircuit.findLast(c => c.code === CODE_P2P)?.value
 
   if (value == null) {
     return undefined
