@@ -1,11 +1,14 @@
 // Runs the scripts' own tests (scripts/test, node:test), then `npm run test`
 // in every workspace that has one, in workspace order, keeps going after a
 // failure so one broken package hides nothing, then prints a per-package
-// table and one closing line: "N passed, N failed, N skipped".
+// table, every failed test (package, full title, first line of its error:
+// the tail of a CI log names what failed) and one closing line:
+// "N passed, N failed, N skipped".
 // Runs on any Node (no dependencies); scripts/run.sh puts Node 24 on PATH first.
 import { spawn } from 'node:child_process'
 import { readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { failedTests, lastLine } from './lib/test-failures.mjs'
 import { listWorkspaces } from './lib/workspaces.mjs'
 
 const root = process.cwd()
@@ -18,12 +21,21 @@ dirs.sort((a, b) => Number(a === 'interop') - Number(b === 'interop'))
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '')
 const rows = []
 let anyFailed = false
+/** Failed tests listed after the table at most; the rest are counted */
+const MAX_LISTED = 50
+
+// passed/failed/skipped from the summaries of mocha (aegir) and node:test, whichever ran
+const COUNTS = {
+  passed: [/^\s*(\d+) passing/gm, /^ℹ pass (\d+)/gm],
+  failed: [/^\s*(\d+) failing/gm, /^ℹ fail (\d+)/gm],
+  skipped: [/^\s*(\d+) pending/gm, /^ℹ (?:skipped|todo) (\d+)/gm]
+}
 
 /**
- * Runs one suite, echoing its output, and adds its row; `counts` reads
- * passed/failed/skipped from the output (mocha's or node:test's summary).
+ * Runs one suite, echoing its output, and adds its row with the tests that
+ * failed in it.
  */
-async function runSuite (name, cwd, command, args, counts) {
+async function runSuite (name, cwd, command, args) {
   process.stdout.write(`\n===== ${name} (${cwd === root ? '.' : cwd.slice(root.length + 1)}): ${[command, ...args].join(' ')} =====\n`)
   const started = Date.now()
   let output = ''
@@ -35,24 +47,51 @@ async function runSuite (name, cwd, command, args, counts) {
     child.on('close', (c) => resolve(c ?? 1))
   })
   const text = strip(output)
-  const count = (re) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0)
+  const count = (res) => res.reduce((total, re) => total + [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0), 0)
   const row = {
     name,
-    passed: count(counts.passed),
-    failed: count(counts.failed),
-    skipped: count(counts.skipped),
+    command: [command === process.execPath ? 'node' : command, ...args.filter(a => a !== '--silent')].join(' '),
+    passed: count(COUNTS.passed),
+    failed: count(COUNTS.failed),
+    skipped: count(COUNTS.skipped),
     seconds: Math.round((Date.now() - started) / 1000),
-    ok: code === 0
+    ok: code === 0,
+    code,
+    failures: failedTests(text),
+    lastLine: lastLine(text)
   }
   if (!row.ok && row.failed === 0) row.failed = 1 // the runner itself failed
   anyFailed ||= !row.ok
   rows.push(row)
 }
 
+/** What failed, a line each, for the tail of the log */
+function failureLines () {
+  const lines = []
+
+  for (const r of rows) {
+    for (const f of r.failures) {
+      lines.push(`  ${r.name}: ${f.title}: ${f.error}`)
+    }
+
+    if (r.failures.length === 0 && !r.ok) {
+      lines.push(`  ${r.name}: ${r.command} exited with code ${r.code} before naming a failed test; its last line: ${r.lastLine}`)
+    } else if (r.failures.length < r.failed) {
+      lines.push(`  ${r.name}: ${r.failed - r.failures.length} more failed without a title this script could read (see its output above)`)
+    }
+  }
+
+  if (lines.length > MAX_LISTED) {
+    const more = lines.length - MAX_LISTED
+    lines.length = MAX_LISTED
+    lines.push(`  ... and ${more} more (see the output above)`)
+  }
+
+  return lines
+}
+
 if (only.length === 0 || only.some(o => 'scripts'.includes(o))) {
-  await runSuite('scripts', root, process.execPath, ['--test', 'scripts/test/*.test.mjs'], {
-    passed: /^ℹ pass (\d+)/gm, failed: /^ℹ fail (\d+)/gm, skipped: /^ℹ (?:skipped|todo) (\d+)/gm
-  })
+  await runSuite('scripts', root, process.execPath, ['--test', 'scripts/test/*.test.mjs'])
 }
 
 for (const dir of dirs) {
@@ -62,9 +101,7 @@ for (const dir of dirs) {
   if (manifest.scripts?.test == null) continue
   if (only.length > 0 && !only.some(o => dir.includes(o) || manifest.name.includes(o))) continue
 
-  await runSuite(manifest.name, join(root, dir), 'npm', ['run', 'test', '--silent'], {
-    passed: /^\s*(\d+) passing/gm, failed: /^\s*(\d+) failing/gm, skipped: /^\s*(\d+) pending/gm
-  })
+  await runSuite(manifest.name, join(root, dir), 'npm', ['run', 'test', '--silent'])
 }
 
 const pad = (s, n) => String(s).padEnd(n)
@@ -72,6 +109,10 @@ const nameWidth = Math.max(30, ...rows.map(r => r.name.length + 2))
 process.stdout.write(`\n${pad('package', nameWidth)}${pad('passed', 8)}${pad('failed', 8)}${pad('skipped', 9)}${pad('time', 7)}result\n`)
 for (const r of rows) {
   process.stdout.write(`${pad(r.name, nameWidth)}${pad(r.passed, 8)}${pad(r.failed, 8)}${pad(r.skipped, 9)}${pad(r.seconds + 's', 7)}${r.ok ? 'ok' : 'FAILED'}\n`)
+}
+const failed = failureLines()
+if (failed.length > 0) {
+  process.stdout.write(`\nfailed tests (package: title: first line of the error):\n${failed.join('\n')}\n`)
 }
 const total = (k) => rows.reduce((n, r) => n + r[k], 0)
 process.stdout.write(`\ntests: ${total('passed')} passed, ${total('failed')} failed, ${total('skipped')} skipped\n`)

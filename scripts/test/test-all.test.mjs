@@ -1,0 +1,127 @@
+// scripts/test-all.mjs on a throw-away monorepo whose workspaces run real
+// mocha and node:test suites: after the per-package table, the tail of the
+// log names every failed test (package, full title, first line of its error),
+// so a CI log that keeps only its tail still says what failed.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url))
+const SCRIPT = join(REPO, 'scripts/test-all.mjs')
+// the mocha aegir runs (installed with the workspace)
+const MOCHA = join(REPO, 'node_modules/mocha/bin/mocha.js')
+
+const MOCHA_SPEC = `
+import assert from 'node:assert/strict'
+describe('demo swarm', function () {
+  describe('fault cycle', function () {
+    it('loses no request', () => {
+      const err = new Error('node 2: NoConnectionAvailableError\\nsecond line of the message')
+      err.name = 'AssertionError'
+      throw err
+    })
+    it('passes', () => {})
+  })
+  it('diffs values', () => { assert.deepEqual({ a: 1 }, { a: 2 }) })
+})
+describe('hooks', function () {
+  before(() => { throw new TypeError('before broke') })
+  it('never runs', () => {})
+})
+it('a root test fails', () => { throw new RangeError('out of range') })
+`
+
+const NODE_TEST = `
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+describe('lock', () => {
+  it('is taken over', () => { assert.equal(1, 2) })
+  it('works', () => {})
+})
+`
+
+let root
+
+const write = (rel, text) => {
+  mkdirSync(dirname(join(root, rel)), { recursive: true })
+  writeFileSync(join(root, rel), text)
+}
+
+const addPackage = (dir, name, test) => {
+  write(`${dir}/package.json`, JSON.stringify({ name, type: 'module', scripts: { test } }))
+}
+
+/** @returns {Promise<{ code: number, output: string }>} */
+const runAll = (...args) => new Promise((resolve, reject) => {
+  // without the variable that makes a `node --test` inside this test report to this runner
+  const { NODE_TEST_CONTEXT, ...env } = process.env
+  const child = spawn(process.execPath, [SCRIPT, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', d => { output += d })
+  child.stderr.on('data', d => { output += d })
+  child.on('error', reject)
+  child.on('close', code => { resolve({ code, output }) })
+})
+
+describe('scripts/test-all.mjs', () => {
+  let result
+  let tail
+
+  before(async () => {
+    assert.ok(existsSync(MOCHA), `mocha is not installed at ${MOCHA}`)
+    root = mkdtempSync(join(tmpdir(), 'x-test-all-test-'))
+    write('package.json', JSON.stringify({ name: 'root', private: true, workspaces: ['pkgs/*'] }))
+    addPackage('pkgs/green', '@t/green', `node ${JSON.stringify(MOCHA)} green.spec.mjs`)
+    write('pkgs/green/green.spec.mjs', "it('passes', () => {})\n")
+    addPackage('pkgs/red', '@t/red', `node ${JSON.stringify(MOCHA)} red.spec.mjs`)
+    write('pkgs/red/red.spec.mjs', MOCHA_SPEC)
+    addPackage('pkgs/node-test', '@t/node-test', 'node --test lock.test.mjs')
+    write('pkgs/node-test/lock.test.mjs', NODE_TEST)
+    addPackage('pkgs/broken', '@t/broken', 'node -e "console.log(\'compiling\'); console.error(\'src/index.ts(3,1): error TS1005\'); process.exit(2)"')
+    // the filter keeps the repository's own scripts suite out of the fake monorepo
+    result = await runAll('pkgs')
+    tail = result.output.slice(result.output.lastIndexOf('\npackage '))
+  })
+
+  after(() => {
+    rmSync(root, { recursive: true, force: true })
+  })
+
+  it('exits 1 and prints the per-package table', () => {
+    assert.equal(result.code, 1, result.output)
+    assert.match(tail, /^@t\/green\s+1\s+0\s+0\s+\d+s\s+ok$/m, tail)
+    assert.match(tail, /^@t\/red\s+1\s+4\s+0\s+\d+s\s+FAILED$/m, tail)
+    assert.match(tail, /^@t\/node-test\s+1\s+1\s+0\s+\d+s\s+FAILED$/m, tail)
+  })
+
+  it('after the table, names every failed mocha test by package, full title and the first line of its error', () => {
+    const lines = tail.split('\n')
+    for (const expected of [
+      '@t/red: demo swarm > fault cycle > loses no request: AssertionError: node 2: NoConnectionAvailableError',
+      '@t/red: demo swarm > diffs values: AssertionError [ERR_ASSERTION]: Expected values to be strictly deep-equal:',
+      '@t/red: hooks > "before all" hook for "never runs": TypeError: before broke',
+      '@t/red: a root test fails: RangeError: out of range'
+    ]) {
+      assert.ok(lines.some(l => l.trim() === expected), `no line "${expected}" in the tail:\n${tail}`)
+    }
+    assert.doesNotMatch(tail, /second line of the message/, 'only the first line of an error')
+  })
+
+  it('names a failed node:test test with its file and line', () => {
+    assert.ok(tail.split('\n').some(l => /^\s*@t\/node-test: lock\.test\.mjs:5:\d+ is taken over: AssertionError \[ERR_ASSERTION\]: Expected values to be strictly equal:$/.test(l)), tail)
+  })
+
+  it('names a package whose test command failed without a test summary, with its exit code and last line of output', () => {
+    assert.ok(tail.split('\n').some(l => l.trim() === '@t/broken: npm run test exited with code 2 before naming a failed test; its last line: src/index.ts(3,1): error TS1005'), tail)
+  })
+
+  it('names nothing when every test passed', async () => {
+    const green = await runAll('green')
+    assert.equal(green.code, 0, green.output)
+    assert.doesNotMatch(green.output, /failed tests/)
+  })
+})
