@@ -13,7 +13,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -29,14 +28,7 @@ func init() {
 	register("batch-request", cmdBatchRequest)
 }
 
-func cmdBatchListen(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	a := struct {
-		Names             []string `json:"names"`
-		CompressThreshold *int     `json:"compressThreshold"`
-	}{}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdBatchListen(_ context.Context, p *goPeer, a BatchListenArgs) (BatchListenReply, error) {
 	batch.mu.Lock()
 	for _, name := range a.Names {
 		batch.sinks[name] = true
@@ -50,23 +42,20 @@ func cmdBatchListen(_ context.Context, p *goPeer, raw json.RawMessage) (map[stri
 	if first {
 		p.host.SetStreamHandler(batchProtocol, p.handleBatch)
 	}
-	return map[string]any{"protocol": batchProtocol}, nil
+	return BatchListenReply{Protocol: batchProtocol}, nil
 }
 
-func cmdBatchReceived(_ context.Context, _ *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		Clear bool `json:"clear"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdBatchReceived(_ context.Context, _ *goPeer, a BatchReceivedArgs) (BatchReceivedReply, error) {
 	batch.mu.Lock()
 	defer batch.mu.Unlock()
 	errs := map[string]int{}
 	for k, v := range batch.errors {
 		errs[k] = v
 	}
-	out := map[string]any{"messages": batch.received, "dropped": batch.dropped, "errors": errs, "frames": batch.frames, "compressedFrames": batch.inflated}
+	out := BatchReceivedReply{Messages: batch.received, Dropped: batch.dropped, Errors: errs, Frames: batch.frames, CompressedFrames: batch.inflated}
+	if out.Messages == nil {
+		out.Messages = []BatchMessage{}
+	}
 	if a.Clear {
 		batch.received = nil
 		batch.dropped = 0
@@ -92,27 +81,16 @@ func threshold(t *int) int {
 	return *t
 }
 
-func cmdBatchSend(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		PeerID            string   `json:"peerId"`
-		Name              string   `json:"name"`
-		Messages          [][]byte `json:"messages"`
-		Priorities        []int    `json:"priorities"`
-		BatchSize         int      `json:"batchSize"`
-		CompressThreshold *int     `json:"compressThreshold"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdBatchSend(ctx context.Context, p *goPeer, a BatchSendArgs) (BatchSendReply, error) {
 	if !validBatchName([]byte(a.Name)) {
-		return nil, errors.New("bad name")
+		return BatchSendReply{}, errors.New("bad name")
 	}
 	if a.BatchSize <= 0 {
 		a.BatchSize = 100
 	}
 	s, err := openBatchStream(ctx, p, a.PeerID)
 	if err != nil {
-		return nil, err
+		return BatchSendReply{}, err
 	}
 	frames, compressed, wire := 0, 0, 0
 	records := []batchRecord{{Kind: batchKindName, N: 0, Payload: []byte(a.Name)}}
@@ -136,40 +114,33 @@ func cmdBatchSend(ctx context.Context, p *goPeer, raw json.RawMessage) (map[stri
 		if len(records) >= a.BatchSize {
 			if err := flush(); err != nil {
 				_ = s.Reset()
-				return nil, err
+				return BatchSendReply{}, err
 			}
 		}
 	}
 	if len(records) > 0 {
 		if err := flush(); err != nil {
 			_ = s.Reset()
-			return nil, err
+			return BatchSendReply{}, err
 		}
 	}
 	if err := s.Close(); err != nil {
-		return nil, err
+		return BatchSendReply{}, err
 	}
-	return map[string]any{"frames": frames, "compressedFrames": compressed, "wireBytes": wire}, nil
+	return BatchSendReply{Frames: frames, CompressedFrames: compressed, WireBytes: wire}, nil
 }
 
-func cmdBatchRequest(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		PeerID            string   `json:"peerId"`
-		Name              string   `json:"name"`
-		Requests          [][]byte `json:"requests"`
-		Priority          int      `json:"priority"`
-		CompressThreshold *int     `json:"compressThreshold"`
-	}
-	a.Priority = 1
-	if err := args(raw, &a); err != nil {
-		return nil, err
+func cmdBatchRequest(ctx context.Context, p *goPeer, a BatchRequestArgs) (BatchRequestReply, error) {
+	priority := 1
+	if a.Priority != nil {
+		priority = *a.Priority
 	}
 	if !validBatchName([]byte(a.Name)) || len(a.Requests) == 0 || len(a.Requests) > batchMaxInflight {
-		return nil, errors.New("bad name or number of requests")
+		return BatchRequestReply{}, errors.New("bad name or number of requests")
 	}
 	s, err := openBatchStream(ctx, p, a.PeerID)
 	if err != nil {
-		return nil, err
+		return BatchRequestReply{}, err
 	}
 	defer s.Close()
 	if deadline, ok := ctx.Deadline(); ok {
@@ -177,26 +148,21 @@ func cmdBatchRequest(ctx context.Context, p *goPeer, raw json.RawMessage) (map[s
 	}
 	records := []batchRecord{{Kind: batchKindName, N: 0, Payload: []byte(a.Name)}}
 	for i, data := range a.Requests {
-		records = append(records, batchRecord{Kind: batchKindRequest, N: 0, Priority: a.Priority, ID: uint64(i), Payload: data})
+		records = append(records, batchRecord{Kind: batchKindRequest, N: 0, Priority: priority, ID: uint64(i), Payload: data})
 	}
 	frame, deflated := encodeBatchFrame(encodeBatchRecords(records), threshold(a.CompressThreshold))
 	if _, err := s.Write(frame); err != nil {
 		_ = s.Reset()
-		return nil, err
+		return BatchRequestReply{}, err
 	}
-	type answer struct {
-		ID     uint64 `json:"id"`
-		Status uint64 `json:"status"`
-		Data   []byte `json:"data"`
-	}
-	answers := map[uint64]answer{}
+	answers := map[uint64]BatchAnswer{}
 	compressedAnswers := 0
 	r := bufio.NewReader(s)
 	for len(answers) < len(a.Requests) {
 		flags, body, err := readBatchFrame(r)
 		if err != nil {
 			_ = s.Reset()
-			return nil, fmt.Errorf("reading answers: %w", err)
+			return BatchRequestReply{}, fmt.Errorf("reading answers: %w", err)
 		}
 		if flags&batchFlagCompressed != 0 {
 			compressedAnswers++
@@ -204,20 +170,20 @@ func cmdBatchRequest(ctx context.Context, p *goPeer, raw json.RawMessage) (map[s
 		recs, err := decodeBatchRecords(body)
 		if err != nil {
 			_ = s.Reset()
-			return nil, err
+			return BatchRequestReply{}, err
 		}
 		for _, rec := range recs {
 			if rec.Kind != batchKindResponse || rec.ID >= uint64(len(a.Requests)) {
 				_ = s.Reset()
-				return nil, batchErr("ProtocolViolationError", "unexpected record kind %d id %d", rec.Kind, rec.ID)
+				return BatchRequestReply{}, batchErr("ProtocolViolationError", "unexpected record kind %d id %d", rec.Kind, rec.ID)
 			}
-			answers[rec.ID] = answer{ID: rec.ID, Status: rec.N, Data: append([]byte(nil), rec.Payload...)}
+			answers[rec.ID] = BatchAnswer{ID: rec.ID, Status: rec.N, Data: append([]byte(nil), rec.Payload...)}
 		}
 	}
-	out := make([]answer, 0, len(answers))
+	out := make([]BatchAnswer, 0, len(answers))
 	for _, v := range answers {
 		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return map[string]any{"answers": out, "requestCompressed": deflated, "compressedAnswerFrames": compressedAnswers}, nil
+	return BatchRequestReply{Answers: out, RequestCompressed: deflated, CompressedAnswerFrames: compressedAnswers}, nil
 }

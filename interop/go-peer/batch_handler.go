@@ -16,18 +16,12 @@ import (
 // batchMaxKept bounds the messages kept for batch-received.
 const batchMaxKept = 100_000
 
-type batchReceived struct {
-	Name     string `json:"name"`
-	Priority int    `json:"priority"`
-	Data     []byte `json:"data"`
-}
-
 type batchState struct {
 	mu        sync.Mutex
 	listening bool
 	sinks     map[string]bool
 	threshold int
-	received  []batchReceived
+	received  []BatchMessage
 	dropped   int
 	errors    map[string]int
 	frames    int
@@ -43,7 +37,7 @@ func (b *batchState) keep(name string, priority int, data []byte) {
 		b.dropped++
 		return
 	}
-	b.received = append(b.received, batchReceived{Name: name, Priority: priority, Data: append([]byte(nil), data...)})
+	b.received = append(b.received, BatchMessage{Name: name, Priority: priority, Data: append([]byte(nil), data...)})
 }
 
 func (b *batchState) fail(err error) {

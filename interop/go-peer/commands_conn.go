@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -26,17 +25,10 @@ func init() {
 // It does NOT open a second connection next to an existing direct one; the
 // go-libp2p swarm has no public way to do that (a second connection to the
 // same peer comes from the remote dialling in).
-func cmdConnect(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		Addr  string `json:"addr"`
-		Force bool   `json:"force"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdConnect(ctx context.Context, p *goPeer, a ConnectArgs) (ConnectReply, error) {
 	info, err := peer.AddrInfoFromString(a.Addr)
 	if err != nil {
-		return nil, err
+		return ConnectReply{}, err
 	}
 	p.host.Peerstore().AddAddrs(info.ID, info.Addrs, 10*60e9)
 	ctx = network.WithAllowLimitedConn(ctx, "interop")
@@ -45,79 +37,76 @@ func cmdConnect(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string
 	}
 	conn, err := p.host.Network().DialPeer(ctx, info.ID)
 	if err != nil {
-		return nil, err
+		return ConnectReply{}, err
 	}
-	return map[string]any{"peerId": info.ID.String(), "connId": conn.ID(), "limited": conn.Stat().Limited}, nil
+	return ConnectReply{PeerID: info.ID.String(), ConnID: conn.ID(), Limited: conn.Stat().Limited}, nil
 }
 
-func cmdDisconnect(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		PeerID string `json:"peerId"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdDisconnect(_ context.Context, p *goPeer, a PeerArgs) (Empty, error) {
 	id, err := peer.Decode(a.PeerID)
 	if err != nil {
-		return nil, err
+		return Empty{}, err
 	}
-	return nil, p.host.Network().ClosePeer(id)
+	return Empty{}, p.host.Network().ClosePeer(id)
 }
 
 // close-conn {connId}: closes one connection from this side.
-func cmdCloseConn(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		ConnID string `json:"connId"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdCloseConn(_ context.Context, p *goPeer, a CloseConnArgs) (Empty, error) {
 	for _, c := range p.host.Network().Conns() {
 		if c.ID() == a.ConnID {
-			return nil, c.Close()
+			return Empty{}, c.Close()
 		}
 	}
-	return nil, fmt.Errorf("no connection %q", a.ConnID)
+	return Empty{}, fmt.Errorf("no connection %q", a.ConnID)
 }
 
 // conns lists every open connection with its open streams and the inbound
 // streams accepted on it per protocol.
-func cmdConns(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, error) {
+func cmdConns(_ context.Context, p *goPeer, _ Empty) (ConnsReply, error) {
 	counts := p.counts.snapshot()
-	list := []map[string]any{}
+	list := []ConnInfo{}
 	for _, c := range p.host.Network().Conns() {
-		fields := connFields(c, "open")
-		delete(fields, "event")
-		fields["transient"] = c.Stat().Limited // the pre-0.35 name of limited
-		fields["streams"] = len(c.GetStreams())
+		dir := "outbound"
+		if c.Stat().Direction == network.DirInbound {
+			dir = "inbound"
+		}
 		opened := counts[c.ID()]
 		if opened == nil {
 			opened = map[string]int{}
 		}
-		fields["streamsOpened"] = opened
-		list = append(list, fields)
+		list = append(list, ConnInfo{
+			ConnID:        c.ID(),
+			PeerID:        c.RemotePeer().String(),
+			RemoteAddr:    c.RemoteMultiaddr().String(),
+			LocalAddr:     c.LocalMultiaddr().String(),
+			Direction:     dir,
+			Limited:       c.Stat().Limited,
+			Transient:     c.Stat().Limited,
+			Streams:       len(c.GetStreams()),
+			StreamsOpened: opened,
+		})
 	}
-	return map[string]any{"conns": list}, nil
+	return ConnsReply{Conns: list}, nil
 }
 
-func cmdAddrs(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, error) {
+func cmdAddrs(_ context.Context, p *goPeer, _ Empty) (AddrsReply, error) {
 	plain := []string{}
 	for _, a := range p.host.Addrs() {
 		plain = append(plain, a.String())
 	}
-	return map[string]any{"addrs": plain, "p2pAddrs": p2pAddrs(p.host)}, nil
+	return AddrsReply{Addrs: plain, P2PAddrs: p2pAddrs(p.host)}, nil
 }
 
-func cmdReachability(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, error) {
+func cmdReachability(_ context.Context, p *goPeer, _ Empty) (ReachabilityReply, error) {
 	type reachable interface{ Reachability() network.Reachability }
 	r, ok := p.host.(reachable)
 	if !ok {
-		return nil, errors.New("this host does not report reachability")
+		return ReachabilityReply{}, errors.New("this host does not report reachability")
 	}
-	return map[string]any{"value": reachabilityName(r.Reachability())}, nil
+	return ReachabilityReply{Value: reachabilityName(r.Reachability())}, nil
 }
 
 // exit: runCommand stops the peer once this command's result is written.
-func cmdExit(_ context.Context, _ *goPeer, _ json.RawMessage) (map[string]any, error) {
-	return nil, nil
+func cmdExit(_ context.Context, _ *goPeer, _ Empty) (Empty, error) {
+	return Empty{}, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -12,38 +11,30 @@ func init() {
 }
 
 // identify-info {peerId}: what identify stored about the peer.
-func cmdIdentifyInfo(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		PeerID string `json:"peerId"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdIdentifyInfo(_ context.Context, p *goPeer, a PeerArgs) (IdentifyInfoReply, error) {
 	id, err := peer.Decode(a.PeerID)
 	if err != nil {
-		return nil, err
+		return IdentifyInfoReply{}, err
 	}
 	ps := p.host.Peerstore()
-	fields := map[string]any{"agentVersion": "", "protocolVersion": ""}
+	reply := IdentifyInfoReply{}
 	if v, err := ps.Get(id, "AgentVersion"); err == nil {
-		fields["agentVersion"] = v
+		reply.AgentVersion, _ = v.(string)
 	}
 	if v, err := ps.Get(id, "ProtocolVersion"); err == nil {
-		fields["protocolVersion"] = v
+		reply.ProtocolVersion, _ = v.(string)
 	}
 	protos, err := ps.GetProtocols(id)
 	if err != nil {
-		return nil, err
+		return IdentifyInfoReply{}, err
 	}
-	list := make([]string, 0, len(protos))
+	reply.Protocols = make([]string, 0, len(protos))
 	for _, proto := range protos {
-		list = append(list, string(proto))
+		reply.Protocols = append(reply.Protocols, string(proto))
 	}
-	fields["protocols"] = list
-	addrs := []string{}
+	reply.Addrs = []string{}
 	for _, addr := range ps.Addrs(id) {
-		addrs = append(addrs, addr.String())
+		reply.Addrs = append(reply.Addrs, addr.String())
 	}
-	fields["addrs"] = addrs
-	return fields, nil
+	return reply, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"log"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -18,82 +17,56 @@ func init() {
 	register("announce", cmdAnnounce)
 }
 
-type topicArgs struct {
-	Topic      string   `json:"topic"`
-	DataBase64 string   `json:"dataBase64"`
-	Addrs      []string `json:"addrs"`
+func cmdSubscribe(_ context.Context, p *goPeer, a TopicArgs) (Empty, error) {
+	return Empty{}, p.subscribe(a.Topic)
 }
 
-func cmdSubscribe(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a topicArgs
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
-	return nil, p.subscribe(a.Topic)
-}
-
-func cmdUnsubscribe(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a topicArgs
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdUnsubscribe(_ context.Context, p *goPeer, a TopicArgs) (Empty, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if sub, ok := p.subs[a.Topic]; ok {
 		sub.Cancel()
 		delete(p.subs, a.Topic)
 	}
-	return nil, nil
+	return Empty{}, nil
 }
 
-func cmdPublish(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a topicArgs
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdPublish(ctx context.Context, p *goPeer, a PublishArgs) (Empty, error) {
 	data, err := base64.StdEncoding.DecodeString(a.DataBase64)
 	if err != nil {
-		return nil, err
+		return Empty{}, err
 	}
 	t, err := p.topic(a.Topic)
 	if err != nil {
-		return nil, err
+		return Empty{}, err
 	}
-	return nil, t.Publish(ctx, data)
+	return Empty{}, t.Publish(ctx, data)
 }
 
-func cmdTopicPeers(_ context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a topicArgs
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdTopicPeers(_ context.Context, p *goPeer, a TopicArgs) (TopicPeersReply, error) {
 	peers := []string{}
 	for _, id := range p.pubsub.ListPeers(a.Topic) {
 		peers = append(peers, id.String())
 	}
-	return map[string]any{"peers": peers}, nil
+	return TopicPeersReply{Peers: peers}, nil
 }
 
 // announce {topic?, addrs?}: publishes one pubsub-peer-discovery message
 // naming this peer, with the given addresses or the host's own.
-func cmdAnnounce(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a topicArgs
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdAnnounce(ctx context.Context, p *goPeer, a AnnounceArgs) (AnnounceReply, error) {
 	if a.Topic == "" {
 		a.Topic = p.opts.discoveryTopic
 	}
 	pub, err := crypto.MarshalPublicKey(p.host.Peerstore().PubKey(p.host.ID()))
 	if err != nil {
-		return nil, err
+		return AnnounceReply{}, err
 	}
 	msg := announcement{publicKey: pub}
 	if len(a.Addrs) > 0 {
 		for _, s := range a.Addrs {
 			addr, err := ma.NewMultiaddr(s)
 			if err != nil {
-				return nil, err
+				return AnnounceReply{}, err
 			}
 			msg.addrs = append(msg.addrs, addr.Bytes())
 		}
@@ -104,11 +77,11 @@ func cmdAnnounce(ctx context.Context, p *goPeer, raw json.RawMessage) (map[strin
 	}
 	t, err := p.topic(a.Topic)
 	if err != nil {
-		return nil, err
+		return AnnounceReply{}, err
 	}
 	if err := t.Publish(ctx, encodeAnnouncement(msg)); err != nil {
-		return nil, err
+		return AnnounceReply{}, err
 	}
 	log.Printf("announced %d addresses on %s", len(msg.addrs), a.Topic)
-	return map[string]any{"addrs": len(msg.addrs)}, nil
+	return AnnounceReply{Addrs: len(msg.addrs)}, nil
 }

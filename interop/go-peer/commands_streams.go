@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"time"
@@ -22,27 +21,20 @@ func init() {
 	register("echo", cmdEcho)
 }
 
-func cmdStreamCounts(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, error) {
-	return map[string]any{"perConn": p.counts.snapshot()}, nil
+func cmdStreamCounts(_ context.Context, p *goPeer, _ Empty) (StreamCountsReply, error) {
+	return StreamCountsReply{PerConn: p.counts.snapshot()}, nil
 }
 
-func cmdResetCounts(_ context.Context, p *goPeer, _ json.RawMessage) (map[string]any, error) {
+func cmdResetCounts(_ context.Context, p *goPeer, _ Empty) (Empty, error) {
 	p.counts.reset()
-	return nil, nil
+	return Empty{}, nil
 }
 
 // ping {peerId, count=1}: pings over the existing connection.
-func cmdPing(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		PeerID string `json:"peerId"`
-		Count  int    `json:"count"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdPing(ctx context.Context, p *goPeer, a PingArgs) (PingReply, error) {
 	id, err := peer.Decode(a.PeerID)
 	if err != nil {
-		return nil, err
+		return PingReply{}, err
 	}
 	if a.Count <= 0 {
 		a.Count = 1
@@ -54,49 +46,41 @@ func cmdPing(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]an
 	for len(rtts) < a.Count {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return PingReply{}, ctx.Err()
 		case res := <-results:
 			if res.Error != nil {
-				return nil, res.Error
+				return PingReply{}, res.Error
 			}
 			rtts = append(rtts, float64(res.RTT.Microseconds())/1000)
 		}
 	}
-	return map[string]any{"rttsMs": rtts}, nil
+	return PingReply{RttsMs: rtts}, nil
 }
 
 // echo {peerId, sizeBytes | dataBase64}: sends the data over /echo/1.0.0,
 // half-closes, reads everything back and compares.
-func cmdEcho(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
-	var a struct {
-		PeerID     string `json:"peerId"`
-		SizeBytes  int    `json:"sizeBytes"`
-		DataBase64 string `json:"dataBase64"`
-	}
-	if err := args(raw, &a); err != nil {
-		return nil, err
-	}
+func cmdEcho(ctx context.Context, p *goPeer, a EchoArgs) (EchoReply, error) {
 	id, err := peer.Decode(a.PeerID)
 	if err != nil {
-		return nil, err
+		return EchoReply{}, err
 	}
 	var data []byte
 	switch {
 	case a.DataBase64 != "":
 		if data, err = base64.StdEncoding.DecodeString(a.DataBase64); err != nil {
-			return nil, err
+			return EchoReply{}, err
 		}
 	case a.SizeBytes > 0:
 		data = make([]byte, a.SizeBytes)
 		_, _ = rand.Read(data)
 	default:
-		return nil, errors.New("echo needs sizeBytes or dataBase64")
+		return EchoReply{}, errors.New("echo needs sizeBytes or dataBase64")
 	}
 
 	start := time.Now()
 	s, err := p.host.NewStream(network.WithAllowLimitedConn(ctx, "interop"), id, echoProtocol)
 	if err != nil {
-		return nil, err
+		return EchoReply{}, err
 	}
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(deadline)
@@ -112,17 +96,17 @@ func cmdEcho(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]an
 	got, err := io.ReadAll(s)
 	if err != nil {
 		_ = s.Reset()
-		return nil, err
+		return EchoReply{}, err
 	}
 	if err := <-writeErr; err != nil {
 		_ = s.Reset()
-		return nil, err
+		return EchoReply{}, err
 	}
 	_ = s.Close()
-	return map[string]any{
-		"bytes":     len(got),
-		"identical": bytes.Equal(got, data),
-		"ms":        time.Since(start).Milliseconds(),
-		"connId":    s.Conn().ID(),
+	return EchoReply{
+		Bytes:     len(got),
+		Identical: bytes.Equal(got, data),
+		Ms:        time.Since(start).Milliseconds(),
+		ConnID:    s.Conn().ID(),
 	}, nil
 }

@@ -7,22 +7,58 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"reflect"
 	"sync"
 	"time"
 )
 
-// A command handler: decode its own arguments from raw, return the fields
-// of its result. Adding a command is one function and one line in commands.
-type commandFunc func(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error)
+// A command: its arguments and reply types (named structs of schema.go,
+// checked against ../control-protocol.json by schema_test.go) and run, which
+// decodes the arguments from the command line and returns the reply's fields.
+type command struct {
+	args  reflect.Type
+	reply reflect.Type
+	run   func(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error)
+}
 
-var commands = map[string]commandFunc{}
+// commands holds every command by name. A name not in it is rejected with
+// `unknown command`: the schema lists exactly these.
+var commands = map[string]command{}
 
-// register adds a command; each commands_*.go file registers its own in init.
-func register(name string, fn commandFunc) {
+// register adds a command; each commands_*.go file registers its own in
+// init. A (arguments) and R (reply) are structs of schema.go.
+func register[A any, R any](name string, fn func(ctx context.Context, p *goPeer, a A) (R, error)) {
 	if _, dup := commands[name]; dup {
 		panic("duplicate command " + name)
 	}
-	commands[name] = fn
+	commands[name] = command{
+		args:  reflect.TypeFor[A](),
+		reply: reflect.TypeFor[R](),
+		run: func(ctx context.Context, p *goPeer, raw json.RawMessage) (map[string]any, error) {
+			var a A
+			if err := args(raw, &a); err != nil {
+				return nil, err
+			}
+			reply, err := fn(ctx, p, a)
+			if err != nil {
+				return nil, err
+			}
+			return replyFields(reply)
+		},
+	}
+}
+
+// replyFields turns a reply struct into the fields of the result line.
+func replyFields(reply any) (map[string]any, error) {
+	data, err := json.Marshal(reply)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, err
+	}
+	return fields, nil
 }
 
 type envelope struct {
@@ -67,7 +103,7 @@ func serveCommands(ctx context.Context, p *goPeer, in io.Reader) {
 }
 
 func runCommand(ctx context.Context, p *goPeer, env envelope, raw json.RawMessage) {
-	fn, ok := commands[env.Cmd]
+	cmd, ok := commands[env.Cmd]
 	if !ok {
 		p.out.result(env.ID, nil, fmt.Errorf("unknown command %q", env.Cmd))
 		return
@@ -78,7 +114,7 @@ func runCommand(ctx context.Context, p *goPeer, env envelope, raw json.RawMessag
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	fields, err := fn(cctx, p, raw)
+	fields, err := cmd.run(cctx, p, raw)
 	p.out.result(env.ID, fields, err)
 	if env.Cmd == "exit" {
 		// only now, so that the reply is out before the process ends

@@ -91,12 +91,14 @@ func startTestPeer(ctx context.Context, t *testing.T, topics string) *testPeer {
 	return &testPeer{goPeer: p, lines: lines}
 }
 
+// run executes a command as the control loop does: its reply as the fields
+// of the result line (decoded from JSON, so numbers are float64).
 func (p *testPeer) run(t *testing.T, cmd string, a map[string]any) map[string]any {
 	t.Helper()
 	raw, _ := json.Marshal(a)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	fields, err := commands[cmd](ctx, p.goPeer, raw)
+	fields, err := commands[cmd].run(ctx, p.goPeer, raw)
 	if err != nil {
 		t.Fatalf("%s: %v", cmd, err)
 	}
@@ -136,29 +138,31 @@ func TestTwoPeers(t *testing.T) {
 	b.waitFor(t, "conn", func(v map[string]any) bool { return v["event"] == "open" && v["direction"] == "inbound" })
 
 	echo := a.run(t, "echo", map[string]any{"peerId": b.host.ID().String(), "sizeBytes": 1 << 20})
-	if echo["identical"] != true || echo["bytes"] != 1<<20 {
+	if echo["identical"] != true || echo["bytes"] != float64(1<<20) {
 		t.Fatalf("echo: %v", echo)
 	}
-	counts := b.run(t, "stream-counts", nil)["perConn"].(map[string]map[string]int)
-	total := 0
+	counts := b.run(t, "stream-counts", nil)["perConn"].(map[string]any)
+	total := 0.0
 	for _, perConn := range counts {
-		total += perConn[echoProtocol]
+		n, _ := perConn.(map[string]any)[echoProtocol].(float64)
+		total += n
 	}
 	if total != 1 {
 		t.Fatalf("stream counts: %v", counts)
 	}
 
-	rtts := a.run(t, "ping", map[string]any{"peerId": b.host.ID().String(), "count": 2})["rttsMs"].([]float64)
+	rtts := a.run(t, "ping", map[string]any{"peerId": b.host.ID().String(), "count": 2})["rttsMs"].([]any)
 	if len(rtts) != 2 {
 		t.Fatalf("ping: %v", rtts)
 	}
 
-	pingStreams := 0
-	for _, perConn := range b.run(t, "stream-counts", nil)["perConn"].(map[string]map[string]int) {
-		pingStreams += perConn[ping.ID]
+	pingStreams := 0.0
+	for _, perConn := range b.run(t, "stream-counts", nil)["perConn"].(map[string]any) {
+		n, _ := perConn.(map[string]any)[ping.ID].(float64)
+		pingStreams += n
 	}
 	if pingStreams != 1 {
-		t.Fatalf("ping streams counted: %d", pingStreams)
+		t.Fatalf("ping streams counted: %v", pingStreams)
 	}
 
 	msg := publishUntil(t, a, b, "publish", map[string]any{"topic": "news", "dataBase64": base64.StdEncoding.EncodeToString([]byte("hello"))},
@@ -182,15 +186,15 @@ func TestTwoPeers(t *testing.T) {
 	}
 
 	// close-conn closes exactly that connection, and both sides see it
-	conns := a.run(t, "conns", nil)["conns"].([]map[string]any)
-	if len(conns) != 1 || conns[0]["peerId"] != b.host.ID().String() || conns[0]["direction"] != "outbound" {
+	conns := a.run(t, "conns", nil)["conns"].([]any)
+	if len(conns) != 1 || conns[0].(map[string]any)["peerId"] != b.host.ID().String() || conns[0].(map[string]any)["direction"] != "outbound" {
 		t.Fatalf("conns: %v", conns)
 	}
-	connID := conns[0]["connId"].(string)
+	connID := conns[0].(map[string]any)["connId"].(string)
 	a.run(t, "close-conn", map[string]any{"connId": connID})
 	a.waitFor(t, "conn", func(v map[string]any) bool { return v["event"] == "close" && v["connId"] == connID })
 	b.waitFor(t, "conn", func(v map[string]any) bool { return v["event"] == "close" })
-	if n := len(a.run(t, "conns", nil)["conns"].([]map[string]any)); n != 0 {
+	if n := len(a.run(t, "conns", nil)["conns"].([]any)); n != 0 {
 		t.Fatalf("%d connections left after close-conn", n)
 	}
 }
