@@ -2,8 +2,9 @@
  * @packageDocumentation
  *
  * Types, event names and capability names shared by the `@x` libp2p
- * connectivity suite. It has no runtime code beyond constants, so every
- * package can listen to the others' events without importing their code.
+ * connectivity suite. Its only runtime code is constants and the Prometheus
+ * text renderer every package exports with, so every package can listen to
+ * the others' events without importing their code.
  *
  * Importing this module (even as `import type`) augments libp2p's
  * `Libp2pEvents`, so the suite's events are typed on `libp2p.addEventListener`.
@@ -30,6 +31,16 @@
  *   console.info('NAT status %s -> %s (%s)', evt.detail.previous, evt.detail.status, evt.detail.reason)
  * })
  * ```
+ *
+ * @example Render metrics as Prometheus text, as the packages do
+ *
+ * ```TypeScript
+ * import { renderPrometheus } from '@x/interface'
+ *
+ * const text = renderPrometheus([
+ *   { name: 'x_app_requests_total', help: 'Requests sent', type: 'counter', samples: [{ labels: { peer: 'a' }, value: 3 }] }
+ * ])
+ * ```
  */
 
 import type { ConnectionEstablishedEvent, DialFailedEvent, HolePunchOutcome, NatStatusChange, PeerDiscoveredEvent } from './connectivity.ts'
@@ -38,6 +49,7 @@ import type { PoolStatusChange, PoolStreamOutcome } from './pool.ts'
 
 export * from './capabilities.ts'
 export * from './events.ts'
+export * from './prometheus.ts'
 export * from './stream-errors.ts'
 export type * from './health.ts'
 export type * from './pool.ts'
