@@ -64,12 +64,15 @@ export class MessageBatchingService implements MessageBatching, Startable {
     }
 
     this.shutdown = new AbortController()
-    await this.components.registrar.handle(this.settings.protocol, (stream, connection) => {
-      this.accept(stream, connection.remotePeer)
-    }, {
-      maxInboundStreams: this.settings.maxInboundStreams,
-      maxOutboundStreams: this.settings.maxOutboundStreams
-    })
+
+    for (const protocol of this.protocols()) {
+      await this.components.registrar.handle(protocol, (stream, connection) => {
+        this.accept(stream, connection.remotePeer)
+      }, {
+        maxInboundStreams: this.settings.maxInboundStreams,
+        maxOutboundStreams: this.settings.maxOutboundStreams
+      })
+    }
     this.started = true
   }
 
@@ -86,7 +89,9 @@ export class MessageBatchingService implements MessageBatching, Startable {
 
     this.started = false
     this.shutdown.abort()
-    await this.components.registrar.unhandle(this.settings.protocol)
+    for (const protocol of this.protocols()) {
+      await this.components.registrar.unhandle(protocol)
+    }
     const err = new BatchingStoppedError('the batching service stopped')
 
     for (const channel of this.channels.values()) {
@@ -280,16 +285,22 @@ export class MessageBatchingService implements MessageBatching, Startable {
     return channel
   }
 
+  /** The protocols to offer, most preferred first: flow-controlled, then plain */
+  private protocols (): string[] {
+    const flow = this.settings.flowControl?.protocol
+    return flow == null ? [this.settings.protocol] : [flow, this.settings.protocol]
+  }
+
   private async openStream (peer: PeerId, dial: BatchingTarget | undefined, signal: AbortSignal): Promise<Stream> {
     if (dial != null && isMultiaddr(dial) && this.components.connectionManager.getConnections(peer).length === 0) {
       await this.components.connectionManager.openConnection(dial, { signal })
     }
 
     if (this.pool != null) {
-      return this.pool.newStream(peer, this.settings.protocol, { signal })
+      return this.pool.newStream(peer, this.protocols(), { signal })
     }
 
-    return this.components.connectionManager.openStream(peer, this.settings.protocol, { signal })
+    return this.components.connectionManager.openStream(peer, this.protocols(), { signal })
   }
 
   private accept (stream: Stream, peer: PeerId): void {

@@ -6,9 +6,10 @@
  * written to it and unanswered are rejected (`ResponseLostError`).
  */
 import { TimeoutError } from '@libp2p/interface'
-import { FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
+import { FLAG_ACK, FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeAck, decodeRecords } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError } from './errors.ts'
+import { FlowWindow } from './flow.ts'
 import { PriorityQueues } from './queue.ts'
 import { FrameWriter } from './writer.ts'
 import type { WireRecord } from './codec.ts'
@@ -43,6 +44,8 @@ export interface ChannelDeps {
   /** The channel has nothing queued, nothing in flight and no stream */
   idle(channel: PeerChannel): void
   shutdown: AbortSignal
+  /** Milliseconds, for round-trip samples (tests inject one) */
+  now?(): number
 }
 
 export class PeerChannel {
@@ -51,6 +54,8 @@ export class PeerChannel {
   private readonly writer: FrameWriter<OutgoingItem>
   private readonly deps: ChannelDeps
   private stream?: Stream
+  /** The window of the current stream when it is flow-controlled (PROTOCOL.md, Flow control) */
+  private flow?: FlowWindow
   private opening = false
   private generation = 0
   private names = new Map<string, number>()
@@ -69,7 +74,9 @@ export class PeerChannel {
       needStream: () => { this.open() },
       encode: (items) => this.encode(items),
       written: (items, frame) => { this.written(items, frame) },
-      failed: (err) => { this.streamDied(this.stream, err) }
+      failed: (err) => { this.streamDied(this.stream, err) },
+      windowOpen: () => this.flow?.open ?? true,
+      sent: (bytes) => { this.flow?.sent(bytes) }
     })
   }
 
@@ -148,7 +155,12 @@ export class PeerChannel {
     this.generation++
     this.names = new Map()
     this.nextId = 0
-    const decoder = new FrameDecoder(this.deps.settings.limits.maxFrameBytes)
+    const { flowControl, limits } = this.deps.settings
+    const flow = flowControl != null && stream.protocol === flowControl.protocol
+      ? new FlowWindow(flowControl.maxUnackedBytes, this.deps.now ?? (() => performance.now()))
+      : undefined
+    this.flow = flow
+    const decoder = new FrameDecoder(limits.maxFrameBytes, flow == null ? FLAG_COMPRESSED : FLAG_COMPRESSED | FLAG_ACK)
 
     stream.addEventListener('message', (evt) => {
       if (this.stream !== stream) {
@@ -159,6 +171,12 @@ export class PeerChannel {
         this.deps.metrics.bytesReceived += evt.data.byteLength
 
         for (const frame of decoder.push(evt.data)) {
+          if (frame.flags === FLAG_ACK) {
+            flow?.acked(decodeAck(frame.body))
+            this.writer.windowOpened()
+            continue
+          }
+
           const body = (frame.flags & 1) === 1 ? inflateRaw(frame.body, this.deps.settings.limits.maxFrameBytes) : frame.body
           this.deps.metrics.batchesReceived++
 
@@ -213,6 +231,7 @@ export class PeerChannel {
     }
 
     this.stream = undefined
+    this.flow = undefined
     this.deps.log('stream to %p closed - %s', this.peer, err.message)
 
     if (stream.status === 'open') {

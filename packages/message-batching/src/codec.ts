@@ -16,6 +16,8 @@ export const STATUS_NO_HANDLER = 1
 export const STATUS_HANDLER_ERROR = 2
 
 export const FLAG_COMPRESSED = 1
+/** An acknowledgement frame of the acceptor on a flow-controlled stream (PROTOCOL.md, Flow control) */
+export const FLAG_ACK = 2
 
 export type Priority = 'high' | 'normal' | 'low'
 
@@ -150,16 +152,38 @@ export function decodeRecords (body: Uint8Array, limits: RecordLimits): WireReco
   return records
 }
 
+/** The `ACK` frame acknowledging `frames` frames */
+export function encodeAckFrame (frames: number): Uint8Array {
+  const body = new Uint8Array(varintLength(frames))
+  writeVarint(body, 0, frames)
+  return encodeFrame(body, FLAG_ACK)
+}
+
+/** The count of an `ACK` frame's body: one varint >= 1, nothing after it */
+export function decodeAck (body: Uint8Array): number {
+  const read = readVarint(body, 0)
+
+  if (read == null || read[1] !== body.byteLength || read[0] === 0) {
+    throw new MalformedFrameError('an ACK frame must hold one varint >= 1 and nothing else')
+  }
+
+  return read[0]
+}
+
 /**
  * Splits a byte stream into frames; keeps at most one partial frame
- * (at most `maxFrameBytes` + 5 bytes)
+ * (at most `maxFrameBytes` + 5 bytes). `flags` are the flag bits this side
+ * accepts (`COMPRESSED` from an opener; `COMPRESSED` or `ACK` from a
+ * flow-controlled acceptor)
  */
 export class FrameDecoder {
   private readonly buffer = new Uint8ArrayList()
   private readonly maxFrameBytes: number
+  private readonly flags: number
 
-  constructor (maxFrameBytes: number) {
+  constructor (maxFrameBytes: number, flags: number = FLAG_COMPRESSED) {
     this.maxFrameBytes = maxFrameBytes
+    this.flags = flags
   }
 
   /** The complete frames the chunk finishes */
@@ -193,7 +217,7 @@ export class FrameDecoder {
       this.buffer.consume(start + length)
       const flags = frame[0]
 
-      if ((flags & ~FLAG_COMPRESSED) !== 0) {
+      if ((flags & ~this.flags) !== 0 || flags === (FLAG_COMPRESSED | FLAG_ACK)) {
         throw new MalformedFrameError(`unknown flags 0x${flags.toString(16)}`)
       }
 

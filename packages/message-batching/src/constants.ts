@@ -4,6 +4,8 @@
  */
 
 export const PROTOCOL = '/x/batch/1.0.0'
+/** The same protocol with flow control: the acceptor acknowledges frames (PROTOCOL.md, Flow control) */
+export const FLOW_PROTOCOL = '/x/batch/1.1.0'
 
 export const DEFAULT_METRICS_PREFIX = 'x_batching_'
 
@@ -45,6 +47,19 @@ export const INFLATE_STEP_BYTES = 1024
 
 /** Frames written in one event-loop turn at most (about 1,600 messages or 1 MiB at the defaults) */
 export const MAX_FRAMES_PER_TURN = 16
+
+/** Most bytes written to a flow-controlled stream and not yet acknowledged (the window adapts below it) */
+export const DEFAULT_MAX_UNACKED_BYTES = 1024 * 1024
+/** The window starts here ... */
+export const FLOW_INITIAL_WINDOW = 64 * 1024
+/** ... and never shrinks below this (about 150 messages of 100 B) */
+export const FLOW_MIN_WINDOW = 16 * 1024
+/** Most frames unacknowledged at once, whatever their size */
+export const FLOW_MAX_UNACKED_FRAMES = 1024
+/** Queuing delay always allowed on top of the smallest round trip, ms */
+export const FLOW_MIN_QUEUE_DELAY = 1
+/** The smallest round trip is forgotten after this long, ms */
+export const FLOW_MIN_RTT_WINDOW = 10_000
 
 /** Metric rates are averaged over this window, ms */
 export const RATE_WINDOW = 10_000

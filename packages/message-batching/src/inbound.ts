@@ -4,7 +4,7 @@
  * writes the answers back in batches on the same stream. Bad input resets
  * the stream with the named error and counts it; nothing else is touched.
  */
-import { FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, PRIORITY_NAMES, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
+import { FrameDecoder, KIND_MESSAGE, encodeAckFrame, KIND_NAME, KIND_REQUEST, PRIORITY_NAMES, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { MAX_ERROR_TEXT_BYTES, MAX_NAME_BYTES } from './constants.ts'
 import { MalformedFrameError, ProtocolViolationError, TooManyNamesError, TooManyRequestsError, UnknownNameError } from './errors.ts'
@@ -50,6 +50,8 @@ export class InboundSession {
   private open = true
   /** The opener closed its writable end */
   private remoteDone = false
+  /** Frames are acknowledged (PROTOCOL.md, Flow control) */
+  private readonly acks: boolean
 
   constructor (stream: Stream, peer: PeerId, deps: InboundDeps) {
     this.stream = stream
@@ -57,6 +59,7 @@ export class InboundSession {
     this.deps = deps
     const { settings } = deps
     this.decoder = new FrameDecoder(settings.limits.maxFrameBytes)
+    this.acks = settings.flowControl != null && stream.protocol === settings.flowControl.protocol
     // at most maxInflightRequests answers wait: an id leaves `unanswered` only once its answer is written
     this.responses = new PriorityQueues({ maxLength: Infinity, maxBytes: Infinity, maxWaiting: 0 })
     this.writer = new FrameWriter(this.responses, settings, {
@@ -117,6 +120,7 @@ export class InboundSession {
     try {
       this.deps.metrics.bytesReceived += chunk.byteLength
       const { limits } = this.deps.settings
+      let frames = 0
 
       for (const frame of this.decoder.push(chunk)) {
         const body = (frame.flags & 1) === 1 ? inflateRaw(frame.body, limits.maxFrameBytes) : frame.body
@@ -125,6 +129,13 @@ export class InboundSession {
         for (const record of decodeRecords(body, limits)) {
           this.record(record)
         }
+
+        frames++
+      }
+
+      // the records were handed to the handlers: one ACK for the frames of this chunk
+      if (this.acks && frames > 0 && this.open && this.stream.writeStatus === 'writable') {
+        this.stream.send(encodeAckFrame(frames))
       }
     } catch (err: any) {
       this.deps.metrics.protocolError(err.name ?? 'Error')

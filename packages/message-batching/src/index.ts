@@ -65,7 +65,7 @@ import type { AbortOptions, ComponentLogger, Libp2pEvents, Metrics, PeerId, Type
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export { PROTOCOL } from './constants.ts'
+export { PROTOCOL, FLOW_PROTOCOL } from './constants.ts'
 export { METRIC_SUFFIXES, metricName } from './metric-names.ts'
 export * from './errors.ts'
 export type { Priority, FlushCause }
@@ -125,6 +125,25 @@ export interface BatchingLimitsInit {
   maxInflightRequests?: number
 }
 
+export interface FlowControlInit {
+  /**
+   * Most bytes written to a stream and not yet acknowledged by the remote;
+   * the window adapts below this to the measured round trip, so queued
+   * messages wait in the priority queues rather than in the buffers below
+   * (stream, muxer, sockets, the path)
+   *
+   * @default 1048576
+   */
+  maxUnackedBytes?: number
+
+  /**
+   * The flow-controlled protocol id, offered before `protocol`
+   *
+   * @default '/x/batch/1.1.0' (or `protocol` + '/ack' when `protocol` is set)
+   */
+  protocol?: string
+}
+
 export interface MessageBatchingInit {
   /**
    * A batch holds at most this many messages and requests
@@ -167,6 +186,15 @@ export interface MessageBatchingInit {
    * Wire bounds (PROTOCOL.md)
    */
   limits?: BatchingLimitsInit
+
+  /**
+   * Flow control (PROTOCOL.md): streams are opened on the flow-controlled
+   * protocol when the remote supports it, else on `protocol` without it;
+   * `false` neither offers nor accepts it
+   *
+   * @default { maxUnackedBytes: 1048576 }
+   */
+  flowControl?: FlowControlInit | false
 
   /**
    * Queued bytes per peer and priority before `send` waits for room

@@ -16,7 +16,15 @@ export interface WireLimits {
   maxInflightRequests: number
 }
 
+export interface FlowSettings {
+  /** The flow-controlled protocol id */
+  protocol: string
+  maxUnackedBytes: number
+}
+
 export interface BatchingSettings extends FlushSettings {
+  /** Undefined when flow control is off */
+  flowControl?: FlowSettings
   limits: WireLimits
   maxQueueBytes: number
   maxQueueLength: number
@@ -74,6 +82,31 @@ function checkStrings (init: MessageBatchingInit): void {
   }
 }
 
+function flowProtocol (protocol: string): string {
+  return protocol === c.PROTOCOL ? c.FLOW_PROTOCOL : `${protocol}/ack`
+}
+
+function resolveFlowControl (init: MessageBatchingInit, protocol: string): FlowSettings | undefined {
+  if (init.flowControl === false) {
+    return undefined
+  }
+
+  if (init.flowControl != null && typeof init.flowControl !== 'object') {
+    throw new InvalidBatchingOptionError('flowControl must be an object or false')
+  }
+
+  const flow = init.flowControl ?? {}
+
+  if (flow.protocol != null && (typeof flow.protocol !== 'string' || !flow.protocol.startsWith('/') || flow.protocol === protocol)) {
+    throw new InvalidBatchingOptionError('flowControl.protocol must be a string starting with / other than protocol')
+  }
+
+  return {
+    protocol: flow.protocol ?? flowProtocol(protocol),
+    maxUnackedBytes: integer('flowControl.maxUnackedBytes', flow.maxUnackedBytes, c.DEFAULT_MAX_UNACKED_BYTES, 1024, 2 ** 31)
+  }
+}
+
 export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettings {
   if (init == null || typeof init !== 'object') {
     throw new InvalidBatchingOptionError('init must be an object')
@@ -90,7 +123,10 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
     ? Infinity
     : integer('compression.threshold', compression?.threshold, c.DEFAULT_COMPRESSION_THRESHOLD, 0)
 
+  const protocol = init.protocol ?? c.PROTOCOL
+
   return {
+    flowControl: resolveFlowControl(init, protocol),
     maxBatchSize,
     maxBatchBytes,
     batchTimeout: integer('batchTimeout', init.batchTimeout, c.DEFAULT_BATCH_TIMEOUT, 0, 60_000),
@@ -107,6 +143,6 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
     maxInboundStreams: integer('maxInboundStreams', init.maxInboundStreams, c.DEFAULT_MAX_INBOUND_STREAMS, 1),
     maxOutboundStreams: integer('maxOutboundStreams', init.maxOutboundStreams, c.DEFAULT_MAX_OUTBOUND_STREAMS, 1),
     metricsPrefix: init.metricsPrefix ?? c.DEFAULT_METRICS_PREFIX,
-    protocol: init.protocol ?? c.PROTOCOL
+    protocol
   }
 }

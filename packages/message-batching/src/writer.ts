@@ -55,8 +55,13 @@ export interface WriterHooks<T extends QueueItem> {
   written(items: T[], frame: WrittenFrame): void
   /** The stream refused the frame: its items are back in the queue */
   failed(err: Error): void
+  /** False while the flow-control window is full (no hook: always open) */
+  windowOpen?(): boolean
+  /** A frame of `bytes` was handed to the stream */
+  sent?(bytes: number): void
 }
 
+/** busy: a frame was written this turn; blocked: waiting for the stream's 'drain' or for room in the window */
 type State = 'idle' | 'busy' | 'blocked'
 
 const nextTurn: (fn: () => void) => void = typeof globalThis.setImmediate === 'function'
@@ -76,6 +81,8 @@ export class FrameWriter<T extends QueueItem> {
   /** Frames still to send without trying deflate, and the next back-off */
   /** Frames written this event-loop turn; at MAX_FRAMES_PER_TURN the writer waits for the next turn */
   private turnFrames = 0
+  /** Blocked on the flow-control window rather than on the stream */
+  private waitingForWindow = false
   private compressionSkip = 0
   private compressionBackoff = 0
 
@@ -113,6 +120,7 @@ export class FrameWriter<T extends QueueItem> {
   reset (): void {
     this.generation++
     this.state = 'idle'
+    this.waitingForWindow = false
     this.turnFrames = 0
 
     if (this.queues.length > 0) {
@@ -128,6 +136,16 @@ export class FrameWriter<T extends QueueItem> {
 
   get inFlight (): boolean {
     return this.state !== 'idle'
+  }
+
+  /** Room opened in the flow-control window */
+  windowOpened (): void {
+    if (this.closed || !this.waitingForWindow) {
+      return
+    }
+
+    this.waitingForWindow = false
+    this.completed(this.generation)
   }
 
   private readyCause (priority: number): FlushCause | undefined {
@@ -195,6 +213,13 @@ export class FrameWriter<T extends QueueItem> {
     this.clearTimer()
 
     do {
+      if (this.hooks.windowOpen?.() === false) {
+        // the window is full: items stay queued, in priority order, until an acknowledgement
+        this.state = 'blocked'
+        this.waitingForWindow = true
+        return
+      }
+
       const taken = this.queues.take(this.settings.maxBatchSize, this.settings.maxBatchBytes)
 
       if (taken.length === 0) {
@@ -263,6 +288,7 @@ export class FrameWriter<T extends QueueItem> {
     }
 
     this.turnFrames++
+    this.hooks.sent?.(frame.byteLength)
     this.hooks.written(items, { cause, bodyBytes: body.byteLength, wireBytes: frame.byteLength, compressed: flags !== 0, compressionTried: tried })
     const generation = this.generation
 
@@ -283,6 +309,7 @@ export class FrameWriter<T extends QueueItem> {
     }
 
     this.state = 'idle'
+    this.waitingForWindow = false
     this.turnFrames = 0
 
     if (this.queues.length === 0) {

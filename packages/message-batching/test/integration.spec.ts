@@ -64,4 +64,27 @@ describe('integration (TCP loopback, noise, yamux)', () => {
     await expect(a.services.batching.request(b.peerId, 'fail', new Uint8Array(1))).to.eventually.be.rejected.with.property('name', 'RemoteHandlerError')
     expect(a.services.batching.getMetrics().requestsAnswered).to.equal(2)
   })
+
+  it('speaks /x/batch/1.1.0 (flow control) to a peer that has it, /x/batch/1.0.0 to one that has flowControl off', async () => {
+    a = await createNode()
+    b = await createNode({ flowControl: false })
+    const c = await createNode()
+    try {
+      const got: number[] = []
+      b.services.batching.handle('n', (data) => { got.push(data[0]) })
+      c.services.batching.handle('n', (data) => { got.push(data[0]) })
+      await a.dial(b.getMultiaddrs()[0])
+      await a.dial(c.getMultiaddrs()[0])
+
+      await a.services.batching.send(b.peerId, 'n', Uint8Array.from([1]))
+      await a.services.batching.send(c.peerId, 'n', Uint8Array.from([2]))
+      await waitUntil(() => got.length === 2)
+      const protocols = (peer: typeof b.peerId): Array<string | undefined> => a.getConnections(peer).flatMap(conn => conn.streams.map(s => s.protocol)).filter(p => p?.startsWith('/x/batch/'))
+      expect(protocols(b.peerId)).to.deep.equal(['/x/batch/1.0.0'])
+      expect(protocols(c.peerId)).to.deep.equal(['/x/batch/1.1.0'])
+      expect([...got].sort()).to.deep.equal([1, 2])
+    } finally {
+      await c.stop()
+    }
+  })
 })

@@ -34,7 +34,7 @@ describe('with @x/connection-pool and @x/health on real nodes', () => {
     expect(pool.getMetrics().streamsOpened).to.equal(1)
 
     // the connection carrying the stream dies
-    const carrying = a.getConnections(b.peerId).find(c => c.streams.some(s => s.protocol === '/x/batch/1.0.0'))
+    const carrying = a.getConnections(b.peerId).find(c => c.streams.some(s => s.protocol === '/x/batch/1.1.0'))
     expect(carrying).to.exist()
     await carrying?.close()
 

@@ -1,0 +1,99 @@
+/**
+ * The opener's window on a flow-controlled stream (PROTOCOL.md, Flow
+ * control): bytes written but not yet acknowledged by the acceptor, which
+ * acknowledges a frame once it has handed its records to the handlers.
+ *
+ * Without it every buffer below the batcher (the stream, the muxer, the
+ * sockets, a proxy, the remote's unread input) fills under load, and a
+ * `high` message waits behind all of it. With it the batcher stops writing
+ * once the window is full, so queued messages stay in its priority queues
+ * and the order is decided when room opens.
+ *
+ * The window adapts to the path, delay-based (like TCP Vegas or LEDBAT):
+ * each acknowledgement gives a round-trip sample; while samples stay
+ * within the allowed queuing delay of the smallest recent one, the window
+ * grows by the bytes acknowledged (doubling per round trip), above it the
+ * window shrinks by an eighth. It stays between FLOW_MIN_WINDOW and
+ * `flowControl.maxUnackedBytes`.
+ */
+import { FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
+import { ProtocolViolationError } from './errors.ts'
+
+interface SentFrame {
+  bytes: number
+  at: number
+}
+
+export class FlowWindow {
+  /** Bytes the opener may have unacknowledged now */
+  window: number
+  /** Bytes written and not acknowledged */
+  unacked = 0
+  /** The smallest recent round trip, ms */
+  minRtt = Infinity
+  private minRttAt = 0
+  private readonly max: number
+  private readonly min: number
+  private readonly now: () => number
+  private frames: SentFrame[] = []
+  private head = 0
+
+  constructor (maxUnackedBytes: number, now: () => number) {
+    this.max = maxUnackedBytes
+    this.min = Math.min(FLOW_MIN_WINDOW, maxUnackedBytes)
+    this.window = Math.min(FLOW_INITIAL_WINDOW, maxUnackedBytes)
+    this.now = now
+  }
+
+  /** Whether another frame may be written (one frame may cross the window) */
+  get open (): boolean {
+    return this.unacked < this.window && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
+  }
+
+  sent (bytes: number): void {
+    this.frames.push({ bytes, at: this.now() })
+    this.unacked += bytes
+  }
+
+  /** The acceptor acknowledged the `count` oldest unacknowledged frames */
+  acked (count: number): void {
+    if (count > this.frames.length - this.head) {
+      throw new ProtocolViolationError(`${count} frames acknowledged, ${this.frames.length - this.head} unacknowledged`)
+    }
+
+    let bytes = 0
+    let last = 0
+
+    for (let i = 0; i < count; i++) {
+      const frame = this.frames[this.head++]
+      bytes += frame.bytes
+      last = frame.at
+    }
+
+    if (this.head > 1024 && this.head * 2 > this.frames.length) {
+      this.frames = this.frames.slice(this.head)
+      this.head = 0
+    }
+
+    this.unacked -= bytes
+    this.sample(this.now() - last, bytes)
+  }
+
+  private sample (rtt: number, bytes: number): void {
+    const now = this.now()
+
+    // the smallest sample of about the last FLOW_MIN_RTT_WINDOW: a path that got slower is learnt again
+    if (rtt <= this.minRtt || now - this.minRttAt > FLOW_MIN_RTT_WINDOW) {
+      this.minRtt = rtt
+      this.minRttAt = now
+    }
+
+    const allowed = Math.max(this.minRtt, FLOW_MIN_QUEUE_DELAY)
+
+    if (rtt <= this.minRtt + allowed) {
+      this.window = Math.min(this.max, this.window + bytes)
+    } else {
+      this.window = Math.max(this.min, Math.floor(this.window * 7 / 8))
+    }
+  }
+}

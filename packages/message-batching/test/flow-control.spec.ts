@@ -1,0 +1,154 @@
+import { defaultLogger } from '@libp2p/logger'
+import { expect } from 'aegir/chai'
+import { PeerChannel } from '../src/channel.ts'
+import { FrameDecoder, KIND_MESSAGE, decodeRecords, encodeFrame } from '../src/codec.ts'
+import { FlowWindow } from '../src/flow.ts'
+import { BatchingMetricsRecorder } from '../src/metrics.ts'
+import { resolveSettings } from '../src/options.ts'
+import { waitUntil } from './fixtures/nodes.ts'
+import type { OutgoingItem } from '../src/channel.ts'
+import type { MessageBatchingInit } from '../src/index.ts'
+import type { PeerId, Stream } from '@libp2p/interface'
+
+const ACK_PROTOCOL = '/x/batch/1.1.0'
+
+/** The acceptor's end, played by the test: records what the opener writes, takes every byte at once */
+class FakeStream extends EventTarget {
+  protocol: string
+  status = 'open'
+  writeStatus = 'writable'
+  readonly written: Uint8Array[] = []
+  private readonly decoder = new FrameDecoder(1 << 20)
+  readonly frames: Array<Array<{ priority: number, byte: number }>> = []
+
+  constructor (protocol: string) {
+    super()
+    this.protocol = protocol
+  }
+
+  get bytes (): number {
+    return this.written.reduce((sum, chunk) => sum + chunk.byteLength, 0)
+  }
+
+  send (data: Uint8Array): boolean {
+    this.written.push(data)
+    for (const frame of this.decoder.push(data)) {
+      this.frames.push(decodeRecords(frame.body, { maxRecordsPerFrame: 4096, maxMessageBytes: 1 << 20 })
+        .filter(r => r.kind === KIND_MESSAGE)
+        .map(r => ({ priority: r.priority, byte: r.payload[0] })))
+    }
+    return true
+  }
+
+  async onDrain (): Promise<void> {}
+
+  /** The acceptor acknowledges `n` frames (PROTOCOL.md, flow control) */
+  ack (n: number): void {
+    this.dispatchEvent(Object.assign(new Event('message'), { data: encodeFrame(new Uint8Array([n]), 2) }))
+  }
+
+  abort (): void { this.status = 'aborted' }
+  async close (): Promise<void> { this.status = 'closed' }
+}
+
+function channel (stream: FakeStream, init: MessageBatchingInit = {}): PeerChannel {
+  return new PeerChannel({ toString: () => 'peer' } as unknown as PeerId, {
+    settings: resolveSettings({ compression: false, ...init }),
+    metrics: new BatchingMetricsRecorder(),
+    log: defaultLogger().forComponent('test'),
+    open: async () => stream as unknown as Stream,
+    idle: () => {},
+    shutdown: new AbortController().signal
+  })
+}
+
+function item (priority: number, byte: number, written: () => void = () => {}): OutgoingItem {
+  const payload = new Uint8Array(100)
+  payload[0] = byte
+  return { kind: KIND_MESSAGE, name: 'n', payload, priority, size: 100, written, fail: () => {} }
+}
+
+const turns = async (n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) {
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
+describe('flow control (acknowledged streams)', () => {
+  it('keeps at most the window of bytes unacknowledged, and a high message goes out first once an ack frees room', async () => {
+    const stream = new FakeStream(ACK_PROTOCOL)
+    const c = channel(stream, { flowControl: { maxUnackedBytes: 32 * 1024 } } as any)
+
+    // a flood of low messages: about 200 KiB
+    for (let i = 0; i < 2000; i++) {
+      c.enqueue(item(2, 0))
+    }
+
+    await turns(50)
+    const flooded = stream.bytes
+    // the window (at most 32 KiB here) and the one frame that may cross it
+    expect(flooded).to.be.greaterThan(0)
+    expect(flooded).to.be.at.most(32 * 1024 + 11 * 1024)
+    const framesBefore = stream.frames.length
+
+    c.enqueue(item(0, 7))
+    await turns(5)
+    // nothing more while nothing is acknowledged: the high message waits in our queue, not in the stream
+    expect(stream.frames).to.have.lengthOf(framesBefore)
+
+    stream.ack(framesBefore)
+    await waitUntil(() => stream.frames.length > framesBefore)
+    expect(stream.frames[framesBefore][0]).to.deep.equal({ priority: 0, byte: 7 })
+    c.close(new Error('done'))
+  })
+
+  it('writes without waiting for acknowledgements on a /x/batch/1.0.0 stream (peers that never acknowledge)', async () => {
+    const stream = new FakeStream('/x/batch/1.0.0')
+    const c = channel(stream)
+    const counter = { written: 0 }
+    const count = (): void => { counter.written++ }
+
+    for (let i = 0; i < 2000; i++) {
+      c.enqueue(item(2, 0, count))
+    }
+
+    await waitUntil(() => counter.written === 2000)
+    expect(stream.bytes).to.be.greaterThan(200_000)
+    c.close(new Error('done'))
+  })
+
+  it('resets the stream when the acceptor acknowledges more frames than were written', async () => {
+    const stream = new FakeStream(ACK_PROTOCOL)
+    const c = channel(stream)
+    c.enqueue(item(1, 1))
+    await waitUntil(() => stream.frames.length === 1)
+    stream.ack(5)
+    expect(stream.status).to.equal('aborted')
+    c.close(new Error('done'))
+  })
+
+  it('the window grows while round trips stay near the smallest one and shrinks when a queue builds (injected clock)', () => {
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    const start = flow.window
+
+    // 10 ms round trips, no queue: the window grows by what was acknowledged
+    for (let i = 0; i < 8; i++) {
+      while (flow.open) { flow.sent(10_000) }
+      now += 10
+      flow.acked(Math.ceil(flow.unacked / 10_000))
+    }
+    expect(flow.window).to.equal(1 << 20)
+    expect(flow.window).to.be.greaterThan(start)
+
+    // a queue builds: 40 ms round trips, the window shrinks down to its floor, never below
+    for (let i = 0; i < 100; i++) {
+      flow.sent(10_000)
+      now += 40
+      flow.acked(flow.unacked === 0 ? 0 : Math.ceil(flow.unacked / 10_000))
+    }
+    expect(flow.window).to.equal(16 * 1024)
+    expect(flow.unacked).to.equal(0)
+    expect(() => { flow.acked(1) }).to.throw().with.property('name', 'ProtocolViolationError')
+  })
+})
