@@ -60,8 +60,15 @@ export const FIRST_SUBSCRIBER_DELAY = 100
 /** Peers count as unheard after this many of their announcement periods */
 export const PEER_TTL_PERIODS = 4
 
-/** Authors whose rate we track at once */
+/** Authors (and topics) whose rate we track at once; also the seqnos of authors on probation */
 export const MAX_TRACKED_AUTHORS = 4096
+
+/**
+ * Seqnos of established authors (connected to us, or admitted twice) kept
+ * at once: one is replaced only by a newcomer once it has not been
+ * admitted within its ttl (see sequence-numbers.ts)
+ */
+export const MAX_ESTABLISHED_AUTHORS = 4096
 
 /**
  * After start a node announces every interval for this many intervals, so

@@ -78,7 +78,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       isStarted: () => this.started,
       knows: (peer, now) => this.knows(peer, now),
       stale: (announcement) => this.exchange.stale(announcement),
-      connections: (peer) => this.connections(peer)
+      connections: (peer) => this.connections(peer),
+      ttl: () => this.ttl()
     }, this.metrics, this.log)
     this.exchange = new PeerExchange(components, {
       maxExchangedPeers: this.options.maxExchangedPeers,

@@ -32,6 +32,8 @@ export interface GateHost {
   stale(announcement: Announcement): boolean
   /** Our connections to the peer */
   connections(peer: PeerId): Array<{ remoteAddr?: Multiaddr }>
+  /** After how long unheard a peer counts as gone, ms */
+  ttl(): number
 }
 
 export class Gate {
@@ -120,7 +122,7 @@ export class Gate {
         this.log('dropped a message on %s: %s', message.topic, verdict.reason)
       }
     } else {
-      this.inbound.admitted(message)
+      this.inbound.admitted(message, now, verdict.announcement.connected === true, this.host.ttl())
       this.metrics.accepted++
     }
 

@@ -36,7 +36,7 @@ export class Inbound {
   private readonly self: PeerId
   private readonly options: InboundOptions
   private readonly rateLimiter: AuthorRateLimiter
-  private readonly seqnos = new SequenceNumbers(C.MAX_TRACKED_AUTHORS)
+  private readonly seqnos = new SequenceNumbers({ maxEstablished: C.MAX_ESTABLISHED_AUTHORS, maxProbation: C.MAX_TRACKED_AUTHORS })
 
   constructor (self: PeerId, options: InboundOptions) {
     this.self = self
@@ -83,11 +83,14 @@ export class Inbound {
    * The gate admitted the message (past the node-wide budget): its seqno
    * is the author's highest now. Only admitted messages are remembered, so
    * a flood of fresh authors over the budget cannot evict an author's
-   * seqno and reopen its old messages to replay
+   * seqno and reopen its old messages to replay; authors connected to us
+   * or admitted twice are kept apart from fresh ones, and a flood of fresh
+   * authors cannot evict them either (sequence-numbers.ts). `expiry`: after
+   * how long without a message an established author counts as gone, ms
    */
-  admitted (message: PubSubMessage): void {
+  admitted (message: PubSubMessage, now: number, connected: boolean, expiry: number): void {
     if (message.type === 'signed' && message.sequenceNumber != null) {
-      this.seqnos.accept(this.key(message), message.sequenceNumber)
+      this.seqnos.admit(this.key(message), message.sequenceNumber, now, connected, expiry)
     }
   }
 

@@ -262,6 +262,26 @@ describe('hostile peers', () => {
       expect(emitted.filter(e => e.id === victim.id.toString()).map(e => e.addrs)).to.deep.equal([['/ip4/93.184.216.1/tcp/1'], ['/ip4/93.184.216.1/tcp/2']])
     })
 
+    it('a patient flood of admitted fresh authors, each announcing twice, cannot evict an established author\'s seqno', async () => {
+      // budgets lifted: every fresh author is admitted, as cached identities
+      // trickled in within the budgets over many intervals would be
+      await create({ maxNewPeersPerInterval: 1_000_000 })
+      const [victim] = await remotes(1)
+      const old = message(victim, { addrs: addrs('/ip4/93.184.216.1/tcp/1') }, 10n)
+      expect(pubsub.deliver(old)).to.equal('accept')
+      expect(pubsub.deliver(message(victim, { addrs: addrs('/ip4/93.184.216.1/tcp/2') }, 11n))).to.equal('accept')
+
+      // more authors than any table holds, each admitted twice (so each
+      // looks as established as the victim, only younger)
+      for (const author of await remotes(C.MAX_TRACKED_AUTHORS + 64)) {
+        pubsub.deliver(message(author, {}, 1n))
+        pubsub.deliver(message(author, {}, 2n))
+      }
+
+      expect(pubsub.deliver(old)).to.equal('ignore')
+      expect(emitted.filter(e => e.id === victim.id.toString()).map(e => e.addrs)).to.deep.equal([['/ip4/93.184.216.1/tcp/1'], ['/ip4/93.184.216.1/tcp/2']])
+    })
+
     it('accepts the copies of one announcement on several topics in any order', async () => {
       await create({ topics: [TOPIC, 'other'] })
       const [peer] = await remotes(1)
