@@ -4,46 +4,19 @@
  * carry the peer and connection id; their cardinality is bounded by the
  * open connections.
  */
+import { renderPrometheus } from '@x/interface'
 import { DEFAULT_METRICS_PREFIX } from './constants.ts'
 import { metricNames } from './metric-names.ts'
 import type { NetworkHealthSummary } from './index.ts'
 import type { HealthMetricNames } from './metric-names.ts'
 import type { ConnectionRecord } from './record.ts'
-
-interface Family {
-  name: string
-  help: string
-  type: 'gauge' | 'counter'
-  samples: Array<{ labels?: Record<string, string>, value: number }>
-}
-
-function escapeLabel (value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
-}
-
-function render (families: Family[]): string {
-  const lines: string[] = []
-
-  for (const family of families) {
-    lines.push(`# HELP ${family.name} ${family.help}`)
-    lines.push(`# TYPE ${family.name} ${family.type}`)
-
-    for (const sample of family.samples) {
-      const labels = sample.labels == null
-        ? ''
-        : `{${Object.entries(sample.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`
-      lines.push(`${family.name}${labels} ${Number.isFinite(sample.value) ? sample.value : 0}`)
-    }
-  }
-
-  return lines.join('\n') + '\n'
-}
+import type { PrometheusFamily, PrometheusMetricType } from '@x/interface'
 
 /** A per-connection figure: its name in `HealthMetricNames`, help, type and value */
 export interface ConnectionFigure {
   name: keyof HealthMetricNames
   help: string
-  type: Family['type']
+  type: PrometheusMetricType
   value(record: ConnectionRecord): number
 }
 
@@ -62,12 +35,12 @@ export const CONNECTION_FIGURES: ConnectionFigure[] = [
 ]
 
 export function prometheusText (records: ConnectionRecord[], summary: NetworkHealthSummary, now: number, names: HealthMetricNames = metricNames(DEFAULT_METRICS_PREFIX)): string {
-  const per = (fn: (r: ConnectionRecord) => number): Family['samples'] => records.map(r => ({
+  const per = (fn: (r: ConnectionRecord) => number): PrometheusFamily['samples'] => records.map(r => ({
     labels: { peer: r.peer.toString(), connection: r.connection.id },
     value: fn(r)
   }))
 
-  return render([
+  return renderPrometheus([
     { name: names.peers, help: 'Peers with open connections', type: 'gauge', samples: [{ value: summary.peers }] },
     { name: names.connections, help: 'Open connections monitored', type: 'gauge', samples: [{ value: summary.connections }] },
     { name: names.unhealthyConnections, help: 'Connections below the health threshold', type: 'gauge', samples: [{ value: summary.unhealthy }] },
