@@ -1,0 +1,60 @@
+/**
+ * Defaults and bounds of the hole punching service, in one place.
+ */
+
+/** The DCUtR protocol (libp2p/specs relay/DCUtR.md) */
+export const PROTOCOL = '/libp2p/dcutr'
+
+/** How long one CONNECT/SYNC exchange may take */
+export const DEFAULT_EXCHANGE_TIMEOUT = 10_000
+
+/** How long one punch (the simultaneous TCP connect and the upgrade) may take */
+export const DEFAULT_DIAL_TIMEOUT = 10_000
+
+/** Exchanges the initiator runs before it gives up (go-libp2p's `maxRetries`) */
+export const DEFAULT_MAX_ATTEMPTS = 3
+
+/**
+ * go-libp2p's initiator switches its security role on its third attempt (for
+ * peers older than go-libp2p 0.41); a receiver mirrors that switch on a peer's
+ * third CONNECT within `ATTEMPT_WINDOW`
+ */
+export const ROLE_SWITCH_ATTEMPT = 3
+
+/** A receiver counts a peer's CONNECTs within this window as attempts of one hole punch */
+export const ATTEMPT_WINDOW = 60_000
+
+/** Distinct peers whose observation of our NAT's address must agree before we advertise it */
+export const DEFAULT_MIN_OBSERVERS = 2
+
+/** Observed addresses kept (distinct IPs); the least recently seen is dropped first */
+export const MAX_OBSERVED_IPS = 16
+
+/** Observers remembered per observed IP */
+export const MAX_OBSERVERS_PER_IP = 32
+
+/** Hole punches running at once; more are refused and counted */
+export const DEFAULT_MAX_CONCURRENT = 8
+
+/** Peers whose receiver attempts are counted at once */
+export const MAX_TRACKED_PEERS = 256
+
+/** Remote addresses dialled from the pre-picked port in one punch */
+export const MAX_DIALLED_ADDRS = 4
+
+/** Addresses read from one CONNECT (more are ignored) */
+export const MAX_CONNECT_ADDRS = 32
+
+/** Largest DCUtR message accepted (go-libp2p uses 4 KiB too) */
+export const MAX_MESSAGE_SIZE = 4096
+
+/** Outcomes kept for `getOutcomes()` */
+export const MAX_OUTCOMES = 64
+
+/** Inactivity timeout of a punched socket before libp2p's muxer keeps it busy */
+export const SOCKET_INACTIVITY_TIMEOUT = 2 * 60_000
+
+/** How long an initiator waits for the peer's identify before opening the exchange anyway */
+export const IDENTIFY_WAIT = 5_000
+
+export const DEFAULT_METRICS_PREFIX = 'x_hole_punching_'

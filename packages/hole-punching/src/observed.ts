@@ -1,0 +1,127 @@
+/**
+ * Our NAT's public IPv4 address, as peers observe it. `@libp2p/identify`
+ * reports every peer's view of our address (`observedAddr`) but, for TCP,
+ * adds none of them to the address manager (js-libp2p#2620): this table keeps
+ * the IPs (never the ports: those belong to the ephemeral ports our dials
+ * left from) and names the one most distinct peers agree on.
+ *
+ * Bounded: `MAX_OBSERVED_IPS` IPs (the least recently seen is dropped) and
+ * `MAX_OBSERVERS_PER_IP` observers each.
+ */
+import { MAX_OBSERVED_IPS, MAX_OBSERVERS_PER_IP } from './constants.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+interface Observation {
+  observers: Set<string>
+  lastSeen: number
+}
+
+/** An IPv4 address a remote host could route to (not private, loopback, link-local, CGNAT or multicast) */
+export function isPublicIPv4 (ip: string): boolean {
+  const parts = ip.split('.').map(Number)
+
+  if (parts.length !== 4 || parts.some(p => !Number.isInteger(p) || p < 0 || p > 255)) {
+    return false
+  }
+
+  const [a, b] = parts
+
+  return !(a === 0 || a === 10 || a === 127 || a >= 224 ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168))
+}
+
+/** The IPv4 host and TCP port of a plain `/ip4/x/tcp/y[/p2p/z]` address, or undefined */
+export function ipv4Tcp (addr: Multiaddr): { host: string, port: number } | undefined {
+  const components = addr.getComponents()
+
+  if (components[0]?.name !== 'ip4' || components[1]?.name !== 'tcp' || components.slice(2).some(c => c.name !== 'p2p')) {
+    return undefined
+  }
+
+  const host = components[0].value ?? ''
+  const port = Number(components[1].value)
+
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    return undefined
+  }
+
+  return { host, port }
+}
+
+export class ObservedAddresses {
+  private readonly observations = new Map<string, Observation>()
+  private readonly minObservers: number
+
+  constructor (minObservers: number) {
+    this.minObservers = minObservers
+  }
+
+  /** Record that `observer` sees us at `addr`; ignores anything but public IPv4 TCP */
+  record (addr: Multiaddr, observer: string, now: number): boolean {
+    const tcp = ipv4Tcp(addr)
+
+    if (tcp == null || !isPublicIPv4(tcp.host)) {
+      return false
+    }
+
+    let observation = this.observations.get(tcp.host)
+
+    if (observation == null) {
+      if (this.observations.size >= MAX_OBSERVED_IPS) {
+        this.dropOldest()
+      }
+
+      observation = { observers: new Set(), lastSeen: now }
+      this.observations.set(tcp.host, observation)
+    }
+
+    observation.lastSeen = now
+
+    if (!observation.observers.has(observer) && observation.observers.size < MAX_OBSERVERS_PER_IP) {
+      observation.observers.add(observer)
+    }
+
+    return true
+  }
+
+  /** The public IP most distinct peers agree on (at least `minObservers` of them), or undefined */
+  publicIp (): string | undefined {
+    let best: string | undefined
+    let bestCount = 0
+    let bestSeen = -1
+
+    for (const [ip, { observers, lastSeen }] of this.observations) {
+      if (observers.size > bestCount || (observers.size === bestCount && lastSeen > bestSeen)) {
+        best = ip
+        bestCount = observers.size
+        bestSeen = lastSeen
+      }
+    }
+
+    return bestCount >= this.minObservers ? best : undefined
+  }
+
+  /** Distinct IPs known */
+  get size (): number {
+    return this.observations.size
+  }
+
+  private dropOldest (): void {
+    let oldest: string | undefined
+    let oldestSeen = Infinity
+
+    for (const [ip, { lastSeen }] of this.observations) {
+      if (lastSeen < oldestSeen) {
+        oldest = ip
+        oldestSeen = lastSeen
+      }
+    }
+
+    if (oldest != null) {
+      this.observations.delete(oldest)
+    }
+  }
+}

@@ -1,0 +1,321 @@
+/**
+ * The service: DCUtR over TCP from a pre-picked port (see punch.ts), in both
+ * roles, and the security roles go-libp2p (>= 0.41) expects after a
+ * simultaneous open: the initiator (who got the relayed connection inbound
+ * and opened the exchange) upgrades as the responder on its first attempts
+ * and as the initiator on its third; the receiver mirrors it.
+ */
+import { serviceCapabilities } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import * as c from './constants.ts'
+import { NoPublicAddressError, TooManyHolePunchesError, UnexpectedMessageError } from './errors.ts'
+import { initiate, receive } from './exchange.ts'
+import { HolePunchMetrics } from './metrics.ts'
+import { ObservedAddresses } from './observed.ts'
+import { connectFrom, pickLocalPort } from './punch.ts'
+import { SocketConnection } from './socket-conn.ts'
+import type { HolePunching, HolePunchingComponents, HolePunchingInit, HolePunchOutcome, HolePunchingMetrics, HolePunchRole } from './index.ts'
+import type { HostPort } from './punch.ts'
+import type { AbortOptions, Connection, IdentifyResult, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const isRelayed = (conn: Connection): boolean => conn.remoteAddr.getComponents().some(c => c.name === 'p2p-circuit')
+
+/** Which side of the noise/multistream handshake we take on a punched socket */
+export function securityRole (role: HolePunchRole, attempt: number): 'client' | 'server' {
+  const switched = attempt % c.ROLE_SWITCH_ATTEMPT === 0
+  return (role === 'receiver') !== switched ? 'client' : 'server'
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+export class HolePunchingService implements HolePunching, Startable {
+  readonly [Symbol.toStringTag] = '@x/hole-punching'
+  readonly [serviceCapabilities]: string[] = ['@x/hole-punching']
+
+  private readonly components: HolePunchingComponents
+  private readonly log: Logger
+  private readonly exchangeTimeout: number
+  private readonly dialTimeout: number
+  private readonly maxAttempts: number
+  private readonly maxConcurrent: number
+  private readonly onOutcome?: (outcome: HolePunchOutcome) => void
+  private readonly observed: ObservedAddresses
+  private readonly metrics: HolePunchMetrics
+  /** Receiver: CONNECTs per peer within ATTEMPT_WINDOW (at most MAX_TRACKED_PEERS peers) */
+  private readonly attempts = new Map<string, { count: number, last: number }>()
+  /** Initiator: peers we run a hole punch with now */
+  private readonly initiating = new Set<string>()
+  private shutdown = new AbortController()
+  private active = 0
+  private started = false
+
+  constructor (components: HolePunchingComponents, init: Required<Omit<HolePunchingInit, 'onOutcome'>> & Pick<HolePunchingInit, 'onOutcome'>) {
+    this.components = components
+    this.log = components.logger.forComponent('x:hole-punching')
+    this.exchangeTimeout = init.exchangeTimeout
+    this.dialTimeout = init.dialTimeout
+    this.maxAttempts = init.maxAttempts
+    this.maxConcurrent = init.maxConcurrent
+    this.onOutcome = init.onOutcome
+    this.observed = new ObservedAddresses(init.minObservers)
+    this.metrics = new HolePunchMetrics(init.metricsPrefix, components.metrics, () => this.active)
+  }
+
+  async start (): Promise<void> {
+    if (this.started) {
+      return
+    }
+
+    this.shutdown = new AbortController()
+    await this.components.registrar.handle(c.PROTOCOL, (stream, connection) => {
+      void this.onStream(stream, connection)
+    }, { runOnLimitedConnection: true, maxInboundStreams: 2, maxOutboundStreams: 2 })
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener('connection:open', this.onConnectionOpen)
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) {
+      return
+    }
+
+    this.started = false
+    this.shutdown.abort(new Error('hole punching stopped'))
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
+    await this.components.registrar.unhandle(c.PROTOCOL)
+    this.attempts.clear()
+    this.initiating.clear()
+  }
+
+  getPublicAddress (): string | undefined {
+    return this.observed.publicIp()
+  }
+
+  getMetrics (): HolePunchingMetrics {
+    return { ...this.metrics.snapshot(), active: this.active, publicAddress: this.observed.publicIp() }
+  }
+
+  getOutcomes (): HolePunchOutcome[] {
+    return this.metrics.outcomes()
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { observedAddr, connection, peerId } = evt.detail
+
+    if (observedAddr != null && !isRelayed(connection)) {
+      this.observed.record(observedAddr, peerId.toString(), Date.now())
+    }
+  }
+
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+
+    if (!isRelayed(conn) || conn.direction !== 'inbound' || this.hasDirect(conn.remotePeer) || this.initiating.has(conn.remotePeer.toString())) {
+      return
+    }
+
+    void this.runInitiator(conn)
+  }
+
+  private hasDirect (peer: PeerId): boolean {
+    return this.components.connectionManager.getConnections(peer).some(conn => conn.status === 'open' && !isRelayed(conn))
+  }
+
+  /** Our address for one punch: `<NAT IP>:<port>`, the port picked now */
+  private async ownAddr (options: AbortOptions): Promise<{ addr: Multiaddr, port: number }> {
+    const ip = this.observed.publicIp()
+
+    if (ip == null) {
+      throw new NoPublicAddressError('too few peers observed our public IPv4 address')
+    }
+
+    const port = await pickLocalPort(options)
+    return { addr: multiaddr(`/ip4/${ip}/tcp/${port}`), port }
+  }
+
+  private async runInitiator (relayed: Connection): Promise<void> {
+    const peer = relayed.remotePeer
+    const key = peer.toString()
+    const signal = this.shutdown.signal
+    this.initiating.add(key)
+
+    try {
+      await this.waitForIdentify(peer, signal)
+
+      for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+        if (this.hasDirect(peer) || relayed.status !== 'open' || signal.aborted) {
+          return
+        }
+
+        const started = Date.now()
+        let stream: Stream | undefined
+        let claimed = false
+
+        try {
+          this.claim()
+          claimed = true
+          const { addr, port } = await this.ownAddr({ signal })
+          const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
+          stream = await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal: exchangeSignal })
+          const { addrs, rtt } = await initiate(stream, [addr], () => Date.now(), { signal: exchangeSignal })
+          // SYNC is on its way: it reaches the peer (who dials at once) in about rtt / 2
+          await sleep(rtt / 2, signal)
+          const remoteAddr = await this.punch(peer, addrs, port, securityRole('initiator', attempt), signal)
+          this.record({ peer, role: 'initiator', attempt, success: true, durationMs: Date.now() - started, advertised: addr.toString(), remoteAddr: remoteAddr.toString() })
+          return
+        } catch (err: any) {
+          this.record({ peer, role: 'initiator', attempt, success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
+
+          if (err?.name === 'NoPublicAddressError' || err?.name === 'UnsupportedProtocolError' || err?.name === 'TooManyHolePunchesError' || signal.aborted) {
+            return
+          }
+        } finally {
+          if (claimed) {
+            this.release()
+          }
+          stream?.abort(new Error('hole punch settled'))
+        }
+      }
+    } catch (err) {
+      this.log('hole punch with %p ended - %e', peer, err)
+    } finally {
+      this.initiating.delete(key)
+    }
+  }
+
+  private async onStream (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    const started = Date.now()
+    const signal = this.shutdown.signal
+    let attempt = 0
+    let claimed = false
+
+    try {
+      // the receiver is the peer that dialled the relayed connection
+      if (!isRelayed(connection) || connection.direction !== 'outbound') {
+        throw new UnexpectedMessageError('a DCUtR stream is only accepted on a relayed connection we dialled')
+      }
+
+      this.claim()
+      claimed = true
+      attempt = this.countAttempt(peer.toString(), started)
+      let port = 0
+      const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
+      let advertised: Multiaddr | undefined
+      const addrs = await receive(stream, async () => {
+        const own = await this.ownAddr({ signal: exchangeSignal })
+        port = own.port
+        advertised = own.addr
+        return [own.addr]
+      }, { signal: exchangeSignal })
+      const remoteAddr = await this.punch(peer, addrs, port, securityRole('receiver', attempt), signal)
+      this.attempts.delete(peer.toString())
+      this.record({ peer, role: 'receiver', attempt, success: true, durationMs: Date.now() - started, advertised: advertised?.toString(), remoteAddr: remoteAddr.toString() })
+    } catch (err: any) {
+      this.record({ peer, role: 'receiver', attempt, success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
+    } finally {
+      if (claimed) {
+        this.release()
+      }
+      stream.abort(new Error('hole punch settled'))
+    }
+  }
+
+  /** Connect from `localPort` and upgrade the socket in `role`; resolves with the connection's remote address */
+  private async punch (peer: PeerId, addrs: HostPort[], localPort: number, role: 'client' | 'server', shutdown: AbortSignal): Promise<Multiaddr> {
+    const signal = AbortSignal.any([shutdown, AbortSignal.timeout(this.dialTimeout)])
+    this.log('punching %p from port %d to %s as %s', peer, localPort, addrs.map(a => `${a.host}:${a.port}`).join(', '), role)
+    const { socket, addr } = await connectFrom(addrs, localPort, { signal })
+    const remoteAddr = multiaddr(`/ip4/${addr.host}/tcp/${addr.port}/p2p/${peer}`)
+    const maConn = new SocketConnection({ socket, remoteAddr, log: this.log.newScope('socket'), direction: role === 'client' ? 'outbound' : 'inbound' })
+
+    try {
+      await this.components.upgrader.upgradeOutbound(maConn, { signal, initiator: role === 'client' })
+    } catch (err: any) {
+      maConn.abort(err)
+      throw err
+    }
+
+    return remoteAddr
+  }
+
+  private async waitForIdentify (peer: PeerId, signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        this.components.events.removeEventListener('peer:identify', onIdentify)
+        resolve()
+      }
+      const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+        if (evt.detail.peerId.equals(peer)) {
+          done()
+        }
+      }
+      const timer = setTimeout(done, c.IDENTIFY_WAIT)
+      signal.addEventListener('abort', done, { once: true })
+      this.components.events.addEventListener('peer:identify', onIdentify)
+    })
+  }
+
+  private countAttempt (key: string, now: number): number {
+    const entry = this.attempts.get(key)
+
+    if (entry != null && now - entry.last < c.ATTEMPT_WINDOW) {
+      entry.count++
+      entry.last = now
+      return entry.count
+    }
+
+    if (entry == null && this.attempts.size >= c.MAX_TRACKED_PEERS) {
+      const oldest = this.attempts.keys().next().value
+
+      if (oldest != null) {
+        this.attempts.delete(oldest)
+      }
+    }
+
+    this.attempts.delete(key)
+    this.attempts.set(key, { count: 1, last: now })
+    return 1
+  }
+
+  private claim (): void {
+    if (this.active >= this.maxConcurrent) {
+      throw new TooManyHolePunchesError(`${this.maxConcurrent} hole punches already run`)
+    }
+
+    this.active++
+  }
+
+  private release (): void {
+    this.active--
+  }
+
+  private record (outcome: HolePunchOutcome): void {
+    this.metrics.record(outcome)
+    this.log('%s attempt %d with %p: %s', outcome.role, outcome.attempt, outcome.peer, outcome.success ? `direct to ${outcome.remoteAddr}` : `${outcome.error} ${outcome.message ?? ''}`)
+
+    try {
+      this.onOutcome?.(outcome)
+    } catch (err) {
+      this.log.error('onOutcome threw - %e', err)
+    }
+  }
+}
