@@ -7,8 +7,9 @@
  * with the interop specs.
  *
  * Commands: connect {addr}, dial {peerId, addrs?, useRelay?, upgradeTimeout?}
- * (dialPeerWithResult), metrics, nat, addrs, conns, ping {peerId}, exit.
- * Events: ready, nat-status, conn (open/close with path), hole-punch, addrs.
+ * (dialPeerWithResult), metrics, holePunching, nat, addrs, conns, ping {peerId}, exit.
+ * Events: ready, nat-status, conn (open/close with path), hole-punch, addrs,
+ * x-hole-punch (each `@x/hole-punching` outcome, with `holePunching: true`).
  */
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -24,9 +25,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
+import { holePunching } from '@x/hole-punching'
 import { universalConnectivity } from '@x/universal-connectivity'
 import { createLibp2p } from 'libp2p'
 import type { Ping } from '@libp2p/ping'
+import type { HolePunching } from '@x/hole-punching'
 import type { UniversalConnectivity } from '@x/universal-connectivity'
 
 /** The one JSON argument */
@@ -46,6 +49,8 @@ export interface JsPeerConfig {
   autonatV2?: boolean
   /** Run DCUtR (default true) */
   dcutr?: boolean
+  /** Run `@x/hole-punching` in place of `@libp2p/dcutr` (default false) */
+  holePunching?: boolean
   /** Add the QUIC transport (default false) */
   quic?: boolean
   natCheckInterval?: number
@@ -88,7 +93,9 @@ const node = await createLibp2p({
     }),
     ...(config.autonat !== false ? { autonat: autoNAT() } : {}),
     ...(config.autonatV2 === true ? { autonatV2: autoNATv2() } : {}),
-    ...(config.dcutr !== false ? { dcutr: dcutr() } : {})
+    ...(config.holePunching === true
+      ? { holePunching: holePunching({ onOutcome: (o) => { out({ type: 'x-hole-punch', peerId: o.peer.toString(), role: o.role, attempt: o.attempt, success: o.success, durationMs: o.durationMs, advertised: o.advertised, remoteAddr: o.remoteAddr, error: o.error, message: o.message }) } }) }
+      : config.dcutr !== false ? { dcutr: dcutr() } : {})
   }
 })
 const connectivity: UniversalConnectivity = node.services.connectivity
@@ -131,6 +138,10 @@ const commands: Record<string, (args: Command) => Promise<Record<string, unknown
     }
   },
   metrics: async () => JSON.parse(JSON.stringify(connectivity.getMetrics())),
+  holePunching: async () => {
+    const service = (node.services as { holePunching?: HolePunching }).holePunching
+    return { metrics: service?.getMetrics(), outcomes: service?.getOutcomes().map(o => ({ ...o, peer: o.peer.toString() })) }
+  },
   nat: async () => ({ status: connectivity.getNatStatus(), reason: connectivity.getMetrics().nat.reason }),
   addrs: async () => ({ addrs: node.getMultiaddrs().map(String) }),
   conns: async () => ({
