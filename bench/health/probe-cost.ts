@@ -112,7 +112,7 @@ phases.push(await measure('minimal ping (open, 32 B round trip, close; no bookke
 // libp2p's connection monitor is not exported; load it from the package's files
 try {
   const { ConnectionMonitor } = await import(new URL('connection-monitor.js', import.meta.resolve('libp2p')).href)
-  const monitor = new ConnectionMonitor(client.components, { pingInterval: 1_000 })
+  const monitor = new ConnectionMonitor((client as unknown as { components: unknown }).components, { pingInterval: 1_000 })
   let answered = 0
   phases.push(await measure('libp2p connection monitor', async () => {
     for (const conn of conns) { conn.rtt = -1 }
