@@ -4,50 +4,19 @@
  * (classes), `maxTrackedPeers`, `maxTrackedProtocols` and the open
  * connections with background traffic.
  */
+import { renderPrometheus } from '@x/interface'
 import { metricNames } from './metric-names.ts'
 import type { BandwidthMetrics, DirectionRates } from './index.ts'
+import type { PrometheusSample } from '@x/interface'
 
-interface Sample {
-  labels: Record<string, string>
-  value: number
-}
-
-interface Family {
-  name: string
-  help: string
-  type: 'gauge' | 'counter'
-  samples: Sample[]
-}
-
-function escapeLabel (value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
-}
-
-function render (families: Family[]): string {
-  const lines: string[] = []
-
-  for (const family of families) {
-    lines.push(`# HELP ${family.name} ${family.help}`)
-    lines.push(`# TYPE ${family.name} ${family.type}`)
-
-    for (const sample of family.samples) {
-      const entries = Object.entries(sample.labels)
-      const labels = entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}`
-      lines.push(`${family.name}${labels} ${Number.isFinite(sample.value) ? sample.value : 0}`)
-    }
-  }
-
-  return lines.join('\n') + '\n'
-}
-
-function totals (table: Record<string, DirectionRates>, label: string): Sample[] {
+function totals (table: Record<string, DirectionRates>, label: string): PrometheusSample[] {
   return Object.entries(table).flatMap(([key, rates]) => [
     { labels: { direction: 'in', [label]: key }, value: rates.in.total },
     { labels: { direction: 'out', [label]: key }, value: rates.out.total }
   ])
 }
 
-function rates (scope: string, table: Record<string, DirectionRates>): Sample[] {
+function rates (scope: string, table: Record<string, DirectionRates>): PrometheusSample[] {
   return Object.entries(table).flatMap(([name, r]) => (['in', 'out'] as const).flatMap(direction => [
     { labels: { scope, name, direction, window: '1s' }, value: r[direction].rate1s },
     { labels: { scope, name, direction, window: '1m' }, value: r[direction].rate1m }
@@ -57,10 +26,10 @@ function rates (scope: string, table: Record<string, DirectionRates>): Sample[] 
 export function prometheusText (prefix: string, m: BandwidthMetrics): string {
   const n = metricNames(prefix)
   const classes = Object.entries(m.classes)
-  const perClass = (value: (c: BandwidthMetrics['classes'][string]) => number): Sample[] => classes.map(([name, c]) => ({ labels: { class: name }, value: value(c) }))
-  const perPath = (value: (c: BandwidthMetrics['congestion'][number]) => number): Sample[] => m.congestion.map(c => ({ labels: { connection: `${c.peer}/${c.connection}` }, value: value(c) }))
+  const perClass = (value: (c: BandwidthMetrics['classes'][string]) => number): PrometheusSample[] => classes.map(([name, c]) => ({ labels: { class: name }, value: value(c) }))
+  const perPath = (value: (c: BandwidthMetrics['congestion'][number]) => number): PrometheusSample[] => m.congestion.map(c => ({ labels: { connection: `${c.peer}/${c.connection}` }, value: value(c) }))
 
-  return render([
+  return renderPrometheus([
     { name: n.classBytes, help: 'Bytes sent (out) and received (in) per traffic class', type: 'counter', samples: totals(Object.fromEntries(classes), 'class') },
     { name: n.peerBytes, help: 'Bytes sent and received per peer (other: past maxTrackedPeers)', type: 'counter', samples: totals(m.peers, 'peer') },
     { name: n.protocolBytes, help: 'Bytes sent and received per protocol (other: past maxTrackedProtocols)', type: 'counter', samples: totals(m.protocols, 'protocol') },
