@@ -67,3 +67,10 @@ export const MAX_ADDRESSES_PER_CALL = 25
 
 /** Prefix of every metric name the pool registers */
 export const DEFAULT_METRICS_PREFIX = 'x_connection_pool_'
+
+/**
+ * Most dials at once that learn the peer of addresses without a peer id
+ * (each shared by every call for the same addresses); one more call gets
+ * `PoolLimitReachedError` without dialling
+ */
+export const MAX_LEARNING_DIALS = 32

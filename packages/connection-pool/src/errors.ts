@@ -31,8 +31,9 @@ export class PeerDialFailedError extends Error {
 }
 
 /**
- * The pool holds `maxConnections` already, or manages `maxPeers` peers that
- * are all kept or busy
+ * The pool holds `maxConnections` already, manages `maxPeers` peers that
+ * are all kept or busy, or has `MAX_LEARNING_DIALS` dials under way that
+ * learn the peers of addresses without a peer id
  */
 export class PoolLimitReachedError extends Error {
   static name = 'PoolLimitReachedError'

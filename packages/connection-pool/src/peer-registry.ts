@@ -1,30 +1,32 @@
 /**
  * Which peers the pool manages, and for how long: the entry of each call's
  * peer (learning the peer of addresses without a peer id from one
- * connection), room at `maxPeers` made by releasing the least recently used
- * idle borrowed peer, releasing a peer (its dials aborted, the connections
+ * connection, through `peer-learner.ts`), room at `maxPeers` made by
+ * releasing the least recently used idle borrowed peer, releasing a peer (its dials aborted, the connections
  * the pool opened closed, its tag removed), and maintenance: idle expiry and
  * the minimum of kept peers.
  */
 import { AbortError } from '@libp2p/interface'
-import { CODE_P2P } from '@multiformats/multiaddr'
 import { PoolLimitReachedError, PoolNotStartedError } from './errors.ts'
 import { withPeerId } from './peer-address.ts'
 import { createPeerEntry } from './peer-entry.ts'
-import { anySignal, timeout } from './time.ts'
+import { PeerLearner } from './peer-learner.ts'
 import type { ConnectionDialer } from './connection-dialer.ts'
 import type { DialTarget } from './peer-address.ts'
 import type { PeerEntry } from './peer-entry.ts'
+import type { LearnedConnection } from './peer-learner.ts'
 import type { PoolContext } from './pool-state.ts'
-import type { AbortOptions, Connection } from '@libp2p/interface'
+import type { AbortOptions } from '@libp2p/interface'
 
 export class PeerRegistry {
   private readonly pool: PoolContext
   private readonly dialer: ConnectionDialer
+  private readonly learner: PeerLearner
 
   constructor (pool: PoolContext, dialer: ConnectionDialer) {
     this.pool = pool
     this.dialer = dialer
+    this.learner = new PeerLearner(pool)
   }
 
   /**
@@ -34,12 +36,15 @@ export class PeerRegistry {
    * addresses (an open one to the same address, or a new dial).
    */
   async acquire (target: DialTarget, keep: boolean, options: AbortOptions): Promise<{ entry: PeerEntry, created: boolean }> {
-    let learned: Connection | undefined
+    let learned: LearnedConnection | undefined
     let peer = target.peer
 
     if (peer == null) {
-      learned = await this.learnPeer(target, options)
-      peer = learned.remotePeer
+      learned = await this.learner.learn(target.addrs, options).catch(err => {
+        // stop() aborted the dial: say so as when it ended first
+        throw this.pool.isStarted() || options.signal?.aborted === true ? err : new PoolNotStartedError('The connection pool stopped')
+      })
+      peer = learned.conn.remotePeer
 
       // stopped while learning: the connection is not wanted
       if (!this.pool.isStarted()) {
@@ -55,10 +60,7 @@ export class PeerRegistry {
       try {
         this.makeRoom(keep)
       } catch (err) {
-        if (learned != null) {
-          await this.closeLearned(learned)
-        }
-
+        await this.closeLearned(learned)
         throw err
       }
 
@@ -70,8 +72,8 @@ export class PeerRegistry {
       entry.addrs = withPeerId(target.addrs, peer)
     }
 
-    if (learned != null && !this.isKnownConnection(learned)) {
-      this.dialer.adopt(entry, learned)
+    if (learned?.fresh === true) {
+      this.dialer.adopt(entry, learned.conn)
     }
 
     this.pool.state.refreshStatus(entry)
@@ -79,45 +81,16 @@ export class PeerRegistry {
     return { entry, created }
   }
 
-  /** Connections the pool dialled to learn a peer, until its entry exists */
-  private readonly learning = new Set<string>()
-
   /** Closes a connection dialled only to learn a peer (not one that was open already) */
-  private async closeLearned (conn: Connection): Promise<void> {
-    if (this.learning.delete(conn.id)) {
-      await conn.close().catch(err => { conn.abort(err) })
+  private async closeLearned (learned?: LearnedConnection): Promise<void> {
+    if (learned?.fresh === true) {
+      await this.learner.close(learned.conn)
     }
   }
 
-  private isKnownConnection (conn: Connection): boolean {
-    return !this.learning.delete(conn.id)
-  }
-
-  /** One connection to addresses without a peer id, to learn who answers */
-  private async learnPeer (target: DialTarget, options: AbortOptions): Promise<Connection> {
-    const wanted = new Set(target.addrs.map(ma => ma.toString()))
-    const existing = this.pool.components.connectionManager.getConnections()
-      .find(conn => conn.status === 'open' && wanted.has(conn.remoteAddr.decapsulateCode(CODE_P2P).toString()))
-
-    if (existing != null) {
-      return existing
-    }
-
-    const limit = timeout(this.pool.options.dialTimeout)
-    this.pool.metrics.dialAttempts++
-
-    try {
-      const conn = await this.pool.components.connectionManager.openConnection(target.addrs, { force: true, signal: anySignal(options.signal, limit.signal) })
-      this.pool.metrics.dialSuccesses++
-      this.learning.add(conn.id)
-      return conn
-    } catch (err) {
-      this.pool.metrics.dialFailures++
-      options.signal?.throwIfAborted()
-      throw err
-    } finally {
-      limit.clear()
-    }
+  /** Aborts the dials that learn peers (the pool stops) */
+  stop (reason: Error): void {
+    this.learner.abortAll(reason)
   }
 
   /** At `maxPeers`, releases the least recently used idle borrowed peer, or throws */

@@ -9,7 +9,7 @@ import { AbortError, serviceCapabilities, serviceDependencies } from '@libp2p/in
 import { PeerMap } from '@libp2p/peer-collections'
 import { CONNECTION_POOL_CAPABILITY } from '@x/interface'
 import { ConnectionDialer } from './connection-dialer.ts'
-import { PoolNotStartedError } from './errors.ts'
+import { NoConnectionAvailableError, PoolNotStartedError } from './errors.ts'
 import { PoolMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
 import { toDialTarget } from './peer-address.ts'
@@ -90,7 +90,9 @@ export class PoolService implements ConnectionPool, Startable {
     this.components.events.removeEventListener('connection:close', this.onConnectionClose)
     this.components.events.removeEventListener('connection:health', this.onHealth)
 
-    await Promise.all(this.state.entries().map(async entry => this.registry.forget(entry, new AbortError('The connection pool stopped'))))
+    const reason = new AbortError('The connection pool stopped')
+    this.registry.stop(reason)
+    await Promise.all(this.state.entries().map(async entry => this.registry.forget(entry, reason)))
     this.state.clear()
   }
 
@@ -122,7 +124,14 @@ export class PoolService implements ConnectionPool, Startable {
     this.assertStarted()
     options.signal?.throwIfAborted()
 
-    const { entry, created } = await this.registry.acquire(target, false, options)
+    const { entry, created } = await this.registry.acquire(target, false, options).catch(err => {
+      // as when the dial to a known peer fails: no connection for the stream
+      if (err?.name === 'PeerDialFailedError') {
+        throw new NoConnectionAvailableError(`No connection to ${target.addrs.join(', ')} could open a stream for ${String(protocols)}: ${err.message}`, { cause: err })
+      }
+
+      throw err
+    })
     entry.lastUsed = Date.now()
 
     try {
