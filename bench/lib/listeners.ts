@@ -7,9 +7,10 @@
  */
 import { ping } from '@libp2p/ping'
 import { createNode } from './nodes.ts'
+import type { Libp2p } from '@libp2p/interface'
 
 const count = Number(process.argv[2] ?? 10)
-const nodes = []
+const nodes: Libp2p[] = []
 for (let i = 0; i < count; i++) {
   nodes.push(await createNode({ services: { ping: ping({ maxInboundStreams: 64 }) } }))
 }
