@@ -5,7 +5,8 @@
  * minimum; re-dials kept peers that dropped below their target; and decides
  * what a closed or failed extra connection was. A reachable peer that
  * refuses an extra connection is not retried: the refusal is counted and
- * its target lowered (the one place that does so). Timeouts and aborts are
+ * its target lowered (the one place that does so), and `dial()` raises it
+ * again only `REFUSAL_HOLD` after the last refusal (`raiseTarget`). Timeouts and aborts are
  * not refusals, and an aborted call leaves status, target and tag alone.
  *
  * Bounds: one call opens at most `maxConnectionsPerPeer` connections, each
@@ -13,7 +14,7 @@
  * pending re-dial per peer.
  */
 import { AbortError } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MARGIN, DIAL_TIMEOUT_RTTS, REFUSAL_WINDOW } from './constants.ts'
+import { DIAL_TIMEOUT_MARGIN, DIAL_TIMEOUT_RTTS, REFUSAL_HOLD, REFUSAL_WINDOW } from './constants.ts'
 import { PeerDialFailedError, PoolLimitReachedError } from './errors.ts'
 import { backoffDelay, isRefusal, isRetryable } from './retry.ts'
 import { anySignal, raceSignal, sleep, timeout } from './time.ts'
@@ -207,9 +208,25 @@ export class ConnectionDialer {
     this.pool.state.noteActive(conn.id, now)
   }
 
-  /** A refusal by the remote: counted, and the peer's target lowered to what it accepted */
+  /**
+   * What `dial()` asks for: `maxConnectionsPerPeer`, unless the remote
+   * refused an extra connection within `REFUSAL_HOLD`; then the target it
+   * lowered to stays, so calling `dial()` again dials nothing more
+   */
+  raiseTarget (entry: PeerEntry, now = Date.now()): void {
+    if (entry.refusedAt != null && now - entry.refusedAt < REFUSAL_HOLD) {
+      this.pool.log('%p refused a connection %dms ago: keeping target %d', entry.peer, now - entry.refusedAt, entry.target)
+      return
+    }
+
+    entry.refusedAt = undefined
+    entry.target = this.pool.options.maxConnectionsPerPeer
+  }
+
+  /** A refusal by the remote: counted, and the peer's target lowered to what it accepted for `REFUSAL_HOLD` */
   private refused (entry: PeerEntry, open: number, why: string): void {
     this.pool.metrics.dialRefusals++
+    entry.refusedAt = Date.now()
     entry.target = Math.max(open, this.pool.options.minConnectionsPerPeer)
     this.pool.log('%p refused an extra connection (%s): keeping %d', entry.peer, why, entry.target)
   }

@@ -47,6 +47,17 @@ export const STREAM_RATE_WINDOW = 10 * second
 export const REFUSAL_WINDOW = second
 
 /**
+ * A refusal lowers the peer's target to what it accepted. For this many ms
+ * after the last refusal, `dial()` keeps that lowered target (it dials
+ * nothing more for a peer at it); after that, `dial()` asks for
+ * `maxConnectionsPerPeer` again. So a peer that refuses (go-libp2p's
+ * resource manager) costs at most one refused dial per hold, however often
+ * `dial()` is called, while a peer whose limits were raised gets its full
+ * target back in time.
+ */
+export const REFUSAL_HOLD = 10 * 60 * second
+
+/**
  * A TCP + noise + yamux dial takes about four round trips; when `@x/health`
  * has measured the peer's RTT, a dial attempt may take this many smoothed
  * RTTs (twice the four) plus `DIAL_TIMEOUT_MARGIN`, and never less than

@@ -22,6 +22,9 @@ export interface PeerEntry {
   /** How many connections the pool keeps to this peer (between min and max) */
   target: number
 
+  /** When the remote last refused an extra connection (ms since the epoch); `dial()` keeps the lowered target for `REFUSAL_HOLD` after it */
+  refusedAt?: number
+
   /** Streams placed so far; strategies rotate on it */
   counter: number
 

@@ -103,7 +103,7 @@ export class PoolService implements ConnectionPool, Startable {
 
     const { entry, created } = await this.registry.acquire(target, true, options)
     entry.kept = true
-    entry.target = this.options.maxConnectionsPerPeer
+    this.dialer.raiseTarget(entry)
 
     try {
       await this.dialer.topUp(entry, options)

@@ -1,0 +1,109 @@
+/**
+ * A target that the remote's refusals lowered (go-libp2p's resource manager
+ * closing or resetting connections over its per-peer limit) is not raised
+ * again by the next `dial()` (issue 12, review): a caller calling `dial()`
+ * repeatedly must not turn refusals into a dialling loop. Only after
+ * `REFUSAL_HOLD` without a refusal does `dial()` ask for the full target.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'aegir/chai'
+import sinon from 'sinon'
+import { REFUSAL_HOLD } from '../src/constants.ts'
+import { createHarness, fakeConnection } from './fixtures/harness.ts'
+import type { Harness } from './fixtures/harness.ts'
+import type { PeerId } from '@libp2p/interface'
+
+/** The remote accepts `accepted()` connections and resets the handshake of any more */
+function refuseBeyond (harness: Harness, peer: PeerId, accepted: () => number): void {
+  harness.connectionManager.openConnection.callsFake(async () => {
+    if (harness.open.length >= accepted()) {
+      throw Object.assign(new Error('stream reset during the upgrade'), { name: 'StreamResetError' })
+    }
+
+    const conn = fakeConnection(peer, harness.open, harness.events)
+    harness.open.push(conn)
+    harness.events.safeDispatchEvent('connection:open', { detail: conn })
+    return conn
+  })
+}
+
+describe('a target lowered by refusals', () => {
+  let peer: PeerId
+  let clock: sinon.SinonFakeTimers
+
+  beforeEach(async () => {
+    peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+  })
+
+  afterEach(() => {
+    clock.restore()
+  })
+
+  it('is kept by later dial() calls: no new dial per call', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
+    refuseBeyond(harness, peer, () => 2)
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 1 })
+
+    for (let i = 0; i < 10; i++) {
+      expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
+      await clock.tickAsync(1_000)
+    }
+
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 1 })
+    await harness.pool.stop()
+  })
+
+  it('is raised again by dial() once REFUSAL_HOLD has passed since the last refusal', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
+    let limit = 1
+    refuseBeyond(harness, peer, () => limit)
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
+    expect(harness.pool.getMetrics().dialRefusals).to.equal(1)
+
+    await clock.tickAsync(REFUSAL_HOLD - 1_000)
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
+    expect(harness.pool.getMetrics().dialAttempts).to.equal(2)
+
+    // the remote raised its limit; after the hold the pool asks again
+    limit = 3
+    await clock.tickAsync(1_000)
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(3)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 4, dialRefusals: 1 })
+    await harness.pool.stop()
+  })
+
+  it('a refused re-raise costs one dial and holds again', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
+    refuseBeyond(harness, peer, () => 1)
+
+    await harness.pool.dial(peer)
+    await clock.tickAsync(REFUSAL_HOLD)
+    await harness.pool.dial(peer)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 2 })
+
+    for (let i = 0; i < 10; i++) {
+      await harness.pool.dial(peer)
+    }
+
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 2 })
+    await harness.pool.stop()
+  })
+
+  it('a target lowered by idle expiry (not a refusal) is raised by the next dial()', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3, idleTimeout: 60_000, maintenanceInterval: 10_000 })
+    refuseBeyond(harness, peer, () => 3)
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(3)
+    await clock.tickAsync(120_000)
+    expect(harness.open.length).to.be.lessThan(3)
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(3)
+    expect(harness.pool.getMetrics().dialRefusals).to.equal(0)
+    await harness.pool.stop()
+  })
+})
