@@ -14,8 +14,8 @@ import type { HostPort } from './punch.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** The public IPv4 TCP addresses in a CONNECT, at most `MAX_DIALLED_ADDRS`, without duplicates */
-export function dialableAddrs (raw: Uint8Array[]): HostPort[] {
+/** The IPv4 TCP addresses in a CONNECT whose IP `accept`s (public ones by default), at most `MAX_DIALLED_ADDRS`, without duplicates */
+export function dialableAddrs (raw: Uint8Array[], accept: (ip: string) => boolean = isPublicIPv4): HostPort[] {
   const out: HostPort[] = []
   const seen = new Set<string>()
 
@@ -31,7 +31,7 @@ export function dialableAddrs (raw: Uint8Array[]): HostPort[] {
     const tcp = ipv4Tcp(addr)
     const key = tcp == null ? '' : `${tcp.host}:${tcp.port}`
 
-    if (tcp != null && isPublicIPv4(tcp.host) && !seen.has(key)) {
+    if (tcp != null && accept(tcp.host) && !seen.has(key)) {
       seen.add(key)
       out.push(tcp)
     }
@@ -42,7 +42,7 @@ export function dialableAddrs (raw: Uint8Array[]): HostPort[] {
   }
 
   if (out.length === 0) {
-    throw new NoDialableAddressError('the CONNECT carried no public IPv4 TCP address')
+    throw new NoDialableAddressError('the CONNECT carried no IPv4 TCP address we may dial')
   }
 
   return out
@@ -54,7 +54,7 @@ export interface InitiatorResult {
 }
 
 /** Initiator: CONNECT, read the peer's CONNECT (timing it), SYNC */
-export async function initiate (stream: Stream, ownAddrs: Multiaddr[], now: () => number, options: AbortOptions): Promise<InitiatorResult> {
+export async function initiate (stream: Stream, ownAddrs: Multiaddr[], accept: (ip: string) => boolean, now: () => number, options: AbortOptions): Promise<InitiatorResult> {
   const pb = pbStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).pb(HolePunch)
   const start = now()
   await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: ownAddrs.map(a => a.bytes) }, options)
@@ -65,7 +65,7 @@ export async function initiate (stream: Stream, ownAddrs: Multiaddr[], now: () =
     throw new UnexpectedMessageError(`expected CONNECT, got ${connect.type}`)
   }
 
-  const addrs = dialableAddrs(connect.ObsAddrs)
+  const addrs = dialableAddrs(connect.ObsAddrs, accept)
   await pb.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] }, options)
 
   return { addrs, rtt }
@@ -75,7 +75,7 @@ export async function initiate (stream: Stream, ownAddrs: Multiaddr[], now: () =
  * Receiver: read CONNECT, answer with the addresses `ownAddrs()` gives once
  * the CONNECT was read (it may pick a port then), wait for SYNC
  */
-export async function receive (stream: Stream, ownAddrs: () => Promise<Multiaddr[]>, options: AbortOptions): Promise<HostPort[]> {
+export async function receive (stream: Stream, ownAddrs: () => Promise<Multiaddr[]>, accept: (ip: string) => boolean, options: AbortOptions): Promise<HostPort[]> {
   const pb = pbStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).pb(HolePunch)
   const connect = await pb.read(options)
 
@@ -83,7 +83,7 @@ export async function receive (stream: Stream, ownAddrs: () => Promise<Multiaddr
     throw new UnexpectedMessageError(`expected CONNECT, got ${connect.type}`)
   }
 
-  const addrs = dialableAddrs(connect.ObsAddrs)
+  const addrs = dialableAddrs(connect.ObsAddrs, accept)
   await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: (await ownAddrs()).map(a => a.bytes) }, options)
   const sync = await pb.read(options)
 

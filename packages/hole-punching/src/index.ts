@@ -87,6 +87,14 @@ export interface HolePunchingInit {
   maxConcurrent?: number
 
   /**
+   * Also advertise and dial private, loopback and shared (CGNAT) IPv4
+   * addresses: for LANs behind a further NAT, and tests on loopback
+   *
+   * @default false
+   */
+  allowPrivateAddresses?: boolean
+
+  /**
    * Prefix of the metric names
    *
    * @default 'x_hole_punching_'
@@ -165,6 +173,7 @@ export function holePunching (init: HolePunchingInit = {}): (components: HolePun
     maxAttempts: init.maxAttempts ?? c.DEFAULT_MAX_ATTEMPTS,
     maxConcurrent: init.maxConcurrent ?? c.DEFAULT_MAX_CONCURRENT,
     metricsPrefix: init.metricsPrefix ?? c.DEFAULT_METRICS_PREFIX,
+    allowPrivateAddresses: init.allowPrivateAddresses ?? false,
     onOutcome: init.onOutcome
   }
   positive('minObservers', resolved.minObservers, true)
@@ -175,6 +184,10 @@ export function holePunching (init: HolePunchingInit = {}): (components: HolePun
 
   if (typeof resolved.metricsPrefix !== 'string') {
     throw new InvalidHolePunchingOptionError('metricsPrefix must be a string')
+  }
+
+  if (typeof resolved.allowPrivateAddresses !== 'boolean') {
+    throw new InvalidHolePunchingOptionError('allowPrivateAddresses must be a boolean')
   }
 
   if (resolved.onOutcome != null && typeof resolved.onOutcome !== 'function') {

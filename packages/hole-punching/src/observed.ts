@@ -33,6 +33,12 @@ export function isPublicIPv4 (ip: string): boolean {
     (a === 192 && b === 168))
 }
 
+/** Any IPv4 address but unspecified and multicast (`allowPrivateAddresses`) */
+export function isUnicastIPv4 (ip: string): boolean {
+  const parts = ip.split('.').map(Number)
+  return parts.length === 4 && parts.every(p => Number.isInteger(p) && p >= 0 && p <= 255) && parts[0] !== 0 && parts[0] < 224
+}
+
 /** The IPv4 host and TCP port of a plain `/ip4/x/tcp/y[/p2p/z]` address, or undefined */
 export function ipv4Tcp (addr: Multiaddr): { host: string, port: number } | undefined {
   const components = addr.getComponents()
@@ -54,16 +60,19 @@ export function ipv4Tcp (addr: Multiaddr): { host: string, port: number } | unde
 export class ObservedAddresses {
   private readonly observations = new Map<string, Observation>()
   private readonly minObservers: number
+  private readonly accept: (ip: string) => boolean
 
-  constructor (minObservers: number) {
+  /** `accept` decides which IPs count (by default public ones only) */
+  constructor (minObservers: number, accept: (ip: string) => boolean = isPublicIPv4) {
     this.minObservers = minObservers
+    this.accept = accept
   }
 
-  /** Record that `observer` sees us at `addr`; ignores anything but public IPv4 TCP */
+  /** Record that `observer` sees us at `addr`; ignores anything but IPv4 TCP with an accepted IP */
   record (addr: Multiaddr, observer: string, now: number): boolean {
     const tcp = ipv4Tcp(addr)
 
-    if (tcp == null || !isPublicIPv4(tcp.host)) {
+    if (tcp == null || !this.accept(tcp.host)) {
       return false
     }
 

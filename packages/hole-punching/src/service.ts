@@ -11,7 +11,7 @@ import * as c from './constants.ts'
 import { NoPublicAddressError, TooManyHolePunchesError, UnexpectedMessageError } from './errors.ts'
 import { initiate, receive } from './exchange.ts'
 import { HolePunchMetrics } from './metrics.ts'
-import { ObservedAddresses } from './observed.ts'
+import { ObservedAddresses, isPublicIPv4, isUnicastIPv4 } from './observed.ts'
 import { connectFrom, pickLocalPort } from './punch.ts'
 import { SocketConnection } from './socket-conn.ts'
 import type { HolePunching, HolePunchingComponents, HolePunchingInit, HolePunchOutcome, HolePunchingMetrics, HolePunchRole } from './index.ts'
@@ -54,6 +54,7 @@ export class HolePunchingService implements HolePunching, Startable {
   private readonly maxConcurrent: number
   private readonly onOutcome?: (outcome: HolePunchOutcome) => void
   private readonly observed: ObservedAddresses
+  private readonly accept: (ip: string) => boolean
   private readonly metrics: HolePunchMetrics
   /** Receiver: CONNECTs per peer within ATTEMPT_WINDOW (at most MAX_TRACKED_PEERS peers) */
   private readonly attempts = new Map<string, { count: number, last: number }>()
@@ -71,7 +72,8 @@ export class HolePunchingService implements HolePunching, Startable {
     this.maxAttempts = init.maxAttempts
     this.maxConcurrent = init.maxConcurrent
     this.onOutcome = init.onOutcome
-    this.observed = new ObservedAddresses(init.minObservers)
+    this.accept = init.allowPrivateAddresses ? isUnicastIPv4 : isPublicIPv4
+    this.observed = new ObservedAddresses(init.minObservers, this.accept)
     this.metrics = new HolePunchMetrics(init.metricsPrefix, components.metrics, () => this.active)
   }
 
@@ -173,7 +175,7 @@ export class HolePunchingService implements HolePunching, Startable {
           const { addr, port } = await this.ownAddr({ signal })
           const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
           stream = await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal: exchangeSignal })
-          const { addrs, rtt } = await initiate(stream, [addr], () => Date.now(), { signal: exchangeSignal })
+          const { addrs, rtt } = await initiate(stream, [addr], this.accept, () => Date.now(), { signal: exchangeSignal })
           // SYNC is on its way: it reaches the peer (who dials at once) in about rtt / 2
           await sleep(rtt / 2, signal)
           const remoteAddr = await this.punch(peer, addrs, port, securityRole('initiator', attempt), signal)
@@ -223,7 +225,7 @@ export class HolePunchingService implements HolePunching, Startable {
         port = own.port
         advertised = own.addr
         return [own.addr]
-      }, { signal: exchangeSignal })
+      }, this.accept, { signal: exchangeSignal })
       const remoteAddr = await this.punch(peer, addrs, port, securityRole('receiver', attempt), signal)
       this.attempts.delete(peer.toString())
       this.record({ peer, role: 'receiver', attempt, success: true, durationMs: Date.now() - started, advertised: advertised?.toString(), remoteAddr: remoteAddr.toString() })

@@ -1,0 +1,62 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { MAX_OBSERVED_IPS } from '../src/constants.ts'
+import { ObservedAddresses, ipv4Tcp, isPublicIPv4, isUnicastIPv4 } from '../src/observed.ts'
+
+describe('observed addresses', () => {
+  it('names an IP only once minObservers distinct peers reported it', () => {
+    const observed = new ObservedAddresses(2)
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/40001'), 'peer-a', 1)
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/40002'), 'peer-a', 2)
+    expect(observed.publicIp()).to.equal(undefined)
+
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/40003'), 'peer-b', 3)
+    expect(observed.publicIp()).to.equal('16.0.0.1')
+  })
+
+  it('prefers the IP most peers agree on over a more recent one', () => {
+    const observed = new ObservedAddresses(1)
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/1'), 'a', 1)
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/2'), 'b', 2)
+    observed.record(multiaddr('/ip4/99.0.0.1/tcp/3'), 'c', 3)
+    expect(observed.publicIp()).to.equal('16.0.0.1')
+  })
+
+  it('ignores private, loopback, CGNAT, IPv6, circuit and non-TCP addresses', () => {
+    const observed = new ObservedAddresses(1)
+
+    for (const addr of ['/ip4/10.1.0.2/tcp/1', '/ip4/127.0.0.1/tcp/1', '/ip4/100.64.0.1/tcp/1', '/ip4/192.168.1.1/tcp/1',
+      '/ip6/2001:db8::1/tcp/1', '/ip4/16.0.0.1/udp/1/quic-v1', '/ip4/11.0.0.10/tcp/4001/p2p/12D3KooWAyjeyvz8K2NMR4np4fdhTpQ9hMMqdTsTGhtF794DmpK5/p2p-circuit']) {
+      expect(observed.record(multiaddr(addr), 'x', 1), addr).to.equal(false)
+    }
+
+    expect(observed.publicIp()).to.equal(undefined)
+    expect(observed.size).to.equal(0)
+  })
+
+  it('accepts private addresses when told to', () => {
+    const observed = new ObservedAddresses(1, isUnicastIPv4)
+    observed.record(multiaddr('/ip4/127.0.0.1/tcp/1'), 'a', 1)
+    expect(observed.publicIp()).to.equal('127.0.0.1')
+  })
+
+  it('keeps at most MAX_OBSERVED_IPS IPs, dropping the least recently seen', () => {
+    const observed = new ObservedAddresses(1)
+
+    for (let i = 0; i < MAX_OBSERVED_IPS + 5; i++) {
+      observed.record(multiaddr(`/ip4/16.0.${i}.1/tcp/1`), 'a', i)
+    }
+
+    expect(observed.size).to.equal(MAX_OBSERVED_IPS)
+  })
+
+  it('classifies IPv4 addresses', () => {
+    expect(isPublicIPv4('16.0.0.1')).to.equal(true)
+    expect(isPublicIPv4('172.16.0.1')).to.equal(false)
+    expect(isPublicIPv4('169.254.1.1')).to.equal(false)
+    expect(isPublicIPv4('224.0.0.1')).to.equal(false)
+    expect(isPublicIPv4('1.2.3')).to.equal(false)
+    expect(ipv4Tcp(multiaddr('/ip4/16.0.0.1/tcp/4001/p2p/12D3KooWAyjeyvz8K2NMR4np4fdhTpQ9hMMqdTsTGhtF794DmpK5'))).to.deep.equal({ host: '16.0.0.1', port: 4001 })
+    expect(ipv4Tcp(multiaddr('/ip4/16.0.0.1/tcp/0'))).to.equal(undefined)
+  })
+})
