@@ -136,7 +136,7 @@ export class ConnectionDialer {
   dialTimeout (entry: PeerEntry): number {
     const { dialTimeout } = this.pool.options
 
-    return entry.srtt == null ? dialTimeout : Math.max(dialTimeout, DIAL_TIMEOUT_RTTS * entry.srtt + DIAL_TIMEOUT_MARGIN)
+    return entry.rttAverage == null ? dialTimeout : Math.max(dialTimeout, DIAL_TIMEOUT_RTTS * entry.rttAverage + DIAL_TIMEOUT_MARGIN)
   }
 
   /** One new connection, with up to `retries` retries */

@@ -59,9 +59,11 @@ export const REFUSAL_HOLD = 10 * 60 * second
 
 /**
  * A TCP + noise + yamux dial takes about four round trips; when `@x/health`
- * has measured the peer's RTT, a dial attempt may take this many smoothed
- * RTTs (twice the four) plus `DIAL_TIMEOUT_MARGIN`, and never less than
- * `dialTimeout`.
+ * has measured the peer's RTT, a dial attempt may take this many times its
+ * average RTT (twice the four) plus `DIAL_TIMEOUT_MARGIN`, and never less
+ * than `dialTimeout`. The average is the `rtt.ewma` of the latest
+ * `connection:health` snapshot (an EWMA of the probes, not RFC 6298's
+ * SRTT).
  */
 export const DIAL_TIMEOUT_RTTS = 8
 export const DIAL_TIMEOUT_MARGIN = second
@@ -69,7 +71,7 @@ export const DIAL_TIMEOUT_MARGIN = second
 /**
  * Opening a stream takes one round trip (protocol negotiation); with a
  * measured RTT an attempt on one connection may take the adaptive timeout
- * `@x/health` publishes, and at least this many smoothed RTTs.
+ * `@x/health` publishes, and at least this many average RTTs (`rtt.ewma`).
  */
 export const STREAM_OPEN_TIMEOUT_RTTS = 3
 
@@ -85,3 +87,15 @@ export const DEFAULT_METRICS_PREFIX = 'x_connection_pool_'
  * `PoolLimitReachedError` without dialling
  */
 export const MAX_LEARNING_DIALS = 32
+
+/**
+ * Figures of a `connection:health` event (anyone may dispatch one) are
+ * checked before use: not a number, NaN, infinite or negative makes the
+ * event dropped and counted (`invalidHealthEvents`); RTTs above
+ * `HEALTH_RTT_CEILING` and adaptive timeouts above `HEALTH_TIMEOUT_CEILING`
+ * are clamped to them, so the longest timeouts the pool derives from them
+ * are a 241 s dial attempt and a 90 s stream open, far below the 2^31 - 1 ms
+ * at which a timer fires at once.
+ */
+export const HEALTH_RTT_CEILING = 30 * second
+export const HEALTH_TIMEOUT_CEILING = 60 * second

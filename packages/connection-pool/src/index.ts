@@ -32,12 +32,17 @@
  * is kept or busy does a new one get `PoolLimitReachedError`.
  *
  * Timeouts: a dial attempt gets `dialTimeout`, or longer when `@x/health`
- * measured a slow path (8 smoothed RTTs plus 1 s: a TCP + noise + yamux
- * dial takes about four round trips). Opening a stream on one connection
+ * measured a slow path (8 average RTTs plus 1 s: a TCP + noise + yamux
+ * dial takes about four round trips; the average is the snapshot's
+ * `rtt.ewma`). Opening a stream on one connection
  * gets `streamOpenTimeout`, or once `@x/health` has measured the path its
- * adaptive timeout (at least 3 smoothed RTTs); that timeout is combined with
+ * adaptive timeout (at least 3 average RTTs); that timeout is combined with
  * the caller's signal, so failover works with a signal too. An aborted call
  * rejects with the signal's reason and changes no status, target or tag.
+ * Anyone can dispatch `connection:health`: an event with a missing, NaN,
+ * infinite or negative figure is dropped (counted in
+ * `invalidHealthEvents`), RTTs above 30 s and timeouts above 60 s are
+ * clamped.
  *
  * Strategies: `round-robin` (default), `least-loaded` (fewest open streams),
  * `health-based` (highest score from the latest `connection:health` events
@@ -233,8 +238,8 @@ export interface ConnectionPoolInit {
 
   /**
    * Timeout of one dial attempt, ms. When `@x/health` has measured the
-   * peer's RTT, an attempt may take longer on a slow path (8 smoothed RTTs
-   * plus 1 s), never less.
+   * peer's RTT, an attempt may take longer on a slow path (8 average RTTs,
+   * `rtt.ewma`, plus 1 s), never less.
    *
    * @default 10000
    */
@@ -244,7 +249,7 @@ export interface ConnectionPoolInit {
    * Timeout of opening one stream on one connection before failing over to
    * the next, ms; combined with the caller's signal when there is one. When
    * `@x/health` has measured the peer, its adaptive timeout (at least 3
-   * smoothed RTTs) is used instead.
+   * average RTTs) is used instead.
    *
    * @default 10000
    */
@@ -347,6 +352,12 @@ export interface PoolMetrics {
 
   /** Borrowed peers released to make room at `maxPeers` */
   evictions: number
+
+  /**
+   * `connection:health` events dropped because a figure was missing, not a
+   * number, NaN, infinite or negative (huge ones are clamped, not dropped)
+   */
+  invalidHealthEvents: number
 
   /** Time to open a stream through the pool, over the last 1,024 streams, ms */
   streamOpenTime: { average: number, p95: number, samples: number }

@@ -24,6 +24,8 @@ export const METRIC_NAMES = {
   streams: 'streams_total',
   /** counter: borrowed peers released to make room at maxPeers */
   evictions: 'evictions_total',
+  /** counter: connection:health events dropped as invalid */
+  invalidHealthEvents: 'invalid_health_events_total',
   /** gauge group: time to open a stream, average and p95 */
   streamOpenSeconds: 'stream_open_seconds'
 } as const
@@ -39,6 +41,7 @@ export class PoolMetricsRecorder {
   public dialRefusals = 0
   public limitedDials = 0
   public evictions = 0
+  public invalidHealthEvents = 0
   public streamsOpened = 0
   public streamFailures = 0
   public failovers = 0
@@ -145,6 +148,10 @@ export class PoolMetricsRecorder {
     metrics.registerCounter(name('evictions'), {
       help: 'Borrowed peers released to make room at maxPeers',
       calculate: () => this.evictions
+    })
+    metrics.registerCounter(name('invalidHealthEvents'), {
+      help: 'connection:health events dropped because a figure was missing, NaN, infinite or negative',
+      calculate: () => this.invalidHealthEvents
     })
     metrics.registerMetricGroup(name('streamOpenSeconds'), {
       help: 'Time to open a stream through the pool over the last samples',

@@ -49,11 +49,15 @@ export interface PeerEntry {
   /** Consecutive re-dials that found the peer below its target */
   redials: number
 
-  /** Latest adaptive timeout from `connection:health` (about one RTT), ms */
+  /** Latest adaptive timeout from `connection:health` (about one RTT), checked and clamped, ms */
   adaptiveTimeout?: number
 
-  /** Latest smoothed RTT from `connection:health`, ms */
-  srtt?: number
+  /**
+   * Latest average RTT from `connection:health` (`rtt.ewma`: `@x/health`'s
+   * exponentially weighted moving average of its probes, not RFC 6298's
+   * SRTT, which only its adaptive timeout uses), checked and clamped, ms
+   */
+  rttAverage?: number
 
   /** Aborted when the pool lets the peer go (`release()`, eviction, `stop()`) */
   controller: AbortController

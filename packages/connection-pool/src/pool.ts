@@ -10,6 +10,7 @@ import { PeerMap } from '@libp2p/peer-collections'
 import { CONNECTION_POOL_CAPABILITY } from '@x/interface'
 import { ConnectionDialer } from './connection-dialer.ts'
 import { NoConnectionAvailableError, PoolNotStartedError } from './errors.ts'
+import { checkHealthSnapshot } from './health-input.ts'
 import { PoolMetricsRecorder } from './metrics.ts'
 import { resolveOptions } from './options.ts'
 import { toDialTarget } from './peer-address.ts'
@@ -200,6 +201,7 @@ export class PoolService implements ConnectionPool, Startable {
       dialRefusals: this.metrics.dialRefusals,
       limitedDials: this.metrics.limitedDials,
       evictions: this.metrics.evictions,
+      invalidHealthEvents: this.metrics.invalidHealthEvents,
       streamOpenTime: this.metrics.streamOpenTime(),
       bookkeepingBytes: this.metrics.bytes + this.state.bookkeepingBytes()
     }
@@ -233,7 +235,15 @@ export class PoolService implements ConnectionPool, Startable {
   }
 
   private onHealth (evt: CustomEvent<ConnectionHealthSnapshot>): void {
-    const snapshot = evt.detail
+    // anyone may dispatch this event: its figures are checked, not trusted
+    const snapshot = checkHealthSnapshot(evt.detail)
+
+    if (snapshot == null) {
+      this.metrics.invalidHealthEvents++
+      this.log('dropped an invalid connection:health event')
+      return
+    }
+
     const entry = this.state.get(snapshot.peer)
 
     if (entry == null) {
@@ -241,7 +251,7 @@ export class PoolService implements ConnectionPool, Startable {
     }
 
     entry.adaptiveTimeout = snapshot.adaptiveTimeout
-    entry.srtt = snapshot.rtt?.ewma ?? entry.srtt
+    entry.rttAverage = snapshot.rtt?.ewma ?? entry.rttAverage
     this.state.setHealth(snapshot)
   }
 

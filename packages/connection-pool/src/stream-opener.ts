@@ -118,11 +118,11 @@ export class StreamOpener {
 
   /** The timeout of one stream attempt: one round trip's worth when measured, else `streamOpenTimeout` */
   openTimeout (entry: PeerEntry): number {
-    if (entry.adaptiveTimeout == null && entry.srtt == null) {
+    if (entry.adaptiveTimeout == null && entry.rttAverage == null) {
       return this.pool.options.streamOpenTimeout
     }
 
-    return Math.max(entry.adaptiveTimeout ?? 0, STREAM_OPEN_TIMEOUT_RTTS * (entry.srtt ?? 0))
+    return Math.max(entry.adaptiveTimeout ?? 0, STREAM_OPEN_TIMEOUT_RTTS * (entry.rttAverage ?? 0))
   }
 
   private async openOn (entry: PeerEntry, conn: Connection, protocols: string[], options: PoolNewStreamOptions, started: number, failover: boolean): Promise<Stream> {
