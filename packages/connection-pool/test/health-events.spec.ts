@@ -63,7 +63,7 @@ describe('foreign connection:health events', () => {
     'an infinite timeout': [50, Infinity]
   }
 
-  for (const [name, [rtt, adaptiveTimeout]] of Object.entries(invalid)) {
+  Object.entries(invalid).forEach(([name, [rtt, adaptiveTimeout]]) => {
     it(`drops and counts ${name}: timeouts stay as configured`, async () => {
       const harness = createHarness(peer, { streamOpenTimeout: 10_000, dialTimeout: 10_000 })
       await harness.pool.dial(peer)
@@ -81,7 +81,7 @@ describe('foreign connection:health events', () => {
       expect(harness.pool.getMetrics()).to.include({ streamFailures: 0, invalidHealthEvents: harness.open.length })
       await harness.pool.stop()
     })
-  }
+  })
 
   it('clamps huge figures: a finite timeout that still lets a slow stream open, never an overflowing timer', async () => {
     const harness = createHarness(peer, { streamOpenTimeout: 10_000 })
