@@ -1,7 +1,9 @@
 /**
  * Errors the pool throws; callers test `err.name`. Besides these: an
  * argument that is not a `PeerId`, `Multiaddr` or `Multiaddr[]` (or
- * multiaddrs naming different peers) is an `InvalidParametersError`, and an
+ * multiaddrs naming different peers), protocols, options or a signal of
+ * the wrong type, or a peer that is not a `PeerId` given to a query method
+ * or `release()`, is an `InvalidParametersError`, and an
  * aborted call rejects with its signal's reason (an `AbortError`), or with
  * an `AbortError` when `release()` or `stop()` cut it short.
  */

@@ -8,6 +8,7 @@
 import { AbortError, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { PeerMap } from '@libp2p/peer-collections'
 import { CONNECTION_POOL_CAPABILITY } from '@x/interface'
+import { checkOptions, checkPeerId, checkProtocols } from './arguments.ts'
 import { ConnectionDialer } from './connection-dialer.ts'
 import { NoConnectionAvailableError, PoolNotStartedError } from './errors.ts'
 import { checkHealthSnapshot } from './health-input.ts'
@@ -97,8 +98,9 @@ export class PoolService implements ConnectionPool, Startable {
     this.state.clear()
   }
 
-  async dial (peer: PeerInput, options: AbortOptions = {}): Promise<Connection[]> {
+  async dial (peer: PeerInput, opts?: AbortOptions): Promise<Connection[]> {
     const target = toDialTarget(peer)
+    const options = checkOptions<AbortOptions>(opts)
     this.assertStarted()
     options.signal?.throwIfAborted()
 
@@ -120,15 +122,17 @@ export class PoolService implements ConnectionPool, Startable {
     return this.getConnections(entry.peer)
   }
 
-  async newStream (peer: PeerInput, protocols: string | string[], options: PoolNewStreamOptions = {}): Promise<Stream> {
+  async newStream (peer: PeerInput, protocols: string | string[], opts?: PoolNewStreamOptions): Promise<Stream> {
     const target = toDialTarget(peer)
+    const wanted = checkProtocols(protocols)
+    const options = checkOptions<PoolNewStreamOptions>(opts)
     this.assertStarted()
     options.signal?.throwIfAborted()
 
     const { entry, created } = await this.registry.acquire(target, false, options).catch(err => {
       // as when the dial to a known peer fails: no connection for the stream
       if (err?.name === 'PeerDialFailedError') {
-        throw new NoConnectionAvailableError(`No connection to ${target.addrs.join(', ')} could open a stream for ${String(protocols)}: ${err.message}`, { cause: err })
+        throw new NoConnectionAvailableError(`No connection to ${target.addrs.join(', ')} could open a stream for ${wanted.join(', ')}: ${err.message}`, { cause: err })
       }
 
       throw err
@@ -136,7 +140,7 @@ export class PoolService implements ConnectionPool, Startable {
     entry.lastUsed = Date.now()
 
     try {
-      return await this.opener.newStream(entry, Array.isArray(protocols) ? protocols : [protocols], options)
+      return await this.opener.newStream(entry, wanted, options)
     } catch (err) {
       this.registry.dropIfAborted(entry, created, options)
       throw err
@@ -145,6 +149,7 @@ export class PoolService implements ConnectionPool, Startable {
 
   getConnections (peer?: PeerId): Connection[] {
     if (peer != null) {
+      checkPeerId(peer)
       return this.state.get(peer) != null ? this.state.openConnections(peer) : []
     }
 
@@ -162,13 +167,13 @@ export class PoolService implements ConnectionPool, Startable {
   }
 
   getConnection (peer: PeerId): Connection | undefined {
-    const entry = this.state.get(peer)
+    const entry = this.state.get(checkPeerId(peer))
 
     return entry == null ? undefined : this.opener.select(entry, this.opener.candidates(entry), [], false)
   }
 
   getStatus (peer: PeerId): PoolPeerStatus | undefined {
-    return this.state.get(peer)?.status
+    return this.state.get(checkPeerId(peer))?.status
   }
 
   getMetrics (): PoolMetrics {
@@ -207,8 +212,9 @@ export class PoolService implements ConnectionPool, Startable {
     }
   }
 
-  async release (peer: PeerId, options: AbortOptions = {}): Promise<void> {
-    const entry = this.state.get(peer)
+  async release (peer: PeerId, opts?: AbortOptions): Promise<void> {
+    const options = checkOptions<AbortOptions>(opts)
+    const entry = this.state.get(checkPeerId(peer))
 
     if (entry != null) {
       await this.registry.forget(entry, new AbortError('The connection pool released the peer'), options)
