@@ -5,13 +5,19 @@
  * that know them keep compiling.
  */
 import { buildGoPeer } from './build.ts'
+import { GO_PEER_COMMANDS } from './control-protocol.ts'
 import { PeerCommandError, PeerProcess, PeerTimeoutError, startPeerProcess } from './peer-process.ts'
+import type { GoPeerCommands } from './control-protocol.ts'
 import type { PeerEvent } from './peer-process.ts'
 
 export { startedPids } from './peer-process.ts'
 
 /** The class that drives the go peer (and any peer process): `PeerProcess` */
-export { PeerProcess as GoPeer, PeerCommandError as GoPeerCommandError, PeerTimeoutError as GoPeerTimeoutError }
+export const GoPeer = PeerProcess
+/** A go peer: its commands typed by its schema (`go-peer/control-protocol.json`) */
+// eslint-disable-next-line @typescript-eslint/no-redeclare
+export type GoPeer = PeerProcess<GoPeerCommands>
+export { PeerCommandError as GoPeerCommandError, PeerTimeoutError as GoPeerTimeoutError }
 
 export type GoPeerEvent = PeerEvent
 
@@ -35,8 +41,8 @@ export interface StartGoPeerOptions {
   name?: string
 }
 
-/** Build (if needed) and start a go peer, resolving once it is ready */
-export async function startGoPeer (options: StartGoPeerOptions = {}): Promise<PeerProcess> {
+/** Build (if needed) and start a go peer, resolving once it is ready; commands outside its schema are refused */
+export async function startGoPeer (options: StartGoPeerOptions = {}): Promise<PeerProcess<GoPeerCommands>> {
   const binary = await buildGoPeer()
   const args = [
     '-timeout', `${Math.round((options.timeoutMs ?? 180_000) / 1000)}s`,
@@ -47,5 +53,5 @@ export async function startGoPeer (options: StartGoPeerOptions = {}): Promise<Pe
     ? ['ip', ['netns', 'exec', options.netns, binary, ...args]]
     : [binary, args]
 
-  return startPeerProcess({ command, args: argv, name: options.name ?? 'go-peer', readyTimeoutMs: options.readyTimeoutMs })
+  return startPeerProcess<GoPeerCommands>({ command, args: argv, name: options.name ?? 'go-peer', readyTimeoutMs: options.readyTimeoutMs, commands: GO_PEER_COMMANDS })
 }

@@ -19,9 +19,11 @@
  */
 
 export { buildGoPeer, GoPeerBuildError, GO_PEER_DIR } from './build.ts'
-export { PeerProcess, PeerCommandError, PeerTimeoutError, startPeerProcess } from './peer-process.ts'
-export type { PeerEvent, StartPeerProcessOptions } from './peer-process.ts'
+export { PeerProcess, PeerCommandError, PeerTimeoutError, UnknownCommandError, startPeerProcess } from './peer-process.ts'
+export type { CommandMap, PeerEvent, StartPeerProcessOptions } from './peer-process.ts'
 export { startGoPeer, startedPids, GoPeer, GoPeerCommandError, GoPeerTimeoutError } from './go-peer.ts'
+export { GO_PEER_COMMANDS } from './control-protocol.ts'
+export type * from './control-protocol.ts'
 export type { GoPeerEvent, StartGoPeerOptions } from './go-peer.ts'
 export { createJsNode } from './js-node.ts'
 export type { CreateJsNodeOptions, JsNodeServices } from './js-node.ts'

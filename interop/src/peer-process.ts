@@ -25,7 +25,16 @@ export class PeerTimeoutError extends Error {
   name = 'PeerTimeoutError'
 }
 
-const live = new Set<PeerProcess>()
+/** A command the peer's schema does not know (refused before it is written) */
+export class UnknownCommandError extends Error {
+  static name = 'UnknownCommandError'
+  name = 'UnknownCommandError'
+}
+
+/** What a peer's commands take and return, by command name (`GoPeerCommands` for the go peer) */
+export type CommandMap<C> = { [K in keyof C]: { args: object, reply: object } }
+
+const live = new Set<PeerProcess<any>>()
 const started: number[] = []
 
 /** Every peer process pid this process started (bounded to the last 1,000) */
@@ -53,8 +62,14 @@ const MAX_EVENTS = 10_000
  * command and events on stdout, stderr kept for diagnosis. The go peer
  * (`interop/go-peer`) and the lab's js peer (`interop/lab/js-peer.ts`) both
  * speak it. Always ended by its own pid.
+ *
+ * `C` types the commands (the go peer's: `GoPeerCommands`, generated from
+ * its schema); with the list of command names it also refuses, before
+ * writing, a command the schema does not know. A command to a process that
+ * is gone (or whose stdin failed, EPIPE) is rejected with
+ * `PeerCommandError`; nothing is thrown from the pipe.
  */
-export class PeerProcess {
+export class PeerProcess<C extends CommandMap<C> = any> {
   public readonly pid: number
   public readonly events: PeerEvent[] = []
   public peerId = ''
@@ -65,15 +80,28 @@ export class PeerProcess {
   private readonly proc: ChildProcess
   private readonly waiters = new Set<Waiter>()
   private readonly pending = new Map<number, { resolve(evt: PeerEvent): void, reject(err: Error): void }>()
+  private readonly known?: ReadonlySet<string>
+  private stdinError?: Error
   private nextId = 1
 
-  constructor (proc: ChildProcess, name: string) {
+  /**
+   * @param proc - the spawned process, with piped stdio
+   * @param name - prefix for its stderr lines
+   * @param commands - the commands its schema knows; others are refused (default: any)
+   */
+  constructor (proc: ChildProcess, name: string, commands?: readonly string[]) {
     if (proc.pid == null) {
       throw new PeerCommandError('the peer process did not start')
     }
 
     this.proc = proc
     this.pid = proc.pid
+    this.known = commands == null ? undefined : new Set(commands)
+    // writing to a process that just died fails with EPIPE: an error for the commands, never an uncaught exception
+    proc.stdin?.on('error', (err) => {
+      this.stdinError ??= err
+      this.rejectPending(new PeerCommandError(`cannot write to the peer: ${err.message}`))
+    })
     live.add(this)
     started.push(proc.pid)
     if (started.length > 1_000) { started.shift() }
@@ -82,12 +110,7 @@ export class PeerProcess {
       proc.once('exit', (code) => {
         this.exitCode = code
         live.delete(this)
-
-        for (const { reject } of this.pending.values()) {
-          reject(new PeerCommandError(`the peer exited (code ${code}) before answering`))
-        }
-
-        this.pending.clear()
+        this.rejectPending(new PeerCommandError(`the peer exited (code ${code}) before answering`))
         resolve()
       })
     })
@@ -100,14 +123,34 @@ export class PeerProcess {
     })
   }
 
-  /** Send a command and wait for its result; rejects when the peer answers ok:false */
-  async command <T = Record<string, any>> (cmd: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<T> {
+  /**
+   * Send a command and wait for its result (the reply's fields); rejects
+   * with `UnknownCommandError` for a command the schema does not know,
+   * `PeerCommandError` when the peer answers ok:false or is gone, and
+   * `PeerTimeoutError` after `timeoutMs` (plus 2 s)
+   */
+  async command <K extends keyof C & string> (cmd: K, args?: C[K]['args'], timeoutMs?: number): Promise<C[K]['reply']>
+  /** A peer without a schema (the default, `any`: a stand-in, the lab's js peer), or arguments the schema does not describe: the reply typed by the caller */
+  async command <T = Record<string, any>> (cmd: keyof C & string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>
+  async command (cmd: string, args: object = {}, timeoutMs = 15_000): Promise<unknown> {
+    if (this.known != null && !this.known.has(cmd)) {
+      throw new UnknownCommandError(`the peer's schema has no command "${cmd}"`)
+    }
+
+    if (this.exitCode !== undefined || this.stdinError != null || this.proc.stdin == null || !this.proc.stdin.writable) {
+      throw new PeerCommandError(`peer command ${cmd} not sent: the peer ${this.exitCode !== undefined ? `exited (code ${this.exitCode})` : `cannot be written to (${this.stdinError?.message ?? 'stdin closed'})`}`)
+    }
+
     const id = this.nextId++
     const result = new Promise<PeerEvent>((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
     })
 
-    this.proc.stdin!.write(JSON.stringify({ id, cmd, timeoutMs, ...args }) + '\n')
+    this.proc.stdin.write(JSON.stringify({ id, cmd, timeoutMs, ...args }) + '\n', (err) => {
+      if (err != null) {
+        this.pending.get(id)?.reject(new PeerCommandError(`peer command ${cmd} not sent: ${err.message}`))
+      }
+    })
 
     const reply = await withTimeout(result, timeoutMs + 2_000, `peer command ${cmd}`)
       .finally(() => this.pending.delete(id))
@@ -116,7 +159,7 @@ export class PeerProcess {
       throw new PeerCommandError(`peer command ${cmd} failed: ${reply.error}`)
     }
 
-    return reply as T
+    return reply
   }
 
   /** The first event of this type (already seen or to come) that matches */
@@ -169,6 +212,14 @@ export class PeerProcess {
     clearTimeout(timer)
   }
 
+  private rejectPending (err: Error): void {
+    for (const { reject } of this.pending.values()) {
+      reject(err)
+    }
+
+    this.pending.clear()
+  }
+
   private onLine (line: string): void {
     let evt: PeerEvent
 
@@ -212,12 +263,14 @@ export interface StartPeerProcessOptions {
   name?: string
   /** How long to wait for the `ready` event */
   readyTimeoutMs?: number
+  /** The commands its schema knows; others are refused before they are written (default: any) */
+  commands?: readonly string[]
 }
 
 /** Spawns a peer process and resolves once it said `ready` (with its peer id and addresses) */
-export async function startPeerProcess (options: StartPeerProcessOptions): Promise<PeerProcess> {
+export async function startPeerProcess <C extends CommandMap<C> = any> (options: StartPeerProcessOptions): Promise<PeerProcess<C>> {
   const proc = spawn(options.command, options.args ?? [], { stdio: ['pipe', 'pipe', 'pipe'] })
-  const peer = new PeerProcess(proc, options.name ?? 'peer')
+  const peer = new PeerProcess<C>(proc, options.name ?? 'peer', options.commands)
 
   try {
     const ready = await Promise.race([
