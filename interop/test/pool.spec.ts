@@ -126,6 +126,7 @@ describe('interop: @x/connection-pool with go-libp2p', function () {
     await new Promise(resolve => setTimeout(resolve, 1_500))
     const { conns } = await go.command('conns')
     const victim = conns.find((c: any) => c.peerId === js.peerId.toString())
+    if (victim == null) { throw new Error('the go peer has no connection from js') }
     await go.command('close-conn', { connId: victim.connId })
 
     await waitFor(async () => {
