@@ -14,6 +14,8 @@ export interface QueueItem {
   size: number
   /** Set when the caller gave up; the item is skipped and no longer counted */
   cancelled?: boolean
+  /** Set while the item is out of the queues (taken for a frame, or cleared) */
+  taken?: boolean
 }
 
 export interface QueueLimits {
@@ -116,7 +118,8 @@ export class PriorityQueues<T extends QueueItem> {
 
   /** Stops counting an item the caller gave up on; it is skipped when reached */
   cancel (item: T): void {
-    if (item.cancelled === true) {
+    // an item taken out (written, or in a frame being written) is no longer counted here
+    if (item.cancelled === true || item.taken === true) {
       return
     }
 
@@ -188,6 +191,7 @@ export class PriorityQueues<T extends QueueItem> {
       lane.length--
       lane.bytes -= next.size
       state.bytes += next.size
+      next.taken = true
       out.push(next)
     }
   }
@@ -231,6 +235,7 @@ export class PriorityQueues<T extends QueueItem> {
       lane.queued.unshiftAll(mine)
 
       for (const item of mine) {
+        item.taken = false
         lane.queuedLength++
         lane.queuedBytes += item.size
         lane.length++
@@ -246,6 +251,7 @@ export class PriorityQueues<T extends QueueItem> {
     for (const lane of this.lanes) {
       for (const item of [...lane.queued.drain(), ...lane.waiting.drain()]) {
         if (item.cancelled !== true) {
+          item.taken = true
           out.push(item)
         }
       }

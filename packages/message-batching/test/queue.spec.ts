@@ -51,4 +51,16 @@ describe('priority queues', () => {
     expect(queues.length).to.equal(0)
     expect(queues.bytes).to.equal(0)
   })
+
+  it('cancelling an item already taken (a request given up on after it was written) changes no count', () => {
+    const queues = new PriorityQueues<Item>({ maxLength: 10, maxBytes: 1e6, maxWaiting: 10 })
+    const items = [item(0), item(1)]
+    items.forEach(i => queues.push(i))
+    const taken = queues.take(1, 1e6)
+    queues.cancel(taken[0])
+    expect(queues.length).to.equal(1)
+    expect(queues.take(10, 1e6).map(i => i.n)).to.deep.equal([1])
+    expect(queues.length).to.equal(0)
+    expect(queues.bytes).to.equal(0)
+  })
 })
