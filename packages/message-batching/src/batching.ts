@@ -10,7 +10,7 @@ import { MESSAGE_BATCHING_CAPABILITY } from '@x/interface'
 import { PeerChannel } from './channel.ts'
 import { KIND_MESSAGE, KIND_REQUEST, PRIORITY_CODES } from './codec.ts'
 import { DEFAULT_REQUEST_TIMEOUT, MAX_NAME_BYTES } from './constants.ts'
-import { BatchingStoppedError, InvalidBatchingOptionError, MessageTooLargeError, TooManyPeersError, TooManyRequestsError } from './errors.ts'
+import { BatchingStoppedError, InvalidBatchingOptionError, MessageTooLargeError, PendingAnswersLimitError, TooManyInboundStreamsError, TooManyPeersError, TooManyRequestsError } from './errors.ts'
 import { InboundSession } from './inbound.ts'
 import { BatchingMetricsRecorder, registerBatchingMetrics } from './metrics.ts'
 import { resolveSettings } from './options.ts'
@@ -38,6 +38,8 @@ export class MessageBatchingService implements MessageBatching, Startable {
   private readonly channels = new Map<string, PeerChannel>()
   private readonly inbound = new Set<InboundSession>()
   private readonly metrics = new BatchingMetricsRecorder()
+  /** Bytes of answers waiting to be written over all inbound sessions (at most maxPendingAnswerBytes) */
+  private pendingAnswerBytes = 0
   private shutdown = new AbortController()
   private started = false
   private pool?: PoolLike
@@ -158,8 +160,9 @@ export class MessageBatchingService implements MessageBatching, Startable {
     const { channel, priority, target } = this.prepare(peer, name, data, options)
     options.signal?.throwIfAborted()
 
-    if (channel.outstandingRequests >= this.settings.limits.maxInflightRequests) {
-      throw new TooManyRequestsError(`${channel.outstandingRequests} requests to ${target.key} are unanswered`)
+    // requests given up on but unanswered still hold a slot at the remote: never make it reset the stream for them
+    if (channel.outstandingRequests + channel.abandonedRequests >= this.settings.limits.maxInflightRequests) {
+      throw new TooManyRequestsError(`${channel.outstandingRequests + channel.abandonedRequests} requests to ${target.key} are unanswered`)
     }
 
     const timeout = this.settings.requestTimeout ?? this.health?.getTimeout(target.peer) ?? DEFAULT_REQUEST_TIMEOUT
@@ -180,12 +183,11 @@ export class MessageBatchingService implements MessageBatching, Startable {
         reject(err)
       }
       const onAbort = (): void => { giveUp(options.signal?.reason) }
-      const timer = options.signal == null
-        ? setTimeout(() => {
-          this.metrics.requestsTimedOut++
-          giveUp(new TimeoutError(`no answer from ${target.key} to "${name}" within ${timeout} ms`))
-        }, timeout)
-        : undefined
+      // the caller's signal or the timeout, whichever comes first
+      const timer = setTimeout(() => {
+        this.metrics.requestsTimedOut++
+        giveUp(new TimeoutError(`no answer from ${target.key} to "${name}" within ${timeout} ms`))
+      }, timeout)
       const cleanup = (): void => {
         clearTimeout(timer)
         options.signal?.removeEventListener('abort', onAbort)
@@ -218,7 +220,8 @@ export class MessageBatchingService implements MessageBatching, Startable {
         return lengths
       },
       peers: () => this.channels.size,
-      inboundStreams: () => this.inbound.size
+      inboundStreams: () => this.inbound.size,
+      pendingAnswerBytes: () => this.pendingAnswerBytes
     }, Date.now())
   }
 
@@ -309,14 +312,51 @@ export class MessageBatchingService implements MessageBatching, Startable {
       return
     }
 
+    if (this.inbound.size >= this.settings.maxInboundSessions) {
+      this.metrics.inboundStreamsRefused++
+      this.log('refusing a stream from %p: %d inbound streams are open (maxInboundSessions)', peer, this.inbound.size)
+      stream.abort(new TooManyInboundStreamsError(`${this.inbound.size} inbound streams are open (maxInboundSessions)`))
+      return
+    }
+
     const session = new InboundSession(stream, peer, {
       settings: this.settings,
       metrics: this.metrics,
       log: this.log,
       handlers: this.handlers,
-      closed: (s) => { this.inbound.delete(s) }
+      closed: (s) => { this.inbound.delete(s) },
+      reserveAnswer: (s, bytes) => this.reserveAnswer(s, bytes),
+      releaseAnswer: (bytes) => { this.pendingAnswerBytes -= bytes }
     })
     this.inbound.add(session)
+  }
+
+  /**
+   * Makes room for `bytes` of answers waiting: while over
+   * maxPendingAnswerBytes the session holding the most is reset (its
+   * answers are dropped); false when that was `session` itself
+   */
+  private reserveAnswer (session: InboundSession, bytes: number): boolean {
+    while (this.pendingAnswerBytes + bytes > this.settings.maxPendingAnswerBytes) {
+      let largest = session
+
+      for (const other of this.inbound) {
+        if (other.pendingBytes > largest.pendingBytes) {
+          largest = other
+        }
+      }
+
+      this.metrics.pendingAnswerResets++
+      this.log('resetting the stream from %p: %d bytes of answers wait over all streams (maxPendingAnswerBytes), %d of them its own', largest.peer, this.pendingAnswerBytes, largest.pendingBytes)
+      largest.abort(new PendingAnswersLimitError(`${this.pendingAnswerBytes + bytes} bytes of answers would wait, more than maxPendingAnswerBytes (${this.settings.maxPendingAnswerBytes})`))
+
+      if (largest === session) {
+        return false
+      }
+    }
+
+    this.pendingAnswerBytes += bytes
+    return true
   }
 }
 

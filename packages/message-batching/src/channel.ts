@@ -6,8 +6,10 @@
  * written to it and unanswered are rejected (`ResponseLostError`).
  */
 import { TimeoutError } from '@libp2p/interface'
+import { Backoff } from './backoff.ts'
 import { FLAG_ACK, FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeAck, decodeRecords } from './codec.ts'
 import { inflateRaw } from './compression.ts'
+import { STABLE_STREAM_AFTER } from './constants.ts'
 import { NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError } from './errors.ts'
 import { FlowWindow } from './flow.ts'
 import { PriorityQueues } from './queue.ts'
@@ -46,6 +48,8 @@ export interface ChannelDeps {
   shutdown: AbortSignal
   /** Milliseconds, for round-trip samples (tests inject one) */
   now?(): number
+  /** 0..1, for the back-off's jitter (tests inject one) */
+  random?(): number
 }
 
 export class PeerChannel {
@@ -63,11 +67,24 @@ export class PeerChannel {
   private nextId = 0
   /** Requests queued or in flight */
   outstandingRequests = 0
+  /**
+   * Ids of requests written to the current stream that the caller gave up
+   * on (timeout, abort) and the remote has not answered: they still count
+   * against the remote's maxInflightRequests (at most that many)
+   */
+  private readonly abandoned = new Set<number>()
+  private readonly backoff: Backoff
+  /** Set while waiting to reopen after a failure */
+  private retryTimer?: ReturnType<typeof setTimeout>
+  /** When the current stream was attached, and whether it gave valid input since */
+  private attachedAt = 0
+  private proven = false
 
   constructor (peer: PeerId, deps: ChannelDeps) {
     this.peer = peer
     this.deps = deps
     const { settings } = deps
+    this.backoff = new Backoff(settings.reopenBackoff, deps.random)
     this.queues = new PriorityQueues({ maxLength: settings.maxQueueLength, maxBytes: settings.maxQueueBytes, maxWaiting: settings.maxWaiting })
     this.writer = new FrameWriter(this.queues, settings, {
       stream: () => this.stream,
@@ -92,18 +109,26 @@ export class PeerChannel {
 
     if (item.id != null && this.inflight.get(item.id) === item) {
       this.inflight.delete(item.id)
+      this.abandoned.add(item.id)
     }
 
     this.settle(item)
   }
 
   get busy (): boolean {
-    return this.queues.length > 0 || this.inflight.size > 0 || this.stream != null || this.opening
+    return this.queues.length > 0 || this.inflight.size > 0 || this.stream != null || this.opening || this.retryTimer != null
+  }
+
+  /** Requests given up on and not answered on the current stream */
+  get abandonedRequests (): number {
+    return this.abandoned.size
   }
 
   /** Rejects everything queued and in flight, closes the stream */
   close (err: Error): void {
     this.writer.close()
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
 
     for (const item of this.queues.clear()) {
       this.fail(item, err)
@@ -119,7 +144,7 @@ export class PeerChannel {
   }
 
   private open (): void {
-    if (this.opening || this.stream != null || this.deps.shutdown.aborted) {
+    if (this.opening || this.stream != null || this.retryTimer != null || this.deps.shutdown.aborted) {
       return
     }
 
@@ -146,8 +171,23 @@ export class PeerChannel {
         this.fail(item, err)
       }
 
-      this.maybeIdle()
+      this.retryLater()
     })
+  }
+
+  /** The next open waits for the back-off; an idle channel lingers until then, keeping its count of failures */
+  private retryLater (): void {
+    const delay = this.backoff.fail()
+    this.deps.log('reopening the stream to %p in %d ms (failure %d in a row)', this.peer, delay, this.backoff.failures)
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined
+
+      if (this.queues.length > 0) {
+        this.open()
+      } else {
+        this.maybeIdle()
+      }
+    }, delay)
   }
 
   private attach (stream: Stream): void {
@@ -155,6 +195,9 @@ export class PeerChannel {
     this.generation++
     this.names = new Map()
     this.nextId = 0
+    this.abandoned.clear()
+    this.attachedAt = Date.now()
+    this.proven = false
     const { flowControl, limits } = this.deps.settings
     const flow = flowControl != null && stream.protocol === flowControl.protocol
       ? new FlowWindow(flowControl.maxUnackedBytes, this.deps.now ?? (() => performance.now()))
@@ -169,8 +212,9 @@ export class PeerChannel {
 
       try {
         this.deps.metrics.bytesReceived += evt.data.byteLength
+        const frames = decoder.push(evt.data)
 
-        for (const frame of decoder.push(evt.data)) {
+        for (const frame of frames) {
           if (frame.flags === FLAG_ACK) {
             flow?.acked(decodeAck(frame.body))
             this.writer.windowOpened()
@@ -183,6 +227,11 @@ export class PeerChannel {
           for (const record of decodeRecords(body, this.deps.settings.limits)) {
             this.response(record)
           }
+        }
+
+        // valid input: the remote handles this stream, a later death is not a failure to back off from
+        if (frames.length > 0) {
+          this.proven = true
         }
       } catch (err: any) {
         this.deps.metrics.protocolError(err.name)
@@ -206,6 +255,7 @@ export class PeerChannel {
     const item = this.inflight.get(record.id ?? -1)
 
     if (item == null) {
+      this.abandoned.delete(record.id ?? -1)
       this.deps.metrics.lateResponses++
       return
     }
@@ -239,7 +289,16 @@ export class PeerChannel {
     }
 
     this.failInflight(new ResponseLostError(`the stream closed before the answer came: ${err.message}`, { cause: err }))
-    // unwritten items are still queued: the writer opens the next stream for them
+    this.abandoned.clear()
+
+    // a stream that died young without a valid frame from the remote: the next one waits for the back-off
+    if (!this.proven && Date.now() - this.attachedAt < STABLE_STREAM_AFTER) {
+      this.retryLater()
+    } else {
+      this.backoff.succeed()
+    }
+
+    // unwritten items are still queued: the writer opens the next stream for them (after the back-off)
     this.writer.reset()
     this.maybeIdle()
   }
@@ -281,7 +340,7 @@ export class PeerChannel {
 
       if (item.kind === KIND_REQUEST) {
         // ids wrap at 2^32; one still in flight on this stream is skipped (PROTOCOL.md, Requests)
-        while (this.inflight.has(this.nextId)) {
+        while (this.inflight.has(this.nextId) || this.abandoned.has(this.nextId)) {
           this.nextId = (this.nextId + 1) % 2 ** 32
         }
         item.id = this.nextId

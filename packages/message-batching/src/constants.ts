@@ -56,10 +56,25 @@ export const FLOW_INITIAL_WINDOW = 64 * 1024
 export const FLOW_MIN_WINDOW = 16 * 1024
 /** Most frames unacknowledged at once, whatever their size */
 export const FLOW_MAX_UNACKED_FRAMES = 1024
-/** Queuing delay always allowed on top of the smallest round trip, ms */
+/** The window shrinks to this share of itself when a queue builds */
+export const FLOW_DECREASE = 0.8
+/** Queuing delay always allowed on top of the smallest round trip (else half of it), ms */
 export const FLOW_MIN_QUEUE_DELAY = 1
 /** The smallest round trip is forgotten after this long, ms */
 export const FLOW_MIN_RTT_WINDOW = 10_000
+
+/** Inbound streams over all peers at once (each may buffer up to `limits.maxFrameBytes` of a partial frame) */
+export const DEFAULT_MAX_INBOUND_SESSIONS = 128
+/** Bytes of answers queued and not yet handed to their streams, over all inbound streams */
+export const DEFAULT_MAX_PENDING_ANSWER_BYTES = 16 * 1024 * 1024
+/** How long a handler may take to answer a request before it is answered with HANDLER_ERROR, ms */
+export const DEFAULT_HANDLER_TIMEOUT = 30_000
+/** The first reopen after a stream died young or failed to open waits about this long (jittered down to half), ms */
+export const DEFAULT_REOPEN_INITIAL_DELAY = 100
+/** ... doubling per failure in a row, up to this, ms */
+export const DEFAULT_REOPEN_MAX_DELAY = 10_000
+/** A stream that lived this long, or gave valid input, resets the back-off, ms */
+export const STABLE_STREAM_AFTER = 10_000
 
 /** Metric rates are averaged over this window, ms */
 export const RATE_WINDOW = 10_000

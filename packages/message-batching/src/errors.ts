@@ -98,3 +98,15 @@ export class TooManyPeersError extends Error {
   static name = 'TooManyPeersError'
   name = 'TooManyPeersError'
 }
+
+/** More inbound streams, over all peers, than `maxInboundSessions` */
+export class TooManyInboundStreamsError extends Error {
+  static name = 'TooManyInboundStreamsError'
+  name = 'TooManyInboundStreamsError'
+}
+
+/** Answers waiting to be written, over all inbound streams, passed `maxPendingAnswerBytes`: the stream holding the most is reset */
+export class PendingAnswersLimitError extends Error {
+  static name = 'PendingAnswersLimitError'
+  name = 'PendingAnswersLimitError'
+}

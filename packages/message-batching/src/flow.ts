@@ -11,12 +11,12 @@
  *
  * The window adapts to the path, delay-based (like TCP Vegas or LEDBAT):
  * each acknowledgement gives a round-trip sample; while samples stay
- * within the allowed queuing delay of the smallest recent one, the window
- * grows by the bytes acknowledged (doubling per round trip), above it the
- * window shrinks by an eighth. It stays between FLOW_MIN_WINDOW and
- * `flowControl.maxUnackedBytes`.
+ * within half the smallest recent one (at least FLOW_MIN_QUEUE_DELAY) of
+ * it, the window grows by the bytes acknowledged (doubling per round
+ * trip); above that it shrinks by a fifth, at most once per round trip. It
+ * stays between FLOW_MIN_WINDOW and `flowControl.maxUnackedBytes`.
  */
-import { FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
+import { FLOW_DECREASE, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
 
 interface SentFrame {
@@ -32,6 +32,7 @@ export class FlowWindow {
   /** The smallest recent round trip, ms */
   minRtt = Infinity
   private minRttAt = 0
+  private lastDecrease = -Infinity
   private readonly max: number
   private readonly min: number
   private readonly now: () => number
@@ -88,12 +89,15 @@ export class FlowWindow {
       this.minRttAt = now
     }
 
-    const allowed = Math.max(this.minRtt, FLOW_MIN_QUEUE_DELAY)
+    // the queuing delay accepted: half the smallest round trip, at least FLOW_MIN_QUEUE_DELAY
+    const target = Math.max(this.minRtt / 2, FLOW_MIN_QUEUE_DELAY)
 
-    if (rtt <= this.minRtt + allowed) {
+    if (rtt - this.minRtt <= target) {
       this.window = Math.min(this.max, this.window + bytes)
-    } else {
-      this.window = Math.max(this.min, Math.floor(this.window * 7 / 8))
+    } else if (now - this.lastDecrease >= rtt) {
+      // at most once per round trip: the samples of one queue build-up are one signal
+      this.window = Math.max(this.min, Math.floor(this.window * FLOW_DECREASE))
+      this.lastDecrease = now
     }
   }
 }

@@ -4,6 +4,7 @@
  * writes the answers back in batches on the same stream. Bad input resets
  * the stream with the named error and counts it; nothing else is touched.
  */
+import { TimeoutError } from '@libp2p/interface'
 import { FrameDecoder, KIND_MESSAGE, encodeAckFrame, KIND_NAME, KIND_REQUEST, PRIORITY_NAMES, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { MAX_ERROR_TEXT_BYTES, MAX_NAME_BYTES } from './constants.ts'
@@ -27,6 +28,14 @@ export interface InboundDeps {
   log: Logger
   handlers: ReadonlyMap<string, BatchingHandler>
   closed(session: InboundSession): void
+  /** Room for `bytes` more of answers waiting, node-wide; false when this session was reset to keep the bound */
+  reserveAnswer(session: InboundSession, bytes: number): boolean
+  releaseAnswer(bytes: number): void
+}
+
+interface RunningHandler {
+  controller: AbortController
+  timer: ReturnType<typeof setTimeout>
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -52,6 +61,10 @@ export class InboundSession {
   private remoteDone = false
   /** Frames are acknowledged (PROTOCOL.md, Flow control) */
   private readonly acks: boolean
+  /** Bytes of answers queued here, not yet handed to the stream (counted node-wide too) */
+  pendingBytes = 0
+  /** Request handlers still running, by request id (at most maxInflightRequests) */
+  private readonly running = new Map<number, RunningHandler>()
 
   constructor (stream: Stream, peer: PeerId, deps: InboundDeps) {
     this.stream = stream
@@ -64,18 +77,20 @@ export class InboundSession {
     this.responses = new PriorityQueues({ maxLength: Infinity, maxBytes: Infinity, maxWaiting: 0 })
     this.writer = new FrameWriter(this.responses, settings, {
       stream: () => this.open && stream.writeStatus === 'writable' ? stream : undefined,
-      needStream: () => { this.responses.clear() },
+      needStream: () => { this.dropAnswers() },
       encode: (items) => ({ records: items.map(item => item.record), items }),
       written: (items, frame) => {
         // an answer counts against maxInflightRequests until it is written
         for (const item of items) {
           this.unanswered.delete(item.record.id ?? 0)
           this.answered.delete(item.record.id ?? 0)
+          this.pendingBytes -= item.size
+          this.deps.releaseAnswer(item.size)
         }
         this.deps.metrics.frameWritten(frame, 0, 0, Date.now())
         this.maybeClose()
       },
-      failed: () => { this.responses.clear() }
+      failed: () => { this.dropAnswers() }
     })
 
     stream.addEventListener('message', (evt) => { this.receive(evt.data) })
@@ -108,8 +123,21 @@ export class InboundSession {
 
     this.open = false
     this.writer.close()
-    this.responses.clear()
+    this.dropAnswers()
+
+    for (const { controller, timer } of this.running.values()) {
+      clearTimeout(timer)
+      controller.abort(new Error('the stream closed'))
+    }
+
+    this.running.clear()
     this.deps.closed(this)
+  }
+
+  private dropAnswers (): void {
+    this.responses.clear()
+    this.deps.releaseAnswer(this.pendingBytes)
+    this.pendingBytes = 0
   }
 
   private receive (chunk: Parameters<FrameDecoder['push']>[0]): void {
@@ -191,8 +219,19 @@ export class InboundSession {
       return
     }
 
+    // a handler that never answers is answered for it after handlerTimeout, so its id does not hold a slot forever
+    const { handlerTimeout } = this.deps.settings
+    const controller = new AbortController()
+    const timer = setTimeout(() => {
+      this.running.delete(id)
+      this.deps.metrics.handlerTimeouts++
+      controller.abort(new TimeoutError(`no answer within ${handlerTimeout} ms`))
+      this.answer(id, record.priority, STATUS_HANDLER_ERROR, errorText(`the handler of "${name}" did not answer within ${handlerTimeout} ms`))
+    }, handlerTimeout)
+    this.running.set(id, { controller, timer })
+
     Promise.resolve()
-      .then(async () => handler(record.payload, context))
+      .then(async () => handler(record.payload, { ...context, signal: controller.signal }))
       .then(result => {
         if (result != null && !(result instanceof Uint8Array)) {
           throw new TypeError('the handler returned something other than a Uint8Array')
@@ -205,6 +244,12 @@ export class InboundSession {
       .catch(err => {
         this.deps.metrics.handlerErrors++
         this.answer(id, record.priority, STATUS_HANDLER_ERROR, errorText(err))
+      })
+      .finally(() => {
+        if (this.running.get(id)?.controller === controller) {
+          clearTimeout(timer)
+          this.running.delete(id)
+        }
       })
   }
 
@@ -254,8 +299,13 @@ export class InboundSession {
       return
     }
 
-    this.answered.add(id)
+    if (!this.deps.reserveAnswer(this, payload.byteLength)) {
+      // this stream held the most answers waiting and was reset
+      return
+    }
 
+    this.answered.add(id)
+    this.pendingBytes += payload.byteLength
     this.responses.push({ priority, size: payload.byteLength, record: { kind: 2, n: status, priority, id, payload } })
     this.writer.queued(priority)
   }

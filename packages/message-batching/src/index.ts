@@ -257,6 +257,41 @@ export interface MessageBatchingInit {
   maxOutboundStreams?: number
 
   /**
+   * Inbound streams over all peers at once; more are reset with
+   * `TooManyInboundStreamsError` and counted (`inboundStreamsRefused`)
+   *
+   * @default 128
+   */
+  maxInboundSessions?: number
+
+  /**
+   * Bytes of answers waiting to be written, over all inbound streams (a
+   * remote that does not read its answers makes them wait); past it the
+   * inbound stream holding the most is reset with `PendingAnswersLimitError`
+   * and counted (`pendingAnswerResets`)
+   *
+   * @default 16777216
+   */
+  maxPendingAnswerBytes?: number
+
+  /**
+   * How long a handler may take to answer a request, ms; then the request
+   * is answered with a `HANDLER_ERROR` and the handler's `signal` aborts
+   *
+   * @default 30000
+   */
+  handlerTimeout?: number
+
+  /**
+   * Back-off between reopens of a peer's stream after it failed to open or
+   * died young (before valid input and within 10 s): a random wait between
+   * half and all of min(maxDelay, initialDelay * 2^(failures - 1)), ms
+   *
+   * @default { initialDelay: 100, maxDelay: 10000 }
+   */
+  reopenBackoff?: { initialDelay?: number, maxDelay?: number }
+
+  /**
    * Prefix of the metric names
    *
    * @default 'x_batching_'
@@ -283,6 +318,11 @@ export interface HandlerContext {
   peer: PeerId
   priority: Priority
   name: string
+  /**
+   * Aborted when the answer is no longer wanted: `handlerTimeout` passed or
+   * the stream closed (requests only; a message's handler gets none)
+   */
+  signal?: AbortSignal
 }
 
 /** Returns the answer to a request (ignored for messages) */
@@ -333,6 +373,14 @@ export interface BatchingMetrics {
   streamOpenFailures: number
   peers: number
   inboundStreams: number
+  /** Inbound streams reset because `maxInboundSessions` were open */
+  inboundStreamsRefused: number
+  /** Inbound streams reset because answers waiting passed `maxPendingAnswerBytes` */
+  pendingAnswerResets: number
+  /** Requests answered with an error because their handler passed `handlerTimeout` */
+  handlerTimeouts: number
+  /** Bytes of answers waiting to be written, over all inbound streams */
+  pendingAnswerBytes: number
 }
 
 export interface MessageBatching {

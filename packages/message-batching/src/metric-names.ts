@@ -18,11 +18,11 @@ export const METRIC_SUFFIXES = {
   flushes: 'flushes_total',
   /** counter, labels are error names (`FrameTooLargeError` ...) of streams reset for bad input */
   protocolErrors: 'protocol_errors_total',
-  /** counter, labels `handler_errors`, `opened`, `open_failures` */
+  /** counter, labels `handler_errors`, `handler_timeouts`, `opened`, `open_failures`, `inbound_refused`, `pending_answer_resets` */
   events: 'events_total',
   /** gauge, labels `high`, `normal`, `low`: queued messages and requests over all peers */
   queueLength: 'queue_length',
-  /** gauge, labels `messages_per_second`, `batches_per_second`, `mean_batch_size`, `peers`, `inbound_streams` */
+  /** gauge, labels `messages_per_second`, `batches_per_second`, `mean_batch_size`, `peers`, `inbound_streams`, `pending_answer_bytes` */
   status: 'status'
 } as const
 

@@ -48,6 +48,7 @@ export interface MetricsSource {
   queueLengths(): { high: number, normal: number, low: number }
   peers(): number
   inboundStreams(): number
+  pendingAnswerBytes(): number
 }
 
 export class BatchingMetricsRecorder {
@@ -70,6 +71,9 @@ export class BatchingMetricsRecorder {
   handlerErrors = 0
   streamsOpened = 0
   streamOpenFailures = 0
+  inboundStreamsRefused = 0
+  pendingAnswerResets = 0
+  handlerTimeouts = 0
   readonly flushes: Record<FlushCause, number> = { idle: 0, drain: 0, size: 0, bytes: 0, priority: 0, timeout: 0 }
   readonly protocolErrors: Record<string, number> = {}
 
@@ -125,7 +129,11 @@ export class BatchingMetricsRecorder {
       streamsOpened: this.streamsOpened,
       streamOpenFailures: this.streamOpenFailures,
       peers: source.peers(),
-      inboundStreams: source.inboundStreams()
+      inboundStreams: source.inboundStreams(),
+      inboundStreamsRefused: this.inboundStreamsRefused,
+      pendingAnswerResets: this.pendingAnswerResets,
+      handlerTimeouts: this.handlerTimeouts,
+      pendingAnswerBytes: source.pendingAnswerBytes()
     }
   }
 }
@@ -152,14 +160,22 @@ export function registerBatchingMetrics (metrics: Metrics, prefix: string, snaps
   counter('bytes', 'Bytes of records before compression, and of frames on the stream', m => ({ sent_uncompressed: m.bytesBeforeCompression, sent_wire: m.bytesAfterCompression, received_wire: m.bytesReceived }))
   counter('flushes', 'Frames written, by what caused the flush', m => ({ ...m.flushes }))
   counter('protocolErrors', 'Streams reset for bad input, by error name', m => ({ ...m.protocolErrors }))
-  counter('events', 'Handler errors, streams opened, failed stream opens', m => ({ handler_errors: m.handlerErrors, opened: m.streamsOpened, open_failures: m.streamOpenFailures }))
+  counter('events', 'Handler errors and timeouts, streams opened, failed stream opens, inbound streams refused or reset over the node-wide limits', m => ({
+    handler_errors: m.handlerErrors,
+    handler_timeouts: m.handlerTimeouts,
+    opened: m.streamsOpened,
+    open_failures: m.streamOpenFailures,
+    inbound_refused: m.inboundStreamsRefused,
+    pending_answer_resets: m.pendingAnswerResets
+  }))
   gauge('queueLength', 'Queued messages and requests over all peers, by priority', m => ({ ...m.queueLength }))
   gauge('status', 'Rates over the last 10 s, mean batch size, peers with a channel, inbound streams', m => ({
     messages_per_second: m.messagesPerSecond,
     batches_per_second: m.batchesPerSecond,
     mean_batch_size: m.meanBatchSize,
     peers: m.peers,
-    inbound_streams: m.inboundStreams
+    inbound_streams: m.inboundStreams,
+    pending_answer_bytes: m.pendingAnswerBytes
   }))
 }
 

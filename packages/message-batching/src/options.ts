@@ -4,6 +4,7 @@
  */
 import * as c from './constants.ts'
 import { InvalidBatchingOptionError } from './errors.ts'
+import type { BackoffSettings } from './backoff.ts'
 import type { CompressionLevel } from './compression.ts'
 import type { MessageBatchingInit } from './index.ts'
 import type { FlushSettings } from './writer.ts'
@@ -34,9 +35,16 @@ export interface BatchingSettings extends FlushSettings {
   openTimeout: number
   maxInboundStreams: number
   maxOutboundStreams: number
+  maxInboundSessions: number
+  maxPendingAnswerBytes: number
+  handlerTimeout: number
+  reopenBackoff: BackoffSettings
   metricsPrefix: string
   protocol: string
 }
+
+/** setTimeout turns longer delays into 1 ms */
+const MAX_TIMER = 2 ** 31 - 1
 
 function integer (name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value == null) {
@@ -49,7 +57,7 @@ function integer (name: string, value: number | undefined, fallback: number, min
 }
 
 function optionalInteger (name: string, value: number | undefined): number | undefined {
-  return value == null ? undefined : integer(name, value, 0, 1)
+  return value == null ? undefined : integer(name, value, 0, 1, MAX_TIMER)
 }
 
 function resolveLimits (init: MessageBatchingInit): WireLimits {
@@ -107,6 +115,16 @@ function resolveFlowControl (init: MessageBatchingInit, protocol: string): FlowS
   }
 }
 
+function resolveBackoff (init: MessageBatchingInit): BackoffSettings {
+  if (init.reopenBackoff != null && typeof init.reopenBackoff !== 'object') {
+    throw new InvalidBatchingOptionError('reopenBackoff must be an object')
+  }
+
+  const initialDelay = integer('reopenBackoff.initialDelay', init.reopenBackoff?.initialDelay, c.DEFAULT_REOPEN_INITIAL_DELAY, 1, MAX_TIMER)
+  const maxDelay = integer('reopenBackoff.maxDelay', init.reopenBackoff?.maxDelay, Math.max(initialDelay, c.DEFAULT_REOPEN_MAX_DELAY), initialDelay, MAX_TIMER)
+  return { initialDelay, maxDelay }
+}
+
 export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettings {
   if (init == null || typeof init !== 'object') {
     throw new InvalidBatchingOptionError('init must be an object')
@@ -139,9 +157,13 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
     maxWaiting: integer('maxWaiting', init.maxWaiting, c.DEFAULT_MAX_WAITING, 0),
     maxPeers: integer('maxPeers', init.maxPeers, c.DEFAULT_MAX_PEERS, 1),
     requestTimeout: optionalInteger('requestTimeout', init.requestTimeout),
-    openTimeout: integer('openTimeout', init.openTimeout, c.DEFAULT_OPEN_TIMEOUT, 1),
+    openTimeout: integer('openTimeout', init.openTimeout, c.DEFAULT_OPEN_TIMEOUT, 1, MAX_TIMER),
     maxInboundStreams: integer('maxInboundStreams', init.maxInboundStreams, c.DEFAULT_MAX_INBOUND_STREAMS, 1),
     maxOutboundStreams: integer('maxOutboundStreams', init.maxOutboundStreams, c.DEFAULT_MAX_OUTBOUND_STREAMS, 1),
+    maxInboundSessions: integer('maxInboundSessions', init.maxInboundSessions, c.DEFAULT_MAX_INBOUND_SESSIONS, 1),
+    maxPendingAnswerBytes: integer('maxPendingAnswerBytes', init.maxPendingAnswerBytes, c.DEFAULT_MAX_PENDING_ANSWER_BYTES, 1),
+    handlerTimeout: integer('handlerTimeout', init.handlerTimeout, c.DEFAULT_HANDLER_TIMEOUT, 1, MAX_TIMER),
+    reopenBackoff: resolveBackoff(init),
     metricsPrefix: init.metricsPrefix ?? c.DEFAULT_METRICS_PREFIX,
     protocol
   }
