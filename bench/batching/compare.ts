@@ -9,14 +9,18 @@
  * 3. `batching`: `@x/message-batching` `send()`, up to 2,000 unresolved,
  *    compression off (the payloads are random: deflate could only cost CPU;
  *    the last table measures compression on JSON)
+ * 4. `batching, no flow control`: the same with `flowControl: false` (a
+ *    second instance on its own protocol id, on the same connection): the
+ *    service as it was before flow control, measured side by side
  *
  * Throughput runs in ROUNDS (5) interleaved rounds, the order rotating;
  * msg/s is the median of a mode's rounds, wire bytes are summed over them.
  * Per mode: messages/s (first send to last receipt at B), wire bytes per
  * message and efficiency (payload / wire bytes), one-way latency p50/p99 at
  * light (100/s), medium (2,000/s) and saturating load (the throughput run).
- * Then `high` priority latency while a `low` flood saturates the link, and
- * compression on a JSON payload (ratio and CPU). All nodes run in this one
+ * Then `high` priority latency while a `low` flood saturates the link
+ * (FLOOD_TRIALS (3) trials per instance, interleaved; medians of the
+ * trials' p50 and p99), and compression on a JSON payload (ratio and CPU). All nodes run in this one
  * process, so the sender, the receiver and the proxy share its event loop.
  *
  *   node bench/batching/compare.ts            (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5)
@@ -41,8 +45,12 @@ const LP = '/bench/lp/1.0.0'
 const WINDOW_STREAMS = 64
 const WINDOW_BATCHING = 2000
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
+const FLOOD_TRIALS = Number(process.env.FLOOD_TRIALS ?? 3)
+const NO_FLOW_PROTOCOL = '/x/batch-noflow/1.0.0'
 
-type Node = Libp2p<{ batching: MessageBatching }>
+type Services = { batching: MessageBatching, batchingNoFlow: MessageBatching }
+type Node = Libp2p<Services>
+type Instance = keyof Services
 
 async function node (listen: boolean): Promise<Node> {
   return createLibp2p({
@@ -51,7 +59,10 @@ async function node (listen: boolean): Promise<Node> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxInboundStreams: 4096, maxOutboundStreams: 4096 })],
     connectionMonitor: { enabled: false },
-    services: { batching: messageBatching({ requestTimeout: 60_000, compression: false }) }
+    services: {
+      batching: messageBatching({ requestTimeout: 60_000, compression: false }),
+      batchingNoFlow: messageBatching({ requestTimeout: 60_000, compression: false, flowControl: false, protocol: NO_FLOW_PROTOCOL })
+    }
   }) as unknown as Promise<Node>
 }
 
@@ -134,6 +145,11 @@ function modes (a: Node, b: Node, conn: Connection, lp: Stream): Mode[] {
       name: 'batching',
       window: WINDOW_BATCHING,
       send: async (data) => a.services.batching.send(b.peerId, 'bench', data, { priority: data[8] === 1 ? 'high' : 'normal' })
+    },
+    {
+      name: 'batching, no flow control',
+      window: WINDOW_BATCHING,
+      send: async (data) => a.services.batchingNoFlow.send(b.peerId, 'bench', data, { priority: data[8] === 1 ? 'high' : 'normal' })
     }
   ]
 }
@@ -219,8 +235,10 @@ async function setup (latency: number): Promise<{ a: Node, b: Node, proxy: Fault
       }
     })
   })
-  b.services.batching.handle('bench', (data) => { receiver.arrived(data) })
-  b.services.batching.handle('echo', (data) => data)
+  for (const instance of ['batching', 'batchingNoFlow'] as const) {
+    b.services[instance].handle('bench', (data) => { receiver.arrived(data) })
+    b.services[instance].handle('echo', (data) => data)
+  }
 
   const port = Number(b.getMultiaddrs()[0].toString().match(/\/tcp\/(\d+)/)?.[1])
   const proxy = new FaultProxy({ target: { port } })
@@ -304,27 +322,56 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
   const speedupLp = batched.rate / lpStream.rate
   const lightDelta = median(batched.light) - median(lpStream.light)
 
-  // high priority while a low flood saturates the link
-  const idle: number[] = []
-  for (let i = 0; i < 50; i++) {
-    const t = performance.now()
-    await a.services.batching.request(b.peerId, 'echo', new Uint8Array(SIZE))
-    idle.push(performance.now() - t)
-    await new Promise(resolve => setTimeout(resolve, 5))
+  // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved
+  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[] }> = {
+    batching: { idle: [], p50: [], p99: [], lows: [], n: [] },
+    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [] }
   }
-  const idleRtt = median(idle)
-  const flood = floodWithHigh(receiver, a, b)
-  const { high, lows } = await flood
+  for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
+    for (const instance of (trial % 2 === 0 ? ['batching', 'batchingNoFlow'] : ['batchingNoFlow', 'batching']) as Instance[]) {
+      const idle: number[] = []
+      for (let i = 0; i < 50; i++) {
+        const t = performance.now()
+        await a.services[instance].request(b.peerId, 'echo', new Uint8Array(SIZE))
+        idle.push(performance.now() - t)
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+      const { high, lows } = await floodWithHigh(receiver, a, b, instance)
+      const f = floods[instance]
+      f.idle.push(median(idle))
+      f.p50.push(median(high))
+      f.p99.push(percentile(high, 99))
+      f.lows.push(lows)
+      f.n.push(high.length)
+    }
+  }
 
   const efficiency = SIZE / batched.wire
+  const noFlow = raw['batching, no flow control'] as any
   process.stdout.write(`\n${label}: batching vs stream/msg ${fmt(speedupStream, 1)}x (target >= 20x: ${speedupStream >= 20 ? 'met' : 'NOT met'}), ` +
     `vs lp-stream ${fmt(speedupLp, 2)}x (target >= 2x: ${speedupLp >= 2 ? 'met' : 'NOT met'}), ` +
     `efficiency ${fmt(efficiency * 100, 1)}% (target >= 95%: ${efficiency >= 0.95 ? 'met' : 'NOT met'}), ` +
-    `light-load p50 ${fmt(lightDelta, 3)} ms vs lp-stream (target within 1 ms: ${Math.abs(lightDelta) <= 1 ? 'met' : 'NOT met'})\n`)
-  process.stdout.write(`${label}: high priority under a low flood (${lows} low messages): p50 ${fmt(median(high))} ms, p99 ${fmt(percentile(high, 99))} ms; idle RTT (request, median) ${fmt(idleRtt)} ms; ` +
-    `target p99 <= 2x idle RTT (${fmt(2 * idleRtt)} ms): ${percentile(high, 99) <= 2 * idleRtt ? 'met' : 'NOT met'}\n`)
+    `light-load p50 ${fmt(lightDelta, 3)} ms vs lp-stream (target within 1 ms: ${Math.abs(lightDelta) <= 1 ? 'met' : 'NOT met'}); ` +
+    `without flow control: ${fmt(noFlow.rate / perStream.rate, 1)}x / ${fmt(noFlow.rate / lpStream.rate, 2)}x\n`)
+  const floodRows: Array<Record<string, string | number>> = []
+  for (const instance of ['batchingNoFlow', 'batching'] as Instance[]) {
+    const f = floods[instance]
+    const idleRtt = median(f.idle)
+    const p99 = median(f.p99)
+    floodRows.push({
+      instance: instance === 'batching' ? 'batching (flow control)' : 'batching, no flow control',
+      'idle RTT ms (median)': idleRtt,
+      'high p50 ms (median of trials)': median(f.p50),
+      'high p99 ms (median of trials)': p99,
+      'p99 per trial': f.p99.map(v => fmt(v)).join(' / '),
+      'low sent per trial': f.lows.join(' / '),
+      'high received': f.n.join(' / '),
+      'target p99 <= 2x idle RTT': p99 <= 2 * idleRtt ? 'met' : 'NOT met'
+    })
+  }
+  printTable(`${label}: high priority (one every 10 ms, 200) while a low flood saturates the link, ${FLOOD_TRIALS} trials each, interleaved`, floodRows)
 
-  results[label] = { raw, speedupStream, speedupLp, efficiency, lightDelta, idleRtt, high: { p50: median(high), p99: percentile(high, 99), n: high.length } }
+  results[label] = { raw, speedupStream, speedupLp, efficiency, lightDelta, floods }
   await env.stop()
 }
 
@@ -399,11 +446,12 @@ async function latencyRun (receiver: Receiver, mode: Mode, everyMs: number, perT
   return [...receiver.latencies]
 }
 
-async function floodWithHigh (receiver: Receiver, a: Node, b: Node): Promise<{ high: number[], lows: number }> {
+async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: Instance): Promise<{ high: number[], lows: number }> {
   receiver.reset()
   let flooding = true
   let lows = 0
-  const low: Mode = { name: 'low', window: WINDOW_BATCHING, send: async (data) => a.services.batching.send(b.peerId, 'bench', data, { priority: 'low' }) }
+  const service = a.services[instance]
+  const low: Mode = { name: 'low', window: WINDOW_BATCHING, send: async (data) => service.send(b.peerId, 'bench', data, { priority: 'low' }) }
   const floodDone = (async () => {
     const gate = new Gate(low.window)
     while (flooding) {
@@ -414,12 +462,13 @@ async function floodWithHigh (receiver: Receiver, a: Node, b: Node): Promise<{ h
   })()
   await new Promise(resolve => setTimeout(resolve, 300))
   for (let i = 0; i < 200; i++) {
-    void a.services.batching.send(b.peerId, 'bench', message(true), { priority: 'high' })
+    void service.send(b.peerId, 'bench', message(true), { priority: 'high' })
     await new Promise(resolve => setTimeout(resolve, 10))
   }
   flooding = false
   await floodDone
   const deadline = Date.now() + 30_000
-  while (receiver.highLatencies.length < 200 && Date.now() < deadline) { await new Promise(resolve => setTimeout(resolve, 20)) }
+  // every high and low arrived: the next trial starts on an empty path
+  while ((receiver.highLatencies.length < 200 || receiver.count < lows + 200) && Date.now() < deadline) { await new Promise(resolve => setTimeout(resolve, 20)) }
   return { high: [...receiver.highLatencies], lows }
 }
