@@ -19,6 +19,13 @@ export const DEFAULT_MAX_EXCHANGED_PEERS = 64
 export const DEFAULT_MAX_VERIFICATIONS_PER_INTERVAL = 256
 export const DEFAULT_MAX_NEW_PEERS_PER_INTERVAL = 128
 export const DEFAULT_METRICS_PREFIX = 'x_pubsub_discovery_'
+export const DEFAULT_NAME_RESOLUTION_TIMEOUT = 5 * second
+
+/** DNS lookups of other peers' names in flight at once, node-wide; names beyond are dropped */
+export const MAX_PENDING_NAME_LOOKUPS = 32
+
+/** DNS names of one announcement or record that are looked up; the others are dropped */
+export const MAX_NAMES_PER_ANNOUNCEMENT = 8
 
 /**
  * Peers we learn from the records one author relays, in all, while we are

@@ -7,6 +7,7 @@
  * PROTOCOL.md.
  */
 import { peerDiscoverySymbol, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { dns as defaultDns } from '@multiformats/dns'
 import { LIBP2P_CAPABILITIES, PUBSUB_PEER_DISCOVERY_CAPABILITY } from '@x/interface'
 import { TypedEventEmitter } from 'main-event'
 import { AnnouncementClock } from './announcement-clock.ts'
@@ -14,6 +15,7 @@ import * as C from './constants.ts'
 import { Gate } from './gate.ts'
 import { Joins } from './joins.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
+import { NameCheck } from './names.ts'
 import { resolveOptions } from './options.ts'
 import { encodeOwnAnnouncement } from './own-announcement.ts'
 import { PeerCache } from './peer-cache.ts'
@@ -28,6 +30,7 @@ import type { CacheVerdict } from './peer-cache.ts'
 import type { PubSubLike, PubSubMessage } from './pubsub.ts'
 import type { Announcement } from './validate.ts'
 import type { Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerUpdate, Startable } from '@libp2p/interface'
+import type { DNS } from '@multiformats/dns'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, Startable {
@@ -51,6 +54,15 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   /** The join state: answers to joiners and records due (PROTOCOL.md S4-S7, X1-X3) */
   private readonly joins: Joins
   private readonly metrics = new DiscoveryMetricsRecorder()
+  /** Resolves DNS names in others' addresses before they are accepted (PROTOCOL.md A4) */
+  private readonly names: NameCheck
+  /**
+   * Peers with an announcement waiting for its names to resolve: the
+   * ticket of their latest announcement, and how many wait (an entry lives
+   * only while one waits, each at most `nameResolutionTimeout`)
+   */
+  private readonly resolving = new Map<string, { latest: number, waiting: number }>()
+  private tickets = 0
   private pubsub?: PubSubLike
   /** The validator we registered on each topic, and the one it replaced (bounded by our topics) */
   private readonly installedValidators = new Map<string, { ours: unknown, theirs: unknown }>()
@@ -67,6 +79,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.listenOnly = this.options.listenOnly
     this.log = components.logger.forComponent('x:pubsub-peer-discovery')
     this.cache = new PeerCache(this.options.maxPeers)
+    let dns: DNS | undefined
+    this.names = new NameCheck(() => {
+      dns ??= optionalComponent(() => components.dns) ?? defaultDns()
+      return dns
+    }, { timeout: this.options.nameResolutionTimeout }, this.log)
     this.relayedPeers = new PeerCache(this.options.maxPeers)
     this.gate = new Gate(components.peerId, {
       limits: this.options.limits,
@@ -91,7 +108,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       knows: (peer) => this.knows(peer, Date.now()),
       joining: () => Date.now() - this.startedAt < C.MAX_WARMUP_INTERVALS * this.options.schedule.interval,
       learned: (peer, multiaddrs, source) => { this.learned(peer, multiaddrs, source) },
-      acceptsAll: (multiaddrs, source) => multiaddrs.every(ma => this.options.incomingAddressFilter(ma, source)),
+      acceptsAll: async (multiaddrs, source) => this.acceptsAll(multiaddrs, source),
       drop: (reason) => { this.metrics.drop(reason) },
       isStarted: () => this.started
     }, this.log)
@@ -152,6 +169,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.clock.stop()
     this.joins.stop()
     this.exchange.reset()
+    this.names.abort()
+    this.resolving.clear()
     this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
 
     const pubsub = this.pubsub
@@ -258,11 +277,59 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
-    try {
-      this.handle(verdict.announcement)
-    } catch (err) {
-      this.log.error('could not handle a message on %s - %e', message.topic, err)
+    const announcement = verdict.announcement
+    const key = announcement.peer.toString()
+    const ticket = ++this.tickets
+    const waiting = this.resolving.get(key)
+
+    if (!NameCheck.anyName(announcement.multiaddrs)) {
+      // an older announcement still waiting for its names is outdated now
+      if (waiting != null) {
+        waiting.latest = ticket
+      }
+
+      this.safeHandle(announcement)
+      return
     }
+
+    this.resolving.set(key, { latest: ticket, waiting: (waiting?.waiting ?? 0) + 1 })
+    const source = announcement.source ?? { reach: 'public' }
+    void this.names.filter(announcement.multiaddrs, this.options.incomingAddressFilter, source).then(kept => {
+      const entry = this.resolving.get(key)
+
+      if (entry == null || !this.started) {
+        return
+      }
+
+      if (--entry.waiting === 0) {
+        this.resolving.delete(key)
+      }
+
+      this.metrics.filteredAddresses += announcement.multiaddrs.length - kept.length
+
+      if (entry.latest === ticket) {
+        this.safeHandle({ ...announcement, multiaddrs: kept })
+      }
+    })
+  }
+
+  private safeHandle (announcement: Announcement): void {
+    try {
+      this.handle(announcement)
+    } catch (err) {
+      this.log.error('could not handle an announcement of %p - %e', announcement.peer, err)
+    }
+  }
+
+  /** Whether the incoming filter keeps every one of these addresses, DNS names resolved */
+  private async acceptsAll (multiaddrs: Multiaddr[], source: AddressSource): Promise<boolean> {
+    const filter = this.options.incomingAddressFilter
+
+    if (!multiaddrs.every(ma => filter(ma, source))) {
+      return false
+    }
+
+    return !NameCheck.anyName(multiaddrs) || (await this.names.filter(multiaddrs, filter, source)).length === multiaddrs.length
   }
 
   private handle (announcement: Announcement): void {
@@ -325,7 +392,23 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     const kept = multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
     this.metrics.filteredAddresses += multiaddrs.length - kept.length
 
-    if (kept.length === 0 || (!this.relayedPeers.knows(peer, now, this.ttl()) && !this.gate.takeNewPeer(now))) {
+    if (NameCheck.anyName(kept)) {
+      void this.names.filter(kept, this.options.incomingAddressFilter, source).then(resolved => {
+        this.metrics.filteredAddresses += kept.length - resolved.length
+
+        if (this.started) {
+          this.learnedChecked(peer, resolved, Date.now())
+        }
+      })
+      return
+    }
+
+    this.learnedChecked(peer, kept, now)
+  }
+
+  /** A relay-learned peer whose addresses passed the incoming filter (names resolved) */
+  private learnedChecked (peer: PeerId, kept: Multiaddr[], now: number): void {
+    if (kept.length === 0 || this.cache.knows(peer, now, this.ttl()) || (!this.relayedPeers.knows(peer, now, this.ttl()) && !this.gate.takeNewPeer(now))) {
       return
     }
 
@@ -419,5 +502,14 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     return { data, records }
+  }
+}
+
+/** A component libp2p may not have: its components object throws for those */
+function optionalComponent<T> (get: () => T | undefined): T | undefined {
+  try {
+    return get()
+  } catch {
+    return undefined
   }
 }

@@ -71,6 +71,7 @@ import type { AddressFilter } from './address-filter.ts'
 import type { PubSubLike } from './pubsub.ts'
 import type { ComponentLogger, Libp2pEvents, Metrics, PeerDiscovery, PeerId, PeerStore, PrivateKey, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { DNS } from '@multiformats/dns'
 
 export { TOPIC } from './constants.ts'
 export { InvalidDiscoveryOptionError, PubSubNotFoundError } from './errors.ts'
@@ -193,11 +194,24 @@ export interface PubSubPeerDiscoveryInit {
    * default accepts a loopback or private address only from a peer we
    * reach over loopback or a private address, and never an unspecified,
    * multicast, link-local or zoned one. `publicAddressesOnly` accepts
-   * public addresses only
+   * public addresses only. A DNS name (`/dns`, `/dns4`, `/dns6`) this
+   * filter keeps is then resolved, and kept only if every address it
+   * resolves to passes the filter too; `/dnsaddr` names are dropped
+   * (PROTOCOL.md, "Addresses", A4)
    *
    * @default scopedAddresses
    */
   incomingAddressFilter?: AddressFilter
+
+  /**
+   * How long the lookup of a DNS name in another peer's announcement or
+   * record may take, ms; a name not resolved in time is dropped. At most
+   * 32 lookups run at once, node-wide (more names are dropped), and at most
+   * 8 names of one announcement or record are looked up
+   *
+   * @default 5000
+   */
+  nameResolutionTimeout?: number
 
   /**
    * Signature verifications of peer records per interval, node-wide; more
@@ -248,6 +262,12 @@ export interface PubSubPeerDiscoveryComponents {
   pubsub?: PubSubLike
   logger: ComponentLogger
   metrics?: Metrics
+  /**
+   * Resolves DNS names in other peers' addresses before they are accepted
+   * (libp2p's `dns` option); without it `@multiformats/dns`'s default
+   * resolver for the platform
+   */
+  dns?: DNS
 }
 
 export function pubsubPeerDiscovery (init: PubSubPeerDiscoveryInit = {}): (components: PubSubPeerDiscoveryComponents) => PeerDiscovery & PubSubPeerDiscovery {

@@ -25,6 +25,7 @@ export interface DiscoveryOptions {
   maxVerificationsPerInterval: number
   maxNewPeersPerInterval: number
   metricsPrefix: string
+  nameResolutionTimeout: number
   pubsubServiceName?: string
 }
 
@@ -64,6 +65,7 @@ export function resolveOptions (init: PubSubPeerDiscoveryInit): DiscoveryOptions
     maxVerificationsPerInterval: positive('maxVerificationsPerInterval', init.maxVerificationsPerInterval, C.DEFAULT_MAX_VERIFICATIONS_PER_INTERVAL, true),
     maxNewPeersPerInterval: positive('maxNewPeersPerInterval', init.maxNewPeersPerInterval, C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL, true),
     metricsPrefix: metricsPrefix(init.metricsPrefix),
+    nameResolutionTimeout: timeout('nameResolutionTimeout', init.nameResolutionTimeout, C.DEFAULT_NAME_RESOLUTION_TIMEOUT),
     pubsubServiceName: init.pubsubServiceName
   }
 }
@@ -73,6 +75,17 @@ function positive (name: string, value: number | undefined, fallback: number, in
 
   if (!Number.isFinite(resolved) || resolved <= 0 || (integer && !Number.isInteger(resolved))) {
     throw new InvalidDiscoveryOptionError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`)
+  }
+
+  return resolved
+}
+
+/** A timer delay: a positive integer of ms that setTimeout keeps (at most 2^31 - 1) */
+function timeout (name: string, value: number | undefined, fallback: number): number {
+  const resolved = value ?? fallback
+
+  if (!Number.isInteger(resolved) || resolved <= 0 || resolved > 2 ** 31 - 1) {
+    throw new InvalidDiscoveryOptionError(`${name} must be a positive integer of ms up to 2^31 - 1, got ${value}`)
   }
 
   return resolved

@@ -50,8 +50,8 @@ export interface PeerExchangeHost {
   joining(): boolean
   /** A peer learned from a record another peer relayed (addresses not yet filtered) */
   learned(peer: PeerId, multiaddrs: Multiaddr[], source: AddressSource): void
-  /** Whether the incoming address filter keeps every one of these addresses */
-  acceptsAll(multiaddrs: Multiaddr[], source: AddressSource): boolean
+  /** Whether the incoming address filter keeps every one of these addresses (DNS names resolved: names.ts) */
+  acceptsAll(multiaddrs: Multiaddr[], source: AddressSource): Promise<boolean>
   drop(reason: DropReason): void
   isStarted(): boolean
 }
@@ -196,7 +196,11 @@ export class PeerExchange {
       return
     }
 
-    if (this.records.set(author, bytes, opened.seq, Date.now()) && this.host.acceptsAll(opened.multiaddrs, source)) {
+    if (!this.records.set(author, bytes, opened.seq, Date.now()) || !(await this.host.acceptsAll(opened.multiaddrs, source))) {
+      return
+    }
+
+    if (generation === this.generation && this.host.isStarted()) {
       this.components.peerStore?.consumePeerRecord(bytes, { expectedPeer: author }).catch(err => {
         this.log('could not store the peer record of %p - %e', author, err)
       })

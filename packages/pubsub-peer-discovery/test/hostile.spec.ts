@@ -8,6 +8,7 @@ import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { RecordType } from '@multiformats/dns'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { TypedEventEmitter } from 'main-event'
@@ -20,6 +21,7 @@ import { StubPubSub } from './fixtures/stub-pubsub.ts'
 import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
 import type { Connection, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { DNS, QueryOptions } from '@multiformats/dns'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 interface Remote { key: PrivateKey, id: PeerId }
@@ -52,7 +54,7 @@ describe('hostile peers', () => {
   let emitted: Array<{ id: string, addrs: string[] }>
   let selfKey: PrivateKey
 
-  async function create (init: PubSubPeerDiscoveryInit = {}): Promise<void> {
+  async function create (init: PubSubPeerDiscoveryInit = {}, extra: Record<string, unknown> = {}): Promise<void> {
     pubsub = new StubPubSub()
     pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
     selfKey = await generateKeyPair('Ed25519')
@@ -74,7 +76,8 @@ describe('hostile peers', () => {
       addressManager: stubInterface<AddressManager>({ getAddresses: () => [multiaddr('/ip4/10.0.0.9/tcp/4001')] }),
       events: new TypedEventEmitter(),
       logger: defaultLogger(),
-      pubsub
+      pubsub,
+      ...extra
     } as any, { interval: 10_000, ...init })
     discovery.addEventListener('peer', (evt) => {
       emitted.push({ id: evt.detail.id.toString(), addrs: evt.detail.multiaddrs.map(ma => ma.toString()) })
@@ -208,6 +211,138 @@ describe('hostile peers', () => {
       pubsub.deliver(own, local.id)
 
       expect(emitted).to.deep.equal([{ id: local.id.toString(), addrs: ['/ip4/127.0.0.1/tcp/22', PUBLIC] }])
+    })
+  })
+
+  describe('1c. DNS names', () => {
+    /** A stand-in DNS (never the real one): name -> addresses; a name it does not list hangs until aborted */
+    function fakeDns (names: Record<string, string[]>): { dns: DNS, asked: string[] } {
+      const asked: string[] = []
+      const dns: DNS = {
+        query: async (name: string, options: QueryOptions = {}) => {
+          asked.push(name)
+          const answers = names[name]
+
+          if (answers == null) {
+            return new Promise((resolve, reject) => {
+              options.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
+            })
+          }
+
+          const types = Array.isArray(options.types) ? options.types : options.types == null ? [RecordType.A, RecordType.AAAA] : [options.types]
+          const Answer = answers
+            .map(data => ({ name, data, TTL: 60, type: data.includes(':') ? RecordType.AAAA : RecordType.A }))
+            .filter(a => types.includes(a.type))
+          return { Status: 0, TC: false, RD: true, RA: true, AD: false, CD: false, Question: [], Answer }
+        }
+      }
+      return { dns, asked }
+    }
+
+    const NAMES = {
+      'private.example': ['192.168.1.5'],
+      'loop.example': ['127.0.0.1'],
+      'linklocal.example': ['fe80::1'],
+      'good.example': ['93.184.216.35'],
+      'mixed.example': ['93.184.216.36', '10.0.0.1'],
+      'v6.example': ['2606:2800:220:1::1'],
+      'none.example': []
+    }
+
+    async function settled (condition: () => boolean): Promise<void> {
+      while (!condition()) {
+        await new Promise(resolve => setTimeout(resolve, 5))
+      }
+    }
+
+    it('keeps a name only if every address it resolves to passes the scope rule (resolved with the injected DNS)', async () => {
+      const { dns, asked } = fakeDns(NAMES)
+      await create({}, { dns })
+      const [far] = await remotes(1)
+      connected.set(far.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+
+      pubsub.deliver(message(far, {
+        addrs: addrs(PUBLIC, '/dns4/private.example/tcp/1', '/dns4/loop.example/tcp/2', '/dns6/linklocal.example/tcp/3',
+          '/dns4/good.example/tcp/4', '/dns/mixed.example/tcp/5', '/dns6/v6.example/tcp/6', '/dns4/none.example/tcp/7',
+          '/dnsaddr/boot.example', '/dns4/good.example/tcp/8/p2p-circuit')
+      }))
+      await settled(() => emitted.length > 0)
+
+      expect(emitted).to.have.lengthOf(1)
+      expect(emitted[0].addrs).to.deep.equal([PUBLIC, '/dns4/good.example/tcp/4', '/dns6/v6.example/tcp/6', '/dns4/good.example/tcp/8/p2p-circuit'])
+      expect(asked).to.not.include('boot.example')
+      expect(discovery.getMetrics().filteredAddresses).to.equal(6)
+    })
+
+    it('keeps a name resolving to a private address from a peer on our network', async () => {
+      const { dns } = fakeDns(NAMES)
+      await create({}, { dns })
+      const [lan] = await remotes(1)
+      connected.set(lan.id.toString(), multiaddr('/ip4/192.168.1.7/tcp/4001'))
+
+      pubsub.deliver(message(lan, { addrs: addrs('/dns4/private.example/tcp/1', '/dns4/loop.example/tcp/2') }))
+      await settled(() => emitted.length > 0)
+
+      expect(emitted[0].addrs).to.deep.equal(['/dns4/private.example/tcp/1'])
+    })
+
+    it('drops a name whose lookup does not answer in time, and still emits the other addresses', async () => {
+      const { dns, asked } = fakeDns(NAMES)
+      await create({ nameResolutionTimeout: 20 }, { dns })
+      const [far] = await remotes(1)
+
+      pubsub.deliver(message(far, { addrs: addrs(PUBLIC, '/dns4/hangs.example/tcp/1') }))
+      await settled(() => emitted.length > 0)
+
+      expect(asked).to.deep.equal(['hangs.example'])
+      expect(emitted[0].addrs).to.deep.equal([PUBLIC])
+    })
+
+    it('does not store an own record certifying a name that resolves to a private address', async () => {
+      const { dns } = fakeDns(NAMES)
+      await create({}, { dns })
+      const [far, good] = await remotes(2)
+      const planted = [multiaddr(PUBLIC), multiaddr('/dns4/private.example/tcp/1')]
+      pubsub.deliver(message(far, { addrs: planted.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), signedPeerRecord: await sealed(far.key, far.id, planted) }))
+      const fine = [multiaddr('/dns4/good.example/tcp/1')]
+      pubsub.deliver(message(good, { addrs: fine.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), signedPeerRecord: await sealed(good.key, good.id, fine) }))
+      await settled(() => emitted.length === 2 && consumed.length > 0)
+      await settle()
+
+      expect(consumed).to.have.lengthOf(1)
+      expect(emitted.find(e => e.id === far.id.toString())?.addrs).to.deep.equal([PUBLIC])
+    })
+
+    it('resolves the names of relayed records too: a peer planted behind a private name is not learned', async () => {
+      const { dns } = fakeDns(NAMES)
+      await create({}, { dns })
+      const [relay, hidden, fine] = await remotes(3)
+      connected.set(relay.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+
+      pubsub.deliver(message(relay, {
+        peerRecords: [
+          await sealed(hidden.key, hidden.id, [multiaddr('/dns4/loop.example/tcp/1')]),
+          await sealed(fine.key, fine.id, [multiaddr('/dns4/good.example/tcp/1')])
+        ]
+      }))
+      await settled(() => emitted.length === 2)
+      await settle()
+
+      expect(emitted.map(e => e.id)).to.deep.equal([relay.id.toString(), fine.id.toString()])
+      expect(emitted[1].addrs).to.deep.equal(['/dns4/good.example/tcp/1'])
+    })
+
+    it('bounds the lookups in flight node-wide: names beyond it are dropped, not queued', async () => {
+      const { dns, asked } = fakeDns(NAMES)
+      await create({ nameResolutionTimeout: 50 }, { dns })
+
+      for (const author of await remotes(C.MAX_PENDING_NAME_LOOKUPS + 10)) {
+        pubsub.deliver(message(author, { addrs: addrs(PUBLIC, '/dns4/hangs.example/tcp/1') }))
+      }
+      await settled(() => emitted.length === C.MAX_PENDING_NAME_LOOKUPS + 10)
+
+      expect(asked).to.have.lengthOf(C.MAX_PENDING_NAME_LOOKUPS)
+      expect(emitted.every(e => e.addrs.length === 1 && e.addrs[0] === PUBLIC)).to.equal(true)
     })
   })
 
