@@ -40,6 +40,8 @@ interface Entry {
   known: Set<string>
   /** peer ids the coordinator asked about (never this node's own) */
   watched: string[]
+  /** when (performance.now()) each peer id was first written to the peer store */
+  learnedAt: Map<string, number>
 }
 
 // the official module publishes with `void pubsub.publish(...)`, whose
@@ -73,7 +75,7 @@ async function createNode (kind: Kind, index: number): Promise<Entry> {
     // penalty (more than 10 peers from one IP) graylists the swarm
     services: { identify: identify(), pubsub: gossipsub({ emitSelf: false, scoreParams: { IPColocationFactorWeight: 0 } }) }
   } as any)
-  const entry: Entry = { index, node, messages: 0, bytes: 0, known: new Set(), watched: [] }
+  const entry: Entry = { index, node, messages: 0, bytes: 0, known: new Set(), watched: [], learnedAt: new Map() }
   node.services.pubsub.addEventListener('message', (evt: CustomEvent<any>) => {
     if (evt.detail.topic === TOPIC) {
       entry.messages++
@@ -81,7 +83,9 @@ async function createNode (kind: Kind, index: number): Promise<Entry> {
     }
   })
   node.addEventListener('peer:update', (evt: CustomEvent<any>) => {
-    entry.known.add(evt.detail.peer.id.toString())
+    const id = evt.detail.peer.id.toString()
+    if (!entry.known.has(id)) entry.learnedAt.set(id, performance.now())
+    entry.known.add(id)
   })
   if (process.env.DEBUG_BENCH != null && index === 0) {
     // the bootstrap node's publishes: when, how big, to how many subscribers
@@ -206,6 +210,9 @@ const serving = serveWorker({
     // a node with one connection: what runs on it
     streams: e.node.getConnections().length === 1 ? e.node.getConnections()[0].streams.map(s => `${s.direction[0]}:${s.protocol ?? '?'}`).join(' ') : ''
   })),
+  /** DEBUG_BENCH: the `count` latest (node, peer) learnings, with the time since `since` (this process's clock) and whether they are connected */
+  latest: ({ count, since }: { count: number, since: number }) => selected().flatMap(e => [...e.learnedAt].filter(([id]) => e.watched.includes(id)).map(([id, at]) => ({ index: e.index, peer: id, ms: Math.round(at - since), connected: e.node.getConnections(peerIdFromString(id)).length > 0 }))).sort((a, b) => b.ms - a.ms).slice(0, count),
+  now: () => performance.now(),
   connections: ({ index }: { index: number }) => entries.get(index)?.node.getConnections().length ?? 0,
   /** resets the message counters and starts measuring the event loop lag */
   steadyStart: () => {

@@ -47,7 +47,11 @@
  *   swarm is steady (gossipsub deliveries on the discovery topic)
  * - the steady-state event loop p99 lag, max over the workers
  *
- *   node bench/discovery/swarm.ts [--star] [--workers W] [--interval MS] [N ...]
+ * With `--repeat R` each module runs R times per size, interleaved
+ * (official, ours, official, ours ...): the table lists every run and then
+ * each module's medians, from which the ratio and the summary line are taken.
+ *
+ *   node bench/discovery/swarm.ts [--star] [--workers W] [--interval MS] [--repeat R] [N ...]
  */
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -97,9 +101,12 @@ const workers = option('--workers', 4)
  * does not scale with the interval, weigh more
  */
 const interval = option('--interval', 10_000)
+/** Runs per module and size, interleaved (official, ours, official, ours ...); the table gives each run and the medians */
+const repeat = option('--repeat', 1)
 const WORKERS = workers.value
 const INTERVAL = interval.value
-const SIZES = args.filter((a, i) => !a.startsWith('--') && ![...workers.at, ...interval.at].includes(i)).map(Number).filter(n => n > 1)
+const REPEAT = repeat.value
+const SIZES = args.filter((a, i) => !a.startsWith('--') && ![...workers.at, ...interval.at, ...repeat.at].includes(i)).map(Number).filter(n => n > 1)
 
 type Kind = 'ours' | 'official'
 type Topology = 'mesh' | 'star'
@@ -146,6 +153,7 @@ async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
 
     // simultaneous start: everyone starts, then dials the bootstrap node
     const started = performance.now()
+    const workerStarted = await Promise.all(workers.map(async worker => worker.call<number>('now')))
     const addrs: string[] = new Array(n)
     for (const list of await Promise.all(workers.map(async worker => worker.call<Array<{ index: number, addr: string }>>('start')))) {
       for (const { index, addr } of list) addrs[index] = addr
@@ -170,6 +178,11 @@ async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
     if (!Number.isNaN(everyone) && verified.some(m => m > 0)) process.stderr.write(`${label}: peer stores miss peers their peer:update events reported: ${verified.join(',')}\n`)
 
     process.stderr.write(`${label}: full discovery ${fmt(fullDiscovery / INTERVAL)} intervals; bootstrap has ${await workers[0].call('connections', { index: 0 })} connections\n`)
+    if (process.env.DEBUG_BENCH != null) {
+      // the last (node, peer) pairs to be learned: who was late, and were they connected
+      const late = (await Promise.all(workers.map(async (worker, k) => worker.call<Array<{ index: number, peer: string, ms: number, connected: boolean }>>('latest', { count: 15, since: workerStarted[k] })))).flat().sort((a, b) => b.ms - a.ms).slice(0, 15)
+      process.stderr.write(`${label}: last learned: ${late.map(l => `${l.index}<-${ids.indexOf(l.peer)}@${(l.ms / INTERVAL).toFixed(2)}${l.connected ? 'c' : ''}`).join(' ')}\n`)
+    }
     await debugging
     // steady state: every node past its warm-up and one and a half periods
     const steadyAt = steadyWindow(n)
@@ -228,12 +241,31 @@ async function runOrReport (kind: Kind, n: number, topology: Topology): Promise<
   }
 }
 
+const MEASURES = ['full discovery (intervals)', 'late joiner (intervals)', 'msgs/node/interval (median)', 'bytes/node/interval (median)', 'steady p99 lag, max of workers (ms)']
+
+/** With --repeat: one row per module with the median of each measure over its runs */
+function medianRow (runs: Row[]): Row {
+  const row: Row = { ...runs[0], run: `median of ${runs.length}` }
+  for (const measure of MEASURES) row[measure] = median(runs.map(r => Number(r[measure])).filter(v => !Number.isNaN(v)))
+  return row
+}
+
 const rows: Row[] = []
+/** Every run, for the results file */
+const runs: Row[] = []
 for (const n of SIZES.length > 0 ? SIZES : [10, 25, 50]) {
   for (const topology of STAR ? ['mesh', 'star'] as const : ['mesh'] as const) {
-    // ONLY=ours skips the official module (for quick iterations; no ratio then)
-    const official = process.env.ONLY === 'ours' ? undefined : await runOrReport('official', n, topology)
-    const ours = await runOrReport('ours', n, topology)
+    const officialRuns: Row[] = []
+    const ourRuns: Row[] = []
+    for (let r = 1; r <= REPEAT; r++) {
+      // ONLY=ours skips the official module (for quick iterations; no ratio then)
+      if (process.env.ONLY !== 'ours') officialRuns.push({ ...await runOrReport('official', n, topology), run: r })
+      ourRuns.push({ ...await runOrReport('ours', n, topology), run: r })
+    }
+    runs.push(...officialRuns, ...ourRuns)
+    const official = officialRuns.length === 0 ? undefined : REPEAT === 1 ? officialRuns[0] : medianRow(officialRuns)
+    const ours = REPEAT === 1 ? ourRuns[0] : medianRow(ourRuns)
+    if (REPEAT > 1) rows.push(...[...officialRuns, ...ourRuns].map(r => ({ ...r, 'msg ratio official/ours': '-' })))
     if (official != null) rows.push({ ...official, 'msg ratio official/ours': '-' })
     const ratio = official == null ? '-' : Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
     rows.push({ ...ours, 'msg ratio official/ours': ratio })
@@ -243,10 +275,11 @@ for (const n of SIZES.length > 0 ? SIZES : [10, 25, 50]) {
 printTable(`Discovery on loopback, ${WORKERS} worker processes, interval ${INTERVAL / 1000} s, mesh: bootstrap + dial discovered peers up to ${TARGET_CONNECTIONS} connections${STAR ? '; star (worst case): bootstrap only' : ''}`, rows)
 
 const largest = Math.max(...rows.map(r => Number(r.N)))
-const official = rows.find(r => r.module === 'official' && r.N === largest && r.topology === 'mesh') ?? {}
-const ours = rows.find(r => r.module === 'ours' && r.N === largest && r.topology === 'mesh') ?? {}
+// the medians with --repeat (the last row of each module), else the one run
+const official = rows.findLast(r => r.module === 'official' && r.N === largest && r.topology === 'mesh') ?? {}
+const ours = rows.findLast(r => r.module === 'ours' && r.N === largest && r.topology === 'mesh') ?? {}
 const reduction = Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
-process.stdout.write(`\nat N=${largest}: full discovery ${fmt(Number(ours['full discovery (intervals)']))} intervals (target <= 2), late joiner ${fmt(Number(ours['late joiner (intervals)']))} (target <= 2), ${fmt(reduction)}x fewer steady messages per node than official (target >= 5)\n`)
+process.stdout.write(`\nat N=${largest}${REPEAT > 1 ? ` (medians of ${REPEAT} runs each, interleaved)` : ''}: full discovery ${fmt(Number(ours['full discovery (intervals)']))} intervals (target <= 2), late joiner ${fmt(Number(ours['late joiner (intervals)']))} (target <= 2), ${fmt(reduction)}x fewer steady messages per node than official (target >= 5)\n`)
 process.stdout.write(`unhandled publish rejections from the official module: ${officialUnhandled}, other unhandled rejections: ${otherUnhandled}${failures > 0 ? `; ${failures} runs failed` : ''}\n`)
-writeResults(INTERVAL === 10_000 ? 'discovery-swarm' : `discovery-swarm-${INTERVAL}ms`, { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, rows, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures })
+writeResults(INTERVAL === 10_000 ? 'discovery-swarm' : `discovery-swarm-${INTERVAL}ms`, { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, repeat: REPEAT, rows, runs, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures })
 process.exit(failures > 0 ? 1 : 0)
