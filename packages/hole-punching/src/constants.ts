@@ -54,7 +54,10 @@ export const MAX_OUTCOMES = 64
 /** Inactivity timeout of a punched socket before libp2p's muxer keeps it busy */
 export const SOCKET_INACTIVITY_TIMEOUT = 2 * 60_000
 
-/** How long an initiator waits for the peer's identify before opening the exchange anyway */
-export const IDENTIFY_WAIT = 5_000
+/**
+ * How long an initiator waits for the peer to list `/libp2p/dcutr` (in its
+ * identify or an identify push) before it gives up on that peer
+ */
+export const PROTOCOL_WAIT = 30_000
 
 export const DEFAULT_METRICS_PREFIX = 'x_hole_punching_'

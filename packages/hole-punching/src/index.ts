@@ -36,12 +36,11 @@
  * await node.stop()
  * ```
  */
+import * as c from './constants.ts'
 import { InvalidHolePunchingOptionError } from './errors.ts'
 import { HolePunchingService } from './service.ts'
-import * as c from './constants.ts'
-import type { ComponentLogger, Metrics, PeerId, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PeerId, PeerStore, TypedEventTarget, Libp2pEvents, Upgrader } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { Upgrader } from '@libp2p/interface'
 
 export { PROTOCOL } from './constants.ts'
 export * from './errors.ts'
@@ -114,6 +113,7 @@ export interface HolePunchingComponents {
   registrar: Registrar
   upgrader: Upgrader
   connectionManager: ConnectionManager
+  peerStore: PeerStore
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   metrics?: Metrics

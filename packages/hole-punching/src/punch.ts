@@ -56,10 +56,10 @@ export async function connectFrom (addrs: HostPort[], localPort: number, options
   return new Promise((resolve, reject) => {
     const sockets: Socket[] = []
     const errors: string[] = []
-    let settled = false
+    const state = { settled: false }
 
     const finish = (winner?: Socket): void => {
-      settled = true
+      state.settled = true
       options.signal?.removeEventListener('abort', onAbort)
 
       for (const socket of sockets) {
@@ -70,7 +70,7 @@ export async function connectFrom (addrs: HostPort[], localPort: number, options
     }
 
     const onAbort = (): void => {
-      if (!settled) {
+      if (!state.settled) {
         finish()
         reject(options.signal?.reason)
       }
@@ -83,7 +83,7 @@ export async function connectFrom (addrs: HostPort[], localPort: number, options
       sockets.push(socket)
 
       socket.once('connect', () => {
-        if (settled) {
+        if (state.settled) {
           socket.destroy()
           return
         }
@@ -94,7 +94,7 @@ export async function connectFrom (addrs: HostPort[], localPort: number, options
       socket.once('error', (err: NodeJS.ErrnoException) => {
         errors.push(`${addr.host}:${addr.port}: ${err.code ?? err.message}`)
 
-        if (!settled && errors.length === addrs.length) {
+        if (!state.settled && errors.length === addrs.length) {
           finish()
           reject(new PunchFailedError(`no simultaneous connect from port ${localPort}: ${errors.join(', ')}`))
         }

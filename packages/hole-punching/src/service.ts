@@ -16,7 +16,7 @@ import { connectFrom, pickLocalPort } from './punch.ts'
 import { SocketConnection } from './socket-conn.ts'
 import type { HolePunching, HolePunchingComponents, HolePunchingInit, HolePunchOutcome, HolePunchingMetrics, HolePunchRole } from './index.ts'
 import type { HostPort } from './punch.ts'
-import type { AbortOptions, Connection, IdentifyResult, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, IdentifyResult, Logger, PeerId, PeerUpdate, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const isRelayed = (conn: Connection): boolean => conn.remoteAddr.getComponents().some(c => c.name === 'p2p-circuit')
@@ -158,9 +158,16 @@ export class HolePunchingService implements HolePunching, Startable {
     this.initiating.add(key)
 
     try {
-      await this.waitForIdentify(peer, signal)
+      let fresh = false
 
       for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+        if (!await this.waitForProtocol(peer, fresh, signal)) {
+          this.record({ peer, role: 'initiator', attempt, success: false, durationMs: 0, error: 'UnsupportedProtocolError', message: `${peer.toString()} did not list ${c.PROTOCOL} within ${c.PROTOCOL_WAIT} ms` })
+          return
+        }
+
+        fresh = false
+
         if (this.hasDirect(peer) || relayed.status !== 'open' || signal.aborted) {
           return
         }
@@ -184,9 +191,12 @@ export class HolePunchingService implements HolePunching, Startable {
         } catch (err: any) {
           this.record({ peer, role: 'initiator', attempt, success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
 
-          if (err?.name === 'NoPublicAddressError' || err?.name === 'UnsupportedProtocolError' || err?.name === 'TooManyHolePunchesError' || signal.aborted) {
+          if (err?.name === 'NoPublicAddressError' || err?.name === 'TooManyHolePunchesError' || signal.aborted) {
             return
           }
+
+          // the peer store was stale: wait for the peer to announce DCUtR
+          fresh = err?.name === 'UnsupportedProtocolError'
         } finally {
           if (claimed) {
             this.release()
@@ -257,22 +267,45 @@ export class HolePunchingService implements HolePunching, Startable {
     return remoteAddr
   }
 
-  private async waitForIdentify (peer: PeerId, signal: AbortSignal): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        this.components.events.removeEventListener('peer:identify', onIdentify)
-        resolve()
+  /**
+   * Resolves true once the peer is known to speak DCUtR: at once if the peer
+   * store says so (unless `fresh`), else on an identify (or identify push)
+   * that lists it; false after PROTOCOL_WAIT or on abort. go-libp2p
+   * registers its handler only once it has a public address of its own, and
+   * pushes its protocols when it does.
+   */
+  private async waitForProtocol (peer: PeerId, fresh: boolean, signal: AbortSignal): Promise<boolean> {
+    if (!fresh) {
+      const known = await this.components.peerStore.get(peer).then(p => p.protocols, (): string[] => [])
+
+      if (known.includes(c.PROTOCOL)) {
+        return true
       }
+    }
+
+    return new Promise<boolean>((resolve) => {
+      const done = (result: boolean): void => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        this.components.events.removeEventListener('peer:identify', onIdentify)
+        this.components.events.removeEventListener('peer:update', onUpdate)
+        resolve(result)
+      }
+      const onAbort = (): void => { done(false) }
       const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-        if (evt.detail.peerId.equals(peer)) {
-          done()
+        if (evt.detail.peerId.equals(peer) && evt.detail.protocols.includes(c.PROTOCOL)) {
+          done(true)
         }
       }
-      const timer = setTimeout(done, c.IDENTIFY_WAIT)
-      signal.addEventListener('abort', done, { once: true })
+      const onUpdate = (evt: CustomEvent<PeerUpdate>): void => {
+        if (evt.detail.peer.id.equals(peer) && evt.detail.peer.protocols.includes(c.PROTOCOL)) {
+          done(true)
+        }
+      }
+      const timer = setTimeout(() => { done(false) }, c.PROTOCOL_WAIT)
+      signal.addEventListener('abort', onAbort, { once: true })
       this.components.events.addEventListener('peer:identify', onIdentify)
+      this.components.events.addEventListener('peer:update', onUpdate)
     })
   }
 

@@ -25,9 +25,9 @@ import type { Server } from 'node:net'
 
 const circuitOnly = (conn: Connection): boolean => conn.remoteAddr.toString().includes('/p2p-circuit')
 
-async function waitFor <T> (fn: () => T | undefined): Promise<T> {
+async function waitFor <T> (fn: () => T | undefined | Promise<T | undefined>): Promise<T> {
   for (;;) {
-    const value = fn()
+    const value = await fn()
     if (value !== undefined) { return value }
     await new Promise(resolve => setTimeout(resolve, 20))
   }
@@ -109,46 +109,57 @@ describe('hole punching on loopback', function () {
     await stream.close()
   })
 
-  it('initiator: R dialled J over the relay, J opens the exchange, waits half the RTT and dials R from its advertised port, as the noise responder', async () => {
+  /** R as go's receiver: its handler answers with a raw listener's address; the listener upgrades what J dials as the client */
+  async function counterpart (register = true): Promise<{ handle(): Promise<void>, seen: { advertisedPort: number, acceptedFrom: number, syncAt: number, dialledAt: number }, rawPort: number }> {
     const { components } = r.services.capture
-    let advertisedPort = 0
-    let acceptedFrom = 0
-    let sawConnectAt = 0
-    let sawSyncAt = 0
-    let dialledAt = 0
-
+    const seen = { advertisedPort: 0, acceptedFrom: 0, syncAt: 0, dialledAt: 0 }
     rawServer = createServer((socket) => {
-      dialledAt = Date.now()
-      acceptedFrom = socket.remotePort ?? 0
-      // R takes go's receiver side: the client of the handshakes
-      const maConn = new SocketConnection({ socket, remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/${acceptedFrom}/p2p/${j.peerId}`), log: components.logger.forComponent('test:raw'), direction: 'outbound' })
+      seen.dialledAt = Date.now()
+      seen.acceptedFrom = socket.remotePort ?? 0
+      const maConn = new SocketConnection({ socket, remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/${seen.acceptedFrom}/p2p/${j.peerId}`), log: components.logger.forComponent('test:raw'), direction: 'outbound' })
       components.upgrader.upgradeOutbound(maConn, { signal: AbortSignal.timeout(10_000), initiator: true }).catch(() => {})
     })
     await new Promise<void>(resolve => rawServer!.listen(0, '127.0.0.1', resolve))
     const rawPort = (rawServer.address() as { port: number }).port
+    const handle = async (): Promise<void> => {
+      await r.handle(PROTOCOL, async (stream) => {
+        const pb = pbStream(stream).pb(HolePunch)
+        const connect = await pb.read()
+        seen.advertisedPort = Number(multiaddr(connect.ObsAddrs[0]).toString().split('/')[4])
+        await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${rawPort}`).bytes] })
+        await pb.read()
+        seen.syncAt = Date.now()
+      }, { runOnLimitedConnection: true })
+    }
+    if (register) { await handle() }
+    return { handle, seen, rawPort }
+  }
 
-    await r.handle(PROTOCOL, async (stream) => {
-      const pb = pbStream(stream).pb(HolePunch)
-      const connect = await pb.read()
-      sawConnectAt = Date.now()
-      advertisedPort = Number(multiaddr(connect.ObsAddrs[0]).toString().split('/')[4])
-      await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${rawPort}`).bytes] })
-      await pb.read()
-      sawSyncAt = Date.now()
-    }, { runOnLimitedConnection: true })
-
+  it('initiator: R dialled J over the relay, J opens the exchange, waits half the RTT and dials R from its advertised port, as the noise responder', async () => {
+    const { seen, rawPort } = await counterpart()
     const jCircuit = j.getMultiaddrs().find(a => a.toString().includes('/p2p-circuit'))!
     await r.dial(jCircuit)
     const outcome = await waitFor(() => outcomes.find(o => o.success || o.error != null))
 
     expect(outcome, JSON.stringify(outcome)).to.include({ success: true, role: 'initiator', attempt: 1 })
-    expect(acceptedFrom).to.equal(advertisedPort)
-    expect(sawConnectAt).to.be.greaterThan(0)
-    expect(dialledAt).to.be.at.least(sawSyncAt)
+    expect(seen.acceptedFrom).to.equal(seen.advertisedPort)
+    expect(seen.dialledAt).to.be.at.least(seen.syncAt)
     const direct = j.getConnections(r.peerId).find(c => !circuitOnly(c))
     expect(direct?.remoteAddr.toString()).to.equal(`/ip4/127.0.0.1/tcp/${rawPort}/p2p/${r.peerId}`)
     const stream = await direct!.newStream('/ipfs/id/1.0.0')
     await stream.close()
+  })
+
+  it('initiator: waits until the peer announces DCUtR (go registers it only once it has a public address)', async () => {
+    const { handle } = await counterpart(false)
+    const jCircuit = j.getMultiaddrs().find(a => a.toString().includes('/p2p-circuit'))!
+    await r.dial(jCircuit)
+    // J has R's identify (without DCUtR) before R starts to speak it
+    await waitFor(async () => (await j.peerStore.get(r.peerId).catch(() => undefined))?.protocols.includes('/ipfs/id/1.0.0') === true ? true : undefined)
+    await handle()
+    const outcome = await waitFor(() => outcomes.find(o => o.success || o.error != null))
+
+    expect(outcome, JSON.stringify(outcome)).to.include({ success: true, role: 'initiator' })
   })
 
   it('counts a failure and keeps the relayed connection when the peer\'s address does not answer', async () => {

@@ -1,0 +1,110 @@
+/**
+ * The service with stubbed components: when it opens the exchange, and what
+ * it does when the peer turns out not to speak DCUtR yet.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+import { PROTOCOL } from '../src/constants.ts'
+import { HolePunchingService } from '../src/service.ts'
+import type { HolePunchOutcome } from '../src/index.ts'
+import type { Libp2pEvents, PeerId } from '@libp2p/interface'
+
+class UnsupportedProtocolError extends Error {
+  name = 'UnsupportedProtocolError'
+}
+
+async function until (fn: () => boolean): Promise<void> {
+  while (!fn()) {
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}
+
+const peer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+
+describe('hole punching service', () => {
+  let events: TypedEventEmitter<Libp2pEvents>
+  let service: HolePunchingService
+  let remote: PeerId
+  let streamsOpened: number
+  const outcomes: HolePunchOutcome[] = []
+
+  beforeEach(async () => {
+    events = new TypedEventEmitter<Libp2pEvents>()
+    remote = await peer()
+    streamsOpened = 0
+    outcomes.length = 0
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async () => {}, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      // stale: the peer store says the peer speaks DCUtR
+      peerStore: { get: async () => ({ protocols: [PROTOCOL] }) } as any,
+      events,
+      logger: defaultLogger()
+    }, { minObservers: 1, exchangeTimeout: 5_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: false, onOutcome: o => outcomes.push(o) })
+    await service.start()
+    // one observer of our NAT's address, over a direct connection
+    events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/16.0.0.1/tcp/40000'), connection: { remoteAddr: multiaddr('/ip4/11.0.0.10/tcp/4001') } } as any })
+  })
+
+  afterEach(async () => {
+    await service.stop()
+  })
+
+  const relayed = (): any => ({
+    remotePeer: remote,
+    remoteAddr: multiaddr(`/ip4/11.0.0.10/tcp/4001/p2p/${remote.toString()}/p2p-circuit/p2p/${remote.toString()}`),
+    direction: 'inbound',
+    status: 'open',
+    newStream: async () => {
+      streamsOpened++
+      throw new UnsupportedProtocolError('could not negotiate /libp2p/dcutr')
+    }
+  })
+
+  it('opens the exchange when a relayed connection comes in, and after an UnsupportedProtocolError waits for the peer to announce DCUtR before it tries again', async () => {
+    events.safeDispatchEvent('connection:open', { detail: relayed() })
+    await until(() => outcomes.length === 1)
+    expect(outcomes[0]).to.include({ role: 'initiator', attempt: 1, success: false, error: 'UnsupportedProtocolError' })
+    expect(streamsOpened).to.equal(1)
+
+    // an identify push that lists DCUtR: the second attempt
+    events.safeDispatchEvent('peer:update', { detail: { peer: { id: remote, protocols: ['/ipfs/id/1.0.0', PROTOCOL] } } as any })
+    await until(() => outcomes.length === 2)
+    expect(streamsOpened).to.equal(2)
+    expect(outcomes[1]).to.include({ attempt: 2, error: 'UnsupportedProtocolError' })
+  })
+
+  it('ignores outbound relayed connections and direct ones (the peer opens the exchange then)', async () => {
+    events.safeDispatchEvent('connection:open', { detail: { ...relayed(), direction: 'outbound' } })
+    events.safeDispatchEvent('connection:open', { detail: { ...relayed(), remoteAddr: multiaddr('/ip4/17.0.0.1/tcp/4100') } })
+    // a relayed inbound one afterwards is handled: the two above were not
+    events.safeDispatchEvent('connection:open', { detail: relayed() })
+    await until(() => outcomes.length === 1)
+    expect(streamsOpened).to.equal(1)
+  })
+
+  it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
+    await service.stop()
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async () => {}, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      peerStore: { get: async () => ({ protocols: [PROTOCOL] }) } as any,
+      events,
+      logger: defaultLogger()
+    }, { minObservers: 2, exchangeTimeout: 5_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: false, onOutcome: o => outcomes.push(o) })
+    await service.start()
+    events.safeDispatchEvent('connection:open', { detail: relayed() })
+    await until(() => outcomes.length === 1)
+    expect(outcomes[0]).to.include({ success: false, error: 'NoPublicAddressError' })
+    expect(streamsOpened).to.equal(0)
+    expect(service.getMetrics()).to.include({ attempts: 1, failures: 1, active: 0 })
+  })
+})
