@@ -11,10 +11,11 @@
  *
  * Bounds: one call opens at most `maxConnectionsPerPeer` connections, each
  * with at most `retry.maxRetries + 1` attempts; at most one top-up and one
- * pending re-dial per peer.
+ * pending re-dial per peer; re-dials back off (`retry`) until a connection
+ * has stayed up `REDIAL_STABLE_AFTER`.
  */
 import { AbortError } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MARGIN, DIAL_TIMEOUT_RTTS, REFUSAL_HOLD, REFUSAL_WINDOW } from './constants.ts'
+import { DIAL_TIMEOUT_MARGIN, DIAL_TIMEOUT_RTTS, REDIAL_STABLE_AFTER, REFUSAL_HOLD, REFUSAL_WINDOW } from './constants.ts'
 import { PeerDialFailedError, PoolLimitReachedError } from './errors.ts'
 import { backoffDelay, isRefusal, isRetryable } from './retry.ts'
 import { anySignal, raceSignal, sleep, timeout } from './time.ts'
@@ -187,8 +188,9 @@ export class ConnectionDialer {
         throw abortReason(signal)
       }
 
+      // the re-dial backoff resets when a connection closes after staying
+      // up REDIAL_STABLE_AFTER, not when a dial succeeds (connectionClosed)
       this.adopt(entry, conn)
-      entry.redials = 0
 
       if (entry.kept) {
         await this.pool.tags.tag(entry)
@@ -245,6 +247,10 @@ export class ConnectionDialer {
     entry.opened.delete(conn.id)
     const open = state.openConnections(entry.peer).length
     const lived = dialled == null ? Infinity : Date.now() - dialled
+
+    if (lived >= REDIAL_STABLE_AFTER) {
+      entry.redials = 0
+    }
 
     if (!closedByUs && !carriedStreams && open > 0 && lived < REFUSAL_WINDOW) {
       this.refused(entry, open, `closed ${conn.id} ${lived} ms after the dial`)

@@ -99,3 +99,12 @@ export const MAX_LEARNING_DIALS = 32
  */
 export const HEALTH_RTT_CEILING = 30 * second
 export const HEALTH_TIMEOUT_CEILING = 60 * second
+
+/**
+ * The re-dial backoff of a kept peer (`retry`) grows with each re-dial and
+ * resets only when a connection the pool opened closes after staying up
+ * this long, ms: a peer whose connections are closed a few seconds after
+ * each dial is re-dialled at most once per `retry.maxDelay`, not every few
+ * seconds forever.
+ */
+export const REDIAL_STABLE_AFTER = 60 * second

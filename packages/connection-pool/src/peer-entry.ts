@@ -46,7 +46,7 @@ export interface PeerEntry {
   /** A re-dial scheduled after a connection closed */
   redialTimer?: ReturnType<typeof setTimeout>
 
-  /** Consecutive re-dials that found the peer below its target */
+  /** Re-dials since a connection to the peer last stayed up `REDIAL_STABLE_AFTER`; the backoff grows with it */
   redials: number
 
   /** Latest adaptive timeout from `connection:health` (about one RTT), checked and clamped, ms */
