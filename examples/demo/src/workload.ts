@@ -5,10 +5,20 @@
  * fails over to the next connection), then has `attemptTimeout` ms for the
  * echo. A request fails only when `attempts` attempts in a row failed; a
  * retried request that succeeded counts as ok and as retried.
+ *
+ * Between attempts a request waits `retryDelay` ms times the attempt number,
+ * or, when the node has no direct connection to the peer left (a fault or
+ * health took the link down), until one opens, at most `reconnectTimeout` ms:
+ * the side that keeps the link (the node that `dial()`led it) re-dials it,
+ * and the other side may not be able to dial at all (the fault link's server
+ * is gated off dialling its client), or get a stream from its pool while
+ * only a relayed connection is open. In-flight requests are bounded by the
+ * request rate times the longest request: `attempts` attempts
+ * plus the waits between them.
  */
 import { ECHO_PROTOCOL } from './node.ts'
 import type { DemoLibp2p } from './node.ts'
-import type { PeerId, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 
 export interface WorkloadInit {
   /** ms between requests of each node to its next peer */
@@ -19,6 +29,10 @@ export interface WorkloadInit {
   attemptTimeout?: number
   /** Attempts per request */
   attempts?: number
+  /** ms before a retry, times the attempt number, while a direct connection to the peer is open */
+  retryDelay?: number
+  /** ms a retry waits for a direct connection to the peer to open when none is */
+  reconnectTimeout?: number
   /** Called for every failed request (all its attempts failed), e.g. to explain it */
   onFailure?(failure: RequestFailure): void
 }
@@ -47,7 +61,8 @@ export interface NodeRequestStats {
 
 const PAYLOAD = new TextEncoder().encode('x demo echo request 0123456789abcdef')
 const MAX_FAILURES = 16
-const RETRY_DELAY = 250
+const DEFAULT_RETRY_DELAY = 250
+const DEFAULT_RECONNECT_TIMEOUT = 30_000
 
 function describe (err: any): string {
   return `${err?.name ?? 'Error'}: ${err?.message ?? err}`
@@ -96,10 +111,12 @@ export class Workload {
   private readonly cursor: number[]
   private readonly inFlight = new Set<Promise<void>>()
   private running = false
+  /** Aborted by `stop()`: ends the waits of requests in flight */
+  private shutdown = new AbortController()
 
   constructor (nodes: DemoLibp2p[], init: WorkloadInit) {
     this.nodes = nodes
-    this.init = { attemptTimeout: 2_000, attempts: 4, ...init }
+    this.init = { attemptTimeout: 2_000, attempts: 4, retryDelay: DEFAULT_RETRY_DELAY, reconnectTimeout: DEFAULT_RECONNECT_TIMEOUT, ...init }
     this.stats = nodes.map(() => ({ ok: 0, failed: 0, retried: 0, failures: [], retries: [] }))
     this.cursor = nodes.map(() => 0)
   }
@@ -110,6 +127,7 @@ export class Workload {
     }
 
     this.running = true
+    this.shutdown = new AbortController()
     this.nodes.forEach((_, i) => {
       // spread the nodes' ticks over the interval
       const start = setTimeout(() => {
@@ -134,6 +152,7 @@ export class Workload {
 
   async stop (): Promise<void> {
     this.running = false
+    this.shutdown.abort()
     this.timers.forEach(t => { clearInterval(t); clearTimeout(t) })
     this.timers.length = 0
     await Promise.allSettled([...this.inFlight])
@@ -182,8 +201,10 @@ export class Workload {
       } catch (err: any) {
         lastError = err
         remember(stats.retries, { at: Date.now(), peer: peer.toString(), error: describe(err) })
-        // a moment for health and the pool to learn what happened
-        await new Promise(resolve => setTimeout(resolve, RETRY_DELAY * attempt))
+
+        if (attempt < this.init.attempts) {
+          await this.beforeRetry(node, peer, attempt)
+        }
       }
     }
 
@@ -197,4 +218,49 @@ export class Workload {
     remember(stats.failures, failure)
     this.init.onFailure?.({ node: from, ...failure })
   }
+
+  /**
+   * Waits before the next attempt: a moment for health and the pool to learn
+   * what happened while a direct connection to the peer is open; otherwise
+   * until one opens, at most `reconnectTimeout` ms (then the next attempt
+   * dials, if this node may)
+   */
+  private async beforeRetry (node: DemoLibp2p, peer: PeerId, attempt: number): Promise<void> {
+    const signal = this.shutdown.signal
+    const direct = (): boolean => node.getConnections(peer).some(c => c.status === 'open' && c.limits == null)
+
+    if (direct()) {
+      await sleep(this.init.retryDelay * attempt, signal)
+      return
+    }
+
+    await new Promise<void>(resolve => {
+      const done = (): void => {
+        clearTimeout(timer)
+        node.removeEventListener('connection:open', onOpen)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      const onOpen = (evt: CustomEvent<Connection>): void => {
+        if (evt.detail.remotePeer.equals(peer) && evt.detail.limits == null) {
+          done()
+        }
+      }
+      const timer = setTimeout(done, this.init.reconnectTimeout)
+      node.addEventListener('connection:open', onOpen)
+      signal.addEventListener('abort', done)
+    })
+  }
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    function done (): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
 }

@@ -21,16 +21,35 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results')
 const GRAFANA = join(dirname(fileURLToPath(import.meta.url)), '..', 'grafana', 'x-demo-dashboard.json')
 
-async function waitFor (what: string, condition: () => boolean, timeout: number): Promise<void> {
+/** Polls `condition`; on timeout the error says what was awaited and, from `state`, what there was instead */
+async function waitFor (what: string, condition: () => boolean, timeout: number, state?: () => string): Promise<void> {
   const deadline = Date.now() + timeout
 
   while (!condition()) {
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
+      throw new Error(`timed out after ${timeout} ms waiting for ${what}${state == null ? '' : `; ${state()}`}`)
     }
 
     await new Promise(resolve => setTimeout(resolve, 250))
   }
+}
+
+/** Per node: peers discovered, and pooled connections to each lower-indexed node */
+function swarmState (swarm: Swarm): string {
+  return swarm.nodes.map((node, i) => `n${i}: found ${swarm.discovered(i).length}, pooled [${swarm.nodes.slice(0, i).map(other => node.services.pool.getConnections(other.peerId).length).join(' ')}]`).join('; ')
+}
+
+/** The fault link seen from its client: pooled connections, pool status, the proxy's connections, the fault phase */
+function linkState (swarm: Swarm): string {
+  const link = swarm.link
+
+  if (link == null) {
+    return 'no fault link'
+  }
+
+  const server = swarm.nodes[link.server].peerId
+  const pool = swarm.nodes[link.client].services.pool
+  return `link n${link.client} -> n${link.server}: ${pool.getConnections(server).length} pooled, status ${pool.getStatus(server)}, ${link.proxy.connections.length} through the proxy, phase ${swarm.faultCycle?.phase}, cycles ${swarm.faultCycle?.cycles}`
 }
 
 describe('demo swarm', function () {
@@ -55,12 +74,13 @@ describe('demo swarm', function () {
     })
     const pooled = (): boolean => swarm.nodes.every((node, i) => swarm.nodes.every((other, j) => j >= i || node.services.pool.getConnections(other.peerId).length > 1))
 
-    await waitFor('discovery and pooled connections', () => allDiscovered() && pooled(), 30_000)
+    await waitFor('discovery and pooled connections', () => allDiscovered() && pooled(), 30_000, () => swarmState(swarm))
 
     // and one pair also holds a connection through the relay on node 0
     const relayed = swarm.relayed
     expect(relayed).to.exist()
-    await waitFor('a relayed connection', () => relayed != null && swarm.connectionsBetween(relayed.dialer, relayed.target).some(c => c.limits != null), 45_000)
+    await waitFor('a relayed connection', () => relayed != null && swarm.connectionsBetween(relayed.dialer, relayed.target).some(c => c.limits != null), 45_000,
+      () => `n${relayed?.dialer} -> n${relayed?.target}: ${swarm.connectionsBetween(relayed?.dialer ?? 0, relayed?.target ?? 0).map(c => c.limits == null ? 'direct' : 'relayed').join(', ')}; relay address of n${relayed?.target}: ${swarm.nodes[relayed?.target ?? 0].getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit'))}`)
 
     // pubsub did the discovering: node 0 found everyone through it, the others found node 0 by bootstrap
     const mechanisms = swarm.nodes[0].services.connectivity.getDiscoveredPeers().map(p => p.mechanisms)
@@ -83,9 +103,9 @@ describe('demo swarm', function () {
     // (the cycle already over, or its black hole begun, when this test starts)
     const cycle = swarm.faultCycle
     const cycles = (cycle?.cycles ?? 0) + (cycle?.phase === 'blackhole' ? 2 : 1)
-    await waitFor('a whole fault cycle', () => (swarm.faultCycle?.cycles ?? 0) >= cycles, 40_000)
+    await waitFor('a whole fault cycle', () => (swarm.faultCycle?.cycles ?? 0) >= cycles, 40_000, () => linkState(swarm))
     // the link is whole again: the client holds 3 connections to the server (a loaded machine dials slowly)
-    await waitFor('the link to refill', () => client.services.pool.getConnections(swarm.nodes[link.server].peerId).length >= 3, 30_000)
+    await waitFor('the link to refill', () => client.services.pool.getConnections(swarm.nodes[link.server].peerId).length >= 3, 30_000, () => linkState(swarm))
 
     const onLink = (e: { node?: number, peer?: number }): boolean => e.node === link.client && e.peer === link.server
     const degraded = swarm.monitor.count('degraded', onLink) + swarm.monitor.count('unhealthy', onLink)
@@ -112,7 +132,7 @@ describe('demo swarm', function () {
       return
     }
 
-    await waitFor('bulk bytes on the fault link', () => swarm.traffic.stats[link.client].bulkBytesSent > 0, 20_000)
+    await waitFor('bulk bytes on the fault link', () => swarm.traffic.stats[link.client].bulkBytesSent > 0, 20_000, () => linkState(swarm))
     const totals = swarm.traffic.totals()
     expect(totals.messages).to.be.greaterThan(100)
     expect(totals.requests).to.be.greaterThan(10)

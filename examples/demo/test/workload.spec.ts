@@ -1,0 +1,138 @@
+/**
+ * The workload's retries, on a fake node: a request whose peer has no direct
+ * connection left waits for one to open before it tries again, instead of
+ * spending its attempts while the link is down.
+ */
+import { expect } from 'aegir/chai'
+import { Workload } from '../src/workload.ts'
+import type { DemoLibp2p } from '../src/node.ts'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+
+function fakePeer (name: string): PeerId {
+  const peer = { toString: () => name, equals: (other: PeerId) => other === peer }
+  return peer as unknown as PeerId
+}
+
+/** A stream that echoes what was sent once the sender closes its end */
+function echoStream (): Stream {
+  const target = new EventTarget()
+  let sent: Uint8Array | undefined
+  return Object.assign(target, {
+    send: (data: Uint8Array) => { sent = data; return true },
+    close: async () => {
+      target.dispatchEvent(Object.assign(new Event('message'), { data: sent }))
+      target.dispatchEvent(Object.assign(new Event('close'), { error: undefined }))
+    },
+    abort: () => {}
+  }) as unknown as Stream
+}
+
+interface FakeNode {
+  node: DemoLibp2p
+  connections: Connection[]
+  /** Dispatches `connection:open` as libp2p does */
+  opened(conn: Connection): void
+  /** Listeners for `connection:open` */
+  listeners: number
+  /** Resolves when the workload listens for `connection:open` */
+  listening: Promise<void>
+  attempts: number
+}
+
+function fakeNode (peer: PeerId): FakeNode {
+  const events = new EventTarget()
+  const fake: Partial<FakeNode> = { connections: [], attempts: 0, listeners: 0 }
+  let listened: () => void = () => {}
+  fake.listening = new Promise(resolve => { listened = resolve })
+  fake.opened = (conn) => { events.dispatchEvent(new CustomEvent('connection:open', { detail: conn })) }
+  fake.node = {
+    peerId: peer,
+    getConnections: (p?: PeerId) => fake.connections!.filter(c => p == null || c.remotePeer.equals(p)),
+    addEventListener: (type: string, listener: any) => {
+      events.addEventListener(type, listener)
+      if (type === 'connection:open') { fake.listeners!++; listened() }
+    },
+    removeEventListener: (type: string, listener: any) => {
+      events.removeEventListener(type, listener)
+      if (type === 'connection:open') { fake.listeners!-- }
+    },
+    services: {
+      pool: {
+        newStream: async (remote: PeerId) => {
+          fake.attempts!++
+          if (!fake.connections!.some(c => c.remotePeer.equals(remote) && c.limits == null)) {
+            throw Object.assign(new Error(`No connection to ${remote} could open a stream`), { name: 'NoConnectionAvailableError' })
+          }
+          return echoStream()
+        }
+      }
+    }
+  } as unknown as DemoLibp2p
+  return fake as FakeNode
+}
+
+function connection (remotePeer: PeerId, limited = false): Connection {
+  return { id: `c-${Math.random()}`, remotePeer, status: 'open', limits: limited ? { seconds: 120 } : undefined } as unknown as Connection
+}
+
+describe('demo workload', () => {
+  let workload: Workload | undefined
+
+  afterEach(async () => {
+    await workload?.stop()
+  })
+
+  it('a request whose link went down waits for a direct connection to open, then succeeds (counted ok and retried)', async () => {
+    const peer = fakePeer('peer')
+    const self = fakeNode(fakePeer('self'))
+    // only a relayed connection is left: the pool gives no stream on it
+    self.connections.push(connection(peer, true))
+    workload = new Workload([self.node], { interval: 60_000, retryDelay: 1 })
+    workload.start()
+
+    const request = workload.request(0, peer)
+    // the peer's side re-dials the link once the workload waits for it
+    await self.listening
+    const conn = connection(peer)
+    self.connections.push(conn)
+    self.opened(conn)
+    await request
+
+    expect(workload.stats[0]).to.include({ ok: 1, failed: 0, retried: 1 })
+    expect(self.attempts).to.equal(2)
+  })
+
+  it('with a direct connection open, retries after a short delay and fails after its attempts, with the last error', async () => {
+    const peer = fakePeer('peer')
+    const self = fakeNode(fakePeer('self'))
+    self.connections.push(connection(peer))
+    ;(self.node.services.pool as any).newStream = async () => {
+      self.attempts++
+      throw Object.assign(new Error('the stream was reset'), { name: 'StreamResetError' })
+    }
+    const failures: string[] = []
+    workload = new Workload([self.node], { interval: 60_000, retryDelay: 1, onFailure: (f) => { failures.push(f.error) } })
+    workload.start()
+
+    await workload.request(0, peer)
+
+    expect(self.attempts).to.equal(4)
+    expect(workload.stats[0]).to.include({ ok: 0, failed: 1, retried: 0 })
+    expect(failures).to.deep.equal(['StreamResetError: the stream was reset'])
+  })
+
+  it('stop() ends a request waiting for its peer at once, and does not count it failed', async () => {
+    const peer = fakePeer('peer')
+    const self = fakeNode(fakePeer('self'))
+    workload = new Workload([self.node], { interval: 60_000, reconnectTimeout: 3_600_000 })
+    workload.start()
+
+    const request = workload.request(0, peer)
+    await self.listening
+    await workload.stop()
+    await request
+
+    expect(workload.stats[0]).to.include({ ok: 0, failed: 0 })
+    expect(self.listeners).to.equal(0)
+  })
+})
