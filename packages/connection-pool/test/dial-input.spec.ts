@@ -71,6 +71,21 @@ describe('dial and newStream inputs', function () {
     expect(remote.node.getConnections(client.peerId)).to.have.lengthOf(3)
   })
 
+  it('concurrent dial() and newStream() with one address without a peer id end with maxConnectionsPerPeer connections', async () => {
+    const addr = multiaddr(remote.node.getMultiaddrs()[0].toString().replace(/\/p2p\/.*$/, ''))
+    const [a, b, stream] = await Promise.all([
+      client.services.pool.dial(addr),
+      client.services.pool.dial(addr),
+      client.services.pool.newStream(addr, COUNT_PROTOCOL)
+    ])
+    await stream.close()
+
+    expect(a).to.have.lengthOf(3)
+    expect(b).to.have.lengthOf(3)
+    await waitUntil(() => remote.node.getConnections(client.peerId).length === 3)
+    expect(client.services.pool.getMetrics().dialAttempts).to.equal(3)
+  })
+
   it('dial(multiaddr[]) with one peer id, and newStream(multiaddr)', async () => {
     const conns = await client.services.pool.dial(remote.node.getMultiaddrs())
     expect(conns).to.have.lengthOf(3)
