@@ -61,6 +61,9 @@ export class InboundSession {
   private remoteDone = false
   /** Frames are acknowledged (PROTOCOL.md, Flow control) */
   private readonly acks: boolean
+  /** Frames handled and not yet acknowledged, and whether an ACK waits for 'drain' (then no other is written) */
+  private unacked = 0
+  private ackWaiting = false
   /** Bytes of answers queued here, not yet handed to the stream (counted node-wide too) */
   pendingBytes = 0
   /** Request handlers still running, by request id (at most maxInflightRequests) */
@@ -162,8 +165,9 @@ export class InboundSession {
       }
 
       // the records were handed to the handlers: one ACK for the frames of this chunk
-      if (this.acks && frames > 0 && this.open && this.stream.writeStatus === 'writable') {
-        this.stream.send(encodeAckFrame(frames))
+      if (this.acks && frames > 0) {
+        this.unacked += frames
+        this.writeAck()
       }
     } catch (err: any) {
       this.deps.metrics.protocolError(err.name ?? 'Error')
@@ -251,6 +255,24 @@ export class InboundSession {
           this.running.delete(id)
         }
       })
+  }
+
+  /** One ACK for every frame handled since the last; while the stream pushes back they add up in one count */
+  private writeAck (): void {
+    if (this.ackWaiting || this.unacked === 0 || !this.open || this.stream.writeStatus !== 'writable') {
+      return
+    }
+
+    const count = Math.min(this.unacked, 0xffffffff)
+    this.unacked -= count
+
+    if (!this.stream.send(encodeAckFrame(count))) {
+      this.ackWaiting = true
+      this.stream.onDrain().then(() => {
+        this.ackWaiting = false
+        this.writeAck()
+      }, () => {})
+    }
   }
 
   private defineName (record: WireRecord): void {

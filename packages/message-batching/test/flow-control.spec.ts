@@ -1,11 +1,13 @@
 import { defaultLogger } from '@libp2p/logger'
+import { streamPair } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
 import { PeerChannel } from '../src/channel.ts'
-import { FrameDecoder, KIND_MESSAGE, decodeRecords, encodeFrame } from '../src/codec.ts'
+import { FrameDecoder, KIND_MESSAGE, KIND_NAME, decodeRecords, encodeFrame, encodeRecords } from '../src/codec.ts'
 import { FlowWindow } from '../src/flow.ts'
 import { BatchingMetricsRecorder } from '../src/metrics.ts'
 import { resolveSettings } from '../src/options.ts'
 import { waitUntil } from './fixtures/nodes.ts'
+import { stubNode } from './fixtures/stubs.ts'
 import type { OutgoingItem } from '../src/channel.ts'
 import type { MessageBatchingInit } from '../src/index.ts'
 import type { PeerId, Stream } from '@libp2p/interface'
@@ -150,5 +152,37 @@ describe('flow control (acknowledged streams)', () => {
     expect(flow.window).to.equal(16 * 1024)
     expect(flow.unacked).to.equal(0)
     expect(() => { flow.acked(1) }).to.throw().with.property('name', 'ProtocolViolationError')
+  })
+
+  it('acknowledges handled frames, and holds at most one ACK back while the opener does not read', async () => {
+    const b = await stubNode()
+    const other = await stubNode()
+    try {
+      const got: number[] = []
+      b.service.handle('n', (data) => { got.push(data[0]) })
+      const [outbound, inbound] = await streamPair({ delay: 0 })
+      inbound.protocol = ACK_PROTOCOL
+      const acks: Uint8Array[] = []
+      // the opener never reads: every write pushes back and 'drain' never comes
+      inbound.send = (data) => { acks.push(data.subarray()); return false }
+      inbound.onDrain = async () => new Promise(() => {})
+      b.inbound(inbound, other.peerId)
+
+      const message = (n: number): Uint8Array => encodeFrame(encodeRecords([{ kind: KIND_MESSAGE, n: 0, priority: 1, payload: Uint8Array.from([n]) }]), 0)
+      outbound.send(encodeFrame(encodeRecords([{ kind: KIND_NAME, n: 0, priority: 0, payload: new TextEncoder().encode('n') }, { kind: KIND_MESSAGE, n: 0, priority: 1, payload: Uint8Array.from([0]) }]), 0))
+      await waitUntil(() => got.length === 1)
+      expect(acks).to.have.lengthOf(1)
+      expect([...acks[0]]).to.deep.equal([...encodeFrame(Uint8Array.from([1]), 2)])
+
+      for (let n = 1; n < 100; n++) {
+        outbound.send(message(n))
+        await waitUntil(() => got.length === n + 1)
+      }
+
+      expect(acks).to.have.lengthOf(1)
+    } finally {
+      await b.service.stop()
+      await other.service.stop()
+    }
   })
 })
