@@ -40,6 +40,7 @@ func cmdBatchListen(_ context.Context, p *goPeer, a BatchListenArgs) (BatchListe
 	batch.listening = true
 	batch.mu.Unlock()
 	if first {
+		p.host.SetStreamHandler(batchFlowProtocol, p.handleBatch)
 		p.host.SetStreamHandler(batchProtocol, p.handleBatch)
 	}
 	return BatchListenReply{Protocol: batchProtocol}, nil

@@ -1,9 +1,10 @@
 package main
 
-// The acceptor side of /x/batch/1.0.0: records the messages it gets (for
-// the batch-received command), answers requests with its built-in handlers
-// (echo, upper, fail), and resets the stream on any breach of PROTOCOL.md,
-// counting it by error name.
+// The acceptor side of /x/batch/1.0.0 and /x/batch/1.1.0: records the
+// messages it gets (for the batch-received command), answers requests with
+// its built-in handlers (echo, upper, fail), acknowledges every frame once
+// handled on /x/batch/1.1.0, and resets the stream on any breach of
+// PROTOCOL.md, counting it by error name.
 
 import (
 	"bufio"
@@ -61,7 +62,8 @@ func answerBatchRequest(name string, data []byte) (uint64, []byte) {
 }
 
 func (p *goPeer) handleBatch(s network.Stream) {
-	p.inbound(s, batchProtocol)
+	p.inbound(s, string(s.Protocol()))
+	acks := s.Protocol() == batchFlowProtocol
 	r := bufio.NewReader(s)
 	names := map[uint64]string{}
 	for {
@@ -89,9 +91,16 @@ func (p *goPeer) handleBatch(s network.Stream) {
 			_ = s.Reset()
 			return
 		}
+		var out []byte
 		if len(responses) > 0 {
-			frame, _ := encodeBatchFrame(encodeBatchRecords(responses), threshold)
-			if _, err := s.Write(frame); err != nil {
+			out, _ = encodeBatchFrame(encodeBatchRecords(responses), threshold)
+		}
+		if acks {
+			// the frame's records were handled: acknowledge it
+			out = append(out, encodeBatchAck(1)...)
+		}
+		if len(out) > 0 {
+			if _, err := s.Write(out); err != nil {
 				_ = s.Reset()
 				return
 			}

@@ -1,6 +1,6 @@
 package main
 
-// The /x/batch/1.0.0 wire format of packages/message-batching/PROTOCOL.md:
+// The /x/batch/1.0.0 and /x/batch/1.1.0 wire format of packages/message-batching/PROTOCOL.md:
 // strict varints, records, frames, raw DEFLATE with an inflate cap. Every
 // bound there is checked here; a breach is a batchError named as in js.
 
@@ -16,6 +16,8 @@ import (
 
 const (
 	batchProtocol = "/x/batch/1.0.0"
+	// batchFlowProtocol is batchProtocol plus ACK frames from the acceptor (PROTOCOL.md, Flow control)
+	batchFlowProtocol = "/x/batch/1.1.0"
 
 	batchKindMessage  = 0
 	batchKindRequest  = 1
@@ -27,6 +29,7 @@ const (
 	batchStatusHandlerError = 2
 
 	batchFlagCompressed = 1
+	batchFlagAck        = 2
 
 	batchMaxFrameBytes     = 1 << 20
 	batchMaxMessageBytes   = 256 << 10
@@ -137,6 +140,14 @@ func encodeBatchFrame(body []byte, threshold int) ([]byte, bool) {
 	frame := appendUvarint(nil, uint64(len(payload)+1))
 	frame = append(frame, flags)
 	return append(frame, payload...), flags != 0
+}
+
+// encodeBatchAck is the ACK frame acknowledging count frames.
+func encodeBatchAck(count uint64) []byte {
+	body := appendUvarint(nil, count)
+	frame := appendUvarint(nil, uint64(len(body)+1))
+	frame = append(frame, batchFlagAck)
+	return append(frame, body...)
 }
 
 func decodeBatchRecords(body []byte) ([]batchRecord, error) {

@@ -95,3 +95,13 @@ func TestBatchBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestBatchAckFrame(t *testing.T) {
+	// length 2, flags ACK, count 1; then a count needing two varint bytes
+	if got := encodeBatchAck(1); !bytes.Equal(got, []byte{2, 2, 1}) {
+		t.Fatalf("ack(1) = %v", got)
+	}
+	if got := encodeBatchAck(300); !bytes.Equal(got, []byte{3, 2, 0xac, 0x02}) {
+		t.Fatalf("ack(300) = %v", got)
+	}
+}
