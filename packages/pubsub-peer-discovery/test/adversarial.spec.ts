@@ -13,15 +13,19 @@ import { identify } from '@libp2p/identify'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { tcp } from '@libp2p/tcp'
+import { RecordType } from '@multiformats/dns'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
-import { TOPIC } from '../src/index.ts'
+import { concat } from 'uint8arrays/concat'
+import { fromString } from 'uint8arrays/from-string'
+import { publicAddressesOnly, TOPIC } from '../src/index.ts'
 import { Peer } from '../src/pb/peer.ts'
 import { createTestNode, waitUntil } from './fixtures/nodes.ts'
 import type { TestNode } from './fixtures/nodes.ts'
 import type { Message } from '@libp2p/gossipsub'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { DNS } from '@multiformats/dns'
 
 const INTERVAL = 1000
 
@@ -60,6 +64,30 @@ function replay (h: Libp2p<{ pubsub: any }>, to: Libp2p, msg: Message): boolean 
   return h.services.pubsub.sendRpc(to.peerId.toString(), {
     subscriptions: [],
     messages: [{ from: msg.from.toMultihash().bytes, data: msg.data, seqno, topic: msg.topic, signature: msg.signature, key: undefined }]
+  })
+}
+
+/**
+ * Sends `data` on our topic straight to `to` as a gossipsub message of
+ * `author`, signed by its key as gossipsub does ("libp2p-pubsub:" and the
+ * protobuf of the message without signature and key), so `to`'s gossipsub
+ * verifies it and hands it to our validator as `author`'s
+ */
+async function sendAs (h: Libp2p<{ pubsub: any }>, to: Libp2p, author: PrivateKey, data: Uint8Array, seqno: bigint): Promise<boolean> {
+  const { RPC } = await import('@libp2p/gossipsub/message')
+  const seq = new Uint8Array(8)
+  new DataView(seq.buffer).setBigUint64(0, seqno, false)
+  const message = { from: peerIdFromPrivateKey(author).toMultihash().bytes, data, seqno: seq, topic: TOPIC }
+  const signature = await author.sign(concat([fromString('libp2p-pubsub:'), RPC.Message.encode(message)]))
+  return h.services.pubsub.sendRpc(to.peerId.toString(), { subscriptions: [], messages: [{ ...message, signature, key: undefined }] })
+}
+
+/** An announcement of `key`'s peer with `addrs` */
+function announcementOf (key: PrivateKey, addrs: string[]): Uint8Array {
+  return Peer.encode({
+    publicKey: publicKeyToProtobuf(key.publicKey) as Uint8Array<ArrayBuffer>,
+    addrs: addrs.map(a => multiaddr(a).bytes as Uint8Array<ArrayBuffer>),
+    peerRecords: []
   })
 }
 
@@ -161,5 +189,63 @@ describe('adversarial: a scripted hostile gossipsub peer against real nodes', fu
     expect(c.found.get(h.peerId.toString())?.multiaddrs.map(String)).to.deep.equal(['/ip4/93.184.216.34/tcp/4001'])
     await waitUntil(() => c.discovery!.getMetrics().dropped['relay-not-connected'] >= 1)
     expect(c.found.has(inventedId.toString())).to.be.false()
+  })
+
+  it('a flood of validly signed announcements from fresh keys costs a node at most its new-peer budget per interval', async () => {
+    // a long interval: the budget barely refills while the flood runs
+    const interval = 60_000
+    const budget = 20
+    const d = await createTestNode('ours', { interval, maxNewPeersPerInterval: budget })
+
+    try {
+      await h.dial(d.node.getMultiaddrs()[0])
+      await waitUntil(() => h.services.pubsub.getSubscribers(TOPIC).some((p: any) => p.equals(d.node.peerId)))
+      const started = Date.now()
+      const fresh = await Promise.all(Array.from({ length: 200 }, async () => generateKeyPair('Ed25519')))
+
+      for (const key of fresh) {
+        expect(await sendAs(h, d.node, key, announcementOf(key, ['/ip4/93.184.216.34/tcp/4001']), 1n)).to.be.true()
+      }
+
+      await waitUntil(() => {
+        const m = d.discovery!.getMetrics()
+        return m.dropped['over-budget'] + d.found.size >= fresh.length
+      }, 30_000)
+      const elapsed = Date.now() - started
+      const learned = fresh.filter(key => d.found.has(peerIdFromPrivateKey(key).toString())).length
+
+      expect(learned).to.be.at.least(budget)
+      expect(learned).to.be.at.most(budget + Math.ceil(budget * elapsed / interval))
+      expect(d.discovery!.getMetrics().dropped['over-budget']).to.equal(fresh.length - learned)
+    } finally {
+      await d.node.stop()
+    }
+  })
+
+  it('a DNS name pointing at a private address is dropped; a public one is kept (injected resolver, never real DNS)', async () => {
+    const asked: string[] = []
+    const dns: DNS = {
+      query: async (name: string) => {
+        asked.push(name)
+        const data = name === 'inside.test' ? '127.0.0.1' : '93.184.216.36'
+        return { Status: 0, TC: false, RD: true, RA: true, AD: false, CD: false, Question: [], Answer: [{ name, type: RecordType.A, TTL: 60, data }] }
+      }
+    }
+    // a node that must never dial private addresses
+    const d = await createTestNode('ours', { incomingAddressFilter: publicAddressesOnly }, {}, { dns })
+
+    try {
+      await h.dial(d.node.getMultiaddrs()[0])
+      await waitUntil(() => h.services.pubsub.getSubscribers(TOPIC).some((p: any) => p.equals(d.node.peerId)))
+      await h.services.pubsub.publish(TOPIC, announcement(h, ['/dns4/inside.test/tcp/1', '/dns4/outside.test/tcp/2', '/ip4/93.184.216.34/tcp/4001']))
+
+      await waitUntil(() => d.found.has(h.peerId.toString()))
+      expect(d.found.get(h.peerId.toString())?.multiaddrs.map(String)).to.deep.equal(['/dns4/outside.test/tcp/2', '/ip4/93.184.216.34/tcp/4001'])
+      expect(asked).to.have.members(['inside.test', 'outside.test'])
+      const stored = (await d.node.peerStore.get(h.peerId)).addresses.map(a => a.multiaddr.toString())
+      expect(stored).to.not.include('/dns4/inside.test/tcp/1')
+    } finally {
+      await d.node.stop()
+    }
   })
 })
