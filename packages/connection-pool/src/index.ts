@@ -355,7 +355,9 @@ export interface PoolMetrics {
 
   /**
    * `connection:health` events dropped because a figure was missing, not a
-   * number, NaN, infinite or negative (huge ones are clamped, not dropped)
+   * number, NaN, infinite or negative (huge ones are clamped, not dropped),
+   * or because the event named a managed peer and a connection that is not
+   * one of its open connections
    */
   invalidHealthEvents: number
 

@@ -256,6 +256,13 @@ export class PoolService implements ConnectionPool, Startable {
       return
     }
 
+    // figures are kept per connection id: one must be about a connection of the peer it names
+    if (snapshot.state !== 'closed' && !this.state.openConnections(entry.peer).some(conn => conn.id === snapshot.connectionId)) {
+      this.metrics.invalidHealthEvents++
+      this.log('dropped a connection:health event for %s, not an open connection of %p', snapshot.connectionId, entry.peer)
+      return
+    }
+
     entry.adaptiveTimeout = snapshot.adaptiveTimeout
     entry.rttAverage = snapshot.rtt?.ewma ?? entry.rttAverage
     this.state.setHealth(snapshot)

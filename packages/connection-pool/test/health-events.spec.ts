@@ -122,6 +122,28 @@ describe('foreign connection:health events', () => {
     await harness.pool.stop()
   })
 
+  it('an event naming a connection of another peer is dropped, not used for that connection', async () => {
+    const harness = createHarness(peer, { strategy: 'latency-based' })
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    await harness.pool.dial(peer)
+    await harness.pool.dial(other)
+    const [x, y, z] = harness.pool.getConnections(other)
+
+    // legitimate figures for the other peer's connections ...
+    harness.events.safeDispatchEvent('connection:health', { detail: snapshot(y, 50, 1_000) })
+    harness.events.safeDispatchEvent('connection:health', { detail: snapshot(z, 50, 1_000) })
+    // ... and one that claims to be about `peer` but names the other peer's connection
+    harness.events.safeDispatchEvent('connection:health', { detail: { ...snapshot(x, 1, 1_000), peer } })
+
+    for (let i = 0; i < 6; i++) {
+      await harness.pool.newStream(other, '/x/1.0.0')
+    }
+
+    expect([x, y, z].map(conn => (conn.newStream as sinon.SinonStub).callCount)).to.deep.equal([2, 2, 2])
+    expect(harness.pool.getMetrics().invalidHealthEvents).to.equal(1)
+    await harness.pool.stop()
+  })
+
   it('drops malformed events (no detail, no peer id, wrong types) without throwing', async () => {
     const harness = createHarness(peer)
     await harness.pool.dial(peer)
