@@ -18,7 +18,9 @@
  * first connection when it has none) or a `Multiaddr[]` whose peer ids
  * agree. Anything else is an `InvalidParametersError`. One call opens at
  * most `maxConnectionsPerPeer` connections, so no input can make the pool
- * dial in a loop.
+ * dial in a loop. Concurrent calls for the same addresses without a peer id
+ * share one dial to learn the peer (each caller's signal aborts only its own
+ * call), at most 32 such dials at once.
  *
  * Kept and borrowed peers. `dial(peer)` **keeps** the peer: it is tagged
  * (so the connection manager does not prune it), kept at
