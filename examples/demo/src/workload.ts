@@ -60,6 +60,12 @@ export interface NodeRequestStats {
 }
 
 const PAYLOAD = new TextEncoder().encode('x demo echo request 0123456789abcdef')
+/** A request waiting before its next attempt; with `peer`, until a direct connection to it opens */
+interface Waiter {
+  peer?: PeerId
+  wake(): void
+}
+
 const MAX_FAILURES = 16
 const DEFAULT_RETRY_DELAY = 250
 const DEFAULT_RECONNECT_TIMEOUT = 30_000
@@ -110,15 +116,19 @@ export class Workload {
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private readonly cursor: number[]
   private readonly inFlight = new Set<Promise<void>>()
+  /** Per node, requests waiting before their next attempt */
+  private readonly waiters: Array<Set<Waiter>>
+  /** Per node, its `connection:open` listener while running */
+  private readonly listeners: Array<(evt: CustomEvent<Connection>) => void>
   private running = false
-  /** Aborted by `stop()`: ends the waits of requests in flight */
-  private shutdown = new AbortController()
 
   constructor (nodes: DemoLibp2p[], init: WorkloadInit) {
     this.nodes = nodes
     this.init = { attemptTimeout: 2_000, attempts: 4, retryDelay: DEFAULT_RETRY_DELAY, reconnectTimeout: DEFAULT_RECONNECT_TIMEOUT, ...init }
     this.stats = nodes.map(() => ({ ok: 0, failed: 0, retried: 0, failures: [], retries: [] }))
     this.cursor = nodes.map(() => 0)
+    this.waiters = nodes.map(() => new Set())
+    this.listeners = nodes.map((_, i) => (evt: CustomEvent<Connection>) => { this.opened(i, evt.detail) })
   }
 
   start (): void {
@@ -127,8 +137,9 @@ export class Workload {
     }
 
     this.running = true
-    this.shutdown = new AbortController()
-    this.nodes.forEach((_, i) => {
+    this.nodes.forEach((node, i) => {
+      node.addEventListener('connection:open', this.listeners[i])
+
       // spread the nodes' ticks over the interval
       const start = setTimeout(() => {
         this.timers.push(setInterval(() => { this.tick(i) }, this.init.interval))
@@ -152,8 +163,11 @@ export class Workload {
 
   async stop (): Promise<void> {
     this.running = false
-    this.shutdown.abort()
     this.timers.forEach(t => { clearInterval(t); clearTimeout(t) })
+    this.nodes.forEach((node, i) => {
+      node.removeEventListener('connection:open', this.listeners[i])
+      this.waiters[i].forEach(waiter => { waiter.wake() })
+    })
     this.timers.length = 0
     await Promise.allSettled([...this.inFlight])
   }
@@ -203,7 +217,7 @@ export class Workload {
         remember(stats.retries, { at: Date.now(), peer: peer.toString(), error: describe(err) })
 
         if (attempt < this.init.attempts) {
-          await this.beforeRetry(node, peer, attempt)
+          await this.beforeRetry(from, peer, attempt)
         }
       }
     }
@@ -219,48 +233,44 @@ export class Workload {
     this.init.onFailure?.({ node: from, ...failure })
   }
 
+  /** Requests of node `i` waiting before their next attempt */
+  waiting (i: number): number {
+    return this.waiters[i].size
+  }
+
   /**
    * Waits before the next attempt: a moment for health and the pool to learn
    * what happened while a direct connection to the peer is open; otherwise
    * until one opens, at most `reconnectTimeout` ms (then the next attempt
-   * dials, if this node may)
+   * dials, if this node may). `stop()` ends every wait.
    */
-  private async beforeRetry (node: DemoLibp2p, peer: PeerId, attempt: number): Promise<void> {
-    const signal = this.shutdown.signal
-    const direct = (): boolean => node.getConnections(peer).some(c => c.status === 'open' && c.limits == null)
+  private async beforeRetry (from: number, peer: PeerId, attempt: number): Promise<void> {
+    const direct = this.nodes[from].getConnections(peer).some(c => c.status === 'open' && c.limits == null)
 
-    if (direct()) {
-      await sleep(this.init.retryDelay * attempt, signal)
+    await new Promise<void>(resolve => {
+      const waiter: Waiter = {
+        peer: direct ? undefined : peer,
+        wake: () => {
+          clearTimeout(timer)
+          this.waiters[from].delete(waiter)
+          resolve()
+        }
+      }
+      const timer = setTimeout(waiter.wake, direct ? this.init.retryDelay * attempt : this.init.reconnectTimeout)
+      this.waiters[from].add(waiter)
+    })
+  }
+
+  /** A direct connection opened on node `i`: the requests waiting for its peer try again */
+  private opened (i: number, conn: Connection): void {
+    if (conn.limits != null) {
       return
     }
 
-    await new Promise<void>(resolve => {
-      const done = (): void => {
-        clearTimeout(timer)
-        node.removeEventListener('connection:open', onOpen)
-        signal.removeEventListener('abort', done)
-        resolve()
+    for (const waiter of [...this.waiters[i]]) {
+      if (waiter.peer?.equals(conn.remotePeer) === true) {
+        waiter.wake()
       }
-      const onOpen = (evt: CustomEvent<Connection>): void => {
-        if (evt.detail.remotePeer.equals(peer) && evt.detail.limits == null) {
-          done()
-        }
-      }
-      const timer = setTimeout(done, this.init.reconnectTimeout)
-      node.addEventListener('connection:open', onOpen)
-      signal.addEventListener('abort', done)
-    })
-  }
-}
-
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
     }
-    signal.addEventListener('abort', done)
-  })
+  }
 }

@@ -34,23 +34,19 @@ interface FakeNode {
   opened(conn: Connection): void
   /** Listeners for `connection:open` */
   listeners: number
-  /** Resolves when the workload listens for `connection:open` */
-  listening: Promise<void>
   attempts: number
 }
 
 function fakeNode (peer: PeerId): FakeNode {
   const events = new EventTarget()
   const fake: Partial<FakeNode> = { connections: [], attempts: 0, listeners: 0 }
-  let listened: () => void = () => {}
-  fake.listening = new Promise(resolve => { listened = resolve })
   fake.opened = (conn) => { events.dispatchEvent(new CustomEvent('connection:open', { detail: conn })) }
   fake.node = {
     peerId: peer,
     getConnections: (p?: PeerId) => fake.connections!.filter(c => p == null || c.remotePeer.equals(p)),
     addEventListener: (type: string, listener: any) => {
       events.addEventListener(type, listener)
-      if (type === 'connection:open') { fake.listeners!++; listened() }
+      if (type === 'connection:open') { fake.listeners!++ }
     },
     removeEventListener: (type: string, listener: any) => {
       events.removeEventListener(type, listener)
@@ -75,6 +71,13 @@ function connection (remotePeer: PeerId, limited = false): Connection {
   return { id: `c-${Math.random()}`, remotePeer, status: 'open', limits: limited ? { seconds: 120 } : undefined } as unknown as Connection
 }
 
+/** Yields to the event loop until `condition` holds */
+async function until (condition: () => boolean): Promise<void> {
+  while (!condition()) {
+    await new Promise(resolve => setImmediate(resolve))
+  }
+}
+
 describe('demo workload', () => {
   let workload: Workload | undefined
 
@@ -91,8 +94,8 @@ describe('demo workload', () => {
     workload.start()
 
     const request = workload.request(0, peer)
-    // the peer's side re-dials the link once the workload waits for it
-    await self.listening
+    // the peer's side re-dials the link once the request waits for it
+    await until(() => workload?.waiting(0) === 1)
     const conn = connection(peer)
     self.connections.push(conn)
     self.opened(conn)
@@ -128,11 +131,12 @@ describe('demo workload', () => {
     workload.start()
 
     const request = workload.request(0, peer)
-    await self.listening
+    await until(() => workload?.waiting(0) === 1)
     await workload.stop()
     await request
 
     expect(workload.stats[0]).to.include({ ok: 0, failed: 0 })
+    expect(workload.waiting(0)).to.equal(0)
     expect(self.listeners).to.equal(0)
   })
 })
