@@ -1,5 +1,6 @@
 /**
- * `/x/batch/1.0.0` between `@x/message-batching` and the go peer's own
+ * `/x/batch/1.1.0` (js -> go, with flow control) and `/x/batch/1.0.0`
+ * (go -> js) between `@x/message-batching` and the go peer's own
  * implementation of PROTOCOL.md (interop/go-peer/batch_*.go): messages and
  * requests, js -> go and go -> js, compressed and not.
  */
@@ -32,7 +33,7 @@ for (const compressed of [false, true]) {
   const jsInit: MessageBatchingInit = { compression: compressed ? { threshold: 64 } : false }
   const goThreshold = compressed ? 64 : -1
 
-  describe(`interop: /x/batch/1.0.0 js <-> go (${label})`, function () {
+  describe(`interop: /x/batch js <-> go (${label})`, function () {
     let go: GoPeer
     let js: Node
     let goId: PeerId
@@ -77,6 +78,27 @@ for (const compressed of [false, true]) {
       } else {
         expect(got.compressedFrames).to.equal(0)
       }
+    })
+
+    it('js floods go over /x/batch/1.1.0: go acknowledges every frame, so many windows of messages go through', async () => {
+      const n = 5000
+      const data = (i: number): Uint8Array => { const d = new Uint8Array(100); new DataView(d.buffer).setUint32(0, i); return d }
+      const sends: Array<Promise<void>> = []
+      for (let i = 0; i < n; i++) {
+        sends.push(js.services.batching.send(goId, 'chat', data(i), { priority: 'low' }))
+        if (i % 500 === 499) { await Promise.all(sends.splice(0)) }
+      }
+      await Promise.all(sends)
+
+      const got = await waitFor(async () => {
+        const r = await go.command('batch-received', {})
+        return r.messages?.length === n ? r : undefined
+      })
+      expect(got.errors).to.deep.equal({})
+      expect(got.messages.map((m: any) => new DataView(fromB64(m.data).buffer).getUint32(0))).to.deep.equal(Array.from({ length: n }, (_, i) => i))
+      const protocols = js.getConnections(goId).flatMap(c => c.streams.map(s => s.protocol)).filter(p => p?.startsWith('/x/batch/'))
+      expect(protocols).to.deep.equal(['/x/batch/1.1.0'])
+      expect(js.services.batching.getMetrics().protocolErrors).to.deep.equal({})
     })
 
     it('js requests go: answered by id, no handler and handler errors by name', async () => {
