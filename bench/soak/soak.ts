@@ -7,45 +7,60 @@
  * then the same key on a new port), resets every proxied connection and
  * saturates every core with busy processes (lib/schedule.ts).
  *
- * Every minute it checks (lib/evaluate.ts): no request lost (echo requests
- * after their retries, batched messages and requests) but those in flight to
- * a peer that was stopped, killed or cut off at the time, or on a connection
- * that closed while they were in flight (each counted and explained); heap, array buffers, handles and file descriptors
- * within 10 % of the baseline taken right after the warm-up; no go process
- * left behind; event-loop p99 lag under 1 s. It prints a row per minute,
- * then the table, writes `bench/results/soak.json` (or `--out`) and exits 1
- * when a check failed.
+ * The traffic is the soak's own (lib/workload.ts, the demo's echo,
+ * batching and bulk shapes; the demo's own workload is stopped), so that
+ * every request is tracked by the connection it ran on (lib/ledger.ts).
+ * Every minute it checks (lib/evaluate.ts, `DEATH_GRACE` after the minute
+ * ends, so that a connection that dies just after a request on it failed
+ * still counts): no request lost (echo requests after their retries,
+ * batched messages and requests) unless each of its attempts is explained
+ * by the death of its own connection or a fault injected on that connection
+ * (each counted and explained; the close of another connection to the same
+ * peer explains nothing); nothing in flight for more than `STALL_AFTER`
+ * (a batched send or request that never settles); heap, array buffers,
+ * handles and file descriptors within 10 % of the baseline taken right
+ * after the warm-up; no go process left behind; event-loop p99 lag under
+ * 1 s. It prints a row per minute, then the table, writes
+ * `bench/results/soak.json` (or `--out`) and exits 1 when a check failed.
  *
- *   npm run bench -- soak                      30 minutes
- *   npm run bench -- soak --minutes 5 --go 3
+ * `npm run bench -- soak` (30 minutes), `npm run bench -- soak --minutes 5 --go 3`.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
+import { BULK_PROTOCOL, ECHO_PROTOCOL } from '@x/demo/dist/src/node.js'
 // the demo's swarm, built (a private workspace without an exports map)
 import { Swarm } from '@x/demo/dist/src/swarm.js'
+import { judge, MAX_GROWTH, MAX_LAG_P99, STALL_AFTER } from './lib/checks.ts'
 import { CpuBurn } from './lib/cpu.ts'
 import { evaluateMinute } from './lib/evaluate.ts'
-import { explain, EXPLAIN_GRACE, MAX_GROWTH, MAX_LAG_P99 } from './lib/checks.ts'
 import { GoFleet } from './lib/go-fleet.ts'
+import { DEATH_GRACE, FAULT_GRACE, Ledger } from './lib/ledger.ts'
 import { parseSoakOptions } from './lib/options.ts'
 import { HEADER, renderRow, renderTable } from './lib/report.ts'
 import { childProcesses, isAlive, LagMonitor, sampleResources } from './lib/resources.ts'
 import { buildSchedule } from './lib/schedule.ts'
-import type { DisruptionWindow, LostRequest } from './lib/checks.ts'
+import { SoakWorkload } from './lib/workload.ts'
+import type { JudgedLoss } from './lib/checks.ts'
+import type { Fault, ProxiedSockets } from './lib/ledger.ts'
 import type { MinuteRow } from './lib/report.ts'
 import type { ResourceSample } from './lib/resources.ts'
 import type { ScheduledDisruption } from './lib/schedule.ts'
+import type { Loss, PendingItem } from './lib/workload.ts'
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
 const DIAL_TIMEOUT = 10_000
 const PHASE_POLL = 250
-/** Connection closes kept as windows (a bound; a 30-minute soak closes a few hundred) */
-const MAX_CLOSE_WINDOWS = 100_000
 /** The baseline window after the warm-up: a minute, or a third of what is left in short runs */
 const MAX_BASELINE = 60_000
+/** Losses kept (a bound; a healthy run loses a few dozen) */
+const MAX_LOSSES = 100_000
+/** How long the workload's last requests may take to settle at the end before they count as stalled */
+const SETTLE = 30_000
+/** The soak's traffic, in the demo's shape (lib/workload.ts) */
+const TRAFFIC = { interval: 1_000, focusInterval: 300, attemptTimeout: 2_000, attempts: 4, requestTimeout: 5_000 }
 
 const options = parseSoakOptions(process.argv.slice(2), RESULTS)
 const schedule = buildSchedule(options.duration, options.goPeers)
@@ -58,13 +73,15 @@ const keyDir = mkdtempSync(join(tmpdir(), 'x-soak-'))
 const fleet = new GoFleet(options.goPeers, keyDir, options.duration + 5 * 60_000)
 const cpu = new CpuBurn()
 const lag = new LagMonitor()
-const lost: LostRequest[] = []
-const windows: DisruptionWindow[] = []
+const losses: Loss[] = []
 const samples: ResourceSample[] = []
 const rows: MinuteRow[] = []
 const started: Array<{ at: number, label: string }> = []
 const timers: Array<ReturnType<typeof setTimeout>> = []
 let swarm: Swarm | undefined
+let ledger: Ledger | undefined
+let workload: SoakWorkload | undefined
+let stalledAtEnd: PendingItem[] = []
 
 async function dialGoPeer (index: number): Promise<void> {
   const peer = fleet.peers[index]
@@ -76,107 +93,86 @@ async function dialGoPeer (index: number): Promise<void> {
   }
 }
 
-/** Windows in which requests on the proxied link (both directions) may be lost */
-function linkWindow (kind: string, start: number, end: number, detail: string): DisruptionWindow[] {
-  const link = swarm?.link
+/** The sockets of proxied connections (all, or the one with this proxy-side id) */
+function proxiedSockets (id?: number): ProxiedSockets[] {
+  return (swarm?.link?.proxy.connections ?? [])
+    .filter(c => id == null || c.id === id)
+    .map(c => ({ clientPort: c.client.remotePort ?? -1, upstreamPort: c.upstream.localPort ?? -1 }))
+}
 
-  if (swarm == null || link == null) {
-    return []
-  }
-
-  return [
-    { kind, target: swarm.nodes[link.server].peerId.toString(), from: link.client, start, end, detail },
-    { kind, target: swarm.nodes[link.client].peerId.toString(), from: link.server, start, end, detail }
-  ]
+function fault (label: string, f: Omit<Fault, 'start' | 'end'> & { start?: number, end?: number }): Fault {
+  const now = Date.now()
+  started.push({ at: now, label })
+  return ledger?.addFault({ start: now, end: Infinity, ...f }) ?? { start: now, end: now, ...f }
 }
 
 async function disrupt (d: ScheduledDisruption): Promise<void> {
-  const now = Date.now()
-
   switch (d.kind) {
     case 'sigstop': {
       const peer = fleet.peers[d.goPeer ?? 0]
-      const window: DisruptionWindow = { kind: 'sigstop', target: peer.peerId, start: now, end: Infinity, detail: `go${peer.index} stopped (SIGSTOP) for ${d.duration / 1000} s` }
-      windows.push(window)
-      started.push({ at: now, label: `sigstop go${peer.index}` })
-      say(window.detail)
+      const f = fault(`sigstop go${peer.index}`, { kind: 'sigstop', peer: peer.peerId, detail: `go${peer.index} stopped (SIGSTOP) for ${d.duration / 1000} s` })
+      say(f.detail)
       fleet.pause(peer.index)
       await new Promise(resolve => setTimeout(resolve, d.duration))
       fleet.resume(peer.index)
-      window.end = Date.now()
+      f.end = Date.now()
       say(`go${peer.index} resumed (SIGCONT)`)
       break
     }
     case 'kill': {
       const peer = fleet.peers[d.goPeer ?? 0]
-      const window: DisruptionWindow = { kind: 'kill', target: peer.peerId, start: now, end: Infinity, detail: `go${peer.index} killed (SIGKILL), restarted after ${d.duration / 1000} s` }
-      windows.push(window)
-      started.push({ at: now, label: `kill go${peer.index}` })
-      say(window.detail)
+      const f = fault(`kill go${peer.index}`, { kind: 'kill', peer: peer.peerId, detail: `go${peer.index} killed (SIGKILL), restarted after ${d.duration / 1000} s` })
+      say(f.detail)
       await fleet.kill(peer.index)
       await new Promise(resolve => setTimeout(resolve, d.duration))
       await fleet.start(peer.index)
       await dialGoPeer(peer.index)
-      window.end = Date.now()
+      f.end = Date.now()
       say(`go${peer.index} back on ${peer.addr}`)
       break
     }
     case 'reset': {
-      const count = swarm?.link?.proxy.connections.length ?? 0
-      started.push({ at: now, label: 'reset' })
-      windows.push(...linkWindow('reset', now, now, `${count} proxied connections reset`))
+      const proxied = proxiedSockets()
+      const now = Date.now()
+      fault('reset', { kind: 'reset', proxied, end: now, detail: `${proxied.length} proxied connections reset` })
       swarm?.link?.proxy.resetConnections()
-      say(`reset ${count} proxied connections`)
+      say(`reset ${proxied.length} proxied connections`)
       break
     }
     case 'saturate': {
+      // not a fault on any connection: requests must survive it unless their connection dies
       const pids = cpu.start(d.duration, options.cores)
-      started.push({ at: now, label: `saturate x${pids.length}` })
+      started.push({ at: Date.now(), label: `saturate x${pids.length}` })
       say(`${pids.length} busy processes for ${d.duration / 1000} s`)
       break
     }
+    default:
+      say(`unknown disruption ${String(d.kind)}`)
   }
 }
 
-/**
- * Every connection a js node sees close is a window for the requests that
- * node had in flight to that peer at that moment (no grace: the request
- * must have started before the close): health replaces and closes dead or
- * slow connections, and a request on one dies with it.
- */
-function watchConnectionCloses (): void {
-  let kept = 0
-  swarm?.nodes.forEach((node, i) => {
-    node.addEventListener('connection:close', (evt) => {
-      const conn = evt.detail
-      const now = Date.now()
-
-      if (kept++ < MAX_CLOSE_WINDOWS) {
-        windows.push({ kind: 'connection closed', target: conn.remotePeer.toString(), from: i, start: now, end: now, grace: 0, detail: `n${i}'s ${conn.direction} connection ${conn.id} to ${conn.remotePeer.toString().slice(-8)} closed (${conn.status})` })
-      }
-    })
-  })
-}
-
-/** Black-hole phases of the demo's fault cycle become windows on the proxied link */
+/** The demo's fault cycle (latency, then black hole, on one proxied connection) as faults on that connection */
 function watchFaultCycle (): void {
-  let open: DisruptionWindow[] = []
+  let open: Fault | undefined
   let last = 'healthy'
 
   timers.push(setInterval(() => {
-    const phase = swarm?.faultCycle?.phase ?? 'healthy'
+    const cycle = swarm?.faultCycle
+    const phase = cycle?.phase ?? 'healthy'
 
     if (phase === last) {
       return
     }
 
-    if (phase === 'blackhole') {
-      open = linkWindow('blackhole', Date.now(), Infinity, 'black hole on one proxied connection')
-      windows.push(...open)
-      started.push({ at: Date.now(), label: 'blackhole' })
-    } else if (last === 'blackhole') {
-      open.forEach(w => { w.end = Date.now() })
-      open = []
+    if (open != null) {
+      open.end = Date.now()
+      open = undefined
+    }
+
+    if (phase === 'latency' || phase === 'blackhole') {
+      const proxied = proxiedSockets(cycle?.target)
+      // the phase began up to one poll ago
+      open = fault(phase, { kind: phase, proxied, start: Date.now() - PHASE_POLL, detail: `${phase} on proxied connection #${cycle?.target ?? '?'}` })
     }
 
     last = phase
@@ -190,20 +186,24 @@ function goLeftBehind (): { live: number, leftBehind: number } {
   return { live: live.filter(isAlive).length, leftBehind }
 }
 
-let lastTotals = { ok: 0, retried: 0 }
+function judged (from: number, to: number): JudgedLoss[] {
+  return losses.filter(l => l.at >= from && l.at < to).map(l => ledger == null ? { ...l, explainedBy: null } : judge(l, ledger))
+}
+
+let lastTotals = { echo: 0, retried: 0, messages: 0, requests: 0 }
 /** The signal that ended the run early, if one did */
 let interrupted: string | undefined
 
-function check (minute: number, from: number, to: number): void {
-  const totals = swarm?.workload.totals() ?? { ok: 0, failed: 0, retried: 0 }
+function check (minute: number, from: number, to: number, stalled: number): void {
+  const totals = workload?.totals ?? lastTotals
   const go = goLeftBehind()
   const row = evaluateMinute({
     minute,
     disruptions: started.filter(s => s.at >= from && s.at < to).map(s => s.label),
-    ok: totals.ok - lastTotals.ok,
+    ok: (totals.echo - lastTotals.echo) + (totals.messages - lastTotals.messages) + (totals.requests - lastTotals.requests),
     retried: totals.retried - lastTotals.retried,
-    lost: lost.filter(l => l.at >= from && l.at < to),
-    windows,
+    lost: judged(from, to),
+    stalled,
     samples: samples.filter(s => s.t >= from && s.t < to),
     baseline: samples.filter(s => s.t - startedAt >= schedule.warmup && s.t - startedAt < baselineEnd),
     warmingUp: to - startedAt <= baselineEnd,
@@ -211,7 +211,7 @@ function check (minute: number, from: number, to: number): void {
     goProcesses: go.live,
     goLeftBehind: go.leftBehind
   })
-  lastTotals = totals
+  lastTotals = { ...totals }
   rows.push(row)
   process.stdout.write(`${renderRow(row)}\n`)
 }
@@ -224,14 +224,37 @@ async function main (): Promise<number> {
     nodes: options.nodes,
     faults: true,
     // the dashboard's RTT/score history is not needed here
-    sampleInterval: 3_600_000,
-    onRequestFailure: (f) => { lost.push({ kind: 'echo', ...f }) },
-    onTrafficFailure: (f) => { lost.push(f) }
+    sampleInterval: 3_600_000
   })
-  say(`swarm: ${swarm.nodes.length} js nodes, fault link n${swarm.link?.client} -> n${swarm.link?.server}`)
+  // the demo's own traffic reports no connections: the soak runs its own in the same shape
+  await swarm.workload.stop()
+  await swarm.traffic.stop()
+  const nodes = swarm.nodes
+  const link = swarm.link
+  ledger = new Ledger({
+    batchPrefix: '/x/batch/',
+    link: link == null ? undefined : { client: link.client, server: link.server, clientPeer: nodes[link.client].peerId.toString(), serverPeer: nodes[link.server].peerId.toString() }
+  })
+  nodes.forEach((node, i) => { ledger?.watch(node, i) })
+  say(`swarm: ${nodes.length} js nodes, fault link n${link?.client} -> n${link?.server}`)
   await Promise.all(fleet.peers.map(async p => { await dialGoPeer(p.index) }))
+  workload = new SoakWorkload(nodes, {
+    ledger,
+    indexOf: (peer) => swarm?.indexOf(peer) ?? -1,
+    echoProtocol: ECHO_PROTOCOL,
+    bulkProtocol: BULK_PROTOCOL,
+    note: 'soak/note',
+    ask: 'soak/ask',
+    interval: TRAFFIC.interval,
+    focus: link == null ? undefined : { from: link.client, to: link.server, interval: TRAFFIC.focusInterval },
+    bulk: link == null ? undefined : { client: link.client, server: link.server },
+    attemptTimeout: TRAFFIC.attemptTimeout,
+    attempts: TRAFFIC.attempts,
+    requestTimeout: TRAFFIC.requestTimeout,
+    onLoss: (loss) => { if (losses.length < MAX_LOSSES) { losses.push(loss) } }
+  })
+  workload.start()
   watchFaultCycle()
-  watchConnectionCloses()
 
   for (const d of schedule.disruptions) {
     timers.push(setTimeout(() => {
@@ -242,18 +265,27 @@ async function main (): Promise<number> {
   timers.push(setInterval(() => { samples.push(sampleResources()) }, options.sampleInterval))
   process.stdout.write(`${HEADER}\n`)
   let minute = 0
+  /** Minutes over, waiting for DEATH_GRACE before their check */
+  const due: Array<{ minute: number, from: number, to: number, stalled: number }> = []
+  const checkDue = (upTo: number): void => {
+    while (due.length > 0 && due[0].to + DEATH_GRACE <= upTo) {
+      const m = due.shift()
+      if (m != null) { check(m.minute, m.from, m.to, m.stalled) }
+    }
+  }
 
   await new Promise<void>(resolve => {
-    // Ctrl-C or a kill: stop at once, check the minute so far, still write the results and end every go peer
+    // Ctrl-C or a kill: stop at once, check the minutes so far, still write the results and end every go peer
     const onSignal = (signal: string): void => {
       interrupted = signal
       say(`${signal}: stopping early`)
       const from = startedAt + minute * options.checkInterval
 
       if (Date.now() - from > options.sampleInterval) {
-        check(++minute, from, Date.now())
+        due.push({ minute: ++minute, from, to: Date.now(), stalled: workload?.pendingItems(Date.now() - STALL_AFTER).length ?? 0 })
       }
 
+      checkDue(Infinity)
       resolve()
     }
     process.once('SIGINT', onSignal)
@@ -262,16 +294,32 @@ async function main (): Promise<number> {
     const tick = (): void => {
       const from = startedAt + minute * options.checkInterval
       const to = Math.min(from + options.checkInterval, startedAt + options.duration)
-      check(++minute, from, to)
+      due.push({ minute: ++minute, from, to, stalled: workload?.pendingItems(Date.now() - STALL_AFTER).length ?? 0 })
 
       if (to >= startedAt + options.duration) {
         resolve()
-      } else {
-        timers.push(setTimeout(tick, Math.min(to + options.checkInterval, startedAt + options.duration) - Date.now()))
+        return
       }
+
+      timers.push(setTimeout(() => { checkDue(Date.now()) }, DEATH_GRACE))
+      timers.push(setTimeout(tick, Math.min(to + options.checkInterval, startedAt + options.duration) - Date.now()))
     }
     timers.push(setTimeout(tick, Math.min(options.checkInterval, options.duration)))
   })
+
+  if (interrupted == null) {
+    // the end: no new traffic; what is in flight settles (or is a stall), the last deaths come in, then the last check
+    say('end: letting the last requests settle')
+    stalledAtEnd = await workload.stop(SETTLE)
+    const last = due[due.length - 1]
+
+    if (last != null) {
+      last.stalled += stalledAtEnd.length
+    }
+
+    await new Promise(resolve => setTimeout(resolve, Math.max(0, (due[due.length - 1]?.to ?? 0) + DEATH_GRACE - Date.now())))
+    checkDue(Infinity)
+  }
 
   return finish()
 }
@@ -279,6 +327,7 @@ async function main (): Promise<number> {
 async function finish (): Promise<number> {
   timers.forEach(t => { clearTimeout(t); clearInterval(t) })
   say('stopping the swarm and the go peers')
+  await workload?.stop(0)
   await swarm?.stop()
   await fleet.stopAll()
   cpu.stop()
@@ -288,13 +337,15 @@ async function finish (): Promise<number> {
   // after everything is stopped: not one go process of ours may be alive
   await new Promise(resolve => setTimeout(resolve, 500))
   const leftAtEnd = fleet.pids.filter(isAlive).length + childProcesses('go-peer').length
-  const explainedLost = lost.map(l => ({ ...l, explainedBy: explain(l, windows)?.detail ?? null }))
-  const unexplained = explainedLost.filter(l => l.explainedBy == null)
+  const judgedLosses = judged(-Infinity, Infinity)
+  const unexplained = judgedLosses.filter(l => l.explainedBy == null)
   const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds'): number | null => rows.some(r => r.growth != null) ? Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity)) : null
   const pctOf = (x: number | null): string => x == null ? 'n/a (no minute after the baseline)' : `${(x * 100).toFixed(1)}%`
   const checks = {
-    lostRequests: lost.length,
+    lostRequests: losses.length,
     unexplainedLostRequests: unexplained.length,
+    stalled: Math.max(0, ...rows.map(r => r.stalled)),
+    stalledAtEnd: stalledAtEnd.length,
     maxGrowth: { heap: growthOf('heap'), arrayBuffers: growthOf('arrayBuffers'), handles: growthOf('handles'), fds: growthOf('fds') },
     goProcessesStarted: fleet.pids.length,
     goProcessesLeftAtEnd: leftAtEnd,
@@ -302,13 +353,25 @@ async function finish (): Promise<number> {
     minutesFailed: rows.filter(r => r.failed.length > 0).map(r => r.minute),
     growthChecked: rows.some(r => r.growth != null)
   }
-  const pass = interrupted == null && checks.unexplainedLostRequests === 0 && leftAtEnd === 0 && checks.minutesFailed.length === 0 && checks.growthChecked
-  const totals = swarm?.workload.totals()
+  const pass = interrupted == null && checks.unexplainedLostRequests === 0 && checks.stalledAtEnd === 0 && leftAtEnd === 0 && checks.minutesFailed.length === 0 && checks.growthChecked
+  const totals = workload?.totals
+  const rel = (t: number): string => `${((t - startedAt) / 1000).toFixed(1)} s`
 
   process.stdout.write(`\n${renderTable(rows)}\n\n`)
-  process.stdout.write(`requests ok ${totals?.ok} (retried ${totals?.retried}), lost ${lost.length}: ${lost.length - unexplained.length} explained, ${unexplained.length} unexplained\n`)
+  process.stdout.write(`echo requests ok ${totals?.echo} (retried ${totals?.retried}), batched messages ${totals?.messages}, batched requests ${totals?.requests}, rounds skipped ${totals?.skipped}, bulk ${((totals?.bulkBytes ?? 0) / 1024 / 1024).toFixed(1)} MiB (${totals?.bulkRestarts} restarts)\n`)
+  process.stdout.write(`lost ${losses.length}: ${losses.length - unexplained.length} explained, ${unexplained.length} unexplained; stalled at the end ${stalledAtEnd.length}\n`)
+  const life = (key: string): string => {
+    const c = ledger?.connections.get(key)
+    return c == null ? key : `${key} (opened ${rel(c.openedAt)}, ${c.closedAt == null ? 'still open' : `closed ${rel(c.closedAt)}`})`
+  }
   for (const l of unexplained.slice(0, 10)) {
-    process.stdout.write(`  unexplained ${l.kind ?? ''}: n${l.node} -> ${l.peer} at ${((l.at - startedAt) / 1000).toFixed(1)} s (started ${((l.startedAt - startedAt) / 1000).toFixed(1)} s): ${l.error}\n`)
+    process.stdout.write(`  unexplained ${l.kind}: n${l.node} -> ${l.peer.slice(-8)} started ${rel(l.startedAt)}, lost ${rel(l.at)}: ${l.error}\n`)
+    for (const a of l.attempts) {
+      process.stdout.write(`    attempt ${rel(a.startedAt)}-${rel(a.at)} on ${a.connection != null ? life(a.connection) : `no stream; tried ${a.tried.map(life).join(', ') || 'none'}`}: ${a.error}\n`)
+    }
+  }
+  for (const p of stalledAtEnd.slice(0, 10)) {
+    process.stdout.write(`  stalled ${p.kind}: n${p.node} -> ${p.peer.slice(-8)} since ${rel(p.startedAt)}\n`)
   }
   process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${pctOf(checks.maxGrowth.heap)}, array buffers ${pctOf(checks.maxGrowth.arrayBuffers)}, handles ${pctOf(checks.maxGrowth.handles)}, fds ${pctOf(checks.maxGrowth.fds)}; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
   process.stdout.write(`soak ${pass ? 'passed' : 'FAILED'}${interrupted != null ? ` (interrupted by ${interrupted} after ${((Date.now() - startedAt) / 60_000).toFixed(1)} min)` : ''}\n`)
@@ -319,16 +382,24 @@ async function finish (): Promise<number> {
     node: process.version,
     gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
     options,
-    limits: { maxGrowth: MAX_GROWTH, maxLagP99: MAX_LAG_P99, explainGrace: EXPLAIN_GRACE },
+    traffic: TRAFFIC,
+    limits: { maxGrowth: MAX_GROWTH, maxLagP99: MAX_LAG_P99, deathGrace: DEATH_GRACE, faultGrace: FAULT_GRACE, stallAfter: STALL_AFTER },
     schedule,
     baselineEnd,
     minutes: rows,
+    totals,
     checks,
     pass,
     interrupted: interrupted ?? null,
     ranFor: Date.now() - startedAt,
-    disruptions: windows.map(w => ({ ...w, start: w.start - startedAt, end: Number.isFinite(w.end) ? w.end - startedAt : null })),
-    lost: explainedLost.map(l => ({ ...l, startedAt: l.startedAt - startedAt, at: l.at - startedAt })),
+    faults: (ledger?.faults ?? []).map(f => ({ ...f, start: f.start - startedAt, end: Number.isFinite(f.end) ? f.end - startedAt : null })),
+    lost: judgedLosses.map(l => ({ ...l, startedAt: l.startedAt - startedAt, at: l.at - startedAt, attempts: l.attempts.map(a => ({ ...a, startedAt: a.startedAt - startedAt, at: a.at - startedAt })) })),
+    // the connections the lost requests ran on or tried, for diagnosis
+    connections: [...new Set(judgedLosses.flatMap(l => l.attempts.flatMap(a => [a.connection, ...a.tried])))].flatMap(key => {
+      const c = key == null ? undefined : ledger?.connections.get(key)
+      return c == null ? [] : [{ ...c, openedAt: c.openedAt - startedAt, closedAt: c.closedAt == null ? null : c.closedAt - startedAt }]
+    }),
+    stalled: stalledAtEnd.map(p => ({ ...p, startedAt: p.startedAt - startedAt })),
     samples: samples.map(s => ({ ...s, t: s.t - startedAt }))
   }, null, 2) + '\n')
   say(`wrote ${options.out}`)

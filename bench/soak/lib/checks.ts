@@ -1,48 +1,41 @@
 /**
  * What the soak checks, as plain functions of what it recorded: every lost
- * request is explained by a disruption of its target (or it is not), and
- * the resources are flat after the warm-up.
+ * request is explained by what happened to the connection it ran on (see
+ * ledger.ts) or it is not, nothing stalls, and the resources are flat after
+ * the warm-up.
  */
+import type { Ledger } from './ledger.ts'
+import type { Loss } from './workload.ts'
 
-/** A window in which requests to `target` may be lost: the target was stopped, killed or cut off */
-export interface DisruptionWindow {
-  kind: string
-  /** Peer id the disruption hit, or '*' for every peer */
-  target: string
-  /** Where the requests come from, when only one node's requests are hit (the proxied link) */
-  from?: number
-  start: number
-  end: number
-  detail: string
-  /** How long after `end` a request may still fail because of it, ms (default `EXPLAIN_GRACE`) */
-  grace?: number
+/** A lost request with its verdict: why each attempt failed, or null when one attempt's failure is not explained */
+export interface JudgedLoss extends Loss {
+  explainedBy: string | null
+  /** The first attempt nothing explains (index), when there is one */
+  unexplainedAttempt?: number
 }
 
-export interface LostRequest {
-  /** `echo` (the demo workload, after its retries), or a batched `message` or `request` */
-  kind?: string
-  node: number
-  peer: string
-  startedAt: number
-  at: number
-  error: string
-}
-
-/** How long after a disruption ends a request may still fail because of it (reconnecting, backoff), ms */
-export const EXPLAIN_GRACE = 10_000
+/** How long a send, request or echo may stay in flight before it counts as stalled, ms */
+export const STALL_AFTER = 60_000
 /** Largest growth after the warm-up that still counts as flat */
 export const MAX_GROWTH = 0.10
 /** Largest event-loop delay p99 that passes, ms */
 export const MAX_LAG_P99 = 1_000
 
-/** The disruption that explains a lost request: its target was hit while the request was in flight */
-export function explain (lost: LostRequest, windows: DisruptionWindow[], grace = EXPLAIN_GRACE): DisruptionWindow | undefined {
-  return windows.find(w =>
-    (w.target === '*' || w.target === lost.peer) &&
-    (w.from == null || w.from === lost.node) &&
-    lost.startedAt <= w.end + (w.grace ?? grace) &&
-    lost.at >= w.start
-  )
+/** A loss is explained when every one of its attempts is: each by the death of, or a fault on, its own connection */
+export function judge (loss: Loss, ledger: Pick<Ledger, 'explainAttempt'>): JudgedLoss {
+  const reasons: string[] = []
+
+  for (const [i, attempt] of loss.attempts.entries()) {
+    const reason = ledger.explainAttempt(loss.node, loss.peer, attempt)
+
+    if (reason == null) {
+      return { ...loss, explainedBy: null, unexplainedAttempt: i }
+    }
+
+    reasons.push(reason)
+  }
+
+  return { ...loss, explainedBy: reasons.length === 0 ? null : [...new Set(reasons)].join(' | ') }
 }
 
 export function median (values: number[]): number {

@@ -1,10 +1,11 @@
 /**
  * Turns one minute of recordings into its table row and checks: lost
- * requests explained or not, resources against the baseline taken right
- * after the warm-up, go processes left behind, event-loop p99 lag.
+ * requests explained or not (judged by checks.ts), stalls, resources against
+ * the baseline taken right after the warm-up, go processes left behind,
+ * event-loop p99 lag.
  */
-import { explain, growth, lowest, MAX_GROWTH, MAX_LAG_P99, median } from './checks.ts'
-import type { DisruptionWindow, LostRequest } from './checks.ts'
+import { growth, lowest, MAX_GROWTH, MAX_LAG_P99, median } from './checks.ts'
+import type { JudgedLoss } from './checks.ts'
 import type { MinuteRow } from './report.ts'
 import type { ResourceSample } from './resources.ts'
 
@@ -13,9 +14,10 @@ export interface MinuteInput {
   disruptions: string[]
   ok: number
   retried: number
-  /** Requests lost in this minute */
-  lost: LostRequest[]
-  windows: DisruptionWindow[]
+  /** Requests lost in this minute, judged */
+  lost: JudgedLoss[]
+  /** Sends, requests and echoes in flight for longer than `STALL_AFTER` at the check */
+  stalled: number
   /** Resource samples taken in this minute */
   samples: ResourceSample[]
   /** Samples of the baseline window (right after the warm-up); empty while it is not complete */
@@ -40,8 +42,8 @@ const ARRAY_BUFFERS_FLOOR = 16 * MB
 
 export function evaluateMinute (input: MinuteInput): MinuteRow {
   const failed: string[] = []
-  const checks = { lost: true, growth: true, goProcesses: true, lag: true }
-  const explained = input.lost.filter(l => explain(l, input.windows) != null).length
+  const checks = { lost: true, stalls: true, growth: true, goProcesses: true, lag: true }
+  const explained = input.lost.filter(l => l.explainedBy != null).length
   const unexplained = input.lost.length - explained
   const pick = (key: keyof ResourceSample) => (s: ResourceSample): number => s[key]
   const samples = input.samples
@@ -49,7 +51,12 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
 
   if (unexplained > 0) {
     checks.lost = false
-    failed.push(`${unexplained} lost request(s) not explained by a disruption`)
+    failed.push(`${unexplained} lost request(s) not explained by their connection`)
+  }
+
+  if (input.stalled > 0) {
+    checks.stalls = false
+    failed.push(`${input.stalled} send(s)/request(s) stalled`)
   }
 
   if (!input.warmingUp && input.baseline.length > 0 && samples.length > 0) {
@@ -89,6 +96,7 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
     lost: input.lost.length,
     explained,
     unexplained,
+    stalled: input.stalled,
     heapMB: median(samples.map(pick('heapUsed'))) / MB,
     arrayBuffersMB: median(samples.map(pick('arrayBuffers'))) / MB,
     handles: Math.round(median(samples.map(pick('handles')))),

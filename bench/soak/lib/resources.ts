@@ -20,7 +20,7 @@ export interface ResourceSample {
 }
 
 export function sampleResources (): ResourceSample {
-  const gc = (globalThis as { gc?: () => void }).gc
+  const gc = (globalThis as { gc?(): void }).gc
   gc?.()
   const mem = process.memoryUsage()
   const resources = process.getActiveResourcesInfo()

@@ -29,6 +29,12 @@ export interface Schedule {
 export const MAX_CYCLE = 5 * 60_000
 /** The longest warm-up (a quarter of the run for short runs) */
 export const MAX_WARMUP = 3 * 60_000
+/**
+ * The shortest warm-up: array buffers (yamux windows, socket buffers of the
+ * bulk transfer) climb for about 45 s after the start before they level off,
+ * so a baseline taken earlier makes the ramp look like a leak
+ */
+export const MIN_WARMUP = 45_000
 
 /**
  * Offsets within a cycle, as fractions of it: each disruption is over (and
@@ -47,7 +53,7 @@ export function buildSchedule (durationMs: number, goPeers: number): Schedule {
     throw new RangeError(`a soak lasts at least a minute (got ${durationMs} ms)`)
   }
 
-  const warmup = Math.min(MAX_WARMUP, Math.round(durationMs / 4))
+  const warmup = Math.min(MAX_WARMUP, Math.max(MIN_WARMUP, Math.round(durationMs / 4)))
   const cycle = Math.min(MAX_CYCLE, durationMs - warmup)
   const disruptions: ScheduledDisruption[] = []
 
