@@ -7,6 +7,7 @@
  * are merged across nodes, so each has one HELP and one TYPE line.
  * Metric names follow the ones the packages register with libp2p `metrics`.
  */
+import { escapePrometheusHelp, escapePrometheusLabel } from '@x/interface'
 import { metricName } from '@x/message-batching'
 import { METRIC_NAMES } from '@x/universal-connectivity'
 import { discoveries } from './node.ts'
@@ -38,7 +39,7 @@ class Exposition {
   }
 
   add (name: string, help: string, type: MetricType, labels: Record<string, string | number>, value: number): void {
-    const rendered = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(String(v))}"`).join(',')
+    const rendered = Object.entries(labels).map(([k, v]) => `${k}="${escapePrometheusLabel(String(v))}"`).join(',')
     this.family(name, help, type).samples.push(`${name}{${rendered}} ${formatValue(value)}`)
   }
 
@@ -72,17 +73,13 @@ class Exposition {
     const lines: string[] = []
 
     for (const [name, family] of this.families) {
-      lines.push(`# HELP ${name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`)
+      lines.push(`# HELP ${name} ${escapePrometheusHelp(family.help)}`)
       lines.push(`# TYPE ${name} ${family.type}`)
       lines.push(...family.samples)
     }
 
     return `${lines.join('\n')}\n`
   }
-}
-
-function escapeLabel (value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 }
 
 function formatValue (value: number): string {
