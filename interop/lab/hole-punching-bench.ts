@@ -24,7 +24,13 @@ const RUNS = Number(process.argv[2] ?? 20)
 const NAT = process.argv[3] === 'symmetric' ? 'symmetric' : 'cone'
 
 /** ms: from the relayed connect command to the hole punch's end; relayedMs: from the relayed connection being open (the command's answer) */
-interface Sample { direct: boolean, ms: number, relayedMs?: number, error?: string }
+interface Sample { direct: boolean, ms: number, relayedMs?: number, exchangeMs?: number, error?: string }
+
+/** ms from the relayed connection to go's StartHolePunch (identify and the DCUtR exchange done, go dials) */
+function exchangeMs (go: PeerProcess, remote: string, relayedAt: number): number {
+  const start = go.events.find(e => e.type === 'holepunch' && e.event === 'StartHolePunch' && e.peerId === remote)
+  return start == null ? NaN : Number(start.ts) - relayedAt
+}
 
 const median = (xs: number[]): number => {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b)
@@ -79,7 +85,7 @@ try {
         await a.command('connect', { addr: circuit }, 15_000)
         const relayedAt = Date.now()
         const end = await b.waitFor('holepunch', e => e.event === 'EndHolePunch' && e.peerId === a.peerId && (e.success === true || Number(e.attempt ?? 0) >= 3), 40_000)
-        samples['go-go'].push({ direct: await hasDirect(a, b.peerId), ms: Number(end.ts) - started, relayedMs: Number(end.ts) - relayedAt, error: end.error })
+        samples['go-go'].push({ direct: await hasDirect(a, b.peerId), ms: Number(end.ts) - started, relayedMs: Number(end.ts) - relayedAt, exchangeMs: exchangeMs(b, a.peerId, relayedAt), error: end.error })
       } catch (err: any) {
         samples['go-go'].push({ direct: false, ms: NaN, error: err.message })
       }
@@ -98,7 +104,7 @@ try {
         const relayedAt = Date.now()
         const end = await go.waitFor('holepunch', e => e.event === 'EndHolePunch' && e.peerId === js.peerId && e.success === true, 40_000).catch(() => undefined)
         const direct = await hasDirect(go, js.peerId)
-        samples['js-initiates'].push({ direct, ms: end != null ? Number(end.ts) - started : NaN, relayedMs: end != null ? Number(end.ts) - relayedAt : NaN, error: end == null ? JSON.stringify(go.events.filter(e => e.type === 'holepunch' && e.peerId === js.peerId).map(e => e.error ?? e.event)) : undefined })
+        samples['js-initiates'].push({ direct, ms: end != null ? Number(end.ts) - started : NaN, relayedMs: end != null ? Number(end.ts) - relayedAt : NaN, exchangeMs: exchangeMs(go, js.peerId, relayedAt), error: end == null ? JSON.stringify(go.events.filter(e => e.type === 'holepunch' && e.peerId === js.peerId).map(e => e.error ?? e.event)) : undefined })
       } catch (err: any) {
         samples['js-initiates'].push({ direct: false, ms: NaN, error: err.message })
       }
@@ -115,7 +121,7 @@ try {
         const relayedAt = Date.now()
         const outcome = await js.waitForNext('x-hole-punch', e => e.peerId === go.peerId && (e.success === true || Number(e.attempt) >= 3 || ['NoPublicAddressError', 'UnsupportedProtocolError', 'TooManyHolePunchesError'].includes(String(e.error))), 60_000)
         const direct = await hasDirect(go, js.peerId)
-        samples['go-initiates'].push({ direct, ms: outcome.success === true ? Number(outcome.ts) - started : NaN, relayedMs: outcome.success === true ? Number(outcome.ts) - relayedAt : NaN, error: outcome.success === true ? undefined : `${String(outcome.error)}: ${String(outcome.message)}` })
+        samples['go-initiates'].push({ direct, ms: outcome.success === true ? Number(outcome.ts) - started : NaN, relayedMs: outcome.success === true ? Number(outcome.ts) - relayedAt : NaN, exchangeMs: exchangeMs(go, js.peerId, relayedAt), error: outcome.success === true ? undefined : `${String(outcome.error)}: ${String(outcome.message)}` })
       } catch (err: any) {
         samples['go-initiates'].push({ direct: false, ms: NaN, error: err.message })
       }
@@ -131,11 +137,11 @@ try {
 
 const goMedian = median(samples['go-go'].filter(s => s.direct).map(s => s.ms))
 const goRelayedMedian = median(samples['go-go'].filter(s => s.direct).map(s => s.relayedMs ?? NaN))
-process.stdout.write(`\n${NAT} NATs, ${RUNS} runs each (interleaved)\n\n| pair | direct | median ms connect command -> direct | p90 | ratio to go <-> go | median ms relayed connection open -> direct | p90 | ratio to go <-> go |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n`)
+process.stdout.write(`\n${NAT} NATs, ${RUNS} runs each (interleaved)\n\n| pair | direct | median ms connect command -> direct | p90 | ratio to go <-> go | median ms relayed connection open -> direct | p90 | ratio to go <-> go | of which median ms to go's StartHolePunch |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n`)
 for (const [pair, list] of Object.entries(samples)) {
   const ms = list.filter(s => s.direct).map(s => s.ms)
   const relayed = list.filter(s => s.direct).map(s => s.relayedMs ?? NaN)
-  process.stdout.write(`| ${pair} | ${list.filter(s => s.direct).length}/${list.length} | ${median(ms).toFixed(0)} | ${p90(ms).toFixed(0)} | ${(median(ms) / goMedian).toFixed(2)} | ${median(relayed).toFixed(0)} | ${p90(relayed).toFixed(0)} | ${(median(relayed) / goRelayedMedian).toFixed(2)} |\n`)
+  process.stdout.write(`| ${pair} | ${list.filter(s => s.direct).length}/${list.length} | ${median(ms).toFixed(0)} | ${p90(ms).toFixed(0)} | ${(median(ms) / goMedian).toFixed(2)} | ${median(relayed).toFixed(0)} | ${p90(relayed).toFixed(0)} | ${(median(relayed) / goRelayedMedian).toFixed(2)} | ${median(list.filter(s => s.direct).map(s => s.exchangeMs ?? NaN)).toFixed(0)} |\n`)
 }
 process.stdout.write(JSON.stringify({ nat: NAT, runs: RUNS, samples }) + '\n')
 process.exit(0)

@@ -20,7 +20,7 @@ import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { echo } from '@libp2p/echo'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
@@ -49,7 +49,7 @@ export interface JsPeerConfig {
   autonatV2?: boolean
   /** Run DCUtR (default true) */
   dcutr?: boolean
-  /** Run `@x/hole-punching` in place of `@libp2p/dcutr` (default false) */
+  /** Run `@x/hole-punching` (and identify push) in place of `@libp2p/dcutr` (default false) */
   holePunching?: boolean
   /** Add the QUIC transport (default false) */
   quic?: boolean
@@ -93,6 +93,7 @@ const node = await createLibp2p({
     }),
     ...(config.autonat !== false ? { autonat: autoNAT() } : {}),
     ...(config.autonatV2 === true ? { autonatV2: autoNATv2() } : {}),
+    ...(config.holePunching === true ? { identifyPush: identifyPush() } : {}),
     ...(config.holePunching === true
       ? { holePunching: holePunching({ onOutcome: (o) => { out({ type: 'x-hole-punch', peerId: o.peer.toString(), role: o.role, attempt: o.attempt, success: o.success, durationMs: o.durationMs, advertised: o.advertised, remoteAddr: o.remoteAddr, error: o.error, message: o.message }) } }) }
       : config.dcutr !== false ? { dcutr: dcutr() } : {})

@@ -55,9 +55,16 @@ export const MAX_OUTCOMES = 64
 export const SOCKET_INACTIVITY_TIMEOUT = 2 * 60_000
 
 /**
- * How long an initiator waits for the peer to list `/libp2p/dcutr` (in its
- * identify or an identify push) before it gives up on that peer
+ * How long an initiator keeps trying a peer that does not speak
+ * `/libp2p/dcutr` yet (go-libp2p registers it only once it knows a public
+ * address of its own) before it gives up on that peer
  */
 export const PROTOCOL_WAIT = 30_000
+
+/**
+ * Until then, an initiator tries the exchange again this long after the
+ * peer refused the protocol, even if it heard no identify push announcing it
+ */
+export const PROTOCOL_RECHECK = 2_000
 
 export const DEFAULT_METRICS_PREFIX = 'x_hole_punching_'

@@ -155,18 +155,19 @@ export class HolePunchingService implements HolePunching, Startable {
     const peer = relayed.remotePeer
     const key = peer.toString()
     const signal = this.shutdown.signal
+    const giveUpAt = Date.now() + c.PROTOCOL_WAIT
     this.initiating.add(key)
 
     try {
       let fresh = false
+      // exchanges that reached the peer's handler (go counts those too)
+      let attempt = 0
 
-      for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-        if (!await this.waitForProtocol(peer, fresh, signal)) {
-          this.record({ peer, role: 'initiator', attempt, success: false, durationMs: 0, error: 'UnsupportedProtocolError', message: `${peer.toString()} did not list ${c.PROTOCOL} within ${c.PROTOCOL_WAIT} ms` })
-          return
-        }
-
-        fresh = false
+      while (attempt < this.maxAttempts) {
+        // the peer announced DCUtR, or a recheck is due: try either way, we
+        // may not hear identify pushes (`@libp2p/identify`'s identifyPush)
+        await this.waitForProtocol(peer, fresh, signal)
+        fresh = true
 
         if (this.hasDirect(peer) || relayed.status !== 'open' || signal.aborted) {
           return
@@ -181,7 +182,19 @@ export class HolePunchingService implements HolePunching, Startable {
           claimed = true
           const { addr, port } = await this.ownAddr({ signal })
           const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
-          stream = await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal: exchangeSignal })
+
+          try {
+            stream = await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal: exchangeSignal })
+          } catch (err: any) {
+            if (err?.name === 'UnsupportedProtocolError' && Date.now() < giveUpAt) {
+              this.log('%p does not speak DCUtR yet', peer)
+              continue
+            }
+
+            throw err
+          }
+
+          attempt++
           const { addrs, rtt } = await initiate(stream, [addr], this.accept, () => Date.now(), { signal: exchangeSignal })
           // SYNC is on its way: it reaches the peer (who dials at once) in about rtt / 2
           await sleep(rtt / 2, signal)
@@ -189,14 +202,11 @@ export class HolePunchingService implements HolePunching, Startable {
           this.record({ peer, role: 'initiator', attempt, success: true, durationMs: Date.now() - started, advertised: addr.toString(), remoteAddr: remoteAddr.toString() })
           return
         } catch (err: any) {
-          this.record({ peer, role: 'initiator', attempt, success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
+          this.record({ peer, role: 'initiator', attempt: Math.max(attempt, 1), success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
 
-          if (err?.name === 'NoPublicAddressError' || err?.name === 'TooManyHolePunchesError' || signal.aborted) {
+          if (['NoPublicAddressError', 'TooManyHolePunchesError', 'UnsupportedProtocolError'].includes(err?.name) || signal.aborted) {
             return
           }
-
-          // the peer store was stale: wait for the peer to announce DCUtR
-          fresh = err?.name === 'UnsupportedProtocolError'
         } finally {
           if (claimed) {
             this.release()
@@ -230,11 +240,15 @@ export class HolePunchingService implements HolePunching, Startable {
       let port = 0
       const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
       let advertised: Multiaddr | undefined
+      // pick the port while CONNECT is on its way: the initiator times our
+      // answer as the RTT and waits half of it before it dials
+      const own = this.ownAddr({ signal: exchangeSignal })
+      own.catch(() => {})
       const addrs = await receive(stream, async () => {
-        const own = await this.ownAddr({ signal: exchangeSignal })
-        port = own.port
-        advertised = own.addr
-        return [own.addr]
+        const picked = await own
+        port = picked.port
+        advertised = picked.addr
+        return [picked.addr]
       }, this.accept, { signal: exchangeSignal })
       const remoteAddr = await this.punch(peer, addrs, port, securityRole('receiver', attempt), signal)
       this.attempts.delete(peer.toString())
@@ -270,7 +284,7 @@ export class HolePunchingService implements HolePunching, Startable {
   /**
    * Resolves true once the peer is known to speak DCUtR: at once if the peer
    * store says so (unless `fresh`), else on an identify (or identify push)
-   * that lists it; false after PROTOCOL_WAIT or on abort. go-libp2p
+   * that lists it; false after PROTOCOL_RECHECK or on abort. go-libp2p
    * registers its handler only once it has a public address of its own, and
    * pushes its protocols when it does.
    */
@@ -302,7 +316,7 @@ export class HolePunchingService implements HolePunching, Startable {
           done(true)
         }
       }
-      const timer = setTimeout(() => { done(false) }, c.PROTOCOL_WAIT)
+      const timer = setTimeout(() => { done(false) }, c.PROTOCOL_RECHECK)
       signal.addEventListener('abort', onAbort, { once: true })
       this.components.events.addEventListener('peer:identify', onIdentify)
       this.components.events.addEventListener('peer:update', onUpdate)
