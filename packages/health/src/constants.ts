@@ -5,6 +5,26 @@
 
 const second = 1000
 
+/** While probes are in flight, the event loop's timer drift is sampled this often (see `loop-lag.ts`) */
+export const LAG_SAMPLE_INTERVAL = 50
+/** A sample this late or less is not a stall */
+export const LAG_TOLERANCE = 20
+/** A sample later than this is a clock jump, not a stall */
+export const LAG_MAX_DRIFT = 60 * second
+/**
+ * A probe whose deadline came while this process was stalled waits longer,
+ * by the stalled time, up to this many more `pingTimeout`s: the remote gets
+ * a whole `pingTimeout` of our awake time to answer where it can
+ */
+export const STALL_EXTENSION = 1
+/**
+ * Timeouts in a row (with no answer between) excused because this process
+ * was stalled: not counted as failures of the connection. The next one
+ * counts, so a dead connection on a starved host is still closed, at most
+ * this many checks later
+ */
+export const MAX_EXCUSED_STALLS = 1
+
 /** Bytes of a ping payload (libp2p ping spec) */
 export const PING_LENGTH = 32
 /** The first segment of the ping protocol, as `@libp2p/ping` has it */
@@ -76,6 +96,8 @@ export const FUTILE_HOLD = 60 * second
 export const PAYOFF_PROBES = 3
 /** ... and pays off when it is healthy, or its RTT is below this share of the replaced one's */
 export const PAYOFF_RATIO = 0.8
+/** Peers whose replacements are held back, at most (the one held longest ago is let go) */
+export const MAX_HELD_PEERS = 1024
 /** Replacements awaiting their verdict, at most (the oldest is dropped) */
 export const MAX_PENDING_PAYOFFS = 1024
 /** Re-dials of a peer whose last connection was closed for being dead */

@@ -29,6 +29,16 @@ export class PingUnsupportedError extends Error {
   }
 }
 
+/**
+ * A probe went unanswered while this process's own event loop was stalled
+ * (a starved host, a long GC): the remote had less than `pingTimeout` of our
+ * awake time to answer, so this is not counted as the connection's failure
+ */
+export class LoopStalledError extends Error {
+  static name = 'LoopStalledError'
+  name = 'LoopStalledError'
+}
+
 /** What a connection is aborted with when it failed every probe and carried no stream */
 export class DeadConnectionError extends Error {
   static name = 'DeadConnectionError'

@@ -49,6 +49,7 @@ export function prometheusText (records: ConnectionRecord[], summary: NetworkHea
     { name: names.probesTotal, help: 'Probes sent', type: 'counter', samples: [{ value: summary.probes }] },
     { name: names.probeFailuresTotal, help: 'Probes that failed', type: 'counter', samples: [{ value: summary.probeFailures }] },
     { name: names.probesSkippedTotal, help: 'Probes not sent because another ping stream was in flight on the connection', type: 'counter', samples: [{ value: summary.probesSkipped }] },
+    { name: names.probesStalledTotal, help: 'Probes unanswered while this process was stalled, not counted as failures', type: 'counter', samples: [{ value: summary.probesStalled }] },
     { name: names.replacementsTotal, help: 'Connections replaced for being unhealthy', type: 'counter', samples: [{ value: summary.replacements }] },
     { name: names.futileReplacementsTotal, help: 'Replacements no better than the connection they replaced', type: 'counter', samples: [{ value: summary.futileReplacements }] },
     ...CONNECTION_FIGURES.map(figure => ({ name: names[figure.name], help: figure.help, type: figure.type, samples: per(figure.value) })),

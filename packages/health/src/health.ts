@@ -44,7 +44,7 @@ export class HealthService implements ConnectionHealth, Startable {
    * @internal
    */
   readonly records = new Map<string, ConnectionRecord>()
-  readonly counters = { probes: 0, probeFailures: 0, probesSkipped: 0, replacements: 0, futileReplacements: 0 }
+  readonly counters = { probes: 0, probeFailures: 0, probesSkipped: 0, probesStalled: 0, replacements: 0, futileReplacements: 0 }
   private readonly untaps = new Map<string, () => void>()
   private readonly sweep: Sweep
   private readonly repairer: Repairer
@@ -110,6 +110,7 @@ export class HealthService implements ConnectionHealth, Startable {
     this.started = false
     this.shutdown.abort()
     this.sweep.stop()
+    this.repairer.stop()
     this.events.removeEventListener('connection:open', this.onOpen)
     this.events.removeEventListener('connection:close', this.onClose)
     this.events.removeEventListener('pool:stream', this.onPoolStream)
@@ -189,6 +190,11 @@ export class HealthService implements ConnectionHealth, Startable {
       case 'skipped':
         this.counters.probesSkipped++
         record.probesSkipped++
+        return
+      case 'stalled':
+        this.counters.probesStalled++
+        record.probesStalled++
+        this.log('probe of %s to %p unanswered while this process was stalled: not counted', record.connection.id, record.peer)
         return
       default:
         // blocked by the local muxer's stream cap

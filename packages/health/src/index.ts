@@ -36,6 +36,7 @@
 
 import { HealthService } from './health.ts'
 import type { ByteRates } from './bytes.ts'
+import type { LoopLag } from './loop-lag.ts'
 import type { TimedError, TimedEvent } from './record.ts'
 import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
@@ -60,6 +61,7 @@ export interface HealthWeights {
  * stream elsewhere, and a ping stream now and then on a connection that
  * carried no successful stream for a while
  */
+export type { LoopLag }
 export type ProbeMode = 'auto' | 'muxer' | 'stream'
 
 /** What measured a connection last: a muxer PING frame, a ping stream, or the negotiation of a ping stream the remote refused */
@@ -103,11 +105,26 @@ export interface ConnectionHealthInit {
   checkJitter?: number
 
   /**
-   * A probe without an answer within this is a failure, ms
+   * A probe without an answer within this is a failure, ms. When this
+   * process's own event loop was stalled meanwhile (a starved host, a long
+   * GC), the probe waits longer by the stalled time, up to twice this in
+   * all; if it still had less than this of our awake time, it ends
+   * `stalled` and is not counted against the connection (once in a row:
+   * the next one counts, so a dead connection is still closed). See
+   * `loopLag`.
    *
    * @default 5000
    */
   pingTimeout?: number
+
+  /**
+   * Where stalls of this process's event loop are measured (`now()`,
+   * `stalled()`, `hold()`: see `LoopLag`); for tests, or to share a
+   * measurement the application already makes
+   *
+   * @default timer drift sampled every 50 ms while probes are in flight
+   */
+  loopLag?: LoopLag
 
   /**
    * Probes in flight at once, however many connections; of them, one ping
@@ -221,6 +238,8 @@ export interface ConnectionHealthReport extends ConnectionHealthSnapshot {
   probesSkipped: number
   /** Stream probes the local muxer refused for its own stream cap, where no muxer ping could stand in (not a check) */
   probesBlocked: number
+  /** Probes unanswered while this process was stalled (not a check; see `pingTimeout`) */
+  probesStalled: number
   streamsOpened: number
   streamsFailed: number
   openStreams: number
@@ -249,6 +268,8 @@ export interface NetworkHealthSummary {
   probes: number
   probeFailures: number
   probesSkipped: number
+  /** Probes unanswered while this process was stalled: not counted as failures (see `pingTimeout`) */
+  probesStalled: number
   replacements: number
   /** Replacements no better than the connection they replaced (the peer's replacements are then held back) */
   futileReplacements: number

@@ -31,10 +31,10 @@ export function registerHealthMetrics (metrics: Metrics, source: HealthMetricsSo
     }
   })
   metrics.registerCounterGroup(names.eventsGroupTotal, {
-    help: 'Probes, failed and skipped probes, replacements and futile replacements',
+    help: 'Probes, failed, skipped and stalled probes (unanswered while this process was stalled), replacements and futile replacements',
     calculate: () => {
       const s = source.getNetworkHealthSummary()
-      return { probes: s.probes, probe_failures: s.probeFailures, probes_skipped: s.probesSkipped, replacements: s.replacements, futile_replacements: s.futileReplacements }
+      return { probes: s.probes, probe_failures: s.probeFailures, probes_skipped: s.probesSkipped, probes_stalled: s.probesStalled, replacements: s.replacements, futile_replacements: s.futileReplacements }
     }
   })
 

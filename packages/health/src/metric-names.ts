@@ -12,6 +12,7 @@ export interface HealthMetricNames {
   probesTotal: string
   probeFailuresTotal: string
   probesSkippedTotal: string
+  probesStalledTotal: string
   replacementsTotal: string
   futileReplacementsTotal: string
   connectionScore: string
@@ -36,6 +37,7 @@ export function metricNames (prefix: string): HealthMetricNames {
     probesTotal: `${prefix}probes_total`,
     probeFailuresTotal: `${prefix}probe_failures_total`,
     probesSkippedTotal: `${prefix}probes_skipped_total`,
+    probesStalledTotal: `${prefix}probes_stalled_total`,
     replacementsTotal: `${prefix}replacements_total`,
     futileReplacementsTotal: `${prefix}futile_replacements_total`,
     connectionScore: `${prefix}connection_score`,

@@ -22,7 +22,9 @@
  * `performance.now()`.
  */
 import { TimeoutError } from '@libp2p/interface'
+import { LoopStalledError } from './errors.ts'
 import { probeTimer } from './probe-timer.ts'
+import type { LoopLag } from './loop-lag.ts'
 import type { Connection } from '@libp2p/interface'
 
 export type MuxerPing = () => Promise<number>
@@ -48,14 +50,17 @@ export function muxerPingOf (connection: Connection): PingingMuxer | undefined {
 
 /**
  * Sends a PING frame (or joins the one in flight) and resolves with the RTT
- * in ms; rejects with a `TimeoutError` after `timeout`, or with `signal`'s
- * reason when it aborts. The muxer's own promise is left to settle by
+ * in ms; rejects with a `TimeoutError` after `timeout` (a `LoopStalledError`
+ * when this process was stalled meanwhile, see `probeTimer`), or with
+ * `signal`'s reason when it aborts. The muxer's own promise is left to settle by
  * itself.
  */
-export async function pingMuxer (muxer: PingingMuxer, timeout: number, signal: AbortSignal): Promise<number> {
+export async function pingMuxer (muxer: PingingMuxer, timeout: number, signal: AbortSignal, lag?: LoopLag): Promise<number> {
   const { promise, resolve, reject } = Promise.withResolvers<number>()
   const onAbort = (): void => { reject(signal.reason) }
-  const clearTimer = probeTimer(timeout, () => { reject(new TimeoutError(`muxer ping timed out after ${timeout}ms`)) })
+  const clearTimer = probeTimer(timeout, how => {
+    reject(how === 'stalled' ? new LoopStalledError(`muxer ping unanswered after ${timeout}ms while this process was stalled`) : new TimeoutError(`muxer ping timed out after ${timeout}ms`))
+  }, lag)
   signal.addEventListener('abort', onAbort, { once: true })
 
   try {

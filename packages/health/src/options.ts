@@ -4,7 +4,9 @@
 import { PING_PROTOCOL } from '@libp2p/ping'
 import * as C from './constants.ts'
 import { InvalidHealthOptionError } from './errors.ts'
+import { TimerLoopLag } from './loop-lag.ts'
 import type { ConnectionHealthInit, HealthWeights, ProbeMode } from './index.ts'
+import type { LoopLag } from './loop-lag.ts'
 
 export interface ResolvedHealthOptions {
   probe: ProbeMode
@@ -27,6 +29,7 @@ export interface ResolvedHealthOptions {
   minTimeout: number
   maxTimeout: number
   weights: Required<HealthWeights>
+  loopLag: LoopLag
 }
 
 function number (name: string, value: number | undefined, fallback: number, min: number, max = Infinity, integer = false): number {
@@ -77,6 +80,18 @@ export function pingProtocol (prefix: string): string {
   return PING_PROTOCOL.replace(/^\/[^/]+\//, `/${prefix}/`)
 }
 
+function loopLag (lag: LoopLag | undefined): LoopLag {
+  if (lag == null) {
+    return new TimerLoopLag()
+  }
+
+  if (typeof lag.now !== 'function' || typeof lag.stalled !== 'function' || typeof lag.hold !== 'function') {
+    throw new InvalidHealthOptionError('loopLag must have now(), stalled() and hold()')
+  }
+
+  return lag
+}
+
 export function resolveOptions (init: ConnectionHealthInit): ResolvedHealthOptions {
   const minTimeout = number('minTimeout', init.minTimeout, C.DEFAULT_MIN_TIMEOUT, 1)
   const probe = init.probe ?? C.DEFAULT_PROBE
@@ -104,6 +119,7 @@ export function resolveOptions (init: ConnectionHealthInit): ResolvedHealthOptio
     protectedTag: init.protectedTag ?? C.DEFAULT_PROTECTED_TAG,
     minTimeout,
     maxTimeout: number('maxTimeout', init.maxTimeout, C.DEFAULT_MAX_TIMEOUT, minTimeout),
-    weights: resolveWeights(init.weights)
+    weights: resolveWeights(init.weights),
+    loopLag: loopLag(init.loopLag)
   }
 }

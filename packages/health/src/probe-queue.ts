@@ -13,8 +13,10 @@
  * are not probed one timeout after another, which would make a sweep of a
  * peer with three dead connections take three ping timeouts), but never
  * more than `perKeyLimit` tasks of a key run at once (2 for stream probes:
- * a slow but live go peer would reset a third). Muxer probes open no stream
- * and are keyed by connection.
+ * a slow but live go peer would reset a third), not even for a key whose
+ * tasks do not wait for each other otherwise (`setUnbounded`). Muxer probes
+ * open no stream and are keyed by connection, without a lease (`run(key,
+ * task, false)`: one timer less a probe).
  */
 export class ProbeQueue {
   private readonly limit: number
@@ -30,7 +32,7 @@ export class ProbeQueue {
   /** Keys with waiting tasks and none holding them, in the order they became so, from `readyAt` */
   private ready: string[] = []
   private readyAt = 0
-  /** Keys whose tasks do not wait for each other (a silent peer's), at most one per key in use */
+  /** Keys whose tasks do not wait for each other's lease (a silent peer's), still at most `perKeyLimit` at once; one entry per key in use */
   private readonly unbounded = new Set<string>()
 
   constructor (limit: number, lease = Infinity, perKeyLimit = Infinity) {
@@ -41,7 +43,7 @@ export class ProbeQueue {
 
   /** Whether another task of `key` may start now (slots aside) */
   private startable (key: string): boolean {
-    return this.unbounded.has(key) || (!this.busy.has(key) && (this.runningByKey.get(key) ?? 0) < this.perKeyLimit)
+    return (this.unbounded.has(key) || !this.busy.has(key)) && (this.runningByKey.get(key) ?? 0) < this.perKeyLimit
   }
 
   get active (): number {
@@ -49,8 +51,9 @@ export class ProbeQueue {
   }
 
   /**
-   * Lets the tasks of `key` run without waiting for each other (still
-   * within `limit`), or, with `on` false, one at a time again
+   * Lets the tasks of `key` run without waiting for each other's lease
+   * (still within `limit` and `perKeyLimit`), or, with `on` false, one at a
+   * time again
    */
   setUnbounded (key: string, on: boolean): void {
     if (!on) {
@@ -68,7 +71,8 @@ export class ProbeQueue {
     }
   }
 
-  async run <T> (key: string, task: () => Promise<T>): Promise<T> {
+  /** Runs `task` under `key`; `leased` false: no lease timer (keys whose tasks never overlap) */
+  async run <T> (key: string, task: () => Promise<T>, leased = true): Promise<T> {
     if (this.running < this.limit && this.startable(key)) {
       this.running++
       this.runningByKey.set(key, (this.runningByKey.get(key) ?? 0) + 1)
@@ -95,7 +99,7 @@ export class ProbeQueue {
       this.busy.set(key, holder)
     }
 
-    const lease = Number.isFinite(this.lease) ? setTimeout(() => { this.release(key, holder) }, this.lease) : undefined
+    const lease = leased && Number.isFinite(this.lease) ? setTimeout(() => { this.release(key, holder) }, this.lease) : undefined
 
     try {
       return await task()

@@ -1,11 +1,13 @@
 /**
  * Chooses the probe for a connection (`probe` option, see `ProbeMode`) and
  * turns what happened into one `ProbeOutcome`. Only `ok` and `failed` are
- * checks of the connection; `skipped` (another ping stream in flight) and
+ * checks of the connection; `skipped` (another ping stream in flight),
  * `blocked` (the local muxer's stream cap, with no muxer ping to stand in)
- * measured nothing.
+ * and `stalled` (unanswered while this process was stalled, see
+ * `probeTimer`; excused `MAX_EXCUSED_STALLS` times in a row, then a
+ * failure) measured nothing.
  */
-import { STREAM_CHECK_EVERY } from './constants.ts'
+import { MAX_EXCUSED_STALLS, STREAM_CHECK_EVERY } from './constants.ts'
 import { muxerPingOf, pingMuxer } from './muxer-probe.ts'
 import { pingStream } from './stream-probe.ts'
 import type { ProbeKind } from './index.ts'
@@ -16,16 +18,21 @@ export type ProbeOutcome =
   | { result: 'ok', rtt: number, probe: ProbeKind }
   | { result: 'failed', error: string }
   | { result: 'skipped' }
+  | { result: 'stalled' }
   | { result: 'blocked', error: string }
 
 export type ProbePlan = 'muxer' | 'stream'
 
 /**
  * Which probe the connection gets now. With `auto`, a connection probed on
- * its muxer that carried no successful stream in `STREAM_CHECK_EVERY`
- * checks gets a ping stream: the muxer's answer proves the remote's muxer
- * and event loop alive on this connection, a stream proves it still serves
- * streams (a successful stream of anyone's does as well).
+ * its muxer that carried no successful stream in `STREAM_CHECK_EVERY` x
+ * its peer's open connections (at the last sweep) checks gets a ping stream: the muxer's answer proves
+ * the remote's muxer and event loop alive on this connection, a stream
+ * proves it still serves streams (a successful stream of anyone's does as
+ * well). Scaled by the peer's open connections, a peer gets about one ping
+ * stream per `STREAM_CHECK_EVERY` checks however many connections it has:
+ * a stream probe costs about ten muxer probes of CPU, and a remote that
+ * stops serving streams usually does so on all its connections.
  */
 export function plan (record: ConnectionRecord, options: ResolvedHealthOptions): ProbePlan {
   if (options.probe === 'stream' || muxerPingOf(record.connection) == null) {
@@ -41,7 +48,7 @@ export function plan (record: ConnectionRecord, options: ResolvedHealthOptions):
     record.muxerChecks = 0
   }
 
-  if (record.muxerChecks >= STREAM_CHECK_EVERY) {
+  if (record.muxerChecks >= STREAM_CHECK_EVERY * record.peerConnections) {
     record.muxerChecks = 0
     return 'stream'
   }
@@ -56,12 +63,23 @@ export async function runProbe (record: ConnectionRecord, kind: ProbePlan, optio
 
   try {
     if (kind === 'muxer' && muxer != null) {
-      return { result: 'ok', rtt: await pingMuxer(muxer, options.pingTimeout, controller.signal), probe: 'muxer' }
+      return { result: 'ok', rtt: await pingMuxer(muxer, options.pingTimeout, controller.signal, options.loopLag), probe: 'muxer' }
     }
 
-    return { result: 'ok', rtt: await pingStream(record.connection, options.pingProtocol, options.pingTimeout, controller), probe: 'stream' }
+    // a muxer probe's controller is shared by all of them: a stream probe's timeout aborts its own
+    const own = kind === 'stream' ? controller : new AbortController()
+    return { result: 'ok', rtt: await pingStream(record.connection, options.pingProtocol, options.pingTimeout, own, options.loopLag), probe: 'stream' }
   } catch (err: any) {
     const name: string = typeof err?.name === 'string' ? err.name : 'Error'
+
+    if (name === 'LoopStalledError') {
+      if (record.stallsInARow < MAX_EXCUSED_STALLS) {
+        record.stallsInARow++
+        return { result: 'stalled' }
+      }
+
+      return { result: 'failed', error: 'TimeoutError' }
+    }
 
     if (name === 'PingUnsupportedError') {
       // alive: the negotiation round trip is the measurement

@@ -15,7 +15,7 @@ import type { PeerId } from '@libp2p/interface'
 export interface QuerySource extends Pick<StateContext, 'options' | 'getTimeout'> {
   readonly records: ReadonlyMap<string, ConnectionRecord>
   readonly metricNames: HealthMetricNames
-  readonly counters: { probes: number, probeFailures: number, probesSkipped: number, replacements: number, futileReplacements: number }
+  readonly counters: { probes: number, probeFailures: number, probesSkipped: number, probesStalled: number, replacements: number, futileReplacements: number }
 }
 
 export function connectionReport (source: QuerySource, record: ConnectionRecord, now: number): ConnectionHealthReport {
@@ -28,6 +28,7 @@ export function connectionReport (source: QuerySource, record: ConnectionRecord,
     probeFailures: record.probeFailures,
     probesSkipped: record.probesSkipped,
     probesBlocked: record.probesBlocked,
+    probesStalled: record.probesStalled,
     streamsOpened: record.streamsOpened,
     streamsFailed: record.streamsFailed,
     openStreams: record.connection.streams.length,
@@ -59,7 +60,7 @@ export function summary (source: QuerySource): NetworkHealthSummary {
   const records = [...source.records.values()]
   const peers = new Set(records.map(r => r.peer.toString()))
   const sorted = [...records].sort((a, b) => a.score - b.score)
-  const { probes, probeFailures, probesSkipped, replacements, futileReplacements } = source.counters
+  const { probes, probeFailures, probesSkipped, probesStalled, replacements, futileReplacements } = source.counters
 
   return {
     peers: peers.size,
@@ -70,6 +71,7 @@ export function summary (source: QuerySource): NetworkHealthSummary {
     probes,
     probeFailures,
     probesSkipped,
+    probesStalled,
     replacements,
     futileReplacements,
     pingUnsupported: records.filter(r => r.pingUnsupported).length

@@ -31,6 +31,9 @@ export class ConnectionRecord {
   probeFailures = 0
   probesSkipped = 0
   probesBlocked = 0
+  /** Probes unanswered while this process was stalled, and such probes since the last answer */
+  probesStalled = 0
+  stallsInARow = 0
   /** What measured the connection last */
   probe?: ProbeKind
   /** The remote refused a ping stream */
@@ -38,6 +41,8 @@ export class ConnectionRecord {
   /** Muxer probes since the last stream probe, and the successful streams then (`probe: 'auto'`) */
   muxerChecks = 0
   streamsAtStreamCheck = 0
+  /** Open connections of the peer at the last sweep: scales the checks between ping streams (`probe: 'auto'`) */
+  peerConnections = 1
   streamsOpened = 0
   streamsFailed = 0
   /** Streams that succeeded since the connection was last seen degraded */
@@ -89,6 +94,7 @@ export class ConnectionRecord {
     this.probe = probe
     this.probes++
     this.consecutiveFailures = 0
+    this.stallsInARow = 0
     this.rtt.add(ms)
     this.successRate += SUCCESS_DECAY * (1 - this.successRate)
   }

@@ -26,9 +26,15 @@
  * back-off doubling from `checkInterval x unhealthyChecksBeforeReplace`.
  *
  * Everything stops with the service: drains and back-offs wake up, dials
- * in flight are aborted, and nothing is closed or counted after `stop()`.
+ * in flight are aborted, nothing is closed or counted after `stop()`, and
+ * `stop()` forgets every hold, pending verdict and re-dial.
+ *
+ * Bounds: holds, at most `MAX_HELD_PEERS` peers (a new one evicts the one
+ * held longest ago; entries also go once long expired); pending verdicts,
+ * `MAX_PENDING_PAYOFFS`; re-dial loops, one per peer with no open
+ * connection left.
  */
-import { DIAL_ROUND_TRIPS, FUTILE_HOLD, MAX_PENDING_PAYOFFS, MAX_REPLACE_BACKOFF, PAYOFF_PROBES, PAYOFF_RATIO, REDIAL_ATTEMPTS } from './constants.ts'
+import { DIAL_ROUND_TRIPS, FUTILE_HOLD, MAX_HELD_PEERS, MAX_PENDING_PAYOFFS, MAX_REPLACE_BACKOFF, PAYOFF_PROBES, PAYOFF_RATIO, REDIAL_ATTEMPTS } from './constants.ts'
 import { DeadConnectionError } from './errors.ts'
 import { sleep } from './sleep.ts'
 import type { ResolvedHealthOptions } from './options.ts'
@@ -72,13 +78,41 @@ interface Payoff {
 export class Repairer {
   private readonly ctx: RepairContext
   private readonly redialing = new Set<string>()
-  /** Peers whose replacements are held back; entries go once long expired */
+  /** Peers whose replacements are held back, in the order they were last held (at most `MAX_HELD_PEERS`); entries go once long expired */
   private readonly held = new Map<string, Hold>()
   /** Replacements awaiting their verdict, by connection id (at most `MAX_PENDING_PAYOFFS`) */
   private readonly payoffs = new Map<string, Payoff>()
 
   constructor (ctx: RepairContext) {
     this.ctx = ctx
+  }
+
+  /** Forgets every hold, pending verdict and re-dial (the loops end on the service's aborted signal) */
+  stop (): void {
+    this.held.clear()
+    this.payoffs.clear()
+    this.redialing.clear()
+  }
+
+  /**
+   * Peers held back, replacements awaiting their verdict, peers being re-dialled
+   *
+   * @internal
+   */
+  get sizes (): { held: number, payoffs: number, redialing: number } {
+    return { held: this.held.size, payoffs: this.payoffs.size, redialing: this.redialing.size }
+  }
+
+  /** Holds `key`, as the most recent; at `MAX_HELD_PEERS` the peer held longest ago is let go */
+  private hold (key: string, hold: Hold): void {
+    this.held.delete(key)
+
+    if (this.held.size >= MAX_HELD_PEERS) {
+      const oldest = this.held.keys().next().value as string
+      this.held.delete(oldest)
+    }
+
+    this.held.set(key, hold)
   }
 
   /** Protected by tag; a peer store that cannot answer protects too (fail closed) */
@@ -138,7 +172,7 @@ export class Repairer {
         // the same check find the peer judging and wait for the verdict
         claim = hold ?? { failures: 0, futile: 0, until: 0, judging: 0 }
         claim.judging = now
-        this.held.set(key, claim)
+        this.hold(key, claim)
 
         try {
           replacement = await connectionManager.openConnection(peer, { force: true, signal: AbortSignal.any([signal, AbortSignal.timeout(this.dialTimeout(peer))]) })
@@ -271,7 +305,7 @@ export class Repairer {
 
     const futile = (hold?.futile ?? 0) + 1
     this.ctx.counters.futileReplacements++
-    this.held.set(payoff.peer, { failures: hold?.failures ?? 0, futile, until: now + this.futileHold(futile), judging: hold?.judging ?? 0 })
+    this.hold(payoff.peer, { failures: hold?.failures ?? 0, futile, until: now + this.futileHold(futile), judging: hold?.judging ?? 0 })
     this.ctx.log('replacement %s to %p is no better (rtt %dms, replaced %dms, score %d): holding replacements back', record.connection.id, record.peer, Math.round(rtt), Math.round(payoff.rtt), record.score.toFixed(2))
   }
 

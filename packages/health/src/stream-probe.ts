@@ -6,15 +6,18 @@ import { TimeoutError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { equals } from 'uint8arrays/equals'
 import { PING_LENGTH } from './constants.ts'
-import { PingMismatchError, PingUnsupportedError } from './errors.ts'
+import { LoopStalledError, PingMismatchError, PingUnsupportedError } from './errors.ts'
 import { probeTimer } from './probe-timer.ts'
 import { PROBE_STREAM } from './stream-tap.ts'
+import type { LoopLag } from './loop-lag.ts'
 import type { Connection, NewStreamOptions, Stream } from '@libp2p/interface'
 
 /**
  * Probes on `connection` itself with `protocol`; resolves with the RTT in
  * ms. `controller` cancels it (the service aborts its probes in flight when
- * it stops); the timeout aborts it with a `TimeoutError`. One timer and one
+ * it stops); the timeout aborts it with a `TimeoutError` (a
+ * `LoopStalledError` when this process was stalled meanwhile, see
+ * `probeTimer`). One timer and one
  * fresh signal a probe, both released when it ends.
  *
  * No `maxOutboundStreams` is passed: libp2p takes the limit of a local
@@ -23,9 +26,11 @@ import type { Connection, NewStreamOptions, Stream } from '@libp2p/interface'
  * The service never has two probes in flight on one connection, and a
  * probe ends when its stream is closed on both ends.
  */
-export async function pingStream (connection: Connection, protocol: string, timeout: number, controller = new AbortController()): Promise<number> {
+export async function pingStream (connection: Connection, protocol: string, timeout: number, controller = new AbortController(), lag?: LoopLag): Promise<number> {
   const signal = controller.signal
-  const clearTimer = probeTimer(timeout, () => { controller.abort(new TimeoutError(`ping timed out after ${timeout}ms`)) })
+  const clearTimer = probeTimer(timeout, how => {
+    controller.abort(how === 'stalled' ? new LoopStalledError(`ping unanswered after ${timeout}ms while this process was stalled`) : new TimeoutError(`ping timed out after ${timeout}ms`))
+  }, lag)
   const opening = performance.now()
   let stream: Stream
 

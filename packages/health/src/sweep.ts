@@ -6,10 +6,18 @@
  * probe ends, so a slow probe costs no check and holds up no other
  * connection's. Probes run through one `ProbeQueue`: at most
  * `maxConcurrentProbes` at once; muxer probes per connection; stream probes
- * one per peer at a time (with a lease; never more than two), except for a silent peer (its last
- * stream probe timed out and none answered since), whose probes all run at
- * once: a silent peer resets no stream, and its connections are then found
- * dead together rather than one lease after another.
+ * one per peer at a time (with a lease), never more than two per peer at
+ * once (`MAX_PEER_STREAM_PROBES`: go-libp2p resets a peer's third inbound
+ * ping stream, also when it wakes up after a stop).
+ *
+ * A silent peer (its last stream probe timed out and none answered since)
+ * has its two stream probes run without the lease, and a connection of it
+ * whose stream probe waited for them is judged without a stream of its own:
+ * when a probe of that peer that started after it was queued timed out and
+ * not one byte came in on the connection meanwhile, it failed too. So all of
+ * a silent peer's connections get a check every interval (they are found
+ * dead together, within the bound of one connection) and the peer never
+ * sees more than two ping streams. Any answer makes the peer live again.
  */
 import { MAX_PEER_STREAM_PROBES, PEER_PROBE_LEASE } from './constants.ts'
 import { ProbeQueue } from './probe-queue.ts'
@@ -40,8 +48,14 @@ export class Sweep {
   private readonly pending = new Map<string, Promise<void>>()
   /** Connections whose check came while their probe was still running: probed again when it ends */
   private readonly due = new Set<string>()
-  /** Peers whose last stream probe timed out with no answer since (at most the peers with open connections) */
-  private readonly silent = new Set<string>()
+  /**
+   * Peers whose last stream probe timed out with no answer since, and when
+   * the last of their timed-out stream probes started (at most the peers
+   * with open connections)
+   */
+  private readonly silent = new Map<string, number>()
+  /** Aborted by stop(): the signal of every muxer probe (a stream probe has its own controller, which its timeout aborts) */
+  private shared = new AbortController()
   /** Controllers of the probes in flight, aborted by stop() */
   private readonly inflight = new Set<AbortController>()
   private timer?: ReturnType<typeof setTimeout>
@@ -60,6 +74,7 @@ export class Sweep {
     }
 
     this.running = true
+    this.shared = new AbortController()
     this.schedule()
   }
 
@@ -67,14 +82,17 @@ export class Sweep {
     this.running = false
     clearTimeout(this.timer)
 
+    const stopped = new DOMException('the health service stopped', 'AbortError')
+    this.shared.abort(stopped)
+
     for (const controller of this.inflight) {
-      controller.abort(new DOMException('the health service stopped', 'AbortError'))
+      controller.abort(stopped)
     }
 
     this.inflight.clear()
     this.due.clear()
 
-    for (const peer of this.silent) {
+    for (const peer of this.silent.keys()) {
       this.queue.setUnbounded(`p/${peer}`, false)
     }
 
@@ -96,8 +114,11 @@ export class Sweep {
 
     const waits: Array<Promise<void>> = []
 
-    for (const conn of interleavePeers(this.target.connections())) {
+    const { order, perPeer } = interleavePeers(this.target.connections())
+
+    for (const conn of order) {
       const record = this.target.track(conn)
+      record.peerConnections = perPeer.get(conn.remotePeer.toString()) ?? 1
       const pending = this.pending.get(conn.id)
 
       if (pending != null) {
@@ -111,14 +132,32 @@ export class Sweep {
     await Promise.all(waits)
   }
 
-  /** A stream probe that timed out makes its peer silent; any answer makes it live again */
-  private notePeer (peer: string, kind: ProbePlan, outcome: ProbeOutcome): void {
+  /** A stream probe (started at `started`) that timed out makes its peer silent; any answer makes it live again */
+  private notePeer (peer: string, kind: ProbePlan, outcome: ProbeOutcome, started: number): void {
     if (outcome.result === 'ok') {
       this.forget(peer)
-    } else if (kind === 'stream' && outcome.result === 'failed' && outcome.error === 'TimeoutError' && !this.silent.has(peer)) {
-      this.silent.add(peer)
-      this.queue.setUnbounded(`p/${peer}`, true)
+    } else if (kind === 'stream' && outcome.result === 'failed' && outcome.error === 'TimeoutError') {
+      if (!this.silent.has(peer)) {
+        this.queue.setUnbounded(`p/${peer}`, true)
+      }
+
+      this.silent.set(peer, Math.max(started, this.silent.get(peer) ?? -Infinity))
     }
+  }
+
+  /**
+   * A stream probe queued at `queuedAt` that waited for the silent peer's
+   * other probes fails without a stream of its own when one of them, started
+   * since, timed out and nothing came in on its connection since
+   */
+  private silentVerdict (peer: string, record: ConnectionRecord, queuedAt: number, bytesIn: number): ProbeOutcome | undefined {
+    const lastTimeout = this.silent.get(peer)
+
+    if (lastTimeout != null && lastTimeout >= queuedAt && record.bytes.totalIn === bytesIn) {
+      return { result: 'failed', error: 'TimeoutError' }
+    }
+
+    return undefined
   }
 
   private schedule (): void {
@@ -141,27 +180,43 @@ export class Sweep {
     const { options } = this.target
     const kind = plan(record, options)
     const peer = record.peer.toString()
-    const key = kind === 'muxer' ? `c/${id}` : `p/${peer}`
+    const muxer = kind === 'muxer'
+    const queuedAt = Date.now()
+    const bytesIn = record.bytes.totalIn
 
-    const done = this.queue.run(key, async () => {
+    const done = this.queue.run(muxer ? `c/${id}` : `p/${peer}`, async () => {
       if (!this.running || record.connection.status !== 'open' || !this.target.tracks(record)) {
         return
       }
 
-      const controller = new AbortController()
-      this.inflight.add(controller)
+      const started = Date.now()
+      const verdict = muxer ? undefined : this.silentVerdict(peer, record, queuedAt, bytesIn)
+
+      if (verdict != null) {
+        this.target.log('%p is silent and %s received nothing while its probe waited: failed with the peer\'s', record.peer, id)
+        this.target.probed(record, verdict)
+        return
+      }
+
+      const controller = muxer ? this.shared : new AbortController()
+
+      if (!muxer) {
+        this.inflight.add(controller)
+      }
 
       try {
         const outcome = await runProbe(record, kind, options, controller)
 
         if (this.running && this.target.tracks(record)) {
-          this.notePeer(peer, kind, outcome)
+          this.notePeer(peer, kind, outcome, started)
           this.target.probed(record, outcome)
         }
       } finally {
-        this.inflight.delete(controller)
+        if (!muxer) {
+          this.inflight.delete(controller)
+        }
       }
-    }).finally(() => {
+    }, !muxer).finally(() => {
       this.pending.delete(id)
 
       if (this.due.delete(id) && this.running && this.target.tracks(record) && record.connection.status === 'open') {
@@ -177,11 +232,13 @@ export class Sweep {
 /**
  * The first connection of every peer, then the second of every peer, ...:
  * with one stream probe per peer at a time, a sweep in this order keeps
- * `maxConcurrentProbes` busy instead of queueing behind one peer
+ * `maxConcurrentProbes` busy instead of queueing behind one peer. Also
+ * counts each peer's open connections.
  */
-function interleavePeers (connections: Connection[]): Connection[] {
+function interleavePeers (connections: Connection[]): { order: Connection[], perPeer: Map<string, number> } {
   const open = connections.filter(conn => conn.status === 'open')
   const byPeer = new Map<string, Connection[]>()
+  const perPeer = new Map<string, number>()
 
   for (const conn of open) {
     const key = conn.remotePeer.toString()
@@ -194,8 +251,12 @@ function interleavePeers (connections: Connection[]): Connection[] {
     }
   }
 
+  for (const [peer, list] of byPeer) {
+    perPeer.set(peer, list.length)
+  }
+
   if (byPeer.size === open.length) {
-    return open
+    return { order: open, perPeer }
   }
 
   const lists = [...byPeer.values()]
@@ -209,5 +270,5 @@ function interleavePeers (connections: Connection[]): Connection[] {
     }
   }
 
-  return out
+  return { order: out, perPeer }
 }

@@ -30,6 +30,7 @@ function summaryOf (records: ConnectionRecord[]): NetworkHealthSummary {
     worst: [],
     probes: 7,
     probeFailures: 2,
+    probesStalled: 4,
     probesSkipped: 3,
     replacements: 1,
     futileReplacements: 1,
@@ -78,7 +79,7 @@ describe('libp2p metrics', () => {
     // counters are counter groups
     expect(metrics.registerCounterGroup.calledWith('x_health_connection_sent_bytes_total')).to.equal(true)
     expect(metrics.registerCounterGroup.calledWith('x_health_events_total')).to.equal(true)
-    expect(groups.get('x_health_events_total')?.calculate()).to.deep.equal({ probes: 7, probe_failures: 2, probes_skipped: 3, replacements: 1, futile_replacements: 1 })
+    expect(groups.get('x_health_events_total')?.calculate()).to.deep.equal({ probes: 7, probe_failures: 2, probes_skipped: 3, probes_stalled: 4, replacements: 1, futile_replacements: 1 })
 
     // a closed connection's series disappear at the next scrape
     records.delete('b')

@@ -154,7 +154,7 @@ describe('muxer probe: fakes', () => {
     health.stop()
   })
 
-  it(`auto sends a ping stream after ${STREAM_CHECK_EVERY} muxer checks without a successful stream, and none while streams succeed`, async () => {
+  it(`auto sends a ping stream after ${STREAM_CHECK_EVERY} x (the peer's connections) muxer checks without a successful stream, and none while streams succeed`, async () => {
     const peer = await newPeer()
     const h = harness(() => peer)
     const idle = fakeConnection(peer, h.open, { muxer: true, rtt: 5 })
@@ -164,7 +164,10 @@ describe('muxer probe: fakes', () => {
     health.start()
     const busyRecord = (health as any).track(busy)
 
-    for (let i = 0; i < 2 * STREAM_CHECK_EVERY + 2; i++) {
+    // two connections of the peer: one ping stream every 2 x STREAM_CHECK_EVERY checks
+    const every = 2 * STREAM_CHECK_EVERY
+
+    for (let i = 0; i < 2 * every + 2; i++) {
       busyRecord.streamOutcome(true, undefined, Date.now())
       const done = health.checkAll()
       await clock.tickAsync(10)
@@ -173,9 +176,9 @@ describe('muxer probe: fakes', () => {
 
     expect(idle.opened).to.deep.equal(['/ipfs/ping/1.0.0', '/ipfs/ping/1.0.0'])
     expect(busy.opened).to.be.empty()
-    expect(idle.muxerPings).to.have.lengthOf(2 * STREAM_CHECK_EVERY)
+    expect(idle.muxerPings).to.have.lengthOf(2 * every)
     const report = health.getConnectionHealth(peer)!.connections.find(c => c.connectionId === idle.id)!
-    expect(report.probes).to.equal(2 * STREAM_CHECK_EVERY + 2)
+    expect(report.probes).to.equal(2 * every + 2)
     health.stop()
   })
 

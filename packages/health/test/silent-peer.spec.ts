@@ -7,7 +7,7 @@
  */
 import { expect } from 'aegir/chai'
 import sinon from 'sinon'
-import { fakeConnection, harness, newPeer } from './fixtures/fake-connections.ts'
+import { fakeConnection, harness, maxConcurrentStreams, newPeer } from './fixtures/fake-connections.ts'
 import { createClient, createServer, proxyTo } from './fixtures/nodes.ts'
 import type { ConnectionHealth } from '../src/index.ts'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
@@ -65,6 +65,8 @@ describe('a silent peer (fake time)', () => {
       expect(Math.max(...closedAt.values())).to.be.at.most(BOUND)
       expect(liveProbes).to.be.at.least(Math.floor(elapsed / INTERVAL))
       expect(alive.status).to.equal('open')
+      // go-libp2p resets a peer's third concurrent inbound ping stream
+      expect(maxConcurrentStreams(silent), 'ping streams open at once to the silent peer').to.be.at.most(2)
       health.stop()
     })
   })
