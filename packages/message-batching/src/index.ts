@@ -17,25 +17,34 @@
  * higher priorities go first; each priority has its own bounded queue and
  * a tenth of every batch is kept for `low`, so no flood starves another.
  *
+ * **Flow control**: on `/x/batch/1.1.0` the remote acknowledges frames once
+ * handled and at most an adaptive window of bytes is unacknowledged, so
+ * queued messages wait in the priority queues, not behind `low` bytes in
+ * the buffers below (`/x/batch/1.0.0` without it, for peers that lack it).
+ *
  * **Backpressure**: `send()` resolves once the batch carrying it is written
  * to the stream; when the peer's queue of that priority is full it waits,
  * and rejects with `QueueFullError` past `maxWaiting` waiting callers.
  *
  * **Requests**: `request()` is answered by the remote handler's return
  * value, over the same stream; it times out after `requestTimeout`, or
- * `@x/health`'s `getTimeout(peer)` when that service is present.
+ * `@x/health`'s `getTimeout(peer)` when that service is present (or
+ * earlier, on its `signal`). A handler that takes longer than
+ * `handlerTimeout` is answered for with an error.
  *
  * **Failover**: the stream is opened through `@x/connection-pool` when a
  * service offers that capability (placement and failover apply), else
  * through the connection manager; when it dies, messages not yet written
- * go out on the next stream.
+ * go out on the next stream (after an exponential back-off with jitter
+ * when streams keep dying young or failing to open).
  *
  * **Delivery guarantee**: messages are delivered at most once, in order per
  * peer and priority; a request is answered or rejected, never both.
  *
  * **Bounds**: every queue, map and buffer has a limit (`limits`,
- * `maxQueueBytes`, `maxQueueLength`, `maxWaiting`, `maxPeers`); bad input
- * resets only that stream, with a named error counted in the metrics.
+ * `maxQueueBytes`, `maxQueueLength`, `maxWaiting`, `maxPeers`, node-wide
+ * `maxInboundSessions` and `maxPendingAnswerBytes`); bad input resets only
+ * that stream, with a named error counted in the metrics.
  *
  * @example
  *

@@ -3,7 +3,6 @@ import { streamPair } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
 import { PeerChannel } from '../src/channel.ts'
 import { FrameDecoder, KIND_MESSAGE, KIND_NAME, decodeRecords, encodeFrame, encodeRecords } from '../src/codec.ts'
-import { FlowWindow } from '../src/flow.ts'
 import { BatchingMetricsRecorder } from '../src/metrics.ts'
 import { resolveSettings } from '../src/options.ts'
 import { waitUntil } from './fixtures/nodes.ts'
@@ -127,31 +126,6 @@ describe('flow control (acknowledged streams)', () => {
     stream.ack(5)
     expect(stream.status).to.equal('aborted')
     c.close(new Error('done'))
-  })
-
-  it('the window grows while round trips stay near the smallest one and shrinks when a queue builds (injected clock)', () => {
-    let now = 0
-    const flow = new FlowWindow(1 << 20, () => now)
-    const start = flow.window
-
-    // 10 ms round trips, no queue: the window grows by what was acknowledged
-    for (let i = 0; i < 8; i++) {
-      while (flow.open) { flow.sent(10_000) }
-      now += 10
-      flow.acked(Math.ceil(flow.unacked / 10_000))
-    }
-    expect(flow.window).to.equal(1 << 20)
-    expect(flow.window).to.be.greaterThan(start)
-
-    // a queue builds: 40 ms round trips, the window shrinks down to its floor, never below
-    for (let i = 0; i < 100; i++) {
-      flow.sent(10_000)
-      now += 40
-      flow.acked(flow.unacked === 0 ? 0 : Math.ceil(flow.unacked / 10_000))
-    }
-    expect(flow.window).to.equal(16 * 1024)
-    expect(flow.unacked).to.equal(0)
-    expect(() => { flow.acked(1) }).to.throw().with.property('name', 'ProtocolViolationError')
   })
 
   it('acknowledges handled frames, and holds at most one ACK back while the opener does not read', async () => {

@@ -61,7 +61,8 @@ function setup (settings: Partial<FlushSettings> = {}): { queues: PriorityQueues
 describe('adaptive flush', () => {
   let clock: sinon.SinonFakeTimers
 
-  beforeEach(() => { clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'Date'] }) })
+  // browsers have no setImmediate: the writer then turns with setTimeout(0)
+  beforeEach(() => { clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', ...(typeof globalThis.setImmediate === 'function' ? ['setImmediate' as const] : [])] }) })
   afterEach(() => { clock.restore() })
 
   it('writes at once when nothing is in flight; messages of the same tick share the frame', async () => {
