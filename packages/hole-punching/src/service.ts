@@ -183,15 +183,10 @@ export class HolePunchingService implements HolePunching, Startable {
           const { addr, port } = await this.ownAddr({ signal })
           const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
 
-          try {
-            stream = await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal: exchangeSignal })
-          } catch (err: any) {
-            if (err?.name === 'UnsupportedProtocolError' && Date.now() < giveUpAt) {
-              this.log('%p does not speak DCUtR yet', peer)
-              continue
-            }
+          stream = await this.openStream(relayed, giveUpAt, exchangeSignal)
 
-            throw err
+          if (stream == null) {
+            continue
           }
 
           attempt++
@@ -218,6 +213,20 @@ export class HolePunchingService implements HolePunching, Startable {
       this.log('hole punch with %p ended - %e', peer, err)
     } finally {
       this.initiating.delete(key)
+    }
+  }
+
+  /** The exchange's stream, or undefined when the peer refuses the protocol before `giveUpAt` (try again later) */
+  private async openStream (relayed: Connection, giveUpAt: number, signal: AbortSignal): Promise<Stream | undefined> {
+    try {
+      return await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal })
+    } catch (err: any) {
+      if (err?.name === 'UnsupportedProtocolError' && Date.now() < giveUpAt) {
+        this.log('%p does not speak DCUtR yet', relayed.remotePeer)
+        return undefined
+      }
+
+      throw err
     }
   }
 
