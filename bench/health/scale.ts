@@ -10,13 +10,16 @@
  *   PING frame per check),
  * - the same service probing with ping streams (`probe: 'stream'`),
  * - bare yamux pings (`muxer.ping()` on every connection, nothing else),
- * - bare stream pings (a minimal ping on a new stream per connection).
+ * - bare stream pings (a minimal ping on a new stream per connection),
+ * - idle: the same process doing nothing for as long as a minute of muxer
+ *   probes took (what the process costs anyway: timers, GC).
  *
  * Targets: the service with muxer probes under 0.5 % of one core, under
  * 4 KiB per connection.
  *
  *   node --expose-gc bench/health/scale.ts
  */
+import { cpus, loadavg } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionHealth } from '@x/health'
 import { spawnListeners } from '../lib/listener-process.ts'
@@ -86,6 +89,11 @@ async function muxerPingRound (): Promise<void> {
     }
   }))
 }
+/** Sleeps as long as the last sweep with muxer probes took: the idle floor of the same wall time */
+let lastSweepWallMs = 0
+async function idleRound (): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, lastSweepWallMs))
+}
 /** CPU ms of one minute's worth of rounds (60 s / interval), and the wall time of one */
 async function minute (round: () => Promise<void>): Promise<{ cpuMs: number, wallMs: number }> {
   const before = process.cpuUsage()
@@ -104,10 +112,15 @@ async function checks (probe: 'auto' | 'stream'): Promise<void> {
   await health.checkAll()
 }
 const modes: Record<string, () => Promise<void>> = {
-  'service, muxer probes (auto)': async () => checks('auto'),
+  'service, muxer probes (auto)': async () => {
+    const wall = performance.now()
+    await checks('auto')
+    lastSweepWallMs = performance.now() - wall
+  },
   'service, stream probes': async () => checks('stream'),
   'bare yamux pings': muxerPingRound,
-  'bare stream pings': pingRound
+  'bare stream pings': pingRound,
+  idle: idleRound
 }
 const names = Object.keys(modes)
 
@@ -148,16 +161,18 @@ await client.stop()
 await listeners.stop()
 
 const rows = [
+  { measure: 'load average 1/5/15 min (2 cores), at the end', value: loadavg().map(l => fmt(l)).join(' / ') },
   { measure: 'monitored connections', value: connections },
   { measure: 'records measured', value: records },
   { measure: 'probes in the measured minutes', value: summary.probes - probesBefore },
   { measure: 'failed probes', value: summary.probeFailures },
   ...names.map(n => ({ measure: `${n}: CPU per minute (ms, median of ${ROUNDS}) / share of one core / ratio to muxer probes`, value: `${fmt(cpu[n], 0)} / ${fmt(cpu[n] / 600, 2)} % / ${fmt(cpu[n] / cpuMsPerMinute, 2)}x` })),
+  { measure: 'muxer probes minus idle: share of one core / ratio to bare yamux pings minus idle', value: `${fmt((cpu[names[0]] - cpu.idle) / 600, 2)} % / ${fmt((cpu[names[0]] - cpu.idle) / (cpu['bare yamux pings'] - cpu.idle), 2)}x` },
   { measure: 'wall time of one sweep with muxer probes (ms)', value: fmt(sweepWall, 0) },
   { measure: 'bytes per monitored connection (heap + array buffers)', value: fmt(bytesPerConnection, 0) }
 ]
 printTable(`${connections} monitored connections, ${INTERVAL_S} s interval (a minute of checks run back to back, median of ${ROUNDS}, modes alternating)`, rows)
 process.stdout.write(`\ntargets: muxer probes < 0.5% of one core -> ${cpuMsPerMinute / 600 < 0.5 ? 'met' : 'NOT met'}; < 4 KiB per connection -> ${bytesPerConnection < 4096 ? 'met' : 'NOT met'}\n`)
 process.stdout.write('CPU is the whole client process during the minutes (probes, noise, yamux included); the listeners run in a child process\n')
-writeResults('health-scale', { rows, cpu, bytesPerConnection, connections, records, minutes })
+writeResults('health-scale', { rows, cpu, loadAverage: loadavg(), cpus: cpus().length, bytesPerConnection, connections, records, minutes })
 process.exit(0)
