@@ -57,8 +57,9 @@ describe('muxer probe: real nodes', function () {
     expect(pingStreams).to.be.empty()
     expect(report.probe).to.equal('muxer')
     expect(report.rtt?.samples).to.equal(5)
-    // 25 ms each way
-    expect(report.rtt!.min).to.be.within(50, 70)
+    // 25 ms each way: a real round trip through the proxy, not ~0 (timers may fire up to 1 ms early on
+    // each leg, and a loaded machine adds delay, so no tight upper bound)
+    expect(report.rtt!.min).to.be.within(48, 250)
     expect(report.state).to.equal('healthy')
   })
 
