@@ -35,8 +35,15 @@ export class ConnectionDialer {
    * opened `maxConnectionsPerPeer`. Resolves when done; rejects when the
    * peer has no connection afterwards, or with the abort reason when the
    * caller's signal aborted or the pool let the peer go.
+   *
+   * With `countLimited: false` (a stream that may not run on a limited,
+   * relayed connection) only unlimited connections count toward the
+   * target, but the peer never gets more than `maxConnectionsPerPeer` open
+   * connections, and a dial that brings a limited connection (libp2p found
+   * no direct address that works) ends the call: a peer reachable only
+   * through a relay is not dialled again and again.
    */
-  async topUp (entry: PeerEntry, options: AbortOptions = {}): Promise<void> {
+  async topUp (entry: PeerEntry, options: AbortOptions = {}, countLimited = true): Promise<void> {
     const signal = anySignal(options.signal, entry.controller.signal)
 
     // one top-up per peer at a time (`entry.dialing` never rejects)
@@ -45,7 +52,7 @@ export class ConnectionDialer {
     }
 
     const statusBefore = entry.status
-    const run = this.runTopUp(entry, signal)
+    const run = this.runTopUp(entry, signal, countLimited)
     entry.dialing = run.then(() => {}, () => {})
 
     try {
@@ -68,8 +75,9 @@ export class ConnectionDialer {
     }
   }
 
-  private async runTopUp (entry: PeerEntry, signal: AbortSignal): Promise<void> {
+  private async runTopUp (entry: PeerEntry, signal: AbortSignal, countLimited: boolean): Promise<void> {
     const { state, options, metrics, log } = this.pool
+    const counted = (): number => state.openConnections(entry.peer).filter(conn => countLimited || conn.limits == null).length
     let dials = 0
 
     while (true) {
@@ -77,7 +85,8 @@ export class ConnectionDialer {
         throw abortReason(signal)
       }
 
-      const open = state.openConnections(entry.peer).length
+      const open = counted()
+      const all = state.openConnections(entry.peer).length
 
       if (open >= entry.target) {
         return
@@ -85,6 +94,11 @@ export class ConnectionDialer {
 
       if (dials >= options.maxConnectionsPerPeer) {
         log('%p: this call dialled %d connections already, stopping at %d open', entry.peer, dials, open)
+        return
+      }
+
+      if (all >= options.maxConnectionsPerPeer) {
+        log('%p: %d connections open, %d of them unlimited: not dialling more', entry.peer, all, open)
         return
       }
 
@@ -99,7 +113,7 @@ export class ConnectionDialer {
         return
       }
 
-      if (open === 0) {
+      if (all === 0) {
         state.setStatus(entry, 'connecting')
       }
 
@@ -108,13 +122,18 @@ export class ConnectionDialer {
       dials++
 
       try {
-        await this.dialOnce(entry, belowMinimum ? options.retry.maxRetries : 0, signal)
+        const conn = await this.dialOnce(entry, belowMinimum ? options.retry.maxRetries : 0, signal)
+
+        if (!countLimited && conn.limits != null) {
+          log('%p: the dial for an unlimited connection brought a limited one: stopping', entry.peer)
+          return
+        }
       } catch (err: any) {
         if (signal.aborted) {
           throw abortReason(signal)
         }
 
-        const stillOpen = state.openConnections(entry.peer).length
+        const stillOpen = counted()
 
         if (stillOpen > 0) {
           if (isRefusal(err)) {
@@ -124,6 +143,11 @@ export class ConnectionDialer {
           }
 
           return
+        }
+
+        // limited connections are still open: the peer did not fail
+        if (state.openConnections(entry.peer).length > 0) {
+          throw err
         }
 
         state.setStatus(entry, 'failed')

@@ -93,7 +93,7 @@ export class StreamOpener {
 
     // every open connection failed (or there was none): dial a new one
     try {
-      await this.dialer.topUp(entry, options)
+      await this.dialer.topUp(entry, options, options.runOnLimitedConnection === true)
     } catch (err: any) {
       if (options.signal?.aborted === true) {
         throw options.signal.reason
@@ -110,7 +110,10 @@ export class StreamOpener {
     const conn = this.select(entry, fresh, protocols, tried.size === 0)
 
     if (conn == null) {
-      throw new NoConnectionAvailableError(`No connection to ${entry.peer} could open a stream for ${protocols.join(', ')}${lastError != null ? `: ${lastError.message}` : ''}`, { cause: lastError })
+      const limitedOnly = options.runOnLimitedConnection !== true && this.pool.state.openConnections(entry.peer).some(c => c.limits != null)
+      const why = limitedOnly ? ': only limited (relayed) connections are open; pass runOnLimitedConnection: true to use them' : lastError != null ? `: ${lastError.message}` : ''
+
+      throw new NoConnectionAvailableError(`No connection to ${entry.peer} could open a stream for ${protocols.join(', ')}${why}`, { cause: lastError })
     }
 
     return this.openOn(entry, conn, protocols, options, started, tried.size > 0)
