@@ -11,13 +11,13 @@
  * then the stream's own negotiation. The ratio is therefore bounded near 4x
  * on a link where round trips dominate, whatever the pool does:
  *
- * - `Connection.newStream` (node_modules/libp2p/dist/src/connection.js,
- *   libp2p 3.3.11, lines 110-112) awaits `mss.select()` unless the muxer
- *   pre-negotiated the protocol (yamux does not);
- * - `select()` (node_modules/@libp2p/multistream-select/src/select.ts,
- *   7.0.28, lines 75-93) writes the header and protocol and awaits the
- *   remote's answer: its `negotiateFully` option (index.ts) is declared but
- *   never read, so there is no optimistic (lazy) select to opt into.
+ * `Connection.newStream` (node_modules/libp2p/dist/src/connection.js,
+ * libp2p 3.3.11, lines 110-112) awaits `mss.select()` unless the muxer
+ * pre-negotiated the protocol (yamux does not); `select()`
+ * (node_modules/@libp2p/multistream-select/src/select.ts, 7.0.28, lines
+ * 75-93) writes the header and protocol and awaits the remote's answer:
+ * its `negotiateFully` option (index.ts) is declared but never read, so
+ * there is no optimistic (lazy) select to opt into.
  *
  * Handing out streams negotiated ahead of time, or reusing one stream for
  * many requests, would beat the ratio by measuring something else; this
@@ -79,11 +79,11 @@ async function measure (latency: number): Promise<{ reuse: number[], fresh: numb
 }
 
 const results: Record<string, { reuse: number[], fresh: number[] }> = {
-  'loopback': await measure(0),
+  loopback: await measure(0),
   '25 ms each way': await measure(25)
 }
 
-const rtts: Record<string, number> = { 'loopback': NaN, '25 ms each way': 50 }
+const rtts: Record<string, number> = { loopback: NaN, '25 ms each way': 50 }
 
 const rows = Object.entries(results).map(([link, { reuse, fresh }]) => ({
   link,
