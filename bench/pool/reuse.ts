@@ -23,7 +23,7 @@
  * many requests, would beat the ratio by measuring something else; this
  * bench does not.
  *
- *   node bench/pool/reuse.ts
+ * Run: `node bench/pool/reuse.ts`
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionPool } from '@x/connection-pool'
