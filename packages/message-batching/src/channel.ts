@@ -92,7 +92,7 @@ export class PeerChannel {
       encode: (items) => this.encode(items),
       written: (items, frame) => { this.written(items, frame) },
       failed: (err) => { this.streamDied(this.stream, err) },
-      windowOpen: () => this.flow?.open ?? true,
+      windowOpen: (highOnly) => this.flow?.open(highOnly) ?? true,
       sent: (bytes) => { this.flow?.sent(bytes) }
     })
   }

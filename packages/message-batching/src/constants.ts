@@ -54,6 +54,8 @@ export const DEFAULT_MAX_UNACKED_BYTES = 1024 * 1024
 export const FLOW_INITIAL_WINDOW = 64 * 1024
 /** ... and never shrinks below this (about 150 messages of 100 B) */
 export const FLOW_MIN_WINDOW = 16 * 1024
+/** Bytes above a full window that frames of `high` messages alone may use: they do not wait for an ack */
+export const FLOW_HIGH_HEADROOM = 16 * 1024
 /** Most frames unacknowledged at once, whatever their size */
 export const FLOW_MAX_UNACKED_FRAMES = 1024
 /** The window shrinks to this share of itself when a queue builds */

@@ -7,7 +7,9 @@
  * sockets, a proxy, the remote's unread input) fills under load, and a
  * `high` message waits behind all of it. With it the batcher stops writing
  * once the window is full, so queued messages stay in its priority queues
- * and the order is decided when room opens.
+ * and the order is decided when room opens. `high` messages do not wait
+ * for room: a frame of them alone may use FLOW_HIGH_HEADROOM above the
+ * window.
  *
  * The window adapts to the path, delay-based (like TCP Vegas or LEDBAT):
  * each acknowledgement gives a round-trip sample; while samples stay
@@ -16,7 +18,7 @@
  * trip); above that it shrinks by a fifth, at most once per round trip. It
  * stays between FLOW_MIN_WINDOW and `flowControl.maxUnackedBytes`.
  */
-import { FLOW_DECREASE, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
+import { FLOW_DECREASE, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
 
 interface SentFrame {
@@ -46,9 +48,13 @@ export class FlowWindow {
     this.now = now
   }
 
-  /** Whether another frame may be written (one frame may cross the window) */
-  get open (): boolean {
-    return this.unacked < this.window && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
+  /**
+   * Whether another frame may be written (one frame may cross the window);
+   * a frame of `high` messages alone may also use FLOW_HIGH_HEADROOM above it
+   */
+  open (highOnly = false): boolean {
+    const limit = highOnly ? this.window + FLOW_HIGH_HEADROOM : this.window
+    return this.unacked < limit && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
   }
 
   sent (bytes: number): void {

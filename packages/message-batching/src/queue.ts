@@ -150,14 +150,19 @@ export class PriorityQueues<T extends QueueItem> {
 
   /**
    * Up to `maxItems` items and about `maxBytes` bytes (at least one item),
-   * high first; the items are removed
+   * high first (only high with `maxPriority` 0); the items are removed
    */
-  take (maxItems: number, maxBytes: number): T[] {
+  take (maxItems: number, maxBytes: number, maxPriority = 2): T[] {
     const out: T[] = []
     const state = { bytes: 0 }
     const lowShare = this.lanes[2].length > 0 ? Math.max(1, Math.floor(maxItems / 10)) : 0
 
     this.takeFrom(0, out, maxItems, maxBytes, state)
+
+    if (maxPriority === 0) {
+      return out
+    }
+
     this.takeFrom(1, out, Math.max(out.length, maxItems - lowShare), maxBytes, state)
     this.takeFrom(2, out, maxItems, maxBytes, state)
     this.takeFrom(1, out, maxItems, maxBytes, state)

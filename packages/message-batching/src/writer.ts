@@ -55,8 +55,8 @@ export interface WriterHooks<T extends QueueItem> {
   written(items: T[], frame: WrittenFrame): void
   /** The stream refused the frame: its items are back in the queue */
   failed(err: Error): void
-  /** False while the flow-control window is full (no hook: always open) */
-  windowOpen?(): boolean
+  /** False while the flow-control window is full (no hook: always open); `highOnly`: for a frame of `high` items alone */
+  windowOpen?(highOnly: boolean): boolean
   /** A frame of `bytes` was handed to the stream */
   sent?(bytes: number): void
 }
@@ -104,6 +104,12 @@ export class FrameWriter<T extends QueueItem> {
     }
 
     if (this.state === 'blocked') {
+      // a high item does not wait for room in the window (it may use the headroom above it)
+      if (this.waitingForWindow && priority === 0) {
+        this.state = 'idle'
+        this.waitingForWindow = false
+        this.flush('priority')
+      }
       return
     }
 
@@ -213,14 +219,21 @@ export class FrameWriter<T extends QueueItem> {
     this.clearTimer()
 
     do {
-      if (this.hooks.windowOpen?.() === false) {
-        // the window is full: items stay queued, in priority order, until an acknowledgement
-        this.state = 'blocked'
-        this.waitingForWindow = true
-        return
+      let maxPriority = 2
+
+      if (this.hooks.windowOpen?.(false) === false) {
+        if (this.queues.lengthOf(0) > 0 && this.hooks.windowOpen(true)) {
+          // a frame of high items alone, in the headroom
+          maxPriority = 0
+        } else {
+          // the window is full: items stay queued, in priority order, until an acknowledgement
+          this.state = 'blocked'
+          this.waitingForWindow = true
+          return
+        }
       }
 
-      const taken = this.queues.take(this.settings.maxBatchSize, this.settings.maxBatchBytes)
+      const taken = this.queues.take(this.settings.maxBatchSize, this.settings.maxBatchBytes, maxPriority)
 
       if (taken.length === 0) {
         break

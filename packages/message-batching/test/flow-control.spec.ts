@@ -76,7 +76,7 @@ const turns = async (n: number): Promise<void> => {
 }
 
 describe('flow control (acknowledged streams)', () => {
-  it('keeps at most the window of bytes unacknowledged, and a high message goes out first once an ack frees room', async () => {
+  it('keeps at most the window of bytes unacknowledged, and writes more once an ack frees room', async () => {
     const stream = new FakeStream(ACK_PROTOCOL)
     const c = channel(stream, { flowControl: { maxUnackedBytes: 32 * 1024 } } as any)
 
@@ -91,15 +91,34 @@ describe('flow control (acknowledged streams)', () => {
     expect(flooded).to.be.greaterThan(0)
     expect(flooded).to.be.at.most(32 * 1024 + 11 * 1024)
     const framesBefore = stream.frames.length
-
-    c.enqueue(item(0, 7))
     await turns(5)
-    // nothing more while nothing is acknowledged: the high message waits in our queue, not in the stream
     expect(stream.frames).to.have.lengthOf(framesBefore)
 
     stream.ack(framesBefore)
     await waitUntil(() => stream.frames.length > framesBefore)
-    expect(stream.frames[framesBefore][0]).to.deep.equal({ priority: 0, byte: 7 })
+    expect(stream.frames[framesBefore][0]).to.deep.equal({ priority: 2, byte: 0 })
+    c.close(new Error('done'))
+  })
+
+  it('a high message does not wait for an ack: it goes out alone, in the headroom above a full window', async () => {
+    const stream = new FakeStream(ACK_PROTOCOL)
+    const c = channel(stream, { flowControl: { maxUnackedBytes: 32 * 1024 } } as any)
+
+    for (let i = 0; i < 2000; i++) {
+      c.enqueue(item(2, 0))
+    }
+
+    await turns(50)
+    const framesBefore = stream.frames.length
+    const bytesBefore = stream.bytes
+
+    c.enqueue(item(0, 7))
+    c.enqueue(item(0, 8))
+    await waitUntil(() => stream.frames.length > framesBefore)
+    await turns(5)
+    // frames of the high messages alone (each flushes at once), no low one; then nothing more until an ack
+    expect(stream.frames.slice(framesBefore).flat()).to.deep.equal([{ priority: 0, byte: 7 }, { priority: 0, byte: 8 }])
+    expect(stream.bytes - bytesBefore).to.be.lessThan(300)
     c.close(new Error('done'))
   })
 

@@ -9,7 +9,7 @@ describe('flow window', () => {
 
     // 10 ms round trips, no queue: the window grows by what was acknowledged
     for (let i = 0; i < 8; i++) {
-      while (flow.open) { flow.sent(10_000) }
+      while (flow.open()) { flow.sent(10_000) }
       now += 10
       flow.acked(Math.ceil(flow.unacked / 10_000))
     }
