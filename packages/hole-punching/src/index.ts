@@ -39,7 +39,7 @@
 import * as c from './constants.ts'
 import { InvalidHolePunchingOptionError } from './errors.ts'
 import { HolePunchingService } from './service.ts'
-import type { ComponentLogger, Metrics, PeerId, PeerStore, TypedEventTarget, Libp2pEvents, Upgrader } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PeerId, TypedEventTarget, Libp2pEvents, Upgrader } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export { PROTOCOL } from './constants.ts'
@@ -113,7 +113,6 @@ export interface HolePunchingComponents {
   registrar: Registrar
   upgrader: Upgrader
   connectionManager: ConnectionManager
-  peerStore: PeerStore
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   metrics?: Metrics

@@ -159,15 +159,18 @@ export class HolePunchingService implements HolePunching, Startable {
     this.initiating.add(key)
 
     try {
-      let fresh = false
+      let refused = false
       // exchanges that reached the peer's handler (go counts those too)
       let attempt = 0
 
       while (attempt < this.maxAttempts) {
-        // the peer announced DCUtR, or a recheck is due: try either way, we
-        // may not hear identify pushes (`@libp2p/identify`'s identifyPush)
-        await this.waitForProtocol(peer, fresh, signal)
-        fresh = true
+        // the first try goes out at once, without waiting for identify; after
+        // a refusal, wait until the peer announces DCUtR or a recheck is due
+        // (we may not hear identify pushes: `@libp2p/identify`'s identifyPush)
+        if (refused) {
+          await this.waitForProtocol(peer, signal)
+          refused = false
+        }
 
         if (this.hasDirect(peer) || relayed.status !== 'open' || signal.aborted) {
           return
@@ -186,6 +189,7 @@ export class HolePunchingService implements HolePunching, Startable {
           stream = await this.openStream(relayed, giveUpAt, exchangeSignal)
 
           if (stream == null) {
+            refused = true
             continue
           }
 
@@ -291,21 +295,12 @@ export class HolePunchingService implements HolePunching, Startable {
   }
 
   /**
-   * Resolves true once the peer is known to speak DCUtR: at once if the peer
-   * store says so (unless `fresh`), else on an identify (or identify push)
-   * that lists it; false after PROTOCOL_RECHECK or on abort. go-libp2p
-   * registers its handler only once it has a public address of its own, and
-   * pushes its protocols when it does.
+   * Resolves true on an identify (or identify push) that lists DCUtR for the
+   * peer, false after PROTOCOL_RECHECK or on abort. go-libp2p registers its
+   * handler only once it has a public address of its own, and pushes its
+   * protocols when it does.
    */
-  private async waitForProtocol (peer: PeerId, fresh: boolean, signal: AbortSignal): Promise<boolean> {
-    if (!fresh) {
-      const known = await this.components.peerStore.get(peer).then(p => p.protocols, (): string[] => [])
-
-      if (known.includes(c.PROTOCOL)) {
-        return true
-      }
-    }
-
+  private async waitForProtocol (peer: PeerId, signal: AbortSignal): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const done = (result: boolean): void => {
         clearTimeout(timer)

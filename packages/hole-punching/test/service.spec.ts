@@ -42,8 +42,6 @@ describe('hole punching service', () => {
       registrar: { handle: async () => {}, unhandle: async () => {} } as any,
       upgrader: {} as any,
       connectionManager: { getConnections: () => [] } as any,
-      // stale: the peer store says the peer speaks DCUtR
-      peerStore: { get: async () => ({ protocols: [PROTOCOL] }) } as any,
       events,
       logger: defaultLogger()
     }, { minObservers: 1, exchangeTimeout: 5_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: false, onOutcome: o => outcomes.push(o) })
@@ -94,7 +92,6 @@ describe('hole punching service', () => {
       registrar: { handle: async () => {}, unhandle: async () => {} } as any,
       upgrader: {} as any,
       connectionManager: { getConnections: () => [] } as any,
-      peerStore: { get: async () => ({ protocols: [PROTOCOL] }) } as any,
       events,
       logger: defaultLogger()
     }, { minObservers: 2, exchangeTimeout: 5_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: false, onOutcome: o => outcomes.push(o) })
