@@ -14,9 +14,13 @@
  * The window adapts to the path, delay-based (like TCP Vegas or LEDBAT):
  * each acknowledgement gives a round-trip sample; while samples stay
  * within half the smallest recent one (at least FLOW_MIN_QUEUE_DELAY) of
- * it, the window grows by the bytes acknowledged (doubling per round
- * trip); above that it shrinks by a fifth, at most once per round trip. It
- * stays between FLOW_MIN_WINDOW and `flowControl.maxUnackedBytes`.
+ * it, the window grows: by the bytes acknowledged (doubling per round
+ * trip) until the first queue, then by about FLOW_MIN_WINDOW per round
+ * trip; above that it shrinks by a fifth, at most once per round trip. It
+ * stays between FLOW_MIN_WINDOW and `flowControl.maxUnackedBytes`. The
+ * smallest round trip is measured again every FLOW_MIN_RTT_WINDOW with the
+ * window at its floor for two round trips (as BBR's ProbeRTT), so a queue
+ * of our own never becomes the baseline.
  */
 import { FLOW_DECREASE, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
@@ -35,6 +39,11 @@ export class FlowWindow {
   minRtt = Infinity
   private minRttAt = 0
   private lastDecrease = -Infinity
+  private slowStart = true
+  /** Set while re-measuring minRtt with the window at its floor, and the window to restore after */
+  private probeUntil?: number
+  private probeMin = Infinity
+  private probeWindow = 0
   private readonly max: number
   private readonly min: number
   private readonly now: () => number
@@ -89,21 +98,50 @@ export class FlowWindow {
   private sample (rtt: number, bytes: number): void {
     const now = this.now()
 
-    // the smallest sample of about the last FLOW_MIN_RTT_WINDOW: a path that got slower is learnt again
-    if (rtt <= this.minRtt || now - this.minRttAt > FLOW_MIN_RTT_WINDOW) {
+    if (this.probeUntil != null) {
+      this.probe(rtt, now)
+      return
+    }
+
+    if (rtt <= this.minRtt) {
       this.minRtt = rtt
       this.minRttAt = now
+    } else if (now - this.minRttAt > FLOW_MIN_RTT_WINDOW) {
+      // the smallest round trip is old: measure it again with the queue drained (a sample taken under
+      // our own queue would raise it, and with it the queue we accept, round after round)
+      this.probeUntil = now + 2 * rtt
+      this.probeMin = rtt
+      this.probeWindow = this.window
+      this.window = this.min
+      return
     }
 
     // the queuing delay accepted: half the smallest round trip, at least FLOW_MIN_QUEUE_DELAY
     const target = Math.max(this.minRtt / 2, FLOW_MIN_QUEUE_DELAY)
 
     if (rtt - this.minRtt <= target) {
-      this.window = Math.min(this.max, this.window + bytes)
+      // doubling per round trip until the first queue, then about FLOW_MIN_WINDOW more per round trip
+      const growth = this.slowStart ? bytes : bytes * Math.min(1, this.min / this.window)
+      this.window = Math.min(this.max, Math.floor(this.window + growth))
     } else if (now - this.lastDecrease >= rtt) {
       // at most once per round trip: the samples of one queue build-up are one signal
       this.window = Math.max(this.min, Math.floor(this.window * FLOW_DECREASE))
       this.lastDecrease = now
+      this.slowStart = false
     }
+  }
+
+  /** While the window is held at its floor for two round trips: the smallest sample is the new minRtt */
+  private probe (rtt: number, now: number): void {
+    this.probeMin = Math.min(this.probeMin, rtt)
+
+    if (now < (this.probeUntil ?? 0)) {
+      return
+    }
+
+    this.minRtt = this.probeMin
+    this.minRttAt = now
+    this.window = this.probeWindow
+    this.probeUntil = undefined
   }
 }

@@ -26,4 +26,41 @@ describe('flow window', () => {
     expect(flow.unacked).to.equal(0)
     expect(() => { flow.acked(1) }).to.throw().with.property('name', 'ProtocolViolationError')
   })
+
+  it('grows additively after the first queue, and re-measures the smallest round trip with the queue drained every 10 s (injected clock)', () => {
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    // base round trip 10 ms
+    flow.sent(1000)
+    now += 10
+    flow.acked(1)
+    // a queue: 30 ms, the window shrinks; slow start is over
+    flow.sent(1000)
+    now += 30
+    flow.acked(1)
+    const shrunk = flow.window
+    // no queue: it grows by about 16 KiB per window's worth of acknowledged bytes, not by all of them
+    flow.sent(shrunk)
+    now += 10
+    flow.acked(1)
+    expect(flow.window - shrunk).to.be.at.most(16 * 1024)
+    expect(flow.window).to.be.greaterThan(shrunk)
+
+    // 10 s later, under a standing queue of our own (25 ms samples)
+    now += 10_001
+    const before = flow.window
+    flow.sent(1000)
+    now += 25
+    flow.acked(1)
+    expect(flow.window).to.equal(16 * 1024)
+    expect(flow.minRtt).to.equal(10)
+    // with the window at its floor the queue drains: samples of 12 ms, then the probe ends after two round trips
+    for (let i = 0; i < 6; i++) {
+      flow.sent(1000)
+      now += 12
+      flow.acked(1)
+    }
+    expect(flow.minRtt).to.equal(12)
+    expect(flow.window).to.be.at.least(before)
+  })
 })
