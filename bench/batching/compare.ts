@@ -1,17 +1,17 @@
 /**
- * 100 B messages from A to B three ways, side by side in one run, on
- * loopback and with 25 ms each way, both through @x/fault-proxy (which
+ * 100 B messages from A to B four ways, side by side in one run, on
+ * loopback and with 25 ms each way, both through `@x/fault-proxy` (which
  * counts the bytes on the wire: TCP payload, so noise, yamux, multistream
  * and our framing, not TCP/IP headers):
  *
  * 1. `stream/msg`: a new stream per message (plain libp2p), 64 at a time
  * 2. `lp-stream`: one stream, one length-prefixed `stream.send` per message
  * 3. `batching`: `@x/message-batching` `send()`, up to 2,000 unresolved,
- *    compression off (the payloads are random: deflate could only cost CPU;
- *    the last table measures compression on JSON)
+ * compression off (the payloads are random: deflate could only cost CPU;
+ * the last table measures compression on JSON)
  * 4. `batching, no flow control`: the same with `flowControl: false` (a
- *    second instance on its own protocol id, on the same connection): the
- *    service as it was before flow control, measured side by side
+ * second instance on its own protocol id, on the same connection): the
+ * service as it was before flow control, measured side by side
  *
  * Throughput runs in ROUNDS (5) interleaved rounds, the order rotating;
  * msg/s is the median of a mode's rounds, wire bytes are summed over them.
@@ -23,7 +23,7 @@
  * trials' p50 and p99), and compression on a JSON payload (ratio and CPU). All nodes run in this one
  * process, so the sender, the receiver and the proxy share its event loop.
  *
- *   node bench/batching/compare.ts            (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5)
+ * Run: `node bench/batching/compare.ts` (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5 FLOOD_TRIALS=3)
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -248,7 +248,12 @@ async function setup (latency: number): Promise<{ a: Node, b: Node, proxy: Fault
   const lp = await conn.newStream(LP)
 
   return {
-    a, b, proxy, conn, lp, receiver,
+    a,
+    b,
+    proxy,
+    conn,
+    lp,
+    receiver,
     stop: async () => { await a.stop(); await b.stop(); await proxy.stop() }
   }
 }
@@ -277,7 +282,8 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < all.length; k++) {
       const mode = all[(k + round) % all.length]
-      const total = mode.name === 'stream/msg' ? (latency > 0 ? Math.min(PER_STREAM_MESSAGES, 5000) : PER_STREAM_MESSAGES) : MESSAGES
+      const perStream = latency > 0 ? Math.min(PER_STREAM_MESSAGES, 5000) : PER_STREAM_MESSAGES
+      const total = mode.name === 'stream/msg' ? perStream : MESSAGES
       const n = Math.round(total / ROUNDS)
       const before = proxy.stats.bytesUp
       const arrived = receiver.expect(n)
@@ -296,7 +302,7 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
     // light: 1 every 10 ms for 2 s; medium: 2 a millisecond tick for 2 s
     const light = await latencyRun(receiver, mode, 10, 1, 2000)
     const medium = await latencyRun(receiver, mode, 1, 2, 2000)
-    const wire = (wires.get(mode.name) as { bytes: number, n: number })
+    const wire = wires.get(mode.name) as { bytes: number, n: number }
     const perMessage = wire.bytes / wire.n
     const sat = saturating.get(mode.name) as number[]
     const rate = median(rates.get(mode.name) as number[])
@@ -385,7 +391,10 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
   })))
   for (const compression of [false, { threshold: 1024, level: 6 }] as const) {
     const a = await createLibp2p({
-      transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionMonitor: { enabled: false },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionMonitor: { enabled: false },
       services: { batching: messageBatching({ compression }) }
     })
     let got = 0
@@ -448,13 +457,13 @@ async function latencyRun (receiver: Receiver, mode: Mode, everyMs: number, perT
 
 async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: Instance): Promise<{ high: number[], lows: number }> {
   receiver.reset()
-  let flooding = true
+  const flood = { on: true }
   let lows = 0
   const service = a.services[instance]
   const low: Mode = { name: 'low', window: WINDOW_BATCHING, send: async (data) => service.send(b.peerId, 'bench', data, { priority: 'low' }) }
   const floodDone = (async () => {
     const gate = new Gate(low.window)
-    while (flooding) {
+    while (flood.on) {
       await gate.run(low.send(message()))
       lows++
     }
@@ -465,7 +474,7 @@ async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: In
     void service.send(b.peerId, 'bench', message(true), { priority: 'high' })
     await new Promise(resolve => setTimeout(resolve, 10))
   }
-  flooding = false
+  flood.on = false
   await floodDone
   const deadline = Date.now() + 30_000
   // every high and low arrived: the next trial starts on an empty path

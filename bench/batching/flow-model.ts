@@ -8,7 +8,7 @@
  * the queuing delay (p50/p99) of the frames. Seeded: the same numbers
  * every run.
  *
- *   node bench/batching/flow-model.ts
+ * Run: `node bench/batching/flow-model.ts`
  */
 import { FlowWindow } from '../../packages/message-batching/src/flow.ts'
 import { fmt, percentile, printTable } from '../lib/stats.ts'
