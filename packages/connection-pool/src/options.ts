@@ -34,14 +34,21 @@ function integer (name: string, value: number | undefined, fallback: number, min
   return resolved
 }
 
+/** Longest delay a timer takes as given; beyond it Node fires it after 1 ms */
+const MAX_TIMER_DELAY = 2 ** 31 - 1
+
 function duration (name: string, value: number | undefined, fallback: number, min = 0): number {
   const resolved = value ?? fallback
 
-  if (!Number.isFinite(resolved) || resolved < min) {
-    throw new InvalidPoolOptionError(`${name} must be a number of ms >= ${min}, got ${value}`)
+  if (typeof resolved !== 'number' || !Number.isFinite(resolved) || resolved < min || resolved > MAX_TIMER_DELAY) {
+    throw new InvalidPoolOptionError(`${name} must be a number of ms from ${min} to ${MAX_TIMER_DELAY}, got ${value}`)
   }
 
   return resolved
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function fraction (name: string, value: number | undefined, fallback: number): number {
@@ -65,6 +72,22 @@ function metricName (name: string, value: string | undefined, fallback: string):
 }
 
 export function resolveOptions (init: ConnectionPoolInit): ResolvedPoolOptions {
+  if (!isObject(init)) {
+    throw new InvalidPoolOptionError(`The options must be an object, got ${init === null ? 'null' : Array.isArray(init) ? 'an array' : typeof init}`)
+  }
+
+  if (init.retry != null && !isObject(init.retry)) {
+    throw new InvalidPoolOptionError(`retry must be an object, got ${typeof init.retry}`)
+  }
+
+  if (init.tagName !== undefined && (typeof init.tagName !== 'string' || init.tagName === '')) {
+    throw new InvalidPoolOptionError(`tagName must be a non-empty string, got ${String(init.tagName)}`)
+  }
+
+  if (init.reportStreams !== undefined && typeof init.reportStreams !== 'boolean') {
+    throw new InvalidPoolOptionError(`reportStreams must be a boolean, got ${typeof init.reportStreams}`)
+  }
+
   const maxConnectionsPerPeer = integer('maxConnectionsPerPeer', init.maxConnectionsPerPeer, C.DEFAULT_MAX_CONNECTIONS_PER_PEER, 1)
   const minConnectionsPerPeer = integer('minConnectionsPerPeer', init.minConnectionsPerPeer, Math.min(C.DEFAULT_MIN_CONNECTIONS_PER_PEER, maxConnectionsPerPeer), 0)
 

@@ -27,6 +27,24 @@ describe('options', () => {
     })
   }
 
+  Object.entries({
+    'init null': null,
+    'init a string': 'fast',
+    'init an array': [],
+    'a numeric tagName': { tagName: 42 },
+    'an empty tagName': { tagName: '' },
+    'reportStreams as a string': { reportStreams: 'false' },
+    'retry as a number': { retry: 5 },
+    'maxConnectionsPerPeer as a string': { maxConnectionsPerPeer: '3' },
+    'dialTimeout as a string': { dialTimeout: '1000' },
+    'dialTimeout beyond a timer': { dialTimeout: 2 ** 31 },
+    'idleTimeout beyond a timer': { idleTimeout: Number.MAX_SAFE_INTEGER }
+  }).forEach(([name, init]) => {
+    it(`rejects ${name} with InvalidPoolOptionError`, () => {
+      expect(() => resolveOptions(init as any)).to.throw().with.property('name', 'InvalidPoolOptionError')
+    })
+  })
+
   it('rejects an unknown strategy with UnknownStrategyError', () => {
     expect(() => resolveOptions({ strategy: 'random' as any })).to.throw().with.property('name', 'UnknownStrategyError')
   })
