@@ -47,7 +47,7 @@ function duration (name: string, value: number | undefined, fallback: number, mi
   return resolved
 }
 
-function isObject (value: unknown): value is Record<string, unknown> {
+function isObject (value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
