@@ -24,7 +24,7 @@ export const DEFAULT_NAME_RESOLUTION_TIMEOUT = 5 * second
 /** DNS lookups of other peers' names in flight at once, node-wide; names beyond are dropped */
 export const MAX_PENDING_NAME_LOOKUPS = 32
 
-/** DNS names of one announcement or record that are looked up; the others are dropped */
+/** Distinct DNS names of one announcement or record that are looked up; addresses with other names are dropped */
 export const MAX_NAMES_PER_ANNOUNCEMENT = 8
 
 /**

@@ -21,6 +21,18 @@ const LOOKUPS: Record<string, RecordType[]> = {
   dns6: [RecordType.AAAA]
 }
 
+/** An address a name resolved to */
+interface Resolved {
+  family: 'ip4' | 'ip6'
+  address: string
+}
+
+/** `localhost` and names under `.localhost`, in any case, with or without the root's dot (RFC 6761: loopback) */
+function isLocalhost (host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, '')
+  return name === 'localhost' || name.endsWith('.localhost')
+}
+
 export interface NameCheckOptions {
   /** How long one lookup may take, ms */
   timeout: number
@@ -55,10 +67,12 @@ export class NameCheck {
   /**
    * `multiaddrs` (already kept by `filter` from `source`) without the
    * names that do not resolve, in time, to addresses all passing `filter`
-   * from `source`; never rejects
+   * from `source`; never rejects. Each distinct name is looked up once
+   * (a host on several transports costs one lookup); `localhost` names
+   * are not looked up: the filter judged them loopback already (RFC 6761)
    */
   async filter (multiaddrs: Multiaddr[], filter: AddressFilter, source: AddressSource): Promise<Multiaddr[]> {
-    let names = 0
+    const lookups = new Map<string, Promise<Resolved[] | undefined>>()
     const verdicts = await Promise.all(multiaddrs.map(async ma => {
       const kind = nameKind(ma)
 
@@ -66,11 +80,43 @@ export class NameCheck {
         return true
       }
 
-      if (kind === 'dnsaddr' || ++names > C.MAX_NAMES_PER_ANNOUNCEMENT) {
+      const first = ma.getComponents()[0]
+      const host = first.value ?? ''
+
+      if (kind === 'dnsaddr') {
         return false
       }
 
-      return this.check(ma, kind, filter, source)
+      if (isLocalhost(host)) {
+        return true
+      }
+
+      const key = `${kind}/${host.toLowerCase()}`
+      let lookup = lookups.get(key)
+
+      if (lookup == null) {
+        if (lookups.size >= C.MAX_NAMES_PER_ANNOUNCEMENT) {
+          return false
+        }
+
+        lookup = this.resolve(ma, host, kind)
+        lookups.set(key, lookup)
+      }
+
+      const resolved = await lookup
+
+      if (resolved == null) {
+        return false
+      }
+
+      const rest = ma.toString().slice(`/${first.name}/${host}`.length)
+
+      try {
+        return resolved.every(({ family, address }) => filter(multiaddr(`/${family}/${address}${rest}`), source))
+      } catch (err) {
+        this.log('could not judge what %a resolves to - %e', ma, err)
+        return false
+      }
     }))
 
     return multiaddrs.filter((_, i) => verdicts[i])
@@ -82,31 +128,59 @@ export class NameCheck {
     this.shutdown = new AbortController()
   }
 
-  private async check (ma: Multiaddr, kind: string, filter: AddressFilter, source: AddressSource): Promise<boolean> {
+  /**
+   * The addresses `host` resolves to, within the timeout (whether or not
+   * the resolver heeds the abort signal); undefined if none, if the lookup
+   * failed or timed out, or if MAX_PENDING_NAME_LOOKUPS are in flight.
+   * Each record type is asked on its own: resolvers fail a query for A and
+   * AAAA together when the name has no records of one of them
+   * (`@multiformats/dns`'s Node resolver does), and a host of one address
+   * family is no reason to drop its name
+   */
+  private async resolve (ma: Multiaddr, host: string, kind: string): Promise<Resolved[] | undefined> {
     if (this.pending >= C.MAX_PENDING_NAME_LOOKUPS) {
       this.log('too many name lookups in flight: dropping %a', ma)
-      return false
+      return undefined
     }
 
-    const first = ma.getComponents()[0]
-    const host = first.value ?? ''
-    const rest = ma.toString().slice(`/${first.name}/${host}`.length)
     this.pending++
+    const timeout = new AbortController()
+    const timer = setTimeout(() => { timeout.abort(new Error(`no answer within ${this.options.timeout} ms`)) }, this.options.timeout)
+    const signal = AbortSignal.any([this.shutdown.signal, timeout.signal])
+    let onAbort = (): void => {}
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
 
     try {
-      const answer = await this.dns().query(host, {
-        types: LOOKUPS[kind],
-        signal: AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.timeout)])
-      })
-      const resolved = answer.Answer
-        .filter(a => a.type === RecordType.A || a.type === RecordType.AAAA)
-        .map(a => multiaddr(`/${a.type === RecordType.A ? 'ip4' : 'ip6'}/${a.data}${rest}`))
+      const dns = this.dns()
+      const answers = await Promise.race([
+        Promise.allSettled(LOOKUPS[kind].map(async type => dns.query(host, { types: [type], signal }))),
+        aborted
+      ])
+      const resolved: Resolved[] = []
 
-      return resolved.length > 0 && resolved.every(resolvedMa => filter(resolvedMa, source))
+      for (const answer of answers) {
+        if (answer.status === 'rejected') {
+          this.log('no %s record of %s - %e', kind, host, answer.reason)
+          continue
+        }
+
+        for (const record of answer.value.Answer) {
+          if (record.type === RecordType.A || record.type === RecordType.AAAA) {
+            resolved.push({ family: record.type === RecordType.A ? 'ip4' : 'ip6', address: record.data })
+          }
+        }
+      }
+
+      return resolved.length > 0 ? resolved : undefined
     } catch (err) {
       this.log('could not resolve %a - %e', ma, err)
-      return false
+      return undefined
     } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
       this.pending--
     }
   }

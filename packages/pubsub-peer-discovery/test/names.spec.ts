@@ -1,0 +1,102 @@
+/**
+ * DNS names in other peers' addresses (PROTOCOL.md A4), judged by
+ * `names.ts` against stand-in resolvers (never the real DNS) that behave as
+ * the resolvers libp2p nodes use do.
+ */
+import { defaultLogger } from '@libp2p/logger'
+import { RecordType } from '@multiformats/dns'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { scopedAddresses } from '../src/address-filter.ts'
+import { NameCheck } from '../src/names.ts'
+import type { DNS, DNSResponse, QueryOptions } from '@multiformats/dns'
+
+const log = defaultLogger().forComponent('test:names')
+const FROM_PUBLIC_PEER = { reach: 'public' as const }
+
+/**
+ * As `@multiformats/dns`'s Node resolver (the default, and libp2p's
+ * default): the record types of one query are asked together
+ * (`Promise.all` of `resolve4` and `resolve6`), so a query for A and AAAA
+ * fails when the name has no records of one of them (ENODATA)
+ */
+function nodeLikeDns (zone: Record<string, string[]>): { dns: DNS, asked: string[] } {
+  const asked: string[] = []
+  const dns: DNS = {
+    query: async (name: string, options: QueryOptions = {}): Promise<DNSResponse> => {
+      const types = Array.isArray(options.types) ? options.types : options.types == null ? [RecordType.A, RecordType.AAAA] : [options.types]
+      asked.push(`${name} ${types.map(t => RecordType[t]).join('+')}`)
+      const Answer = types.flatMap(type => {
+        const data = (zone[name] ?? []).filter(ip => (ip.includes(':') ? RecordType.AAAA : RecordType.A) === type)
+
+        if (data.length === 0) {
+          throw Object.assign(new Error(`query${RecordType[type]} ENODATA ${name}`), { code: 'ENODATA' })
+        }
+
+        return data.map(ip => ({ name, type, data: ip, TTL: 60 }))
+      })
+      return { Status: 0, TC: false, RD: true, RA: true, AD: false, CD: false, Question: [], Answer }
+    }
+  }
+  return { dns, asked }
+}
+
+describe('names', () => {
+  it('keeps a /dns name of a host with addresses of one family only (the Node resolver fails a joint A and AAAA query)', async () => {
+    const { dns } = nodeLikeDns({
+      'v4only.example': ['93.184.216.34'],
+      'v6only.example': ['2606:2800:220:1::1'],
+      'v4private.example': ['10.0.0.1']
+    })
+    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    const addrs = ['/dns/v4only.example/tcp/1', '/dns/v6only.example/tcp/2', '/dns/v4private.example/tcp/3'].map(a => multiaddr(a))
+
+    const kept = await names.filter(addrs, scopedAddresses, FROM_PUBLIC_PEER)
+
+    expect(kept.map(ma => ma.toString())).to.deep.equal(['/dns/v4only.example/tcp/1', '/dns/v6only.example/tcp/2'])
+  })
+
+  it('looks each name up once per announcement: a host on many transports keeps all its addresses', async () => {
+    const { dns, asked } = nodeLikeDns({ 'node.example': ['93.184.216.34'] })
+    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    const addrs = Array.from({ length: 12 }, (_, i) => multiaddr(`/dns4/node.example/tcp/${4001 + i}/ws`))
+
+    const kept = await names.filter(addrs, scopedAddresses, FROM_PUBLIC_PEER)
+
+    expect(kept).to.have.lengthOf(12)
+    expect(asked).to.deep.equal(['node.example A'])
+  })
+
+  it('does not look up localhost names: the first pass judged them loopback (RFC 6761), and resolvers need not know them', async () => {
+    const { dns, asked } = nodeLikeDns({})
+    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    const addrs = ['/dns4/localhost/tcp/1', '/dns/LocalHost./tcp/2', '/dns6/node.localhost/tcp/3'].map(a => multiaddr(a))
+
+    const kept = await names.filter(addrs, scopedAddresses, { reach: 'loopback' })
+
+    expect(kept).to.have.lengthOf(3)
+    expect(asked).to.deep.equal([])
+  })
+
+  it('drops a name at the timeout even when the resolver ignores the abort signal, and frees its slot', async () => {
+    const asked: string[] = []
+    const dns: DNS = {
+      // never settles, whatever the signal says
+      query: async (name: string): Promise<DNSResponse> => {
+        asked.push(name)
+        return new Promise(() => {})
+      }
+    }
+    const names = new NameCheck(() => dns, { timeout: 10 }, log)
+
+    for (let round = 0; round < 3; round++) {
+      const addrs = Array.from({ length: 8 }, (_, i) => multiaddr(`/dns4/hangs${round}-${i}.example/tcp/1`))
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        expect(await names.filter(addrs, scopedAddresses, FROM_PUBLIC_PEER)).to.deep.equal([])
+      }))
+    }
+
+    // 32 slots: each round fills them; the timeouts free them for the next
+    expect(asked).to.have.lengthOf(3 * 32)
+  })
+})
