@@ -3,7 +3,9 @@
  * simulated path, in simulated time (no sockets, no event loop): frames of
  * 10.5 KB are written while the window is open, cross `oneWay` ms, queue
  * FIFO at a bottleneck of `rate` bytes/ms (1 % of frames stall it 20 ms),
- * and their ack returns `oneWay` ms later. Prints the bottleneck's
+ * and their ack returns `oneWay` ms later, plus, with `jitter` J, a delay
+ * of 0..J ms (3 J for 5 % of them: stalls of the event loop that reads
+ * them), never overtaking an earlier ack. Prints the bottleneck's
  * utilisation, the window at the end, the smallest round trip learnt and
  * the queuing delay (p50/p99) of the frames. Seeded: the same numbers
  * every run.
@@ -16,7 +18,7 @@ import { fmt, percentile, printTable } from '../lib/stats.ts'
 const FRAME = 10_500
 const STEP = 0.1
 
-function model (oneWay: number, rate: number, ms: number, seed = 1): Record<string, string | number> {
+function model (oneWay: number, rate: number, jitter: number, ms: number, seed = 1): Record<string, string | number> {
   let state = seed
   const random = (): number => { state = (state * 1103515245 + 12345) % 2 ** 31; return state / 2 ** 31 }
   let now = 0
@@ -38,13 +40,15 @@ function model (oneWay: number, rate: number, ms: number, seed = 1): Record<stri
       serverFree = start + FRAME / rate + (random() < 0.01 ? 20 : 0)
       delays.push(start - arrive)
       delivered += FRAME
-      acks.push(serverFree + oneWay)
+      const late = jitter * random() + (random() < 0.05 ? 3 * jitter : 0)
+      acks.push(Math.max(serverFree + oneWay + late, acks.at(-1) ?? 0))
     }
   }
 
   return {
     'one way ms': oneWay,
     'bottleneck MB/s': rate / 1000,
+    'ack jitter ms': jitter,
     utilisation: `${fmt(delivered / (rate * ms) * 100, 1)}%`,
     'window KiB (end)': Math.round(flow.window / 1024),
     'min RTT ms': flow.minRtt,
@@ -54,8 +58,10 @@ function model (oneWay: number, rate: number, ms: number, seed = 1): Record<stri
 }
 
 printTable('Flow window model, 60 s simulated per row', [
-  model(0.2, 4000, 60_000),
-  model(0.5, 8000, 60_000),
-  model(25, 4500, 60_000),
-  model(25, 1000, 60_000)
+  model(0.2, 4000, 0, 60_000),
+  model(0.5, 8000, 0, 60_000),
+  model(0.5, 8000, 5, 60_000),
+  model(25, 4500, 0, 60_000),
+  model(25, 4500, 20, 60_000),
+  model(25, 1000, 0, 60_000)
 ])
