@@ -203,7 +203,9 @@ export class HolePunchingService implements HolePunching, Startable {
         } catch (err: any) {
           this.record({ peer, role: 'initiator', attempt: Math.max(attempt, 1), success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
 
-          if (['NoPublicAddressError', 'TooManyHolePunchesError', 'UnsupportedProtocolError'].includes(err?.name) || signal.aborted) {
+          // as go-libp2p: a failure before the exchange (no address, no
+          // stream) ends the hole punch; only exchanges and punches are retried
+          if (stream == null || signal.aborted) {
             return
           }
         } finally {

@@ -85,6 +85,25 @@ describe('hole punching service', () => {
     expect(service.getMetrics().active).to.equal(0)
   })
 
+  it('gives up, as go-libp2p does, when the exchange stream cannot be opened for another reason than a refusal (no retry loop)', async () => {
+    events.safeDispatchEvent('connection:open', {
+      detail: {
+        ...relayed(),
+        newStream: async () => {
+          streamsOpened++
+          throw Object.assign(new Error('stream reset during protocol negotiation'), { name: 'StreamResetError' })
+        }
+      }
+    })
+    await until(() => outcomes.length > 0)
+    // the hole punch with that peer has ended: no further stream, no further outcome
+    await until(() => !(service as any).initiating.has(remote.toString()))
+    expect(streamsOpened).to.equal(1)
+    expect(outcomes).to.have.lengthOf(1)
+    expect(outcomes[0]).to.include({ success: false, error: 'StreamResetError' })
+    expect(service.getMetrics()).to.include({ active: 0 })
+  })
+
   it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
     await service.stop()
     service = new HolePunchingService({
