@@ -28,6 +28,15 @@ export const MAX_PENDING_NAME_LOOKUPS = 32
 export const MAX_NAMES_PER_ANNOUNCEMENT = 8
 
 /**
+ * Addresses that DNS names resolve to judged by the incoming filter per
+ * announcement or record (each address carrying a name is judged with
+ * every address its name resolves to); an address whose turn would exceed
+ * it is dropped, so a name server answering with thousands of addresses
+ * costs a bounded amount of CPU
+ */
+export const MAX_RESOLVED_CHECKS = 256
+
+/**
  * Peers we learn from the records one author relays, in all, while we are
  * joining (an honest relay sends up to `maxExchangedPeers` per message)
  */

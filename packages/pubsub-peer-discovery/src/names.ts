@@ -69,10 +69,12 @@ export class NameCheck {
    * names that do not resolve, in time, to addresses all passing `filter`
    * from `source`; never rejects. Each distinct name is looked up once
    * (a host on several transports costs one lookup); `localhost` names
-   * are not looked up: the filter judged them loopback already (RFC 6761)
+   * are not looked up: the filter judged them loopback already (RFC 6761).
+   * At most MAX_RESOLVED_CHECKS resolved addresses are judged
    */
   async filter (multiaddrs: Multiaddr[], filter: AddressFilter, source: AddressSource): Promise<Multiaddr[]> {
     const lookups = new Map<string, Promise<Resolved[] | undefined>>()
+    let checks = 0
     const verdicts = await Promise.all(multiaddrs.map(async ma => {
       const kind = nameKind(ma)
 
@@ -105,10 +107,12 @@ export class NameCheck {
 
       const resolved = await lookup
 
-      if (resolved == null) {
+      // bounded work: a name server may answer with thousands of addresses
+      if (resolved == null || checks + resolved.length > C.MAX_RESOLVED_CHECKS) {
         return false
       }
 
+      checks += resolved.length
       const rest = ma.toString().slice(`/${first.name}/${host}`.length)
 
       try {

@@ -8,6 +8,7 @@ import { RecordType } from '@multiformats/dns'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { scopedAddresses } from '../src/address-filter.ts'
+import * as C from '../src/constants.ts'
 import { NameCheck } from '../src/names.ts'
 import type { DNS, DNSResponse, QueryOptions } from '@multiformats/dns'
 
@@ -98,5 +99,25 @@ describe('names', () => {
 
     // 32 slots: each round fills them; the timeouts free them for the next
     expect(asked).to.have.lengthOf(3 * 32)
+  })
+})
+
+describe('names: bounded work', () => {
+  it('judges at most MAX_RESOLVED_CHECKS addresses per announcement, however many addresses a name resolves to', async () => {
+    // a hostile name server answers with 1,000 addresses (a 16 KiB answer over TCP)
+    const many = Array.from({ length: 1000 }, (_, i) => `93.184.${i >> 8}.${i & 255}`)
+    const { dns } = nodeLikeDns({ 'many.example': many, 'node.example': ['93.184.216.34', '93.184.216.35'] })
+    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    let judged = 0
+    const counting: typeof scopedAddresses = (ma, source) => { judged++; return scopedAddresses(ma, source) }
+    const addrs = [
+      ...Array.from({ length: 10 }, (_, i) => multiaddr(`/dns4/node.example/tcp/${4001 + i}`)),
+      ...Array.from({ length: 54 }, (_, i) => multiaddr(`/dns4/many.example/tcp/${5001 + i}/ws`))
+    ]
+
+    const kept = await names.filter(addrs, counting, FROM_PUBLIC_PEER)
+
+    expect(judged).to.be.at.most(C.MAX_RESOLVED_CHECKS)
+    expect(kept.map(ma => ma.toString())).to.deep.equal(addrs.slice(0, 10).map(ma => ma.toString()))
   })
 })
