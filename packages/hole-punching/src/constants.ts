@@ -11,7 +11,7 @@ export const DEFAULT_EXCHANGE_TIMEOUT = 10_000
 /** How long one punch (the simultaneous TCP connect and the upgrade) may take */
 export const DEFAULT_DIAL_TIMEOUT = 10_000
 
-/** Exchanges the initiator runs before it gives up (go-libp2p's `maxRetries`) */
+/** Exchanges the initiator runs before it gives up; only a failed punch leads to another (go-libp2p's `maxRetries`) */
 export const DEFAULT_MAX_ATTEMPTS = 3
 
 /**
@@ -21,7 +21,11 @@ export const DEFAULT_MAX_ATTEMPTS = 3
  */
 export const ROLE_SWITCH_ATTEMPT = 3
 
-/** A receiver counts a peer's CONNECTs within this window as attempts of one hole punch */
+/**
+ * A receiver counts a peer's CONNECTs within this window as attempts of one
+ * hole punch; an exchange that fails starts the count over (the initiator
+ * gives up then, as go-libp2p's does)
+ */
 export const ATTEMPT_WINDOW = 60_000
 
 /** Distinct peers whose observation of our NAT's address must agree before we advertise it */

@@ -179,6 +179,7 @@ export class HolePunchingService implements HolePunching, Startable {
         const started = Date.now()
         let stream: Stream | undefined
         let claimed = false
+        let exchanged = false
 
         try {
           this.claim()
@@ -195,6 +196,7 @@ export class HolePunchingService implements HolePunching, Startable {
 
           attempt++
           const { addrs, rtt } = await initiate(stream, [addr], this.accept, () => Date.now(), { signal: exchangeSignal })
+          exchanged = true
           // SYNC is on its way: it reaches the peer (who dials at once) in about rtt / 2
           await sleep(rtt / 2, signal)
           const remoteAddr = await this.punch(peer, addrs, port, securityRole('initiator', attempt), signal)
@@ -203,9 +205,10 @@ export class HolePunchingService implements HolePunching, Startable {
         } catch (err: any) {
           this.record({ peer, role: 'initiator', attempt: Math.max(attempt, 1), success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
 
-          // as go-libp2p: a failure before the exchange (no address, no
-          // stream) ends the hole punch; only exchanges and punches are retried
-          if (stream == null || signal.aborted) {
+          // as go-libp2p: a failure before or during the exchange ends the
+          // hole punch (a receiver starts counting attempts over); only a
+          // failed punch is retried
+          if (!exchanged || signal.aborted) {
             return
           }
         } finally {
@@ -242,6 +245,7 @@ export class HolePunchingService implements HolePunching, Startable {
     const signal = this.shutdown.signal
     let attempt = 0
     let claimed = false
+    let exchanged = false
 
     try {
       // the receiver is the peer that dialled the relayed connection
@@ -265,10 +269,17 @@ export class HolePunchingService implements HolePunching, Startable {
         advertised = picked.addr
         return [picked.addr]
       }, this.accept, { signal: exchangeSignal })
+      exchanged = true
       const remoteAddr = await this.punch(peer, addrs, port, securityRole('receiver', attempt), signal)
       this.attempts.delete(peer.toString())
       this.record({ peer, role: 'receiver', attempt, success: true, durationMs: Date.now() - started, advertised: advertised?.toString(), remoteAddr: remoteAddr.toString() })
     } catch (err: any) {
+      if (!exchanged) {
+        // go-libp2p's initiator gives up on a failed exchange; its next one
+        // (for a new relayed connection) is its attempt 1 again
+        this.attempts.delete(peer.toString())
+      }
+
       this.record({ peer, role: 'receiver', attempt, success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
     } finally {
       if (claimed) {

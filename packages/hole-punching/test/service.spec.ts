@@ -5,13 +5,16 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { pbStream, streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { TypedEventEmitter } from 'main-event'
 import { PROTOCOL } from '../src/constants.ts'
+import { HolePunch } from '../src/pb/message.ts'
+import { pickLocalPort } from '../src/punch.ts'
 import { HolePunchingService } from '../src/service.ts'
 import type { HolePunchOutcome } from '../src/index.ts'
-import type { Libp2pEvents, PeerId } from '@libp2p/interface'
+import type { Libp2pEvents, PeerId, StreamHandler } from '@libp2p/interface'
 
 class UnsupportedProtocolError extends Error {
   name = 'UnsupportedProtocolError'
@@ -102,6 +105,62 @@ describe('hole punching service', () => {
     expect(outcomes).to.have.lengthOf(1)
     expect(outcomes[0]).to.include({ success: false, error: 'StreamResetError' })
     expect(service.getMetrics()).to.include({ active: 0 })
+  })
+
+  it('initiator: an exchange that fails ends the hole punch, as go-libp2p\'s does (a receiver then counts attempts from 1 again)', async () => {
+    events.safeDispatchEvent('connection:open', {
+      detail: {
+        ...relayed(),
+        newStream: async () => {
+          streamsOpened++
+          const [ours, theirs] = await streamPair()
+          const pb = pbStream(theirs).pb(HolePunch)
+          void pb.read().then(async () => pb.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] })).catch(() => {})
+          return ours
+        }
+      }
+    })
+    await until(() => outcomes.length > 0)
+    await until(() => !(service as any).initiating.has(remote.toString()))
+    expect(streamsOpened).to.equal(1)
+    expect(outcomes).to.have.lengthOf(1)
+    expect(outcomes[0]).to.include({ success: false, error: 'UnexpectedMessageError', attempt: 1 })
+  })
+
+  it('receiver: an exchange that fails ends the peer\'s run of attempts (go-libp2p starts over at attempt 1, in the security role of attempt 1)', async () => {
+    await service.stop()
+    let handler: StreamHandler | undefined
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async (_: string, h: StreamHandler) => { handler = h }, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      events,
+      logger: defaultLogger()
+    }, { minObservers: 1, exchangeTimeout: 5_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: true, onOutcome: o => outcomes.push(o) })
+    await service.start()
+    events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/127.0.0.1/tcp/40000'), connection: { remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/4001') } } as any })
+    // we dialled the relayed connection: we are the receiver
+    const connection: any = { ...relayed(), direction: 'outbound' }
+    // a loopback port nothing listens on: the punch fails at once
+    const closedPort = await pickLocalPort()
+
+    // go's first DirectConnect: its CONNECT has nothing we may dial, the exchange fails and go gives up
+    const [goSide1, ourSide1] = await streamPair()
+    handler?.(ourSide1, connection)
+    await pbStream(goSide1).pb(HolePunch).write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr('/ip4/127.0.0.1/tcp/4001/p2p-circuit').bytes] })
+    await until(() => outcomes.length === 1)
+    expect(outcomes[0]).to.include({ success: false, error: 'NoDialableAddressError' })
+
+    // go's next DirectConnect (a new relayed connection) starts at attempt 1: a full exchange, then the punch
+    const [goSide2, ourSide2] = await streamPair()
+    handler?.(ourSide2, connection)
+    const go = pbStream(goSide2).pb(HolePunch)
+    await go.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${closedPort}`).bytes] })
+    await go.read()
+    await go.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] })
+    await until(() => outcomes.length === 2)
+    expect(outcomes[1]).to.include({ success: false, error: 'PunchFailedError', attempt: 1 })
   })
 
   it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
