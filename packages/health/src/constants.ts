@@ -25,6 +25,9 @@ export const STALL_EXTENSION = 1
  */
 export const MAX_EXCUSED_STALLS = 1
 
+/** RTTs less our own stall kept per connection; their median is what the latency score reads */
+export const AWAKE_RTTS = 3
+
 /** Bytes of a ping payload (libp2p ping spec) */
 export const PING_LENGTH = 32
 /** The first segment of the ping protocol, as `@libp2p/ping` has it */

@@ -177,7 +177,7 @@ export class HealthService implements ConnectionHealth, Startable {
     switch (outcome.result) {
       case 'ok':
         this.counters.probes++
-        record.probeSucceeded(outcome.rtt, outcome.probe)
+        record.probeSucceeded(outcome.rtt, outcome.probe, outcome.stalled)
         // what libp2p's own monitor would set, for code that reads conn.rtt
         record.connection.rtt = record.rtt.ewma
         break

@@ -15,7 +15,8 @@ import type { ResolvedHealthOptions } from './options.ts'
 import type { ConnectionRecord } from './record.ts'
 
 export type ProbeOutcome =
-  | { result: 'ok', rtt: number, probe: ProbeKind }
+  /** `stalled`: ms this process was stalled while the probe ran (part of `rtt` that may be ours) */
+  | { result: 'ok', rtt: number, probe: ProbeKind, stalled?: number }
   | { result: 'failed', error: string }
   | { result: 'skipped' }
   | { result: 'stalled' }
@@ -57,8 +58,26 @@ export function plan (record: ConnectionRecord, options: ResolvedHealthOptions):
   return 'muxer'
 }
 
-/** Runs the planned probe; never rejects */
+/** Runs the planned probe, and measures our own stall while it ran; never rejects */
 export async function runProbe (record: ConnectionRecord, kind: ProbePlan, options: ResolvedHealthOptions, controller: AbortController): Promise<ProbeOutcome> {
+  const lag = options.loopLag
+  const release = lag.hold()
+  const stalled0 = lag.stalled()
+
+  try {
+    const outcome = await probeOnce(record, kind, options, controller)
+
+    if (outcome.result === 'ok') {
+      outcome.stalled = lag.stalled() - stalled0
+    }
+
+    return outcome
+  } finally {
+    release()
+  }
+}
+
+async function probeOnce (record: ConnectionRecord, kind: ProbePlan, options: ResolvedHealthOptions, controller: AbortController): Promise<ProbeOutcome> {
   const muxer = muxerPingOf(record.connection)
 
   try {
@@ -96,7 +115,7 @@ export async function runProbe (record: ConnectionRecord, kind: ProbePlan, optio
 
       // the local muxer refused any new stream: its own stream cap
       if (muxer != null && options.probe !== 'stream' && !controller.signal.aborted) {
-        return runProbe(record, 'muxer', options, controller)
+        return probeOnce(record, 'muxer', options, controller)
       }
 
       return { result: 'blocked', error: name }

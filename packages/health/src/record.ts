@@ -8,7 +8,7 @@
  * window and its byte buckets.
  */
 import { ByteCounter } from './bytes.ts'
-import { ERROR_HISTORY, EVENT_HISTORY, SUCCESS_DECAY } from './constants.ts'
+import { AWAKE_RTTS, ERROR_HISTORY, EVENT_HISTORY, SUCCESS_DECAY } from './constants.ts'
 import { RttTracker } from './rtt.ts'
 import { WindowCount } from './window-count.ts'
 import type { ProbeKind } from './index.ts'
@@ -58,6 +58,8 @@ export class ConnectionRecord {
   replacing = false
   /** Stream opens are seen by the stream tap, not from `pool:stream` events */
   observesStreams = false
+  /** The last `AWAKE_RTTS` RTTs less our own stall during each */
+  private readonly awake: number[] = []
   private errorList?: TimedError[]
   private eventList?: TimedEvent[]
   private failedStreams?: WindowCount
@@ -90,12 +92,21 @@ export class ConnectionRecord {
     if (this.errorList.length > ERROR_HISTORY) { this.errorList.shift() }
   }
 
-  probeSucceeded (ms: number, probe: ProbeKind = 'stream'): void {
+  /**
+   * An answer after `ms`, of which this process was stalled `stalled` ms:
+   * the RTT window keeps `ms` (what was measured, for timeouts and
+   * reports); the score takes the awake RTT (`awakeRtt`)
+   */
+  probeSucceeded (ms: number, probe: ProbeKind = 'stream', stalled = 0): void {
     this.probe = probe
     this.probes++
     this.consecutiveFailures = 0
     this.stallsInARow = 0
     this.rtt.add(ms)
+    // a stall while the answer was on its way anyway is subtracted too: a
+    // path is judged slow only for what is not our own stall
+    this.awake.push(Math.max(0, ms - stalled))
+    if (this.awake.length > AWAKE_RTTS) { this.awake.shift() }
     this.successRate += SUCCESS_DECAY * (1 - this.successRate)
   }
 
@@ -126,6 +137,22 @@ export class ConnectionRecord {
    * counting them twice would make a short `checkInterval` alone breach
    * `maxFailedStreams`
    */
+  /**
+   * Median of the last `AWAKE_RTTS` RTTs less this process's own stall
+   * during each (undefined before any): how slow the path and the remote
+   * are, not how slow we were. What the latency score reads.
+   */
+  awakeRtt (): number | undefined {
+    const [a, b, c] = this.awake
+
+    switch (this.awake.length) {
+      case 0: return undefined
+      case 1: return a
+      case 2: return Math.min(a, b)
+      default: return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c))
+    }
+  }
+
   recentFailures (now: number): number {
     return this.failedStreams?.count(now) ?? 0
   }

@@ -31,9 +31,10 @@ export function evaluate (ctx: StateContext, record: ConnectionRecord, now: numb
 
   const { options } = ctx
   const parts = score({
-    // the median of the last three probes: a lasting slowdown counts after
-    // two probes, a single spike never
-    rtt: record.rtt.samples > 0 ? record.rtt.recentMedian(3) : undefined,
+    // the median of the last three probes, less our own stall during each: a
+    // lasting slowdown counts after two probes, a single spike never, and a
+    // starved host does not take its own slowness for the connection's
+    rtt: record.awakeRtt(),
     successRate: record.successRate,
     recentFailures: record.recentFailures(now),
     consecutiveFailures: record.consecutiveFailures

@@ -86,6 +86,24 @@ describe('a starved host (fake time)', () => {
     })
   })
 
+  it('a connection slow only because this process was stalled is not scored slow: no replacement', async () => {
+    const peer = await newPeer()
+    const h = harness(() => peer)
+    const conn = fakeConnection(peer, h.open, { muxer: true, rtt: 1.5 * TIMEOUT })
+    h.open.push(conn)
+    // the default maxPingLatency (1 s): 1.5 s would be slow, 0.6 s of it awake is not
+    const health = h.service({ checkInterval: INTERVAL, checkJitter: 0, pingTimeout: TIMEOUT, unhealthyChecksBeforeReplace: CHECKS, minConnectionsPerPeer: 0, loopLag: starved(0.4) })
+    health.start()
+    await clock.tickAsync(10 * INTERVAL)
+
+    const report = health.getConnectionHealth(conn.remotePeer)!.connections[0]
+    expect(report.rtt?.last, 'the RTT reported is the one measured').to.equal(1.5 * TIMEOUT)
+    expect(report.state).to.equal('healthy')
+    expect(health.getNetworkHealthSummary().replacements).to.equal(0)
+    expect(h.connectionManager.openConnection.callCount).to.equal(0)
+    health.stop()
+  })
+
   it('without a stall, a timeout is a failure at pingTimeout, as before', async () => {
     const { conn, health } = await run('muxer', undefined, starved(1))
     await clock.tickAsync(INTERVAL + TIMEOUT + 10)
