@@ -13,7 +13,7 @@ import { bandwidthManager } from '@x/bandwidth'
 import { connectionPool } from '@x/connection-pool'
 import { connectivityPreset } from '@x/connectivity-presets'
 import { connectionHealth } from '@x/health'
-import { messageBatching, PROTOCOL as BATCH_PROTOCOL } from '@x/message-batching'
+import { messageBatching, FLOW_PROTOCOL as BATCH_FLOW_PROTOCOL, PROTOCOL as BATCH_PROTOCOL } from '@x/message-batching'
 import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { createLibp2p } from 'libp2p'
 import type { ConnectionGater, PeerDiscovery } from '@libp2p/interface'
@@ -124,7 +124,7 @@ export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
       // the bulk sender caps its bulk class (a class rate also shapes downloads, which no other node needs)
       bandwidth: bandwidthManager({
         classes: {
-          interactive: { protocols: [ECHO_PROTOCOL, BATCH_PROTOCOL], priority: 1 },
+          interactive: { protocols: [ECHO_PROTOCOL, BATCH_FLOW_PROTOCOL, BATCH_PROTOCOL], priority: 1 },
           bulk: { protocols: [BULK_PROTOCOL], ...(init.bulkSender === true ? { maxRate: BULK_RATE } : {}) }
         }
       })
