@@ -3,13 +3,23 @@
  * `names.ts` against stand-in resolvers (never the real DNS) that behave as
  * the resolvers libp2p nodes use do.
  */
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RecordType } from '@multiformats/dns'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+import { stubInterface } from 'sinon-ts'
 import { scopedAddresses } from '../src/address-filter.ts'
 import * as C from '../src/constants.ts'
+import { PubSubPeerDiscovery, TOPIC } from '../src/index.ts'
 import { NameCheck } from '../src/names.ts'
+import { Peer } from '../src/pb/peer.ts'
+import { StubPubSub } from './fixtures/stub-pubsub.ts'
+import type { PubSubPeerDiscoveryInit } from '../src/index.ts'
+import type { PrivateKey } from '@libp2p/interface'
+import type { AddressManager } from '@libp2p/interface-internal'
 import type { DNS, DNSResponse, QueryOptions } from '@multiformats/dns'
 
 const log = defaultLogger().forComponent('test:names')
@@ -119,5 +129,95 @@ describe('names: bounded work', () => {
 
     expect(judged).to.be.at.most(C.MAX_RESOLVED_CHECKS)
     expect(kept.map(ma => ma.toString())).to.deep.equal(addrs.slice(0, 10).map(ma => ma.toString()))
+  })
+})
+
+describe('names: announcements waiting for lookups', () => {
+  let pubsub: StubPubSub
+  let discovery: PubSubPeerDiscovery
+  let emitted: string[][]
+
+  async function create (dns: DNS, init: PubSubPeerDiscoveryInit = {}): Promise<void> {
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    const key = await generateKeyPair('Ed25519')
+    emitted = []
+    discovery = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(key),
+      privateKey: key,
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => [] }),
+      events: new TypedEventEmitter(),
+      logger: defaultLogger(),
+      pubsub,
+      dns
+    } as any, { interval: 10_000, ...init })
+    discovery.addEventListener('peer', (evt) => { emitted.push(evt.detail.multiaddrs.map(ma => ma.toString())) })
+    discovery.afterStart()
+  }
+
+  function announcement (from: PrivateKey, addrs: string[]): Parameters<StubPubSub['deliver']>[0] {
+    const data = Peer.encode({
+      publicKey: publicKeyToProtobuf(from.publicKey) as Uint8Array<ArrayBuffer>,
+      addrs: addrs.map(a => multiaddr(a).bytes as Uint8Array<ArrayBuffer>),
+      peerRecords: []
+    })
+    return { type: 'signed', topic: TOPIC, data, from: peerIdFromPrivateKey(from) }
+  }
+
+  /** Answers each query when the test says */
+  function heldDns (): { dns: DNS, queries: Array<{ name: string, answer(ip: string): void, signal?: AbortSignal }> } {
+    const queries: Array<{ name: string, answer(ip: string): void, signal?: AbortSignal }> = []
+    const dns: DNS = {
+      query: async (name: string, options: QueryOptions = {}): Promise<DNSResponse> => new Promise((resolve, reject) => {
+        options.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
+        queries.push({
+          name,
+          signal: options.signal,
+          answer: (ip) => { resolve({ Status: 0, TC: false, RD: true, RA: true, AD: false, CD: false, Question: [], Answer: [{ name, type: RecordType.A, data: ip, TTL: 60 }] }) }
+        })
+      })
+    }
+    return { dns, queries }
+  }
+
+  async function settle (): Promise<void> {
+    for (let i = 0; i < 20; i++) {
+      await new Promise(resolve => setImmediate(resolve))
+    }
+  }
+
+  afterEach(() => {
+    discovery?.stop()
+  })
+
+  it('an announcement whose names resolve after a newer one of its author was handled is dropped', async () => {
+    const { dns, queries } = heldDns()
+    await create(dns)
+    const key = await generateKeyPair('Ed25519')
+
+    expect(pubsub.deliver(announcement(key, ['/dns4/old.example/tcp/1']))).to.equal('accept')
+    expect(pubsub.deliver(announcement(key, ['/ip4/93.184.216.34/tcp/2']))).to.equal('accept')
+    expect(emitted).to.deep.equal([['/ip4/93.184.216.34/tcp/2']])
+
+    queries[0].answer('93.184.216.35')
+    await settle()
+
+    expect(emitted).to.deep.equal([['/ip4/93.184.216.34/tcp/2']])
+  })
+
+  it('stop() aborts the lookups in flight, and nothing is emitted after it', async () => {
+    const { dns, queries } = heldDns()
+    await create(dns)
+    const key = await generateKeyPair('Ed25519')
+
+    pubsub.deliver(announcement(key, ['/dns4/slow.example/tcp/1']))
+    expect(queries).to.have.lengthOf(1)
+    discovery.stop()
+    await settle()
+
+    expect(queries[0].signal?.aborted).to.equal(true)
+    queries[0].answer('93.184.216.35')
+    await settle()
+    expect(emitted).to.deep.equal([])
   })
 })
