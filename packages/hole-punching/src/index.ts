@@ -49,8 +49,9 @@ export type { MetricNames } from './metric-names.ts'
 
 export interface HolePunchingInit {
   /**
-   * Distinct peers that must report the same public IPv4 address of ours
-   * (identify's observed address) before we advertise it
+   * Distinct observers (the remote IPs of the connections, one per IPv4
+   * address or IPv6 /56, not peer ids) that must report the same public IPv4
+   * address of ours (identify's observed address) before we advertise it
    *
    * @default 2
    */

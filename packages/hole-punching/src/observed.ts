@@ -3,7 +3,8 @@
  * reports every peer's view of our address (`observedAddr`) but, for TCP,
  * adds none of them to the address manager (js-libp2p#2620): this table keeps
  * the IPs (never the ports: those belong to the ephemeral ports our dials
- * left from) and names the one most distinct peers agree on.
+ * left from) and names the one most distinct observers agree on (each counts
+ * for the IP it reported last).
  *
  * Bounded: `MAX_OBSERVED_IPS` IPs (the least recently seen is dropped) and
  * `MAX_OBSERVERS_PER_IP` observers each.
@@ -57,6 +58,34 @@ export function ipv4Tcp (addr: Multiaddr): { host: string, port: number } | unde
   return { host, port }
 }
 
+/**
+ * Who observed an address, from the observing connection's remote address:
+ * one observer per IPv4 address and per IPv6 /56, as go-libp2p counts them,
+ * so one host with many peer ids counts once; undefined for other addresses
+ */
+export function observerKey (remote: Multiaddr): string | undefined {
+  const first = remote.getComponents()[0]
+
+  if (first?.name === 'ip4' && first.value != null) {
+    return first.value
+  }
+
+  if (first?.name !== 'ip6' || first.value == null) {
+    return undefined
+  }
+
+  const [head, tail] = first.value.toLowerCase().split('::')
+  const headGroups = head === '' ? [] : head.split(':')
+  const tailGroups = tail == null || tail === '' ? [] : tail.split(':')
+  // an embedded IPv4 address stands for two groups
+  const tailLength = tailGroups.length + (tailGroups.some(g => g.includes('.')) ? 1 : 0)
+  const groups = [...headGroups, ...new Array(Math.max(0, 8 - headGroups.length - tailLength)).fill('0'), ...tailGroups]
+  const prefix = groups.slice(0, 4).map(g => (g.includes('.') ? '0' : g).padStart(4, '0'))
+  prefix[3] = prefix[3].slice(0, 2)
+
+  return `${prefix.join(':')}::/56`
+}
+
 export class ObservedAddresses {
   private readonly observations = new Map<string, Observation>()
   private readonly minObservers: number
@@ -93,10 +122,17 @@ export class ObservedAddresses {
       observation.observers.add(observer)
     }
 
+    // an observer counts for the IP it reported last (our NAT's address may change)
+    for (const [ip, other] of this.observations) {
+      if (ip !== tcp.host && other.observers.delete(observer) && other.observers.size === 0) {
+        this.observations.delete(ip)
+      }
+    }
+
     return true
   }
 
-  /** The public IP most distinct peers agree on (at least `minObservers` of them), or undefined */
+  /** The public IP most distinct observers agree on (at least `minObservers` of them), or undefined */
   publicIp (): string | undefined {
     let best: string | undefined
     let bestCount = 0

@@ -11,7 +11,7 @@ import * as c from './constants.ts'
 import { NoPublicAddressError, TooManyHolePunchesError, UnexpectedMessageError } from './errors.ts'
 import { initiate, receive } from './exchange.ts'
 import { HolePunchMetrics } from './metrics.ts'
-import { ObservedAddresses, isPublicIPv4, isUnicastIPv4 } from './observed.ts'
+import { ObservedAddresses, isPublicIPv4, isUnicastIPv4, observerKey } from './observed.ts'
 import { connectFrom, pickLocalPort } from './punch.ts'
 import { SocketConnection } from './socket-conn.ts'
 import type { HolePunching, HolePunchingComponents, HolePunchingInit, HolePunchOutcome, HolePunchingMetrics, HolePunchRole } from './index.ts'
@@ -121,7 +121,8 @@ export class HolePunchingService implements HolePunching, Startable {
     const { observedAddr, connection, peerId } = evt.detail
 
     if (observedAddr != null && !isRelayed(connection)) {
-      this.observed.record(observedAddr, peerId.toString(), Date.now())
+      // one observer per remote IP (go-libp2p counts them so too), not per peer id
+      this.observed.record(observedAddr, observerKey(connection.remoteAddr) ?? peerId.toString(), Date.now())
     }
   }
 

@@ -1,7 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { MAX_OBSERVED_IPS } from '../src/constants.ts'
-import { ObservedAddresses, ipv4Tcp, isPublicIPv4, isUnicastIPv4 } from '../src/observed.ts'
+import { ObservedAddresses, ipv4Tcp, isPublicIPv4, isUnicastIPv4, observerKey } from '../src/observed.ts'
 
 describe('observed addresses', () => {
   it('names an IP only once minObservers distinct peers reported it', () => {
@@ -20,6 +20,27 @@ describe('observed addresses', () => {
     observed.record(multiaddr('/ip4/16.0.0.1/tcp/2'), 'b', 2)
     observed.record(multiaddr('/ip4/99.0.0.1/tcp/3'), 'c', 3)
     expect(observed.publicIp()).to.equal('16.0.0.1')
+  })
+
+  it('counts an observer for the IP it reported last: after our NAT\'s address changed, stale reports do not outvote it', () => {
+    const observed = new ObservedAddresses(2)
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/1'), 'a', 1)
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/2'), 'b', 2)
+    observed.record(multiaddr('/ip4/16.0.0.1/tcp/3'), 'c', 3)
+    expect(observed.publicIp()).to.equal('16.0.0.1')
+
+    // the NAT got a new address; a and b reconnected and see it
+    observed.record(multiaddr('/ip4/16.0.0.99/tcp/4'), 'a', 4)
+    observed.record(multiaddr('/ip4/16.0.0.99/tcp/5'), 'b', 5)
+    expect(observed.publicIp()).to.equal('16.0.0.99')
+  })
+
+  it('names one observer per IPv4 address and per IPv6 /56 (as go-libp2p counts them), undefined for other addresses', () => {
+    expect(observerKey(multiaddr('/ip4/11.0.0.10/tcp/4001/p2p/12D3KooWAyjeyvz8K2NMR4np4fdhTpQ9hMMqdTsTGhtF794DmpK5'))).to.equal('11.0.0.10')
+    expect(observerKey(multiaddr('/ip6/2001:db8:1:2ff::1/tcp/1'))).to.equal(observerKey(multiaddr('/ip6/2001:db8:1:200:1:2:3:4/tcp/1')))
+    expect(observerKey(multiaddr('/ip6/2001:db8:1:2ff::1/tcp/1'))).to.not.equal(observerKey(multiaddr('/ip6/2001:db8:1:300::1/tcp/1')))
+    expect(observerKey(multiaddr('/ip6/::1/tcp/1'))).to.be.a('string')
+    expect(observerKey(multiaddr('/dns4/example.com/tcp/1'))).to.equal(undefined)
   })
 
   it('ignores private, loopback, CGNAT, IPv6, circuit and non-TCP addresses', () => {
@@ -44,7 +65,7 @@ describe('observed addresses', () => {
     const observed = new ObservedAddresses(1)
 
     for (let i = 0; i < MAX_OBSERVED_IPS + 5; i++) {
-      observed.record(multiaddr(`/ip4/16.0.${i}.1/tcp/1`), 'a', i)
+      observed.record(multiaddr(`/ip4/16.0.${i}.1/tcp/1`), `o${i}`, i)
     }
 
     expect(observed.size).to.equal(MAX_OBSERVED_IPS)

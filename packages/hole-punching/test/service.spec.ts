@@ -163,6 +163,30 @@ describe('hole punching service', () => {
     expect(outcomes[1]).to.include({ success: false, error: 'PunchFailedError', attempt: 1 })
   })
 
+  it('counts one observer per remote IP, however many peer ids report from it (one host cannot name our address alone)', async () => {
+    await service.stop()
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async () => {}, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      events,
+      logger: defaultLogger()
+    }, { minObservers: 2, exchangeTimeout: 5_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: false })
+    await service.start()
+    const identify = async (observed: string, from: string): Promise<void> => {
+      events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr(observed), connection: { remoteAddr: multiaddr(from) } } as any })
+    }
+
+    await identify('/ip4/66.6.6.6/tcp/1', '/ip4/99.0.0.1/tcp/4001')
+    await identify('/ip4/66.6.6.6/tcp/2', '/ip4/99.0.0.1/tcp/4002')
+    expect(service.getPublicAddress()).to.equal(undefined)
+
+    await identify('/ip4/16.0.0.1/tcp/3', '/ip4/12.0.0.1/tcp/4001')
+    await identify('/ip4/16.0.0.1/tcp/4', '/ip4/13.0.0.1/tcp/4001')
+    expect(service.getPublicAddress()).to.equal('16.0.0.1')
+  })
+
   it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
     await service.stop()
     service = new HolePunchingService({
