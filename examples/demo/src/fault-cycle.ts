@@ -4,7 +4,11 @@
  * -> black hole (one proxied connection stops forwarding, sockets stay open)
  * -> recovery (every fault cleared) -> healthy ... Each phase lasts
  * `phaseMs`. Only one of the link's connections is hit at a time, so the
- * pool has healthy siblings to route to while health replaces the bad one.
+ * pool has healthy siblings to route to while health replaces the bad one;
+ * a fault is applied only while `canFault()` says the link has such a
+ * sibling (a link still forming, or refilling on a slow machine, would
+ * otherwise lose its only connection): a phase that cannot apply its fault
+ * says it was skipped.
  */
 import type { FaultProxy, ProxiedConnection } from '@x/fault-proxy'
 
@@ -24,6 +28,8 @@ export interface FaultCycleInit {
   startDelay: number
   /** Added latency each way in the latency phase, ms */
   latency?: number
+  /** Whether the link can take a fault now (it has another connection to fail over to); always, if absent */
+  canFault?(): boolean
   onEvent(event: FaultEvent): void
 }
 
@@ -33,11 +39,15 @@ export class FaultCycle {
   phase: FaultPhase = 'healthy'
   /** Completed latency -> black hole -> recovery cycles */
   cycles = 0
+  /** Of those, cycles whose latency and black hole were both applied */
+  faultedCycles = 0
   /** Proxy-side id of the connection the current fault is on */
   target?: number
   private readonly init: FaultCycleInit
   private timer?: ReturnType<typeof setTimeout>
   private next = 0
+  /** Faults applied in the current cycle */
+  private applied = 0
 
   constructor (init: FaultCycleInit) {
     this.init = init
@@ -65,23 +75,28 @@ export class FaultCycle {
 
     switch (phase) {
       case 'latency': {
-        const conn = this.pick()
+        this.applied = 0
+        const conn = this.faultable() ? this.pick() : undefined
         const ms = this.init.latency ?? 150
         conn?.setLatency(ms)
         this.target = conn?.id
-        detail = conn == null ? 'no proxied connection open' : `+${ms} ms each way on proxied connection #${conn.id}`
+        detail = conn == null ? this.skipped() : `+${ms} ms each way on proxied connection #${conn.id}`
+        this.applied += conn == null ? 0 : 1
         break
       }
       case 'blackhole': {
-        const conn = this.init.proxy.connections.find(c => c.id === this.target) ?? this.pick()
+        const conn = this.faultable() ? this.init.proxy.connections.find(c => c.id === this.target) ?? this.pick() : undefined
         conn?.setBlackhole(true)
         this.target = conn?.id
-        detail = conn == null ? 'no proxied connection open' : `black hole on proxied connection #${conn.id}`
+        detail = conn == null ? this.skipped() : `black hole on proxied connection #${conn.id}`
+        this.applied += conn == null ? 0 : 1
         break
       }
       case 'recovery':
         this.clear()
         this.cycles++
+        this.faultedCycles += this.applied === 2 ? 1 : 0
+        this.applied = 0
         detail = 'all faults cleared'
         break
       default:
@@ -90,6 +105,14 @@ export class FaultCycle {
 
     this.init.onEvent({ at: Date.now(), phase, detail })
     this.timer = setTimeout(() => { this.advance() }, this.init.phaseMs)
+  }
+
+  private faultable (): boolean {
+    return this.init.proxy.connections.length > 0 && (this.init.canFault?.() ?? true)
+  }
+
+  private skipped (): string {
+    return this.init.proxy.connections.length === 0 ? 'skipped: no proxied connection open' : 'skipped: the link has no other connection to fail over to'
   }
 
   private clear (): void {

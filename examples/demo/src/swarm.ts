@@ -115,6 +115,8 @@ export class Swarm {
         proxy: link.proxy,
         phaseMs: init.faultPhaseMs ?? 12_000,
         startDelay: init.faultStartDelay ?? 15_000,
+        // one connection faulted at a time, while the client holds another to fail over to
+        canFault: () => nodes[link.client].services.pool.getConnections(nodes[link.server].peerId).length >= 2,
         onEvent: (e: FaultEvent) => {
           this.monitor.add({ at: e.at, kind: 'fault', node: link.client, peer: link.server, detail: `${e.phase}: ${e.detail}` })
         }
