@@ -39,7 +39,7 @@
 import * as c from './constants.ts'
 import { InvalidHolePunchingOptionError } from './errors.ts'
 import { HolePunchingService } from './service.ts'
-import type { ComponentLogger, Metrics, PeerId, TypedEventTarget, Libp2pEvents, Upgrader } from '@libp2p/interface'
+import type { ComponentLogger, ConnectionGater, Metrics, PeerId, TypedEventTarget, Libp2pEvents, Upgrader } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export { PROTOCOL } from './constants.ts'
@@ -117,6 +117,8 @@ export interface HolePunchingComponents {
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   metrics?: Metrics
+  /** Asked before every punch, as libp2p asks it before a dial (`denyDialPeer`, `denyDialMultiaddr`) */
+  connectionGater?: ConnectionGater
 }
 
 /** `initiator`: the peer that got the relayed connection inbound and opens the exchange; `receiver`: the one that dialled it */

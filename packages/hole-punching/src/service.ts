@@ -8,7 +8,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as c from './constants.ts'
-import { NoPublicAddressError, TooManyHolePunchesError, UnexpectedMessageError } from './errors.ts'
+import { NoDialableAddressError, NoPublicAddressError, TooManyHolePunchesError, UnexpectedMessageError } from './errors.ts'
 import { initiate, receive } from './exchange.ts'
 import { HolePunchMetrics } from './metrics.ts'
 import { ObservedAddresses, isPublicIPv4, isUnicastIPv4, observerKey } from './observed.ts'
@@ -293,6 +293,9 @@ export class HolePunchingService implements HolePunching, Startable {
   /** Connect from `localPort` and upgrade the socket in `role`; resolves with the connection's remote address */
   private async punch (peer: PeerId, addrs: HostPort[], localPort: number, role: 'client' | 'server', shutdown: AbortSignal): Promise<Multiaddr> {
     const signal = AbortSignal.any([shutdown, AbortSignal.timeout(this.dialTimeout)])
+    // a CONNECT may name any host: the user's gater decides, as for any dial
+    addrs = await this.allowedAddrs(peer, addrs)
+    signal.throwIfAborted()
     this.log('punching %p from port %d to %s as %s', peer, localPort, addrs.map(a => `${a.host}:${a.port}`).join(', '), role)
     const { socket, addr } = await connectFrom(addrs, localPort, { signal })
     const remoteAddr = multiaddr(`/ip4/${addr.host}/tcp/${addr.port}/p2p/${peer}`)
@@ -306,6 +309,33 @@ export class HolePunchingService implements HolePunching, Startable {
     }
 
     return remoteAddr
+  }
+
+  /** The addresses the connection gater lets us dial; throws `NoDialableAddressError` when it denies them all */
+  private async allowedAddrs (peer: PeerId, addrs: HostPort[]): Promise<HostPort[]> {
+    const gater = this.components.connectionGater
+
+    if (gater == null) {
+      return addrs
+    }
+
+    if (await gater.denyDialPeer?.(peer) === true) {
+      throw new NoDialableAddressError('the connection gater denies dialling the peer')
+    }
+
+    const allowed: HostPort[] = []
+
+    for (const addr of addrs) {
+      if (await gater.denyDialMultiaddr?.(multiaddr(`/ip4/${addr.host}/tcp/${addr.port}/p2p/${peer}`)) !== true) {
+        allowed.push(addr)
+      }
+    }
+
+    if (allowed.length === 0) {
+      throw new NoDialableAddressError('the connection gater denies every address the peer sent')
+    }
+
+    return allowed
   }
 
   /**

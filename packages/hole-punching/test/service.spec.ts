@@ -187,6 +187,34 @@ describe('hole punching service', () => {
     expect(service.getPublicAddress()).to.equal('16.0.0.1')
   })
 
+  it('asks the connection gater before it dials a peer\'s addresses (a CONNECT may name any host)', async () => {
+    await service.stop()
+    let handler: StreamHandler | undefined
+    const asked: string[] = []
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async (_: string, h: StreamHandler) => { handler = h }, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      connectionGater: { denyDialMultiaddr: async (ma: any) => { asked.push(ma.toString()); return true } },
+      events,
+      logger: defaultLogger()
+    } as any, { minObservers: 1, exchangeTimeout: 5_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: true, onOutcome: o => outcomes.push(o) })
+    await service.start()
+    events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/127.0.0.1/tcp/40000'), connection: { remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/4001') } } as any })
+    const port = await pickLocalPort()
+
+    const [goSide, ourSide] = await streamPair()
+    handler?.(ourSide, { ...relayed(), direction: 'outbound' })
+    const go = pbStream(goSide).pb(HolePunch)
+    await go.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${port}`).bytes] })
+    await go.read()
+    await go.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] })
+    await until(() => outcomes.length === 1)
+    expect(asked).to.deep.equal([`/ip4/127.0.0.1/tcp/${port}/p2p/${remote.toString()}`])
+    expect(outcomes[0]).to.include({ success: false, error: 'NoDialableAddressError' })
+  })
+
   it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
     await service.stop()
     service = new HolePunchingService({
