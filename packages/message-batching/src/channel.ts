@@ -10,7 +10,7 @@ import { Backoff } from './backoff.ts'
 import { FLAG_ACK, FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeAck, decodeRecords } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { STABLE_STREAM_AFTER } from './constants.ts'
-import { NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError } from './errors.ts'
+import { AckTimeoutError, NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError } from './errors.ts'
 import { FlowWindow } from './flow.ts'
 import { PriorityQueues } from './queue.ts'
 import { FrameWriter } from './writer.ts'
@@ -60,6 +60,8 @@ export class PeerChannel {
   private stream?: Stream
   /** The window of the current stream when it is flow-controlled (PROTOCOL.md, Flow control) */
   private flow?: FlowWindow
+  /** Runs while the flow window has bytes unacknowledged; restarted by every ACK */
+  private ackTimer?: ReturnType<typeof setTimeout>
   private opening = false
   private generation = 0
   private names = new Map<string, number>()
@@ -93,7 +95,10 @@ export class PeerChannel {
       written: (items, frame) => { this.written(items, frame) },
       failed: (err) => { this.streamDied(this.stream, err) },
       windowOpen: (highOnly) => this.flow?.open(highOnly) ?? true,
-      sent: (bytes) => { this.flow?.sent(bytes) }
+      sent: (bytes) => {
+        this.flow?.sent(bytes)
+        this.armAckTimer()
+      }
     })
   }
 
@@ -127,6 +132,7 @@ export class PeerChannel {
   /** Rejects everything queued and in flight, closes the stream */
   close (err: Error): void {
     this.writer.close()
+    this.clearAckTimer()
     clearTimeout(this.retryTimer)
     this.retryTimer = undefined
 
@@ -217,6 +223,8 @@ export class PeerChannel {
         for (const frame of frames) {
           if (frame.flags === FLAG_ACK) {
             flow?.acked(decodeAck(frame.body))
+            this.clearAckTimer()
+            this.armAckTimer()
             this.writer.windowOpened()
             continue
           }
@@ -282,6 +290,7 @@ export class PeerChannel {
 
     this.stream = undefined
     this.flow = undefined
+    this.clearAckTimer()
     this.deps.log('stream to %p closed - %s', this.peer, err.message)
 
     if (stream.status === 'open') {
@@ -301,6 +310,35 @@ export class PeerChannel {
     // unwritten items are still queued: the writer opens the next stream for them (after the back-off)
     this.writer.reset()
     this.maybeIdle()
+  }
+
+  /** While bytes wait for an ACK: a remote that reads but never acknowledges gets its stream reset after ackTimeout */
+  private armAckTimer (): void {
+    const flow = this.flow
+    const stream = this.stream
+
+    if (this.ackTimer != null || flow == null || stream == null || flow.unacked === 0 || this.deps.settings.flowControl == null) {
+      return
+    }
+
+    const { ackTimeout } = this.deps.settings.flowControl
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined
+
+      if (this.stream !== stream || flow.unacked === 0) {
+        return
+      }
+
+      const err = new AckTimeoutError(`${flow.unacked} bytes unacknowledged for ${ackTimeout} ms`)
+      this.deps.metrics.protocolError(err.name)
+      this.deps.log('no ACK from %p, resetting the stream - %e', this.peer, err)
+      this.streamDied(stream, err)
+    }, ackTimeout)
+  }
+
+  private clearAckTimer (): void {
+    clearTimeout(this.ackTimer)
+    this.ackTimer = undefined
   }
 
   private failInflight (err: Error): void {

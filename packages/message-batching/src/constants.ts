@@ -56,6 +56,8 @@ export const FLOW_INITIAL_WINDOW = 64 * 1024
 export const FLOW_MIN_WINDOW = 16 * 1024
 /** Bytes above a full window that frames of `high` messages alone may use: they do not wait for an ack */
 export const FLOW_HIGH_HEADROOM = 16 * 1024
+/** A flow-controlled stream with bytes unacknowledged and no ACK for this long is reset and opened again, ms */
+export const DEFAULT_ACK_TIMEOUT = 30_000
 /** Most frames unacknowledged at once, whatever their size */
 export const FLOW_MAX_UNACKED_FRAMES = 1024
 /** The window shrinks to this share of itself when a queue builds */

@@ -110,3 +110,9 @@ export class PendingAnswersLimitError extends Error {
   static name = 'PendingAnswersLimitError'
   name = 'PendingAnswersLimitError'
 }
+
+/** A flow-controlled stream had bytes unacknowledged and no ACK for `flowControl.ackTimeout`: it is reset and opened again */
+export class AckTimeoutError extends Error {
+  static name = 'AckTimeoutError'
+  name = 'AckTimeoutError'
+}

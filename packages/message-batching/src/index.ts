@@ -146,6 +146,18 @@ export interface FlowControlInit {
   maxUnackedBytes?: number
 
   /**
+   * A stream with bytes written and unacknowledged that gets no ACK for
+   * this long is reset (`AckTimeoutError`, counted in
+   * `protocol_errors_total`) and opened again; messages not yet written go
+   * out on the new stream, requests in flight reject with
+   * `ResponseLostError`. Without it a remote that reads but never
+   * acknowledges would stall every send to it forever. Ms.
+   *
+   * @default 30000
+   */
+  ackTimeout?: number
+
+  /**
    * The flow-controlled protocol id, offered before `protocol`
    *
    * @default '/x/batch/1.1.0' (or `protocol` + '/ack' when `protocol` is set)

@@ -21,6 +21,7 @@ export interface FlowSettings {
   /** The flow-controlled protocol id */
   protocol: string
   maxUnackedBytes: number
+  ackTimeout: number
 }
 
 export interface BatchingSettings extends FlushSettings {
@@ -111,7 +112,8 @@ function resolveFlowControl (init: MessageBatchingInit, protocol: string): FlowS
 
   return {
     protocol: flow.protocol ?? flowProtocol(protocol),
-    maxUnackedBytes: integer('flowControl.maxUnackedBytes', flow.maxUnackedBytes, c.DEFAULT_MAX_UNACKED_BYTES, 1024, 2 ** 31)
+    maxUnackedBytes: integer('flowControl.maxUnackedBytes', flow.maxUnackedBytes, c.DEFAULT_MAX_UNACKED_BYTES, 1024, 2 ** 31),
+    ackTimeout: integer('flowControl.ackTimeout', flow.ackTimeout, c.DEFAULT_ACK_TIMEOUT, 1, MAX_TIMER)
   }
 }
 

@@ -147,6 +147,32 @@ describe('flow control (acknowledged streams)', () => {
     c.close(new Error('done'))
   })
 
+  it('resets a stream whose acceptor reads but never acknowledges, counts it, and writes what waits on a new stream', async () => {
+    const silent = new FakeStream(ACK_PROTOCOL)
+    const next = new FakeStream(ACK_PROTOCOL)
+    const streams = [silent, next]
+    const metrics = new BatchingMetricsRecorder()
+    const c = new PeerChannel({ toString: () => 'peer' } as unknown as PeerId, {
+      settings: resolveSettings({ compression: false, flowControl: { maxUnackedBytes: 16 * 1024, ackTimeout: 50 } } as any),
+      metrics,
+      log: defaultLogger().forComponent('test'),
+      open: async () => (streams.shift() ?? new FakeStream(ACK_PROTOCOL)) as unknown as Stream,
+      idle: () => {},
+      shutdown: new AbortController().signal
+    })
+
+    // more than a window: the rest waits for acks that never come
+    for (let i = 0; i < 400; i++) {
+      c.enqueue(item(2, 0))
+    }
+
+    await waitUntil(() => silent.status === 'aborted')
+    expect(metrics.protocolErrors).to.have.property('AckTimeoutError', 1)
+    // the messages not yet written go out on the next stream
+    await waitUntil(() => next.frames.length > 0)
+    c.close(new Error('done'))
+  })
+
   it('acknowledges handled frames, and holds at most one ACK back while the opener does not read', async () => {
     const b = await stubNode()
     const other = await stubNode()
