@@ -24,6 +24,14 @@ export const DEFAULT_NAME_RESOLUTION_TIMEOUT = 5 * second
 /** DNS lookups of other peers' names in flight at once, node-wide; names beyond are dropped */
 export const MAX_PENDING_NAME_LOOKUPS = 32
 
+/**
+ * A DNS lookup in flight this long, ms, may be aborted (its name dropped)
+ * to make room for a new one when MAX_PENDING_NAME_LOOKUPS are in flight,
+ * oldest first: answers come within tens of ms, and names that never
+ * answer must not hold every slot for `nameResolutionTimeout`
+ */
+export const LOOKUP_PREEMPTIBLE_AFTER = 500
+
 /** Distinct DNS names of one announcement or record that are looked up; addresses with other names are dropped */
 export const MAX_NAMES_PER_ANNOUNCEMENT = 8
 

@@ -206,7 +206,8 @@ export interface PubSubPeerDiscoveryInit {
   /**
    * How long the lookup of a DNS name in another peer's announcement or
    * record may take, ms; a name not resolved in time is dropped. At most
-   * 32 lookups run at once, node-wide (more names are dropped), and at most
+   * 32 lookups run at once, node-wide (a new one takes the slot of one
+   * running for 500 ms, else its name is dropped), and at most
    * 8 distinct names of one announcement or record are looked up
    *
    * @default 5000

@@ -36,6 +36,8 @@ function isLocalhost (host: string): boolean {
 export interface NameCheckOptions {
   /** How long one lookup may take, ms */
   timeout: number
+  /** The clock, ms (tests) */
+  now?(): number
 }
 
 /** The protocol name of an address's first part when it is a DNS name */
@@ -48,8 +50,8 @@ export class NameCheck {
   private readonly dns: () => DNS
   private readonly options: NameCheckOptions
   private readonly log: Logger
-  /** Lookups in flight, node-wide (at most MAX_PENDING_NAME_LOOKUPS) */
-  private pending = 0
+  /** Lookups in flight, node-wide, oldest first (at most MAX_PENDING_NAME_LOOKUPS) */
+  private readonly inFlight = new Set<{ started: number, preempt: AbortController }>()
   private shutdown = new AbortController()
 
   /** `dns` is called at the first lookup only, so a node that never sees a name builds no resolver */
@@ -135,22 +137,26 @@ export class NameCheck {
   /**
    * The addresses `host` resolves to, within the timeout (whether or not
    * the resolver heeds the abort signal); undefined if none, if the lookup
-   * failed or timed out, or if MAX_PENDING_NAME_LOOKUPS are in flight.
+   * failed, timed out or was preempted, or if MAX_PENDING_NAME_LOOKUPS
+   * younger than LOOKUP_PREEMPTIBLE_AFTER are in flight.
    * Each record type is asked on its own: resolvers fail a query for A and
    * AAAA together when the name has no records of one of them
    * (`@multiformats/dns`'s Node resolver does), and a host of one address
    * family is no reason to drop its name
    */
   private async resolve (ma: Multiaddr, host: string, kind: string): Promise<Resolved[] | undefined> {
-    if (this.pending >= C.MAX_PENDING_NAME_LOOKUPS) {
+    const now = this.options.now?.() ?? Date.now()
+
+    if (this.inFlight.size >= C.MAX_PENDING_NAME_LOOKUPS && !this.preemptOldest(now)) {
       this.log('too many name lookups in flight: dropping %a', ma)
       return undefined
     }
 
-    this.pending++
+    const lookup = { started: now, preempt: new AbortController() }
+    this.inFlight.add(lookup)
     const timeout = new AbortController()
     const timer = setTimeout(() => { timeout.abort(new Error(`no answer within ${this.options.timeout} ms`)) }, this.options.timeout)
-    const signal = AbortSignal.any([this.shutdown.signal, timeout.signal])
+    const signal = AbortSignal.any([this.shutdown.signal, timeout.signal, lookup.preempt.signal])
     let onAbort = (): void => {}
     const aborted = new Promise<never>((_resolve, reject) => {
       onAbort = () => { reject(signal.reason) }
@@ -185,7 +191,24 @@ export class NameCheck {
     } finally {
       clearTimeout(timer)
       signal.removeEventListener('abort', onAbort)
-      this.pending--
+      this.inFlight.delete(lookup)
     }
+  }
+
+  /**
+   * Aborts the oldest lookup in flight if it has run for
+   * LOOKUP_PREEMPTIBLE_AFTER (its name is dropped), so names that never
+   * answer cannot hold every slot; whether a slot is free now
+   */
+  private preemptOldest (now: number): boolean {
+    const oldest = this.inFlight.values().next().value
+
+    if (oldest == null || now - oldest.started < C.LOOKUP_PREEMPTIBLE_AFTER) {
+      return false
+    }
+
+    this.inFlight.delete(oldest)
+    oldest.preempt.abort(new Error(`preempted after ${now - oldest.started} ms`))
+    return true
   }
 }

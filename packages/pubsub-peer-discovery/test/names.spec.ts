@@ -132,6 +132,43 @@ describe('names: bounded work', () => {
   })
 })
 
+describe('names: lookups that never answer', () => {
+  it('cannot hold every slot: a new lookup takes the slot of one in flight for LOOKUP_PREEMPTIBLE_AFTER', async () => {
+    let now = 0
+    const asked: string[] = []
+    const dns: DNS = {
+      // names under hostile.example never answer (until aborted); the others do at once
+      query: async (name: string, options: QueryOptions = {}): Promise<DNSResponse> => {
+        asked.push(name)
+
+        if (name.endsWith('.hostile.example')) {
+          return new Promise((_resolve, reject) => { options.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true }) })
+        }
+
+        return { Status: 0, TC: false, RD: true, RA: true, AD: false, CD: false, Question: [], Answer: [{ name, type: RecordType.A, data: '93.184.216.34', TTL: 60 }] }
+      }
+    }
+    const names = new NameCheck(() => dns, { timeout: 60_000, now: () => now }, log)
+
+    // a hostile peer's announcements take every slot
+    const held = Array.from({ length: C.MAX_PENDING_NAME_LOOKUPS / 8 }, async (_, k) => names.filter(
+      Array.from({ length: 8 }, (_, i) => multiaddr(`/dns4/n${k}-${i}.hostile.example/tcp/1`)), scopedAddresses, FROM_PUBLIC_PEER))
+    const good = [multiaddr('/dns4/good.example/tcp/1')]
+
+    // while they are young, a new name is dropped, not queued
+    now = C.LOOKUP_PREEMPTIBLE_AFTER - 1
+    expect(await names.filter(good, scopedAddresses, FROM_PUBLIC_PEER)).to.deep.equal([])
+
+    // once they are old, it takes the oldest one's slot
+    now = C.LOOKUP_PREEMPTIBLE_AFTER
+    expect((await names.filter(good, scopedAddresses, FROM_PUBLIC_PEER)).map(String)).to.deep.equal(['/dns4/good.example/tcp/1'])
+    expect(asked.filter(name => name === 'good.example')).to.have.lengthOf(1)
+
+    names.abort()
+    expect((await Promise.all(held)).flat()).to.deep.equal([])
+  })
+})
+
 describe('names: announcements waiting for lookups', () => {
   let pubsub: StubPubSub
   let discovery: PubSubPeerDiscovery
