@@ -271,6 +271,9 @@ export class HolePunchingService implements HolePunching, Startable {
         return [picked.addr]
       }, this.accept, { signal: exchangeSignal })
       exchanged = true
+      // done with the stream (go closes its end too): free the peer's stream
+      // slot for its next attempt while this punch may still be dialling
+      stream.close().catch(() => {})
       const remoteAddr = await this.punch(peer, addrs, port, securityRole('receiver', attempt), signal)
       this.attempts.delete(peer.toString())
       this.record({ peer, role: 'receiver', attempt, success: true, durationMs: Date.now() - started, advertised: advertised?.toString(), remoteAddr: remoteAddr.toString() })

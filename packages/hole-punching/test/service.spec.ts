@@ -2,6 +2,7 @@
  * The service with stubbed components: when it opens the exchange, and what
  * it does when the peer turns out not to speak DCUtR yet.
  */
+import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -213,6 +214,44 @@ describe('hole punching service', () => {
     await until(() => outcomes.length === 1)
     expect(asked).to.deep.equal([`/ip4/127.0.0.1/tcp/${port}/p2p/${remote.toString()}`])
     expect(outcomes[0]).to.include({ success: false, error: 'NoDialableAddressError' })
+  })
+
+  it('receiver: closes the exchange stream before it punches, as go-libp2p does (go\'s next attempt needs a stream while ours may still dial)', async () => {
+    await service.stop()
+    let handler: StreamHandler | undefined
+    let upgrading = false
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async (_: string, h: StreamHandler) => { handler = h }, unhandle: async () => {} } as any,
+      // the upgrade hangs until the service stops
+      upgrader: {
+        upgradeOutbound: async (_: any, opts: { signal: AbortSignal }) => {
+          upgrading = true
+          return new Promise((resolve, reject) => { opts.signal.addEventListener('abort', () => { reject(opts.signal.reason) }) })
+        }
+      } as any,
+      connectionManager: { getConnections: () => [] } as any,
+      events,
+      logger: defaultLogger()
+    }, { minObservers: 1, exchangeTimeout: 5_000, dialTimeout: 60_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: true, onOutcome: o => outcomes.push(o) })
+    await service.start()
+    events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/127.0.0.1/tcp/40000'), connection: { remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/4001') } } as any })
+    const server = createServer(socket => { socket.on('error', () => {}) })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+
+    try {
+      const [goSide, ourSide] = await streamPair()
+      handler?.(ourSide, { ...relayed(), direction: 'outbound' })
+      const go = pbStream(goSide).pb(HolePunch)
+      await go.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${(server.address() as { port: number }).port}`).bytes] })
+      await go.read()
+      await go.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] })
+      await until(() => upgrading)
+      expect(ourSide.writeStatus).to.not.equal('writable')
+    } finally {
+      await service.stop()
+      server.close()
+    }
   })
 
   it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
