@@ -64,6 +64,10 @@ export const FLOW_MAX_UNACKED_FRAMES = 1024
 export const FLOW_DECREASE = 0.8
 /** Queuing delay always allowed on top of the smallest round trip (else half of it), ms */
 export const FLOW_MIN_QUEUE_DELAY = 1
+/** The window never shrinks below this times the path's bandwidth-delay product (highest recent delivery rate x smallest round trip) */
+export const FLOW_BDP_GAIN = 1.25
+/** The highest delivery rate is forgotten after this many smallest round trips */
+export const FLOW_RATE_ROUNDS = 10
 /** The smallest round trip is forgotten after this long, ms */
 export const FLOW_MIN_RTT_WINDOW = 10_000
 

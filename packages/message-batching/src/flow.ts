@@ -17,17 +17,25 @@
  * it, the window grows: by the bytes acknowledged (doubling per round
  * trip) until the first queue, then by about FLOW_MIN_WINDOW per round
  * trip; above that it shrinks by a fifth, at most once per round trip. It
- * stays between FLOW_MIN_WINDOW and `flowControl.maxUnackedBytes`. The
+ * stays between FLOW_MIN_WINDOW and `flowControl.maxUnackedBytes`, and
+ * never below FLOW_BDP_GAIN times the measured bandwidth-delay product (the
+ * highest delivery rate of the last FLOW_RATE_ROUNDS round trips times the
+ * smallest round trip, as BBR): a late ack (an event loop that stalls)
+ * raises a round-trip sample but never a delivery rate, so it cannot cap
+ * the throughput below what the path delivers, while a queue of our own
+ * stays under a quarter of the smallest round trip. The
  * smallest round trip is measured again every FLOW_MIN_RTT_WINDOW with the
  * window at its floor for two round trips (as BBR's ProbeRTT), so a queue
  * of our own never becomes the baseline.
  */
-import { FLOW_DECREASE, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
+import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
 
 interface SentFrame {
   bytes: number
   at: number
+  /** Bytes acknowledged in all when it was written */
+  delivered: number
 }
 
 export class FlowWindow {
@@ -49,6 +57,11 @@ export class FlowWindow {
   private readonly now: () => number
   private frames: SentFrame[] = []
   private head = 0
+  /** Bytes acknowledged in all */
+  private delivered = 0
+  /** The highest delivery rate of the last FLOW_RATE_ROUNDS round trips, bytes/ms, and when it was sampled */
+  maxRate = 0
+  private maxRateAt = 0
 
   constructor (maxUnackedBytes: number, now: () => number) {
     this.max = maxUnackedBytes
@@ -67,7 +80,7 @@ export class FlowWindow {
   }
 
   sent (bytes: number): void {
-    this.frames.push({ bytes, at: this.now() })
+    this.frames.push({ bytes, at: this.now(), delivered: this.delivered })
     this.unacked += bytes
   }
 
@@ -78,12 +91,11 @@ export class FlowWindow {
     }
 
     let bytes = 0
-    let last = 0
+    let last = this.frames[this.head]
 
     for (let i = 0; i < count; i++) {
-      const frame = this.frames[this.head++]
-      bytes += frame.bytes
-      last = frame.at
+      last = this.frames[this.head++]
+      bytes += last.bytes
     }
 
     if (this.head > 1024 && this.head * 2 > this.frames.length) {
@@ -92,7 +104,37 @@ export class FlowWindow {
     }
 
     this.unacked -= bytes
-    this.sample(this.now() - last, bytes)
+    this.delivered += bytes
+    this.rate(last)
+    this.sample(this.now() - last.at, bytes)
+    // never below the path's bandwidth-delay product (measured), so late acks cannot cap the throughput
+    this.window = Math.max(this.window, this.floor())
+  }
+
+  /** The delivery rate since the last acknowledged frame was written (as BBR): late acks lower it, never raise it */
+  private rate (frame: SentFrame): void {
+    const now = this.now()
+    const elapsed = now - frame.at
+
+    if (elapsed <= 0) {
+      return
+    }
+
+    const rate = (this.delivered - frame.delivered) / elapsed
+
+    if (rate >= this.maxRate || now - this.maxRateAt > FLOW_RATE_ROUNDS * Math.max(this.minRtt, 1)) {
+      this.maxRate = rate
+      this.maxRateAt = now
+    }
+  }
+
+  /** FLOW_BDP_GAIN times the highest recent delivery rate times the smallest round trip, within the bounds */
+  private floor (): number {
+    if (this.probeUntil != null || !Number.isFinite(this.minRtt)) {
+      return this.min
+    }
+
+    return Math.min(this.max, Math.max(this.min, Math.floor(FLOW_BDP_GAIN * this.maxRate * this.minRtt)))
   }
 
   private sample (rtt: number, bytes: number): void {
@@ -125,7 +167,7 @@ export class FlowWindow {
       this.window = Math.min(this.max, Math.floor(this.window + growth))
     } else if (now - this.lastDecrease >= rtt) {
       // at most once per round trip: the samples of one queue build-up are one signal
-      this.window = Math.max(this.min, Math.floor(this.window * FLOW_DECREASE))
+      this.window = Math.max(this.floor(), Math.floor(this.window * FLOW_DECREASE))
       this.lastDecrease = now
       this.slowStart = false
     }
