@@ -236,7 +236,12 @@ describe('hole punching service', () => {
     }, { minObservers: 1, exchangeTimeout: 5_000, dialTimeout: 60_000, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: true, onOutcome: o => outcomes.push(o) })
     await service.start()
     events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/127.0.0.1/tcp/40000'), connection: { remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/4001') } } as any })
-    const server = createServer(socket => { socket.on('error', () => {}) })
+    let open = 0
+    const server = createServer(socket => {
+      open++
+      socket.on('error', () => {})
+      socket.on('close', () => { open-- })
+    })
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
 
     try {
@@ -248,6 +253,13 @@ describe('hole punching service', () => {
       await go.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] })
       await until(() => upgrading)
       expect(ourSide.writeStatus).to.not.equal('writable')
+
+      // stop() mid-upgrade: the attempt fails, frees its slot, and the punched socket closes
+      await service.stop()
+      await until(() => outcomes.length === 1)
+      expect(outcomes[0]).to.include({ success: false, role: 'receiver' })
+      expect(service.getMetrics().active).to.equal(0)
+      await until(() => open === 0)
     } finally {
       await service.stop()
       server.close()
