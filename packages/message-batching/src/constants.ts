@@ -75,6 +75,8 @@ export const FLOW_MIN_RTT_WINDOW = 10_000
 export const DEFAULT_MAX_INBOUND_SESSIONS = 128
 /** Bytes of answers queued and not yet handed to their streams, over all inbound streams */
 export const DEFAULT_MAX_PENDING_ANSWER_BYTES = 16 * 1024 * 1024
+/** Message handlers of one inbound stream with a promise unsettled before the stream is paused */
+export const DEFAULT_MAX_RUNNING_HANDLERS = 256
 /** How long a handler may take to answer a request before it is answered with HANDLER_ERROR, ms */
 export const DEFAULT_HANDLER_TIMEOUT = 30_000
 /** The first reopen after a stream died young or failed to open waits about this long (jittered down to half), ms */

@@ -11,7 +11,7 @@ import { MAX_ERROR_TEXT_BYTES, MAX_NAME_BYTES } from './constants.ts'
 import { MalformedFrameError, ProtocolViolationError, TooManyNamesError, TooManyRequestsError, UnknownNameError } from './errors.ts'
 import { PriorityQueues } from './queue.ts'
 import { FrameWriter } from './writer.ts'
-import type { WireRecord } from './codec.ts'
+import type { Frame, WireRecord } from './codec.ts'
 import type { BatchingHandler } from './index.ts'
 import type { BatchingMetricsRecorder } from './metrics.ts'
 import type { BatchingSettings } from './options.ts'
@@ -66,6 +66,11 @@ export class InboundSession {
   private ackWaiting = false
   /** Bytes of answers queued here, not yet handed to the stream (counted node-wide too) */
   pendingBytes = 0
+  /** Message handlers whose promise has not settled (the stream is paused at maxRunningHandlers) */
+  private runningMessages = 0
+  private paused = false
+  /** Frames read and not yet handed to the handlers (those of one chunk at most) */
+  private backlog: Frame[] = []
   /** Request handlers still running, by request id (at most maxInflightRequests) */
   private readonly running = new Map<number, RunningHandler>()
 
@@ -106,7 +111,7 @@ export class InboundSession {
   }
 
   private maybeClose (): void {
-    if (!this.open || !this.remoteDone || this.unanswered.size > 0) {
+    if (!this.open || !this.remoteDone || this.unanswered.size > 0 || this.backlog.length > 0) {
       return
     }
 
@@ -125,6 +130,7 @@ export class InboundSession {
     }
 
     this.open = false
+    this.backlog = []
     this.writer.close()
     this.dropAnswers()
 
@@ -150,30 +156,57 @@ export class InboundSession {
 
     try {
       this.deps.metrics.bytesReceived += chunk.byteLength
-      const { limits } = this.deps.settings
-      let frames = 0
-
-      for (const frame of this.decoder.push(chunk)) {
-        const body = (frame.flags & 1) === 1 ? inflateRaw(frame.body, limits.maxFrameBytes) : frame.body
-        this.deps.metrics.batchesReceived++
-
-        for (const record of decodeRecords(body, limits)) {
-          this.record(record)
-        }
-
-        frames++
-      }
-
-      // the records were handed to the handlers: one ACK for the frames of this chunk
-      if (this.acks && frames > 0) {
-        this.unacked += frames
-        this.writeAck()
-      }
+      this.backlog.push(...this.decoder.push(chunk))
+      this.handFrames()
     } catch (err: any) {
-      this.deps.metrics.protocolError(err.name ?? 'Error')
-      this.deps.log('bad input from %p, resetting the stream - %e', this.peer, err)
-      this.abort(err)
+      this.badInput(err)
     }
+  }
+
+  /**
+   * Hands the frames read to the handlers while fewer than
+   * maxRunningHandlers message handlers run (checked per frame); the rest
+   * wait here with the stream paused until enough of them settle
+   */
+  private handFrames (): void {
+    const { limits, maxRunningHandlers } = this.deps.settings
+    let frames = 0
+
+    while (this.backlog.length > 0 && this.runningMessages < maxRunningHandlers) {
+      const frame = this.backlog.shift() as Frame
+      const body = (frame.flags & 1) === 1 ? inflateRaw(frame.body, limits.maxFrameBytes) : frame.body
+      this.deps.metrics.batchesReceived++
+
+      for (const record of decodeRecords(body, limits)) {
+        this.record(record)
+      }
+
+      frames++
+    }
+
+    // the records were handed to the handlers: one ACK for these frames
+    if (this.acks && frames > 0) {
+      this.unacked += frames
+      this.writeAck()
+    }
+
+    // too many async handlers still running: read no more until they settle
+    const full = this.backlog.length > 0 || this.runningMessages >= maxRunningHandlers
+
+    if (full && !this.paused) {
+      this.paused = true
+      this.stream.pause()
+    } else if (!full && this.paused) {
+      this.paused = false
+      this.stream.resume()
+      this.maybeClose()
+    }
+  }
+
+  private badInput (err: any): void {
+    this.deps.metrics.protocolError(err.name ?? 'Error')
+    this.deps.log('bad input from %p, resetting the stream - %e', this.peer, err)
+    this.abort(err)
   }
 
   private record (record: WireRecord): void {
@@ -304,10 +337,26 @@ export class InboundSession {
       const result = handler(data, context)
 
       if (result != null && typeof (result as Promise<unknown>).then === 'function') {
-        (result as Promise<unknown>).catch(err => { this.handlerFailed(err) })
+        this.runningMessages++;
+        (result as Promise<unknown>).then(() => { this.handlerSettled() }, err => {
+          this.handlerSettled()
+          this.handlerFailed(err)
+        })
       }
     } catch (err) {
       this.handlerFailed(err)
+    }
+  }
+
+  private handlerSettled (): void {
+    this.runningMessages--
+
+    if (this.paused && this.open && this.runningMessages < this.deps.settings.maxRunningHandlers) {
+      try {
+        this.handFrames()
+      } catch (err: any) {
+        this.badInput(err)
+      }
     }
   }
 

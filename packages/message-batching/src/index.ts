@@ -304,6 +304,16 @@ export interface MessageBatchingInit {
   handlerTimeout?: number
 
   /**
+   * Message handlers of one inbound stream whose promise has not settled;
+   * at this many the stream is paused (not read, so the muxer's window and
+   * then the sender push back) until one settles. Bounds the memory async
+   * handlers hold (each keeps its payload).
+   *
+   * @default 256
+   */
+  maxRunningHandlers?: number
+
+  /**
    * Back-off between reopens of a peer's stream after it failed to open or
    * died young (before valid input and within 10 s): a random wait between
    * half and all of min(maxDelay, initialDelay * 2^(failures - 1)), ms

@@ -173,6 +173,39 @@ describe('flow control (acknowledged streams)', () => {
     c.close(new Error('done'))
   })
 
+  it('stops reading a stream while maxRunningHandlers of its message handlers have not settled, and reads on once they do', async () => {
+    const b = await stubNode({ maxRunningHandlers: 8 } as any)
+    const other = await stubNode()
+    try {
+      const pending: Array<() => void> = []
+      b.service.handle('n', async () => new Promise<void>(resolve => { pending.push(resolve) }))
+      const [outbound, inbound] = await streamPair({ delay: 0 })
+      inbound.protocol = ACK_PROTOCOL
+      b.inbound(inbound, other.peerId)
+
+      const message = (n: number): Uint8Array => encodeFrame(encodeRecords([{ kind: KIND_MESSAGE, n: 0, priority: 1, payload: Uint8Array.from([n]) }]), 0)
+      outbound.send(encodeFrame(encodeRecords([{ kind: KIND_NAME, n: 0, priority: 0, payload: new TextEncoder().encode('n') }]), 0))
+      for (let n = 0; n < 100; n++) {
+        outbound.send(message(n))
+        await turns(2)
+      }
+      await turns(20)
+      // the handlers that hang hold the stream: at most the bound (and one chunk) run, the rest waits unread
+      expect(pending.length).to.be.at.least(8)
+      expect(pending.length).to.be.below(20)
+
+      // they settle: reading goes on, the next ones run
+      const started = pending.length
+      for (const resolve of pending.splice(0)) { resolve() }
+      await waitUntil(() => pending.length >= 8)
+      expect(started + pending.length).to.be.below(100)
+      expect(inbound.status).to.equal('open')
+    } finally {
+      await b.service.stop()
+      await other.service.stop()
+    }
+  })
+
   it('acknowledges handled frames, and holds at most one ACK back while the opener does not read', async () => {
     const b = await stubNode()
     const other = await stubNode()

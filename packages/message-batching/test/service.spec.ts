@@ -224,7 +224,7 @@ describe('service', () => {
   it('checks options at construction and arguments at the call', async () => {
     const components: any = { registrar: stubInterface(), connectionManager: stubInterface(), logger: { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {} }) } }
     for (const init of [{ maxBatchSize: 0 }, { batchTimeout: -1 }, { compression: { level: 10 } }, { limits: { maxMessageBytes: 2 ** 21 } }, { metricsPrefix: 'bad-prefix' }, { maxBatchSize: 1.5 },
-      { flowControl: 'on' }, { flowControl: { maxUnackedBytes: 100 } }, { flowControl: { protocol: '/x/batch/1.0.0' } }, { flowControl: { ackTimeout: 0 } }, { flowControl: { ackTimeout: 2 ** 31 } }, { maxInboundSessions: 0 }, { maxPendingAnswerBytes: -1 },
+      { flowControl: 'on' }, { flowControl: { maxUnackedBytes: 100 } }, { flowControl: { protocol: '/x/batch/1.0.0' } }, { flowControl: { ackTimeout: 0 } }, { flowControl: { ackTimeout: 2 ** 31 } }, { maxRunningHandlers: 0 }, { maxInboundSessions: 0 }, { maxPendingAnswerBytes: -1 },
       { handlerTimeout: 2 ** 31 }, { requestTimeout: 2 ** 31 }, { openTimeout: 2 ** 31 }, { reopenBackoff: { initialDelay: 100, maxDelay: 50 } }, { reopenBackoff: 5 }]) {
       expect(() => new MessageBatchingService(components, init as any)).to.throw().with.property('name', 'InvalidBatchingOptionError')
     }
