@@ -9,8 +9,10 @@
  * is closed. Exactly one caller receives a dialled connection as `fresh`
  * (to adopt it, or to close it if it cannot be used).
  *
- * Bounds: at most `MAX_LEARNING_DIALS` shared dials at once (one more call
- * gets `PoolLimitReachedError` without dialling); each is one attempt of at
+ * Bounds: at most `MAX_LEARNING_DIALS` shared dials at once, and none
+ * while the pool holds `maxConnections` (one more call gets
+ * `PoolLimitReachedError` without dialling); the registry closes a learned
+ * connection that would take its peer above `maxConnectionsPerPeer`; each is one attempt of at
  * most `dialTimeout`, and leaves the map when it settles or is aborted.
  * Calls for overlapping but different address lists do not share a dial
  * (libp2p's dial queue joins dials to the same address).
@@ -72,6 +74,11 @@ export class PeerLearner {
       if (this.dials.size >= MAX_LEARNING_DIALS) {
         this.pool.metrics.limitedDials++
         throw new PoolLimitReachedError(`${MAX_LEARNING_DIALS} dials to learn the peers of addresses without a peer id are under way already`)
+      }
+
+      if (this.pool.state.totalConnections() >= this.pool.options.maxConnections) {
+        this.pool.metrics.limitedDials++
+        throw new PoolLimitReachedError(`The pool holds maxConnections (${this.pool.options.maxConnections}) already`)
       }
 
       shared = this.start(key, addrs)

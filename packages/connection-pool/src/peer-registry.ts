@@ -73,7 +73,15 @@ export class PeerRegistry {
     }
 
     if (learned?.fresh === true) {
-      this.dialer.adopt(entry, learned.conn)
+      // the caller's address may be another spelling of one the peer is
+      // connected on (the open-connection lookup missed it): the learned
+      // connection is bound by maxConnectionsPerPeer like any other
+      if (this.pool.state.openConnections(peer).length > this.pool.options.maxConnectionsPerPeer) {
+        this.pool.log('%p has %d connections open already, closing the one that learned it', peer, this.pool.options.maxConnectionsPerPeer)
+        await this.closeLearned(learned)
+      } else {
+        this.dialer.adopt(entry, learned.conn)
+      }
     }
 
     this.pool.state.refreshStatus(entry)

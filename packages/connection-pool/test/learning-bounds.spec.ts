@@ -1,0 +1,88 @@
+/**
+ * Review of the shared learning dial (issue 12, item 0): a connection
+ * dialled to learn the peer of an address without a peer id is still a
+ * connection to that peer, so it is bound by `maxConnectionsPerPeer` and
+ * `maxConnections` like every other the pool opens. The address a caller
+ * gives need not be the `remoteAddr` of the open connections (another
+ * spelling: `/dns4/` and `/ip4/`, a second listen address, a resolved
+ * `/dnsaddr/`), so the open-connection lookup cannot be the only bound.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import sinon from 'sinon'
+import { createHarness, fakeConnection } from './fixtures/harness.ts'
+import type { Harness } from './fixtures/harness.ts'
+import type { Connection, PeerId } from '@libp2p/interface'
+
+const KNOWN = multiaddr('/ip4/192.0.2.1/tcp/4001')
+const OTHER_SPELLING = multiaddr('/dns4/peer.example.com/tcp/4001')
+
+/** Every dial reaches `peer`; the connection's remote address is the known one */
+function dialsReachPeer (harness: Harness, peer: PeerId): void {
+  harness.connectionManager.openConnection.callsFake(async () => {
+    const conn: Connection = fakeConnection(peer, harness.open, harness.events)
+    Object.assign(conn, { remoteAddr: KNOWN.encapsulate(`/p2p/${peer}`) })
+    harness.open.push(conn)
+    harness.events.safeDispatchEvent('connection:open', { detail: conn })
+    return conn
+  })
+}
+
+describe('learning dials and the connection limits', () => {
+  let peer: PeerId
+  let clock: sinon.SinonFakeTimers
+
+  beforeEach(async () => {
+    peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+  })
+
+  afterEach(() => {
+    clock.restore()
+  })
+
+  it('dial() by another spelling of the address of a peer at maxConnectionsPerPeer leaves it at maxConnectionsPerPeer', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 2 })
+    dialsReachPeer(harness, peer)
+
+    await harness.pool.dial(peer)
+    expect(harness.pool.getConnections(peer)).to.have.lengthOf(2)
+
+    for (let i = 0; i < 3; i++) {
+      const conns = await harness.pool.dial(OTHER_SPELLING)
+      expect(conns).to.have.lengthOf(2)
+    }
+
+    expect(harness.open.filter(c => c.status === 'open')).to.have.lengthOf(2)
+    await harness.pool.stop()
+  })
+
+  it('newStream() by another spelling of the address of a peer at maxConnectionsPerPeer opens no extra connection', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 1 })
+    dialsReachPeer(harness, peer)
+
+    await harness.pool.newStream(peer, '/x/1')
+
+    for (let i = 0; i < 3; i++) {
+      await harness.pool.newStream(OTHER_SPELLING, '/x/1')
+    }
+
+    expect(harness.open.filter(c => c.status === 'open')).to.have.lengthOf(1)
+    await harness.pool.stop()
+  })
+
+  it('at maxConnections a learning dial is not made (PoolLimitReachedError, counted)', async () => {
+    const harness = createHarness(peer, { maxConnections: 1, maxConnectionsPerPeer: 1 })
+    dialsReachPeer(harness, peer)
+    await harness.pool.dial(peer)
+    const calls = harness.connectionManager.openConnection.callCount
+
+    const err = await harness.pool.dial(multiaddr('/ip4/192.0.2.9/tcp/4001')).catch(err => err)
+    expect(err).to.have.property('name', 'PoolLimitReachedError')
+    expect(harness.connectionManager.openConnection.callCount).to.equal(calls)
+    expect(harness.pool.getMetrics().limitedDials).to.equal(1)
+    await harness.pool.stop()
+  })
+})
