@@ -21,7 +21,7 @@ import { StreamOpener } from './stream-opener.ts'
 import { PeerTags } from './tags.ts'
 import type { ConnectionPool, ConnectionPoolComponents, ConnectionPoolInit, PoolMetrics, PoolNewStreamOptions } from './index.ts'
 import type { ResolvedPoolOptions } from './options.ts'
-import type { PeerInput } from './peer-address.ts'
+import type { DialTarget, PeerInput } from './peer-address.ts'
 import type { PoolContext } from './pool-state.ts'
 import type { AbortOptions, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionHealthSnapshot, PoolPeerStatus } from '@x/interface'
@@ -100,7 +100,16 @@ export class PoolService implements ConnectionPool, Startable {
 
   async dial (peer: PeerInput, opts?: AbortOptions): Promise<Connection[]> {
     const target = toDialTarget(peer)
-    const options = checkOptions<AbortOptions>(opts)
+    const { options, done } = checkOptions<AbortOptions>(opts)
+
+    try {
+      return await this.dialTarget(target, options)
+    } finally {
+      done()
+    }
+  }
+
+  private async dialTarget (target: DialTarget, options: AbortOptions): Promise<Connection[]> {
     this.assertStarted()
     options.signal?.throwIfAborted()
 
@@ -125,7 +134,16 @@ export class PoolService implements ConnectionPool, Startable {
   async newStream (peer: PeerInput, protocols: string | string[], opts?: PoolNewStreamOptions): Promise<Stream> {
     const target = toDialTarget(peer)
     const wanted = checkProtocols(protocols)
-    const options = checkOptions<PoolNewStreamOptions>(opts)
+    const { options, done } = checkOptions<PoolNewStreamOptions>(opts)
+
+    try {
+      return await this.streamTo(target, wanted, options)
+    } finally {
+      done()
+    }
+  }
+
+  private async streamTo (target: DialTarget, wanted: string[], options: PoolNewStreamOptions): Promise<Stream> {
     this.assertStarted()
     options.signal?.throwIfAborted()
 
@@ -213,11 +231,16 @@ export class PoolService implements ConnectionPool, Startable {
   }
 
   async release (peer: PeerId, opts?: AbortOptions): Promise<void> {
-    const options = checkOptions<AbortOptions>(opts)
-    const entry = this.state.get(checkPeerId(peer))
+    const { options, done } = checkOptions<AbortOptions>(opts)
 
-    if (entry != null) {
-      await this.registry.forget(entry, new AbortError('The connection pool released the peer'), options)
+    try {
+      const entry = this.state.get(checkPeerId(peer))
+
+      if (entry != null) {
+        await this.registry.forget(entry, new AbortError('The connection pool released the peer'), options)
+      }
+    } finally {
+      done()
     }
   }
 
