@@ -60,6 +60,9 @@ function suite (nat: NatKind): void {
         expect(direct.remoteAddr).to.match(/^\/ip4\/16\.0\.0\.1\/tcp\//)
       } else {
         expect(outcome.success).to.equal(false)
+        // the exchange ran and the punch itself failed, not an earlier step
+        expect(outcome.error, JSON.stringify(outcome)).to.equal('PunchFailedError')
+        process.stderr.write(`      go initiates, symmetric: ${String(outcome.error)} ${String(outcome.message)}\n`)
       }
 
       const pinged = await go.command<{ rttsMs: number[] }>('ping', { peerId: js.peerId, count: 2 }, 15_000)

@@ -65,7 +65,8 @@ export interface HolePunchingInit {
   exchangeTimeout?: number
 
   /**
-   * How long one punch (the simultaneous connect and the upgrade) may take, ms
+   * How long one punch (the simultaneous connect and the upgrade) may take,
+   * ms; a punch that takes longer fails with `PunchFailedError`
    *
    * @default 10_000
    */

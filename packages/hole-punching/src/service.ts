@@ -8,7 +8,7 @@
 import { serviceCapabilities } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as c from './constants.ts'
-import { NoDialableAddressError, NoPublicAddressError, TooManyHolePunchesError, UnexpectedMessageError } from './errors.ts'
+import { NoDialableAddressError, NoPublicAddressError, PunchFailedError, TooManyHolePunchesError, UnexpectedMessageError } from './errors.ts'
 import { initiate, receive } from './exchange.ts'
 import { HolePunchMetrics } from './metrics.ts'
 import { ObservedAddresses, isPublicIPv4, isUnicastIPv4, observerKey } from './observed.ts'
@@ -295,7 +295,21 @@ export class HolePunchingService implements HolePunching, Startable {
 
   /** Connect from `localPort` and upgrade the socket in `role`; resolves with the connection's remote address */
   private async punch (peer: PeerId, addrs: HostPort[], localPort: number, role: 'client' | 'server', shutdown: AbortSignal): Promise<Multiaddr> {
-    const signal = AbortSignal.any([shutdown, AbortSignal.timeout(this.dialTimeout)])
+    const timeout = AbortSignal.timeout(this.dialTimeout)
+
+    try {
+      return await this.connectAndUpgrade(peer, addrs, localPort, role, AbortSignal.any([shutdown, timeout]))
+    } catch (err: any) {
+      // name the punch's own timeout (at any step) apart from the exchange's `TimeoutError`
+      if (timeout.aborted && !shutdown.aborted) {
+        throw new PunchFailedError(`no direct connection from port ${localPort} within ${this.dialTimeout} ms (${String(err.message)})`)
+      }
+
+      throw err
+    }
+  }
+
+  private async connectAndUpgrade (peer: PeerId, addrs: HostPort[], localPort: number, role: 'client' | 'server', signal: AbortSignal): Promise<Multiaddr> {
     // a CONNECT may name any host: the user's gater decides, as for any dial
     addrs = await this.allowedAddrs(peer, addrs)
     signal.throwIfAborted()

@@ -266,6 +266,39 @@ describe('hole punching service', () => {
     }
   })
 
+  it('a punch that outlasts dialTimeout fails with PunchFailedError (not the exchange\'s TimeoutError)', async () => {
+    await service.stop()
+    let handler: StreamHandler | undefined
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async (_: string, h: StreamHandler) => { handler = h }, unhandle: async () => {} } as any,
+      // the upgrade never ends by itself
+      upgrader: {
+        upgradeOutbound: async (_: any, opts: { signal: AbortSignal }) => new Promise((resolve, reject) => { opts.signal.addEventListener('abort', () => { reject(opts.signal.reason) }) })
+      } as any,
+      connectionManager: { getConnections: () => [] } as any,
+      events,
+      logger: defaultLogger()
+    }, { minObservers: 1, exchangeTimeout: 60_000, dialTimeout: 200, maxAttempts: 3, maxConcurrent: 8, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: true, onOutcome: o => outcomes.push(o) })
+    await service.start()
+    events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/127.0.0.1/tcp/40000'), connection: { remoteAddr: multiaddr('/ip4/127.0.0.1/tcp/4001') } } as any })
+    const server = createServer(socket => { socket.on('error', () => {}) })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+
+    try {
+      const [goSide, ourSide] = await streamPair()
+      handler?.(ourSide, { ...relayed(), direction: 'outbound' })
+      const go = pbStream(goSide).pb(HolePunch)
+      await go.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${(server.address() as { port: number }).port}`).bytes] })
+      await go.read()
+      await go.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] })
+      await until(() => outcomes.length === 1)
+      expect(outcomes[0]).to.include({ success: false, error: 'PunchFailedError' })
+    } finally {
+      server.close()
+    }
+  })
+
   it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
     await service.stop()
     service = new HolePunchingService({
