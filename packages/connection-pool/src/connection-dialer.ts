@@ -272,7 +272,9 @@ export class ConnectionDialer {
     const open = state.openConnections(entry.peer).length
     const lived = dialled == null ? Infinity : Date.now() - dialled
 
-    if (lived >= REDIAL_STABLE_AFTER) {
+    // only a connection the pool opened says its re-dials stay up: one it
+    // did not open (inbound, another service's) may be gone at once
+    if (dialled != null && lived >= REDIAL_STABLE_AFTER) {
       entry.redials = 0
     }
 

@@ -56,6 +56,37 @@ describe('re-dials of a peer whose connections do not stay up', () => {
     await harness.pool.stop()
   })
 
+  it('a connection the pool did not open closing does not reset the backoff', async () => {
+    const retry = { initialDelay: 1_000, maxDelay: 8_000, backoffMultiplier: 2, jitterFactor: 0 }
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 2, retry })
+    await harness.pool.dial(peer)
+
+    // three quick losses: backoff 1, 2, 4 s
+    for (const delay of [1_000, 2_000, 4_000]) {
+      await clock.tickAsync(1_500)
+      const calls = harness.connectionManager.openConnection.callCount
+      ;(harness.open[1] as FakeConnection).drop()
+      await clock.tickAsync(delay)
+      expect(harness.connectionManager.openConnection.callCount).to.equal(calls + 1)
+    }
+
+    // the remote dials us and hangs up at once (it could do so after every loss)
+    const inbound = fakeConnection(peer, harness.open, harness.events)
+    harness.open.push(inbound)
+    harness.events.safeDispatchEvent('connection:open', { detail: inbound })
+    inbound.drop()
+
+    // the next loss still waits the grown backoff (8 s), not the first delay
+    await clock.tickAsync(1_500)
+    const calls = harness.connectionManager.openConnection.callCount
+    ;(harness.open[1] as FakeConnection).drop()
+    await clock.tickAsync(1_000)
+    expect(harness.connectionManager.openConnection.callCount).to.equal(calls)
+    await clock.tickAsync(7_000)
+    expect(harness.connectionManager.openConnection.callCount).to.equal(calls + 1)
+    await harness.pool.stop()
+  })
+
   it('a connection that stayed up resets the backoff', async () => {
     const retry = { initialDelay: 1_000, maxDelay: 8_000, backoffMultiplier: 2, jitterFactor: 0 }
     const harness = createHarness(peer, { maxConnectionsPerPeer: 2, retry })
