@@ -101,6 +101,14 @@ export const HEALTH_RTT_CEILING = 30 * second
 export const HEALTH_TIMEOUT_CEILING = 60 * second
 
 /**
+ * An adaptive timeout below this (0 included) is raised to it, ms: the
+ * pool's stream attempts take at least the adaptive timeout, and one of 0
+ * would make every attempt time out at once. `@x/health`'s own default
+ * floor (`minTimeout`).
+ */
+export const HEALTH_TIMEOUT_FLOOR = second
+
+/**
  * The re-dial backoff of a kept peer (`retry`) grows with each re-dial and
  * resets only when a connection the pool opened closes after staying up
  * this long, ms: a peer whose connections are closed a few seconds after

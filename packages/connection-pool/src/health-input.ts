@@ -4,23 +4,23 @@
  * without a `PeerId`, a connection id, a known state, or with a figure that
  * is not a number, NaN, infinite or negative is dropped (the caller counts
  * it); RTTs and the adaptive timeout above their ceilings
- * (`HEALTH_RTT_CEILING`, `HEALTH_TIMEOUT_CEILING`) and fractions above 1
- * are clamped. The result is a copy: later changes to the event's object do
+ * (`HEALTH_RTT_CEILING`, `HEALTH_TIMEOUT_CEILING`), an adaptive timeout
+ * below `HEALTH_TIMEOUT_FLOOR` and fractions above 1 are clamped. The result is a copy: later changes to the event's object do
  * not reach the pool.
  */
 import { isPeerId } from '@libp2p/interface'
-import { HEALTH_RTT_CEILING, HEALTH_TIMEOUT_CEILING } from './constants.ts'
+import { HEALTH_RTT_CEILING, HEALTH_TIMEOUT_CEILING, HEALTH_TIMEOUT_FLOOR } from './constants.ts'
 import type { ConnectionHealthSnapshot, ConnectionHealthState, RttSummary } from '@x/interface'
 
 const STATES = new Set<ConnectionHealthState>(['healthy', 'degraded', 'unhealthy', 'closed'])
 
-/** A finite number >= 0, clamped to `ceiling`; undefined otherwise */
-function figure (value: unknown, ceiling: number): number | undefined {
+/** A finite number >= 0, clamped to `floor`..`ceiling`; undefined otherwise */
+function figure (value: unknown, ceiling: number, floor = 0): number | undefined {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     return undefined
   }
 
-  return Math.min(value, ceiling)
+  return Math.max(floor, Math.min(value, ceiling))
 }
 
 function rttSummary (value: unknown): RttSummary | undefined {
@@ -56,7 +56,7 @@ export function checkHealthSnapshot (detail: unknown): ConnectionHealthSnapshot 
   const score = figure(s.score, 1)
   const successRate = figure(s.successRate, 1)
   const stability = figure(s.stability, 1)
-  const adaptiveTimeout = figure(s.adaptiveTimeout, HEALTH_TIMEOUT_CEILING)
+  const adaptiveTimeout = figure(s.adaptiveTimeout, HEALTH_TIMEOUT_CEILING, HEALTH_TIMEOUT_FLOOR)
   const rtt = s.rtt == null ? undefined : rttSummary(s.rtt)
 
   if (score == null || successRate == null || stability == null || adaptiveTimeout == null || (s.rtt != null && rtt == null)) {

@@ -44,7 +44,8 @@
  * Anyone can dispatch `connection:health`: an event with a missing, NaN,
  * infinite or negative figure is dropped (counted in
  * `invalidHealthEvents`), RTTs above 30 s and timeouts above 60 s are
- * clamped.
+ * clamped, timeouts below 1 s raised to 1 s; a `closed` event only drops
+ * the figures kept for its connection.
  *
  * Strategies: `round-robin` (default), `least-loaded` (fewest open streams),
  * `health-based` (highest score from the latest `connection:health` events

@@ -279,8 +279,15 @@ export class PoolService implements ConnectionPool, Startable {
       return
     }
 
+    // the last event of a connection: its record goes, its figures are not
+    // used (no check that it was the peer's, as the connection is gone)
+    if (snapshot.state === 'closed') {
+      this.state.setHealth(snapshot)
+      return
+    }
+
     // figures are kept per connection id: one must be about a connection of the peer it names
-    if (snapshot.state !== 'closed' && !this.state.openConnections(entry.peer).some(conn => conn.id === snapshot.connectionId)) {
+    if (!this.state.openConnections(entry.peer).some(conn => conn.id === snapshot.connectionId)) {
       this.metrics.invalidHealthEvents++
       this.log('dropped a connection:health event for %s, not an open connection of %p', snapshot.connectionId, entry.peer)
       return

@@ -144,6 +144,39 @@ describe('foreign connection:health events', () => {
     await harness.pool.stop()
   })
 
+  it('a zero adaptive timeout and RTT do not make every stream attempt time out at once', async () => {
+    const harness = createHarness(peer, { streamOpenTimeout: 10_000 })
+    await harness.pool.dial(peer)
+    slowStreams(harness, 200)
+
+    for (const conn of harness.open) {
+      harness.events.safeDispatchEvent('connection:health', { detail: snapshot(conn, 0, 0) })
+    }
+
+    const result = harness.pool.newStream(peer, '/x/1.0.0').catch(err => err)
+    await clock.tickAsync(1_000)
+
+    expect(await result).to.have.property('protocol', '/x/1.0.0')
+    expect(harness.pool.getMetrics().streamFailures).to.equal(0)
+    await harness.pool.stop()
+  })
+
+  it('a closed event about no open connection of the peer does not set its timeouts', async () => {
+    const harness = createHarness(peer, { streamOpenTimeout: 10_000 })
+    await harness.pool.dial(peer)
+    slowStreams(harness, 200)
+
+    // about a connection the peer never had: only the state is checked for closed events
+    harness.events.safeDispatchEvent('connection:health', { detail: { ...snapshot(harness.open[0], 1, 1), connectionId: 'conn-never-open', state: 'closed' } })
+
+    const result = harness.pool.newStream(peer, '/x/1.0.0').catch(err => err)
+    await clock.tickAsync(1_000)
+
+    expect(await result).to.have.property('protocol', '/x/1.0.0')
+    expect(harness.pool.getMetrics().streamFailures).to.equal(0)
+    await harness.pool.stop()
+  })
+
   it('drops malformed events (no detail, no peer id, wrong types) without throwing', async () => {
     const harness = createHarness(peer)
     await harness.pool.dial(peer)
