@@ -74,6 +74,14 @@ export function observerKey (remote: Multiaddr): string | undefined {
     return undefined
   }
 
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(first.value.toLowerCase())
+
+  if (mapped != null) {
+    // an IPv4 peer on a dual-stack listener
+    const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)]
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
+
   const [head, tail] = first.value.toLowerCase().split('::')
   const headGroups = head === '' ? [] : head.split(':')
   const tailGroups = tail == null || tail === '' ? [] : tail.split(':')

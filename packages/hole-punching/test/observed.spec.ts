@@ -40,6 +40,9 @@ describe('observed addresses', () => {
     expect(observerKey(multiaddr('/ip6/2001:db8:1:2ff::1/tcp/1'))).to.equal(observerKey(multiaddr('/ip6/2001:db8:1:200:1:2:3:4/tcp/1')))
     expect(observerKey(multiaddr('/ip6/2001:db8:1:2ff::1/tcp/1'))).to.not.equal(observerKey(multiaddr('/ip6/2001:db8:1:300::1/tcp/1')))
     expect(observerKey(multiaddr('/ip6/::1/tcp/1'))).to.be.a('string')
+    // IPv4 peers on a dual-stack listener: one observer per IPv4 address, not one for them all
+    expect(observerKey(multiaddr('/ip6/::ffff:1.2.3.4/tcp/1'))).to.equal('1.2.3.4')
+    expect(observerKey(multiaddr('/ip6/::ffff:1.2.3.5/tcp/1'))).to.equal('1.2.3.5')
     expect(observerKey(multiaddr('/dns4/example.com/tcp/1'))).to.equal(undefined)
   })
 
