@@ -49,6 +49,8 @@ for (const compressed of [false, true]) {
       goId = peerIdFromString(go.peerId)
       await go.command('batch-listen', { names: ['chat'], compressThreshold: goThreshold })
       await js.dial(multiaddr(tcpAddr(go.addrs)))
+      // go may register the connection after js does: go -> js dials by peer id, without addresses, so wait for it
+      await waitFor(async () => ((await go.command('conns')).conns ?? []).some((c: any) => c.peerId === js.peerId.toString()) ? true : undefined)
     })
 
     afterEach(async () => {
