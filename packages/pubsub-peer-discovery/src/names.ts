@@ -51,7 +51,7 @@ export class NameCheck {
   private readonly options: NameCheckOptions
   private readonly log: Logger
   /** Lookups in flight, node-wide, oldest first (at most MAX_PENDING_NAME_LOOKUPS) */
-  private readonly inFlight = new Set<{ started: number, preempt: AbortController }>()
+  private readonly inFlight = new Set<{ started: number, controller: AbortController }>()
   private shutdown = new AbortController()
 
   /** `dns` is called at the first lookup only, so a node that never sees a name builds no resolver */
@@ -152,11 +152,16 @@ export class NameCheck {
       return undefined
     }
 
-    const lookup = { started: now, preempt: new AbortController() }
+    // one controller per lookup, aborted on stop, at the timeout or when
+    // preempted (AbortSignal.any on the long-lived shutdown signal would
+    // keep every lookup's signal: nodejs/node#64476)
+    const lookup = { started: now, controller: new AbortController() }
+    const { signal } = lookup.controller
     this.inFlight.add(lookup)
-    const timeout = new AbortController()
-    const timer = setTimeout(() => { timeout.abort(new Error(`no answer within ${this.options.timeout} ms`)) }, this.options.timeout)
-    const signal = AbortSignal.any([this.shutdown.signal, timeout.signal, lookup.preempt.signal])
+    const shutdown = this.shutdown.signal
+    const onShutdown = (): void => { lookup.controller.abort(shutdown.reason) }
+    shutdown.addEventListener('abort', onShutdown, { once: true })
+    const timer = setTimeout(() => { lookup.controller.abort(new Error(`no answer within ${this.options.timeout} ms`)) }, this.options.timeout)
     let onAbort = (): void => {}
     const aborted = new Promise<never>((_resolve, reject) => {
       onAbort = () => { reject(signal.reason) }
@@ -190,6 +195,7 @@ export class NameCheck {
       return undefined
     } finally {
       clearTimeout(timer)
+      shutdown.removeEventListener('abort', onShutdown)
       signal.removeEventListener('abort', onAbort)
       this.inFlight.delete(lookup)
     }
@@ -208,7 +214,7 @@ export class NameCheck {
     }
 
     this.inFlight.delete(oldest)
-    oldest.preempt.abort(new Error(`preempted after ${now - oldest.started} ms`))
+    oldest.controller.abort(new Error(`preempted after ${now - oldest.started} ms`))
     return true
   }
 }
