@@ -29,8 +29,8 @@ for (const area of readdirSync(here).sort()) {
   }
 
   for (const file of readdirSync(dir).sort()) {
-    // `*-worker.ts` files are processes a benchmark starts, not benchmarks
-    if (file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('-worker.ts')) {
+    // `*-worker.ts` files are processes a benchmark starts, `*.spec.ts` tests (the 2-minute soak), not benchmarks
+    if (file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('-worker.ts') && !file.endsWith('.spec.ts')) {
       benches.push({ name: `${area}-${file.replace(/\.ts$/, '')}`, file: join(dir, file) })
     }
   }
