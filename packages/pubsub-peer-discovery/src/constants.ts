@@ -21,7 +21,7 @@ export const DEFAULT_MAX_NEW_PEERS_PER_INTERVAL = 128
 export const DEFAULT_METRICS_PREFIX = 'x_pubsub_discovery_'
 export const DEFAULT_NAME_RESOLUTION_TIMEOUT = 5 * second
 
-/** DNS lookups of other peers' names in flight at once, node-wide; names beyond are dropped */
+/** DNS lookups of other peers' names in flight at once, node-wide; a name beyond is dropped unless it can take the slot of an old one (LOOKUP_PREEMPTIBLE_AFTER) */
 export const MAX_PENDING_NAME_LOOKUPS = 32
 
 /**
