@@ -20,11 +20,13 @@
  * light (100/s), medium (2,000/s) and saturating load (the throughput run).
  * Then `high` priority latency while a `low` flood saturates the link
  * (FLOOD_TRIALS (3) trials per instance, interleaved; medians of the
- * trials' p50 and p99), and compression on a JSON payload (ratio and CPU). All nodes run in this one
+ * trials' p50 and p99; with the p99 of the event loop's delay meanwhile,
+ * a floor under them, since every node shares this loop), and compression on a JSON payload (ratio and CPU). All nodes run in this one
  * process, so the sender, the receiver and the proxy share its event loop.
  *
  * Run: `node bench/batching/compare.ts` (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5 FLOOD_TRIALS=3)
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
@@ -329,9 +331,9 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
   const lightDelta = median(batched.light) - median(lpStream.light)
 
   // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved
-  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[] }> = {
-    batching: { idle: [], p50: [], p99: [], lows: [], n: [] },
-    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [] }
+  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[], loop: number[] }> = {
+    batching: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [] },
+    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [] }
   }
   for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
     for (const instance of (trial % 2 === 0 ? ['batching', 'batchingNoFlow'] : ['batchingNoFlow', 'batching']) as Instance[]) {
@@ -342,13 +344,14 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
         idle.push(performance.now() - t)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
-      const { high, lows } = await floodWithHigh(receiver, a, b, instance)
+      const { high, lows, loop } = await floodWithHigh(receiver, a, b, instance)
       const f = floods[instance]
       f.idle.push(median(idle))
       f.p50.push(median(high))
       f.p99.push(percentile(high, 99))
       f.lows.push(lows)
       f.n.push(high.length)
+      f.loop.push(loop)
     }
   }
 
@@ -372,6 +375,7 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
       'p99 per trial': f.p99.map(v => fmt(v)).join(' / '),
       'low sent per trial': f.lows.join(' / '),
       'high received': f.n.join(' / '),
+      'event-loop delay p99 ms (median)': median(f.loop),
       'target p99 <= 2x idle RTT': p99 <= 2 * idleRtt ? 'met' : 'NOT met'
     })
   }
@@ -455,8 +459,10 @@ async function latencyRun (receiver: Receiver, mode: Mode, everyMs: number, perT
   return [...receiver.latencies]
 }
 
-async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: Instance): Promise<{ high: number[], lows: number }> {
+async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: Instance): Promise<{ high: number[], lows: number, loop: number }> {
   receiver.reset()
+  // how long the one event loop (sender, receiver and proxy) is held, while the highs are sent: a floor under their latency
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   const flood = { on: true }
   let lows = 0
   const service = a.services[instance]
@@ -470,14 +476,16 @@ async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: In
     await gate.idle()
   })()
   await new Promise(resolve => setTimeout(resolve, 300))
+  loopDelay.enable()
   for (let i = 0; i < 200; i++) {
     void service.send(b.peerId, 'bench', message(true), { priority: 'high' })
     await new Promise(resolve => setTimeout(resolve, 10))
   }
+  loopDelay.disable()
   flood.on = false
   await floodDone
   const deadline = Date.now() + 30_000
   // every high and low arrived: the next trial starts on an empty path
   while ((receiver.highLatencies.length < 200 || receiver.count < lows + 200) && Date.now() < deadline) { await new Promise(resolve => setTimeout(resolve, 20)) }
-  return { high: [...receiver.highLatencies], lows }
+  return { high: [...receiver.highLatencies], lows, loop: loopDelay.percentile(99) / 1e6 }
 }
