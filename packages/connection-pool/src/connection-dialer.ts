@@ -39,7 +39,8 @@ export class ConnectionDialer {
    * With `countLimited: false` (a stream that may not run on a limited,
    * relayed connection) only unlimited connections count toward the
    * target, but the peer never gets more than `maxConnectionsPerPeer` open
-   * connections, and a dial that brings a limited connection (libp2p found
+   * connections, each dial is one attempt while limited connections are
+   * open, and a dial that brings a limited connection (libp2p found
    * no direct address that works) ends the call: a peer reachable only
    * through a relay is not dialled again and again.
    */
@@ -117,8 +118,10 @@ export class ConnectionDialer {
         state.setStatus(entry, 'connecting')
       }
 
-      // below the minimum: retry with backoff; above it: one attempt
-      const belowMinimum = open < Math.max(1, options.minConnectionsPerPeer)
+      // below the minimum: retry with backoff; above it, or while limited
+      // connections keep the peer reachable (a peer behind a NAT, whose
+      // direct addresses may never answer): one attempt
+      const belowMinimum = open === all && open < Math.max(1, options.minConnectionsPerPeer)
       dials++
 
       try {

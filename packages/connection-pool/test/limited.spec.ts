@@ -10,10 +10,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
+import sinon from 'sinon'
 import { createHarness, fakeConnection } from './fixtures/harness.ts'
 import type { Harness } from './fixtures/harness.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
-import type sinon from 'sinon'
 
 function relayed (harness: Harness, peer: PeerId): Connection {
   const conn: any = fakeConnection(peer, harness.open, harness.events)
@@ -83,6 +83,27 @@ describe('a peer with only limited (relayed) connections open', () => {
     expect(harness.connectionManager.openConnection.callCount).to.be.at.most(2)
     expect(harness.pool.getStatus(peer)).to.equal('connected')
     await harness.pool.stop()
+  })
+
+  it('a peer connected through a relay gets one direct dial attempt per call, not retries with backoff', async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+
+    try {
+      const harness = createHarness(peer, { retry: { maxRetries: 3, initialDelay: 500, maxDelay: 10_000, jitterFactor: 0 } })
+      relayed(harness, peer)
+      // a peer behind a NAT: its direct addresses cannot be dialled
+      harness.connectionManager.openConnection.rejects(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+
+      const result = harness.pool.newStream(peer, '/x/1.0.0').catch(err => err)
+      await clock.tickAsync(10_000)
+
+      expect(await result).to.have.property('name', 'NoConnectionAvailableError')
+      expect(harness.connectionManager.openConnection.callCount).to.equal(1)
+      expect(harness.pool.getMetrics().dialRetries).to.equal(0)
+      await harness.pool.stop()
+    } finally {
+      clock.restore()
+    }
   })
 
   it('a failed direct dial is NoConnectionAvailableError with the dial error as cause, and no failed status', async () => {
