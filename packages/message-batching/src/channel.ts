@@ -7,7 +7,7 @@
  */
 import { TimeoutError } from '@libp2p/interface'
 import { Backoff } from './backoff.ts'
-import { FLAG_ACK, FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeAck, decodeRecords } from './codec.ts'
+import { FLAG_ACK, FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeAck, decodeRecords, ownPayload } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { STABLE_STREAM_AFTER } from './constants.ts'
 import { AckTimeoutError, NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError } from './errors.ts'
@@ -273,7 +273,7 @@ export class PeerChannel {
     if (record.n === STATUS_OK) {
       this.deps.metrics.requestsAnswered++
       this.settle(item)
-      item.answered?.(record.payload)
+      item.answered?.(ownPayload(record.payload))
     } else if (record.n === STATUS_NO_HANDLER) {
       this.fail(item, new NoHandlerError(`${this.peer} has no handler for "${item.name}"`))
     } else if (record.n === STATUS_HANDLER_ERROR) {

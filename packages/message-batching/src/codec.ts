@@ -231,3 +231,13 @@ export class FrameDecoder {
     return this.buffer.byteLength
   }
 }
+
+/**
+ * A payload handed to user code: a copy when it is a view into a buffer
+ * more than twice its size (the frame, the chunk read, an inflated body), so
+ * a handler that keeps it, or an async one still running, does not keep
+ * that whole buffer alive
+ */
+export function ownPayload (payload: Uint8Array): Uint8Array {
+  return payload.byteLength * 2 < payload.buffer.byteLength ? payload.slice() : payload
+}

@@ -5,7 +5,7 @@
  * the stream with the named error and counts it; nothing else is touched.
  */
 import { TimeoutError } from '@libp2p/interface'
-import { FrameDecoder, KIND_MESSAGE, encodeAckFrame, KIND_NAME, KIND_REQUEST, PRIORITY_NAMES, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
+import { FrameDecoder, KIND_MESSAGE, encodeAckFrame, ownPayload, KIND_NAME, KIND_REQUEST, PRIORITY_NAMES, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { MAX_ERROR_TEXT_BYTES, MAX_NAME_BYTES } from './constants.ts'
 import { MalformedFrameError, ProtocolViolationError, TooManyNamesError, TooManyRequestsError, UnknownNameError } from './errors.ts'
@@ -234,7 +234,7 @@ export class InboundSession {
       }
 
       this.deps.metrics.messagesReceived++
-      this.callMessageHandler(handler, record.payload, context)
+      this.callMessageHandler(handler, ownPayload(record.payload), context)
       return
     }
 
@@ -256,6 +256,9 @@ export class InboundSession {
       return
     }
 
+    // the closures below keep these, not the record (its payload is a view into the whole frame)
+    const payload = ownPayload(record.payload)
+    const priority = record.priority
     // a handler that never answers is answered for it after handlerTimeout, so its id does not hold a slot forever
     const { handlerTimeout } = this.deps.settings
     const controller = new AbortController()
@@ -263,12 +266,12 @@ export class InboundSession {
       this.running.delete(id)
       this.deps.metrics.handlerTimeouts++
       controller.abort(new TimeoutError(`no answer within ${handlerTimeout} ms`))
-      this.answer(id, record.priority, STATUS_HANDLER_ERROR, errorText(`the handler of "${name}" did not answer within ${handlerTimeout} ms`))
+      this.answer(id, priority, STATUS_HANDLER_ERROR, errorText(`the handler of "${name}" did not answer within ${handlerTimeout} ms`))
     }, handlerTimeout)
     this.running.set(id, { controller, timer })
 
     Promise.resolve()
-      .then(async () => handler(record.payload, { ...context, signal: controller.signal }))
+      .then(async () => handler(payload, { ...context, signal: controller.signal }))
       .then(result => {
         if (result != null && !(result instanceof Uint8Array)) {
           throw new TypeError('the handler returned something other than a Uint8Array')
@@ -276,11 +279,11 @@ export class InboundSession {
         if (result != null && result.byteLength > this.deps.settings.limits.maxMessageBytes) {
           throw new RangeError(`the answer of ${result.byteLength} bytes is larger than ${this.deps.settings.limits.maxMessageBytes}`)
         }
-        this.answer(id, record.priority, STATUS_OK, result ?? new Uint8Array(0))
+        this.answer(id, priority, STATUS_OK, result ?? new Uint8Array(0))
       })
       .catch(err => {
         this.deps.metrics.handlerErrors++
-        this.answer(id, record.priority, STATUS_HANDLER_ERROR, errorText(err))
+        this.answer(id, priority, STATUS_HANDLER_ERROR, errorText(err))
       })
       .finally(() => {
         if (this.running.get(id)?.controller === controller) {

@@ -206,6 +206,29 @@ describe('flow control (acknowledged streams)', () => {
     }
   })
 
+  it('a payload a handler keeps does not keep the whole frame it came in alive', async () => {
+    const b = await stubNode()
+    const other = await stubNode()
+    try {
+      const kept: Uint8Array[] = []
+      b.service.handle('n', async (data) => { kept.push(data) })
+      b.service.handle('big', () => {})
+      const [outbound, inbound] = await streamPair({ delay: 0 })
+      b.inbound(inbound, other.peerId)
+
+      const name = (n: number, value: string): any => ({ kind: KIND_NAME, n, priority: 0, payload: new TextEncoder().encode(value) })
+      outbound.send(encodeFrame(encodeRecords([name(0, 'n'), name(1, 'big'),
+        { kind: KIND_MESSAGE, n: 0, priority: 1, payload: new Uint8Array(10) },
+        { kind: KIND_MESSAGE, n: 1, priority: 1, payload: new Uint8Array(200_000) }]), 0))
+      await waitUntil(() => kept.length === 1)
+      expect(kept[0].byteLength).to.equal(10)
+      expect(kept[0].buffer.byteLength).to.be.below(1024)
+    } finally {
+      await b.service.stop()
+      await other.service.stop()
+    }
+  })
+
   it('acknowledges handled frames, and holds at most one ACK back while the opener does not read', async () => {
     const b = await stubNode()
     const other = await stubNode()
