@@ -53,10 +53,16 @@ export class FaultCycle {
     this.init = init
   }
 
+  /** Whether a phase is still to come (started and not stopped) */
+  get running (): boolean {
+    return this.timer != null
+  }
+
   start (): void {
     this.timer ??= setTimeout(() => { this.advance() }, this.init.startDelay)
   }
 
+  /** Ends the cycle and clears every fault; also from inside `onEvent` */
   stop (): void {
     clearTimeout(this.timer)
     this.timer = undefined
@@ -103,8 +109,9 @@ export class FaultCycle {
         detail = 'link healthy'
     }
 
-    this.init.onEvent({ at: Date.now(), phase, detail })
     this.timer = setTimeout(() => { this.advance() }, this.init.phaseMs)
+    // a listener may stop the cycle: the next phase is then never run
+    this.init.onEvent({ at: Date.now(), phase, detail })
   }
 
   private faultable (): boolean {
