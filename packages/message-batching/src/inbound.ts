@@ -39,6 +39,8 @@ interface RunningHandler {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+/** Takes the place of a frame in the backlog once handed to the handlers */
+const HANDED: Frame = { flags: 0, body: new Uint8Array(0) }
 
 function errorText (err: any): Uint8Array {
   const text = new TextEncoder().encode(String(err?.message ?? err))
@@ -71,6 +73,7 @@ export class InboundSession {
   private paused = false
   /** Frames read and not yet handed to the handlers (those of one chunk at most) */
   private backlog: Frame[] = []
+  private backlogHead = 0
   /** Request handlers still running, by request id (at most maxInflightRequests) */
   private readonly running = new Map<number, RunningHandler>()
 
@@ -111,7 +114,7 @@ export class InboundSession {
   }
 
   private maybeClose (): void {
-    if (!this.open || !this.remoteDone || this.unanswered.size > 0 || this.backlog.length > 0) {
+    if (!this.open || !this.remoteDone || this.unanswered.size > 0 || this.backlogHead < this.backlog.length) {
       return
     }
 
@@ -131,6 +134,7 @@ export class InboundSession {
 
     this.open = false
     this.backlog = []
+    this.backlogHead = 0
     this.writer.close()
     this.dropAnswers()
 
@@ -156,7 +160,18 @@ export class InboundSession {
 
     try {
       this.deps.metrics.bytesReceived += chunk.byteLength
-      this.backlog.push(...this.decoder.push(chunk))
+      const frames = this.decoder.push(chunk)
+
+      if (this.backlogHead === this.backlog.length) {
+        this.backlog = frames
+        this.backlogHead = 0
+      } else {
+        // no spread: a chunk may hold very many small frames
+        for (const frame of frames) {
+          this.backlog.push(frame)
+        }
+      }
+
       this.handFrames()
     } catch (err: any) {
       this.badInput(err)
@@ -172,8 +187,10 @@ export class InboundSession {
     const { limits, maxRunningHandlers } = this.deps.settings
     let frames = 0
 
-    while (this.backlog.length > 0 && this.runningMessages < maxRunningHandlers) {
-      const frame = this.backlog.shift() as Frame
+    while (this.backlogHead < this.backlog.length && this.runningMessages < maxRunningHandlers) {
+      const frame = this.backlog[this.backlogHead]
+      // a frame handed over is not kept here
+      this.backlog[this.backlogHead++] = HANDED
       const body = (frame.flags & 1) === 1 ? inflateRaw(frame.body, limits.maxFrameBytes) : frame.body
       this.deps.metrics.batchesReceived++
 
@@ -191,7 +208,12 @@ export class InboundSession {
     }
 
     // too many async handlers still running: read no more until they settle
-    const full = this.backlog.length > 0 || this.runningMessages >= maxRunningHandlers
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = []
+      this.backlogHead = 0
+    }
+
+    const full = this.backlogHead < this.backlog.length || this.runningMessages >= maxRunningHandlers
 
     if (full && !this.paused) {
       this.paused = true

@@ -229,6 +229,31 @@ describe('flow control (acknowledged streams)', () => {
     }
   })
 
+  it('takes a chunk of very many small frames at once', async () => {
+    const b = await stubNode()
+    const other = await stubNode()
+    try {
+      let got = 0
+      b.service.handle('n', () => { got++ })
+      const [outbound, inbound] = await streamPair({ delay: 0 })
+      b.inbound(inbound, other.peerId)
+
+      const one = encodeFrame(encodeRecords([{ kind: KIND_MESSAGE, n: 0, priority: 1, payload: Uint8Array.from([1]) }]), 0)
+      const first = encodeFrame(encodeRecords([{ kind: KIND_NAME, n: 0, priority: 0, payload: new TextEncoder().encode('n') }]), 0)
+      const n = 300_000
+      const chunk = new Uint8Array(first.byteLength + n * one.byteLength)
+      chunk.set(first)
+      for (let i = 0; i < n; i++) { chunk.set(one, first.byteLength + i * one.byteLength) }
+      outbound.send(chunk)
+      await waitUntil(() => got === n || inbound.status !== 'open')
+      expect(got).to.equal(n)
+      expect(b.service.getMetrics().protocolErrors).to.deep.equal({})
+    } finally {
+      await b.service.stop()
+      await other.service.stop()
+    }
+  })
+
   it('acknowledges handled frames, and holds at most one ACK back while the opener does not read', async () => {
     const b = await stubNode()
     const other = await stubNode()
