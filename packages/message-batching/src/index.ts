@@ -151,7 +151,9 @@ export interface FlowControlInit {
    * `protocol_errors_total`) and opened again; messages not yet written go
    * out on the new stream, requests in flight reject with
    * `ResponseLostError`. Without it a remote that reads but never
-   * acknowledges would stall every send to it forever. Ms.
+   * acknowledges would stall every send to it forever; a remote whose
+   * handlers keep its stream paused that long (see `maxRunningHandlers`)
+   * counts as one too. Ms.
    *
    * @default 30000
    */
