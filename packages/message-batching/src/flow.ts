@@ -86,7 +86,7 @@ export class FlowWindow {
 
   /** The acceptor acknowledged the `count` oldest unacknowledged frames */
   acked (count: number): void {
-    if (count > this.frames.length - this.head) {
+    if (!Number.isInteger(count) || count < 1 || count > this.frames.length - this.head) {
       throw new ProtocolViolationError(`${count} frames acknowledged, ${this.frames.length - this.head} unacknowledged`)
     }
 

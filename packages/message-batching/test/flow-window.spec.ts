@@ -25,6 +25,11 @@ describe('flow window', () => {
     expect(flow.window).to.equal(16 * 1024)
     expect(flow.unacked).to.equal(0)
     expect(() => { flow.acked(1) }).to.throw().with.property('name', 'ProtocolViolationError')
+    flow.sent(1000)
+    for (const count of [0, -1, 0.5, NaN]) {
+      expect(() => { flow.acked(count) }).to.throw().with.property('name', 'ProtocolViolationError')
+    }
+    expect(flow.unacked).to.equal(1000)
   })
 
   it('grows additively after the first queue, and re-measures the smallest round trip with the queue drained every 10 s (injected clock)', () => {
