@@ -10,11 +10,14 @@
  * once (`MAX_PEER_STREAM_PROBES`: go-libp2p resets a peer's third inbound
  * ping stream, also when it wakes up after a stop).
  *
- * A silent peer (its last stream probe timed out and none answered since)
- * has its two stream probes run without the lease, and a connection of it
- * whose stream probe waited for them is judged without a stream of its own:
- * when a probe of that peer that started after it was queued timed out and
- * not one byte came in on the connection meanwhile, it failed too. So all of
+ * A peer whose last stream probe timed out with none answered since it
+ * started has its two stream probes run without the lease. It is silent
+ * once probes on two of its connections timed out so: then a connection of
+ * it whose stream probe waited for them is judged without a stream of its
+ * own (after the peer's stream probes in flight ended unanswered): when a
+ * probe of that peer that started after it was queued timed out and not one
+ * byte came in on the connection meanwhile, it failed too. One dead
+ * connection is not a silent peer: the others are probed. So all of
  * a silent peer's connections get a check every interval (they are found
  * dead together, within the bound of one connection) and the peer never
  * sees more than two ping streams. Any answer makes the peer live again.
@@ -49,13 +52,20 @@ export class Sweep {
   /** Connections whose check came while their probe was still running: probed again when it ends */
   private readonly due = new Set<string>()
   /**
-   * Peers whose last stream probe timed out with no answer since, and when
-   * the last of their timed-out stream probes started (at most the peers
-   * with open connections)
+   * Peers whose last stream probe timed out with no answer since it started
+   * (at most the peers with open connections)
    */
-  private readonly silent = new Map<string, number>()
+  private readonly silent = new Map<string, Silence>()
+  /**
+   * When a probe of each peer last came back answered (peers with open
+   * connections, at most): a timeout of a probe that started before then is
+   * its connection's, not the peer's
+   */
+  private readonly answered = new Map<string, number>()
   /** Aborted by stop(): the signal of every muxer probe (a stream probe has its own controller, which its timeout aborts) */
   private shared = new AbortController()
+  /** Stream probes in flight, per peer (at most `MAX_PEER_STREAM_PROBES` a peer; a peer's entry goes with its last probe) */
+  private readonly streaming = new Map<string, Set<Promise<unknown>>>()
   /** Controllers of the probes in flight, aborted by stop() */
   private readonly inflight = new Set<AbortController>()
   private timer?: ReturnType<typeof setTimeout>
@@ -97,10 +107,16 @@ export class Sweep {
     }
 
     this.silent.clear()
+    this.answered.clear()
   }
 
   /** The peer has no open connection left */
   forget (peer: string): void {
+    this.answered.delete(peer)
+    this.unsilence(peer)
+  }
+
+  private unsilence (peer: string): void {
     if (this.silent.delete(peer)) {
       this.queue.setUnbounded(`p/${peer}`, false)
     }
@@ -132,16 +148,29 @@ export class Sweep {
     await Promise.all(waits)
   }
 
-  /** A stream probe (started at `started`) that timed out makes its peer silent; any answer makes it live again */
-  private notePeer (peer: string, kind: ProbePlan, outcome: ProbeOutcome, started: number): void {
+  /**
+   * A stream probe (on connection `id`, started at `started`) that timed out
+   * makes its peer suspect, unless a probe of that peer was answered since
+   * it started; a second connection's such timeout makes it silent. Any
+   * answer makes it live again
+   */
+  private notePeer (peer: string, id: string, kind: ProbePlan, outcome: ProbeOutcome, started: number): void {
     if (outcome.result === 'ok') {
-      this.forget(peer)
-    } else if (kind === 'stream' && outcome.result === 'failed' && outcome.error === 'TimeoutError') {
+      this.answered.set(peer, Date.now())
+      this.unsilence(peer)
+    } else if (kind === 'stream' && outcome.result === 'failed' && outcome.error === 'TimeoutError' && (this.answered.get(peer) ?? -Infinity) < started) {
       if (!this.silent.has(peer)) {
         this.queue.setUnbounded(`p/${peer}`, true)
       }
 
-      this.silent.set(peer, Math.max(started, this.silent.get(peer) ?? -Infinity))
+      const silence = this.silent.get(peer)
+
+      if (silence == null) {
+        this.silent.set(peer, { since: started, first: id, confirmed: false })
+      } else {
+        silence.since = Math.max(started, silence.since)
+        silence.confirmed ||= silence.first !== id
+      }
     }
   }
 
@@ -151,13 +180,42 @@ export class Sweep {
    * since, timed out and nothing came in on its connection since
    */
   private silentVerdict (peer: string, record: ConnectionRecord, queuedAt: number, bytesIn: number): ProbeOutcome | undefined {
-    const lastTimeout = this.silent.get(peer)
+    const silence = this.silent.get(peer)
 
-    if (lastTimeout != null && lastTimeout >= queuedAt && record.bytes.totalIn === bytesIn) {
+    if (silence?.confirmed === true && silence.since >= queuedAt && record.bytes.totalIn === bytesIn) {
       return { result: 'failed', error: 'TimeoutError' }
     }
 
     return undefined
+  }
+
+  /** Registers a stream probe of `peer` in flight (never rejects); returns its removal */
+  private trackStream (peer: string, probing: Promise<unknown>): () => void {
+    let set = this.streaming.get(peer)
+
+    if (set == null) {
+      set = new Set()
+      this.streaming.set(peer, set)
+    }
+
+    set.add(probing)
+
+    return () => {
+      set.delete(probing)
+
+      if (set.size === 0 && this.streaming.get(peer) === set) {
+        this.streaming.delete(peer)
+      }
+    }
+  }
+
+  /** Resolves when the stream probes of `peer` in flight now have ended */
+  private async streamsSettled (peer: string): Promise<void> {
+    const set = this.streaming.get(peer)
+
+    if (set != null && set.size > 0) {
+      await Promise.allSettled([...set])
+    }
   }
 
   private schedule (): void {
@@ -189,6 +247,16 @@ export class Sweep {
         return
       }
 
+      if (!muxer && this.silent.has(peer)) {
+        // a stream probe of the peer still in flight may yet be answered: its
+        // outcome decides whether this connection is judged with the peer
+        await this.streamsSettled(peer)
+
+        if (!this.running || record.connection.status !== 'open' || !this.target.tracks(record)) {
+          return
+        }
+      }
+
       const started = Date.now()
       const verdict = muxer ? undefined : this.silentVerdict(peer, record, queuedAt, bytesIn)
 
@@ -204,14 +272,19 @@ export class Sweep {
         this.inflight.add(controller)
       }
 
+      const probing = runProbe(record, kind, options, controller)
+      const untrack = muxer ? undefined : this.trackStream(peer, probing)
+
       try {
-        const outcome = await runProbe(record, kind, options, controller)
+        const outcome = await probing
 
         if (this.running && this.target.tracks(record)) {
-          this.notePeer(peer, kind, outcome, started)
+          this.notePeer(peer, id, kind, outcome, started)
           this.target.probed(record, outcome)
         }
       } finally {
+        untrack?.()
+
         if (!muxer) {
           this.inflight.delete(controller)
         }
@@ -227,6 +300,16 @@ export class Sweep {
     this.pending.set(id, done)
     return done
   }
+}
+
+/** A peer whose stream probes time out (see `Sweep.notePeer`) */
+interface Silence {
+  /** When the last of its timed-out stream probes started */
+  since: number
+  /** The connection of its first timed-out probe */
+  first: string
+  /** Probes on two connections timed out: the peer, not one connection, is silent */
+  confirmed: boolean
 }
 
 /**

@@ -71,6 +71,49 @@ describe('a silent peer (fake time)', () => {
     })
   })
 
+  it('stream probes: a peer with one dead connection and live slow ones keeps the live ones (they answered, the peer is not silent)', async () => {
+    const peer = await newPeer()
+    const h = harness(() => peer)
+    // the lease is TIMEOUT / 2: each live probe ends after the next one could start, so the
+    // third live connection starts its probe after the dead one timed out
+    const dead = fakeConnection(peer, h.open, { rtt: undefined })
+    const live = Array.from({ length: 3 }, () => fakeConnection(peer, h.open, { rtt: 300 }))
+    h.open.push(dead, ...live)
+    h.connectionManager.openConnection.rejects(new Error('unreachable'))
+    const health = h.service({ probe: 'stream', checkInterval: INTERVAL, checkJitter: 0, pingTimeout: TIMEOUT, unhealthyChecksBeforeReplace: CHECKS })
+    health.start()
+
+    await clock.tickAsync(BOUND + 2 * INTERVAL)
+
+    expect(dead.status, 'the dead connection').to.equal('closed')
+    for (const conn of live) {
+      expect(conn.status, `live ${conn.id}`).to.equal('open')
+      expect(health.records.get(conn.id)?.probeFailures, `failures of live ${conn.id}`).to.equal(0)
+    }
+    health.stop()
+  })
+
+  it('stream probes: one dead connection is not a silent peer, also when its live connections wait for a probe slot', async () => {
+    const peer = await newPeer()
+    const h = harness(() => peer)
+    const dead = fakeConnection(peer, h.open, { rtt: undefined })
+    const live = Array.from({ length: 3 }, () => fakeConnection(peer, h.open, { rtt: 5 }))
+    h.open.push(dead, ...live)
+    h.connectionManager.openConnection.rejects(new Error('unreachable'))
+    // one probe at a time: the live connections start only after the dead one timed out
+    const health = h.service({ probe: 'stream', maxConcurrentProbes: 1, checkInterval: INTERVAL, checkJitter: 0, pingTimeout: TIMEOUT, unhealthyChecksBeforeReplace: CHECKS })
+    health.start()
+
+    await clock.tickAsync(BOUND + 2 * INTERVAL)
+
+    expect(dead.status, 'the dead connection').to.equal('closed')
+    for (const conn of live) {
+      expect(conn.status, `live ${conn.id}`).to.equal('open')
+      expect(health.records.get(conn.id)?.probeFailures, `failures of live ${conn.id}`).to.equal(0)
+    }
+    health.stop()
+  })
+
   it('re-dials a dead peer once, not once per connection, with a doubling back-off', async () => {
     const peer = await newPeer()
     const h = harness(() => peer)
