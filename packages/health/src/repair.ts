@@ -196,6 +196,11 @@ export class Repairer {
       }
 
       await this.drain(record.connection, dead ? 0 : options.replaceGrace)
+      // closed in a turn of its own: yamux sends a new stream's SYN in a
+      // microtask and throws outside any promise (an uncaught exception)
+      // when the connection closed in between, so a stream opened in this
+      // turn (a probe, the application's) must have sent it first
+      await sleep(0, signal)
 
       if (signal.aborted) {
         return

@@ -75,9 +75,11 @@ describe('probe loss on a real connection', function () {
       checks++
     }
 
-    // two silent probes degrade it, three checks below the threshold make it unhealthy
+    // two silent probes degrade it, three checks below the threshold make it
+    // unhealthy (counted in probes: a check while the repair runs may end
+    // before the connection is closed, more so on a loaded machine)
     expect(conn.status).to.not.equal('open')
-    expect(checks).to.be.at.most(5)
+    expect(client.services.health.getNetworkHealthSummary().probeFailures).to.be.within(3, 5)
     expect(states).to.include.members(['degraded', 'unhealthy'])
     expect(client.services.health.getNetworkHealthSummary().replacements).to.equal(1)
     // closed although it was the last one, then its peer re-dialled

@@ -43,6 +43,13 @@ describe('repair state', () => {
 
   it(`holds at most ${MAX_HELD_PEERS} peers, letting the one held longest ago go`, async function () {
     this.timeout(60_000)
+    // a repair closes in a turn of its own (a timer): run the fake clock until it ends
+    const settle = async (repair: Promise<void>): Promise<void> => {
+      const state = { done: false }
+      const ended = repair.finally(() => { state.done = true })
+      while (!state.done) { await clock.tickAsync(1) }
+      await ended
+    }
     const peers = await Promise.all(Array.from({ length: MAX_HELD_PEERS + 2 }, async () => newPeer()))
     const h = harness(() => peers[0])
     h.connectionManager.openConnection.rejects(new Error('unreachable'))
@@ -53,13 +60,13 @@ describe('repair state', () => {
       const conn = fakeConnection(peer, h.open, {})
       h.open.push(conn)
       // an unhealthy live connection whose replacement dial fails: the peer is held back
-      await repairer.repair(new ConnectionRecord(conn, Date.now()))
+      await settle(repairer.repair(new ConnectionRecord(conn, Date.now())))
     }
 
     expect(h.connectionManager.openConnection.callCount).to.equal(peers.length)
     // the first peer was let go: its next unhealthy connection is tried again; the last is still held
-    await repairer.repair(new ConnectionRecord(fakeConnection(peers[0], h.open, {}), Date.now()))
-    await repairer.repair(new ConnectionRecord(fakeConnection(peers[peers.length - 1], h.open, {}), Date.now()))
+    await settle(repairer.repair(new ConnectionRecord(fakeConnection(peers[0], h.open, {}), Date.now())))
+    await settle(repairer.repair(new ConnectionRecord(fakeConnection(peers[peers.length - 1], h.open, {}), Date.now())))
     expect(h.connectionManager.openConnection.callCount).to.equal(peers.length + 1)
     expect(repairer.sizes.held).to.equal(MAX_HELD_PEERS)
   })
