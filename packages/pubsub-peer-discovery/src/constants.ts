@@ -88,6 +88,15 @@ export const PEER_TTL_PERIODS = 4
 export const MAX_TRACKED_AUTHORS = 4096
 
 /**
+ * A peer not connected to us that announces itself again this many
+ * intervals after we first heard it is established: it counts in the size
+ * estimate and is evicted from the peers heard after fresh keys
+ * (PROTOCOL.md, R16). Half an interval: two announcements of a node are at
+ * least that far apart (S3), the first and debounced ones aside
+ */
+export const ESTABLISHED_AFTER = 0.5
+
+/**
  * Seqnos of established authors (connected to us, or admitted twice) kept
  * at once: one is replaced only by a newcomer once it has not been
  * admitted within its ttl (see sequence-numbers.ts)

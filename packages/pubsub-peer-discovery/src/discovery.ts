@@ -78,7 +78,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.topics = this.options.topics
     this.listenOnly = this.options.listenOnly
     this.log = components.logger.forComponent('x:pubsub-peer-discovery')
-    this.cache = new PeerCache(this.options.maxPeers)
+    this.cache = new PeerCache(this.options.maxPeers, this.options.schedule.interval * C.ESTABLISHED_AFTER)
     let dns: DNS | undefined
     this.names = new NameCheck(() => {
       dns ??= optionalComponent(() => components.dns) ?? defaultDns()
@@ -199,14 +199,19 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     return this.metrics.snapshot(this.livePeers())
   }
 
-  /** Estimated nodes on our topics: the peers heard lately, and us */
+  /**
+   * Estimated nodes on our topics: the established peers heard lately (a
+   * flood of fresh keys does not count, S2), and us
+   */
   private nodes (): number {
-    const ttl = peerTtl(this.cache.size + 1, this.options.schedule, C.PEER_TTL_PERIODS)
-    return this.cache.live(Date.now(), ttl) + 1
+    const now = Date.now()
+    const ttl = peerTtl(this.cache.established(now, Infinity) + 1, this.options.schedule, C.PEER_TTL_PERIODS)
+    return this.cache.established(now, ttl) + 1
   }
 
+  /** Peers heard announcing themselves within the ttl, established or not */
   private livePeers (): number {
-    return this.nodes() - 1
+    return this.cache.live(Date.now(), this.ttl())
   }
 
   private ttl (): number {
@@ -334,7 +339,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   private handle (announcement: Announcement): void {
     const now = Date.now()
-    let verdict = this.cache.heard(announcement.peer, announcement.multiaddrs, now, this.ttl())
+    let verdict = this.cache.heard(announcement.peer, announcement.multiaddrs, now, this.ttl(), false, announcement.connected === true)
     const relayed = this.relayedPeers.forget(announcement.peer, now, this.ttl())
 
     // a peer we learned from a relayed record is no news when it announces

@@ -2,7 +2,8 @@
  * The gate every message on our topics passes once (PROTOCOL.md,
  * "Receiving", R1-R11): gossipsub's topic validator when the pubsub service
  * has one, else the `message` event. It counts every message, judges it
- * with `inbound.ts`, charges the node-wide budget of new peers, and keeps
+ * with `inbound.ts`, charges the node-wide budget of new peers (or, for an
+ * established author we no longer hold, the allowance reserved for those), and keeps
  * the addresses the incoming filter accepts.
  */
 import { reachOver } from './address-filter.ts'
@@ -43,6 +44,8 @@ export class Gate {
   private readonly log: Logger
   private readonly inbound: Inbound
   private readonly newPeers: Budget
+  /** R9: the allowance of established authors we no longer hold, apart from `newPeers` so fresh keys cannot spend it */
+  private readonly returning: Budget
   /** Verdicts of the topic validator, for the `message` event that follows an accepted message */
   private readonly judged = new WeakMap<object, Verdict>()
 
@@ -53,6 +56,7 @@ export class Gate {
     this.log = log
     this.inbound = new Inbound(self, { limits: options.limits, rateLimit: options.rateLimit, interval: options.interval })
     this.newPeers = new Budget(options.maxNewPeersPerInterval, options.interval)
+    this.returning = new Budget(options.maxNewPeersPerInterval, options.interval)
     this.validate = this.validate.bind(this)
   }
 
@@ -90,6 +94,7 @@ export class Gate {
   clear (): void {
     this.inbound.clear()
     this.newPeers.reset()
+    this.returning.reset()
   }
 
   /**
@@ -107,7 +112,7 @@ export class Gate {
       verdict = this.inbound.judge(message, now)
 
       if (verdict.action === 'accept') {
-        verdict = this.admit(verdict.announcement, now, message.type === 'signed', propagationSource)
+        verdict = this.admit(verdict.announcement, now, message, propagationSource)
       }
     } catch (err) {
       // judging never throws; a throwing incoming filter, say
@@ -130,21 +135,27 @@ export class Gate {
   }
 
   /** R9, R10, R11 */
-  private admit (announcement: Announcement, now: number, signed: boolean, propagationSource?: PeerId): Verdict {
-    // a peer we do not know costs a share of the node-wide budget
-    if (!this.host.knows(announcement.peer, now) && !this.newPeers.take(now)) {
-      return drop('over-budget')
+  private admit (announcement: Announcement, now: number, message: PubSubMessage, propagationSource?: PeerId): Verdict {
+    // an unsigned message (allowUnsigned) proves no author: it speaks for
+    // the peer whose key it carries only if that peer sent it to us itself
+    // (a peer never forwards a message carrying its own key: it is `self`)
+    const vouched = message.type === 'signed' || (propagationSource != null && propagationSource.equals(announcement.peer))
+    const connected = vouched && this.host.connections(announcement.peer).length > 0
+
+    // a peer we do not know costs a share of the node-wide budget; one
+    // established (connected to us, or an established seqno admitted
+    // within its ttl) a share of its own allowance, which fresh keys cannot spend
+    if (!this.host.knows(announcement.peer, now)) {
+      const established = connected || this.inbound.established(message, now, this.host.ttl())
+
+      if (!(established ? this.returning : this.newPeers).take(now)) {
+        return drop('over-budget')
+      }
     }
 
     if (this.host.stale(announcement)) {
       return drop('stale-record')
     }
-
-    // an unsigned message (allowUnsigned) proves no author: it speaks for
-    // the peer whose key it carries only if that peer sent it to us itself
-    // (a peer never forwards a message carrying its own key: it is `self`)
-    const vouched = signed || (propagationSource != null && propagationSource.equals(announcement.peer))
-    const connected = vouched && this.host.connections(announcement.peer).length > 0
     const source: AddressSource = { peer: announcement.peer, reach: vouched ? this.reach(announcement.peer, propagationSource) : this.reach(undefined, propagationSource) }
     const kept = announcement.multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
     this.metrics.filteredAddresses += announcement.multiaddrs.length - kept.length

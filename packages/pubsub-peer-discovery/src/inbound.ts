@@ -94,6 +94,14 @@ export class Inbound {
     }
   }
 
+  /**
+   * Whether the message's author is established (connected to us or
+   * admitted twice, sequence-numbers.ts) and was admitted within `expiry` ms
+   */
+  established (message: PubSubMessage, now: number, expiry: number): boolean {
+    return message.type === 'signed' && this.seqnos.isEstablished(this.key(message), now, expiry)
+  }
+
   private key (message: PubSubMessage): string {
     return `${message.from?.toString() ?? 'unsigned'}/${message.topic}`
   }

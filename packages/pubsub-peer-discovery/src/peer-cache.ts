@@ -7,6 +7,13 @@
  * the longer of that ttl and the current one has passed, so a size estimate
  * that shrinks (shorter ttl) never makes a peer heard recently look returned
  * (or pruned) before the gap its own, slower rhythm allows.
+ *
+ * A peer heard first-hand is established once we have evidence it is more
+ * than a key: it is connected to us, or it announced itself again at least
+ * `settle` ms after we first heard it (PROTOCOL.md, R16). Keys are free, so
+ * a full cache evicts the least recently heard peer that is not
+ * established first, and only the established ones count in the size
+ * estimate (`established`).
  */
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -24,6 +31,10 @@ interface Entry {
   ttl: number
   /** Heard announcing itself (not only through a relayed record) */
   direct: boolean
+  /** When it was first heard announcing itself (again, after it had expired); Infinity if never */
+  directSince: number
+  /** Connected to us when heard, or heard announcing itself again `settle` ms after `directSince` */
+  established: boolean
 }
 
 function expired (entry: Entry, now: number, ttl: number): boolean {
@@ -34,10 +45,19 @@ export type CacheVerdict = 'new' | 'changed' | 'returned' | 'known'
 
 export class PeerCache {
   private readonly entries = new Map<string, Entry>()
+  /** Keys of the entries not established, least recently heard first (a subset of `entries`) */
+  private readonly unproven = new Set<string>()
   readonly maxPeers: number
+  private readonly settle: number
 
-  constructor (maxPeers: number) {
+  /**
+   * @param maxPeers - entries kept
+   * @param settle - how long after first hearing a peer announcing itself
+   * a second announcement makes it established, ms
+   */
+  constructor (maxPeers: number, settle = 0) {
     this.maxPeers = maxPeers
+    this.settle = settle
   }
 
   /** The addresses of an entry, as compared */
@@ -48,15 +68,16 @@ export class PeerCache {
   /** Forgets the peer; its addresses (as `key`) if it was heard within the ttl */
   forget (peer: PeerId, now: number, ttl: number): string | undefined {
     const entry = this.entries.get(peer.toString())
-    this.entries.delete(peer.toString())
+    this.delete(peer.toString())
     return entry == null || expired(entry, now, ttl) ? undefined : entry.addrs
   }
 
   /**
    * Records an announcement (or, if `relayed`, a record another peer
-   * relayed) and says whether it is news
+   * relayed) and says whether it is news; `connected`: its author is
+   * connected to us
    */
-  heard (peer: PeerId, multiaddrs: Multiaddr[], now: number, ttl: number, relayed = false): CacheVerdict {
+  heard (peer: PeerId, multiaddrs: Multiaddr[], now: number, ttl: number, relayed = false, connected = false): CacheVerdict {
     const key = peer.toString()
     const addrs = PeerCache.key(multiaddrs)
     const previous = this.entries.get(key)
@@ -67,11 +88,19 @@ export class PeerCache {
     const firstHeard = relayed ? -Infinity : now
     const first = fresh ? firstHeard : previous.first
     const direct = !relayed || (!fresh && previous.direct)
-    this.entries.set(key, { addrs, heard: now, first, ttl, direct })
+    const directSince = !fresh && previous.directSince <= now ? previous.directSince : relayed ? Infinity : now
+    const established = !relayed && (connected || (!fresh && (previous.established || now - previous.directSince >= this.settle)))
+    this.entries.set(key, { addrs, heard: now, first, ttl, direct, directSince, established })
+    this.unproven.delete(key)
 
+    if (!established) {
+      this.unproven.add(key)
+    }
+
+    // keys are free: the least recently heard peer not established goes first
     while (this.entries.size > this.maxPeers) {
-      const oldest = this.entries.keys().next().value as string
-      this.entries.delete(oldest)
+      const unproven = this.unproven.values().next()
+      this.delete(unproven.done === true ? this.entries.keys().next().value as string : unproven.value)
     }
 
     if (previous == null) {
@@ -113,11 +142,28 @@ export class PeerCache {
     return count
   }
 
+  /**
+   * Established peers (connected to us, or heard announcing themselves
+   * twice, `settle` apart) heard within the ttl: the size estimate, which
+   * fresh keys cannot grow
+   */
+  established (now: number, ttl: number): number {
+    let count = 0
+
+    for (const entry of this.entries.values()) {
+      if (entry.established && !expired(entry, now, ttl)) {
+        count++
+      }
+    }
+
+    return count
+  }
+
   /** Drops entries older than the ttl */
   prune (now: number, ttl: number): void {
     for (const [key, entry] of this.entries) {
       if (expired(entry, now, ttl)) {
-        this.entries.delete(key)
+        this.delete(key)
       }
     }
   }
@@ -128,5 +174,11 @@ export class PeerCache {
 
   clear (): void {
     this.entries.clear()
+    this.unproven.clear()
+  }
+
+  private delete (key: string): void {
+    this.entries.delete(key)
+    this.unproven.delete(key)
   }
 }

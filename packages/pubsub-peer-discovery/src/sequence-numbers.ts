@@ -47,6 +47,12 @@ export class SequenceNumbers {
     return highest == null || seqno > highest
   }
 
+  /** Whether `author` is in the established table and was admitted within `expiry` ms */
+  isEstablished (author: string, now: number, expiry: number): boolean {
+    const entry = this.established.get(author)
+    return entry != null && now - entry.at < expiry
+  }
+
   /**
    * A message of `author` with `seqno` was admitted at `now`; `connected`:
    * its author is connected to us. Entries of the established table not

@@ -224,6 +224,33 @@ describe('adversarial: a scripted hostile gossipsub peer against real nodes', fu
     }
   })
 
+  it('a flood of fresh keys at the new-peer budget does not silence a peer connected to the node', async () => {
+    // a long interval: the new-peer budget does not refill while the test runs
+    const interval = 600_000
+    const d = await createTestNode('ours', { interval, maxNewPeersPerInterval: 20 })
+    let e: TestNode | undefined
+
+    try {
+      await h.dial(d.node.getMultiaddrs()[0])
+      await waitUntil(() => h.services.pubsub.getSubscribers(TOPIC).some((p: any) => p.equals(d.node.peerId)))
+      const fresh = await Promise.all(Array.from({ length: 60 }, async () => generateKeyPair('Ed25519')))
+
+      for (const key of fresh) {
+        await sendAs(h, d.node, key, announcementOf(key, ['/ip4/93.184.216.34/tcp/4001']), 1n)
+      }
+
+      // the budget is spent
+      await waitUntil(() => d.discovery!.getMetrics().dropped['over-budget'] >= 20)
+
+      // a newcomer that connects to D: established at once, admitted from its own allowance
+      e = await createTestNode('ours', { interval })
+      await e.node.dial(d.node.getMultiaddrs()[0])
+      await waitUntil(() => d.found.has(e!.node.peerId.toString()), 20_000)
+    } finally {
+      await Promise.all([d.node.stop(), e?.node.stop()])
+    }
+  })
+
   it('a DNS name pointing at a private address is dropped; a public one is kept (injected resolver, never real DNS)', async () => {
     const asked: string[] = []
     const dns: DNS = {

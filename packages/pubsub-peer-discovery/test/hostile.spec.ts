@@ -579,6 +579,79 @@ describe('hostile peers', () => {
     })
   })
 
+  describe('7. a flood of fresh keys at the new-peer budget', () => {
+    const INTERVAL = 10_000
+
+    /** `rounds` intervals of `perRound` messages from fresh keys each; `between` runs after each round's flood, within its interval */
+    async function flood (clock: sinon.SinonFakeTimers, rounds: number, perRound: number, between: (round: number) => void = () => {}): Promise<void> {
+      for (let round = 0; round < rounds; round++) {
+        for (const author of await remotes(perRound)) {
+          pubsub.deliver(message(author))
+        }
+        between(round)
+        await clock.tickAsync(INTERVAL)
+      }
+    }
+
+    it('does not push a peer heard twice out of the peers heard, nor drop its announcements within its ttl', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      // 64 peers heard: one interval of the flood would fill them twice over
+      await create({ maxPeers: 64 })
+      const [victim] = await remotes(1)
+      expect(pubsub.deliver(message(victim))).to.equal('accept')
+      await clock.tickAsync(INTERVAL / 2)
+      expect(pubsub.deliver(message(victim))).to.equal('accept')
+
+      const verdicts: string[] = []
+      await flood(clock, 12, C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL, (round) => {
+        // the victim announces every other interval, after the flood spent the budget
+        if (round % 2 === 1) {
+          verdicts.push(pubsub.deliver(message(victim)))
+        }
+      })
+
+      expect(verdicts).to.deep.equal(Array(6).fill('accept'))
+      // still known: heard, never emitted again
+      expect(emitted.filter(e => e.id === victim.id.toString())).to.have.lengthOf(1)
+      clock.restore()
+    })
+
+    it('admits an established author we no longer hold from a reserved allowance, not the new-peer budget', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      // room for two peers heard: the third established one pushes out the first
+      await create({ maxPeers: 2 })
+      const established = await remotes(3)
+      for (const p of established) { pubsub.deliver(message(p)) }
+      await clock.tickAsync(INTERVAL / 2)
+      for (const p of established) { pubsub.deliver(message(p)) }
+
+      // the flood spends the new-peer budget of this interval
+      for (const author of await remotes(C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL)) {
+        pubsub.deliver(message(author))
+      }
+      expect(pubsub.deliver(message(await remotes(1).then(r => r[0])))).to.equal('ignore')
+
+      // its seqno is established and it was heard within its ttl
+      expect(pubsub.deliver(message(established[0]))).to.equal('accept')
+      clock.restore()
+    })
+
+    it('does not stretch our announcement period: fresh keys heard once do not count in the size estimate', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      await create()
+      // past the warm-up (which a stream of new peers extends), 1,152 fresh keys heard
+      await flood(clock, C.MAX_WARMUP_INTERVALS - 1, C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL)
+      await clock.tickAsync(2 * INTERVAL)
+
+      // alone with the flood, we announce about every interval (period of 1
+      // interval); counted 1,024 peers, once every 171
+      const before = pubsub.published.length
+      await clock.tickAsync(20 * INTERVAL)
+      expect(pubsub.published.length - before).to.be.at.least(10)
+      clock.restore()
+    })
+  })
+
   describe('8. topic validator', () => {
     it('registers a validator on each topic: reject for spoofed, oversized and undecodable messages, ignore for rate-limited ones', async () => {
       await create({ rateLimit: 1, topics: [TOPIC, 'other'] })
