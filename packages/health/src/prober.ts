@@ -33,7 +33,9 @@ export type ProbePlan = 'muxer' | 'stream'
  * well). Scaled by the peer's open connections, a peer gets about one ping
  * stream per `STREAM_CHECK_EVERY` checks however many connections it has:
  * a stream probe costs about ten muxer probes of CPU, and a remote that
- * stops serving streams usually does so on all its connections.
+ * stops serving streams usually does so on all its connections. After a
+ * failed ping stream, every check is a ping stream until one succeeds (or a
+ * stream of the application does), so its failures come in a row.
  */
 export function plan (record: ConnectionRecord, options: ResolvedHealthOptions): ProbePlan {
   if (options.probe === 'stream' || muxerPingOf(record.connection) == null) {
@@ -47,6 +49,14 @@ export function plan (record: ConnectionRecord, options: ResolvedHealthOptions):
   if (record.streamsOpened !== record.streamsAtStreamCheck) {
     record.streamsAtStreamCheck = record.streamsOpened
     record.muxerChecks = 0
+    record.streamCheckFailed = false
+  }
+
+  // a failed ping stream is checked again at once: otherwise the muxer
+  // probes that follow reset its failure, and a connection that serves no
+  // stream would never be replaced
+  if (record.streamCheckFailed) {
+    return 'stream'
   }
 
   if (record.muxerChecks >= STREAM_CHECK_EVERY * record.peerConnections) {
@@ -69,6 +79,10 @@ export async function runProbe (record: ConnectionRecord, kind: ProbePlan, optio
 
     if (outcome.result === 'ok') {
       outcome.stalled = lag.stalled() - stalled0
+    }
+
+    if (kind === 'stream' && (outcome.result === 'ok' || outcome.result === 'failed')) {
+      record.streamCheckFailed = outcome.result === 'failed'
     }
 
     return outcome

@@ -41,6 +41,8 @@ export class ConnectionRecord {
   /** Muxer probes since the last stream probe, and the successful streams then (`probe: 'auto'`) */
   muxerChecks = 0
   streamsAtStreamCheck = 0
+  /** The last ping stream of `auto` failed: the next checks are ping streams until one succeeds (or a stream of the application does) */
+  streamCheckFailed = false
   /** Open connections of the peer at the last sweep: scales the checks between ping streams (`probe: 'auto'`) */
   peerConnections = 1
   streamsOpened = 0

@@ -183,6 +183,26 @@ describe('muxer probe: fakes', () => {
     health.stop()
   })
 
+  it('auto: a connection whose muxer answers but whose ping streams fail is replaced (after a failed stream check the next checks are stream checks until one succeeds)', async () => {
+    const peer = await newPeer()
+    const h = harness(() => peer)
+    const conn = fakeConnection(peer, h.open, { muxer: true, rtt: 5, streamError: 'StreamResetError' })
+    h.open.push(conn)
+    h.connectionManager.openConnection.rejects(new Error('unreachable'))
+    const health = h.service({ minConnectionsPerPeer: 0, unhealthyChecksBeforeReplace: 3 })
+    health.start()
+
+    for (let i = 0; i < 3 * STREAM_CHECK_EVERY && conn.status === 'open'; i++) {
+      const done = health.checkAll()
+      await clock.tickAsync(10)
+      await done
+    }
+
+    expect(conn.opened.length, 'ping streams tried').to.be.within(3, 4)
+    expect(conn.status, 'closed: it serves no stream').to.not.equal('open')
+    health.stop()
+  })
+
   it('muxer probes of one peer\'s connections run at once (no per-peer stream limit applies)', async () => {
     const peer = await newPeer()
     const h = harness(() => peer)
