@@ -57,9 +57,10 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   /** Resolves DNS names in others' addresses before they are accepted (PROTOCOL.md A4) */
   private readonly names: NameCheck
   /**
-   * Peers with an announcement waiting for its names to resolve: the
-   * ticket of their latest announcement, and how many wait (an entry lives
-   * only while one waits, each at most `nameResolutionTimeout`)
+   * Peers with an announcement (key: its id) or a relayed record (key:
+   * `relayed/` and its id) waiting for its names to resolve: the ticket of
+   * the latest of them, and how many wait (an entry lives only while one
+   * waits, each at most `nameResolutionTimeout`)
    */
   private readonly resolving = new Map<string, { latest: number, waiting: number }>()
   private tickets = 0
@@ -396,19 +397,38 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const kept = multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
     this.metrics.filteredAddresses += multiaddrs.length - kept.length
+    const key = `relayed/${peer.toString()}`
+    const ticket = ++this.tickets
+    const waiting = this.resolving.get(key)
 
-    if (NameCheck.anyName(kept)) {
-      void this.names.filter(kept, this.options.incomingAddressFilter, source).then(resolved => {
-        this.metrics.filteredAddresses += kept.length - resolved.length
+    if (!NameCheck.anyName(kept)) {
+      // an older record of the peer still waiting for its names is outdated now
+      if (waiting != null) {
+        waiting.latest = ticket
+      }
 
-        if (this.started) {
-          this.learnedChecked(peer, resolved, Date.now())
-        }
-      })
+      this.learnedChecked(peer, kept, now)
       return
     }
 
-    this.learnedChecked(peer, kept, now)
+    this.resolving.set(key, { latest: ticket, waiting: (waiting?.waiting ?? 0) + 1 })
+    void this.names.filter(kept, this.options.incomingAddressFilter, source).then(resolved => {
+      const entry = this.resolving.get(key)
+
+      if (entry == null || !this.started) {
+        return
+      }
+
+      if (--entry.waiting === 0) {
+        this.resolving.delete(key)
+      }
+
+      this.metrics.filteredAddresses += kept.length - resolved.length
+
+      if (entry.latest === ticket) {
+        this.learnedChecked(peer, resolved, Date.now())
+      }
+    })
   }
 
   /** A relay-learned peer whose addresses passed the incoming filter (names resolved) */

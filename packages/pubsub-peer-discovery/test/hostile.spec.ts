@@ -332,6 +332,33 @@ describe('hostile peers', () => {
       expect(emitted[1].addrs).to.deep.equal(['/dns4/good.example/tcp/1'])
     })
 
+    it('a relayed record whose names resolve late does not overwrite a newer record of the same peer learned meanwhile', async () => {
+      let release: () => void = () => {}
+      const answered = new Promise<void>(resolve => { release = resolve })
+      const dns: DNS = {
+        query: async (name: string, options: QueryOptions = {}) => {
+          await answered
+          const types = Array.isArray(options.types) ? options.types : [options.types ?? RecordType.A]
+          const Answer = types.includes(RecordType.A) ? [{ name, data: '93.184.216.35', TTL: 60, type: RecordType.A }] : []
+          return { Status: 0, TC: false, RD: true, RA: true, AD: false, CD: false, Question: [], Answer }
+        }
+      }
+      await create({}, { dns })
+      const [relay, peer] = await remotes(2)
+      connected.set(relay.id.toString(), multiaddr('/ip4/93.184.216.1/tcp/4001'))
+
+      // its older record names a host whose lookup is slow; its newer one does not
+      pubsub.deliver(message(relay, { peerRecords: [await sealed(peer.key, peer.id, [multiaddr('/dns4/slow.example/tcp/1')], 1n)] }))
+      await settle()
+      pubsub.deliver(message(relay, { peerRecords: [await sealed(peer.key, peer.id, [multiaddr('/ip4/93.184.216.40/tcp/2')], 2n)] }))
+      await settled(() => emitted.some(e => e.id === peer.id.toString()))
+
+      release()
+      await settle()
+
+      expect(emitted.filter(e => e.id === peer.id.toString()).map(e => e.addrs)).to.deep.equal([['/ip4/93.184.216.40/tcp/2']])
+    })
+
     it('bounds the lookups in flight node-wide: names beyond it are dropped, not queued', async () => {
       const { dns, asked } = fakeDns(NAMES)
       await create({ nameResolutionTimeout: 50 }, { dns })
