@@ -242,11 +242,28 @@ async function runOrReport (kind: Kind, n: number, topology: Topology): Promise<
 }
 
 const MEASURES = ['full discovery (intervals)', 'late joiner (intervals)', 'msgs/node/interval (median)', 'bytes/node/interval (median)', 'steady p99 lag, max of workers (ms)']
+/** Times to reach a goal: a run that never reached it (NaN) is slower than any that did */
+const TIMES = new Set(['full discovery (intervals)', 'late joiner (intervals)'])
 
-/** With --repeat: one row per module with the median of each measure over its runs */
+/** Whether a run failed, or never reached full discovery or the late joiner's */
+function failedRun (row: Row): boolean {
+  return [...TIMES].some(measure => Number.isNaN(Number(row[measure])))
+}
+
+/**
+ * With --repeat: one row per module with the median of each measure over its
+ * runs. A run that never reached full discovery (or failed) counts as slower
+ * than every other in the medians of times, so failures are not hidden: a
+ * median of Infinity means half the runs or more never got there. Other
+ * measures are medians over the runs that have them; `failed runs` counts
+ */
 function medianRow (runs: Row[]): Row {
   const row: Row = { ...runs[0], run: `median of ${runs.length}` }
-  for (const measure of MEASURES) row[measure] = median(runs.map(r => Number(r[measure])).filter(v => !Number.isNaN(v)))
+  for (const measure of MEASURES) {
+    const values = runs.map(r => Number(r[measure]))
+    row[measure] = median(TIMES.has(measure) ? values.map(v => Number.isNaN(v) ? Infinity : v) : values.filter(v => !Number.isNaN(v)))
+  }
+  row['failed runs'] = runs.filter(failedRun).length
   return row
 }
 
@@ -265,7 +282,7 @@ for (const n of SIZES.length > 0 ? SIZES : [10, 25, 50]) {
     runs.push(...officialRuns, ...ourRuns)
     const official = officialRuns.length === 0 ? undefined : REPEAT === 1 ? officialRuns[0] : medianRow(officialRuns)
     const ours = REPEAT === 1 ? ourRuns[0] : medianRow(ourRuns)
-    if (REPEAT > 1) rows.push(...[...officialRuns, ...ourRuns].map(r => ({ ...r, 'msg ratio official/ours': '-' })))
+    if (REPEAT > 1) rows.push(...[...officialRuns, ...ourRuns].map(r => ({ ...r, 'failed runs': failedRun(r) ? 1 : 0, 'msg ratio official/ours': '-' })))
     if (official != null) rows.push({ ...official, 'msg ratio official/ours': '-' })
     const ratio = official == null ? '-' : Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
     rows.push({ ...ours, 'msg ratio official/ours': ratio })
@@ -280,6 +297,8 @@ const official = rows.findLast(r => r.module === 'official' && r.N === largest &
 const ours = rows.findLast(r => r.module === 'ours' && r.N === largest && r.topology === 'mesh') ?? {}
 const reduction = Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
 process.stdout.write(`\nat N=${largest}${REPEAT > 1 ? ` (medians of ${REPEAT} runs each, interleaved)` : ''}: full discovery ${fmt(Number(ours['full discovery (intervals)']))} intervals (target <= 2), late joiner ${fmt(Number(ours['late joiner (intervals)']))} (target <= 2), ${fmt(reduction)}x fewer steady messages per node than official (target >= 5)\n`)
-process.stdout.write(`unhandled publish rejections from the official module: ${officialUnhandled}, other unhandled rejections: ${otherUnhandled}${failures > 0 ? `; ${failures} runs failed` : ''}\n`)
-writeResults(INTERVAL === 10_000 ? 'discovery-swarm' : `discovery-swarm-${INTERVAL}ms`, { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, repeat: REPEAT, rows, runs, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures })
-process.exit(failures > 0 ? 1 : 0)
+// runs that completed but never reached full discovery (or the late joiner's) fail too
+const incomplete = runs.filter(r => failedRun(r)).length - failures
+process.stdout.write(`unhandled publish rejections from the official module: ${officialUnhandled}, other unhandled rejections: ${otherUnhandled}${failures > 0 ? `; ${failures} runs failed` : ''}${incomplete > 0 ? `; ${incomplete} runs never reached full discovery (NaN, counted as slower than any in medians)` : ''}\n`)
+writeResults(INTERVAL === 10_000 ? 'discovery-swarm' : `discovery-swarm-${INTERVAL}ms`, { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, repeat: REPEAT, rows, runs, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures, incomplete })
+process.exit(failures + incomplete > 0 ? 1 : 0)
