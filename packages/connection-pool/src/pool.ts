@@ -114,6 +114,11 @@ export class PoolService implements ConnectionPool, Startable {
     options.signal?.throwIfAborted()
 
     const { entry, created } = await this.registry.acquire(target, true, options)
+
+    // aborted while acquiring (after a learning dial brought the peer): the
+    // peer is not kept; a connection this call learned it on stays borrowed
+    // (idle expiry closes it)
+    options.signal?.throwIfAborted()
     entry.kept = true
     this.dialer.raiseTarget(entry)
 

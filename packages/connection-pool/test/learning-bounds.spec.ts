@@ -86,3 +86,31 @@ describe('learning dials and the connection limits', () => {
     await harness.pool.stop()
   })
 })
+
+describe('an abort right after the learning dial resolved', () => {
+  let peer: PeerId
+
+  beforeEach(async () => {
+    peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  })
+
+  it('dial(address without a peer id) rejects with the reason and keeps no peer', async () => {
+    const harness = createHarness(peer)
+    dialsReachPeer(harness, peer)
+    const controller = new AbortController()
+
+    // the caller aborts once the learning dial has brought the connection
+    // (the pool's first status event for the peer), before the call goes on
+    harness.events.addEventListener('pool:status', () => { controller.abort() }, { once: true })
+
+    try {
+      const err = await harness.pool.dial(multiaddr('/ip4/192.0.2.7/tcp/4001'), { signal: controller.signal }).catch(err => err)
+
+      expect(err).to.equal(controller.signal.reason)
+      expect(harness.pool.getMetrics().keptPeers).to.equal(0)
+      expect(harness.tagChanges).to.deep.equal([])
+    } finally {
+      await harness.pool.stop()
+    }
+  })
+})
