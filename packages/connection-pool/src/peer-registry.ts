@@ -7,6 +7,7 @@
  * the minimum of kept peers.
  */
 import { AbortError } from '@libp2p/interface'
+import { CODE_P2P } from '@multiformats/multiaddr'
 import { PoolLimitReachedError, PoolNotStartedError } from './errors.ts'
 import { withPeerId } from './peer-address.ts'
 import { createPeerEntry } from './peer-entry.ts'
@@ -16,7 +17,8 @@ import type { DialTarget } from './peer-address.ts'
 import type { PeerEntry } from './peer-entry.ts'
 import type { LearnedConnection } from './peer-learner.ts'
 import type { PoolContext } from './pool-state.ts'
-import type { AbortOptions } from '@libp2p/interface'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export class PeerRegistry {
   private readonly pool: PoolContext
@@ -37,7 +39,7 @@ export class PeerRegistry {
    */
   async acquire (target: DialTarget, keep: boolean, options: AbortOptions): Promise<{ entry: PeerEntry, created: boolean }> {
     let learned: LearnedConnection | undefined
-    let peer = target.peer
+    let peer = target.peer ?? this.connectedPeerAt(target.addrs)
 
     if (peer == null) {
       learned = await this.learner.learn(target.addrs, options).catch(err => {
@@ -87,6 +89,24 @@ export class PeerRegistry {
     this.pool.state.refreshStatus(entry)
 
     return { entry, created }
+  }
+
+  /**
+   * A managed peer with an open connection that an earlier call gave one of
+   * these addresses (without a peer id) for: no dial is needed to learn
+   * who answers there, even when the open connections' `remoteAddr` is
+   * spelled otherwise (`/dns4/` and `/ip4/`, a resolved `/dnsaddr/`). At
+   * most `maxPeers` entries of at most `MAX_ADDRESSES_PER_CALL` addresses
+   * are compared.
+   */
+  private connectedPeerAt (addrs: Multiaddr[]): PeerId | undefined {
+    const wanted = new Set(addrs.map(ma => ma.toString()))
+
+    for (const entry of this.pool.state.entries()) {
+      if (entry.addrs.some(ma => wanted.has(ma.decapsulateCode(CODE_P2P).toString())) && this.pool.state.openConnections(entry.peer).length > 0) {
+        return entry.peer
+      }
+    }
   }
 
   /** Closes a connection dialled only to learn a peer (not one that was open already) */

@@ -73,6 +73,22 @@ describe('learning dials and the connection limits', () => {
     await harness.pool.stop()
   })
 
+  it('calls by an address the pool learned a connected peer at do not dial to learn it again', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 2 })
+    dialsReachPeer(harness, peer)
+
+    for (let i = 0; i < 3; i++) {
+      expect(await harness.pool.dial(OTHER_SPELLING)).to.have.lengthOf(2)
+      await harness.pool.newStream(OTHER_SPELLING, '/x/1')
+    }
+
+    const learning = harness.connectionManager.openConnection.getCalls()
+      .filter(call => Array.isArray(call.args[0]) && call.args[0].every((ma: any) => !ma.toString().includes('/p2p/')))
+    expect(learning).to.have.lengthOf(1)
+    expect(harness.connectionManager.openConnection.callCount).to.equal(2)
+    await harness.pool.stop()
+  })
+
   it('at maxConnections a learning dial is not made (PoolLimitReachedError, counted)', async () => {
     const harness = createHarness(peer, { maxConnections: 1, maxConnectionsPerPeer: 1 })
     dialsReachPeer(harness, peer)
