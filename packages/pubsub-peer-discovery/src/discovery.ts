@@ -201,25 +201,34 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /**
-   * Estimated nodes on our topics: the established peers heard lately (a
-   * flood of fresh keys does not count, S2), and us
+   * Estimated nodes on our topics, for our period (S2): the established
+   * peers heard within the ttl (a flood of fresh keys does not count, R16),
+   * and us
    */
   private nodes (): number {
-    const now = Date.now()
-    const ttl = peerTtl(this.cache.established(now, Infinity) + 1, this.options.schedule, C.PEER_TTL_PERIODS)
-    return this.cache.established(now, ttl) + 1
+    return this.cache.established(Date.now(), this.ttl()) + 1
   }
 
-  /** Peers heard announcing themselves within the ttl, established or not */
+  /**
+   * The peers heard announcing themselves lately, established or not, and
+   * us: the ttl is reckoned from these, so that a peer heard once in a
+   * large topic is still held when it announces again, a period later
+   * (R16: a flood may lengthen the ttl, never the period)
+   */
+  private heardNodes (): number {
+    const ttl = peerTtl(this.cache.size + 1, this.options.schedule, C.PEER_TTL_PERIODS)
+    return this.cache.live(Date.now(), ttl) + 1
+  }
+
   private livePeers (): number {
-    return this.cache.live(Date.now(), this.ttl())
+    return this.heardNodes() - 1
   }
 
   private ttl (): number {
     const now = Date.now()
 
     if (this.ttlMemo.at !== now) {
-      this.ttlMemo = { at: now, ttl: peerTtl(this.nodes(), this.options.schedule, C.PEER_TTL_PERIODS) }
+      this.ttlMemo = { at: now, ttl: peerTtl(this.heardNodes(), this.options.schedule, C.PEER_TTL_PERIODS) }
     }
 
     return this.ttlMemo.ttl

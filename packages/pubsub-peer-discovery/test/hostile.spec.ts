@@ -663,6 +663,27 @@ describe('hostile peers', () => {
       clock.restore()
     })
 
+    it('still counts the peers of a large topic, each heard once a period: the ttl is reckoned from every peer heard', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      await create()
+      // 60 peers announcing every 10 intervals (the period of a topic of 60):
+      // we hear 6 an interval, each for the second time 10 intervals later
+      const peers = await remotes(60)
+      for (let round = 0; round < 20; round++) {
+        for (const p of peers.slice((round % 10) * 6, (round % 10) * 6 + 6)) { pubsub.deliver(message(p)) }
+        await clock.tickAsync(INTERVAL)
+      }
+
+      // 61 nodes: a period of 11 intervals; about 2 announcements in 22
+      const before = pubsub.published.length
+      for (let round = 0; round < 22; round++) {
+        for (const p of peers.slice((round % 10) * 6, (round % 10) * 6 + 6)) { pubsub.deliver(message(p)) }
+        await clock.tickAsync(INTERVAL)
+      }
+      expect(pubsub.published.length - before).to.be.at.most(5)
+      clock.restore()
+    })
+
     it('does not stretch our announcement period: fresh keys heard once do not count in the size estimate', async () => {
       const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
       await create()
