@@ -145,7 +145,8 @@ export interface PubSubPeerDiscoveryInit {
   maxAddresses?: number
 
   /**
-   * Peers remembered at once (least recently heard forgotten first)
+   * Peers remembered at once (least recently heard forgotten first, peers
+   * not yet established before established ones: PROTOCOL.md R16)
    *
    * @default 1024
    */
@@ -224,7 +225,10 @@ export interface PubSubPeerDiscoveryInit {
 
   /**
    * Peers we did not know that we accept per interval, node-wide; their
-   * announcements beyond it are dropped (`over-budget`) until their next
+   * announcements beyond it are dropped (`over-budget`) until their next.
+   * Established peers we no longer hold (connected to us, or heard twice
+   * within their ttl) have an allowance of their own of as many, which
+   * fresh keys cannot spend (PROTOCOL.md R9)
    *
    * @default 128
    */
