@@ -80,8 +80,9 @@ export interface HolePunchingInit {
   maxAttempts?: number
 
   /**
-   * Hole punches running at once, both roles together; more are refused
-   * (counted as `TooManyHolePunchesError`)
+   * Hole punches running at once, both roles together; a receiver refuses
+   * more (counted as `TooManyHolePunchesError`), an initiator waits for a
+   * free slot for up to 30 s (then counts `TooManyHolePunchesError`)
    *
    * @default 8
    */

@@ -60,6 +60,8 @@ export class HolePunchingService implements HolePunching, Startable {
   private readonly attempts = new Map<string, { count: number, last: number }>()
   /** Initiator: peers we run a hole punch with now */
   private readonly initiating = new Set<string>()
+  /** Initiators waiting for a free slot (at most one per peer in `initiating`) */
+  private readonly slotWaiters = new Set<() => void>()
   private shutdown = new AbortController()
   private active = 0
   private started = false
@@ -161,6 +163,7 @@ export class HolePunchingService implements HolePunching, Startable {
 
     try {
       let refused = false
+      let busy = false
       // exchanges that reached the peer's handler (go counts those too)
       let attempt = 0
 
@@ -171,6 +174,12 @@ export class HolePunchingService implements HolePunching, Startable {
         if (refused) {
           await this.waitForProtocol(peer, signal)
           refused = false
+        }
+
+        // every slot was taken: wait until one frees or a recheck is due
+        if (busy) {
+          await this.waitForSlot(signal)
+          busy = false
         }
 
         if (this.hasDirect(peer) || relayed.status !== 'open' || signal.aborted) {
@@ -204,6 +213,12 @@ export class HolePunchingService implements HolePunching, Startable {
           this.record({ peer, role: 'initiator', attempt, success: true, durationMs: Date.now() - started, advertised: addr.toString(), remoteAddr: remoteAddr.toString() })
           return
         } catch (err: any) {
+          // peers that hold every slot (stalled exchanges) must not lock this one out
+          if (err?.name === 'TooManyHolePunchesError' && Date.now() < giveUpAt && !signal.aborted) {
+            busy = true
+            continue
+          }
+
           this.record({ peer, role: 'initiator', attempt: Math.max(attempt, 1), success: false, durationMs: Date.now() - started, error: err?.name ?? 'Error', message: err?.message })
 
           // as go-libp2p: a failure before or during the exchange ends the
@@ -420,6 +435,25 @@ export class HolePunchingService implements HolePunching, Startable {
 
   private release (): void {
     this.active--
+
+    for (const wake of this.slotWaiters) {
+      wake()
+    }
+  }
+
+  /** Resolves when a hole punch slot frees, after PROTOCOL_RECHECK, or on abort */
+  private async waitForSlot (signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        this.slotWaiters.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, c.PROTOCOL_RECHECK)
+      signal.addEventListener('abort', done, { once: true })
+      this.slotWaiters.add(done)
+    })
   }
 
   private record (outcome: HolePunchOutcome): void {

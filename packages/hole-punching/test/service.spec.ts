@@ -299,6 +299,48 @@ describe('hole punching service', () => {
     }
   })
 
+  it('initiator: a peer that finds every hole punch slot taken is tried again once one frees (peers holding slots cannot lock it out)', async () => {
+    await service.stop()
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async () => {}, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      events,
+      logger: defaultLogger()
+    }, { minObservers: 1, exchangeTimeout: 60_000, dialTimeout: 5_000, maxAttempts: 3, maxConcurrent: 1, metricsPrefix: 'x_hole_punching_', allowPrivateAddresses: false, onOutcome: o => outcomes.push(o) })
+    await service.start()
+    events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/16.0.0.1/tcp/40000'), connection: { remoteAddr: multiaddr('/ip4/11.0.0.10/tcp/4001') } } as any })
+
+    // a peer whose exchange stalls holds the only slot
+    let release: ((err: Error) => void) | undefined
+    const staller = await peer()
+    events.safeDispatchEvent('connection:open', {
+      detail: {
+        ...relayed(),
+        remotePeer: staller,
+        newStream: async () => new Promise((resolve, reject) => { release = reject })
+      }
+    })
+    await until(() => release != null && service.getMetrics().active === 1)
+
+    // another peer comes in meanwhile
+    let opened = 0
+    events.safeDispatchEvent('connection:open', {
+      detail: {
+        ...relayed(),
+        newStream: async () => {
+          opened++
+          throw Object.assign(new Error('reset'), { name: 'StreamResetError' })
+        }
+      }
+    })
+    await until(() => (service as any).initiating.size === 2)
+    release?.(new Error('stalled exchange ends'))
+    // it gets the slot once the staller's exchange ended
+    await until(() => opened === 1)
+  })
+
   it('reports NoPublicAddressError and stops when no peer observed our address', async () => {
     await service.stop()
     service = new HolePunchingService({
