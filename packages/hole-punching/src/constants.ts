@@ -28,7 +28,7 @@ export const ROLE_SWITCH_ATTEMPT = 3
  */
 export const ATTEMPT_WINDOW = 60_000
 
-/** Distinct peers whose observation of our NAT's address must agree before we advertise it */
+/** Distinct observers (remote IPs, one per IPv4 address or IPv6 /56) whose observation of our NAT's address must agree before we advertise it */
 export const DEFAULT_MIN_OBSERVERS = 2
 
 /** Observed addresses kept (distinct IPs); the least recently seen is dropped first */
