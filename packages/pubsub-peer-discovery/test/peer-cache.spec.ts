@@ -32,4 +32,23 @@ describe('peer cache', () => {
     cache.prune(200_000, 100_000)
     expect(cache.size).to.equal(0)
   })
+
+  it('is established when connected, or heard again settle ms later; evicts peers not established first', async () => {
+    const [connected, twice, soon, once, extra] = await Promise.all(Array.from({ length: 5 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+    const cache = new PeerCache(4, 5_000)
+    cache.heard(connected, addrs, 0, 100_000, false, true)
+    cache.heard(twice, addrs, 0, 100_000)
+    cache.heard(soon, addrs, 0, 100_000)
+    cache.heard(once, addrs, 0, 100_000)
+    cache.heard(twice, addrs, 5_000, 100_000)
+    // too soon after the first: not established
+    cache.heard(soon, addrs, 4_999, 100_000)
+    expect(cache.established(5_000, 100_000)).to.equal(2)
+    expect(cache.live(5_000, 100_000)).to.equal(4)
+
+    // full: the least recently heard peer not established goes, though older ones are established
+    cache.heard(extra, addrs, 6_000, 100_000)
+    expect(cache.knows(once, 6_000, 100_000)).to.be.false()
+    expect([connected, twice, soon, extra].map(p => cache.knows(p, 6_000, 100_000))).to.deep.equal([true, true, true, true])
+  })
 })
