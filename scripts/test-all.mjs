@@ -3,7 +3,9 @@
 // failure so one broken package hides nothing, then prints a per-package
 // table, every failed test (package, full title, first line of its error:
 // the tail of a CI log names what failed) and one closing line:
-// "N passed, N failed, N skipped".
+// "N passed, N failed, N skipped". A suite fails when its command exits
+// non-zero (or is killed), and also when it exits 0 without a mocha or
+// node:test summary: nothing then says its tests ran and passed.
 // Runs on any Node (no dependencies); scripts/run.sh puts Node 24 on PATH first.
 import { spawn } from 'node:child_process'
 import { readFileSync, existsSync } from 'node:fs'
@@ -48,6 +50,9 @@ async function runSuite (name, cwd, command, args) {
   })
   const text = strip(output)
   const count = (res) => res.reduce((total, re) => total + [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0), 0)
+  // exit 0 with no summary of mocha or node:test: the suite ended before its
+  // runner reported (code under test called process.exit(0)), so nothing says its tests passed
+  const summarised = Object.values(COUNTS).flat().some(re => [...text.matchAll(re)].length > 0)
   const row = {
     name,
     command: [command === process.execPath ? 'node' : command, ...args.filter(a => a !== '--silent')].join(' '),
@@ -55,7 +60,8 @@ async function runSuite (name, cwd, command, args) {
     failed: count(COUNTS.failed),
     skipped: count(COUNTS.skipped),
     seconds: Math.round((Date.now() - started) / 1000),
-    ok: code === 0,
+    ok: code === 0 && summarised,
+    summarised,
     code,
     failures: failedTests(text),
     lastLine: lastLine(text)
@@ -74,7 +80,9 @@ function failureLines () {
       lines.push(`  ${r.name}: ${f.title}: ${f.error}`)
     }
 
-    if (r.failures.length === 0 && !r.ok) {
+    if (r.code === 0 && !r.summarised) {
+      lines.push(`  ${r.name}: ${r.command} exited with code 0 without a test summary; its last line: ${r.lastLine}`)
+    } else if (r.failures.length === 0 && !r.ok) {
       lines.push(`  ${r.name}: ${r.command} exited with code ${r.code} before naming a failed test; its last line: ${r.lastLine}`)
     } else if (r.failures.length < r.failed) {
       lines.push(`  ${r.name}: ${r.failed - r.failures.length} more failed without a title this script could read (see its output above)`)

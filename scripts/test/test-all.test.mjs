@@ -82,6 +82,8 @@ describe('scripts/test-all.mjs', () => {
     addPackage('pkgs/node-test', '@t/node-test', 'node --test lock.test.mjs')
     write('pkgs/node-test/lock.test.mjs', NODE_TEST)
     addPackage('pkgs/broken', '@t/broken', 'node -e "console.log(\'compiling\'); console.error(\'src/index.ts(3,1): error TS1005\'); process.exit(2)"')
+    // a suite that exits 0 before its runner prints a summary (code under test called process.exit(0))
+    addPackage('pkgs/silent', '@t/silent', 'node -e "console.log(\'starting the swarm\'); process.exit(0)"')
     // the filter keeps the repository's own scripts suite out of the fake monorepo
     result = await runAll('pkgs')
     tail = result.output.slice(result.output.lastIndexOf('\npackage '))
@@ -117,6 +119,14 @@ describe('scripts/test-all.mjs', () => {
 
   it('names a package whose test command failed without a test summary, with its exit code and last line of output', () => {
     assert.ok(tail.split('\n').some(l => l.trim() === '@t/broken: npm run test exited with code 2 before naming a failed test; its last line: src/index.ts(3,1): error TS1005'), tail)
+  })
+
+  it('fails a suite that exits 0 without a test summary (no runner said its tests passed)', async () => {
+    const silent = await runAll('silent')
+    const silentTail = silent.output.slice(silent.output.lastIndexOf('\npackage '))
+    assert.equal(silent.code, 1, silent.output)
+    assert.match(silentTail, /^@t\/silent\s+0\s+1\s+0\s+\d+s\s+FAILED$/m, silentTail)
+    assert.ok(silentTail.split('\n').some(l => l.trim() === '@t/silent: npm run test exited with code 0 without a test summary; its last line: starting the swarm'), silentTail)
   })
 
   it('names nothing when every test passed', async () => {
