@@ -97,7 +97,14 @@ export class PeerCache {
       this.unproven.add(key)
     }
 
-    // keys are free: the least recently heard peer not established goes first
+    // peers past their ttl go first (established ones gone would otherwise
+    // hold their places until the next prune, and evict each newcomer on
+    // arrival); then, keys being free, the least recently heard peer not
+    // established
+    if (this.entries.size > this.maxPeers) {
+      this.prune(now, ttl)
+    }
+
     while (this.entries.size > this.maxPeers) {
       const unproven = this.unproven.values().next()
       this.delete(unproven.done === true ? this.entries.keys().next().value as string : unproven.value)

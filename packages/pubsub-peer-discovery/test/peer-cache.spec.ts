@@ -51,4 +51,20 @@ describe('peer cache', () => {
     expect(cache.knows(once, 6_000, 100_000)).to.be.false()
     expect([connected, twice, soon, extra].map(p => cache.knows(p, 6_000, 100_000))).to.deep.equal([true, true, true, true])
   })
+
+  it('a full cache drops peers past their ttl before a newcomer: established peers gone do not hold the places of live ones', async () => {
+    const [gone1, gone2, newcomer] = await Promise.all(Array.from({ length: 3 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+    const cache = new PeerCache(2, 5_000)
+    cache.heard(gone1, addrs, 0, 10_000, false, true)
+    cache.heard(gone2, addrs, 0, 10_000, false, true)
+
+    // both established, both silent for longer than the ttl, not pruned yet
+    // (pruning follows our periodic announcement, which a large topic spaces out)
+    expect(cache.heard(newcomer, addrs, 20_000, 10_000)).to.equal('new')
+    expect(cache.knows(newcomer, 20_000, 10_000)).to.be.true()
+
+    // so it can become established, and is no news when it announces again
+    expect(cache.heard(newcomer, addrs, 25_000, 10_000)).to.equal('known')
+    expect(cache.established(25_000, 10_000)).to.equal(1)
+  })
 })
