@@ -38,11 +38,29 @@ export function escapePrometheusHelp (help: string): string {
 }
 
 /**
+ * A sample value as the text format spells it: `NaN`, `+Inf` and `-Inf` for
+ * the values that are not finite (as the Go client writes them), so an
+ * average of nothing reads as no value, not as a measured 0
+ */
+export function formatPrometheusValue (value: number): string {
+  if (Number.isNaN(value)) {
+    return 'NaN'
+  }
+
+  if (!Number.isFinite(value)) {
+    return value > 0 ? '+Inf' : '-Inf'
+  }
+
+  return String(value)
+}
+
+/**
  * Renders metric families in the Prometheus text format, in the order given,
  * ending with a line feed. A family with no samples still gets its HELP and
- * TYPE lines. A value that is not a finite number (NaN, Infinity: an average
- * of nothing, a rate over no time) is rendered as 0, so a scrape never sees
- * a sample that a dashboard would take for a real measurement.
+ * TYPE lines. Families given more than once under one name are merged into
+ * the first (its HELP and TYPE), so each name has one HELP and one TYPE line
+ * and its samples in one group, as the format requires. A value that is not
+ * a finite number is written `NaN`, `+Inf` or `-Inf` (`formatPrometheusValue`).
  *
  * @example
  *
@@ -58,16 +76,28 @@ export function escapePrometheusHelp (help: string): string {
  * ```
  */
 export function renderPrometheus (families: PrometheusFamily[]): string {
-  const lines: string[] = []
+  const merged = new Map<string, PrometheusFamily>()
 
   for (const family of families) {
+    const first = merged.get(family.name)
+
+    if (first == null) {
+      merged.set(family.name, { ...family, samples: [...family.samples] })
+    } else {
+      first.samples.push(...family.samples)
+    }
+  }
+
+  const lines: string[] = []
+
+  for (const family of merged.values()) {
     lines.push(`# HELP ${family.name} ${escapePrometheusHelp(family.help)}`)
     lines.push(`# TYPE ${family.name} ${family.type}`)
 
     for (const sample of family.samples) {
       const entries = Object.entries(sample.labels ?? {})
       const labels = entries.length === 0 ? '' : `{${entries.map(([k, v]) => `${k}="${escapePrometheusLabel(v)}"`).join(',')}}`
-      lines.push(`${family.name}${labels} ${Number.isFinite(sample.value) ? sample.value : 0}`)
+      lines.push(`${family.name}${labels} ${formatPrometheusValue(sample.value)}`)
     }
   }
 

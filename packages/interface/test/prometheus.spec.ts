@@ -52,8 +52,27 @@ describe('Prometheus text', () => {
     expect(text.split('\n').slice(2, 4)).to.deep.equal(['x_t_n 1', 'x_t_n 2'])
   })
 
-  it('renders a value that is not a finite number as 0', () => {
-    const text = renderPrometheus([{ name: 'x_t_v', help: 'v', type: 'gauge', samples: [{ value: NaN }, { value: Infinity }, { value: -Infinity }, { value: -3 }] }])
-    expect(text.split('\n').slice(2, 6)).to.deep.equal(['x_t_v 0', 'x_t_v 0', 'x_t_v 0', 'x_t_v -3'])
+  it('renders NaN and the infinities as the text format (and the Go client) spells them, not as a 0 that reads as a measurement', () => {
+    const text = renderPrometheus([{ name: 'x_t_v', help: 'v', type: 'gauge', samples: [{ value: NaN }, { value: Infinity }, { value: -Infinity }, { value: -3 }, { value: 1e21 }] }])
+    expect(text.split('\n').slice(2, 7)).to.deep.equal(['x_t_v NaN', 'x_t_v +Inf', 'x_t_v -Inf', 'x_t_v -3', 'x_t_v 1e+21'])
+  })
+
+  it('renders one HELP and one TYPE line per metric name: families given twice are merged (a scrape with a second TYPE line is rejected)', () => {
+    const text = renderPrometheus([
+      { name: 'x_t_streams_total', help: 'Streams', type: 'counter', samples: [{ labels: { outcome: 'opened' }, value: 1 }] },
+      { name: 'x_t_peers', help: 'Peers', type: 'gauge', samples: [{ value: 2 }] },
+      { name: 'x_t_streams_total', help: 'Streams', type: 'counter', samples: [{ labels: { outcome: 'failed' }, value: 3 }] }
+    ])
+
+    expect(text).to.equal([
+      '# HELP x_t_streams_total Streams',
+      '# TYPE x_t_streams_total counter',
+      'x_t_streams_total{outcome="opened"} 1',
+      'x_t_streams_total{outcome="failed"} 3',
+      '# HELP x_t_peers Peers',
+      '# TYPE x_t_peers gauge',
+      'x_t_peers 2',
+      ''
+    ].join('\n'))
   })
 })
