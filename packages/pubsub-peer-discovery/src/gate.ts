@@ -143,10 +143,12 @@ export class Gate {
     const connected = vouched && this.host.connections(announcement.peer).length > 0
 
     // a peer we do not know costs a share of the node-wide budget; one
-    // established (connected to us, or an established seqno admitted
-    // within its ttl) a share of its own allowance, which fresh keys cannot spend
-    if (!this.host.knows(announcement.peer, now)) {
-      const established = connected || this.inbound.established(message, now, this.host.ttl())
+    // whose seqno is established (admitted within its ttl) a share of its
+    // own allowance, which fresh keys cannot spend. A peer connected to us
+    // costs none: keys that announced twice can spend that allowance, a
+    // connection they cannot forge, and our connections bound these peers
+    if (!this.host.knows(announcement.peer, now) && !connected) {
+      const established = this.inbound.established(message, now, this.host.ttl())
 
       if (!(established ? this.returning : this.newPeers).take(now)) {
         return drop('over-budget')

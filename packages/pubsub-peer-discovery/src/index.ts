@@ -226,9 +226,10 @@ export interface PubSubPeerDiscoveryInit {
   /**
    * Peers we did not know that we accept per interval, node-wide; their
    * announcements beyond it are dropped (`over-budget`) until their next.
-   * Established peers we no longer hold (connected to us, or heard twice
+   * Authors we no longer hold whose seqno is established (heard twice
    * within their ttl) have an allowance of their own of as many, which
-   * fresh keys cannot spend (PROTOCOL.md R9)
+   * fresh keys cannot spend; a peer connected to us is accepted outside
+   * both (our connections bound those) (PROTOCOL.md R9)
    *
    * @default 128
    */

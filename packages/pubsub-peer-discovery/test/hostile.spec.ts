@@ -663,6 +663,30 @@ describe('hostile peers', () => {
       clock.restore()
     })
 
+    it('admits a peer connected to us though keys that were heard twice spent the allowance of established authors', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      // room for two peers heard: the keys are not held from one interval to the next
+      await create({ maxPeers: 2 })
+      const keys = await remotes(C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL)
+
+      // each key announces twice at once: its seqno is established (R3)
+      for (const k of keys) {
+        pubsub.deliver(message(k))
+        pubsub.deliver(message(k))
+      }
+      await clock.tickAsync(INTERVAL)
+
+      // again, no longer held: they spend the allowance of established authors (R9)
+      for (const k of keys) { pubsub.deliver(message(k)) }
+      expect(pubsub.deliver(message(keys[0]))).to.equal('ignore')
+
+      // a peer that connects to us costs a connection, not a key: it is still heard
+      const [joiner] = await remotes(1)
+      connected.set(joiner.id.toString(), multiaddr('/ip4/93.184.216.50/tcp/4001'))
+      expect(pubsub.deliver(message(joiner))).to.equal('accept')
+      clock.restore()
+    })
+
     it('still counts the peers of a large topic, each heard once a period: the ttl is reckoned from every peer heard', async () => {
       const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
       await create()
