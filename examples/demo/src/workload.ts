@@ -116,6 +116,10 @@ export class Workload {
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private readonly cursor: number[]
   private readonly inFlight = new Set<Promise<void>>()
+  /** Requests started so far; each request's number is its rank */
+  private count = 0
+  /** Numbers of the requests without a verdict yet, in ascending order (bounded like the requests in flight) */
+  private readonly unsettled = new Set<number>()
   /** Per node, requests waiting before their next attempt */
   private readonly waiters: Array<Set<Waiter>>
   /** Per node, its `connection:open` listener while running */
@@ -195,7 +199,34 @@ export class Workload {
     void p.finally(() => this.inFlight.delete(p))
   }
 
+  /** How many requests have started: a mark for `settled()` */
+  started (): number {
+    return this.count
+  }
+
+  /**
+   * Whether every request started before `mark` (a `started()` value) has
+   * its verdict (ok, failed, or ended by `stop()`): a request waiting up to
+   * `reconnectTimeout` for its peer is neither ok nor failed yet, so a count
+   * of failures taken before its requests settled can miss a loss.
+   */
+  settled (mark: number): boolean {
+    const oldest = this.unsettled.values().next()
+    return oldest.done === true || oldest.value >= mark
+  }
+
   async request (from: number, peer: PeerId): Promise<void> {
+    const id = this.count++
+    this.unsettled.add(id)
+
+    try {
+      await this.attempt(from, peer)
+    } finally {
+      this.unsettled.delete(id)
+    }
+  }
+
+  private async attempt (from: number, peer: PeerId): Promise<void> {
     const node = this.nodes[from]
     const stats = this.stats[from]
     const startedAt = Date.now()

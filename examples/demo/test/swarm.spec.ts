@@ -108,6 +108,10 @@ describe('demo swarm', function () {
     // the link is whole again: the client holds 3 connections to the server (a loaded machine dials slowly)
     await waitFor('the link to refill', () => client.services.pool.getConnections(swarm.nodes[link.server].peerId).length >= 3, 30_000, () => linkState(swarm))
 
+    // a request that failed an attempt in the faults may still wait for its peer (up to reconnectTimeout):
+    // only once every request started by now has its verdict can the failures below count the losses
+    const started = swarm.workload.started()
+    await waitFor('every request started through the fault cycle to succeed or fail', () => swarm.workload.settled(started), 40_000, () => linkState(swarm))
     const onLink = (e: { node?: number, peer?: number }): boolean => e.node === link.client && e.peer === link.server
     const degraded = swarm.monitor.count('degraded', onLink) + swarm.monitor.count('unhealthy', onLink)
     const replaced = swarm.monitor.count('replaced', onLink)

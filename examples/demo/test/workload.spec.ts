@@ -124,6 +124,33 @@ describe('demo workload', () => {
     expect(failures).to.deep.equal(['StreamResetError: the stream was reset'])
   })
 
+  it('a request waiting for its peer is not settled: a count of failures taken meanwhile has not seen its verdict', async () => {
+    const peer = fakePeer('peer')
+    const self = fakeNode(fakePeer('self'))
+    workload = new Workload([self.node], { interval: 60_000, retryDelay: 1, reconnectTimeout: 3_600_000 })
+    workload.start()
+
+    const request = workload.request(0, peer)
+    await until(() => workload?.waiting(0) === 1)
+    const mark = workload.started()
+
+    // a loss in the making, yet no failure counted
+    expect(workload.totals()).to.include({ ok: 0, failed: 0 })
+    expect(workload.settled(mark)).to.equal(false)
+
+    // a request started after the mark does not hold it back
+    const later = workload.request(0, peer)
+    await until(() => workload?.waiting(0) === 2)
+    const conn = connection(peer)
+    self.connections.push(conn)
+    self.opened(conn)
+    await request
+    expect(workload.settled(mark)).to.equal(true)
+    await later
+    expect(workload.settled(workload.started())).to.equal(true)
+    expect(workload.stats[0]).to.include({ ok: 2, failed: 0, retried: 2 })
+  })
+
   it('stop() ends a request waiting for its peer at once, and does not count it failed', async () => {
     const peer = fakePeer('peer')
     const self = fakeNode(fakePeer('self'))
