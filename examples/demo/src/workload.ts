@@ -276,6 +276,11 @@ export class Workload {
    * dials, if this node may). `stop()` ends every wait.
    */
   private async beforeRetry (from: number, peer: PeerId, attempt: number): Promise<void> {
+    if (!this.running) {
+      // stop() already woke the waiters: a wait begun now would hold stop() up to reconnectTimeout
+      return
+    }
+
     const direct = this.nodes[from].getConnections(peer).some(c => c.status === 'open' && c.limits == null)
 
     await new Promise<void>(resolve => {

@@ -151,6 +151,27 @@ describe('demo workload', () => {
     expect(workload.stats[0]).to.include({ ok: 2, failed: 0, retried: 2 })
   })
 
+  it('an attempt that fails after stop() does not wait for its peer (stop() would hang up to reconnectTimeout)', async () => {
+    const peer = fakePeer('peer')
+    const self = fakeNode(fakePeer('self'))
+    let fail: (err: Error) => void = () => {}
+    ;(self.node.services.pool as any).newStream = async () => new Promise((resolve, reject) => { fail = reject })
+    workload = new Workload([self.node], { interval: 60_000, reconnectTimeout: 3_600_000 })
+    workload.start()
+
+    let done = false
+    void workload.request(0, peer).then(() => { done = true })
+    const stopping = workload.stop()
+    // the link goes down under the attempt in flight: no direct connection is left
+    fail(Object.assign(new Error('the stream was reset'), { name: 'StreamResetError' }))
+    await until(() => done || workload?.waiting(0) !== 0)
+
+    expect(workload.waiting(0)).to.equal(0)
+    expect(done).to.equal(true)
+    expect(workload.stats[0]).to.include({ ok: 0, failed: 0 })
+    await stopping
+  })
+
   it('stop() ends a request waiting for its peer at once, and does not count it failed', async () => {
     const peer = fakePeer('peer')
     const self = fakeNode(fakePeer('self'))
