@@ -202,11 +202,14 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
   /**
    * Estimated nodes on our topics, for our period (S2): the established
-   * peers heard within the ttl (a flood of fresh keys does not count, R16),
-   * and us
+   * peers heard within the ttl reckoned from the established peers held (a
+   * flood of fresh keys does not count, R16, nor lengthens how long a peer
+   * gone counts), and us
    */
   private nodes (): number {
-    return this.cache.established(Date.now(), this.ttl()) + 1
+    const now = Date.now()
+    const ttl = peerTtl(this.cache.established(now, Infinity) + 1, this.options.schedule, C.PEER_TTL_PERIODS)
+    return this.cache.established(now, ttl) + 1
   }
 
   /**

@@ -151,14 +151,15 @@ export class PeerCache {
 
   /**
    * Established peers (connected to us, or heard announcing themselves
-   * twice, `settle` apart) heard within the ttl: the size estimate, which
-   * fresh keys cannot grow
+   * twice, `settle` apart) heard within `ttl` itself (not the longer ttl
+   * they were heard with, which a flood of fresh keys may have lengthened):
+   * the size estimate, which fresh keys cannot grow
    */
   established (now: number, ttl: number): number {
     let count = 0
 
     for (const entry of this.entries.values()) {
-      if (entry.established && !expired(entry, now, ttl)) {
+      if (entry.established && now - entry.heard <= ttl) {
         count++
       }
     }

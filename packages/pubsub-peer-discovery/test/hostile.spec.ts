@@ -708,6 +708,32 @@ describe('hostile peers', () => {
       clock.restore()
     })
 
+    it('does not stretch our announcement period by holding peers gone: a flood of fresh keys lengthens the ttl of the peers heard, not of the peers counted', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      await create()
+      // 60 established peers (heard twice), then gone: their ttl is 4 periods of a topic of 61, 44 intervals
+      const peers = await remotes(60)
+      for (const p of peers) { pubsub.deliver(message(p)) }
+      await clock.tickAsync(INTERVAL / 2)
+      for (const p of peers) { pubsub.deliver(message(p)) }
+
+      // fresh keys heard once, all along: the peers heard look many, so they are held longer
+      const rounds = async (n: number): Promise<void> => {
+        for (let round = 0; round < n; round++) {
+          for (const author of await remotes(32)) { pubsub.deliver(message(author)) }
+          await clock.tickAsync(INTERVAL)
+        }
+      }
+      await rounds(50)
+
+      // 50 intervals later we are alone with the flood: we announce about every interval
+      // (counting the 60 gone, once every 11)
+      const before = pubsub.published.length
+      await rounds(20)
+      expect(pubsub.published.length - before).to.be.at.least(10)
+      clock.restore()
+    })
+
     it('does not stretch our announcement period: fresh keys heard once do not count in the size estimate', async () => {
       const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
       await create()
