@@ -4,8 +4,9 @@
 // table, every failed test (package, full title, first line of its error:
 // the tail of a CI log names what failed) and one closing line:
 // "N passed, N failed, N skipped". A suite fails when its command exits
-// non-zero (or is killed), and also when it exits 0 without a mocha or
-// node:test summary: nothing then says its tests ran and passed.
+// non-zero (or is killed), when it exits 0 without a mocha or node:test
+// summary (nothing then says its tests ran and passed), and when a summary
+// counts a failed test whatever the exit code.
 // Runs on any Node (no dependencies); scripts/run.sh puts Node 24 on PATH first.
 import { spawn } from 'node:child_process'
 import { readFileSync, existsSync } from 'node:fs'
@@ -26,11 +27,39 @@ let anyFailed = false
 /** Failed tests listed after the table at most; the rest are counted */
 const MAX_LISTED = 50
 
-// passed/failed/skipped from the summaries of mocha (aegir) and node:test, whichever ran
-const COUNTS = {
-  passed: [/^\s*(\d+) passing/gm, /^ℹ pass (\d+)/gm],
-  failed: [/^\s*(\d+) failing/gm, /^ℹ fail (\d+)/gm],
-  skipped: [/^\s*(\d+) pending/gm, /^ℹ (?:skipped|todo) (\d+)/gm]
+// passed/failed/skipped from the summaries of mocha (aegir) and node:test, whichever ran.
+// mocha's epilogue: after a blank line, "  N passing (time)", then "  N pending" and
+// "  N failing" when there are any (a title or an error line that reads "3 passing" is none)
+const MOCHA_SUMMARY = /(?:^|\n)[ \t]*\n {2}(\d+) passing \([^)\n]*\)(?:\n {2}(\d+) pending(?=\n|$))?(?:\n {2}(\d+) failing(?=\n|$))?/g
+const NODE_TEST = {
+  passed: /^ℹ pass (\d+)$/gm,
+  failed: /^ℹ fail (\d+)$/gm,
+  skipped: /^ℹ (?:skipped|todo) (\d+)$/gm
+}
+
+/**
+ * passed, failed and skipped of every summary in `text`, and whether there was one
+ *
+ * @param {string} text - a suite's output, colours stripped
+ */
+function summaries (text) {
+  const counts = { passed: 0, failed: 0, skipped: 0, summarised: false }
+
+  for (const m of text.matchAll(MOCHA_SUMMARY)) {
+    counts.passed += Number(m[1])
+    counts.skipped += Number(m[2] ?? 0)
+    counts.failed += Number(m[3] ?? 0)
+    counts.summarised = true
+  }
+
+  for (const [key, re] of Object.entries(NODE_TEST)) {
+    for (const m of text.matchAll(re)) {
+      counts[key] += Number(m[1])
+      counts.summarised = true
+    }
+  }
+
+  return counts
 }
 
 /**
@@ -49,18 +78,18 @@ async function runSuite (name, cwd, command, args) {
     child.on('close', (c) => resolve(c ?? 1))
   })
   const text = strip(output)
-  const count = (res) => res.reduce((total, re) => total + [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0), 0)
   // exit 0 with no summary of mocha or node:test: the suite ended before its
   // runner reported (code under test called process.exit(0)), so nothing says its tests passed
-  const summarised = Object.values(COUNTS).flat().some(re => [...text.matchAll(re)].length > 0)
+  const { passed, failed, skipped, summarised } = summaries(text)
   const row = {
     name,
     command: [command === process.execPath ? 'node' : command, ...args.filter(a => a !== '--silent')].join(' '),
-    passed: count(COUNTS.passed),
-    failed: count(COUNTS.failed),
-    skipped: count(COUNTS.skipped),
+    passed,
+    failed,
+    skipped,
     seconds: Math.round((Date.now() - started) / 1000),
-    ok: code === 0 && summarised,
+    // a summary that counts a failed test fails the suite whatever its exit code (`cmd || true`)
+    ok: code === 0 && summarised && failed === 0,
     summarised,
     code,
     failures: failedTests(text),

@@ -82,6 +82,11 @@ describe('scripts/test-all.mjs', () => {
     addPackage('pkgs/node-test', '@t/node-test', 'node --test lock.test.mjs')
     write('pkgs/node-test/lock.test.mjs', NODE_TEST)
     addPackage('pkgs/broken', '@t/broken', 'node -e "console.log(\'compiling\'); console.error(\'src/index.ts(3,1): error TS1005\'); process.exit(2)"')
+    // titles and an error message that read like mocha's summary lines
+    addPackage('pkgs/titles', '@t/titles', `node ${JSON.stringify(MOCHA)} titles.spec.mjs`)
+    write('pkgs/titles/titles.spec.mjs', "describe('swarm', function () { describe('2 failing peers', function () { it('3 passing', () => { throw new Error('x\\n  4 passing (1ms)\\n  5 failing') }) }) })\nit('ok', () => {})\n")
+    // a test command that masks its runner's exit code
+    addPackage('pkgs/masked', '@t/masked', `node ${JSON.stringify(MOCHA)} ../titles/titles.spec.mjs || true`)
     // a suite that exits 0 before its runner prints a summary (code under test called process.exit(0))
     addPackage('pkgs/silent', '@t/silent', 'node -e "console.log(\'starting the swarm\'); process.exit(0)"')
     // the filter keeps the repository's own scripts suite out of the fake monorepo
@@ -98,6 +103,10 @@ describe('scripts/test-all.mjs', () => {
     assert.match(tail, /^@t\/green\s+1\s+0\s+0\s+\d+s\s+ok$/m, tail)
     assert.match(tail, /^@t\/red\s+1\s+4\s+0\s+\d+s\s+FAILED$/m, tail)
     assert.match(tail, /^@t\/node-test\s+1\s+1\s+0\s+\d+s\s+FAILED$/m, tail)
+    // counted from mocha's summary alone, not from titles or errors that look like it
+    assert.match(tail, /^@t\/titles\s+1\s+1\s+0\s+\d+s\s+FAILED$/m, tail)
+    // its summary says a test failed: exit code 0 or not
+    assert.match(tail, /^@t\/masked\s+1\s+1\s+0\s+\d+s\s+FAILED$/m, tail)
   })
 
   it('after the table, names every failed mocha test by package, full title and the first line of its error', () => {
