@@ -3,7 +3,7 @@
 // reporter. scripts/test-all.mjs prints them after its table, so the tail of
 // a CI log names what failed. Dependency-free.
 
-/** At most this many characters of an error's first line are kept */
+/** At most this many characters of an error's first line, and of a test's full title, are kept */
 export const MAX_ERROR_LENGTH = 500
 
 /**
@@ -57,7 +57,7 @@ function mochaFailures (lines) {
 
       while (j < lines.length && lines[j].trim() === '') j++
 
-      failures.push({ title: path.join(' > '), error: clip(lines[j]?.trim() ?? '') })
+      failures.push({ title: clip(path.join(' > ')), error: clip(lines[j]?.trim() ?? '') })
       next++
       i = j
     }
@@ -94,7 +94,7 @@ function nodeTestFailures (lines) {
     if (at == null || name == null) continue
 
     const file = at[1].replace(/^.*\//, '')
-    failures.push({ title: `${file} ${name[1]}`, error: clip((lines[i + 2] ?? '').trim()) })
+    failures.push({ title: clip(`${file} ${name[1]}`), error: clip((lines[i + 2] ?? '').trim()) })
     i += 2
   }
 

@@ -74,7 +74,7 @@ describe('scripts/test-all.mjs', () => {
   before(async () => {
     assert.ok(existsSync(MOCHA), `mocha is not installed at ${MOCHA}`)
     root = mkdtempSync(join(tmpdir(), 'x-test-all-test-'))
-    write('package.json', JSON.stringify({ name: 'root', private: true, workspaces: ['pkgs/*'] }))
+    write('package.json', JSON.stringify({ name: 'root', private: true, workspaces: ['pkgs/*', 'extra/*'] }))
     addPackage('pkgs/green', '@t/green', `node ${JSON.stringify(MOCHA)} green.spec.mjs`)
     write('pkgs/green/green.spec.mjs', "it('passes', () => {})\n")
     addPackage('pkgs/red', '@t/red', `node ${JSON.stringify(MOCHA)} red.spec.mjs`)
@@ -87,6 +87,10 @@ describe('scripts/test-all.mjs', () => {
     write('pkgs/titles/titles.spec.mjs', "describe('swarm', function () { describe('2 failing peers', function () { it('3 passing', () => { throw new Error('x\\n  4 passing (1ms)\\n  5 failing') }) }) })\nit('ok', () => {})\n")
     // a test command that masks its runner's exit code
     addPackage('pkgs/masked', '@t/masked', `node ${JSON.stringify(MOCHA)} ../titles/titles.spec.mjs || true`)
+    // a huge failure: 60 failed tests, the first with a 4000-character title
+    // (out of the filter of the first run)
+    addPackage('extra/long', '@t/long', `node ${JSON.stringify(MOCHA)} long.spec.mjs`)
+    write('extra/long/long.spec.mjs', "it('t'.repeat(4000), () => { throw new Error('e'.repeat(4000)) })\nfor (let i = 1; i < 60; i++) it(`fails ${i}`, () => { throw new Error('no') })\n")
     // a suite that exits 0 before its runner prints a summary (code under test called process.exit(0))
     addPackage('pkgs/silent', '@t/silent', 'node -e "console.log(\'starting the swarm\'); process.exit(0)"')
     // the filter keeps the repository's own scripts suite out of the fake monorepo
@@ -136,6 +140,16 @@ describe('scripts/test-all.mjs', () => {
     assert.equal(silent.code, 1, silent.output)
     assert.match(silentTail, /^@t\/silent\s+0\s+1\s+0\s+\d+s\s+FAILED$/m, silentTail)
     assert.ok(silentTail.split('\n').some(l => l.trim() === '@t/silent: npm run test exited with code 0 without a test summary; its last line: starting the swarm'), silentTail)
+  })
+
+  it('lists at most 50 failed tests, each line bounded however long its title and error', async () => {
+    const long = await runAll('long')
+    const longTail = long.output.slice(long.output.lastIndexOf('\nfailed tests'))
+    const listed = longTail.split('\n').filter(l => l.startsWith('  @t/long: '))
+    assert.equal(long.code, 1, longTail)
+    assert.equal(listed.length, 50, longTail)
+    assert.match(longTail, /^ {2}\.\.\. and 10 more \(see the output above\)$/m)
+    assert.ok(listed.every(l => l.length <= 1100), `a line of ${Math.max(...listed.map(l => l.length))} characters`)
   })
 
   it('names nothing when every test passed', async () => {
