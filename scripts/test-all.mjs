@@ -6,7 +6,9 @@
 // "N passed, N failed, N skipped". A suite fails when its command exits
 // non-zero (or is killed), when it exits 0 without a mocha or node:test
 // summary (nothing then says its tests ran and passed), and when a summary
-// counts a failed test whatever the exit code.
+// counts a failed test whatever the exit code. A suite still running after
+// X_SUITE_TIMEOUT_S seconds (default 1800) is killed, with every process it
+// started, and fails.
 // Runs on any Node (no dependencies); scripts/run.sh puts Node 24 on PATH first.
 import { spawn } from 'node:child_process'
 import { readFileSync, existsSync } from 'node:fs'
@@ -26,6 +28,20 @@ const rows = []
 let anyFailed = false
 /** Failed tests listed after the table at most; the rest are counted */
 const MAX_LISTED = 50
+/** A suite still running after this many seconds is killed with every process under it and fails */
+const SUITE_TIMEOUT_S = suiteTimeout(process.env.X_SUITE_TIMEOUT_S ?? '1800')
+/** The output of a suite kept for its row: the tail, where the summaries and failures are */
+const MAX_KEPT_OUTPUT = 16 * 1024 * 1024
+
+/** @param {string} value - X_SUITE_TIMEOUT_S */
+function suiteTimeout (value) {
+  const seconds = Number(value)
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds <= 0) {
+    process.stderr.write(`X_SUITE_TIMEOUT_S must be a positive number of seconds, not "${value}"\n`)
+    process.exit(2)
+  }
+  return seconds
+}
 
 // passed/failed/skipped from the summaries of mocha (aegir) and node:test, whichever ran.
 // mocha's epilogue: after a blank line, "  N passing (time)", then "  N pending" and
@@ -70,12 +86,34 @@ async function runSuite (name, cwd, command, args) {
   process.stdout.write(`\n===== ${name} (${cwd === root ? '.' : cwd.slice(root.length + 1)}): ${[command, ...args].join(' ')} =====\n`)
   const started = Date.now()
   let output = ''
+  let timedOut = false
+  const keep = (d) => {
+    output += d
+    if (output.length > MAX_KEPT_OUTPUT) output = output.slice(-MAX_KEPT_OUTPUT)
+  }
   const code = await new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout.on('data', (d) => { output += d; process.stdout.write(d) })
-    child.stderr.on('data', (d) => { output += d; process.stderr.write(d) })
-    child.on('error', (err) => { output += String(err) })
-    child.on('close', (c) => resolve(c ?? 1))
+    // its own process group, so a hung suite is ended with everything it started
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const killGroup = (signal) => {
+      try { process.kill(-child.pid, signal) } catch {}
+    }
+    const timer = setTimeout(() => {
+      timedOut = true
+      killGroup('SIGTERM')
+      setTimeout(() => { killGroup('SIGKILL') }, 10_000).unref()
+    }, SUITE_TIMEOUT_S * 1000)
+    const onInterrupt = () => { killGroup('SIGTERM'); process.exit(130) }
+    process.once('SIGINT', onInterrupt)
+    child.stdout.on('data', (d) => { keep(d); process.stdout.write(d) })
+    child.stderr.on('data', (d) => { keep(d); process.stderr.write(d) })
+    child.on('error', (err) => { keep(String(err)) })
+    child.on('close', (c) => {
+      clearTimeout(timer)
+      process.off('SIGINT', onInterrupt)
+      // anything it left behind in its group (a server, a go peer) goes with it
+      killGroup('SIGKILL')
+      resolve(c ?? 1)
+    })
   })
   const text = strip(output)
   // exit 0 with no summary of mocha or node:test: the suite ended before its
@@ -92,6 +130,7 @@ async function runSuite (name, cwd, command, args) {
     ok: code === 0 && summarised && failed === 0,
     summarised,
     code,
+    timedOut,
     failures: failedTests(text),
     lastLine: lastLine(text)
   }
@@ -109,7 +148,9 @@ function failureLines () {
       lines.push(`  ${r.name}: ${f.title}: ${f.error}`)
     }
 
-    if (r.code === 0 && !r.summarised) {
+    if (r.timedOut) {
+      lines.push(`  ${r.name}: ${r.command} did not end within ${SUITE_TIMEOUT_S} s and was killed; its last line: ${r.lastLine}`)
+    } else if (r.code === 0 && !r.summarised) {
       lines.push(`  ${r.name}: ${r.command} exited with code 0 without a test summary; its last line: ${r.lastLine}`)
     } else if (r.failures.length === 0 && !r.ok) {
       lines.push(`  ${r.name}: ${r.command} exited with code ${r.code} before naming a failed test; its last line: ${r.lastLine}`)

@@ -4,7 +4,7 @@
 // so a CI log that keeps only its tail still says what failed.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -56,9 +56,13 @@ const addPackage = (dir, name, test) => {
 }
 
 /** @returns {Promise<{ code: number, output: string }>} */
-const runAll = (...args) => new Promise((resolve, reject) => {
+const runAll = (...args) => runAllWith({}, ...args)
+
+/** @returns {Promise<{ code: number, output: string }>} */
+const runAllWith = (extraEnv, ...args) => new Promise((resolve, reject) => {
   // without the variable that makes a `node --test` inside this test report to this runner
-  const { NODE_TEST_CONTEXT, ...env } = process.env
+  const { NODE_TEST_CONTEXT, ...inherited } = process.env
+  const env = { ...inherited, ...extraEnv }
   const child = spawn(process.execPath, [SCRIPT, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', d => { output += d })
@@ -93,6 +97,9 @@ describe('scripts/test-all.mjs', () => {
     write('extra/long/long.spec.mjs', "it('t'.repeat(4000), () => { throw new Error('e'.repeat(4000)) })\nfor (let i = 1; i < 60; i++) it(`fails ${i}`, () => { throw new Error('no') })\n")
     // a suite that exits 0 before its runner prints a summary (code under test called process.exit(0))
     addPackage('pkgs/silent', '@t/silent', 'node -e "console.log(\'starting the swarm\'); process.exit(0)"')
+    // a suite that never ends (a timer or socket left open): its npm and the node under it
+    addPackage('extra/hung', '@t/hung', 'node hang.mjs')
+    write('extra/hung/hang.mjs', "import { writeFileSync } from 'node:fs'\nwriteFileSync('hung.pid', String(process.pid))\nconsole.log('forming the swarm')\nsetInterval(() => {}, 1000)\n")
     // the filter keeps the repository's own scripts suite out of the fake monorepo
     result = await runAll('pkgs')
     tail = result.output.slice(result.output.lastIndexOf('\npackage '))
@@ -150,6 +157,31 @@ describe('scripts/test-all.mjs', () => {
     assert.equal(listed.length, 50, longTail)
     assert.match(longTail, /^ {2}\.\.\. and 10 more \(see the output above\)$/m)
     assert.ok(listed.every(l => l.length <= 1100), `a line of ${Math.max(...listed.map(l => l.length))} characters`)
+  })
+
+  it('ends a suite that outlives X_SUITE_TIMEOUT_S, with every process under it, and names it', async () => {
+    const hung = await runAllWith({ X_SUITE_TIMEOUT_S: '3' }, 'hung')
+    const hungTail = hung.output.slice(hung.output.lastIndexOf('\npackage '))
+    assert.equal(hung.code, 1, hung.output)
+    assert.match(hungTail, /^@t\/hung\s+0\s+1\s+0\s+\d+s\s+FAILED$/m, hungTail)
+    assert.ok(hungTail.split('\n').some(l => l.trim() === '@t/hung: npm run test did not end within 3 s and was killed; its last line: forming the swarm'), hungTail)
+    const pid = Number(readFileSync(join(root, 'extra/hung/hung.pid'), 'utf8'))
+    // gone, or dead and not yet reaped by its new parent (a zombie runs nothing)
+    const running = () => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+      } catch {
+        return false
+      }
+    }
+    for (let i = 0; i < 50 && running(); i++) await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(running(), false, `the suite's node process ${pid} is still running`)
+  })
+
+  it('refuses a time limit that is not a positive number of seconds', async () => {
+    const bad = await runAllWith({ X_SUITE_TIMEOUT_S: 'soon' }, 'green')
+    assert.equal(bad.code, 2, bad.output)
+    assert.match(bad.output, /X_SUITE_TIMEOUT_S must be a positive number of seconds, not "soon"/)
   })
 
   it('names nothing when every test passed', async () => {
