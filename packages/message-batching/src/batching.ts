@@ -27,6 +27,9 @@ interface Target {
   dial?: BatchingTarget
 }
 
+/** A timer longer than this fires at once */
+const MAX_REQUEST_TIMEOUT = 2 ** 31 - 1
+
 export class MessageBatchingService implements MessageBatching, Startable {
   public readonly [serviceCapabilities]: string[] = [MESSAGE_BATCHING_CAPABILITY]
   public readonly [Symbol.toStringTag] = '@x/message-batching'
@@ -156,6 +159,21 @@ export class MessageBatchingService implements MessageBatching, Startable {
     })
   }
 
+  /**
+   * `@x/health`'s timeout for the peer (a ping's), at least
+   * `minRequestTimeout`; the default when health is absent or gives no
+   * positive number
+   */
+  private adaptiveRequestTimeout (peer: PeerId): number {
+    const fromHealth = this.health?.getTimeout(peer)
+
+    if (typeof fromHealth !== 'number' || !Number.isFinite(fromHealth) || fromHealth <= 0) {
+      return DEFAULT_REQUEST_TIMEOUT
+    }
+
+    return Math.min(Math.max(fromHealth, this.settings.minRequestTimeout), MAX_REQUEST_TIMEOUT)
+  }
+
   async request (peer: BatchingTarget, name: string, data: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
     const { channel, priority, target } = this.prepare(peer, name, data, options)
     options.signal?.throwIfAborted()
@@ -165,7 +183,7 @@ export class MessageBatchingService implements MessageBatching, Startable {
       throw new TooManyRequestsError(`${channel.outstandingRequests + channel.abandonedRequests} requests to ${target.key} are unanswered`)
     }
 
-    const timeout = this.settings.requestTimeout ?? this.health?.getTimeout(target.peer) ?? DEFAULT_REQUEST_TIMEOUT
+    const timeout = this.settings.requestTimeout ?? this.adaptiveRequestTimeout(target.peer)
 
     return new Promise<Uint8Array>((resolve, reject) => {
       const item: OutgoingItem = {

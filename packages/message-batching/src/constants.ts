@@ -19,6 +19,12 @@ export const COMPRESSION_MIN_SAVING = 0.1
 /** After incompressible frames, deflate is not tried for 1, 2, 4 ... up to this many frames */
 export const COMPRESSION_MAX_SKIP = 64
 export const DEFAULT_REQUEST_TIMEOUT = 10_000
+/**
+ * The least a request waits when its timeout comes from `@x/health`: that is
+ * a ping's timeout (a round trip), and a request also waits in the queues,
+ * for its batch and for the remote handler
+ */
+export const DEFAULT_MIN_REQUEST_TIMEOUT = 2_000
 export const DEFAULT_OPEN_TIMEOUT = 10_000
 
 /** Queued bytes per peer and priority before `send` waits */

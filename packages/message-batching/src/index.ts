@@ -28,7 +28,8 @@
  *
  * **Requests**: `request()` is answered by the remote handler's return
  * value, over the same stream; it times out after `requestTimeout`, or
- * `@x/health`'s `getTimeout(peer)` when that service is present (or
+ * `@x/health`'s `getTimeout(peer)`, at least `minRequestTimeout`, when that
+ * service is present (or
  * earlier, on its `signal`). A handler that takes longer than
  * `handlerTimeout` is answered for with an error.
  *
@@ -256,6 +257,16 @@ export interface MessageBatchingInit {
    * @default `@x/health`'s getTimeout(peer) when present, else 10000
    */
   requestTimeout?: number
+
+  /**
+   * The least a request waits when its timeout is `@x/health`'s
+   * `getTimeout(peer)`, ms: that is a ping's timeout, and a request also
+   * waits in the queues, for its batch and for the remote handler (not
+   * applied to an explicit `requestTimeout`)
+   *
+   * @default 2000
+   */
+  minRequestTimeout?: number
 
   /**
    * How long opening a stream may take, ms

@@ -33,6 +33,7 @@ export interface BatchingSettings extends FlushSettings {
   maxWaiting: number
   maxPeers: number
   requestTimeout?: number
+  minRequestTimeout: number
   openTimeout: number
   maxInboundStreams: number
   maxOutboundStreams: number
@@ -160,6 +161,7 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
     maxWaiting: integer('maxWaiting', init.maxWaiting, c.DEFAULT_MAX_WAITING, 0),
     maxPeers: integer('maxPeers', init.maxPeers, c.DEFAULT_MAX_PEERS, 1),
     requestTimeout: optionalInteger('requestTimeout', init.requestTimeout),
+    minRequestTimeout: integer('minRequestTimeout', init.minRequestTimeout, c.DEFAULT_MIN_REQUEST_TIMEOUT, 0, MAX_TIMER),
     openTimeout: integer('openTimeout', init.openTimeout, c.DEFAULT_OPEN_TIMEOUT, 1, MAX_TIMER),
     maxInboundStreams: integer('maxInboundStreams', init.maxInboundStreams, c.DEFAULT_MAX_INBOUND_STREAMS, 1),
     maxOutboundStreams: integer('maxOutboundStreams', init.maxOutboundStreams, c.DEFAULT_MAX_OUTBOUND_STREAMS, 1),

@@ -200,7 +200,7 @@ describe('service', () => {
 
     it("uses @x/health's getTimeout(peer), found by capability, when no requestTimeout is set", async () => {
       const health = { [serviceCapabilities]: ['@x/health'], getTimeout: sinon.stub().returns(120) }
-      const a = await node({}, { health })
+      const a = await node({ minRequestTimeout: 100 }, { health })
       const b = await node()
       link(a, b)
       b.service.handle('slow', async () => new Promise(() => {}))
@@ -208,6 +208,38 @@ describe('service', () => {
       await clock.tickAsync(120)
       expect(await outcome).to.have.property('name', 'TimeoutError')
       expect(health.getTimeout.calledWith(b.peerId)).to.be.true()
+    })
+
+    it("waits at least minRequestTimeout (2000 ms by default) when @x/health's timeout, a ping's, is shorter: a request waits in queues and for a handler", async () => {
+      const health = { [serviceCapabilities]: ['@x/health'], getTimeout: sinon.stub().returns(500) }
+      const a = await node({}, { health })
+      const b = await node()
+      link(a, b)
+      b.service.handle('busy', async (data) => new Promise(resolve => setTimeout(() => { resolve(data) }, 1500)))
+      const answer = a.service.request(b.peerId, 'busy', text('?')).catch(err => err)
+      await clock.tickAsync(1600)
+      expect(await answer).to.deep.equal(text('?'))
+
+      b.service.handle('slow', async () => new Promise(() => {}))
+      const outcome = a.service.request(b.peerId, 'slow', text('?')).catch(err => err)
+      await clock.tickAsync(2000)
+      const err = await outcome
+      expect(err).to.have.property('name', 'TimeoutError')
+      expect(err.message).to.include('within 2000 ms')
+    })
+
+    it("falls back to the default when @x/health's timeout is not a positive number", async () => {
+      const health = { [serviceCapabilities]: ['@x/health'], getTimeout: sinon.stub().returns(Number.NaN) }
+      const a = await node({}, { health })
+      const b = await node()
+      link(a, b)
+      b.service.handle('slow', async () => new Promise(() => {}))
+      const outcome = a.service.request(b.peerId, 'slow', text('?')).catch(err => err)
+      await clock.tickAsync(9_999)
+      await clock.tickAsync(1)
+      const err = await outcome
+      expect(err).to.have.property('name', 'TimeoutError')
+      expect(err.message).to.include('within 10000 ms')
     })
 
     it('answers requests by id, in any order', async () => {
@@ -225,7 +257,7 @@ describe('service', () => {
     const components: any = { registrar: stubInterface(), connectionManager: stubInterface(), logger: { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {} }) } }
     for (const init of [{ maxBatchSize: 0 }, { batchTimeout: -1 }, { compression: { level: 10 } }, { limits: { maxMessageBytes: 2 ** 21 } }, { metricsPrefix: 'bad-prefix' }, { maxBatchSize: 1.5 },
       { flowControl: 'on' }, { flowControl: { maxUnackedBytes: 100 } }, { flowControl: { protocol: '/x/batch/1.0.0' } }, { flowControl: { ackTimeout: 0 } }, { flowControl: { ackTimeout: 2 ** 31 } }, { maxRunningHandlers: 0 }, { maxInboundSessions: 0 }, { maxPendingAnswerBytes: -1 },
-      { handlerTimeout: 2 ** 31 }, { requestTimeout: 2 ** 31 }, { openTimeout: 2 ** 31 }, { reopenBackoff: { initialDelay: 100, maxDelay: 50 } }, { reopenBackoff: 5 }]) {
+      { handlerTimeout: 2 ** 31 }, { requestTimeout: 2 ** 31 }, { minRequestTimeout: 2 ** 31 }, { minRequestTimeout: -1 }, { openTimeout: 2 ** 31 }, { reopenBackoff: { initialDelay: 100, maxDelay: 50 } }, { reopenBackoff: 5 }]) {
       expect(() => new MessageBatchingService(components, init as any)).to.throw().with.property('name', 'InvalidBatchingOptionError')
     }
 

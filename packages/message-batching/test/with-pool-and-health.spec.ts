@@ -47,8 +47,8 @@ describe('with @x/connection-pool and @x/health on real nodes', () => {
     expect(a.services.batching.getMetrics().streamsOpened).to.equal(2)
   })
 
-  it("times requests out after @x/health's adaptive timeout for the peer", async () => {
-    a = await createNode({}, { ping: ping(), health: connectionHealth({ checkInterval: 60_000, minTimeout: 1000, maxTimeout: 1000 }) })
+  it("times requests out after @x/health's adaptive timeout for the peer (above minRequestTimeout)", async () => {
+    a = await createNode({ minRequestTimeout: 500 }, { ping: ping(), health: connectionHealth({ checkInterval: 60_000, minTimeout: 1000, maxTimeout: 1000 }) })
     b = await createNode({}, { ping: ping() })
     b.services.batching.handle('never', async () => new Promise(() => {}))
     await a.dial(b.getMultiaddrs()[0])
