@@ -44,9 +44,10 @@ function suiteTimeout (value) {
 }
 
 // passed/failed/skipped from the summaries of mocha (aegir) and node:test, whichever ran.
-// mocha's epilogue: after a blank line, "  N passing (time)", then "  N pending" and
-// "  N failing" when there are any (a title or an error line that reads "3 passing" is none)
-const MOCHA_SUMMARY = /(?:^|\n)[ \t]*\n {2}(\d+) passing \([^)\n]*\)(?:\n {2}(\d+) pending(?=\n|$))?(?:\n {2}(\d+) failing(?=\n|$))?/g
+// mocha's epilogue: "  N passing (time)" after a blank line (node runs) or right after a
+// passed test's line (aegir's browser runs), then "  N pending" and "  N failing" when
+// there are any (a title or an error line that reads "3 passing" is none)
+const MOCHA_SUMMARY = /(?:^|\n)(?:[ \t]*|[^\n]*[\u2714\u2705][^\n]*)\n {2}(\d+) passing \([^)\n]*\)(?:\n {2}(\d+) pending(?=\n|$))?(?:\n {2}(\d+) failing(?=\n|$))?/g
 const NODE_TEST = {
   passed: /^ℹ pass (\d+)$/gm,
   failed: /^ℹ fail (\d+)$/gm,

@@ -100,6 +100,9 @@ describe('scripts/test-all.mjs', () => {
     // a suite that never ends (a timer or socket left open): its npm and the node under it
     addPackage('extra/hung', '@t/hung', 'node hang.mjs')
     write('extra/hung/hang.mjs', "import { writeFileSync } from 'node:fs'\nwriteFileSync('hung.pid', String(process.pid))\nconsole.log('forming the swarm')\nsetInterval(() => {}, 1000)\n")
+    // a node run and a browser run, as aegir prints them: the browser summary follows a test line, no blank line
+    addPackage('extra/browser', '@t/browser', 'node two-runs.mjs')
+    write('extra/browser/two-runs.mjs', "console.log('test node.js\\n  \\u2714 passes\\n\\n  2 passing (3ms)\\n\\ntest browser\\n  \\u2705 passes in chromium\\n\\u001b[92m \\u001b[0m\\u001b[32m 66 passing\\u001b[0m\\u001b[90m (1m)\\u001b[0m')\n")
     // the filter keeps the repository's own scripts suite out of the fake monorepo
     result = await runAll('pkgs')
     tail = result.output.slice(result.output.lastIndexOf('\npackage '))
@@ -182,6 +185,13 @@ describe('scripts/test-all.mjs', () => {
     const bad = await runAllWith({ X_SUITE_TIMEOUT_S: 'soon' }, 'green')
     assert.equal(bad.code, 2, bad.output)
     assert.match(bad.output, /X_SUITE_TIMEOUT_S must be a positive number of seconds, not "soon"/)
+  })
+
+  it('counts a browser run whose summary follows its last test line', async () => {
+    const browser = await runAll('browser')
+    const browserTail = browser.output.slice(browser.output.lastIndexOf('\npackage '))
+    assert.equal(browser.code, 0, browser.output)
+    assert.match(browserTail, /^@t\/browser\s+68\s+0\s+0\s+\d+s\s+ok$/m, browserTail)
   })
 
   it('names nothing when every test passed', async () => {
