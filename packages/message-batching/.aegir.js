@@ -1,52 +1,8 @@
 /**
- * The suite's aegir settings, plus a browser runner for the specs that need
- * no network (stub components, fake time): headless Chromium from the
- * system (`CHROMIUM_PATH`, default the Debian `chromium`), driven by aegir's
- * playwright runner. That runner installs its own Chromium build before
- * every run; the `before` hook marks that build as installed in a temporary
- * browsers directory, so nothing is downloaded and the system Chromium
- * (`executablePath`) is what runs.
+ * The suite's aegir settings, plus a browser runner (system Chromium) for the
+ * specs that need no network: see scripts/lib/aegir-system-chromium.js
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { withSystemChromium } from '../../scripts/lib/aegir-system-chromium.js'
 import root from '../../.aegir.js'
 
-const require = createRequire(import.meta.url)
-
-export default {
-  ...root,
-  test: {
-    ...root.test,
-    before: async (argv) => {
-      if (!(argv.target ?? []).includes('browser')) {
-        return {}
-      }
-
-      const { browsers } = JSON.parse(readFileSync(join(dirname(require.resolve('playwright-core')), 'browsers.json'), 'utf8'))
-      const dir = mkdtempSync(join(tmpdir(), 'x-batching-browsers-'))
-
-      for (const browser of browsers.filter(b => b.name.startsWith('chromium'))) {
-        const browserDir = join(dir, `${browser.name.replace(/-/g, '_')}-${browser.revision}`)
-        mkdirSync(browserDir)
-        writeFileSync(join(browserDir, 'INSTALLATION_COMPLETE'), '')
-      }
-
-      return { dir, env: { PLAYWRIGHT_BROWSERS_PATH: dir, PLAYWRIGHT_SKIP_BROWSER_GC: '1' } }
-    },
-    after: async (argv, before) => {
-      if (before?.dir != null) {
-        rmSync(before.dir, { recursive: true, force: true })
-      }
-    },
-    browser: {
-      config: {
-        browser: 'chromium',
-        browserContextOptions: {
-          executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-        }
-      }
-    }
-  }
-}
+export default withSystemChromium(root, 'batching', import.meta.url)
