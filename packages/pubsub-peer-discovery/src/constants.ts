@@ -10,6 +10,12 @@ export const TOPIC = '_peer-discovery._p2p._pubsub'
 export const DEFAULT_INTERVAL = 10 * second
 export const DEFAULT_JITTER = 0.1
 export const DEFAULT_TARGET_ANNOUNCEMENTS = 6
+/**
+ * The longest period, in intervals, the size estimate can stretch our
+ * announcements to (S2): keys that each announce twice look like nodes, so
+ * the estimate is capped; a topic of up to 192 nodes is not affected
+ */
+export const DEFAULT_MAX_PERIOD = 32
 export const DEFAULT_ANNOUNCE_DEBOUNCE = second
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024
 export const DEFAULT_MAX_ADDRESSES = 64

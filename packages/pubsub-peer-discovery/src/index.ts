@@ -123,6 +123,18 @@ export interface PubSubPeerDiscoveryInit {
   targetAnnouncements?: number
 
   /**
+   * The longest period, in intervals, between our periodic announcements,
+   * whatever the estimated topic size: keys that each announce twice count
+   * as nodes, so this bounds how far a flood of them can slow every node's
+   * announcements (PROTOCOL.md, S2). Topics of up to `maxPeriod *
+   * targetAnnouncements` nodes are not affected; larger ones carry more
+   * than `targetAnnouncements` announcements per interval
+   *
+   * @default 32
+   */
+  maxPeriod?: number
+
+  /**
    * Our addresses are announced this long after they last changed, ms
    *
    * @default 1000

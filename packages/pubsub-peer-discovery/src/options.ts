@@ -48,7 +48,8 @@ export function resolveOptions (init: PubSubPeerDiscoveryInit): DiscoveryOptions
     schedule: {
       interval: positive('interval', init.interval, C.DEFAULT_INTERVAL),
       jitter,
-      targetAnnouncements: positive('targetAnnouncements', init.targetAnnouncements, C.DEFAULT_TARGET_ANNOUNCEMENTS, true)
+      targetAnnouncements: positive('targetAnnouncements', init.targetAnnouncements, C.DEFAULT_TARGET_ANNOUNCEMENTS, true),
+      maxPeriod: positive('maxPeriod', init.maxPeriod, C.DEFAULT_MAX_PERIOD, true)
     },
     announceDebounce,
     limits: {

@@ -8,7 +8,9 @@
  * a random point of it: the topic as a whole carries about K announcements
  * per interval whatever N is (N is estimated from the peers heard). A peer
  * is considered unheard after several periods, so the slower rhythm never
- * makes peers look gone.
+ * makes peers look gone. The period is at most `maxPeriod` intervals: keys
+ * that each announce twice count as nodes, so a flood of them could
+ * otherwise make every node announce almost never.
  *
  * Newcomers do not wait a period: the nodes connected to a newcomer answer
  * it (PROTOCOL.md, "Announcing").
@@ -19,16 +21,18 @@ export interface ScheduleOptions {
   interval: number
   jitter: number
   targetAnnouncements: number
+  /** The longest period, intervals, whatever the size estimate (keys that announce twice look like nodes); unbounded if not set */
+  maxPeriod?: number
 }
 
-/** Intervals between a node's own announcements in a topic of `nodes` */
-export function periodIntervals (nodes: number, targetAnnouncements: number): number {
-  return Math.max(1, Math.ceil(nodes / targetAnnouncements))
+/** Intervals between a node's own announcements in a topic of `nodes`, at most `maxPeriod` */
+export function periodIntervals (nodes: number, targetAnnouncements: number, maxPeriod = Infinity): number {
+  return Math.max(1, Math.min(maxPeriod, Math.ceil(nodes / targetAnnouncements)))
 }
 
 /** Delay until the next periodic announcement, ms */
 export function nextAnnouncementDelay (nodes: number, options: ScheduleOptions, random: () => number = Math.random): number {
-  const period = periodIntervals(nodes, options.targetAnnouncements) * options.interval
+  const period = periodIntervals(nodes, options.targetAnnouncements, options.maxPeriod) * options.interval
   const jitter = 1 + options.jitter * (2 * random() - 1)
 
   // uniform over half a period to one and a half: on average once a period,
@@ -53,5 +57,5 @@ export function answerDelay (options: ScheduleOptions, random: () => number = Ma
 
 /** How long a peer counts as heard after its last announcement, ms */
 export function peerTtl (nodes: number, options: ScheduleOptions, periods: number): number {
-  return periodIntervals(nodes, options.targetAnnouncements) * options.interval * periods
+  return periodIntervals(nodes, options.targetAnnouncements, options.maxPeriod) * options.interval * periods
 }

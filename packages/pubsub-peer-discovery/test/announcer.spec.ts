@@ -208,7 +208,7 @@ describe('announcements (fake time)', () => {
   })
 
   it('rejects invalid options by name', async () => {
-    for (const init of [{ interval: 0 }, { jitter: 1 }, { maxAddresses: -1 }, { targetAnnouncements: 1.5 }, { announceDebounce: -5 }, { nameResolutionTimeout: 0 }, { nameResolutionTimeout: 2 ** 31 }, { nameResolutionTimeout: 1.5 }]) {
+    for (const init of [{ interval: 0 }, { jitter: 1 }, { maxAddresses: -1 }, { targetAnnouncements: 1.5 }, { maxPeriod: 0 }, { maxPeriod: 2.5 }, { announceDebounce: -5 }, { nameResolutionTimeout: 0 }, { nameResolutionTimeout: 2 ** 31 }, { nameResolutionTimeout: 1.5 }]) {
       await create().catch(() => {})
       expect(() => new PubSubPeerDiscovery({ logger: defaultLogger() } as any, init)).to.throw().with.property('name', 'InvalidDiscoveryOptionError')
     }

@@ -748,6 +748,36 @@ describe('hostile peers', () => {
       expect(pubsub.published.length - before).to.be.at.least(10)
       clock.restore()
     })
+    it('keys that each announce twice, half an interval apart, stretch our period at most to maxPeriod', async () => {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+      await create()
+      // 1,152 keys, 128 new ones an interval (the new-peer budget), each
+      // heard twice half an interval apart: they count as 1,024 nodes, a
+      // period of 171 intervals without the cap
+      const keys: Remote[] = []
+      for (let round = 0; round < 9; round++) {
+        const batch = await remotes(C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL)
+        for (const k of batch) { pubsub.deliver(message(k)) }
+        await clock.tickAsync(INTERVAL / 2)
+        for (const k of batch) { pubsub.deliver(message(k)) }
+        await clock.tickAsync(INTERVAL / 2)
+        keys.push(...batch)
+      }
+      // past the warm-up and any period drawn before the cap was reached
+      await clock.tickAsync(2 * C.DEFAULT_MAX_PERIOD * INTERVAL)
+
+      // each period is drawn within half a period to one and a half, jittered
+      // by 10% (S2): at most 53 intervals apart when capped at 32, at least 77
+      // at a period of 171; so over 320 intervals, keys kept alive all along,
+      // at least 6 announcements capped, at most 5 not
+      const before = pubsub.published.length
+      for (let round = 0; round < 10 * C.DEFAULT_MAX_PERIOD; round++) {
+        for (const k of keys.slice((round * 16) % keys.length, (round * 16) % keys.length + 16)) { pubsub.deliver(message(k)) }
+        await clock.tickAsync(INTERVAL)
+      }
+      expect(pubsub.published.length - before).to.be.at.least(6)
+      clock.restore()
+    })
   })
 
   describe('8. topic validator', () => {

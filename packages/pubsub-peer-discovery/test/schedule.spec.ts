@@ -12,6 +12,16 @@ describe('announcement schedule', () => {
     expect(periodIntervals(1000, 6)).to.equal(167)
   })
 
+  it('caps the period, and so the delay and the ttl, at maxPeriod intervals', () => {
+    expect(periodIntervals(1000, 6, 32)).to.equal(32)
+    expect(periodIntervals(50, 6, 32)).to.equal(9)
+    const capped = { ...options, maxPeriod: 32 }
+    for (let i = 0; i < 200; i++) {
+      expect(nextAnnouncementDelay(1000, capped)).to.be.at.most(1.5 * 1.1 * 32 * options.interval)
+    }
+    expect(peerTtl(1000, capped, 4)).to.equal(4 * 32 * options.interval)
+  })
+
   it('keeps the announcements per interval of the whole topic near K as N grows', () => {
     for (const nodes of [10, 50, 200, 1000]) {
       // expected announcements per interval: each node once per mean delay
