@@ -38,6 +38,7 @@ import { CpuBurn } from './lib/cpu.ts'
 import { evaluateMinute } from './lib/evaluate.ts'
 import { GoFleet } from './lib/go-fleet.ts'
 import { DEATH_GRACE, FAULT_GRACE, Ledger } from './lib/ledger.ts'
+import { MinuteBook } from './lib/minutes.ts'
 import { parseSoakOptions } from './lib/options.ts'
 import { HEADER, renderRow, renderTable } from './lib/report.ts'
 import { childProcesses, isAlive, LagMonitor, sampleResources } from './lib/resources.ts'
@@ -45,8 +46,9 @@ import { buildSchedule } from './lib/schedule.ts'
 import { SoakWorkload } from './lib/workload.ts'
 import type { JudgedLoss } from './lib/checks.ts'
 import type { Fault, ProxiedSockets } from './lib/ledger.ts'
+import type { MinuteEnd } from './lib/minutes.ts'
 import type { MinuteRow } from './lib/report.ts'
-import type { ResourceSample } from './lib/resources.ts'
+import type { ConnectionCounts, ResourceSample } from './lib/resources.ts'
 import type { ScheduledDisruption } from './lib/schedule.ts'
 import type { Loss, PendingItem } from './lib/workload.ts'
 
@@ -190,28 +192,63 @@ function judged (from: number, to: number): JudgedLoss[] {
   return losses.filter(l => l.at >= from && l.at < to).map(l => ledger == null ? { ...l, explainedBy: null } : judge(l, ledger))
 }
 
-let lastTotals = { echo: 0, retried: 0, messages: 0, requests: 0 }
 /** The signal that ended the run early, if one did */
 let interrupted: string | undefined
 
-function check (minute: number, from: number, to: number, stalled: number): void {
-  const totals = workload?.totals ?? lastTotals
+/** What a minute counted, read when it ends (lib/minutes.ts) */
+interface MinuteSnapshot {
+  totals: { echo: number, retried: number, messages: number, requests: number }
+  lag: { p99: number, max: number }
+  /** Sends, requests and echoes in flight for longer than STALL_AFTER */
+  stalled: number
+}
+
+const book = new MinuteBook<MinuteSnapshot>({
+  start: startedAt,
+  interval: options.checkInterval,
+  duration: options.duration,
+  read: () => {
+    const t = workload?.totals
+    return {
+      totals: { echo: t?.echo ?? 0, retried: t?.retried ?? 0, messages: t?.messages ?? 0, requests: t?.requests ?? 0 },
+      lag: lag.take(),
+      stalled: workload?.pendingItems(Date.now() - STALL_AFTER).length ?? 0
+    }
+  }
+})
+
+/** Connections of every js node, to each go peer, and through the fault proxy */
+function connectionCounts (): ConnectionCounts | undefined {
+  if (swarm == null) {
+    return undefined
+  }
+
+  const nodes = swarm.nodes
+  return {
+    byNode: nodes.map(n => n.getConnections().length),
+    toGo: fleet.peers.map(p => nodes.map(n => n.getConnections().filter(c => c.remotePeer.toString() === p.peerId).length)),
+    proxied: swarm.link?.proxy.connections.length ?? 0
+  }
+}
+
+function check ({ minute, from, to, snapshot, previous }: MinuteEnd<MinuteSnapshot>): void {
+  const totals = snapshot.totals
+  const before = previous?.totals ?? { echo: 0, retried: 0, messages: 0, requests: 0 }
   const go = goLeftBehind()
   const row = evaluateMinute({
     minute,
     disruptions: started.filter(s => s.at >= from && s.at < to).map(s => s.label),
-    ok: (totals.echo - lastTotals.echo) + (totals.messages - lastTotals.messages) + (totals.requests - lastTotals.requests),
-    retried: totals.retried - lastTotals.retried,
+    ok: (totals.echo - before.echo) + (totals.messages - before.messages) + (totals.requests - before.requests),
+    retried: totals.retried - before.retried,
     lost: judged(from, to),
-    stalled,
+    stalled: snapshot.stalled,
     samples: samples.filter(s => s.t >= from && s.t < to),
     baseline: samples.filter(s => s.t - startedAt >= schedule.warmup && s.t - startedAt < baselineEnd),
     warmingUp: to - startedAt <= baselineEnd,
-    lag: lag.take(),
+    lag: snapshot.lag,
     goProcesses: go.live,
     goLeftBehind: go.leftBehind
   })
-  lastTotals = { ...totals }
   rows.push(row)
   process.stdout.write(`${renderRow(row)}\n`)
 }
@@ -262,47 +299,39 @@ async function main (): Promise<number> {
     }, startedAt + d.at - Date.now()))
   }
 
-  timers.push(setInterval(() => { samples.push(sampleResources()) }, options.sampleInterval))
+  timers.push(setInterval(() => { samples.push({ ...sampleResources(), connections: connectionCounts() }) }, options.sampleInterval))
   process.stdout.write(`${HEADER}\n`)
+  /** The minutes ended so far (each checked DEATH_GRACE after its end, by its own timer) */
   let minute = 0
-  /** Minutes over, waiting for DEATH_GRACE before their check */
-  const due: Array<{ minute: number, from: number, to: number, stalled: number }> = []
-  const checkDue = (upTo: number): void => {
-    while (due.length > 0 && due[0].to + DEATH_GRACE <= upTo) {
-      const m = due.shift()
-      if (m != null) { check(m.minute, m.from, m.to, m.stalled) }
-    }
-  }
+  let minuteEnd = startedAt
 
   await new Promise<void>(resolve => {
     // Ctrl-C or a kill: stop at once, check the minutes so far, still write the results and end every go peer
     const onSignal = (signal: string): void => {
       interrupted = signal
       say(`${signal}: stopping early`)
-      const from = startedAt + minute * options.checkInterval
-
-      if (Date.now() - from > options.sampleInterval) {
-        due.push({ minute: ++minute, from, to: Date.now(), stalled: workload?.pendingItems(Date.now() - STALL_AFTER).length ?? 0 })
+      if (Date.now() - minuteEnd > options.sampleInterval) {
+        minute = book.end(Date.now()).minute
       }
 
-      checkDue(Infinity)
+      book.takeAll().forEach(check)
       resolve()
     }
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
 
     const tick = (): void => {
-      const from = startedAt + minute * options.checkInterval
-      const to = Math.min(from + options.checkInterval, startedAt + options.duration)
-      due.push({ minute: ++minute, from, to, stalled: workload?.pendingItems(Date.now() - STALL_AFTER).length ?? 0 })
+      const ended = book.end(Date.now())
+      minute = ended.minute
+      minuteEnd = ended.to
 
-      if (to >= startedAt + options.duration) {
+      if (ended.over) {
         resolve()
         return
       }
 
-      timers.push(setTimeout(() => { checkDue(Date.now()) }, DEATH_GRACE))
-      timers.push(setTimeout(tick, Math.min(to + options.checkInterval, startedAt + options.duration) - Date.now()))
+      timers.push(setTimeout(() => { book.take(ended.minute).forEach(check) }, DEATH_GRACE))
+      timers.push(setTimeout(tick, Math.min(startedAt + (minute + 1) * options.checkInterval, startedAt + options.duration) - Date.now()))
     }
     timers.push(setTimeout(tick, Math.min(options.checkInterval, options.duration)))
   })
@@ -311,14 +340,14 @@ async function main (): Promise<number> {
     // the end: no new traffic; what is in flight settles (or is a stall), the last deaths come in, then the last check
     say('end: letting the last requests settle')
     stalledAtEnd = await workload.stop(SETTLE)
-    const last = due[due.length - 1]
+    const last = book.lastDue()
 
     if (last != null) {
-      last.stalled += stalledAtEnd.length
+      last.snapshot.stalled += stalledAtEnd.length
     }
 
-    await new Promise(resolve => setTimeout(resolve, Math.max(0, (due[due.length - 1]?.to ?? 0) + DEATH_GRACE - Date.now())))
-    checkDue(Infinity)
+    await new Promise(resolve => setTimeout(resolve, Math.max(0, (last?.to ?? 0) + DEATH_GRACE - Date.now())))
+    book.takeAll().forEach(check)
   }
 
   return finish()

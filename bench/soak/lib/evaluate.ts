@@ -45,7 +45,7 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
   const checks = { lost: true, stalls: true, growth: true, goProcesses: true, lag: true }
   const explained = input.lost.filter(l => l.explainedBy != null).length
   const unexplained = input.lost.length - explained
-  const pick = (key: keyof ResourceSample) => (s: ResourceSample): number => s[key]
+  const pick = (key: 'heapUsed' | 'arrayBuffers' | 'handles' | 'fds') => (s: ResourceSample): number => s[key]
   const samples = input.samples
   let rowGrowth: MinuteRow['growth'] = null
 
@@ -101,6 +101,7 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
     arrayBuffersMB: median(samples.map(pick('arrayBuffers'))) / MB,
     handles: Math.round(median(samples.map(pick('handles')))),
     fds: Math.round(median(samples.map(pick('fds')))),
+    connections: Math.round(median(samples.flatMap(s => s.connections == null ? [] : [s.connections.byNode.reduce((a, b) => a + b, 0)]))),
     goProcesses: input.goProcesses,
     goLeftBehind: input.goLeftBehind,
     lagP99: input.lag.p99,

@@ -17,6 +17,20 @@ export interface ResourceSample {
   /** Active timers and immediates (they come and go with requests in flight) */
   timers: number
   fds: number
+  /** Handles and requests by type (`TCPSocketWrap`, `PipeWrap`, `ProcessWrap`...), timers apart */
+  handleTypes?: Record<string, number>
+  /** The swarm's connections when the sample was taken (the soak adds them) */
+  connections?: ConnectionCounts
+}
+
+/** Connections open when a sample was taken */
+export interface ConnectionCounts {
+  /** Connections of each js node (to any peer) */
+  byNode: number[]
+  /** `toGo[g][n]`: connections of js node n to go peer g */
+  toGo: number[][]
+  /** Connections through the fault proxy (each is 4 sockets of this process: client, proxy's two, server) */
+  proxied: number
 }
 
 export function sampleResources (): ResourceSample {
@@ -25,6 +39,13 @@ export function sampleResources (): ResourceSample {
   const mem = process.memoryUsage()
   const resources = process.getActiveResourcesInfo()
   const timers = resources.filter(r => r === 'Timeout' || r === 'Immediate').length
+  const handleTypes: Record<string, number> = {}
+
+  for (const r of resources) {
+    if (r !== 'Timeout' && r !== 'Immediate') {
+      handleTypes[r] = (handleTypes[r] ?? 0) + 1
+    }
+  }
 
   return {
     t: Date.now(),
@@ -33,7 +54,8 @@ export function sampleResources (): ResourceSample {
     rss: mem.rss,
     handles: resources.length - timers,
     timers,
-    fds: openFds()
+    fds: openFds(),
+    handleTypes
   }
 }
 
