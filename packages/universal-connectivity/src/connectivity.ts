@@ -21,7 +21,7 @@ import type { DiscoveredPeer, DiscoverySource } from './discovery-tracker.ts'
 import type { DialPeerOptions, DialResult } from './fallback-dialer.ts'
 import type { UniversalConnectivity as UniversalConnectivityInterface, UniversalConnectivityComponents, UniversalConnectivityInit } from './index.ts'
 import type { ConnectivityMetrics } from './metrics.ts'
-import type { Connection, IdentifyResult, Logger, PeerId, PeerInfo, Startable } from '@libp2p/interface'
+import type { Connection, IdentifyResult, Logger, PeerId, PeerInfo, Startable, StreamHandler, StreamHandlerRecord } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionHealthSnapshot, ConnectionPath, DiscoveryMechanism, NatStatus } from '@x/interface'
 
@@ -46,6 +46,8 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
   private natTimer?: ReturnType<typeof setInterval>
   private started = false
   private weRunDcutr = true
+  /** The DCUtR handler we wrapped (to see exchanges the peer opens), put back on stop */
+  private wrapped?: { original: StreamHandlerRecord, wrapper: StreamHandler }
   private discoveryEvents = 0
   private readonly dials = { total: 0, direct: 0, relay: 0, reversal: 0, holePunch: 0, failed: 0 }
   private lastUpdated: number
@@ -146,6 +148,11 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
 
     const protocols = this.components.registrar?.getProtocols() ?? []
     this.weRunDcutr = protocols.includes(c.DCUTR_PROTOCOL)
+
+    if (this.weRunDcutr) {
+      await this.watchDcutrHandler()
+    }
+
     this.nat.evaluate()
     this.natTimer = setInterval(() => { this.nat.evaluate() }, this.checkInterval)
     this.natTimer.unref?.()
@@ -172,6 +179,58 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     clearInterval(this.natTimer)
     this.dcutr.stop()
     this.started = false
+    await this.unwatchDcutrHandler()
+  }
+
+  /**
+   * Wraps the DCUtR service's handler (`@libp2p/dcutr`, `@x/hole-punching`)
+   * so that every exchange the peer opens is seen, however short-lived its
+   * stream (libp2p 3.3's stream middleware cannot be used: each inbound
+   * stream appends the handler to the registered middleware list)
+   */
+  private async watchDcutrHandler (): Promise<void> {
+    const registrar = this.components.registrar
+
+    if (registrar?.getHandler == null || registrar.handle == null) {
+      return
+    }
+
+    let original: StreamHandlerRecord
+
+    try {
+      original = registrar.getHandler(c.DCUTR_PROTOCOL)
+    } catch {
+      return
+    }
+
+    const wrapper: StreamHandler = (stream, connection) => {
+      this.dcutr.onExchange(connection)
+      return original.handler(stream, connection)
+    }
+
+    await registrar.handle(c.DCUTR_PROTOCOL, wrapper, { ...original.options, force: true })
+    this.wrapped = { original, wrapper }
+  }
+
+  /** Puts the DCUtR handler back, unless its service removed or replaced it meanwhile */
+  private async unwatchDcutrHandler (): Promise<void> {
+    const wrapped = this.wrapped
+    const registrar = this.components.registrar
+    this.wrapped = undefined
+
+    if (wrapped == null || registrar?.getHandler == null || registrar.handle == null) {
+      return
+    }
+
+    try {
+      if (registrar.getHandler(c.DCUTR_PROTOCOL).handler !== wrapped.wrapper) {
+        return
+      }
+
+      await registrar.handle(c.DCUTR_PROTOCOL, wrapped.original.handler, { ...wrapped.original.options, force: true })
+    } catch (err) {
+      this.log('DCUtR handler not put back - %e', err)
+    }
   }
 
   getNatStatus (): NatStatus {

@@ -4,11 +4,14 @@
  * swallows its last failure.
  *
  * A relayed connection to a peer we have no direct connection to is
- * watched for up to `window`. While watched, its streams are sampled every
- * `pollInterval` for a `/libp2p/dcutr` stream: the DCUtR exchange (js-libp2p
- * and go-libp2p both run it on a stream of that protocol over the relayed
- * connection, and keep it open until their direct dial settles). When a
- * direct connection to the peer opens:
+ * watched for up to `window`. The DCUtR exchange runs on a `/libp2p/dcutr`
+ * stream over the relayed connection. One the peer opens reaches the
+ * registered DCUtR handler, which the service wraps to call `onExchange`: a
+ * receiver's stream lives only until SYNC (go-libp2p's initiator closes it
+ * then, before it dials), often a few ms. One we open (our DCUtR service is
+ * the initiator) stays open until our direct dial settles; the watched
+ * connections' streams are sampled for it every `pollInterval` and when the
+ * direct connection opens. When a direct connection to the peer opens:
  *
  * - after an exchange on the relayed connection: `hole-punch`, a success;
  * - inbound, without an exchange: `reversal` (the peer dialled our public
@@ -17,7 +20,10 @@
  *
  * An exchange with no direct connection within `window`, or before the last
  * relayed connection closes, is a failure. Relayed connections on which no
- * exchange ran are no attempt at all.
+ * exchange ran are no attempt at all. A peer whose identify lacks DCUtR is
+ * still watched (go-libp2p registers it only once it knows a public address
+ * of its own, and tells by identify push), but `dialPeer` does not wait for
+ * it (`cancel`).
  *
  * Bounded: at most `maxPending` relayed peers are watched at once (the
  * oldest is settled first) and the last `maxHistory` outcomes are kept.
@@ -34,6 +40,8 @@ interface Watch {
   exchangedAt?: number
   timer: ReturnType<typeof setTimeout>
   relayed: Map<string, Connection>
+  /** False once the peer's identify lacked DCUtR: `waitForUpgrade` does not wait for it */
+  waitable: boolean
 }
 
 /** How a watched relayed connection was upgraded */
@@ -106,7 +114,7 @@ export class DCUtRTracker {
 
     const timer = setTimeout(() => { this.expire(key) }, this.init.window)
     timer.unref?.()
-    this.pending.set(key, { peer: conn.remotePeer, startedAt: this.init.now(), timer, relayed: new Map([[conn.id, conn]]) })
+    this.pending.set(key, { peer: conn.remotePeer, startedAt: this.init.now(), timer, relayed: new Map([[conn.id, conn]]), waitable: true })
     this.startPolling()
   }
 
@@ -156,13 +164,34 @@ export class DCUtRTracker {
     }
   }
 
-  /** The peer cannot hole punch (no DCUtR on one side): forget the watch uncounted */
-  cancel (peer: PeerId): void {
-    this.forget(peer.toString(), undefined)
+  /** A DCUtR stream reached our handler on `conn`: an exchange on it, if it is a watched relayed connection */
+  onExchange (conn: Connection): void {
+    const watch = this.pending.get(conn.remotePeer.toString())
+
+    if (watch != null && watch.exchangedAt == null && watch.relayed.has(conn.id)) {
+      watch.exchangedAt = this.init.now()
+    }
   }
 
+  /**
+   * The peer does not speak DCUtR (yet): nobody waits for its upgrade, but
+   * the watch goes on, as the peer may start to speak it within the window
+   */
+  cancel (peer: PeerId): void {
+    const key = peer.toString()
+    const watch = this.pending.get(key)
+
+    if (watch == null) {
+      return
+    }
+
+    watch.waitable = false
+    this.wake(key, undefined)
+  }
+
+  /** Whether the peer's relayed connection is watched and an upgrade worth waiting for */
   isPending (peer: PeerId): boolean {
-    return this.pending.has(peer.toString())
+    return this.pending.get(peer.toString())?.waitable === true
   }
 
   /**
@@ -177,7 +206,7 @@ export class DCUtRTracker {
       throw abortReason(signal)
     }
 
-    if (!this.pending.has(key)) {
+    if (!this.isPending(peer)) {
       return undefined
     }
 
@@ -322,6 +351,10 @@ export class DCUtRTracker {
       this.stopPolling()
     }
 
+    this.wake(key, upgrade)
+  }
+
+  private wake (key: string, upgrade: Upgrade | undefined): void {
     const set = this.waiters.get(key)
     this.waiters.delete(key)
 

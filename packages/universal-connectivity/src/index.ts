@@ -176,7 +176,8 @@ export interface UniversalConnectivityComponents {
   connectionManager: ConnectionManager
   addressManager: AddressManager
   peerStore: PeerStore
-  registrar?: Pick<Registrar, 'getProtocols'>
+  /** `getHandler` and `handle` let the service see DCUtR exchanges the peer opens (it wraps the DCUtR handler while started) */
+  registrar?: Pick<Registrar, 'getProtocols'> & Partial<Pick<Registrar, 'getHandler' | 'handle'>>
   metrics?: Metrics
 }
 

@@ -76,6 +76,76 @@ describe('connections and DCUtR accounting', () => {
     await service.stop()
   })
 
+  it('counts a hole punch whose exchange the peer opened and closed between two samples (we are the receiver)', async () => {
+    // go-libp2p's initiator closes its stream right after SYNC and a js
+    // receiver closes its end too, before it dials: on a fast link the
+    // stream lives a few ms, between two samples of the relayed connection
+    const { service, stubs, established, open } = await setup()
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true, direction: 'outbound' })
+    open(relayed)
+    await clock.tickAsync(10)
+    const stream = dcutrStream()
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(stream, relayed)
+    await clock.tickAsync(5)
+    // the receiver's punch: its dial, as the noise client
+    open(fakeConnection(peer, { direction: 'outbound' }))
+
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch'])
+    expect(service.getMetrics().holePunch).to.include({ attempts: 1, successes: 1, reversals: 0 })
+    // the DCUtR implementation's own handler still got the stream
+    expect(stubs.dcutrHandled).to.have.lengthOf(1)
+    expect(stubs.dcutrHandled[0].stream).to.equal(stream)
+    expect(stubs.dcutrHandled[0].connection).to.equal(relayed)
+    await service.stop()
+  })
+
+  it('gives the DCUtR handler back on stop, with its options, and watches it again after a restart', async () => {
+    const { service, stubs, established, open } = await setup()
+    const original = stubs.dcutrRecord
+    const wrapped = stubs.handlers.get('/libp2p/dcutr')!
+    expect(wrapped.handler).to.not.equal(original.handler)
+    expect(wrapped.options).to.deep.equal(original.options)
+    await service.stop()
+    expect(stubs.handlers.get('/libp2p/dcutr')!.handler).to.equal(original.handler)
+    expect(stubs.handlers.get('/libp2p/dcutr')!.options).to.deep.equal(original.options)
+
+    // the DCUtR service stopped first and removed its handler: nothing is put back
+    await service.start()
+    await service.afterStart()
+    stubs.handlers.delete('/libp2p/dcutr')
+    await service.stop()
+    expect(stubs.handlers.has('/libp2p/dcutr')).to.be.false()
+
+    // restarted with the DCUtR service: its handler is watched again
+    stubs.handlers.set('/libp2p/dcutr', original)
+    await service.start()
+    await service.afterStart()
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true })
+    open(relayed)
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(dcutrStream(), relayed)
+    open(fakeConnection(peer))
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch'])
+    await service.stop()
+  })
+
+  it('still counts a hole punch with a peer whose first identify lacked DCUtR (go registers it once it knows a public address)', async () => {
+    const { service, stubs, established, open } = await setup()
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true })
+    open(relayed)
+    stubs.events.safeDispatchEvent('peer:identify', { detail: { peerId: peer, protocols: ['/ipfs/id/1.0.0'], listenAddrs: [] } as any })
+    // dialPeer does not wait for an upgrade of a peer that does not speak DCUtR yet
+    expect(service.getMetrics().holePunch.pending).to.equal(1)
+    await clock.tickAsync(3_000)
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(dcutrStream(), relayed)
+    open(fakeConnection(peer))
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch'])
+    expect(service.getMetrics().holePunch).to.include({ attempts: 1, successes: 1 })
+    await service.stop()
+  })
+
   it('counts the peer dialling us directly without a DCUtR exchange as a reversal, not a hole punch', async () => {
     const { service, established, punches, open } = await setup()
     const peer = await peerId()
