@@ -10,7 +10,7 @@ import { Backoff } from './backoff.ts'
 import { FLAG_ACK, FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeAck, decodeRecords, ownPayload } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { STABLE_STREAM_AFTER } from './constants.ts'
-import { AckTimeoutError, NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError } from './errors.ts'
+import { AckTimeoutError, NoHandlerError, ProtocolViolationError, RemoteHandlerError, ResponseLostError, TooManyNamesError, WriteTimeoutError } from './errors.ts'
 import { FlowWindow } from './flow.ts'
 import { PriorityQueues } from './queue.ts'
 import { FrameWriter } from './writer.ts'
@@ -98,7 +98,8 @@ export class PeerChannel {
       sent: (bytes) => {
         this.flow?.sent(bytes)
         this.armAckTimer()
-      }
+      },
+      stalled: () => { this.writeTimedOut() }
     })
   }
 
@@ -310,6 +311,20 @@ export class PeerChannel {
     // unwritten items are still queued: the writer opens the next stream for them (after the back-off)
     this.writer.reset()
     this.maybeIdle()
+  }
+
+  /** The stream pushed back for writeTimeout: the remote reads nothing, so this stream is reset and another opened */
+  private writeTimedOut (): void {
+    const stream = this.stream
+
+    if (stream == null) {
+      return
+    }
+
+    const err = new WriteTimeoutError(`no 'drain' for ${this.deps.settings.writeTimeout} ms: the remote reads nothing`)
+    this.deps.metrics.protocolError(err.name)
+    this.deps.log('writes to %p wait for drain, resetting the stream - %e', this.peer, err)
+    this.streamDied(stream, err)
   }
 
   /** While bytes wait for an ACK: a remote that reads but never acknowledges gets its stream reset after ackTimeout */

@@ -77,6 +77,13 @@ export const FLOW_RATE_ROUNDS = 10
 /** The smallest round trip is forgotten after this long, ms */
 export const FLOW_MIN_RTT_WINDOW = 10_000
 
+/**
+ * A stream whose writes wait for 'drain' this long (the remote reads
+ * nothing) is reset and opened again, ms; on `/x/batch/1.0.0` nothing else
+ * bounds that wait
+ */
+export const DEFAULT_WRITE_TIMEOUT = 30_000
+
 /** Inbound streams over all peers at once (each may buffer up to `limits.maxFrameBytes` of a partial frame) */
 export const DEFAULT_MAX_INBOUND_SESSIONS = 128
 /** Bytes of answers queued and not yet handed to their streams, over all inbound streams */

@@ -116,3 +116,9 @@ export class AckTimeoutError extends Error {
   static name = 'AckTimeoutError'
   name = 'AckTimeoutError'
 }
+
+/** A write waited for the stream's 'drain' longer than `writeTimeout`: the remote reads nothing; the stream was reset */
+export class WriteTimeoutError extends Error {
+  static name = 'WriteTimeoutError'
+  name = 'WriteTimeoutError'
+}

@@ -8,7 +8,7 @@ import { TimeoutError } from '@libp2p/interface'
 import { FrameDecoder, KIND_MESSAGE, encodeAckFrame, ownPayload, KIND_NAME, KIND_REQUEST, PRIORITY_NAMES, STATUS_HANDLER_ERROR, STATUS_NO_HANDLER, STATUS_OK, decodeRecords } from './codec.ts'
 import { inflateRaw } from './compression.ts'
 import { MAX_ERROR_TEXT_BYTES, MAX_NAME_BYTES } from './constants.ts'
-import { MalformedFrameError, ProtocolViolationError, TooManyNamesError, TooManyRequestsError, UnknownNameError } from './errors.ts'
+import { MalformedFrameError, ProtocolViolationError, TooManyNamesError, TooManyRequestsError, UnknownNameError, WriteTimeoutError } from './errors.ts'
 import { PriorityQueues } from './queue.ts'
 import { FrameWriter } from './writer.ts'
 import type { Frame, WireRecord } from './codec.ts'
@@ -101,7 +101,9 @@ export class InboundSession {
         this.deps.metrics.frameWritten(frame, 0, 0, Date.now())
         this.maybeClose()
       },
-      failed: () => { this.dropAnswers() }
+      failed: () => { this.dropAnswers() },
+      // the opener reads none of our answers: reset rather than hold them (and their requests' slots) forever
+      stalled: () => { this.badInput(new WriteTimeoutError(`no 'drain' for ${settings.writeTimeout} ms: the opener reads nothing`)) }
     })
 
     stream.addEventListener('message', (evt) => { this.receive(evt.data) })

@@ -317,6 +317,21 @@ export interface MessageBatchingInit {
   handlerTimeout?: number
 
   /**
+   * How long a write may wait for the stream's 'drain' (the remote reads
+   * nothing, so the muxer's window stays shut), ms; then the stream is
+   * reset (`WriteTimeoutError`, counted in `protocol_errors_total`) and
+   * opened again: messages not yet written go out on the new stream,
+   * requests in flight reject with `ResponseLostError` (its `cause` is the
+   * `WriteTimeoutError`). On `/x/batch/1.0.0` nothing else bounds that
+   * wait (on `/x/batch/1.1.0` `flowControl.ackTimeout` does too). An
+   * inbound stream whose opener reads none of its answers is reset the
+   * same way.
+   *
+   * @default 30000
+   */
+  writeTimeout?: number
+
+  /**
    * Message handlers of one inbound stream whose promise has not settled;
    * at this many the stream is paused (not read, so the muxer's window and
    * then the sender push back) until one settles. Bounds the memory async

@@ -40,6 +40,7 @@ export interface BatchingSettings extends FlushSettings {
   maxInboundSessions: number
   maxPendingAnswerBytes: number
   handlerTimeout: number
+  writeTimeout: number
   maxRunningHandlers: number
   reopenBackoff: BackoffSettings
   metricsPrefix: string
@@ -168,6 +169,7 @@ export function resolveSettings (init: MessageBatchingInit = {}): BatchingSettin
     maxInboundSessions: integer('maxInboundSessions', init.maxInboundSessions, c.DEFAULT_MAX_INBOUND_SESSIONS, 1),
     maxPendingAnswerBytes: integer('maxPendingAnswerBytes', init.maxPendingAnswerBytes, c.DEFAULT_MAX_PENDING_ANSWER_BYTES, 1),
     handlerTimeout: integer('handlerTimeout', init.handlerTimeout, c.DEFAULT_HANDLER_TIMEOUT, 1, MAX_TIMER),
+    writeTimeout: integer('writeTimeout', init.writeTimeout, c.DEFAULT_WRITE_TIMEOUT, 1, MAX_TIMER),
     maxRunningHandlers: integer('maxRunningHandlers', init.maxRunningHandlers, c.DEFAULT_MAX_RUNNING_HANDLERS, 1),
     reopenBackoff: resolveBackoff(init),
     metricsPrefix: init.metricsPrefix ?? c.DEFAULT_METRICS_PREFIX,

@@ -31,6 +31,8 @@ export interface FlushSettings {
   adaptive: boolean
   compressionThreshold: number
   compressionLevel: CompressionLevel
+  /** How long a write may wait for 'drain' before `stalled` is called, ms (no hook: forever) */
+  writeTimeout?: number
 }
 
 export interface WrittenFrame {
@@ -59,6 +61,8 @@ export interface WriterHooks<T extends QueueItem> {
   windowOpen?(highOnly: boolean): boolean
   /** A frame of `bytes` was handed to the stream */
   sent?(bytes: number): void
+  /** The stream pushed back and 'drain' did not come within `writeTimeout` */
+  stalled?(): void
 }
 
 /** busy: a frame was written this turn; blocked: waiting for the stream's 'drain' or for room in the window */
@@ -75,6 +79,8 @@ export class FrameWriter<T extends QueueItem> {
   private state: State = 'idle'
   private microtask = false
   private timer?: ReturnType<typeof setTimeout>
+  /** Runs while waiting for the stream's 'drain' */
+  private drainTimer?: ReturnType<typeof setTimeout>
   /** Bumped when the stream changes, so a stale 'drain' or turn end does nothing */
   private generation = 0
   private closed = false
@@ -125,6 +131,7 @@ export class FrameWriter<T extends QueueItem> {
   /** A new stream is ready (or the old one was dropped): write what waits */
   reset (): void {
     this.generation++
+    this.clearDrainTimer()
     this.state = 'idle'
     this.waitingForWindow = false
     this.turnFrames = 0
@@ -138,6 +145,12 @@ export class FrameWriter<T extends QueueItem> {
     this.closed = true
     this.generation++
     this.clearTimer()
+    this.clearDrainTimer()
+  }
+
+  private clearDrainTimer (): void {
+    clearTimeout(this.drainTimer)
+    this.drainTimer = undefined
   }
 
   get inFlight (): boolean {
@@ -307,6 +320,7 @@ export class FrameWriter<T extends QueueItem> {
 
     if (!accepted) {
       this.state = 'blocked'
+      this.armDrainTimer(generation)
       stream.onDrain().then(() => { this.completed(generation) }, () => {})
     } else if (this.state === 'idle') {
       this.state = 'busy'
@@ -316,10 +330,31 @@ export class FrameWriter<T extends QueueItem> {
     return true
   }
 
+  /** A remote that reads nothing keeps 'drain' away forever: after writeTimeout the owner resets the stream */
+  private armDrainTimer (generation: number): void {
+    const { writeTimeout } = this.settings
+    const stalled = this.hooks.stalled
+
+    if (writeTimeout == null || stalled == null) {
+      return
+    }
+
+    this.clearDrainTimer()
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined
+
+      if (generation === this.generation && !this.closed && this.state === 'blocked' && !this.waitingForWindow) {
+        stalled()
+      }
+    }, writeTimeout)
+  }
+
   private completed (generation: number): void {
     if (generation !== this.generation || this.closed) {
       return
     }
+
+    this.clearDrainTimer()
 
     this.state = 'idle'
     this.waitingForWindow = false
