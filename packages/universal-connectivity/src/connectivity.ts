@@ -208,8 +208,13 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
       return original.handler(stream, connection)
     }
 
-    await registrar.handle(c.DCUTR_PROTOCOL, wrapper, { ...original.options, force: true })
-    this.wrapped = { original, wrapper }
+    try {
+      await registrar.handle(c.DCUTR_PROTOCOL, wrapper, { ...original.options, force: true })
+      this.wrapped = { original, wrapper }
+    } catch (err) {
+      // counted by sampling alone: exchanges the peer opens may be missed
+      this.log.error('could not watch the DCUtR handler - %e', err)
+    }
   }
 
   /** Puts the DCUtR handler back, unless its service removed or replaced it meanwhile */

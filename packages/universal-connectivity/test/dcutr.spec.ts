@@ -130,6 +130,28 @@ describe('connections and DCUtR accounting', () => {
     await service.stop()
   })
 
+  it('starts when the DCUtR handler cannot be wrapped, and counts the exchanges it samples', async () => {
+    const stubs = await stubComponents()
+    ;(stubs.components.registrar as any).handle = async () => { throw Object.assign(new Error('peer store closed'), { name: 'Error' }) }
+    const established: ConnectionEstablishedEvent[] = []
+    const service = new UniversalConnectivity(stubs.components, { holePunchWindow: 10_000, onConnectionEstablished: (e) => { established.push(e) } })
+    await service.start()
+    await service.afterStart()
+    expect(stubs.handlers.get('/libp2p/dcutr')).to.equal(stubs.dcutrRecord)
+    const peer = await peerId()
+    const relayed = fakeConnection(peer, { relayed: true })
+    stubs.connections.push(relayed)
+    stubs.events.safeDispatchEvent('connection:open', { detail: relayed })
+    relayed.streams.push(dcutrStream())
+    await clock.tickAsync(100)
+    const direct = fakeConnection(peer)
+    stubs.connections.push(direct)
+    stubs.events.safeDispatchEvent('connection:open', { detail: direct })
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch'])
+    await service.stop()
+    expect(stubs.handlers.get('/libp2p/dcutr')).to.equal(stubs.dcutrRecord)
+  })
+
   it('still counts a hole punch with a peer whose first identify lacked DCUtR (go registers it once it knows a public address)', async () => {
     const { service, stubs, established, open } = await setup()
     const peer = await peerId()
