@@ -182,10 +182,7 @@ function watchFaultCycle (): void {
 }
 
 function goLeftBehind (): { live: number, leftBehind: number } {
-  const live = fleet.livePids()
-  const leftBehind = fleet.pids.filter(pid => !live.includes(pid) && isAlive(pid)).length +
-    childProcesses('go-peer').filter(pid => !live.includes(pid)).length
-  return { live: live.filter(isAlive).length, leftBehind }
+  return { live: fleet.livePids().filter(isAlive).length, leftBehind: fleet.leftBehind(childProcesses('go-peer'), isAlive) }
 }
 
 function judged (from: number, to: number): JudgedLoss[] {

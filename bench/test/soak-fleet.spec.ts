@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { goMissingReason, requireOrSkip } from '@x/interop'
 import { expect } from 'aegir/chai'
 import { GoFleet } from '../soak/lib/go-fleet.ts'
-import { isAlive } from '../soak/lib/resources.ts'
+import { childProcesses, isAlive } from '../soak/lib/resources.ts'
 
 describe('soak go fleet', function () {
   this.timeout(60_000)
@@ -33,6 +33,49 @@ describe('soak go fleet', function () {
 
     expect(outcome).to.equal('GoFleetStoppedError')
     expect(fleet.pids.filter(isAlive)).to.deep.equal([])
+  })
+
+  it('a go peer still starting is not left behind (the check during a kill\'s restart failed the 2-minute soak)', async () => {
+    const fleet = new GoFleet(1, dir as string, 60_000)
+    const starting = fleet.start(0)
+
+    try {
+      // its process is up (a child of ours) before start() knows its pid
+      let children: number[] = []
+      while (fleet.pids.length === 0 && children.length === 0) {
+        await new Promise(resolve => setTimeout(resolve, 5))
+        children = childProcesses('go-peer')
+      }
+
+      if (fleet.pids.length === 0) {
+        expect(fleet.leftBehind(children, isAlive)).to.equal(0)
+      }
+
+      await starting
+      expect(fleet.leftBehind(childProcesses('go-peer'), isAlive)).to.equal(0)
+      await fleet.kill(0)
+      expect(fleet.leftBehind(childProcesses('go-peer'), isAlive)).to.equal(0)
+    } finally {
+      await fleet.stopAll()
+      await starting.catch(() => {})
+    }
+  })
+
+  it('a go process the fleet ended but that is still alive, or one it never knew, is left behind', async () => {
+    const fleet = new GoFleet(1, dir as string, 60_000)
+    await fleet.start(0)
+    const pid = fleet.pids[0]
+
+    try {
+      // ended by the fleet's book, yet alive
+      fleet.peers[0].state = 'killed'
+      expect(fleet.leftBehind([pid], isAlive)).to.equal(1)
+      fleet.peers[0].state = 'running'
+      // a child go process nobody started through the fleet
+      expect(fleet.leftBehind([pid, 999_999_999], isAlive)).to.equal(1)
+    } finally {
+      await fleet.stopAll()
+    }
   })
 
   it('refuses to start a go peer after stopAll()', async () => {

@@ -30,6 +30,8 @@ export class GoFleet {
   readonly pids: number[] = []
   private readonly lifetimeMs: number
   private stopped = false
+  /** Starts under way (their process may be up, its pid not known yet) */
+  private starting = 0
 
   /**
    * @param count - go peers
@@ -48,13 +50,20 @@ export class GoFleet {
     }
 
     const peer = this.peers[index]
-    const proc = await startGoPeer({
-      keyFile: peer.keyFile,
-      timeoutMs: this.lifetimeMs,
-      name: `go-${index}`,
-      args: ['-transports', 'tcp']
-    })
-    this.pids.push(proc.pid)
+    this.starting++
+    let proc: GoPeer
+
+    try {
+      proc = await startGoPeer({
+        keyFile: peer.keyFile,
+        timeoutMs: this.lifetimeMs,
+        name: `go-${index}`,
+        args: ['-transports', 'tcp']
+      })
+      this.pids.push(proc.pid)
+    } finally {
+      this.starting--
+    }
 
     // stopAll() ran while it was starting (the soak ended during a kill's down time): end it here
     if (this.stopped) {
@@ -93,6 +102,19 @@ export class GoFleet {
       proc.kill('SIGKILL')
       await proc.exited
     }
+  }
+
+  /**
+   * Go processes alive that should not be: those the fleet ended, and child
+   * go processes (`children`) it never knew beyond one per start under way
+   * (a process is up before `start()` learns its pid: a kill's restart
+   * counted as left behind)
+   */
+  leftBehind (children: number[], alive: (pid: number) => boolean): number {
+    const live = this.livePids()
+    const ended = this.pids.filter(pid => !live.includes(pid) && alive(pid)).length
+    const unknown = children.filter(pid => !this.pids.includes(pid)).length
+    return ended + Math.max(0, unknown - this.starting)
   }
 
   /** Pids that should be alive now */
