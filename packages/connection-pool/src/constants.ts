@@ -58,6 +58,13 @@ export const REFUSAL_WINDOW = second
 export const REFUSAL_HOLD = 10 * 60 * second
 
 /**
+ * Refusal holds kept for peers the pool no longer manages (released, expired
+ * or evicted), so dialling them again does not ask for what they refused;
+ * past this many, the oldest refusal is forgotten
+ */
+export const MAX_REFUSAL_HOLDS = 1_024
+
+/**
  * A TCP + noise + yamux dial takes about four round trips; when `@x/health`
  * has measured the peer's RTT, a dial attempt may take this many times its
  * average RTT (twice the four) plus `DIAL_TIMEOUT_MARGIN`, and never less

@@ -4,11 +4,13 @@
  * pooled connection, and the status of each peer (with a `pool:status`
  * event on every change). Every map here is bounded by `maxPeers` or by the
  * open connections to managed peers; connection records go when their
- * connection closes.
+ * connection closes. A peer that stops being managed leaves its refusal
+ * hold behind (`RefusalHolds`, at most `MAX_REFUSAL_HOLDS`).
  */
 import { PeerMap } from '@libp2p/peer-collections'
 import { POOL_STATUS_EVENT } from '@x/interface'
 import { CONNECTION_ENTRY_BYTES, PEER_ENTRY_BYTES } from './peer-entry.ts'
+import { REFUSAL_HOLD_BYTES, RefusalHolds } from './refusal-holds.ts'
 import type { ConnectionPoolComponents } from './index.ts'
 import type { PoolMetricsRecorder } from './metrics.ts'
 import type { ResolvedPoolOptions } from './options.ts'
@@ -29,6 +31,8 @@ export class PoolState {
   private readonly used = new Set<string>()
   /** Connections the pool is closing itself */
   private readonly closing = new Set<string>()
+  /** Lowered targets of peers no longer managed, until their `REFUSAL_HOLD` ends */
+  private readonly refusals = new RefusalHolds()
 
   constructor (components: ConnectionPoolComponents, log: Logger) {
     this.components = components
@@ -48,14 +52,17 @@ export class PoolState {
     return this.peers.get(entry.peer) === entry
   }
 
-  add (entry: PeerEntry): void {
+  /** Manages the entry, with the lowered target of a refusal still held for its peer */
+  add (entry: PeerEntry, now = Date.now()): void {
+    this.refusals.restore(entry, now)
     this.peers.set(entry.peer, entry)
   }
 
   /** Stops tracking the entry (if it is still the current one) */
-  remove (entry: PeerEntry): void {
+  remove (entry: PeerEntry, now = Date.now()): void {
     if (this.isCurrent(entry)) {
       this.peers.delete(entry.peer)
+      this.refusals.keep(entry, now)
     }
   }
 
@@ -167,7 +174,7 @@ export class PoolState {
     return { closedByUs, carriedStreams }
   }
 
-  /** Estimated bytes of the entries and connection records */
+  /** Estimated bytes of the entries, connection records and refusal holds */
   bookkeepingBytes (): number {
     let tracked = 0
 
@@ -176,6 +183,7 @@ export class PoolState {
     }
 
     return this.peers.size * PEER_ENTRY_BYTES +
+      this.refusals.size * REFUSAL_HOLD_BYTES +
       (tracked + this.lastActive.size + this.health.size + this.used.size) * CONNECTION_ENTRY_BYTES
   }
 
@@ -185,6 +193,7 @@ export class PoolState {
     this.lastActive.clear()
     this.used.clear()
     this.closing.clear()
+    this.refusals.clear()
   }
 }
 

@@ -94,6 +94,40 @@ describe('a target lowered by refusals', () => {
     await harness.pool.stop()
   })
 
+  it('outlives release(): a peer released and dialled again is not re-dialled past what it refused', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
+    refuseBeyond(harness, peer, () => 2)
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 1 })
+
+    for (let i = 0; i < 5; i++) {
+      await harness.pool.release(peer)
+      expect(harness.open).to.have.lengthOf(0)
+      expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
+      await clock.tickAsync(1_000)
+    }
+
+    // two connections per round, and no third dial for the remote to refuse
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3 + 5 * 2, dialRefusals: 1 })
+    await harness.pool.stop()
+  })
+
+  it('a hold kept past release() still ends after REFUSAL_HOLD', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
+    let limit = 1
+    refuseBeyond(harness, peer, () => limit)
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
+    await harness.pool.release(peer)
+
+    limit = 3
+    await clock.tickAsync(REFUSAL_HOLD)
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(3)
+    expect(harness.pool.getMetrics()).to.include({ dialRefusals: 1 })
+    await harness.pool.stop()
+  })
+
   it('a target lowered by idle expiry (not a refusal) is raised by the next dial()', async () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3, idleTimeout: 60_000, maintenanceInterval: 10_000 })
     refuseBeyond(harness, peer, () => 3)
