@@ -74,6 +74,16 @@ export const FLOW_MIN_QUEUE_DELAY = 1
 export const FLOW_BDP_GAIN = 1.25
 /** The highest delivery rate is forgotten after this many smallest round trips */
 export const FLOW_RATE_ROUNDS = 10
+/** After this many round trips in a row with the window full (the sender had more), the window probes: it grows by FLOW_PROBE_GAIN for a round */
+export const FLOW_PROBE_ROUNDS = 8
+/** A probe raises the window by this factor */
+export const FLOW_PROBE_GAIN = 1.25
+/**
+ * A probe is kept (and the next one follows at once) when the delivery rate
+ * grew by at least this share of the window's growth (+7.5 % for +25 %):
+ * the window, not the path, was the bottleneck
+ */
+export const FLOW_PROBE_ELASTICITY = 0.3
 /** The smallest round trip is forgotten after this long, ms */
 export const FLOW_MIN_RTT_WINDOW = 10_000
 

@@ -27,8 +27,22 @@
  * smallest round trip is measured again every FLOW_MIN_RTT_WINDOW with the
  * window at its floor for two round trips (as BBR's ProbeRTT), so a queue
  * of our own never becomes the baseline.
+ *
+ * Round trips that grow with the window are not always a queue: when one
+ * CPU runs the work of both ends (or the receiver handles a window's frames
+ * in one burst), a larger window takes longer per round trip and still
+ * delivers more. The delay rule then shrinks the window, the delivery rate
+ * falls with it, and the bandwidth-delay floor follows it down. So, after
+ * FLOW_PROBE_ROUNDS round trips in a row with the window full while the
+ * sender had more to write, the window probes: FLOW_PROBE_GAIN larger for a
+ * round trip, the delay rule suspended. When the round after delivers at a
+ * rate at least FLOW_PROBE_ELASTICITY of the window's growth higher, the
+ * window was the bottleneck: it is kept, the delay rule does not shrink the
+ * window below it for FLOW_RATE_ROUNDS round trips, and the next
+ * probe follows at once (growth like slow start while it pays); otherwise
+ * the window goes back to where it was, since the larger one only queued.
  */
-import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW } from './constants.ts'
+import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW, FLOW_PROBE_ELASTICITY, FLOW_PROBE_GAIN, FLOW_PROBE_ROUNDS } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
 
 interface SentFrame {
@@ -62,6 +76,19 @@ export class FlowWindow {
   /** The highest delivery rate of the last FLOW_RATE_ROUNDS round trips, bytes/ms, and when it was sampled */
   maxRate = 0
   private maxRateAt = 0
+  /** The current round trip: when it began, bytes acknowledged then, and whether the window was full with more to send */
+  private roundStart = 0
+  private roundDelivered = 0
+  private roundLimited = false
+  /** Round trips in a row that ended with the window full while the sender had more */
+  private limitedRounds = 0
+  /** The delivery rate of the round trip before the last */
+  private previousRate = 0
+  /** Set while the window is raised to probe: the window and delivery rate before, and the rounds left before it is judged */
+  private windowProbe?: { window: number, rate: number, rounds: number }
+  /** The last window a probe showed delivering more than the one before: a floor for FLOW_RATE_ROUNDS round trips */
+  private proven = 0
+  private provenRounds = 0
 
   constructor (maxUnackedBytes: number, now: () => number) {
     this.max = maxUnackedBytes
@@ -76,7 +103,14 @@ export class FlowWindow {
    */
   open (highOnly = false): boolean {
     const limit = highOnly ? this.window + FLOW_HIGH_HEADROOM : this.window
-    return this.unacked < limit && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
+    const open = this.unacked < limit && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
+
+    if (!open && !highOnly) {
+      // asked with something to write: the window limits the sender this round trip
+      this.roundLimited = true
+    }
+
+    return open
   }
 
   sent (bytes: number): void {
@@ -107,8 +141,78 @@ export class FlowWindow {
     this.delivered += bytes
     this.rate(last)
     this.sample(this.now() - last.at, bytes)
+
+    // a round trip ends once a frame written after it began is acknowledged
+    if (last.at >= this.roundStart) {
+      this.roundEnded()
+    }
     // never below the path's bandwidth-delay product (measured), so late acks cannot cap the throughput
     this.window = Math.max(this.window, this.floor())
+  }
+
+  /** Counts window-limited round trips, starts probes and judges them */
+  private roundEnded (): void {
+    const now = this.now()
+    const elapsed = now - this.roundStart
+    const rate = elapsed > 0 ? (this.delivered - this.roundDelivered) / elapsed : 0
+    const limited = this.roundLimited
+    const previousRate = this.previousRate
+    this.previousRate = rate
+
+    if (this.provenRounds > 0 && --this.provenRounds === 0) {
+      this.proven = 0
+    }
+
+    this.roundStart = now
+    this.roundDelivered = this.delivered
+    this.roundLimited = false
+
+    if (this.slowStart || this.probeUntil != null) {
+      this.limitedRounds = 0
+      return
+    }
+
+    const probe = this.windowProbe
+
+    if (probe != null) {
+      // the first round after the raise mostly acknowledges frames written before it: the next one is judged
+      if (--probe.rounds > 0) {
+        return
+      }
+
+      const windowGain = this.window / probe.window - 1
+
+      if (limited && rate >= probe.rate * (1 + FLOW_PROBE_ELASTICITY * windowGain)) {
+        // the larger window delivered more: it is kept (the delay rule does not take it back for a while), and the next probe follows
+        this.proven = this.window
+        this.provenRounds = FLOW_RATE_ROUNDS
+        this.startProbe(rate)
+      } else {
+        // it only queued: back to where it was
+        this.window = Math.max(this.floor(), Math.min(this.window, probe.window))
+        this.windowProbe = undefined
+        this.limitedRounds = 0
+      }
+      return
+    }
+
+    this.limitedRounds = limited ? this.limitedRounds + 1 : 0
+
+    if (this.limitedRounds >= FLOW_PROBE_ROUNDS) {
+      // judged against the better of the last two round trips: noise in one of them alone does not pass
+      this.startProbe(Math.max(rate, previousRate))
+    }
+  }
+
+  private startProbe (rate: number): void {
+    this.windowProbe = { window: this.window, rate, rounds: 2 }
+    this.window = Math.min(this.max, Math.floor(this.window * FLOW_PROBE_GAIN))
+    this.limitedRounds = 0
+
+    if (this.window === this.windowProbe.window) {
+      // at the maximum already
+      this.windowProbe = undefined
+    }
   }
 
   /** The delivery rate since the last acknowledged frame was written (as BBR): late acks lower it, never raise it */
@@ -134,7 +238,7 @@ export class FlowWindow {
       return this.min
     }
 
-    return Math.min(this.max, Math.max(this.min, Math.floor(FLOW_BDP_GAIN * this.maxRate * this.minRtt)))
+    return Math.min(this.max, Math.max(this.min, this.proven, Math.floor(FLOW_BDP_GAIN * this.maxRate * this.minRtt)))
   }
 
   private sample (rtt: number, bytes: number): void {
@@ -153,8 +257,15 @@ export class FlowWindow {
       // our own queue would raise it, and with it the queue we accept, round after round)
       this.probeUntil = now + 2 * rtt
       this.probeMin = rtt
-      this.probeWindow = this.window
+      // a window probe under way is dropped: restored is the window before it
+      this.probeWindow = this.windowProbe?.window ?? this.window
+      this.windowProbe = undefined
       this.window = this.min
+      return
+    }
+
+    if (this.windowProbe != null) {
+      // probing: round trips grow with the window by design, the probe's verdict decides
       return
     }
 

@@ -88,4 +88,51 @@ describe('flow window', () => {
     // at least the first round's rate times the round trip: throughput is not capped below what the path gave
     expect(flow.window).to.be.at.least(first)
   })
+
+  /**
+   * Rounds of a whole window on a simulated path, in injected time: the
+   * sender always has more to send (window-limited); `rtt(window)` is the
+   * round trip of a round that carries `window` bytes. Returns the mean
+   * delivery rate (bytes/ms) and window of the last `tail` rounds.
+   */
+  function run (rtt: (bytes: number) => number, rounds: number, tail: number): { rate: number, window: number } {
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    let bytes = 0
+    let time = 0
+    let windows = 0
+
+    for (let round = 0; round < rounds; round++) {
+      while (flow.open()) { flow.sent(10_240) }
+      const inFlight = flow.unacked
+      const took = rtt(inFlight)
+      now += took
+      flow.acked(inFlight / 10_240)
+
+      if (round >= rounds - tail) {
+        bytes += inFlight
+        time += took
+        windows += inFlight
+      }
+    }
+
+    return { rate: bytes / time, window: windows / tail }
+  }
+
+  it('grows the window while a larger one delivers more, though round trips grow with it (one CPU shared by both ends: injected clock)', () => {
+    // 50 ms of path, and every byte in flight costs the one CPU time: a round of W bytes takes 50 + W / 6000 ms
+    const cpu = 6000
+    const { rate } = run(bytes => 50 + bytes / cpu, 200, 50)
+    // half the CPU's rate needs a window of 300 KB and 100 ms round trips (twice the smallest): the delay rule and the
+    // bandwidth-delay floor alone settle at about 0.37 of it (the floor follows the window down)
+    expect(rate).to.be.at.least(0.5 * cpu)
+  })
+
+  it('a larger window that only queues (a bottleneck link) is given up again (injected clock)', () => {
+    // 50 ms of path and a 4,000 B/ms bottleneck: bytes beyond its 200 KB bandwidth-delay product queue
+    const bdp = 50 * 4000
+    const { rate, window } = run(bytes => 50 + Math.max(0, bytes - bdp) / 4000, 400, 100)
+    expect(rate).to.be.at.least(0.9 * 4000)
+    expect(window).to.be.at.most(2 * bdp)
+  })
 })
