@@ -85,6 +85,14 @@ export const STREAM_OPEN_TIMEOUT_RTTS = 3
 /** Most multiaddrs one `dial`/`newStream` call accepts (libp2p dials at most 25 per peer) */
 export const MAX_ADDRESSES_PER_CALL = 25
 
+/**
+ * Spellings of a managed peer's address (`/dns4/` and `/ip4/`, a second
+ * listen address) that callers gave without a peer id and the pool
+ * remembers for it, so alternating between them does not dial to learn the
+ * peer each time; past this many, the oldest is forgotten
+ */
+export const MAX_ADDRESS_SPELLINGS = 8
+
 /** Prefix of every metric name the pool registers */
 export const DEFAULT_METRICS_PREFIX = 'x_connection_pool_'
 

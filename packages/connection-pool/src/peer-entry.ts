@@ -40,6 +40,14 @@ export interface PeerEntry {
   /** The caller's addresses (at most `MAX_ADDRESSES_PER_CALL`, with `/p2p/`), dialled instead of the peer store's */
   addrs: Multiaddr[]
 
+  /**
+   * Addresses without a peer id that callers reached this peer at (the
+   * `/p2p/`-less string of each), so a call by any of them finds the peer
+   * without a learning dial however calls alternate between spellings; at
+   * most `MAX_ADDRESS_SPELLINGS`, the oldest forgotten first
+   */
+  spellings: Set<string>
+
   /** The top-up under way, so dials to one peer never run concurrently */
   dialing?: Promise<void>
 
@@ -82,6 +90,7 @@ export function createPeerEntry (peer: PeerId, target: number, now: number): Pee
     lastUsed: now,
     opened: new Map(),
     addrs: [],
+    spellings: new Set(),
     redials: 0,
     controller: new AbortController()
   }

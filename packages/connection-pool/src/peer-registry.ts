@@ -8,6 +8,7 @@
  */
 import { AbortError } from '@libp2p/interface'
 import { CODE_P2P } from '@multiformats/multiaddr'
+import { MAX_ADDRESS_SPELLINGS } from './constants.ts'
 import { PoolLimitReachedError, PoolNotStartedError } from './errors.ts'
 import { withPeerId } from './peer-address.ts'
 import { createPeerEntry } from './peer-entry.ts'
@@ -74,6 +75,10 @@ export class PeerRegistry {
       entry.addrs = withPeerId(target.addrs, peer)
     }
 
+    if (target.peer == null) {
+      rememberSpellings(entry, target.addrs)
+    }
+
     if (learned?.fresh === true) {
       // the caller's address may be another spelling of one the peer is
       // connected on (the open-connection lookup missed it): the learned
@@ -103,7 +108,9 @@ export class PeerRegistry {
     const wanted = new Set(addrs.map(ma => ma.toString()))
 
     for (const entry of this.pool.state.entries()) {
-      if (entry.addrs.some(ma => wanted.has(ma.decapsulateCode(CODE_P2P).toString())) && this.pool.state.openConnections(entry.peer).length > 0) {
+      const known = entry.addrs.some(ma => wanted.has(ma.decapsulateCode(CODE_P2P).toString())) || [...wanted].some(addr => entry.spellings.has(addr))
+
+      if (known && this.pool.state.openConnections(entry.peer).length > 0) {
         return entry.peer
       }
     }
@@ -209,5 +216,22 @@ export class PeerRegistry {
         this.dialer.scheduleRedial(entry)
       }
     }
+  }
+}
+
+/** Remembers the caller's addresses without a peer id as spellings of the entry's peer (at most `MAX_ADDRESS_SPELLINGS`) */
+function rememberSpellings (entry: PeerEntry, addrs: Multiaddr[]): void {
+  for (const ma of addrs) {
+    const spelling = ma.toString()
+    entry.spellings.delete(spelling)
+    entry.spellings.add(spelling)
+  }
+
+  for (const oldest of entry.spellings) {
+    if (entry.spellings.size <= MAX_ADDRESS_SPELLINGS) {
+      break
+    }
+
+    entry.spellings.delete(oldest)
   }
 }

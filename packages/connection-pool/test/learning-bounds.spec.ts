@@ -12,6 +12,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import sinon from 'sinon'
+import { MAX_ADDRESS_SPELLINGS } from '../src/constants.ts'
 import { createHarness, fakeConnection } from './fixtures/harness.ts'
 import type { Harness } from './fixtures/harness.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
@@ -86,6 +87,43 @@ describe('learning dials and the connection limits', () => {
       .filter(call => Array.isArray(call.args[0]) && call.args[0].every((ma: any) => !ma.toString().includes('/p2p/')))
     expect(learning).to.have.lengthOf(1)
     expect(harness.connectionManager.openConnection.callCount).to.equal(2)
+    await harness.pool.stop()
+  })
+
+  it('calls alternating between two spellings of a connected peer\'s address learn each spelling once', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 2 })
+    dialsReachPeer(harness, peer)
+    const THIRD_SPELLING = multiaddr('/dns4/alias.example.com/tcp/4001')
+
+    for (let i = 0; i < 4; i++) {
+      expect(await harness.pool.dial(OTHER_SPELLING)).to.have.lengthOf(2)
+      expect(await harness.pool.dial(THIRD_SPELLING)).to.have.lengthOf(2)
+      await harness.pool.newStream(OTHER_SPELLING, '/x/1')
+    }
+
+    const learning = harness.connectionManager.openConnection.getCalls()
+      .filter(call => Array.isArray(call.args[0]) && call.args[0].every((ma: any) => !ma.toString().includes('/p2p/')))
+    expect(learning).to.have.lengthOf(2)
+    await harness.pool.stop()
+  })
+
+  it(`remembers at most ${MAX_ADDRESS_SPELLINGS} spellings per peer, the oldest forgotten first`, async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 1 })
+    dialsReachPeer(harness, peer)
+    const spellings = Array.from({ length: MAX_ADDRESS_SPELLINGS + 1 }, (_, i) => multiaddr(`/dns4/alias${i}.example.com/tcp/4001`))
+    const learningDials = (): number => harness.connectionManager.openConnection.getCalls()
+      .filter(call => Array.isArray(call.args[0]) && call.args[0].every((ma: any) => !ma.toString().includes('/p2p/'))).length
+
+    for (const ma of spellings) {
+      await harness.pool.dial(ma)
+    }
+    expect(learningDials()).to.equal(spellings.length)
+
+    await harness.pool.dial(spellings[spellings.length - 1])
+    expect(learningDials()).to.equal(spellings.length)
+
+    await harness.pool.dial(spellings[0])
+    expect(learningDials()).to.equal(spellings.length + 1)
     await harness.pool.stop()
   })
 
