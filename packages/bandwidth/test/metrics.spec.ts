@@ -54,10 +54,12 @@ describe('monitoring', () => {
 
     it('getMetrics(), Prometheus text and libp2p metrics agree, under metricsPrefix', async () => {
       const registered = new Map<string, { calculate(): unknown }>()
+      const counters = new Set<string>()
       const stub = {
         registerMetricGroup: (name: string, options: any) => { registered.set(name, options) },
-        registerCounterGroup: (name: string, options: any) => { registered.set(name, options) },
-        registerCounter: (name: string, options: any) => { registered.set(name, options) }
+        registerCounterGroup: (name: string, options: any) => { registered.set(name, options); counters.add(name) },
+        registerCounter: (name: string, options: any) => { registered.set(name, options); counters.add(name) },
+        registerMetric: (name: string, options: any) => { registered.set(name, options) }
       } as unknown as Metrics
       a = await createNode({ classes: { bulk: { protocols: ['/app/'] } }, metricsPrefix: 'node_a_bw_' })
       b = await createNode({})
@@ -83,6 +85,8 @@ describe('monitoring', () => {
 
       // libp2p metrics: the same names and figures
       expect([...registered.keys()].sort()).to.deep.equal(names.sort())
+      // counters (and only counters) registered as libp2p counters, as in the text
+      expect([...counters].sort()).to.deep.equal(families.filter(f => f.type === 'COUNTER').map(f => f.name).sort())
       expect((registered.get('node_a_bw_class_bytes_total')?.calculate() as Record<string, number>)['bulk:out']).to.equal(50_000)
       expect(JSON.parse(a.services.bandwidth.exportMetrics('json')).classes.bulk.out.total).to.equal(50_000)
     })
