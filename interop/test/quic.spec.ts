@@ -4,10 +4,11 @@
  * the pool holding several QUIC connections to one go peer and the health
  * service measuring each of them.
  *
- * Known: an echo the go peer opens to js over QUIC (go writes, half-closes,
- * reads to the end) does not complete within 10 s, while the same over TCP
- * does and js -> go over QUIC does; not investigated further, so the echo
- * here runs js -> go only.
+ * Known: a small echo the go peer opens to js over QUIC (10 B or 1 KiB: go
+ * writes, half-closes, reads to the end) does not complete within 8 s, while
+ * 64 KiB and 1 MiB do, and the same over TCP does (measured on loopback,
+ * `@chainsafe/libp2p-quic` 2.1.1). Only the sizes that work are asserted here;
+ * the small go -> js echo is an open interop defect.
  */
 import { quic } from '@chainsafe/libp2p-quic'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -94,7 +95,7 @@ describe('interop: QUIC between js-libp2p and go-libp2p', function () {
     expect(inbound.remoteAddr.toString()).to.include('/quic-v1')
   })
 
-  it('pings both ways and echoes 1 MiB', async () => {
+  it('pings both ways and echoes 1 MiB both ways', async () => {
     await js.dial(multiaddr(quicAddr(go.addrs)))
     const rtt = await js.services.ping.ping(goPeer)
     expect(rtt).to.be.a('number')
@@ -106,6 +107,11 @@ describe('interop: QUIC between js-libp2p and go-libp2p', function () {
     const echoed = await sendAndReceiveAll(stream, data)
     expect(echoed.byteLength).to.equal(MiB)
     expect(Buffer.from(echoed).equals(Buffer.from(data))).to.be.true()
+
+    // go opens the stream, writes 1 MiB, half-closes and compares what js echoes
+    const goEcho = await go.command<{ bytes: number, identical: boolean }>('echo', { peerId: js.peerId.toString(), sizeBytes: MiB }, 30_000)
+    expect(goEcho).to.include({ bytes: MiB, identical: true })
+    expect(js.getConnections(goPeer).every(c => c.remoteAddr.toString().includes('/quic-v1'))).to.be.true()
   })
 
   it('the pool holds 3 QUIC connections to the go peer and health measures each', async () => {
