@@ -34,6 +34,17 @@ export const DEFAULT_MIN_OBSERVERS = 2
 /** Observed addresses kept (distinct IPs); the least recently seen is dropped first */
 export const MAX_OBSERVED_IPS = 16
 
+/**
+ * How long an observer's report of our address still counts after the last
+ * connection it was made over closed (go-libp2p drops observations with
+ * their connection; this keeps them a while for short-lived connections,
+ * such as AutoNAT dial-backs)
+ */
+export const OBSERVER_TTL = 10 * 60_000
+
+/** Open observing connections remembered per observer (the oldest is forgotten first) */
+export const MAX_CONNECTIONS_PER_OBSERVER = 8
+
 /** Observers remembered per observed IP */
 export const MAX_OBSERVERS_PER_IP = 32
 

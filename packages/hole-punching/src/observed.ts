@@ -6,14 +6,25 @@
  * left from) and names the one most distinct observers agree on (each counts
  * for the IP it reported last).
  *
- * Bounded: `MAX_OBSERVED_IPS` IPs (the least recently seen is dropped) and
- * `MAX_OBSERVERS_PER_IP` observers each.
+ * An observer counts while a connection it reported over is open, and for
+ * `OBSERVER_TTL` after the last one closed.
+ *
+ * Bounded: `MAX_OBSERVED_IPS` IPs (the least recently seen is dropped),
+ * `MAX_OBSERVERS_PER_IP` observers each, `MAX_CONNECTIONS_PER_OBSERVER`
+ * connections per observer.
  */
-import { MAX_OBSERVED_IPS, MAX_OBSERVERS_PER_IP } from './constants.ts'
+import { MAX_CONNECTIONS_PER_OBSERVER, MAX_OBSERVED_IPS, MAX_OBSERVERS_PER_IP, OBSERVER_TTL } from './constants.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
+interface Observer {
+  /** Ids of the open connections it reported over (at most MAX_CONNECTIONS_PER_OBSERVER, oldest forgotten first) */
+  connections: Set<string>
+  /** When the last of them closed */
+  closedAt: number
+}
+
 interface Observation {
-  observers: Set<string>
+  observers: Map<string, Observer>
   lastSeen: number
 }
 
@@ -105,14 +116,15 @@ export class ObservedAddresses {
     this.accept = accept
   }
 
-  /** Record that `observer` sees us at `addr`; ignores anything but IPv4 TCP with an accepted IP */
-  record (addr: Multiaddr, observer: string, now: number): boolean {
+  /** Record that `observer` sees us at `addr` over `connection` (an id); ignores anything but IPv4 TCP with an accepted IP */
+  record (addr: Multiaddr, observer: string, now: number, connection: string): boolean {
     const tcp = ipv4Tcp(addr)
 
     if (tcp == null || !this.accept(tcp.host)) {
       return false
     }
 
+    this.expire(now)
     let observation = this.observations.get(tcp.host)
 
     if (observation == null) {
@@ -120,14 +132,23 @@ export class ObservedAddresses {
         this.dropOldest()
       }
 
-      observation = { observers: new Set(), lastSeen: now }
+      observation = { observers: new Map(), lastSeen: now }
       this.observations.set(tcp.host, observation)
     }
 
     observation.lastSeen = now
+    let entry = observation.observers.get(observer)
 
-    if (!observation.observers.has(observer) && observation.observers.size < MAX_OBSERVERS_PER_IP) {
-      observation.observers.add(observer)
+    if (entry == null && observation.observers.size < MAX_OBSERVERS_PER_IP) {
+      entry = { connections: new Set(), closedAt: now }
+      observation.observers.set(observer, entry)
+    }
+
+    if (entry != null && !entry.connections.has(connection)) {
+      if (entry.connections.size >= MAX_CONNECTIONS_PER_OBSERVER) {
+        entry.connections.delete(entry.connections.values().next().value ?? '')
+      }
+      entry.connections.add(connection)
     }
 
     // an observer counts for the IP it reported last (our NAT's address may change)
@@ -140,8 +161,31 @@ export class ObservedAddresses {
     return true
   }
 
+  /** The observing connection `connection` closed: observers left without an open one expire `OBSERVER_TTL` later */
+  closed (connection: string, now: number): void {
+    for (const { observers } of this.observations.values()) {
+      for (const entry of observers.values()) {
+        if (entry.connections.delete(connection) && entry.connections.size === 0) {
+          entry.closedAt = now
+        }
+      }
+    }
+  }
+
+  /** Open observing connections remembered for `observer` */
+  connections (observer: string): number {
+    let count = 0
+
+    for (const { observers } of this.observations.values()) {
+      count += observers.get(observer)?.connections.size ?? 0
+    }
+
+    return count
+  }
+
   /** The public IP most distinct observers agree on (at least `minObservers` of them), or undefined */
-  publicIp (): string | undefined {
+  publicIp (now = Date.now()): string | undefined {
+    this.expire(now)
     let best: string | undefined
     let bestCount = 0
     let bestSeen = -1
@@ -160,6 +204,21 @@ export class ObservedAddresses {
   /** Distinct IPs known */
   get size (): number {
     return this.observations.size
+  }
+
+  /** Drop observers whose connections all closed `OBSERVER_TTL` ago or more, and IPs left without observers */
+  private expire (now: number): void {
+    for (const [ip, { observers }] of this.observations) {
+      for (const [observer, entry] of observers) {
+        if (entry.connections.size === 0 && now - entry.closedAt >= OBSERVER_TTL) {
+          observers.delete(observer)
+        }
+      }
+
+      if (observers.size === 0) {
+        this.observations.delete(ip)
+      }
+    }
   }
 
   private dropOldest (): void {

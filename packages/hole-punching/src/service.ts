@@ -42,6 +42,12 @@ async function sleep (ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/** The socket operations of a punch (replaced in tests) */
+export interface HolePunchingDeps {
+  pickLocalPort: typeof pickLocalPort
+  connectFrom: typeof connectFrom
+}
+
 export class HolePunchingService implements HolePunching, Startable {
   readonly [Symbol.toStringTag] = '@x/hole-punching'
   readonly [serviceCapabilities]: string[] = ['@x/hole-punching']
@@ -56,6 +62,7 @@ export class HolePunchingService implements HolePunching, Startable {
   private readonly observed: ObservedAddresses
   private readonly accept: (ip: string) => boolean
   private readonly metrics: HolePunchMetrics
+  private readonly deps: HolePunchingDeps
   /** Receiver: CONNECTs per peer within ATTEMPT_WINDOW (at most MAX_TRACKED_PEERS peers) */
   private readonly attempts = new Map<string, { count: number, last: number }>()
   /** Initiator: peers we run a hole punch with now */
@@ -66,7 +73,8 @@ export class HolePunchingService implements HolePunching, Startable {
   private active = 0
   private started = false
 
-  constructor (components: HolePunchingComponents, init: Required<Omit<HolePunchingInit, 'onOutcome'>> & Pick<HolePunchingInit, 'onOutcome'>) {
+  constructor (components: HolePunchingComponents, init: Required<Omit<HolePunchingInit, 'onOutcome'>> & Pick<HolePunchingInit, 'onOutcome'>, deps: Partial<HolePunchingDeps> = {}) {
+    this.deps = { pickLocalPort, connectFrom, ...deps }
     this.components = components
     this.log = components.logger.forComponent('x:hole-punching')
     this.exchangeTimeout = init.exchangeTimeout
@@ -90,6 +98,7 @@ export class HolePunchingService implements HolePunching, Startable {
     }, { runOnLimitedConnection: true, maxInboundStreams: 2, maxOutboundStreams: 2 })
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.components.events.addEventListener('connection:open', this.onConnectionOpen)
+    this.components.events.addEventListener('connection:close', this.onConnectionClose)
     this.started = true
   }
 
@@ -102,6 +111,7 @@ export class HolePunchingService implements HolePunching, Startable {
     this.shutdown.abort(new Error('hole punching stopped'))
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.events.removeEventListener('connection:open', this.onConnectionOpen)
+    this.components.events.removeEventListener('connection:close', this.onConnectionClose)
     await this.components.registrar.unhandle(c.PROTOCOL)
     this.attempts.clear()
     this.initiating.clear()
@@ -124,7 +134,7 @@ export class HolePunchingService implements HolePunching, Startable {
 
     if (observedAddr != null && !isRelayed(connection)) {
       // one observer per remote IP (go-libp2p counts them so too), not per peer id
-      this.observed.record(observedAddr, observerKey(connection.remoteAddr) ?? peerId.toString(), Date.now())
+      this.observed.record(observedAddr, observerKey(connection.remoteAddr) ?? peerId.toString(), Date.now(), connection.id)
     }
   }
 
@@ -138,19 +148,30 @@ export class HolePunchingService implements HolePunching, Startable {
     void this.runInitiator(conn)
   }
 
+  /** Observations made over a connection expire once it closed (see ObservedAddresses) */
+  private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => {
+    this.observed.closed(evt.detail.id, Date.now())
+  }
+
   private hasDirect (peer: PeerId): boolean {
     return this.components.connectionManager.getConnections(peer).some(conn => conn.status === 'open' && !isRelayed(conn))
   }
 
-  /** Our address for one punch: `<NAT IP>:<port>`, the port picked now */
-  private async ownAddr (options: AbortOptions): Promise<{ addr: Multiaddr, port: number }> {
+  /** Our NAT's public IP; throws `NoPublicAddressError` while too few peers observed it */
+  private publicIp (): string {
     const ip = this.observed.publicIp()
 
     if (ip == null) {
       throw new NoPublicAddressError('too few peers observed our public IPv4 address')
     }
 
-    const port = await pickLocalPort(options)
+    return ip
+  }
+
+  /** Our address for one punch: `<NAT IP>:<port>`, the port picked now */
+  private async ownAddr (options: AbortOptions): Promise<{ addr: Multiaddr, port: number }> {
+    const ip = this.publicIp()
+    const port = await this.deps.pickLocalPort(options)
     return { addr: multiaddr(`/ip4/${ip}/tcp/${port}`), port }
   }
 
@@ -194,9 +215,12 @@ export class HolePunchingService implements HolePunching, Startable {
         try {
           this.claim()
           claimed = true
-          const { addr, port } = await this.ownAddr({ signal })
+          this.publicIp()
           const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
-
+          // pick the port while the stream is negotiated (a relay round trip)
+          const own = this.ownAddr({ signal: exchangeSignal })
+          own.catch(() => {})
+          this.log('opening the exchange with %p', peer)
           stream = await this.openStream(relayed, giveUpAt, exchangeSignal)
 
           if (stream == null) {
@@ -204,9 +228,12 @@ export class HolePunchingService implements HolePunching, Startable {
             continue
           }
 
+          const { addr, port } = await own
+
           attempt++
           const { addrs, rtt } = await initiate(stream, [addr], this.accept, () => Date.now(), { signal: exchangeSignal })
           exchanged = true
+          this.log('SYNC sent to %p, CONNECT answered in %d ms', peer, rtt)
           // SYNC is on its way: it reaches the peer (who dials at once) in about rtt / 2
           await sleep(rtt / 2, signal)
           const remoteAddr = await this.punch(peer, addrs, port, securityRole('initiator', attempt), signal)
@@ -286,6 +313,7 @@ export class HolePunchingService implements HolePunching, Startable {
         return [picked.addr]
       }, this.accept, { signal: exchangeSignal })
       exchanged = true
+      this.log('SYNC from %p', peer)
       // done with the stream (go closes its end too): free the peer's stream
       // slot for its next attempt while this punch may still be dialling
       stream.close().catch(() => {})
@@ -329,7 +357,7 @@ export class HolePunchingService implements HolePunching, Startable {
     addrs = await this.allowedAddrs(peer, addrs)
     signal.throwIfAborted()
     this.log('punching %p from port %d to %s as %s', peer, localPort, addrs.map(a => `${a.host}:${a.port}`).join(', '), role)
-    const { socket, addr } = await connectFrom(addrs, localPort, { signal })
+    const { socket, addr } = await this.deps.connectFrom(addrs, localPort, { signal })
     const remoteAddr = multiaddr(`/ip4/${addr.host}/tcp/${addr.port}/p2p/${peer}`)
     const maConn = new SocketConnection({ socket, remoteAddr, log: this.log.newScope('socket'), direction: role === 'client' ? 'outbound' : 'inbound' })
 

@@ -110,11 +110,10 @@ describe('hole punching on loopback', function () {
   })
 
   /** R as go's receiver: its handler answers with a raw listener's address; the listener upgrades what J dials as the client */
-  async function counterpart (register = true): Promise<{ handle(): Promise<void>, seen: { advertisedPort: number, acceptedFrom: number, syncAt: number, dialledAt: number }, rawPort: number }> {
+  async function counterpart (register = true): Promise<{ handle(): Promise<void>, seen: { advertisedPort: number, acceptedFrom: number }, rawPort: number }> {
     const { components } = r.services.capture
-    const seen = { advertisedPort: 0, acceptedFrom: 0, syncAt: 0, dialledAt: 0 }
+    const seen = { advertisedPort: 0, acceptedFrom: 0 }
     rawServer = createServer((socket) => {
-      seen.dialledAt = Date.now()
       seen.acceptedFrom = socket.remotePort ?? 0
       const maConn = new SocketConnection({ socket, remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/${seen.acceptedFrom}/p2p/${j.peerId}`), log: components.logger.forComponent('test:raw'), direction: 'outbound' })
       components.upgrader.upgradeOutbound(maConn, { signal: AbortSignal.timeout(10_000), initiator: true }).catch(() => {})
@@ -128,14 +127,13 @@ describe('hole punching on loopback', function () {
         seen.advertisedPort = Number(multiaddr(connect.ObsAddrs[0]).toString().split('/')[4])
         await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${rawPort}`).bytes] })
         await pb.read()
-        seen.syncAt = Date.now()
       }, { runOnLimitedConnection: true })
     }
     if (register) { await handle() }
     return { handle, seen, rawPort }
   }
 
-  it('initiator: R dialled J over the relay, J opens the exchange, waits half the RTT and dials R from its advertised port, as the noise responder', async () => {
+  it('initiator: R dialled J over the relay, J opens the exchange and dials R from its advertised port, as the noise responder', async () => {
     const { seen, rawPort } = await counterpart()
     const jCircuit = j.getMultiaddrs().find(a => a.toString().includes('/p2p-circuit'))!
     await r.dial(jCircuit)
@@ -143,7 +141,7 @@ describe('hole punching on loopback', function () {
 
     expect(outcome, JSON.stringify(outcome)).to.include({ success: true, role: 'initiator', attempt: 1 })
     expect(seen.acceptedFrom).to.equal(seen.advertisedPort)
-    expect(seen.dialledAt).to.be.at.least(seen.syncAt)
+    // when it dials (rtt / 2 after SYNC) is checked on a fake clock in timing.spec.ts
     const direct = j.getConnections(r.peerId).find(c => !circuitOnly(c))
     expect(direct?.remoteAddr.toString()).to.equal(`/ip4/127.0.0.1/tcp/${rawPort}/p2p/${r.peerId}`)
     const stream = await direct!.newStream('/ipfs/id/1.0.0')
