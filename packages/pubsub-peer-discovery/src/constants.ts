@@ -42,6 +42,18 @@ export const LOOKUP_PREEMPTIBLE_AFTER = 500
 export const MAX_NAMES_PER_ANNOUNCEMENT = 8
 
 /**
+ * DNS names looked up for one author (the peer that announced or relayed
+ * them) per interval, token bucket: its announcements and records share
+ * them; names beyond are dropped, not queued
+ */
+export const MAX_NAME_LOOKUPS_PER_AUTHOR = 8
+
+/** Authors whose DNS lookups per interval are tracked at once, least recently seen forgotten first */
+export const MAX_TRACKED_NAME_AUTHORS = 4096
+
+export const DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL = 64
+
+/**
  * Addresses that DNS names resolve to judged by the incoming filter per
  * announcement or record (each address carrying a name is judged with
  * every address its name resolves to); an address whose turn would exceed

@@ -84,7 +84,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.names = new NameCheck(() => {
       dns ??= optionalComponent(() => components.dns) ?? defaultDns()
       return dns
-    }, { timeout: this.options.nameResolutionTimeout }, this.log)
+    }, {
+      timeout: this.options.nameResolutionTimeout,
+      interval: this.options.schedule.interval,
+      maxLookupsPerInterval: this.options.maxNameLookupsPerInterval
+    }, this.log)
     this.relayedPeers = new PeerCache(this.options.maxPeers)
     this.gate = new Gate(components.peerId, {
       limits: this.options.limits,

@@ -222,10 +222,22 @@ export interface PubSubPeerDiscoveryInit {
    * 32 lookups run at once, node-wide (a new one takes the slot of one
    * running for 500 ms, else its name is dropped), and at most
    * 8 distinct names of one announcement or record are looked up
+   * (see `maxNameLookupsPerInterval`)
    *
    * @default 5000
    */
   nameResolutionTimeout?: number
+
+  /**
+   * DNS names in other peers' announcements and records looked up per
+   * interval, node-wide (token bucket); each author also gets at most 8 per
+   * interval. A name beyond either is dropped (its address is not
+   * emitted), not queued, so no peer, nor any number of fresh keys, can
+   * make this node send more lookups (PROTOCOL.md, A4)
+   *
+   * @default 64
+   */
+  maxNameLookupsPerInterval?: number
 
   /**
    * Signature verifications of peer records per interval, node-wide; more

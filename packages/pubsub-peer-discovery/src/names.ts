@@ -9,7 +9,9 @@
  */
 import { RecordType } from '@multiformats/dns'
 import { multiaddr } from '@multiformats/multiaddr'
+import { Budget } from './budget.ts'
 import * as C from './constants.ts'
+import { AuthorRateLimiter } from './rate-limit.ts'
 import type { AddressFilter, AddressSource } from './address-filter.ts'
 import type { Logger } from '@libp2p/interface'
 import type { DNS } from '@multiformats/dns'
@@ -36,6 +38,10 @@ function isLocalhost (host: string): boolean {
 export interface NameCheckOptions {
   /** How long one lookup may take, ms */
   timeout: number
+  /** The interval the lookup budgets refill over, ms */
+  interval: number
+  /** Names looked up per interval, node-wide */
+  maxLookupsPerInterval: number
   /** The clock, ms (tests) */
   now?(): number
 }
@@ -53,12 +59,18 @@ export class NameCheck {
   /** Lookups in flight, node-wide, oldest first (at most MAX_PENDING_NAME_LOOKUPS) */
   private readonly inFlight = new Set<{ started: number, controller: AbortController }>()
   private shutdown = new AbortController()
+  /** Names looked up per author per interval (MAX_NAME_LOOKUPS_PER_AUTHOR) */
+  private readonly perAuthor: AuthorRateLimiter
+  /** Names looked up per interval, node-wide (`maxLookupsPerInterval`) */
+  private readonly nodeWide: Budget
 
   /** `dns` is called at the first lookup only, so a node that never sees a name builds no resolver */
   constructor (dns: () => DNS, options: NameCheckOptions, log: Logger) {
     this.dns = dns
     this.options = options
     this.log = log
+    this.perAuthor = new AuthorRateLimiter(C.MAX_NAME_LOOKUPS_PER_AUTHOR, options.interval, C.MAX_TRACKED_NAME_AUTHORS)
+    this.nodeWide = new Budget(options.maxLookupsPerInterval, options.interval)
   }
 
   /** Whether any of the addresses is a DNS name (then `filter` is async work) */
@@ -103,7 +115,7 @@ export class NameCheck {
           return false
         }
 
-        lookup = this.resolve(ma, host, kind)
+        lookup = this.mayLookUp(source) ? this.resolve(ma, host, kind) : Promise.resolve(undefined)
         lookups.set(key, lookup)
       }
 
@@ -128,10 +140,31 @@ export class NameCheck {
     return multiaddrs.filter((_, i) => verdicts[i])
   }
 
-  /** Aborts the lookups in flight (on stop) */
+  /** Aborts the lookups in flight (on stop), and refills the lookup budgets */
   abort (): void {
     this.shutdown.abort()
     this.shutdown = new AbortController()
+    this.perAuthor.clear()
+    this.nodeWide.reset()
+  }
+
+  /**
+   * Whether one more name may be looked up for `source`'s author: within
+   * its own budget per interval, then the node-wide one (so an author over
+   * its own spends none of the others'). A hostile peer can then make a
+   * node send at most MAX_NAME_LOOKUPS_PER_AUTHOR lookups per interval,
+   * and any number of keys at most `maxLookupsPerInterval`
+   */
+  private mayLookUp (source: AddressSource): boolean {
+    const now = this.options.now?.() ?? Date.now()
+    const author = source.peer?.toString() ?? 'unsigned'
+
+    if (!this.perAuthor.allow(author, now) || !this.nodeWide.take(now)) {
+      this.log('over the name lookup budget: dropping a name of %s', author)
+      return false
+    }
+
+    return true
   }
 
   /**

@@ -26,6 +26,7 @@ export interface DiscoveryOptions {
   maxNewPeersPerInterval: number
   metricsPrefix: string
   nameResolutionTimeout: number
+  maxNameLookupsPerInterval: number
   pubsubServiceName?: string
 }
 
@@ -67,6 +68,7 @@ export function resolveOptions (init: PubSubPeerDiscoveryInit): DiscoveryOptions
     maxNewPeersPerInterval: positive('maxNewPeersPerInterval', init.maxNewPeersPerInterval, C.DEFAULT_MAX_NEW_PEERS_PER_INTERVAL, true),
     metricsPrefix: metricsPrefix(init.metricsPrefix),
     nameResolutionTimeout: timeout('nameResolutionTimeout', init.nameResolutionTimeout, C.DEFAULT_NAME_RESOLUTION_TIMEOUT),
+    maxNameLookupsPerInterval: positive('maxNameLookupsPerInterval', init.maxNameLookupsPerInterval, C.DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL, true),
     pubsubServiceName: init.pubsubServiceName
   }
 }

@@ -371,6 +371,71 @@ describe('hostile peers', () => {
       expect(asked).to.have.lengthOf(C.MAX_PENDING_NAME_LOOKUPS)
       expect(emitted.every(e => e.addrs.length === 1 && e.addrs[0] === PUBLIC)).to.equal(true)
     })
+    describe('DNS amplification: lookups per author and node-wide per interval', () => {
+      /** `n` distinct names of `tag`, each resolving to a public address */
+      function publicNames (tag: string, n: number): Record<string, string[]> {
+        return Object.fromEntries(Array.from({ length: n }, (_, i) => [`${tag}${i}.example`, [`93.184.216.${(i % 200) + 1}`]]))
+      }
+
+      it('an author gets at most MAX_NAME_LOOKUPS_PER_AUTHOR names looked up per interval, however many announcements carry them', async () => {
+        const names = publicNames('a', 4 * C.MAX_NAMES_PER_ANNOUNCEMENT)
+        const { dns, asked } = fakeDns(names)
+        await create({}, { dns })
+        const [author] = await remotes(1)
+        const list = Object.keys(names)
+
+        // its rate limit: 4 announcements in the interval, 8 fresh names each
+        for (let i = 0; i < C.DEFAULT_RATE_LIMIT; i++) {
+          const batch = list.slice(i * C.MAX_NAMES_PER_ANNOUNCEMENT, (i + 1) * C.MAX_NAMES_PER_ANNOUNCEMENT)
+          // a new port each time: each announcement is news, so emitted
+          pubsub.deliver(message(author, { addrs: addrs(`/ip4/93.184.216.34/tcp/${4001 + i}`, ...batch.map(n => `/dns4/${n}/tcp/1`)) }))
+          await settled(() => emitted.length === i + 1)
+        }
+
+        expect(asked).to.have.lengthOf(C.MAX_NAME_LOOKUPS_PER_AUTHOR)
+        // each announcement is still handled: its other addresses are emitted
+        expect(emitted).to.have.lengthOf(C.DEFAULT_RATE_LIMIT)
+      })
+
+      it('fresh authors get at most maxNameLookupsPerInterval names looked up per interval, node-wide', async () => {
+        const authors = await remotes(20)
+        const names = publicNames('b', authors.length * C.MAX_NAMES_PER_ANNOUNCEMENT)
+        const { dns, asked } = fakeDns(names)
+        await create({}, { dns })
+        const list = Object.keys(names)
+
+        for (const [i, author] of authors.entries()) {
+          const batch = list.slice(i * C.MAX_NAMES_PER_ANNOUNCEMENT, (i + 1) * C.MAX_NAMES_PER_ANNOUNCEMENT)
+          pubsub.deliver(message(author, { addrs: addrs(PUBLIC, ...batch.map(n => `/dns4/${n}/tcp/1`)) }))
+          await settled(() => emitted.length === i + 1)
+        }
+
+        expect(asked).to.have.lengthOf(C.DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL)
+      })
+
+      it('the lookup budgets refill over the interval', async () => {
+        const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+        const names = publicNames('c', 2 * C.MAX_NAMES_PER_ANNOUNCEMENT)
+        const { dns, asked } = fakeDns(names)
+        await create({ maxNameLookupsPerInterval: C.MAX_NAMES_PER_ANNOUNCEMENT }, { dns })
+        const [one, two] = await remotes(2)
+        const list = Object.keys(names).map(n => `/dns4/${n}/tcp/1`)
+
+        pubsub.deliver(message(one, { addrs: addrs(PUBLIC, ...list.slice(0, C.MAX_NAMES_PER_ANNOUNCEMENT)) }))
+        await settled(() => emitted.length === 1)
+        pubsub.deliver(message(two, { addrs: addrs(PUBLIC, ...list.slice(C.MAX_NAMES_PER_ANNOUNCEMENT)) }))
+        await settled(() => emitted.length === 2)
+        expect(asked).to.have.lengthOf(C.MAX_NAMES_PER_ANNOUNCEMENT)
+        expect(emitted[1].addrs).to.deep.equal([PUBLIC])
+
+        clock.tick(10_000)
+        pubsub.deliver(message(two, { addrs: addrs(PUBLIC, ...list.slice(C.MAX_NAMES_PER_ANNOUNCEMENT)) }))
+        await settled(() => emitted.length === 3)
+        expect(asked).to.have.lengthOf(2 * C.MAX_NAMES_PER_ANNOUNCEMENT)
+        expect(emitted[2].addrs).to.have.lengthOf(1 + C.MAX_NAMES_PER_ANNOUNCEMENT)
+        clock.restore()
+      })
+    })
   })
 
   describe('1b. address scopes', () => {
