@@ -56,4 +56,38 @@ describe('dialPeer waiting for the upgrade', function () {
     expect(result.attempts.map((a: any) => [a.path, a.relay, a.error != null])).to.deep.equal([['relay', R1, true], ['relay', R2, true]])
     await service.stop()
   })
+
+  it('stops waiting when the peer\'s identify lacks DCUtR, and still counts a hole punch that follows within the window', async () => {
+    const stubs = await stubComponents()
+    const service = new UniversalConnectivity(stubs.components, { directDialTimeout: 1_000, relayDialTimeout: 1_000, upgradeTimeout: 10_000, holePunchWindow: 30_000 })
+    await service.start()
+    await service.afterStart()
+    const peer = await peerId()
+    let relayed: Connection | undefined
+    stubs.connectionManager.openConnection.callsFake(async () => {
+      relayed = fakeConnection(peer, { relayed: true })
+      stubs.connections.push(relayed)
+      stubs.events.safeDispatchEvent('connection:open', { detail: relayed })
+      return relayed
+    })
+    let done = false
+    const settled = service.dialPeerWithResult(peer, { addrs: [multiaddr(`/ip4/11.0.0.1/tcp/4001/p2p/${R1}/p2p-circuit`)] })
+      .finally(() => { done = true })
+    await clock.tickAsync(100)
+    expect(done, 'waiting for the upgrade').to.be.false()
+    stubs.events.safeDispatchEvent('peer:identify', { detail: { peerId: peer, protocols: ['/ipfs/id/1.0.0'], listenAddrs: [] } as any })
+    await clock.tickAsync(0)
+    expect(done, 'resolved at once').to.be.true()
+    expect((await settled).path).to.equal('relay')
+
+    // the peer starts to speak DCUtR later (go-libp2p once it knows a public address) and hole punches
+    await clock.tickAsync(5_000)
+    await stubs.handlers.get('/libp2p/dcutr')!.handler({ protocol: '/libp2p/dcutr' } as any, relayed!)
+    const direct = fakeConnection(peer)
+    stubs.connections.push(direct)
+    stubs.events.safeDispatchEvent('connection:open', { detail: direct })
+    expect(service.getMetrics().holePunch).to.include({ attempts: 1, successes: 1 })
+    expect(service.getMetrics().connections.byPath).to.include({ 'hole-punch': 1 })
+    await service.stop()
+  })
 })
