@@ -6,7 +6,7 @@
  * classes, lets congestion control set its connection's rate
  * (`congestion.ts`).
  */
-import { serviceCapabilities } from '@libp2p/interface'
+import { InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
 import { BANDWIDTH_CAPABILITY } from '@x/interface'
 import { Classifier } from './classifier.ts'
 import { CongestionControl } from './congestion.ts'
@@ -139,6 +139,10 @@ export class BandwidthService implements BandwidthManager, Startable {
   }
 
   classify (protocol: string): string {
+    if (typeof protocol !== 'string') {
+      throw new InvalidParametersError(`protocol must be a string, got ${typeof protocol}`)
+    }
+
     return this.classifier.classify(protocol).name
   }
 
@@ -293,6 +297,10 @@ export class BandwidthService implements BandwidthManager, Startable {
   }
 
   exportMetrics (format: 'json' | 'prometheus'): string {
+    if (format !== 'json' && format !== 'prometheus') {
+      throw new InvalidParametersError(`format must be 'json' or 'prometheus', got ${String(format)}`)
+    }
+
     const metrics = this.getMetrics()
 
     if (format === 'prometheus') {

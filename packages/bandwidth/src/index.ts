@@ -297,9 +297,17 @@ export interface BandwidthMetrics {
 
 export interface BandwidthManager {
   getMetrics(): BandwidthMetrics
-  /** The metrics as JSON or Prometheus text (`x_bandwidth_*`) */
+  /**
+   * The metrics as JSON or Prometheus text (`x_bandwidth_*`)
+   *
+   * @throws {InvalidParametersError} for another format (the `@libp2p/interface` class)
+   */
   exportMetrics(format: 'json' | 'prometheus'): string
-  /** The class a protocol falls into */
+  /**
+   * The class a protocol falls into
+   *
+   * @throws {InvalidParametersError} when `protocol` is not a string (the `@libp2p/interface` class)
+   */
   classify(protocol: string): string
 }
 

@@ -1,6 +1,10 @@
+import { defaultLogger } from '@libp2p/logger'
 import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
+import { bandwidthManager } from '../src/index.ts'
 import { resolveOptions } from '../src/options.ts'
-import type { BandwidthManagerInit } from '../src/index.ts'
+import type { BandwidthManager, BandwidthManagerInit } from '../src/index.ts'
+import type { Libp2pEvents } from '@libp2p/interface'
 
 describe('options', () => {
   it('adds a default class when none is named', () => {
@@ -44,4 +48,31 @@ describe('options', () => {
       expect(() => resolveOptions(init)).to.throw().with.property('name', 'InvalidBandwidthOptionError')
     })
   }
+})
+
+describe('public methods', () => {
+  const service = (): BandwidthManager => bandwidthManager({ classes: { bulk: { protocols: ['/files/'] } } })({
+    registrar: { getMiddleware: () => [] } as any,
+    events: new TypedEventEmitter<Libp2pEvents>(),
+    logger: defaultLogger()
+  })
+
+  it('classify() refuses a protocol that is not a string with InvalidParametersError', () => {
+    const bandwidth = service()
+    expect(bandwidth.classify('/files/1.0.0')).to.equal('bulk')
+
+    for (const wrong of [undefined, null, 42, {}, ['/files/']]) {
+      expect(() => bandwidth.classify(wrong as any)).to.throw().with.property('name', 'InvalidParametersError')
+    }
+  })
+
+  it('exportMetrics() refuses an unknown format with InvalidParametersError instead of answering JSON', () => {
+    const bandwidth = service()
+    expect(() => JSON.parse(bandwidth.exportMetrics('json'))).to.not.throw()
+    expect(bandwidth.exportMetrics('prometheus')).to.include('x_bandwidth_class_bytes_total')
+
+    for (const wrong of ['xml', undefined, 1]) {
+      expect(() => bandwidth.exportMetrics(wrong as any)).to.throw().with.property('name', 'InvalidParametersError')
+    }
+  })
 })
