@@ -54,6 +54,13 @@ export const DEFAULT_MAX_CONCURRENT = 8
 /** Peers whose receiver attempts are counted at once */
 export const MAX_TRACKED_PEERS = 256
 
+/**
+ * A receiver picks a port for a peer's first CONNECT when its relayed
+ * connection to the peer opens; a port picked longer ago than this is not
+ * used (the OS may have handed it out since), a fresh one is picked instead
+ */
+export const SPARE_PORT_MAX_AGE = 10_000
+
 /** Remote addresses dialled from the pre-picked port in one punch */
 export const MAX_DIALLED_ADDRS = 4
 

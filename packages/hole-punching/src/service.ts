@@ -65,6 +65,8 @@ export class HolePunchingService implements HolePunching, Startable {
   private readonly deps: HolePunchingDeps
   /** Receiver: CONNECTs per peer within ATTEMPT_WINDOW (at most MAX_TRACKED_PEERS peers) */
   private readonly attempts = new Map<string, { count: number, last: number }>()
+  /** Receiver: a port being picked for each peer we dialled over a relay, ready before its CONNECT */
+  private readonly spares = new Map<string, { port: Promise<number>, at: number }>()
   /** Initiator: peers we run a hole punch with now */
   private readonly initiating = new Set<string>()
   /** Initiators waiting for a free slot (at most one per peer in `initiating`) */
@@ -115,6 +117,7 @@ export class HolePunchingService implements HolePunching, Startable {
     await this.components.registrar.unhandle(c.PROTOCOL)
     this.attempts.clear()
     this.initiating.clear()
+    this.spares.clear()
   }
 
   getPublicAddress (): string | undefined {
@@ -141,16 +144,50 @@ export class HolePunchingService implements HolePunching, Startable {
   private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
     const conn = evt.detail
 
-    if (!isRelayed(conn) || conn.direction !== 'inbound' || this.hasDirect(conn.remotePeer) || this.initiating.has(conn.remotePeer.toString())) {
+    if (!isRelayed(conn) || this.hasDirect(conn.remotePeer)) {
       return
     }
 
-    void this.runInitiator(conn)
+    if (conn.direction === 'outbound') {
+      // we will be the receiver: have a port ready before the peer's CONNECT
+      this.prepareSpare(conn.remotePeer.toString())
+      return
+    }
+
+    if (!this.initiating.has(conn.remotePeer.toString())) {
+      void this.runInitiator(conn)
+    }
+  }
+
+  /** Start picking a port for the peer's first CONNECT (bounded by MAX_TRACKED_PEERS, the oldest dropped) */
+  private prepareSpare (key: string): void {
+    if (this.spares.has(key) || this.observed.publicIp() == null) {
+      return
+    }
+
+    if (this.spares.size >= c.MAX_TRACKED_PEERS) {
+      this.spares.delete(this.spares.keys().next().value ?? '')
+    }
+
+    const port = this.deps.pickLocalPort({ signal: this.shutdown.signal })
+    port.catch(() => {})
+    this.spares.set(key, { port, at: Date.now() })
+  }
+
+  /** The port prepared for the peer, if one was picked less than SPARE_PORT_MAX_AGE ago; each is used once */
+  private takeSpare (key: string): Promise<number> | undefined {
+    const spare = this.spares.get(key)
+    this.spares.delete(key)
+    return spare != null && Date.now() - spare.at < c.SPARE_PORT_MAX_AGE ? spare.port : undefined
   }
 
   /** Observations made over a connection expire once it closed (see ObservedAddresses) */
   private readonly onConnectionClose = (evt: CustomEvent<Connection>): void => {
     this.observed.closed(evt.detail.id, Date.now())
+
+    if (evt.detail.remotePeer != null && isRelayed(evt.detail)) {
+      this.spares.delete(evt.detail.remotePeer.toString())
+    }
   }
 
   private hasDirect (peer: PeerId): boolean {
@@ -168,10 +205,10 @@ export class HolePunchingService implements HolePunching, Startable {
     return ip
   }
 
-  /** Our address for one punch: `<NAT IP>:<port>`, the port picked now */
-  private async ownAddr (options: AbortOptions): Promise<{ addr: Multiaddr, port: number }> {
+  /** Our address for one punch: `<NAT IP>:<port>`, the port prepared for the peer (`spare`) or picked now */
+  private async ownAddr (options: AbortOptions, spare?: Promise<number>): Promise<{ addr: Multiaddr, port: number }> {
     const ip = this.publicIp()
-    const port = await this.deps.pickLocalPort(options)
+    const port = spare != null ? await spare.catch(async () => this.deps.pickLocalPort(options)) : await this.deps.pickLocalPort(options)
     return { addr: multiaddr(`/ip4/${ip}/tcp/${port}`), port }
   }
 
@@ -302,9 +339,10 @@ export class HolePunchingService implements HolePunching, Startable {
       let port = 0
       const exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(this.exchangeTimeout)])
       let advertised: Multiaddr | undefined
-      // pick the port while CONNECT is on its way: the initiator times our
-      // answer as the RTT and waits half of it before it dials
-      const own = this.ownAddr({ signal: exchangeSignal })
+      // the port picked when the relayed connection opened (or one picked
+      // now): the initiator times our answer as the RTT and waits half of
+      // it before it dials
+      const own = this.ownAddr({ signal: exchangeSignal }, this.takeSpare(peer.toString()))
       own.catch(() => {})
       const addrs = await receive(stream, async () => {
         const picked = await own

@@ -112,6 +112,43 @@ describe('hole punching service: timing', () => {
     expect(outcomes[0]).to.include({ success: false, error: 'StreamResetError' })
   })
 
+  it('receiver: picks its port when the relayed connection opens, so its CONNECT answer (go times it as the RTT, then waits half of it) does not wait for a pick', async () => {
+    const pending: Array<() => void> = []
+    let picks = 0
+    let handler: ((stream: any, connection: any) => void) | undefined
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async (_: string, h: any) => { handler = h }, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      events,
+      logger: defaultLogger()
+    }, { ...init, onOutcome: o => outcomes.push(o) }, {
+      pickLocalPort: async () => new Promise<number>(resolve => { picks++; pending.push(() => { resolve(40_000 + picks) }) }),
+      connectFrom: async () => new Promise(() => {})
+    })
+    await service.start()
+    await observe()
+
+    // we dialled the peer over the relay: it will open the exchange
+    const connection = { ...relayed(async () => {}), direction: 'outbound' }
+    events.safeDispatchEvent('connection:open', { detail: connection })
+    await settle()
+    pending.splice(0).forEach(release => { release() })
+
+    const [ours, theirs] = await streamPair()
+    handler?.(ours, connection)
+    const pb = pbStream(theirs).pb(HolePunch)
+    await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr('/ip4/17.0.0.1/tcp/4102').bytes] })
+    let answer: any
+    void pb.read().then(msg => { answer = msg }, () => {})
+    // no port pick is released from here on: the answer needs none
+    await until(() => answer != null)
+    expect(answer.type).to.equal(HolePunch.Type.CONNECT)
+    expect(multiaddr(answer.ObsAddrs[0]).toString()).to.equal('/ip4/16.0.0.1/tcp/40001')
+    expect(picks).to.equal(1)
+  })
+
   it('initiator: still reports NoPublicAddressError without opening a stream when no peer observed our address', async () => {
     let opened = 0
     await start()
