@@ -1,15 +1,18 @@
+import { defaultLogger } from '@libp2p/logger'
 import { expect } from 'aegir/chai'
+import { TypedEventEmitter } from 'main-event'
 // @ts-expect-error no types
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import sinon from 'sinon'
 import { prometheusText } from '../src/export.ts'
+import { bandwidthManager } from '../src/index.ts'
 import { registerBandwidthMetrics } from '../src/libp2p-metrics.ts'
 import { Monitor } from '../src/monitor.ts'
 import { RateWindow } from '../src/rates.ts'
 import { SINK_PROTOCOL, createNode } from './fixtures/nodes.ts'
 import { write } from './fixtures/streams.ts'
 import type { Node } from './fixtures/nodes.ts'
-import type { Metrics } from '@libp2p/interface'
+import type { Libp2pEvents, Metrics } from '@libp2p/interface'
 
 describe('monitoring', () => {
   it('rates over the last second and the last minute', () => {
@@ -90,6 +93,26 @@ describe('monitoring', () => {
       expect((registered.get('node_a_bw_class_bytes_total')?.calculate() as Record<string, number>)['bulk:out']).to.equal(50_000)
       expect(JSON.parse(a.services.bandwidth.exportMetrics('json')).classes.bulk.out.total).to.equal(50_000)
     })
+  })
+
+  it('registers with the node\'s libp2p metrics component, the default x_bandwidth_ names', () => {
+    const registered = new Map<string, { calculate(): unknown }>()
+    const stub = {
+      registerMetricGroup: (name: string, options: any) => { registered.set(name, options) },
+      registerCounterGroup: (name: string, options: any) => { registered.set(name, options) },
+      registerCounter: (name: string, options: any) => { registered.set(name, options) },
+      registerMetric: (name: string, options: any) => { registered.set(name, options) }
+    } as unknown as Metrics
+    const bandwidth = bandwidthManager({ classes: { bulk: { protocols: ['/files/'] } } })({
+      registrar: { getMiddleware: () => [] } as any,
+      events: new TypedEventEmitter<Libp2pEvents>(),
+      logger: defaultLogger(),
+      metrics: stub
+    })
+    const families = parsePrometheusTextFormat(bandwidth.exportMetrics('prometheus')) as Array<{ name: string }>
+    expect([...registered.keys()].sort()).to.deep.equal(families.map(f => f.name).sort())
+    expect(registered.has('x_bandwidth_class_bytes_total')).to.be.true()
+    expect(registered.get('x_bandwidth_class_bytes_total')?.calculate()).to.deep.equal({ 'bulk:in': 0, 'bulk:out': 0, 'default:in': 0, 'default:out': 0 })
   })
 
   it('the text is well formed with no traffic at all', () => {
