@@ -4,7 +4,9 @@ package main
 //
 //	batch-listen   {names, compressThreshold=1024}  handle the protocol; messages to names are kept
 //	batch-received {clear}                         kept messages, frames, error counts by name
-//	batch-send     {peerId, name, messages (base64), priorities, batchSize=100, compressThreshold=1024 (-1 never)}
+//	batch-send     {peerId, name, messages (base64), priorities, batchSize=100, compressThreshold=1024 (-1 never),
+//	                flowControl: offer /x/batch/1.1.0 first and, when it is picked, keep at most
+//	                batchSendWindow frames unacknowledged}
 //	batch-request  {peerId, name, requests (base64), priority, compressThreshold=1024}
 //
 // batch-send and batch-request open one stream each, write their records in
@@ -19,6 +21,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 func init() {
@@ -67,12 +70,39 @@ func cmdBatchReceived(_ context.Context, _ *goPeer, a BatchReceivedArgs) (BatchR
 	return out, nil
 }
 
-func openBatchStream(ctx context.Context, p *goPeer, peerID string) (network.Stream, error) {
+// batchSendWindow is how many frames batch-send keeps unacknowledged on
+// /x/batch/1.1.0 (small, so a few hundred messages take several windows)
+const batchSendWindow = 2
+
+func openBatchStream(ctx context.Context, p *goPeer, peerID string, flow bool) (network.Stream, error) {
 	id, err := peer.Decode(peerID)
 	if err != nil {
 		return nil, err
 	}
-	return p.host.NewStream(network.WithAllowLimitedConn(ctx, "interop"), id, batchProtocol)
+	protocols := []protocol.ID{batchProtocol}
+	if flow {
+		protocols = []protocol.ID{batchFlowProtocol, batchProtocol}
+	}
+	return p.host.NewStream(network.WithAllowLimitedConn(ctx, "interop"), id, protocols...)
+}
+
+// batchAcks reads the ACK frames of a /x/batch/1.1.0 stream and hands their
+// counts over, until the stream ends or breaks the protocol.
+func batchAcks(s network.Stream) (<-chan uint64, <-chan error) {
+	counts := make(chan uint64, 16)
+	failed := make(chan error, 1)
+	go func() {
+		r := bufio.NewReader(s)
+		for {
+			count, err := readBatchAck(r)
+			if err != nil {
+				failed <- err
+				return
+			}
+			counts <- count
+		}
+	}()
+	return counts, failed
 }
 
 func threshold(t *int) int {
@@ -89,13 +119,43 @@ func cmdBatchSend(ctx context.Context, p *goPeer, a BatchSendArgs) (BatchSendRep
 	if a.BatchSize <= 0 {
 		a.BatchSize = 100
 	}
-	s, err := openBatchStream(ctx, p, a.PeerID)
+	s, err := openBatchStream(ctx, p, a.PeerID, a.FlowControl)
 	if err != nil {
 		return BatchSendReply{}, err
 	}
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(deadline)
+	}
+	flow := s.Protocol() == batchFlowProtocol
+	var counts <-chan uint64
+	var failed <-chan error
+	if flow {
+		counts, failed = batchAcks(s)
+	}
+	acked := uint64(0)
 	frames, compressed, wire := 0, 0, 0
+	// waitAcks waits until at most `most` frames are unacknowledged
+	waitAcks := func(most int) error {
+		for flow && uint64(frames)-acked > uint64(most) {
+			select {
+			case count := <-counts:
+				if acked+count > uint64(frames) {
+					return batchErr("ProtocolViolationError", "%d frames acknowledged, %d written", acked+count, frames)
+				}
+				acked += count
+			case err := <-failed:
+				return fmt.Errorf("reading ACKs: %w", err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
 	records := []batchRecord{{Kind: batchKindName, N: 0, Payload: []byte(a.Name)}}
 	flush := func() error {
+		if err := waitAcks(batchSendWindow - 1); err != nil {
+			return err
+		}
 		frame, deflated := encodeBatchFrame(encodeBatchRecords(records), threshold(a.CompressThreshold))
 		records = records[:0]
 		frames++
@@ -125,10 +185,15 @@ func cmdBatchSend(ctx context.Context, p *goPeer, a BatchSendArgs) (BatchSendRep
 			return BatchSendReply{}, err
 		}
 	}
+	// on /x/batch/1.1.0 every frame is acknowledged before the stream is closed
+	if err := waitAcks(0); err != nil {
+		_ = s.Reset()
+		return BatchSendReply{}, err
+	}
 	if err := s.Close(); err != nil {
 		return BatchSendReply{}, err
 	}
-	return BatchSendReply{Frames: frames, CompressedFrames: compressed, WireBytes: wire}, nil
+	return BatchSendReply{Frames: frames, CompressedFrames: compressed, WireBytes: wire, Protocol: string(s.Protocol()), AckedFrames: int(acked)}, nil
 }
 
 func cmdBatchRequest(ctx context.Context, p *goPeer, a BatchRequestArgs) (BatchRequestReply, error) {
@@ -139,7 +204,7 @@ func cmdBatchRequest(ctx context.Context, p *goPeer, a BatchRequestArgs) (BatchR
 	if !validBatchName([]byte(a.Name)) || len(a.Requests) == 0 || len(a.Requests) > batchMaxInflight {
 		return BatchRequestReply{}, errors.New("bad name or number of requests")
 	}
-	s, err := openBatchStream(ctx, p, a.PeerID)
+	s, err := openBatchStream(ctx, p, a.PeerID, false)
 	if err != nil {
 		return BatchRequestReply{}, err
 	}

@@ -195,35 +195,8 @@ func decodeBatchRecords(body []byte) ([]batchRecord, error) {
 
 // readBatchFrame reads one frame; io.EOF at a frame boundary.
 func readBatchFrame(r *bufio.Reader) (byte, []byte, error) {
-	var prefix []byte
-	var length uint64
-	for {
-		c, err := r.ReadByte()
-		if err != nil {
-			if err == io.EOF && len(prefix) > 0 {
-				return 0, nil, io.ErrUnexpectedEOF
-			}
-			return 0, nil, err
-		}
-		prefix = append(prefix, c)
-		v, _, verr := readBatchVarint(prefix, 0)
-		if verr == errBatchShort {
-			continue
-		}
-		if verr != nil {
-			return 0, nil, verr
-		}
-		length = v
-		break
-	}
-	if length > batchMaxFrameBytes {
-		return 0, nil, batchErr("FrameTooLargeError", "a frame of %d bytes", length)
-	}
-	if length == 0 {
-		return 0, nil, batchErr("MalformedFrameError", "a frame without flags")
-	}
-	frame := make([]byte, length)
-	if _, err := io.ReadFull(r, frame); err != nil {
+	frame, err := readBatchRawFrame(r)
+	if err != nil {
 		return 0, nil, err
 	}
 	if frame[0]&^batchFlagCompressed != 0 {
@@ -238,6 +211,62 @@ func readBatchFrame(r *bufio.Reader) (byte, []byte, error) {
 		body = inflated
 	}
 	return frame[0], body, nil
+}
+
+// readBatchAck reads one frame an acceptor writes on /x/batch/1.1.0 and
+// returns its ACK count; a frame that is not a well-formed ACK (flags other
+// than ACK alone, an empty or trailing body, count 0) is a
+// MalformedFrameError. (Records answering requests are not read here:
+// batch-send writes no requests.)
+func readBatchAck(r *bufio.Reader) (uint64, error) {
+	frame, err := readBatchRawFrame(r)
+	if err != nil {
+		return 0, err
+	}
+	if frame[0] != batchFlagAck {
+		return 0, batchErr("MalformedFrameError", "flags 0x%x where an ACK was expected", frame[0])
+	}
+	count, off, err := readBatchVarint(frame[1:], 0)
+	if err != nil || off != len(frame)-1 || count == 0 {
+		return 0, batchErr("MalformedFrameError", "an ACK body of %d bytes", len(frame)-1)
+	}
+	return count, nil
+}
+
+// readBatchRawFrame reads one frame's flags byte and body as written.
+func readBatchRawFrame(r *bufio.Reader) ([]byte, error) {
+	var prefix []byte
+	var length uint64
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			if err == io.EOF && len(prefix) > 0 {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		prefix = append(prefix, c)
+		v, _, verr := readBatchVarint(prefix, 0)
+		if verr == errBatchShort {
+			continue
+		}
+		if verr != nil {
+			return nil, verr
+		}
+		length = v
+		break
+	}
+	if length > batchMaxFrameBytes {
+		return nil, batchErr("FrameTooLargeError", "a frame of %d bytes", length)
+	}
+	if length == 0 {
+		return nil, batchErr("MalformedFrameError", "a frame without flags")
+	}
+	frame := make([]byte, length)
+	if _, err := io.ReadFull(r, frame); err != nil {
+		return nil, err
+	}
+	return frame, nil
 }
 
 // inflateBatchCapped stops as soon as the output passes limit bytes.

@@ -105,3 +105,22 @@ func TestBatchAckFrame(t *testing.T) {
 		t.Fatalf("ack(300) = %v", got)
 	}
 }
+
+func TestBatchReadAck(t *testing.T) {
+	count, err := readBatchAck(bufio.NewReader(bytes.NewReader(encodeBatchAck(300))))
+	if err != nil || count != 300 {
+		t.Fatalf("count %d, err %v", count, err)
+	}
+	for name, frame := range map[string][]byte{
+		"count 0":       encodeBatchAck(0),
+		"trailing body": {3, batchFlagAck, 1, 0},
+		"empty body":    {1, batchFlagAck},
+		"records frame": {2, 0, 0},
+		"compressed":    {2, batchFlagAck | batchFlagCompressed, 1},
+	} {
+		_, err := readBatchAck(bufio.NewReader(bytes.NewReader(frame)))
+		if got := batchErrName(t, err); got != "MalformedFrameError" {
+			t.Fatalf("%s: %s", name, got)
+		}
+	}
+}

@@ -151,12 +151,18 @@ type BatchSendArgs struct {
 	Priorities        []int    `json:"priorities"`
 	BatchSize         int      `json:"batchSize"`
 	CompressThreshold *int     `json:"compressThreshold"`
+	// Offer /x/batch/1.1.0 first and keep a window of unacknowledged frames when it is picked
+	FlowControl bool `json:"flowControl"`
 }
 
 type BatchSendReply struct {
 	Frames           int `json:"frames"`
 	CompressedFrames int `json:"compressedFrames"`
 	WireBytes        int `json:"wireBytes"`
+	// The protocol the stream was opened on
+	Protocol string `json:"protocol"`
+	// Frames the acceptor acknowledged (0 on /x/batch/1.0.0)
+	AckedFrames int `json:"ackedFrames"`
 }
 
 type BatchRequestArgs struct {

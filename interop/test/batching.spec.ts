@@ -127,12 +127,37 @@ for (const compressed of [false, true]) {
       })
       expect(result.frames).to.equal(5)
       expect(result.compressedFrames).to.equal(compressed ? 5 : 0)
+      // without flowControl go offers /x/batch/1.0.0 alone: nothing to acknowledge
+      expect(result.protocol).to.equal('/x/batch/1.0.0')
+      expect(result.ackedFrames).to.equal(0)
 
       await waitFor(() => received.length === sent.length ? true : undefined)
       expect(received.every(r => r.peer === go.peerId)).to.be.true()
       for (let p = 0; p < 3; p++) {
         expect(received.filter(r => r.priority === PRIORITIES[p]).map(r => r.data)).to.deep.equal(sent.filter((_, i) => i % 3 === p).map(b64))
       }
+      expect(js.services.batching.getMetrics().protocolErrors).to.deep.equal({})
+    })
+
+    it('go sends messages to js over /x/batch/1.1.0: js acknowledges every frame, go keeps a window of two', async () => {
+      const received: string[] = []
+      js.services.batching.handle('chat', (data) => { received.push(b64(data)) })
+      const sent = payloads(450)
+      const result = await go.command('batch-send', {
+        peerId: js.peerId.toString(),
+        name: 'chat',
+        messages: sent.map(b64),
+        batchSize: 50,
+        compressThreshold: goThreshold,
+        flowControl: true
+      })
+      expect(result.protocol).to.equal('/x/batch/1.1.0')
+      // the first frame carries the name record and 49 messages
+      expect(result.frames).to.equal(10)
+      // go closes the stream only once every frame is acknowledged
+      expect(result.ackedFrames).to.equal(10)
+      await waitFor(() => received.length === sent.length ? true : undefined)
+      expect(received).to.deep.equal(sent.map(b64))
       expect(js.services.batching.getMetrics().protocolErrors).to.deep.equal({})
     })
 
