@@ -139,12 +139,15 @@ export interface BatchSendArgs {
   priorities?: number[]
   batchSize?: number
   compressThreshold?: number
+  flowControl?: boolean
 }
 
 export interface BatchSendReply {
   frames: number
   compressedFrames: number
   wireBytes: number
+  protocol: string
+  ackedFrames: number
 }
 
 export interface BatchRequestArgs {
