@@ -53,6 +53,9 @@ export const MAX_TRACKED_NAME_AUTHORS = 4096
 
 export const DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL = 64
 
+/** Addresses a pinned DNS name (A4) is replaced by, at most: the first ones it resolved to */
+export const MAX_PINNED_PER_NAME = 8
+
 /**
  * Addresses that DNS names resolve to judged by the incoming filter per
  * announcement or record (each address carrying a name is judged with

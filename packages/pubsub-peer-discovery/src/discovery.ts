@@ -87,7 +87,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }, {
       timeout: this.options.nameResolutionTimeout,
       interval: this.options.schedule.interval,
-      maxLookupsPerInterval: this.options.maxNameLookupsPerInterval
+      maxLookupsPerInterval: this.options.maxNameLookupsPerInterval,
+      maxLookupsPerAuthor: C.MAX_NAME_LOOKUPS_PER_AUTHOR,
+      isConnected: (peer) => this.connections(peer).length > 0
     }, this.log)
     this.relayedPeers = new PeerCache(this.options.maxPeers)
     this.gate = new Gate(components.peerId, {
@@ -316,7 +318,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     this.resolving.set(key, { latest: ticket, waiting: (waiting?.waiting ?? 0) + 1 })
     const source = announcement.source ?? { reach: 'public' }
-    void this.names.filter(announcement.multiaddrs, this.options.incomingAddressFilter, source).then(kept => {
+    void this.names.pin(announcement.multiaddrs, this.options.incomingAddressFilter, source).then(({ addresses: kept, dropped }) => {
       const entry = this.resolving.get(key)
 
       if (entry == null || !this.started) {
@@ -327,7 +329,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.resolving.delete(key)
       }
 
-      this.metrics.filteredAddresses += announcement.multiaddrs.length - kept.length
+      this.metrics.filteredAddresses += dropped
 
       if (entry.latest === ticket) {
         this.safeHandle({ ...announcement, multiaddrs: kept })
@@ -343,11 +345,16 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
-  /** Whether the incoming filter keeps every one of these addresses, DNS names resolved */
+  /**
+   * Whether the incoming filter keeps every one of these addresses, DNS
+   * names resolved, and none is a name we would pin (A4): a record
+   * certifying one is not stored, since the peer store would have libp2p
+   * resolve the name again at dial time
+   */
   private async acceptsAll (multiaddrs: Multiaddr[], source: AddressSource): Promise<boolean> {
     const filter = this.options.incomingAddressFilter
 
-    if (!multiaddrs.every(ma => filter(ma, source))) {
+    if (!multiaddrs.every(ma => filter(ma, source) && !NameCheck.pinnable(ma))) {
       return false
     }
 
@@ -428,7 +435,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     this.resolving.set(key, { latest: ticket, waiting: (waiting?.waiting ?? 0) + 1 })
-    void this.names.filter(kept, this.options.incomingAddressFilter, source).then(resolved => {
+    void this.names.pin(kept, this.options.incomingAddressFilter, source).then(({ addresses: resolved, dropped }) => {
       const entry = this.resolving.get(key)
 
       if (entry == null || !this.started) {
@@ -439,7 +446,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.resolving.delete(key)
       }
 
-      this.metrics.filteredAddresses += kept.length - resolved.length
+      this.metrics.filteredAddresses += dropped
 
       if (entry.latest === ticket) {
         this.learnedChecked(peer, resolved, Date.now())

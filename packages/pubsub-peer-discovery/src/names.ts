@@ -13,7 +13,7 @@ import { Budget } from './budget.ts'
 import * as C from './constants.ts'
 import { AuthorRateLimiter } from './rate-limit.ts'
 import type { AddressFilter, AddressSource } from './address-filter.ts'
-import type { Logger } from '@libp2p/interface'
+import type { Logger, PeerId } from '@libp2p/interface'
 import type { DNS } from '@multiformats/dns'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -22,6 +22,9 @@ const LOOKUPS: Record<string, RecordType[]> = {
   dns4: [RecordType.A],
   dns6: [RecordType.AAAA]
 }
+
+/** Protocols whose handshake carries the name (certificate, SNI, Host header): such an address keeps its name */
+const NAME_BOUND = new Set(['tls', 'sni', 'ws', 'wss', 'http', 'https', 'webtransport'])
 
 /** An address a name resolved to */
 interface Resolved {
@@ -42,6 +45,10 @@ export interface NameCheckOptions {
   interval: number
   /** Names looked up per interval, node-wide */
   maxLookupsPerInterval: number
+  /** Names looked up per author (the peer that announced or relayed them) per interval */
+  maxLookupsPerAuthor: number
+  /** Whether we hold a connection to the peer: its names do not spend the node-wide budget */
+  isConnected?(peer: PeerId): boolean
   /** The clock, ms (tests) */
   now?(): number
 }
@@ -59,7 +66,7 @@ export class NameCheck {
   /** Lookups in flight, node-wide, oldest first (at most MAX_PENDING_NAME_LOOKUPS) */
   private readonly inFlight = new Set<{ started: number, controller: AbortController }>()
   private shutdown = new AbortController()
-  /** Names looked up per author per interval (MAX_NAME_LOOKUPS_PER_AUTHOR) */
+  /** Names looked up per author per interval (`maxLookupsPerAuthor`) */
   private readonly perAuthor: AuthorRateLimiter
   /** Names looked up per interval, node-wide (`maxLookupsPerInterval`) */
   private readonly nodeWide: Budget
@@ -69,7 +76,7 @@ export class NameCheck {
     this.dns = dns
     this.options = options
     this.log = log
-    this.perAuthor = new AuthorRateLimiter(C.MAX_NAME_LOOKUPS_PER_AUTHOR, options.interval, C.MAX_TRACKED_NAME_AUTHORS)
+    this.perAuthor = new AuthorRateLimiter(options.maxLookupsPerAuthor, options.interval, C.MAX_TRACKED_NAME_AUTHORS)
     this.nodeWide = new Budget(options.maxLookupsPerInterval, options.interval)
   }
 
@@ -87,9 +94,55 @@ export class NameCheck {
    * At most MAX_RESOLVED_CHECKS resolved addresses are judged
    */
   async filter (multiaddrs: Multiaddr[], filter: AddressFilter, source: AddressSource): Promise<Multiaddr[]> {
+    const verdicts = await this.judge(multiaddrs, filter, source)
+    return multiaddrs.filter((_, i) => verdicts[i] !== false)
+  }
+
+  /**
+   * As `filter`, but each kept name that no handshake needs (`pinnable`)
+   * is replaced by the addresses it was judged by (at most
+   * MAX_PINNED_PER_NAME): a dial would resolve it again, and a hostile name
+   * server may then answer with a private address (DNS rebinding).
+   * `dropped`: the addresses of `multiaddrs` not kept
+   */
+  async pin (multiaddrs: Multiaddr[], filter: AddressFilter, source: AddressSource): Promise<{ addresses: Multiaddr[], dropped: number }> {
+    const verdicts = await this.judge(multiaddrs, filter, source)
+    const addresses: Multiaddr[] = []
+    const seen = new Set<string>()
+    let dropped = 0
+
+    for (const [i, verdict] of verdicts.entries()) {
+      if (verdict === false) {
+        dropped++
+        continue
+      }
+
+      for (const ma of verdict === true ? [multiaddrs[i]] : verdict) {
+        if (!seen.has(ma.toString())) {
+          seen.add(ma.toString())
+          addresses.push(ma)
+        }
+      }
+    }
+
+    return { addresses, dropped }
+  }
+
+  /** Whether `ma` is a DNS name that no handshake needs (no TLS, SNI, HTTP, WebSockets or WebTransport part): it can be dialled by the addresses it resolves to */
+  static pinnable (ma: Multiaddr): boolean {
+    const kind = nameKind(ma)
+    return kind != null && kind !== 'dnsaddr' && !isLocalhost(ma.getComponents()[0].value ?? '') &&
+      !ma.getComponents().some(c => NAME_BOUND.has(c.name))
+  }
+
+  /**
+   * Per address: false if dropped, true if kept as it is, else the
+   * addresses a pinnable name resolved to and was judged by
+   */
+  private async judge (multiaddrs: Multiaddr[], filter: AddressFilter, source: AddressSource): Promise<Array<boolean | Multiaddr[]>> {
     const lookups = new Map<string, Promise<Resolved[] | undefined>>()
     let checks = 0
-    const verdicts = await Promise.all(multiaddrs.map(async ma => {
+    return Promise.all(multiaddrs.map(async (ma): Promise<boolean | Multiaddr[]> => {
       const kind = nameKind(ma)
 
       if (kind == null) {
@@ -130,14 +183,18 @@ export class NameCheck {
       const rest = ma.toString().slice(`/${first.name}/${host}`.length)
 
       try {
-        return resolved.every(({ family, address }) => filter(multiaddr(`/${family}/${address}${rest}`), source))
+        const judged = resolved.map(({ family, address }) => multiaddr(`/${family}/${address}${rest}`))
+
+        if (!judged.every(resolvedMa => filter(resolvedMa, source))) {
+          return false
+        }
+
+        return NameCheck.pinnable(ma) ? judged.slice(0, C.MAX_PINNED_PER_NAME) : true
       } catch (err) {
         this.log('could not judge what %a resolves to - %e', ma, err)
         return false
       }
     }))
-
-    return multiaddrs.filter((_, i) => verdicts[i])
   }
 
   /** Aborts the lookups in flight (on stop), and refills the lookup budgets */
@@ -151,15 +208,18 @@ export class NameCheck {
   /**
    * Whether one more name may be looked up for `source`'s author: within
    * its own budget per interval, then the node-wide one (so an author over
-   * its own spends none of the others'). A hostile peer can then make a
-   * node send at most MAX_NAME_LOOKUPS_PER_AUTHOR lookups per interval,
-   * and any number of keys at most `maxLookupsPerInterval`
+   * its own spends none of the others'), which authors connected to us do
+   * not spend (a connection cannot be forged with a key, and our
+   * connections bound such authors). A hostile peer can then make a node
+   * send at most `maxLookupsPerAuthor` lookups per interval, and any
+   * number of keys at most `maxLookupsPerInterval`
    */
   private mayLookUp (source: AddressSource): boolean {
     const now = this.options.now?.() ?? Date.now()
     const author = source.peer?.toString() ?? 'unsigned'
+    const connected = source.peer != null && this.options.isConnected?.(source.peer) === true
 
-    if (!this.perAuthor.allow(author, now) || !this.nodeWide.take(now)) {
+    if (!this.perAuthor.allow(author, now) || (!connected && !this.nodeWide.take(now))) {
       this.log('over the name lookup budget: dropping a name of %s', author)
       return false
     }

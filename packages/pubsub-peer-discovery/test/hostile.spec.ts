@@ -269,7 +269,8 @@ describe('hostile peers', () => {
       await settled(() => emitted.length > 0)
 
       expect(emitted).to.have.lengthOf(1)
-      expect(emitted[0].addrs).to.deep.equal([PUBLIC, '/dns4/good.example/tcp/4', '/dns6/v6.example/tcp/6', '/dns4/good.example/tcp/8/p2p-circuit'])
+      // names kept are pinned to the addresses they were judged by (DNS rebinding)
+      expect(emitted[0].addrs).to.deep.equal([PUBLIC, '/ip4/93.184.216.35/tcp/4', '/ip6/2606:2800:220:1::1/tcp/6', '/ip4/93.184.216.35/tcp/8/p2p-circuit'])
       expect(asked).to.not.include('boot.example')
       expect(discovery.getMetrics().filteredAddresses).to.equal(6)
     })
@@ -283,7 +284,7 @@ describe('hostile peers', () => {
       pubsub.deliver(message(lan, { addrs: addrs('/dns4/private.example/tcp/1', '/dns4/loop.example/tcp/2') }))
       await settled(() => emitted.length > 0)
 
-      expect(emitted[0].addrs).to.deep.equal(['/dns4/private.example/tcp/1'])
+      expect(emitted[0].addrs).to.deep.equal(['/ip4/192.168.1.5/tcp/1'])
     })
 
     it('drops a name whose lookup does not answer in time, and still emits the other addresses', async () => {
@@ -304,7 +305,8 @@ describe('hostile peers', () => {
       const [far, good] = await remotes(2)
       const planted = [multiaddr(PUBLIC), multiaddr('/dns4/private.example/tcp/1')]
       pubsub.deliver(message(far, { addrs: planted.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), signedPeerRecord: await sealed(far.key, far.id, planted) }))
-      const fine = [multiaddr('/dns4/good.example/tcp/1')]
+      // a name a handshake needs (TLS) is kept as a name, so its record can be stored
+      const fine = [multiaddr('/dns4/good.example/tcp/443/tls/ws')]
       pubsub.deliver(message(good, { addrs: fine.map(ma => ma.bytes as Uint8Array<ArrayBuffer>), signedPeerRecord: await sealed(good.key, good.id, fine) }))
       await settled(() => emitted.length === 2 && consumed.length > 0)
       await settle()
@@ -329,7 +331,7 @@ describe('hostile peers', () => {
       await settle()
 
       expect(emitted.map(e => e.id)).to.deep.equal([relay.id.toString(), fine.id.toString()])
-      expect(emitted[1].addrs).to.deep.equal(['/dns4/good.example/tcp/1'])
+      expect(emitted[1].addrs).to.deep.equal(['/ip4/93.184.216.35/tcp/1'])
     })
 
     it('a relayed record whose names resolve late does not overwrite a newer record of the same peer learned meanwhile', async () => {
@@ -371,13 +373,50 @@ describe('hostile peers', () => {
       expect(asked).to.have.lengthOf(C.MAX_PENDING_NAME_LOOKUPS)
       expect(emitted.every(e => e.addrs.length === 1 && e.addrs[0] === PUBLIC)).to.equal(true)
     })
+    it('DNS rebinding: emits the addresses a name was judged by, not the name, unless a handshake needs the name (TLS, WebSockets)', async () => {
+      const { dns } = fakeDns(NAMES)
+      await create({}, { dns })
+      const [far] = await remotes(1)
+
+      pubsub.deliver(message(far, {
+        addrs: addrs('/dns4/good.example/tcp/4/p2p-circuit', '/dns/mixed.example/tcp/5', '/dns6/v6.example/udp/6/quic-v1',
+          '/dns4/good.example/tcp/443/tls/ws')
+      }))
+      await settled(() => emitted.length > 0)
+
+      // a dial re-resolves a name, and a hostile name server may then answer
+      // with a private address: what was judged is what is dialled
+      expect(emitted[0].addrs).to.deep.equal(['/ip4/93.184.216.35/tcp/4/p2p-circuit', '/ip6/2606:2800:220:1::1/udp/6/quic-v1', '/dns4/good.example/tcp/443/tls/ws'])
+      expect(discovery.getMetrics().filteredAddresses).to.equal(1)
+    })
+
+    it('DNS rebinding: does not store a record certifying a name it would pin (the peer store would re-resolve it at dial time)', async () => {
+      const { dns } = fakeDns(NAMES)
+      await create({}, { dns })
+      const [far] = await remotes(1)
+      const list = ['/dns4/good.example/tcp/4']
+      const record = await sealed(far.key, far.id, list.map(a => multiaddr(a)))
+
+      pubsub.deliver(message(far, { addrs: addrs(...list), signedPeerRecord: record }))
+      await settled(() => emitted.length > 0)
+      await settle()
+
+      expect(emitted[0].addrs).to.deep.equal(['/ip4/93.184.216.35/tcp/4'])
+      expect(consumed).to.have.lengthOf(0)
+    })
+
     describe('DNS amplification: lookups per author and node-wide per interval', () => {
       /** `n` distinct names of `tag`, each resolving to a public address */
       function publicNames (tag: string, n: number): Record<string, string[]> {
         return Object.fromEntries(Array.from({ length: n }, (_, i) => [`${tag}${i}.example`, [`93.184.216.${(i % 200) + 1}`]]))
       }
 
+      async function emittedCount (n: number): Promise<void> {
+        await settled(() => emitted.length === n)
+      }
+
       it('an author gets at most MAX_NAME_LOOKUPS_PER_AUTHOR names looked up per interval, however many announcements carry them', async () => {
+        const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
         const names = publicNames('a', 4 * C.MAX_NAMES_PER_ANNOUNCEMENT)
         const { dns, asked } = fakeDns(names)
         await create({}, { dns })
@@ -389,15 +428,18 @@ describe('hostile peers', () => {
           const batch = list.slice(i * C.MAX_NAMES_PER_ANNOUNCEMENT, (i + 1) * C.MAX_NAMES_PER_ANNOUNCEMENT)
           // a new port each time: each announcement is news, so emitted
           pubsub.deliver(message(author, { addrs: addrs(`/ip4/93.184.216.34/tcp/${4001 + i}`, ...batch.map(n => `/dns4/${n}/tcp/1`)) }))
-          await settled(() => emitted.length === i + 1)
+          await emittedCount(i + 1)
         }
 
         expect(asked).to.have.lengthOf(C.MAX_NAME_LOOKUPS_PER_AUTHOR)
         // each announcement is still handled: its other addresses are emitted
         expect(emitted).to.have.lengthOf(C.DEFAULT_RATE_LIMIT)
+        clock.restore()
       })
 
       it('fresh authors get at most maxNameLookupsPerInterval names looked up per interval, node-wide', async () => {
+        // the budget refills with time: none passes here
+        const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
         const authors = await remotes(20)
         const names = publicNames('b', authors.length * C.MAX_NAMES_PER_ANNOUNCEMENT)
         const { dns, asked } = fakeDns(names)
@@ -407,10 +449,31 @@ describe('hostile peers', () => {
         for (const [i, author] of authors.entries()) {
           const batch = list.slice(i * C.MAX_NAMES_PER_ANNOUNCEMENT, (i + 1) * C.MAX_NAMES_PER_ANNOUNCEMENT)
           pubsub.deliver(message(author, { addrs: addrs(PUBLIC, ...batch.map(n => `/dns4/${n}/tcp/1`)) }))
-          await settled(() => emitted.length === i + 1)
+          await emittedCount(i + 1)
         }
 
         expect(asked).to.have.lengthOf(C.DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL)
+        clock.restore()
+      })
+
+      it('an author connected to us gets its names looked up though fresh keys spent the node-wide budget', async () => {
+        const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+        const names = publicNames('d', 2 * C.MAX_NAMES_PER_ANNOUNCEMENT)
+        const { dns, asked } = fakeDns(names)
+        await create({ maxNameLookupsPerInterval: C.MAX_NAMES_PER_ANNOUNCEMENT }, { dns })
+        const [key, neighbour] = await remotes(2)
+        const list = Object.keys(names).map(n => `/dns4/${n}/tcp/1`)
+
+        pubsub.deliver(message(key, { addrs: addrs(PUBLIC, ...list.slice(0, C.MAX_NAMES_PER_ANNOUNCEMENT)) }))
+        await settled(() => emitted.length === 1)
+
+        // a connection cannot be forged with a key, and our connections bound such authors (as R9)
+        connected.set(neighbour.id.toString(), multiaddr('/ip4/93.184.216.50/tcp/4001'))
+        pubsub.deliver(message(neighbour, { addrs: addrs(PUBLIC, ...list.slice(C.MAX_NAMES_PER_ANNOUNCEMENT)) }))
+        await settled(() => emitted.length === 2)
+        expect(asked).to.have.lengthOf(2 * C.MAX_NAMES_PER_ANNOUNCEMENT)
+        expect(emitted[1].addrs).to.have.lengthOf(1 + C.MAX_NAMES_PER_ANNOUNCEMENT)
+        clock.restore()
       })
 
       it('the lookup budgets refill over the interval', async () => {

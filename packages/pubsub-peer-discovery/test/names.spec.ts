@@ -26,6 +26,8 @@ import type { DNS, DNSResponse, QueryOptions } from '@multiformats/dns'
 
 const log = defaultLogger().forComponent('test:names')
 const FROM_PUBLIC_PEER = { reach: 'public' as const }
+/** The lookup budgets per interval (tested in hostile.spec.ts) out of the way of the bounds tested here */
+const UNBUDGETED = { interval: 10_000, maxLookupsPerInterval: 1e9, maxLookupsPerAuthor: 1e9 }
 
 /**
  * As `@multiformats/dns`'s Node resolver (the default, and libp2p's
@@ -61,7 +63,7 @@ describe('names', () => {
       'v6only.example': ['2606:2800:220:1::1'],
       'v4private.example': ['10.0.0.1']
     })
-    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    const names = new NameCheck(() => dns, { ...UNBUDGETED, timeout: 5_000 }, log)
     const addrs = ['/dns/v4only.example/tcp/1', '/dns/v6only.example/tcp/2', '/dns/v4private.example/tcp/3'].map(a => multiaddr(a))
 
     const kept = await names.filter(addrs, scopedAddresses, FROM_PUBLIC_PEER)
@@ -71,7 +73,7 @@ describe('names', () => {
 
   it('looks each name up once per announcement: a host on many transports keeps all its addresses', async () => {
     const { dns, asked } = nodeLikeDns({ 'node.example': ['93.184.216.34'] })
-    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    const names = new NameCheck(() => dns, { ...UNBUDGETED, timeout: 5_000 }, log)
     const addrs = Array.from({ length: 12 }, (_, i) => multiaddr(`/dns4/node.example/tcp/${4001 + i}/ws`))
 
     const kept = await names.filter(addrs, scopedAddresses, FROM_PUBLIC_PEER)
@@ -82,7 +84,7 @@ describe('names', () => {
 
   it('does not look up localhost names: the first pass judged them loopback (RFC 6761), and resolvers need not know them', async () => {
     const { dns, asked } = nodeLikeDns({})
-    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    const names = new NameCheck(() => dns, { ...UNBUDGETED, timeout: 5_000 }, log)
     const addrs = ['/dns4/localhost/tcp/1', '/dns/LocalHost./tcp/2', '/dns6/node.localhost/tcp/3'].map(a => multiaddr(a))
 
     const kept = await names.filter(addrs, scopedAddresses, { reach: 'loopback' })
@@ -100,7 +102,7 @@ describe('names', () => {
         return new Promise(() => {})
       }
     }
-    const names = new NameCheck(() => dns, { timeout: 10 }, log)
+    const names = new NameCheck(() => dns, { ...UNBUDGETED, timeout: 10 }, log)
 
     for (let round = 0; round < 3; round++) {
       const addrs = Array.from({ length: 8 }, (_, i) => multiaddr(`/dns4/hangs${round}-${i}.example/tcp/1`))
@@ -119,7 +121,7 @@ describe('names: bounded work', () => {
     // a hostile name server answers with 1,000 addresses (a 16 KiB answer over TCP)
     const many = Array.from({ length: 1000 }, (_, i) => `93.184.${i >> 8}.${i & 255}`)
     const { dns } = nodeLikeDns({ 'many.example': many, 'node.example': ['93.184.216.34', '93.184.216.35'] })
-    const names = new NameCheck(() => dns, { timeout: 5_000 }, log)
+    const names = new NameCheck(() => dns, { ...UNBUDGETED, timeout: 5_000 }, log)
     let judged = 0
     const counting: typeof scopedAddresses = (ma, source) => { judged++; return scopedAddresses(ma, source) }
     const addrs = [
@@ -154,7 +156,7 @@ describe('names: memory', () => {
         }
       }
     }
-    const names = new NameCheck(() => dns, { timeout: 10 }, log)
+    const names = new NameCheck(() => dns, { ...UNBUDGETED, timeout: 10 }, log)
     const addrs = [multiaddr('/dns4/node.example/tcp/1')]
     const lookups = async (n: number): Promise<void> => {
       for (let i = 0; i < n; i++) {
@@ -198,7 +200,7 @@ describe('names: lookups that never answer', () => {
         return { Status: 0, TC: false, RD: true, RA: true, AD: false, CD: false, Question: [], Answer: [{ name, type: RecordType.A, data: '93.184.216.34', TTL: 60 }] }
       }
     }
-    const names = new NameCheck(() => dns, { timeout: 60_000, now: () => now }, log)
+    const names = new NameCheck(() => dns, { ...UNBUDGETED, timeout: 60_000, now: () => now }, log)
 
     // a hostile peer's announcements take every slot
     const held = Array.from({ length: C.MAX_PENDING_NAME_LOOKUPS / 8 }, async (_, k) => names.filter(
