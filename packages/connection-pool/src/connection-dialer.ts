@@ -239,10 +239,17 @@ export class ConnectionDialer {
 
   /**
    * What `dial()` asks for: `maxConnectionsPerPeer`, unless the remote
-   * refused an extra connection within `REFUSAL_HOLD`; then the target it
-   * lowered to stays, so calling `dial()` again dials nothing more
+   * refused an extra connection within `REFUSAL_HOLD` (also while the pool
+   * did not manage it: `RefusalHolds`); then the target it lowered to
+   * stays, so calling `dial()` again dials nothing more
    */
   raiseTarget (entry: PeerEntry, now = Date.now()): void {
+    if (entry.refusedAt == null || now - entry.refusedAt >= REFUSAL_HOLD) {
+      // a refusal the peer's previous entry left behind (released, expired, evicted)
+      entry.refusedAt = undefined
+      this.pool.state.restoreRefusal(entry, now)
+    }
+
     if (entry.refusedAt != null && now - entry.refusedAt < REFUSAL_HOLD) {
       this.pool.log('%p refused a connection %dms ago: keeping target %d', entry.peer, now - entry.refusedAt, entry.target)
       return

@@ -52,10 +52,17 @@ export class PoolState {
     return this.peers.get(entry.peer) === entry
   }
 
-  /** Manages the entry, with the lowered target of a refusal still held for its peer */
-  add (entry: PeerEntry, now = Date.now()): void {
-    this.refusals.restore(entry, now)
+  add (entry: PeerEntry): void {
     this.peers.set(entry.peer, entry)
+  }
+
+  /**
+   * Gives the entry the lowered target of a refusal its peer's previous
+   * entry left behind, if still held; `dial()` asks for it (`raiseTarget`),
+   * so a borrowed peer keeps its own target of one connection
+   */
+  restoreRefusal (entry: PeerEntry, now = Date.now()): void {
+    this.refusals.restore(entry, now)
   }
 
   /** Stops tracking the entry (if it is still the current one) */

@@ -113,6 +113,32 @@ describe('a target lowered by refusals', () => {
     await harness.pool.stop()
   })
 
+  it('a hold kept past release() is a ceiling, not a target: newStream() borrowing the peer again dials one connection', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
+    refuseBeyond(harness, peer, () => 2)
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
+    await harness.pool.release(peer)
+    expect(harness.open).to.have.lengthOf(0)
+
+    // borrowed: one connection, as for any borrowed peer
+    await harness.pool.newStream(peer, '/x/1')
+    expect(harness.open).to.have.lengthOf(1)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 4, dialRefusals: 1 })
+
+    // kept again within the hold: up to what it accepted, nothing more
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 5, dialRefusals: 1 })
+
+    // borrowed and released without dial(): the hold is still there for the next one
+    await harness.pool.release(peer)
+    await harness.pool.newStream(peer, '/x/1')
+    await harness.pool.release(peer)
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 8, dialRefusals: 1 })
+    await harness.pool.stop()
+  })
+
   it('a hold kept past release() still ends after REFUSAL_HOLD', async () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
     let limit = 1
