@@ -101,7 +101,7 @@ export class NameCheck {
   /**
    * As `filter`, but each kept name that no handshake needs (`pinnable`)
    * is replaced by the addresses it was judged by (at most
-   * MAX_PINNED_PER_NAME): a dial would resolve it again, and a hostile name
+   * MAX_PINNED_PER_NAME, the first in sorted order): a dial would resolve it again, and a hostile name
    * server may then answer with a private address (DNS rebinding).
    * `dropped`: the addresses of `multiaddrs` not kept
    */
@@ -189,7 +189,8 @@ export class NameCheck {
           return false
         }
 
-        return NameCheck.pinnable(ma) ? judged.slice(0, C.MAX_PINNED_PER_NAME) : true
+        // sorted: a name server answering round-robin (rotated order) pins the same addresses each time
+        return NameCheck.pinnable(ma) ? judged.sort((a, b) => a.toString() < b.toString() ? -1 : 1).slice(0, C.MAX_PINNED_PER_NAME) : true
       } catch (err) {
         this.log('could not judge what %a resolves to - %e', ma, err)
         return false

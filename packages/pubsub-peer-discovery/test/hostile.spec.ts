@@ -390,6 +390,25 @@ describe('hostile peers', () => {
       expect(discovery.getMetrics().filteredAddresses).to.equal(1)
     })
 
+    it('DNS rebinding: a name answered round-robin is pinned to the same addresses each time (no re-emission)', async () => {
+      const many = Array.from({ length: 2 * C.MAX_PINNED_PER_NAME }, (_, i) => `93.184.216.${100 + i}`)
+      const zone: Record<string, string[]> = { 'rr.example': many }
+      const { dns } = fakeDns(zone)
+      await create({}, { dns })
+      const [far] = await remotes(1)
+
+      pubsub.deliver(message(far, { addrs: addrs('/dns4/rr.example/tcp/1') }))
+      await settled(() => emitted.length > 0)
+      // the name server rotates its answer
+      zone['rr.example'] = [...many.slice(5), ...many.slice(0, 5)]
+      pubsub.deliver(message(far, { addrs: addrs('/dns4/rr.example/tcp/1') }))
+      await settle()
+      await new Promise(resolve => setTimeout(resolve, 20))
+
+      expect(emitted).to.have.lengthOf(1)
+      expect(emitted[0].addrs).to.have.lengthOf(C.MAX_PINNED_PER_NAME)
+    })
+
     it('DNS rebinding: does not store a record certifying a name it would pin (the peer store would re-resolve it at dial time)', async () => {
       const { dns } = fakeDns(NAMES)
       await create({}, { dns })
