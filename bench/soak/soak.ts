@@ -365,14 +365,14 @@ async function finish (): Promise<number> {
   const leftAtEnd = fleet.pids.filter(isAlive).length + childProcesses('go-peer').length
   const judgedLosses = judged(-Infinity, Infinity)
   const unexplained = judgedLosses.filter(l => l.explainedBy == null)
-  const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds'): number | null => rows.some(r => r.growth != null) ? Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity)) : null
+  const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds' | 'connections'): number | null => rows.some(r => r.growth != null) ? Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity)) : null
   const pctOf = (x: number | null): string => x == null ? 'n/a (no minute after the baseline)' : `${(x * 100).toFixed(1)}%`
   const checks = {
     lostRequests: losses.length,
     unexplainedLostRequests: unexplained.length,
     stalled: Math.max(0, ...rows.map(r => r.stalled)),
     stalledAtEnd: stalledAtEnd.length,
-    maxGrowth: { heap: growthOf('heap'), arrayBuffers: growthOf('arrayBuffers'), handles: growthOf('handles'), fds: growthOf('fds') },
+    maxGrowth: { heap: growthOf('heap'), arrayBuffers: growthOf('arrayBuffers'), handles: growthOf('handles'), fds: growthOf('fds'), connections: growthOf('connections') },
     goProcessesStarted: fleet.pids.length,
     goProcessesLeftAtEnd: leftAtEnd,
     maxLagP99: Math.max(...rows.map(r => r.lagP99)),
@@ -399,7 +399,7 @@ async function finish (): Promise<number> {
   for (const p of stalledAtEnd.slice(0, 10)) {
     process.stdout.write(`  stalled ${p.kind}: n${p.node} -> ${p.peer.slice(-8)} since ${rel(p.startedAt)}\n`)
   }
-  process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${pctOf(checks.maxGrowth.heap)}, array buffers ${pctOf(checks.maxGrowth.arrayBuffers)}, handles ${pctOf(checks.maxGrowth.handles)}, fds ${pctOf(checks.maxGrowth.fds)}; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
+  process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${pctOf(checks.maxGrowth.heap)}, array buffers ${pctOf(checks.maxGrowth.arrayBuffers)}, handles ${pctOf(checks.maxGrowth.handles)} and fds ${pctOf(checks.maxGrowth.fds)} (beyond the connections' sockets), connections ${pctOf(checks.maxGrowth.connections)}; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
   process.stdout.write(`soak ${pass ? 'passed' : 'FAILED'}${interrupted != null ? ` (interrupted by ${interrupted} after ${((Date.now() - startedAt) / 60_000).toFixed(1)} min)` : ''}\n`)
 
   mkdirSync(dirname(options.out), { recursive: true })

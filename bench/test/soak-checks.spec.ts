@@ -71,6 +71,21 @@ describe('soak checks', () => {
       expect(evaluateMinute(minute({ samples: [sample(1, 100 * MB, 80, 120, 6 * MB)] })).checks).to.deep.equal({ lost: true, stalls: true, growth: false, goProcesses: true, lag: true })
     })
 
+    it('handles and fds are judged beyond the sockets of the connections sampled, and connections grow 10 % at most', () => {
+      // a socket per connection end (both ends of a connection between two js nodes are here) and two more in the fault proxy per proxied connection
+      const withConnections = (t: number, handles: number, fds: number, connections: number, proxied: number): ResourceSample =>
+        ({ ...sample(t, 100 * MB, handles, fds), connections: { byNode: [connections / 4, connections / 4, connections / 4, connections / 4], toGo: [], proxied } })
+      const baseline = [withConnections(0, 70, 100, 56, 2), withConnections(1, 70, 100, 56, 2)]
+      // the pool opened more connections (up to maxConnectionsPerPeer): +8 handles and fds, every one a connection's socket
+      const toppedUp = evaluateMinute(minute({ baseline, samples: [withConnections(2, 78, 108, 60, 3)] }))
+      expect(toppedUp.failed).to.deep.equal([])
+      expect(toppedUp.growth?.connections).to.be.closeTo(4 / 56, 1e-9)
+      // sockets nothing accounts for: a leak
+      expect(evaluateMinute(minute({ baseline, samples: [withConnections(2, 78, 108, 56, 2)] })).failed).to.deep.equal(['handles grew 16.0% (limit 10%)', 'fds grew 16.0% (limit 10%)'])
+      // connections piling up: a leak, even with their sockets accounted for
+      expect(evaluateMinute(minute({ baseline, samples: [withConnections(2, 78, 108, 64, 2)] })).failed).to.deep.equal(['connections grew 14.3% (limit 10%)'])
+    })
+
     it('array buffers: swings with data in flight pass, a rising floor fails', () => {
       const swinging = [4, 12, 5, 14, 4.5, 13].map((mb, i) => sample(i, 100 * MB, 80, 120, mb * MB))
       expect(evaluateMinute(minute({ samples: swinging })).failed).to.deep.equal([])
@@ -89,6 +104,13 @@ describe('soak checks', () => {
     expect(evaluateMinute(minute({ goLeftBehind: 1 })).failed).to.deep.equal(['1 go process(es) left behind'])
     expect(evaluateMinute(minute({ lag: { p99: 1_500, max: 2_000 } })).failed).to.deep.equal(['event-loop p99 lag 1500 ms (limit 1000 ms)'])
     expect(evaluateMinute(minute({ lag: { p99: 1_500, max: 2_000 } })).checks.lag).to.equal(false)
+  })
+
+  it('a row shows the median number of connections sampled, or none when they were not', () => {
+    const withConnections = (t: number, byNode: number[]): ResourceSample => ({ ...sample(t), connections: { byNode, toGo: [], proxied: 0 } })
+
+    expect(evaluateMinute(minute({ samples: [withConnections(1, [10, 10]), withConnections(2, [12, 12]), withConnections(3, [20, 20])] })).connections).to.equal(24)
+    expect(evaluateMinute(minute({})).connections).to.be.NaN()
   })
 
   it('the table sums up repeated disruptions', () => {

@@ -38,6 +38,24 @@ const MB = 1024 * 1024
  */
 const HANDLES_FLOOR = 50
 const FDS_FLOOR = 50
+const CONNECTIONS_FLOOR = 50
+
+/**
+ * Sockets the connections sampled account for: one per connection end (both
+ * ends of a connection between two js nodes are in this process) and two
+ * more in the fault proxy per proxied connection. The pool tops up to
+ * `maxConnectionsPerPeer` after a go peer's restart or a reset, which adds
+ * handles and fds that are no leak; handles and fds are judged beyond these
+ * sockets, and the connections on their own.
+ */
+function sockets (s: ResourceSample): number {
+  const c = s.connections
+  return c == null ? 0 : c.byNode.reduce((a, b) => a + b, 0) + 2 * c.proxied
+}
+
+function connectionsOf (s: ResourceSample): number {
+  return s.connections?.byNode.reduce((a, b) => a + b, 0) ?? NaN
+}
 const ARRAY_BUFFERS_FLOOR = 16 * MB
 
 export function evaluateMinute (input: MinuteInput): MinuteRow {
@@ -60,14 +78,18 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
   }
 
   if (!input.warmingUp && input.baseline.length > 0 && samples.length > 0) {
+    // handles and fds beyond the connections' sockets, when every sample counted connections
+    const counted = [...input.baseline, ...samples].every(s => s.connections != null)
+    const beyond = (key: 'handles' | 'fds') => (s: ResourceSample): number => s[key] - (counted ? sockets(s) : 0)
     rowGrowth = {
       heap: growth(input.baseline.map(pick('heapUsed')), samples.map(pick('heapUsed'))),
       // array buffers swing by megabytes with the data in flight (a bulk stream
       // stalled by a black hole holds its chunks until the connection closes):
       // a leak raises the floor between the swings, so the lowest sample is compared
       arrayBuffers: growth(input.baseline.map(pick('arrayBuffers')), samples.map(pick('arrayBuffers')), ARRAY_BUFFERS_FLOOR, lowest),
-      handles: growth(input.baseline.map(pick('handles')), samples.map(pick('handles')), HANDLES_FLOOR),
-      fds: growth(input.baseline.map(pick('fds')), samples.map(pick('fds')), FDS_FLOOR)
+      handles: growth(input.baseline.map(beyond('handles')), samples.map(beyond('handles')), HANDLES_FLOOR),
+      fds: growth(input.baseline.map(beyond('fds')), samples.map(beyond('fds')), FDS_FLOOR),
+      connections: counted ? growth(input.baseline.map(connectionsOf), samples.map(connectionsOf), CONNECTIONS_FLOOR) : 0
     }
 
     for (const [name, value] of Object.entries(rowGrowth)) {
@@ -101,7 +123,7 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
     arrayBuffersMB: median(samples.map(pick('arrayBuffers'))) / MB,
     handles: Math.round(median(samples.map(pick('handles')))),
     fds: Math.round(median(samples.map(pick('fds')))),
-    connections: Math.round(median(samples.flatMap(s => s.connections == null ? [] : [s.connections.byNode.reduce((a, b) => a + b, 0)]))),
+    connections: Math.round(median(samples.flatMap(s => s.connections == null ? [] : [connectionsOf(s)]))),
     goProcesses: input.goProcesses,
     goLeftBehind: input.goLeftBehind,
     lagP99: input.lag.p99,

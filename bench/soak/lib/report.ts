@@ -23,8 +23,11 @@ export interface MinuteRow {
   goLeftBehind: number
   lagP99: number
   lagMax: number
-  /** Growth of each resource's median over the baseline; null while warming up */
-  growth: { heap: number, arrayBuffers: number, handles: number, fds: number } | null
+  /**
+   * Growth of each resource's median over the baseline; null while warming
+   * up. Handles and fds: beyond the sockets of the connections (lib/evaluate.ts)
+   */
+  growth: { heap: number, arrayBuffers: number, handles: number, fds: number, connections: number } | null
   /** Which checks passed this minute */
   checks: { lost: boolean, stalls: boolean, growth: boolean, goProcesses: boolean, lag: boolean }
   /** Checks this minute failed, said in words (empty: passed) */
@@ -42,11 +45,11 @@ export function summarize (labels: string[]): string {
 }
 const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
 
-export const HEADER = `${pad('min', 4)}${pad('disruptions', DISRUPTIONS)}${pad('req ok', 8)}${pad('lost (expl.)', 13)}${pad('stalls', 7)}${pad('heap MB', 9)}${pad('abuf MB', 9)}${pad('handles', 8)}${pad('fds', 6)}${pad('conns', 7)}${pad('go', 4)}${pad('lag p99', 9)}${pad('growth heap/abuf/handles/fds', 30)}checks`
+export const HEADER = `${pad('min', 4)}${pad('disruptions', DISRUPTIONS)}${pad('req ok', 8)}${pad('lost (expl.)', 13)}${pad('stalls', 7)}${pad('heap MB', 9)}${pad('abuf MB', 9)}${pad('handles', 8)}${pad('fds', 6)}${pad('conns', 7)}${pad('go', 4)}${pad('lag p99', 9)}${pad('growth heap/abuf/handles/fds/conns', 37)}checks`
 
 export function renderRow (r: MinuteRow): string {
-  const growth = r.growth == null ? 'warm-up' : `${pct(r.growth.heap)} ${pct(r.growth.arrayBuffers)} ${pct(r.growth.handles)} ${pct(r.growth.fds)}`
-  return `${pad(r.minute, 4)}${pad(summarize(r.disruptions), DISRUPTIONS - 1)} ${pad(r.ok, 8)}${pad(`${r.lost} (${r.explained})`, 13)}${pad(r.stalled, 7)}${pad(r.heapMB.toFixed(1), 9)}${pad(r.arrayBuffersMB.toFixed(1), 9)}${pad(r.handles, 8)}${pad(r.fds, 6)}${pad(Number.isNaN(r.connections) ? '-' : r.connections, 7)}${pad(r.goProcesses, 4)}${pad(`${r.lagP99.toFixed(0)} ms`, 9)}${pad(growth, 30)}${r.failed.length === 0 ? 'ok' : `FAILED: ${r.failed.join('; ')}`}`
+  const growth = r.growth == null ? 'warm-up' : `${pct(r.growth.heap)} ${pct(r.growth.arrayBuffers)} ${pct(r.growth.handles)} ${pct(r.growth.fds)} ${pct(r.growth.connections)}`
+  return `${pad(r.minute, 4)}${pad(summarize(r.disruptions), DISRUPTIONS - 1)} ${pad(r.ok, 8)}${pad(`${r.lost} (${r.explained})`, 13)}${pad(r.stalled, 7)}${pad(r.heapMB.toFixed(1), 9)}${pad(r.arrayBuffersMB.toFixed(1), 9)}${pad(r.handles, 8)}${pad(r.fds, 6)}${pad(Number.isNaN(r.connections) ? '-' : r.connections, 7)}${pad(r.goProcesses, 4)}${pad(`${r.lagP99.toFixed(0)} ms`, 9)}${pad(growth, 37)}${r.failed.length === 0 ? 'ok' : `FAILED: ${r.failed.join('; ')}`}`
 }
 
 export function renderTable (rows: MinuteRow[]): string {
