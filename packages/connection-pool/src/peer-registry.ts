@@ -76,7 +76,7 @@ export class PeerRegistry {
     }
 
     if (target.peer == null) {
-      rememberSpellings(entry, target.addrs)
+      this.claimSpellings(entry, target.addrs)
     }
 
     if (learned?.fresh === true) {
@@ -114,6 +114,33 @@ export class PeerRegistry {
         return entry.peer
       }
     }
+  }
+
+  /**
+   * The addresses (without a peer id) are where the entry's peer answers
+   * now: they become its spellings, and stop being another managed peer's
+   * (spellings, or addresses a caller gave with its id), so an address a
+   * restarted service re-used under a new identity no longer leads calls,
+   * or re-dials, to the peer that answered there before
+   */
+  private claimSpellings (entry: PeerEntry, addrs: Multiaddr[]): void {
+    const wanted = new Set(addrs.map(ma => ma.toString()))
+
+    for (const other of this.pool.state.entries()) {
+      if (other === entry) {
+        continue
+      }
+
+      for (const spelling of wanted) {
+        other.spellings.delete(spelling)
+      }
+
+      if (other.addrs.some(ma => wanted.has(ma.decapsulateCode(CODE_P2P).toString()))) {
+        other.addrs = other.addrs.filter(ma => !wanted.has(ma.decapsulateCode(CODE_P2P).toString()))
+      }
+    }
+
+    rememberSpellings(entry, addrs)
   }
 
   /** Closes a connection dialled only to learn a peer (not one that was open already) */

@@ -127,6 +127,43 @@ describe('learning dials and the connection limits', () => {
     await harness.pool.stop()
   })
 
+  it('an address that answered as another peer since is no longer a spelling of the first: calls by it reach the peer that answers there now', async () => {
+    // the service at OTHER_SPELLING restarted with a new identity; the old
+    // peer is still connected (it moved, and dialled us)
+    const moved = peer
+    const successor = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    let answering = moved
+    const harness = createHarness(moved, { maxConnectionsPerPeer: 1 })
+    harness.connectionManager.openConnection.callsFake(async () => {
+      const conn = fakeConnection(answering, harness.open, harness.events)
+      harness.open.push(conn)
+      harness.events.safeDispatchEvent('connection:open', { detail: conn })
+      return conn
+    })
+
+    await harness.pool.newStream(OTHER_SPELLING, '/x/1')
+    expect(harness.pool.getConnections(moved)).to.have.lengthOf(1)
+    ;(harness.open[0] as any).drop()
+
+    answering = successor
+    await harness.pool.newStream(OTHER_SPELLING, '/x/1')
+    const successorConn = harness.pool.getConnections(successor)[0] as any
+    expect(successorConn).to.exist()
+
+    const inbound = fakeConnection(moved, harness.open, harness.events)
+    harness.open.push(inbound)
+    harness.events.safeDispatchEvent('connection:open', { detail: inbound })
+
+    for (let i = 0; i < 3; i++) {
+      await harness.pool.newStream(OTHER_SPELLING, '/x/1')
+      expect(await harness.pool.dial(OTHER_SPELLING)).to.deep.equal([successorConn])
+    }
+
+    expect((inbound.newStream as sinon.SinonStub).callCount).to.equal(0)
+    expect((successorConn.newStream as sinon.SinonStub).callCount).to.equal(4)
+    await harness.pool.stop()
+  })
+
   it('at maxConnections a learning dial is not made (PoolLimitReachedError, counted)', async () => {
     const harness = createHarness(peer, { maxConnections: 1, maxConnectionsPerPeer: 1 })
     dialsReachPeer(harness, peer)
