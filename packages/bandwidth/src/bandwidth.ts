@@ -192,11 +192,6 @@ export class BandwidthService implements BandwidthManager, Startable {
         onReceived: (bytes) => { this.monitor.add(counted, 'in', bytes, now()) },
         now
       })
-
-      // bytes that arrived while the protocol was negotiated
-      if (download && stream.readBufferLength > 0) {
-        this.monitor.add(counted, 'in', stream.readBufferLength, now())
-      }
     }
 
     if (!upload || !download) {

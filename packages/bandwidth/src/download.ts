@@ -6,9 +6,11 @@
  * Bytes are counted where the muxer hands them to the stream (`onData`, the
  * `AbstractMessageStream` hook) - before any reader sees them, without
  * adding a `message` listener (that would make the stream deliver data
- * nobody reads yet). They are charged to the node, peer and class download
- * buckets, which may go into debt; a stream whose buckets are in debt is
- * paused until they refill. What the remote already had in flight (at most
+ * nobody reads yet) - and, when the stream is shaped, what already waits in
+ * its read buffer (sent with the protocol). They are charged to the node,
+ * peer and class download buckets, which may go into debt; a stream whose
+ * buckets are in debt is paused until they refill, from the start when
+ * other streams left them in debt. What the remote already had in flight (at most
  * the stream's receive window) still arrives and waits in the stream's read
  * buffer, whose limit is raised to `MIN_READ_BUFFER` so a full yamux window
  * fits (libp2p would otherwise reset a paused stream past 4 MiB).
@@ -148,18 +150,23 @@ function shapedOnData (this: Shapeable, data: Uint8Array | Uint8ArrayList): void
     return
   }
 
+  charge(state, data.byteLength)
+  holdIfSpent(this, state)
+}
+
+/** Charges received bytes to every bucket over the stream */
+function charge (state: InternalState, bytes: number): void {
   const now = state.now()
 
   for (const bucket of state.charged) {
-    bucket.take(data.byteLength, now)
+    bucket.take(bytes, now)
   }
 
   for (const bucket of state.pausing) {
-    bucket.take(data.byteLength, now)
+    bucket.take(bytes, now)
   }
 
-  state.onReceived(data.byteLength)
-  holdIfSpent(this, state)
+  state.onReceived(bytes)
 }
 
 function holdIfSpent (stream: Shapeable, state: InternalState): void {
@@ -231,7 +238,7 @@ export function shapeDownload (stream: Stream, init: DownloadState): boolean {
     return false
   }
 
-  s[STATE] = {
+  const state: InternalState = {
     ...init,
     onData: s.onData,
     pause: s.pause,
@@ -242,6 +249,7 @@ export function shapeDownload (stream: Stream, init: DownloadState): boolean {
     held: [],
     dispatchEvent: s.dispatchEvent
   }
+  s[STATE] = state
   s.onData = shapedOnData
   s[ORIGINAL_DISPATCH] = s.dispatchEvent
   s.dispatchEvent = heldDispatchEvent
@@ -251,6 +259,15 @@ export function shapeDownload (stream: Stream, init: DownloadState): boolean {
   if (s.maxReadBufferLength < MIN_READ_BUFFER) {
     s.maxReadBufferLength = MIN_READ_BUFFER
   }
+
+  // bytes that arrived while the protocol was negotiated (a go peer sends
+  // its first write with the protocol) count like any others
+  if (s.readBufferLength > 0) {
+    charge(state, s.readBufferLength)
+  }
+
+  // a stream whose buckets other streams left in debt starts paused
+  holdIfSpent(s, state)
 
   return true
 }

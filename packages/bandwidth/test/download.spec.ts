@@ -92,6 +92,40 @@ describe('download shaping of a stream (fake time)', () => {
     expect(received.byteLength).to.equal(10_000)
   })
 
+  it('charges the bytes already buffered when the stream is shaped (sent with the protocol, before negotiation ended) and pauses for them', async () => {
+    const [outbound, inbound] = await pair(clock)
+    // nobody listens yet, as while libp2p negotiates: the bytes wait in the read buffer
+    outbound.send(new Uint8Array(50_000))
+    await clock.tickAsync(10)
+    expect(inbound.readBufferLength).to.equal(50_000)
+    const bucket = new TokenBucket(10_000, 1_000, performance.now())
+    let counted = 0
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: (n) => { counted += n }, now: () => performance.now() })
+    expect(counted).to.equal(50_000)
+    expect(bucket.tokens).to.be.below(-48_000)
+    expect(inbound.readStatus).to.equal('paused')
+    const received = collect(inbound)
+    await clock.tickAsync(4_000)
+    expect(received.byteLength).to.equal(0)
+    await clock.tickAsync(1_000)
+    expect(received.byteLength).to.equal(50_000)
+  })
+
+  it('a stream shaped while its buckets are in debt starts paused: nothing is delivered until the debt is paid', async () => {
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(10_000, 1_000, performance.now())
+    // 2 s of debt left by other streams under the same bucket
+    bucket.take(21_000, performance.now())
+    shapeDownload(inbound, { pausing: [bucket], charged: [], onReceived: () => {}, now: () => performance.now() })
+    expect(inbound.readStatus).to.equal('paused')
+    const received = collect(inbound)
+    outbound.send(new Uint8Array(1_000))
+    await clock.tickAsync(1_500)
+    expect(received.byteLength).to.equal(0)
+    await clock.tickAsync(1_000)
+    expect(received.byteLength).to.equal(1_000)
+  })
+
   it('unshaping resumes a stream the shaper paused', async () => {
     const [outbound, inbound] = await pair(clock)
     const bucket = new TokenBucket(1, 1, performance.now())
