@@ -29,6 +29,7 @@ import type { Connection, Logger, Startable, Stream } from '@libp2p/interface'
 interface PeerBudget {
   up: TokenBucket
   down: TokenBucket
+  /** Open shaped streams of the peer */
   streams: number
 }
 
@@ -42,6 +43,10 @@ interface ShapedStream {
 }
 
 const now = (): number => performance.now()
+
+function inDebt (budget: PeerBudget, t: number): boolean {
+  return !budget.down.ready(t) || !budget.up.ready(t)
+}
 
 export class BandwidthService implements BandwidthManager, Startable {
   public readonly [Symbol.toStringTag] = '@x/bandwidth'
@@ -61,6 +66,7 @@ export class BandwidthService implements BandwidthManager, Startable {
   private readonly topPriority: number | undefined
   private unhook?: () => void
   private started = false
+  private lastBudgetSweep = -Infinity
   unshapedStreams = 0
   private pausesOfClosed = 0
 
@@ -131,6 +137,7 @@ export class BandwidthService implements BandwidthManager, Startable {
       entry.release()
     }
 
+    this.budgets.clear()
     this.scheduler.stop()
     // a restart gets fresh buckets and queues
     this.scheduler = this.createScheduler()
@@ -214,7 +221,9 @@ export class BandwidthService implements BandwidthManager, Startable {
       this.monitor.close(counted)
       budget.streams--
 
-      if (budget.streams <= 0) {
+      // a peer's debt outlives its streams: one that resets its streams
+      // starts the next one paused, not with a fresh budget
+      if (budget.streams <= 0 && !inDebt(budget, now())) {
         this.budgets.delete(peer)
       }
     }
@@ -229,6 +238,7 @@ export class BandwidthService implements BandwidthManager, Startable {
     let budget = this.budgets.get(peer)
 
     if (budget == null) {
+      this.sweepBudgets(now())
       budget = {
         up: this.scheduler.bucket(this.options.perPeer.maxUpload),
         down: this.scheduler.bucket(this.options.perPeer.maxDownload),
@@ -239,6 +249,33 @@ export class BandwidthService implements BandwidthManager, Startable {
 
     budget.streams++
     return budget
+  }
+
+  /**
+   * Drops the budgets of peers with no open stream once their debt is paid
+   * (scans at most once a second, when a peer opens its first stream); past
+   * `maxTrackedPeers` such budgets, the oldest go even in debt
+   */
+  private sweepBudgets (t: number): void {
+    if (t - this.lastBudgetSweep < 1000) {
+      return
+    }
+
+    this.lastBudgetSweep = t
+    let idle = 0
+
+    for (const budget of this.budgets.values()) {
+      if (budget.streams <= 0) {
+        idle++
+      }
+    }
+
+    for (const [peer, budget] of this.budgets) {
+      if (budget.streams <= 0 && (idle > this.options.maxTrackedPeers || !inDebt(budget, t))) {
+        this.budgets.delete(peer)
+        idle--
+      }
+    }
   }
 
   getMetrics (): BandwidthMetrics {
