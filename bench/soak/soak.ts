@@ -224,7 +224,8 @@ function connectionCounts (): ConnectionCounts | undefined {
   return {
     byNode: nodes.map(n => n.getConnections().length),
     toGo: fleet.peers.map(p => nodes.map(n => n.getConnections().filter(c => c.remotePeer.toString() === p.peerId).length)),
-    proxied: swarm.link?.proxy.connections.length ?? 0
+    proxied: swarm.link?.proxy.connections.length ?? 0,
+    relayed: nodes.reduce((n, node) => n + node.getConnections().filter(c => c.remoteAddr.toString().includes('/p2p-circuit')).length, 0)
   }
 }
 

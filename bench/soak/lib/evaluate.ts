@@ -46,11 +46,12 @@ const CONNECTIONS_FLOOR = 50
  * more in the fault proxy per proxied connection. The pool tops up to
  * `maxConnectionsPerPeer` after a go peer's restart or a reset, which adds
  * handles and fds that are no leak; handles and fds are judged beyond these
- * sockets, and the connections on their own.
+ * sockets, and the connections on their own. A relayed connection runs
+ * on a stream of another connection: no socket of its own.
  */
 function sockets (s: ResourceSample): number {
   const c = s.connections
-  return c == null ? 0 : c.byNode.reduce((a, b) => a + b, 0) + 2 * c.proxied
+  return c == null ? 0 : c.byNode.reduce((a, b) => a + b, 0) - (c.relayed ?? 0) + 2 * c.proxied
 }
 
 function connectionsOf (s: ResourceSample): number {

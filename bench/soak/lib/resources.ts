@@ -31,6 +31,8 @@ export interface ConnectionCounts {
   toGo: number[][]
   /** Connections through the fault proxy (each is 4 sockets of this process: client, proxy's two, server) */
   proxied: number
+  /** Connection ends relayed (circuit relay): they run on a stream of another connection, with no socket of their own */
+  relayed?: number
 }
 
 export function sampleResources (): ResourceSample {
