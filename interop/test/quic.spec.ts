@@ -8,7 +8,12 @@
  * writes, half-closes, reads to the end) does not complete within 8 s, while
  * 64 KiB and 1 MiB do, and the same over TCP does (measured on loopback,
  * `@chainsafe/libp2p-quic` 2.1.1). Only the sizes that work are asserted here;
- * the small go -> js echo is an open interop defect.
+ * the small go -> js echo is an open interop defect. Its trace
+ * (DEBUG=libp2p:quic*): go's data and FIN arrive with the lazily negotiated
+ * protocol, js's readable end closes, `@libp2p/echo` sends the 10 bytes back,
+ * `QuicStream.sendData` reports it cannot send more ("wait for drain"), and
+ * the 'drain' its native write should dispatch never comes: writing to a
+ * QUIC stream whose remote end finished before our first write stalls.
  */
 import { quic } from '@chainsafe/libp2p-quic'
 import { peerIdFromString } from '@libp2p/peer-id'
