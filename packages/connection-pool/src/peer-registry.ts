@@ -76,7 +76,7 @@ export class PeerRegistry {
     }
 
     if (target.peer == null) {
-      this.claimSpellings(entry, target.addrs)
+      this.claimSpellings(entry, target.addrs, learned != null)
     }
 
     if (learned?.fresh === true) {
@@ -105,12 +105,21 @@ export class PeerRegistry {
    * are compared.
    */
   private connectedPeerAt (addrs: Multiaddr[]): PeerId | undefined {
-    const wanted = new Set(addrs.map(ma => ma.toString()))
+    const wanted = [...new Set(addrs.map(ma => ma.toString()))]
+    const entries = this.pool.state.entries()
 
-    for (const entry of this.pool.state.entries()) {
-      const known = entry.addrs.some(ma => wanted.has(ma.decapsulateCode(CODE_P2P).toString())) || [...wanted].some(addr => entry.spellings.has(addr))
+    // a spelling is one peer's at a time (`claimSpellings`), and looking it
+    // up costs a few set lookups per peer, not a multiaddr per address
+    for (const entry of entries) {
+      if (wanted.some(addr => entry.spellings.has(addr)) && this.pool.state.openConnections(entry.peer).length > 0) {
+        return entry.peer
+      }
+    }
 
-      if (known && this.pool.state.openConnections(entry.peer).length > 0) {
+    const known = new Set(wanted)
+
+    for (const entry of entries) {
+      if (entry.addrs.some(ma => known.has(ma.decapsulateCode(CODE_P2P).toString())) && this.pool.state.openConnections(entry.peer).length > 0) {
         return entry.peer
       }
     }
@@ -119,11 +128,12 @@ export class PeerRegistry {
   /**
    * The addresses (without a peer id) are where the entry's peer answers
    * now: they become its spellings, and stop being another managed peer's
-   * (spellings, or addresses a caller gave with its id), so an address a
-   * restarted service re-used under a new identity no longer leads calls,
-   * or re-dials, to the peer that answered there before
+   * spellings; when a connection just answered there (`learned`), they
+   * also leave the addresses callers gave other peers with their ids. So
+   * an address a restarted service re-used under a new identity no longer
+   * leads calls, or re-dials, to the peer that answered there before.
    */
-  private claimSpellings (entry: PeerEntry, addrs: Multiaddr[]): void {
+  private claimSpellings (entry: PeerEntry, addrs: Multiaddr[], learned: boolean): void {
     const wanted = new Set(addrs.map(ma => ma.toString()))
 
     for (const other of this.pool.state.entries()) {
@@ -135,7 +145,7 @@ export class PeerRegistry {
         other.spellings.delete(spelling)
       }
 
-      if (other.addrs.some(ma => wanted.has(ma.decapsulateCode(CODE_P2P).toString()))) {
+      if (learned && other.addrs.some(ma => wanted.has(ma.decapsulateCode(CODE_P2P).toString()))) {
         other.addrs = other.addrs.filter(ma => !wanted.has(ma.decapsulateCode(CODE_P2P).toString()))
       }
     }
