@@ -9,7 +9,7 @@
  */
 import { PeerMap } from '@libp2p/peer-collections'
 import { POOL_STATUS_EVENT } from '@x/interface'
-import { CONNECTION_ENTRY_BYTES, PEER_ENTRY_BYTES } from './peer-entry.ts'
+import { ADDRESS_BYTES, CONNECTION_ENTRY_BYTES, PEER_ENTRY_BYTES, SPELLING_BYTES } from './peer-entry.ts'
 import { REFUSAL_HOLD_BYTES, RefusalHolds } from './refusal-holds.ts'
 import type { ConnectionPoolComponents } from './index.ts'
 import type { PoolMetricsRecorder } from './metrics.ts'
@@ -181,15 +181,17 @@ export class PoolState {
     return { closedByUs, carriedStreams }
   }
 
-  /** Estimated bytes of the entries, connection records and refusal holds */
+  /** Estimated bytes of the entries (with their addresses and spellings), connection records and refusal holds */
   bookkeepingBytes (): number {
     let tracked = 0
+    let addresses = 0
 
     for (const entry of this.peers.values()) {
       tracked += entry.opened.size
+      addresses += entry.addrs.length * ADDRESS_BYTES + entry.spellings.size * SPELLING_BYTES
     }
 
-    return this.peers.size * PEER_ENTRY_BYTES +
+    return this.peers.size * PEER_ENTRY_BYTES + addresses +
       this.refusals.size * REFUSAL_HOLD_BYTES +
       (tracked + this.lastActive.size + this.health.size + this.used.size) * CONNECTION_ENTRY_BYTES
   }

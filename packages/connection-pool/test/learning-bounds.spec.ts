@@ -164,6 +164,22 @@ describe('learning dials and the connection limits', () => {
     await harness.pool.stop()
   })
 
+  it('bookkeepingBytes counts the caller\'s addresses and the spellings a peer remembers', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 1 })
+    dialsReachPeer(harness, peer)
+    await harness.pool.dial(peer)
+    const byId = harness.pool.getMetrics().bookkeepingBytes
+
+    // the same peer, one connection, now also known by 8 addresses without its id
+    const spellings = Array.from({ length: MAX_ADDRESS_SPELLINGS }, (_, i) => multiaddr(`/dns4/alias${i}.example.com/tcp/4001`))
+    await harness.pool.dial(spellings)
+    expect(harness.pool.getConnections(peer)).to.have.lengthOf(1)
+
+    // a Multiaddr held in entry.addrs measures about 2 KB of heap, a spelling about 100 bytes
+    expect(harness.pool.getMetrics().bookkeepingBytes - byId).to.be.at.least(spellings.length * 1_024)
+    await harness.pool.stop()
+  })
+
   it('at maxConnections a learning dial is not made (PoolLimitReachedError, counted)', async () => {
     const harness = createHarness(peer, { maxConnections: 1, maxConnectionsPerPeer: 1 })
     dialsReachPeer(harness, peer)
