@@ -30,7 +30,17 @@ export class RefusalHolds {
     this.holds.delete(key)
 
     if (this.holds.size >= MAX_REFUSAL_HOLDS) {
-      const oldest = this.holds.keys().next().value
+      // the oldest refusal ends first (expired ones are the oldest): a scan
+      // of at most MAX_REFUSAL_HOLDS, only when full
+      let oldest: string | undefined
+      let oldestAt = Infinity
+
+      for (const [peer, hold] of this.holds) {
+        if (hold.refusedAt < oldestAt) {
+          oldest = peer
+          oldestAt = hold.refusedAt
+        }
+      }
 
       if (oldest != null) {
         this.holds.delete(oldest)

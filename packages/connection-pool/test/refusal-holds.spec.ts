@@ -47,6 +47,30 @@ describe('refusal holds', () => {
     expect(holds.size).to.equal(MAX_REFUSAL_HOLDS - 1)
   })
 
+  it('forgets the oldest refusal when full, not the peer released first', async () => {
+    const holds = new RefusalHolds()
+    const now = 10 * 60_000
+
+    // the first peer released refused last; the second released refused first
+    holds.keep(refusedEntry(peers[0], now - 1, 2), now)
+    holds.keep(refusedEntry(peers[1], now - 5_000, 2), now)
+
+    for (let i = 2; i < MAX_REFUSAL_HOLDS; i++) {
+      holds.keep(refusedEntry(peers[i], now - 2, 2), now)
+    }
+
+    holds.keep(refusedEntry(peers[MAX_REFUSAL_HOLDS], now - 3, 2), now)
+    expect(holds.size).to.equal(MAX_REFUSAL_HOLDS)
+
+    const newest = createPeerEntry(peers[0], 1, now)
+    holds.restore(newest, now)
+    expect(newest.refusedAt).to.equal(now - 1)
+
+    const oldest = createPeerEntry(peers[1], 1, now)
+    holds.restore(oldest, now)
+    expect(oldest.refusedAt).to.be.undefined()
+  })
+
   it('restores nothing once REFUSAL_HOLD has passed, and keeps no expired refusal', async () => {
     const holds = new RefusalHolds()
     holds.keep(refusedEntry(peers[0], 0, 2), REFUSAL_HOLD)
