@@ -45,6 +45,8 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
   private readonly sourceListeners = new Map<EventTarget, (evt: Event) => void>()
   private natTimer?: ReturnType<typeof setInterval>
   private started = false
+  /** Counts start() calls: an afterStart() that a stop() overtook leaves no timer behind */
+  private runs = 0
   private weRunDcutr = true
   /** The DCUtR handler we wrapped (to see exchanges the peer opens), put back on stop */
   private wrapped?: { original: StreamHandlerRecord, wrapper: StreamHandler }
@@ -132,6 +134,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     events.addEventListener('self:peer:update', this.onSelfUpdate)
     events.addEventListener(CONNECTION_HEALTH_EVENT, this.onHealth)
     this.started = true
+    this.runs++
   }
 
   async afterStart (): Promise<void> {
@@ -150,7 +153,13 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     this.weRunDcutr = protocols.includes(c.DCUTR_PROTOCOL)
 
     if (this.weRunDcutr) {
+      const run = this.runs
       await this.watchDcutrHandler()
+
+      if (!this.started || run !== this.runs) {
+        // stopped (and maybe started again) while the wrapper was registered
+        return
+      }
     }
 
     this.nat.evaluate()
@@ -208,11 +217,15 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
       return original.handler(stream, connection)
     }
 
+    // remembered before the registration settles: libp2p's registrar sets the
+    // handler at once and then writes the peer store, so a stop() meanwhile,
+    // or a failed write, must still find the wrapper to put the original back
+    this.wrapped = { original, wrapper }
+
     try {
       await registrar.handle(c.DCUTR_PROTOCOL, wrapper, { ...original.options, force: true })
-      this.wrapped = { original, wrapper }
     } catch (err) {
-      // counted by sampling alone: exchanges the peer opens may be missed
+      // counted by sampling alone if the wrapper is not in place: exchanges the peer opens may be missed
       this.log.error('could not watch the DCUtR handler - %e', err)
     }
   }

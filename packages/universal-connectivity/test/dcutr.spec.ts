@@ -152,6 +152,47 @@ describe('connections and DCUtR accounting', () => {
     expect(stubs.handlers.get('/libp2p/dcutr')).to.equal(stubs.dcutrRecord)
   })
 
+  it('puts the DCUtR handler back when handle() set the wrapper and then rejected (libp2p\'s registrar sets it before its peer store write)', async () => {
+    const stubs = await stubComponents()
+    const handle = (stubs.components.registrar as any).handle
+    ;(stubs.components.registrar as any).handle = async (...args: any[]) => {
+      await handle(...args)
+      throw Object.assign(new Error('datastore closed'), { name: 'Error' })
+    }
+    const service = new UniversalConnectivity(stubs.components, { holePunchWindow: 10_000 })
+    await service.start()
+    await service.afterStart()
+    expect(stubs.handlers.get('/libp2p/dcutr')!.handler).to.not.equal(stubs.dcutrRecord.handler)
+    await service.stop()
+    expect(stubs.handlers.get('/libp2p/dcutr')!.handler).to.equal(stubs.dcutrRecord.handler)
+  })
+
+  it('a stop() while afterStart() is still wrapping the DCUtR handler puts it back and leaves no NAT poll behind', async () => {
+    const stubs = await stubComponents()
+    const handle = (stubs.components.registrar as any).handle
+    let release: () => void = () => {}
+    const released = new Promise<void>(resolve => { release = resolve })
+    let calls = 0
+    ;(stubs.components.registrar as any).handle = async (...args: any[]) => {
+      // like libp2p's registrar: the handler is set at once, the peer store
+      // write takes a while (the first one, the wrapper's, until released)
+      await handle(...args)
+
+      if (calls++ === 0) {
+        await released
+      }
+    }
+    const service = new UniversalConnectivity(stubs.components, { holePunchWindow: 10_000 })
+    await service.start()
+    const starting = service.afterStart()
+    await clock.tickAsync(0)
+    await service.stop()
+    release()
+    await starting
+    expect(stubs.handlers.get('/libp2p/dcutr')!.handler).to.equal(stubs.dcutrRecord.handler)
+    expect(clock.countTimers()).to.equal(0)
+  })
+
   it('still counts a hole punch with a peer whose first identify lacked DCUtR (go registers it once it knows a public address)', async () => {
     const { service, stubs, established, open } = await setup()
     const peer = await peerId()
