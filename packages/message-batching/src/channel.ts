@@ -95,8 +95,13 @@ export class PeerChannel {
       written: (items, frame) => { this.written(items, frame) },
       failed: (err) => { this.streamDied(this.stream, err) },
       windowOpen: (highOnly) => this.flow?.open(highOnly) ?? true,
-      sent: (bytes) => {
+      sent: (bytes, high) => {
         this.flow?.sent(bytes)
+
+        if (high) {
+          this.flow?.highSent()
+        }
+
         this.armAckTimer()
       },
       stalled: () => { this.writeTimedOut() }

@@ -84,6 +84,12 @@ export const FLOW_PROBE_GAIN = 1.25
  * the window, not the path, was the bottleneck
  */
 export const FLOW_PROBE_ELASTICITY = 0.3
+/**
+ * For this many smallest round trips after a frame with a `high` message,
+ * frames without one may fill only one measured bandwidth-delay product
+ * (the window's excess is a queue a `high` message waits behind)
+ */
+export const FLOW_HIGH_HOLD_RTTS = 4
 /** The smallest round trip is forgotten after this long, ms */
 export const FLOW_MIN_RTT_WINDOW = 10_000
 

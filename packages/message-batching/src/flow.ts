@@ -41,8 +41,15 @@
  * window below it for FLOW_RATE_ROUNDS round trips, and the next
  * probe follows at once (growth like slow start while it pays); otherwise
  * the window goes back to where it was, since the larger one only queued.
+ *
+ * Bytes in flight beyond the bandwidth-delay product are a queue that a
+ * `high` message written now waits behind. So for FLOW_HIGH_HOLD_RTTS
+ * smallest round trips after a frame with a `high` message, frames without
+ * one fill only one measured bandwidth-delay product (the highest recent
+ * delivery rate times the smallest round trip): throughput may drop while
+ * `high` messages flow, their wait does.
  */
-import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW, FLOW_PROBE_ELASTICITY, FLOW_PROBE_GAIN, FLOW_PROBE_ROUNDS } from './constants.ts'
+import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW, FLOW_PROBE_ELASTICITY, FLOW_PROBE_GAIN, FLOW_PROBE_ROUNDS, FLOW_HIGH_HOLD_RTTS } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
 
 interface SentFrame {
@@ -86,6 +93,8 @@ export class FlowWindow {
   private previousRate = 0
   /** Set while the window is raised to probe: the window and delivery rate before, and the rounds left before it is judged */
   private windowProbe?: { window: number, rate: number, rounds: number }
+  /** When the last frame with a `high` message was written */
+  private lastHighAt?: number
   /** The last window a probe showed delivering more than the one before: a floor for FLOW_RATE_ROUNDS round trips */
   private proven = 0
   private provenRounds = 0
@@ -102,15 +111,33 @@ export class FlowWindow {
    * a frame of `high` messages alone may also use FLOW_HIGH_HEADROOM above it
    */
   open (highOnly = false): boolean {
-    const limit = highOnly ? this.window + FLOW_HIGH_HEADROOM : this.window
+    const limit = highOnly ? this.window + FLOW_HIGH_HEADROOM : this.limit()
     const open = this.unacked < limit && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
 
-    if (!open && !highOnly) {
-      // asked with something to write: the window limits the sender this round trip
+    if (!open && !highOnly && this.unacked >= this.window) {
+      // asked with something to write: the window (not the hold for high messages) limits the sender this round trip
       this.roundLimited = true
     }
 
     return open
+  }
+
+  /** A frame carrying a `high` message was written: for a while the window holds less (see FLOW_HIGH_HOLD_RTTS) */
+  highSent (): void {
+    this.lastHighAt = this.now()
+  }
+
+  /**
+   * While `high` messages flow, what frames without one may fill: one
+   * measured bandwidth-delay product (the path stays full, a `high` message
+   * waits behind no queue of ours), never more than the window
+   */
+  private limit (): number {
+    if (this.lastHighAt == null || !Number.isFinite(this.minRtt) || this.maxRate === 0 || this.now() - this.lastHighAt > FLOW_HIGH_HOLD_RTTS * Math.max(this.minRtt, 1)) {
+      return this.window
+    }
+
+    return Math.min(this.window, Math.max(this.min, Math.floor(this.maxRate * this.minRtt)))
   }
 
   sent (bytes: number): void {

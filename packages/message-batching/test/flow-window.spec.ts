@@ -135,4 +135,34 @@ describe('flow window', () => {
     expect(rate).to.be.at.least(0.9 * 4000)
     expect(window).to.be.at.most(2 * bdp)
   })
+
+  it('while high messages flow, the window is held at one measured bandwidth-delay product, so a high one waits behind less (injected clock)', () => {
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    // a 50 ms path that delivers 4,000 B/ms whatever the window: rounds of a whole window grow it past the bandwidth-delay product
+    for (let round = 0; round < 10; round++) {
+      while (flow.open()) { flow.sent(10_240) }
+      const inFlight = flow.unacked
+      now += Math.max(50, inFlight / 4000)
+      flow.acked(inFlight / 10_240)
+    }
+    const bdp = 50 * 4000
+    expect(flow.window).to.be.greaterThan(1.3 * bdp)
+
+    // a high message goes out: low frames fill at most about one bandwidth-delay product
+    flow.highSent()
+    while (flow.open()) { flow.sent(10_240) }
+    expect(flow.unacked).to.be.at.most(bdp + 10_240)
+    expect(flow.unacked).to.be.at.least(bdp * 0.9)
+    // the high frames themselves still have the headroom
+    expect(flow.open(true)).to.equal(true)
+    const held = flow.unacked
+    now += 50
+    flow.acked(held / 10_240)
+
+    // no high message for a while: the whole window again
+    now += 1000
+    while (flow.open()) { flow.sent(10_240) }
+    expect(flow.unacked).to.be.greaterThan(1.3 * bdp)
+  })
 })
