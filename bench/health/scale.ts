@@ -7,17 +7,17 @@
  * run (median of ROUNDS of each):
  *
  * - the service probing on the muxer (`probe: 'auto'`, the default: a yamux
- *   PING frame per check),
+ * PING frame per check),
  * - the same service probing with ping streams (`probe: 'stream'`),
  * - bare yamux pings (`muxer.ping()` on every connection, nothing else),
  * - bare stream pings (a minimal ping on a new stream per connection),
  * - idle: the same process doing nothing for as long as a minute of muxer
- *   probes took (what the process costs anyway: timers, GC).
+ * probes took (what the process costs anyway: timers, GC).
  *
  * Targets: the service with muxer probes under 0.5 % of one core, under
  * 4 KiB per connection.
  *
- *   node --expose-gc bench/health/scale.ts
+ * `node --expose-gc bench/health/scale.ts`
  */
 import { cpus, loadavg } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -155,7 +155,6 @@ const withRecords = used()
 await settle()
 const withoutRecords = used()
 const bytesPerConnection = (withRecords - withoutRecords) / records
-
 
 await client.stop()
 await listeners.stop()
