@@ -5,4 +5,13 @@
 import { withSystemChromium } from '../../scripts/lib/aegir-system-chromium.js'
 import root from '../../.aegir.js'
 
-export default withSystemChromium(root, 'health', import.meta.url)
+const settings = withSystemChromium(root, 'health', import.meta.url)
+
+export default {
+  ...settings,
+  dependencyCheck: {
+    ...settings.dependencyCheck,
+    // resolved from this package by scripts/lib/aegir-system-chromium.js, which dep-check does not read
+    ignore: [...(settings.dependencyCheck?.ignore ?? []), 'playwright-core']
+  }
+}
