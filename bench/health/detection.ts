@@ -12,7 +12,7 @@
  * (the default) and stream probes, 3 trials each. Target: checks before
  * replacing x interval + one timeout, plus one interval of slack (4.5 s).
  *
- *   node bench/health/detection.ts
+ * `node bench/health/detection.ts`
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -62,14 +62,13 @@ async function trial (fault: 'blackhole' | 'latency'): Promise<number> {
 
   const detected = new Promise<number>(resolve => {
     client.addEventListener('connection:health', (evt) => {
-      if (evt.detail.connectionId === conn.id && evt.detail.state !== 'healthy') resolve(performance.now())
+      if (evt.detail.connectionId === conn.id && evt.detail.state !== 'healthy') { resolve(performance.now()) }
     })
   })
   // fault at a random point of the interval
   await new Promise(resolve => setTimeout(resolve, Math.random() * INTERVAL))
   const faultAt = performance.now()
-  if (fault === 'blackhole') proxy.setBlackhole(true)
-  else proxy.setLatency(200)
+  if (fault === 'blackhole') { proxy.setBlackhole(true) } else { proxy.setLatency(200) }
 
   const at = await detected
   proxy.clearFaults()
@@ -159,6 +158,6 @@ const silentRows = Object.entries(silent).map(([key, ms]) => ({
   'max ms': Math.max(...ms),
   [`within ${silentBound} ms`]: ms.every(m => m <= silentBound) ? 'yes' : `no (${ms.filter(m => m > silentBound).length}/${ms.length} over)`
 }))
-printTable(`A silent peer: every connection closed, 3 checks before replacing (3 trials each)`, silentRows)
+printTable('A silent peer: every connection closed, 3 checks before replacing (3 trials each)', silentRows)
 writeResults('health-detection', { rows, results, silentRows, silent })
 process.exit(0)

@@ -8,7 +8,7 @@
  * native embedder nodes (socket wraps) are not, so those rows are noise.
  * WHY=<type:name,...> prints a retainer chain of such objects.
  *
- *   node --expose-gc bench/health/heap-diff.ts [listeners, default 100]
+ * `node --expose-gc bench/health/heap-diff.ts [listeners, default 100]`
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -68,13 +68,13 @@ function retainers (s: any): void {
       const name = et === 'element' || et === 'hidden' ? String(nameOrIndex) : String(s.strings[nameOrIndex])
       let list = rev.get(to)
       if (list == null) { list = []; rev.set(to, list) }
-      if (list.length < 40 && et !== 'weak') list.push([ni, `${et}:${name}`])
+      if (list.length < 40 && et !== 'weak') { list.push([ni, `${et}:${name}`]) }
     }
   }
   for (const want of WHY) {
     let shown = 0
     for (let ni = 0; ni < s.nodes.length && shown < 2; ni += n) {
-      if (label(ni) !== want) continue
+      if (label(ni) !== want) { continue }
       shown++
       process.stdout.write(`\n${want}\n`)
       // one chain upwards, skipping list links
@@ -82,27 +82,17 @@ function retainers (s: any): void {
       const seen = new Set<number>()
       for (let depth = 0; depth < 14; depth++) {
         const up = (rev.get(at) ?? []).find(([r, e]) => !seen.has(r) && !/next|previous|context:listener|removeEventListener/.test(e))
-        if (up == null) break
+        if (up == null) { break }
         seen.add(up[0])
         process.stdout.write(`  ^ ${up[1]} of ${label(up[0])}\n`)
         at = up[0]
-      }
-      continue
-      for (const [r1, e1] of rev.get(ni) ?? []) {
-        process.stdout.write(`  <- ${e1} of ${label(r1)}\n`)
-        for (const [r2, e2] of (rev.get(r1) ?? []).slice(0, 3)) {
-          process.stdout.write(`      <- ${e2} of ${label(r2)}\n`)
-          for (const [r3, e3] of (rev.get(r2) ?? []).slice(0, 2)) {
-            process.stdout.write(`          <- ${e3} of ${label(r3)}\n`)
-          }
-        }
       }
     }
   }
 }
 function load (file: string): Snap {
   const s = JSON.parse(readFileSync(file, 'utf8'))
-  if (file.includes('with.')) retainers(s)
+  if (file.includes('with.')) { retainers(s) }
   const f = s.snapshot.meta.node_fields as string[]
   const types = s.snapshot.meta.node_types[0] as string[]
   const n = f.length
@@ -120,7 +110,7 @@ rmSync(dir, { recursive: true })
 const gone = new Map<string, { count: number, size: number }>()
 let total = 0
 for (const node of A.nodes) {
-  if (B.ids.has(node.id)) continue
+  if (B.ids.has(node.id)) { continue }
   const g = gone.get(node.key) ?? { count: 0, size: 0 }
   g.count++; g.size += node.size; total += node.size
   gone.set(node.key, g)

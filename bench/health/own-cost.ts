@@ -6,13 +6,13 @@
  *
  * - the service's sweep with muxer probes (`probe: 'muxer'`),
  * - a bare loop over the same fake muxers (16 at once, a timer raced
- *   against each ping, as `scale.ts` pings real yamux muxers),
+ * against each ping, as `scale.ts` pings real yamux muxers),
  *
  * CPU µs per probe of each, and the difference: the bookkeeping a probe
  * adds (queue, timers, score, report). With real connections, yamux, noise
  * and the socket come on top of both (see `scale.ts`).
  *
- *   node bench/health/own-cost.ts            (add --cpu-prof to profile)
+ * `node bench/health/own-cost.ts            (add --cpu-prof to profile)`
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'

@@ -6,7 +6,7 @@
  * idle gaps, and reports which pings were answered; then holds one ping
  * stream on each of 4 connections to the go peer at once.
  *
- *   node bench/health/ping-stream-reuse.ts
+ * `node bench/health/ping-stream-reuse.ts`
  */
 import { ping } from '@libp2p/ping'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -30,7 +30,7 @@ async function pingOn (stream: Stream): Promise<string> {
   }
 
   const started = performance.now()
-  return await new Promise<string>(resolve => {
+  return new Promise<string>(resolve => {
     let received = 0
     const onMessage = (evt: any): void => {
       received += evt.data.byteLength

@@ -5,12 +5,12 @@
  *
  * - `@x/health` (sweeps of every connection, 16 probes at once),
  * - libp2p's own connection monitor (one ping per connection each
- *   `pingInterval`, all at once),
+ * `pingInterval`, all at once),
  * - a bare ping stream opened and closed without a ping (the floor for any
- *   probe that opens a stream per probe in js-libp2p 3),
+ * probe that opens a stream per probe in js-libp2p 3),
  * - a minimal ping: the same stream with one 32-byte round trip and no
- *   bookkeeping (the floor for a real ping probe; @x/health minus this is
- *   the service's own cost),
+ * bookkeeping (the floor for a real ping probe; @x/health minus this is
+ * the service's own cost),
  *
  * each minus the idle CPU of the same process over the same time, and what
  * that makes at 1,000 connections probed every 10 s, as a share of one
@@ -18,7 +18,7 @@
  * back to back; the cost of a probe does not depend on the gap between
  * probes.
  *
- *   node bench/health/probe-cost.ts
+ * `node bench/health/probe-cost.ts`
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionHealth } from '@x/health'

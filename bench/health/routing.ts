@@ -5,7 +5,7 @@
  * round-robin, and the pool with latency-based placement fed by @x/health.
  * Target: latency-based within 1.2x of the fast connection alone.
  *
- *   node bench/health/routing.ts
+ * `node bench/health/routing.ts`
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { connectionPool } from '@x/connection-pool'

@@ -3,14 +3,14 @@
  * same faults, one connection through a TCP fault proxy each:
  *
  * - black hole (the proxy stops forwarding, sockets stay up): time until
- *   the fault is detected (health: first `connection:health` event that is
- *   not `healthy`; the monitor has no signal but the abort) and until the
- *   connection is closed, in check intervals after the fault;
+ * the fault is detected (health: first `connection:health` event that is
+ * not `healthy`; the monitor has no signal but the abort) and until the
+ * connection is closed, in check intervals after the fault;
  * - +200 ms per round trip: the same (the monitor measures `conn.rtt` but
- *   never acts on it);
+ * never acts on it);
  * - 5 % of pings ignored by the remote (a seeded sequence, the same for
- *   both): connections closed per 100 checks, i.e. false disconnects,
- *   re-dialled at once after each so the run goes on.
+ * both): connections closed per 100 checks, i.e. false disconnects,
+ * re-dialled at once after each so the run goes on.
  *
  * The health service probes on the muxer (its default), except for the
  * loss row, whose loss is injected in the remote's ping handler: there it
@@ -24,7 +24,7 @@
  * sees 25 times more failures than it would at 10 s, which only makes its
  * row pessimistic.
  *
- *   node bench/health/vs-monitor.ts
+ * `node bench/health/vs-monitor.ts`
  */
 import { identify } from '@libp2p/identify'
 import { multiaddr } from '@multiformats/multiaddr'
