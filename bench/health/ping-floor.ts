@@ -14,8 +14,9 @@
  * - noise default with `Error.stackTraceLimit = 0` during the minute: the
  * length-prefixed decoder behind noise (@libp2p/utils 7.4
  * `LengthPrefixedDecoder` with noise's `uint16BEDecode`) reads the length
- * of the next message from an empty buffer after every message it
- * decodes, which throws (and catches) a RangeError, stack trace and all;
+ * of a next message from the empty buffer after the last complete one of
+ * every socket read, which throws (and catches) a RangeError, stack trace
+ * and all;
  * without a stack to capture, the throw costs next to nothing, so this
  * row is what a decoder that does not throw would save.
  *
