@@ -195,8 +195,10 @@ export class ConnectionDialer {
         log('dial %d to %p failed: %e', attempt + 1, entry.peer, err)
 
         // the caller's abort is told by its signal, not by the error's
-        // name: libp2p's per-address timeout is an AbortError too
-        if (signal.aborted || !isRetryable(err)) {
+        // name: libp2p's per-address timeout is an AbortError too. A peer
+        // with a connection open that refuses another is not retried, even
+        // below minConnectionsPerPeer
+        if (signal.aborted || !isRetryable(err) || (isRefusal(err) && state.openConnections(entry.peer).length > 0)) {
           break
         }
 
@@ -259,11 +261,15 @@ export class ConnectionDialer {
     entry.target = this.pool.options.maxConnectionsPerPeer
   }
 
-  /** A refusal by the remote: counted, and the peer's target lowered to what it accepted for `REFUSAL_HOLD` */
+  /**
+   * A refusal by the remote: counted, and the peer's target lowered to what
+   * it accepted for `REFUSAL_HOLD`, below `minConnectionsPerPeer` too (else
+   * maintenance would re-dial it for the minimum, and be refused, forever)
+   */
   private refused (entry: PeerEntry, open: number, why: string): void {
     this.pool.metrics.dialRefusals++
     entry.refusedAt = Date.now()
-    entry.target = Math.max(open, this.pool.options.minConnectionsPerPeer)
+    entry.target = open
     this.pool.log('%p refused an extra connection (%s): keeping %d', entry.peer, why, entry.target)
   }
 

@@ -188,7 +188,8 @@ export interface ConnectionPoolInit {
 
   /**
    * The pool keeps at least this many connections open to every peer it
-   * manages; idle expiry never goes below it
+   * manages; idle expiry never goes below it. A peer that refused more is
+   * kept at what it accepted for 10 minutes after the refusal
    *
    * @default 1
    */

@@ -8,7 +8,7 @@
  */
 import { AbortError } from '@libp2p/interface'
 import { CODE_P2P } from '@multiformats/multiaddr'
-import { MAX_ADDRESS_SPELLINGS } from './constants.ts'
+import { MAX_ADDRESS_SPELLINGS, REFUSAL_HOLD } from './constants.ts'
 import { PoolLimitReachedError, PoolNotStartedError } from './errors.ts'
 import { withPeerId } from './peer-address.ts'
 import { createPeerEntry } from './peer-entry.ts'
@@ -249,7 +249,13 @@ export class PeerRegistry {
         }
       }
 
-      if (remaining < this.pool.options.minConnectionsPerPeer && entry.status !== 'failed') {
+      // a refusal held keeps the target at what the peer accepted, even
+      // below the minimum; once it ends, the minimum is asked for again
+      if (entry.target < this.pool.options.minConnectionsPerPeer && (entry.refusedAt == null || now - entry.refusedAt >= REFUSAL_HOLD)) {
+        entry.target = this.pool.options.minConnectionsPerPeer
+      }
+
+      if (remaining < Math.min(this.pool.options.minConnectionsPerPeer, entry.target) && entry.status !== 'failed') {
         this.dialer.scheduleRedial(entry)
       }
     }

@@ -154,6 +154,26 @@ describe('a target lowered by refusals', () => {
     await harness.pool.stop()
   })
 
+  it('minConnectionsPerPeer above what the remote accepts: one refused dial per REFUSAL_HOLD, no retries, no re-dial loop', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3, minConnectionsPerPeer: 2 })
+    refuseBeyond(harness, peer, () => 1)
+
+    const dialled = harness.pool.dial(peer)
+    await clock.tickAsync(60_000)
+    expect(await dialled).to.have.lengthOf(1)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 1, dialRetries: 0 })
+
+    // maintenance does not re-dial to reach the minimum while the refusal is held
+    await clock.tickAsync(REFUSAL_HOLD - 120_000)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 1 })
+
+    // after it, the minimum is asked for once more, and held again
+    await clock.tickAsync(REFUSAL_HOLD)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 2, dialRetries: 0 })
+    expect(harness.open).to.have.lengthOf(1)
+    await harness.pool.stop()
+  })
+
   it('a target lowered by idle expiry (not a refusal) is raised by the next dial()', async () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3, idleTimeout: 60_000, maintenanceInterval: 10_000 })
     refuseBeyond(harness, peer, () => 3)
