@@ -62,8 +62,9 @@ export class RefusalHolds {
     this.holds.delete(key)
 
     if (now - hold.refusedAt < REFUSAL_HOLD) {
+      // what the peer accepted, below minConnectionsPerPeer too
       entry.refusedAt = hold.refusedAt
-      entry.target = Math.max(entry.target, hold.target)
+      entry.target = hold.target
     }
   }
 

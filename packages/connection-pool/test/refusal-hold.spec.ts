@@ -174,6 +174,26 @@ describe('a target lowered by refusals', () => {
     await harness.pool.stop()
   })
 
+  it('minConnectionsPerPeer above what the remote accepts: a hold kept past release() still holds the peer at what it accepted', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 3, minConnectionsPerPeer: 2 })
+    refuseBeyond(harness, peer, () => 1)
+
+    const dialled = harness.pool.dial(peer)
+    await clock.tickAsync(60_000)
+    expect(await dialled).to.have.lengthOf(1)
+
+    for (let i = 0; i < 3; i++) {
+      await harness.pool.release(peer)
+      const again = harness.pool.dial(peer)
+      await clock.tickAsync(60_000)
+      expect(await again).to.have.lengthOf(1)
+    }
+
+    // one connection per round, and no second dial for the remote to refuse
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2 + 3, dialRefusals: 1 })
+    await harness.pool.stop()
+  })
+
   it('a target lowered by idle expiry (not a refusal) is raised by the next dial()', async () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3, idleTimeout: 60_000, maintenanceInterval: 10_000 })
     refuseBeyond(harness, peer, () => 3)
