@@ -137,7 +137,15 @@ export class HolePunchingService implements HolePunching, Startable {
 
     if (observedAddr != null && !isRelayed(connection)) {
       // one observer per remote IP (go-libp2p counts them so too), not per peer id
-      this.observed.record(observedAddr, observerKey(connection.remoteAddr) ?? peerId.toString(), Date.now(), connection.id)
+      const now = Date.now()
+      this.observed.record(observedAddr, observerKey(connection.remoteAddr) ?? peerId.toString(), now, connection.id)
+
+      // identify awaits peer store writes before it reports: a short-lived
+      // connection (an AutoNAT dial-back) may have closed by now, and its
+      // close event will not come again
+      if (connection.status != null && connection.status !== 'open') {
+        this.observed.closed(connection.id, now)
+      }
     }
   }
 

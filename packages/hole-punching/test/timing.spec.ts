@@ -245,4 +245,15 @@ describe('hole punching service: timing', () => {
     clock.tick(1)
     expect(s.getPublicAddress()).to.equal(undefined)
   })
+
+  it('an identify result for a connection that closed before it was dispatched (identify awaits peer store writes first) expires OBSERVER_TTL later, not never (fake clock)', async () => {
+    clock = sinon.useFakeTimers({ toFake: ['Date'] })
+    const s = await start()
+    // the connection:close event came first; the identify result names the closed connection
+    events.safeDispatchEvent('connection:close', { detail: { id: 'short-lived', remoteAddr: multiaddr('/ip4/11.0.0.10/tcp/4001') } as any })
+    events.safeDispatchEvent('peer:identify', { detail: { peerId: await peer(), protocols: [], listenAddrs: [], observedAddr: multiaddr('/ip4/16.0.0.1/tcp/40000'), connection: { id: 'short-lived', status: 'closed', remoteAddr: multiaddr('/ip4/11.0.0.10/tcp/4001') } } as any })
+    expect(s.getPublicAddress()).to.equal('16.0.0.1')
+    clock.tick(OBSERVER_TTL)
+    expect(s.getPublicAddress()).to.equal(undefined)
+  })
 })
