@@ -3,7 +3,7 @@
  * connectivity, an echo workload, the fault proxy's latency / black hole
  * cycle on one link) plus go-libp2p peers that every js node pools
  * connections to, for `--minutes` (default 30). Each cycle after the
- * warm-up stops one go peer (SIGSTOP, then SIGCONT), kills another (SIGKILL,
+ * warm-up and the baseline window stops one go peer (SIGSTOP, then SIGCONT), kills another (SIGKILL,
  * then the same key on a new port), resets every proxied connection and
  * saturates every core with busy processes (lib/schedule.ts).
  *
@@ -55,8 +55,6 @@ import type { Loss, PendingItem } from './lib/workload.ts'
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'results')
 const DIAL_TIMEOUT = 10_000
 const PHASE_POLL = 250
-/** The baseline window after the warm-up: a minute, or a third of what is left in short runs */
-const MAX_BASELINE = 60_000
 /** Losses kept (a bound; a healthy run loses a few dozen) */
 const MAX_LOSSES = 100_000
 /** How long the workload's last requests may take to settle at the end before they count as stalled */
@@ -66,7 +64,7 @@ const TRAFFIC = { interval: 1_000, focusInterval: 300, attemptTimeout: 2_000, at
 
 const options = parseSoakOptions(process.argv.slice(2), RESULTS)
 const schedule = buildSchedule(options.duration, options.goPeers)
-const baselineEnd = schedule.warmup + Math.min(MAX_BASELINE, Math.round((options.duration - schedule.warmup) / 3))
+const baselineEnd = schedule.baselineEnd
 const startedAt = Date.now()
 const elapsed = (): string => { const s = Math.round((Date.now() - startedAt) / 1000); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}` }
 const say = (line: string): void => { process.stdout.write(`[${elapsed()}] ${line}\n`) }

@@ -139,6 +139,16 @@ describe('soak checks', () => {
       }
     })
 
+    it('no disruption falls in the baseline window right after the warm-up (the 30-minute soak took its baseline with go0 stopped)', () => {
+      for (const minutes of [2, 5, 30]) {
+        const s = buildSchedule(minutes * 60_000, 2)
+        expect(s.baselineEnd, `${minutes} min`).to.be.greaterThan(s.warmup)
+        expect(s.disruptions.every(d => d.at >= s.baselineEnd), `${minutes} min`).to.equal(true)
+        expect(s.disruptions.map(d => d.kind), `${minutes} min`).to.include.members(['sigstop', 'kill', 'reset', 'saturate'])
+      }
+      expect(buildSchedule(30 * 60_000, 2).baselineEnd).to.equal(4 * 60_000)
+    })
+
     it('refuses a run shorter than a minute', () => {
       expect(() => buildSchedule(30_000, 2)).to.throw(RangeError)
     })

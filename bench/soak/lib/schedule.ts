@@ -1,6 +1,7 @@
 /**
- * The soak's timeline: a warm-up, then the same cycle of disruptions over and
- * over until the end. The demo swarm's own fault cycle (latency -> black
+ * The soak's timeline: a warm-up, a quiet baseline window (resources are
+ * measured against it), then the same cycle of disruptions over and over
+ * until the end. The demo swarm's own fault cycle (latency -> black
  * hole -> recovery on the proxied link) runs all along; on top of it each
  * cycle stops one go peer (SIGSTOP, then SIGCONT), kills another (SIGKILL,
  * then a new process with the same key), saturates every core with busy
@@ -21,11 +22,15 @@ export interface ScheduledDisruption {
 
 export interface Schedule {
   warmup: number
+  /** The baseline window runs from `warmup` to here, before the first disruption, ms */
+  baselineEnd: number
   cycle: number
   disruptions: ScheduledDisruption[]
 }
 
-/** The longest cycle; shorter runs fit one cycle after the warm-up */
+/** The longest baseline window: a minute, or a third of what is left after the warm-up in short runs */
+export const MAX_BASELINE = 60_000
+/** The longest cycle; shorter runs fit one cycle after the baseline */
 export const MAX_CYCLE = 5 * 60_000
 /** The longest warm-up (a quarter of the run for short runs) */
 export const MAX_WARMUP = 3 * 60_000
@@ -54,10 +59,12 @@ export function buildSchedule (durationMs: number, goPeers: number): Schedule {
   }
 
   const warmup = Math.min(MAX_WARMUP, Math.max(MIN_WARMUP, Math.round(durationMs / 4)))
-  const cycle = Math.min(MAX_CYCLE, durationMs - warmup)
+  // no disruption in the baseline: taken with a go peer stopped, it made the connections after it look grown
+  const baselineEnd = warmup + Math.min(MAX_BASELINE, Math.round((durationMs - warmup) / 3))
+  const cycle = Math.min(MAX_CYCLE, durationMs - baselineEnd)
   const disruptions: ScheduledDisruption[] = []
 
-  for (let start = warmup, n = 0; start + cycle <= durationMs; start += cycle, n++) {
+  for (let start = baselineEnd, n = 0; start + cycle <= durationMs; start += cycle, n++) {
     for (const step of CYCLE) {
       const d: ScheduledDisruption = { at: start + Math.round(step.at * cycle), kind: step.kind, duration: Math.round(step.duration * cycle) }
 
@@ -72,5 +79,5 @@ export function buildSchedule (durationMs: number, goPeers: number): Schedule {
     }
   }
 
-  return { warmup, cycle, disruptions }
+  return { warmup, baselineEnd, cycle, disruptions }
 }
