@@ -79,6 +79,7 @@ export class UniversalConnectivity implements UniversalConnectivityInterface, St
     this.discovery = new DiscoveryTracker(maxPeers, this.now)
     this.dcutr = new DCUtRTracker({
       window,
+      exchangeGrace: c.DCUTR_EXCHANGE_GRACE,
       maxPending,
       maxHistory: c.DEFAULT_MAX_HOLE_PUNCH_HISTORY,
       pollInterval: c.DCUTR_POLL_INTERVAL,

@@ -16,6 +16,15 @@ export const DEFAULT_UPGRADE_TIMEOUT = 15 * second
 /** How long after a relayed connection opens a direct one still counts as its DCUtR upgrade */
 export const DEFAULT_HOLE_PUNCH_WINDOW = 30 * second
 
+/**
+ * How long after the last DCUtR exchange was seen (its stream arriving, or
+ * open when sampled) a direct connection still counts as its hole punch:
+ * the receiver dials at SYNC and the initiator half an RTT later, each for at
+ * most 10 s in go-libp2p (`DirectDialTimeout`) and `@x/hole-punching`, 5 s in
+ * `@libp2p/dcutr`
+ */
+export const DCUTR_EXCHANGE_GRACE = 15 * second
+
 /** The most relayed connections waiting for an upgrade at once (oldest are settled as failures first) */
 export const DEFAULT_MAX_PENDING_UPGRADES = 1_000
 

@@ -13,7 +13,10 @@
  * connections' streams are sampled for it every `pollInterval` and when the
  * direct connection opens. When a direct connection to the peer opens:
  *
- * - after an exchange on the relayed connection: `hole-punch`, a success;
+ * - after an exchange on the relayed connection, while its stream is open or
+ * within `exchangeGrace` of it (the DCUtR dial that follows SYNC: go-libp2p
+ * and `@x/hole-punching` give it 10 s): `hole-punch`, a success; a later
+ * one ends the attempt as a failure and is one of the two below;
  * - inbound, without an exchange: `reversal` (the peer dialled our public
  * address, as go-libp2p's holepunch service does first when it knows one);
  * - outbound, without an exchange: `direct` (our own dial, e.g. the pool's).
@@ -38,6 +41,8 @@ interface Watch {
   startedAt: number
   /** When a DCUtR stream was first seen on one of the relayed connections */
   exchangedAt?: number
+  /** When a DCUtR stream was last seen (arriving, or open when sampled) */
+  lastExchangeAt?: number
   timer: ReturnType<typeof setTimeout>
   relayed: Map<string, Connection>
   /** False once the peer's identify lacked DCUtR: `waitForUpgrade` does not wait for it */
@@ -52,6 +57,8 @@ export interface Upgrade {
 
 export interface DCUtRTrackerInit {
   window: number
+  /** How long after the last exchange was seen a direct connection is still its hole punch */
+  exchangeGrace: number
   maxPending: number
   maxHistory: number
   pollInterval: number
@@ -132,7 +139,7 @@ export class DCUtRTracker {
 
     this.sample(watch)
 
-    if (watch.exchangedAt != null) {
+    if (watch.lastExchangeAt != null && this.init.now() - watch.lastExchangeAt <= this.init.exchangeGrace) {
       this.settle(key, true, { connection: conn, path: 'hole-punch' })
       return 'hole-punch'
     }
@@ -143,7 +150,13 @@ export class DCUtRTracker {
       this.reversals++
     }
 
-    this.forget(key, { connection: conn, path })
+    if (watch.exchangedAt != null) {
+      // the exchange was over long before: its dial gave up, this is another
+      this.settle(key, false, { connection: conn, path })
+    } else {
+      this.forget(key, { connection: conn, path })
+    }
+
     return path
   }
 
@@ -168,8 +181,8 @@ export class DCUtRTracker {
   onExchange (conn: Connection): void {
     const watch = this.pending.get(conn.remotePeer.toString())
 
-    if (watch != null && watch.exchangedAt == null && watch.relayed.has(conn.id)) {
-      watch.exchangedAt = this.init.now()
+    if (watch != null && watch.relayed.has(conn.id)) {
+      this.exchanged(watch)
     }
   }
 
@@ -264,16 +277,18 @@ export class DCUtRTracker {
 
   /** Looks for a DCUtR stream on the watched relayed connections */
   private sample (watch: Watch): void {
-    if (watch.exchangedAt != null) {
-      return
-    }
-
     for (const conn of watch.relayed.values()) {
       if (conn.streams.some(stream => stream.protocol === DCUTR_PROTOCOL)) {
-        watch.exchangedAt = this.init.now()
+        this.exchanged(watch)
         return
       }
     }
+  }
+
+  private exchanged (watch: Watch): void {
+    const now = this.init.now()
+    watch.exchangedAt ??= now
+    watch.lastExchangeAt = now
   }
 
   private startPolling (): void {

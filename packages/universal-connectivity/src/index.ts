@@ -114,7 +114,9 @@ export interface UniversalConnectivityInit {
 
   /**
    * How long after a relayed connection opens a direct connection to the same
-   * peer still counts as its DCUtR upgrade, ms
+   * peer still counts as its DCUtR upgrade, ms; a hole punch also needs the
+   * DCUtR exchange to have been seen within the last 15 s (the dial after
+   * SYNC)
    *
    * @default 30000
    */

@@ -237,6 +237,56 @@ describe('connections and DCUtR accounting', () => {
     await service.stop()
   })
 
+  it('counts a direct connection long after a finished exchange as what it is (ours: direct; the peer\'s: reversal), and the exchange as a failure', async () => {
+    const { service, stubs, established, open } = await setup({ holePunchWindow: 60_000 })
+    const a = await peerId()
+    const relayedA = fakeConnection(a, { relayed: true })
+    open(relayedA)
+    // the peer's exchange: its stream closed after SYNC, and no dial followed
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(dcutrStream(), relayedA)
+    await clock.tickAsync(20_000)
+    // a pool dial of ours, well after any DCUtR dial gave up
+    open(fakeConnection(a, { direction: 'outbound' }))
+
+    const b = await peerId()
+    const relayedB = fakeConnection(b, { relayed: true })
+    open(relayedB)
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(dcutrStream(), relayedB)
+    await clock.tickAsync(20_000)
+    // the peer dialled our public address
+    open(fakeConnection(b, { direction: 'inbound' }))
+
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'direct', 'relay', 'reversal'])
+    expect(service.getMetrics().holePunch).to.include({ attempts: 2, successes: 0, failures: 2, reversals: 1, pending: 0 })
+    await service.stop()
+  })
+
+  it('counts a hole punch after a slow exchange whose stream stayed open, and after a retried exchange', async () => {
+    const { service, stubs, established, open } = await setup({ holePunchWindow: 60_000 })
+    // our exchange: its stream stays open until our direct dial settles
+    const a = await peerId()
+    const relayedA = fakeConnection(a, { relayed: true })
+    open(relayedA)
+    const stream = dcutrStream()
+    relayedA.streams.push(stream)
+    await clock.tickAsync(25_000)
+    open(fakeConnection(a))
+
+    // the peer's exchange failed, it retried (a new stream) and punched
+    const b = await peerId()
+    const relayedB = fakeConnection(b, { relayed: true })
+    open(relayedB)
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(dcutrStream(), relayedB)
+    await clock.tickAsync(12_000)
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(dcutrStream(), relayedB)
+    await clock.tickAsync(12_000)
+    open(fakeConnection(b, { direction: 'inbound' }))
+
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'hole-punch', 'relay', 'hole-punch'])
+    expect(service.getMetrics().holePunch).to.include({ attempts: 2, successes: 2, failures: 0, reversals: 0 })
+    await service.stop()
+  })
+
   it('counts a failure when an exchange ran and no direct connection came within the window, and keeps the relayed one', async () => {
     const { service, punches, open } = await setup()
     const peer = await peerId()
