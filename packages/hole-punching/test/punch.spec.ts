@@ -46,6 +46,19 @@ describe('punch sockets', () => {
     await expect(connectFrom([], localPort)).to.eventually.be.rejected().with.property('name', 'PunchFailedError')
   })
 
+  it('fails with PunchFailedError (EADDRINUSE), without hanging, when another socket took the picked port before the punch', async () => {
+    const { server, port } = await listen()
+    servers.push(server)
+    const localPort = await pickLocalPort()
+    // the port is free between the pick and the punch: here a listener takes it
+    const thief = createServer()
+    servers.push(thief)
+    await new Promise<void>(resolve => thief.listen(localPort, '0.0.0.0', resolve))
+    const err = await connectFrom([{ host: '127.0.0.1', port }], localPort).then(() => undefined, (err: Error) => err)
+    expect(err).to.have.property('name', 'PunchFailedError')
+    expect(err?.message).to.include('EADDRINUSE')
+  })
+
   it('stops on abort', async () => {
     const { server, port } = await listen()
     servers.push(server)
