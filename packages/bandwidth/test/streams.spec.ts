@@ -165,6 +165,23 @@ describe('every stream of a node (real nodes, TCP, noise, yamux)', () => {
     await waitUntil(() => sinkB.received[0]?.byteLength === 1024 * 1024, 10_000)
   })
 
+  it('stop() with a download paused for its budget: reading resumes, every byte arrives in order, the FIN is not lost', async () => {
+    // 16 KiB/s: shaped, the 1 MiB would take a minute
+    a = await createNode({ classes })
+    b = await createNode({ classes, maxDownload: 16 * 1024 }, sinkB)
+    await a.dial(b.getMultiaddrs()[0])
+    const stream = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+    const writing = write(stream, 1024 * 1024, 65_536)
+    await waitUntil(() => b.services.bandwidth.getMetrics().streams.downloadPauses > 0)
+    ;(b.services.bandwidth as unknown as { stop(): void }).stop()
+    expect(b.services.bandwidth.getMetrics().streams.shaped).to.equal(0)
+    await writing
+    await stream.close()
+    // the sink closes its end once the FIN reaches it, after the bytes before it
+    await waitUntil(() => stream.status === 'closed' && sinkB.received[0].byteLength === 1024 * 1024, 30_000)
+    expect(isPattern(sinkB.received[0])).to.be.true()
+  })
+
   it('stop() restores the registrar; a restart shapes new streams again', async () => {
     a = await createNode({ classes, maxUpload: 256 * 1024 })
     b = await createNode({ classes }, sinkB)
