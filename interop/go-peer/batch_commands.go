@@ -87,9 +87,9 @@ func openBatchStream(ctx context.Context, p *goPeer, peerID string, flow bool) (
 }
 
 // batchAcks reads the ACK frames of a /x/batch/1.1.0 stream and hands their
-// counts over, until the stream ends or breaks the protocol.
-func batchAcks(s network.Stream) (<-chan uint64, <-chan error) {
-	counts := make(chan uint64, 16)
+// counts over, until the stream ends, breaks the protocol or done closes.
+func batchAcks(s network.Stream, done <-chan struct{}) (<-chan uint64, <-chan error) {
+	counts := make(chan uint64)
 	failed := make(chan error, 1)
 	go func() {
 		r := bufio.NewReader(s)
@@ -99,7 +99,11 @@ func batchAcks(s network.Stream) (<-chan uint64, <-chan error) {
 				failed <- err
 				return
 			}
-			counts <- count
+			select {
+			case counts <- count:
+			case <-done:
+				return
+			}
 		}
 	}()
 	return counts, failed
@@ -130,7 +134,9 @@ func cmdBatchSend(ctx context.Context, p *goPeer, a BatchSendArgs) (BatchSendRep
 	var counts <-chan uint64
 	var failed <-chan error
 	if flow {
-		counts, failed = batchAcks(s)
+		done := make(chan struct{})
+		defer close(done)
+		counts, failed = batchAcks(s, done)
 	}
 	acked := uint64(0)
 	frames, compressed, wire := 0, 0, 0
