@@ -13,7 +13,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { TypedEventEmitter } from 'main-event'
 import sinon from 'sinon'
-import { OBSERVER_TTL, PROTOCOL_RECHECK, PROTOCOL_WAIT } from '../src/constants.ts'
+import { OBSERVER_TTL, PROTOCOL_RECHECK, PROTOCOL_WAIT, SPARE_PORT_MAX_AGE } from '../src/constants.ts'
 import { HolePunch } from '../src/pb/message.ts'
 import { HolePunchingService } from '../src/service.ts'
 import type { HolePunchingInit, HolePunchOutcome } from '../src/index.ts'
@@ -147,6 +147,38 @@ describe('hole punching service: timing', () => {
     expect(answer.type).to.equal(HolePunch.Type.CONNECT)
     expect(multiaddr(answer.ObsAddrs[0]).toString()).to.equal('/ip4/16.0.0.1/tcp/40001')
     expect(picks).to.equal(1)
+  })
+
+  it('receiver: a port picked SPARE_PORT_MAX_AGE or longer before the exchange is not used, a fresh one is (fake clock)', async () => {
+    clock = sinon.useFakeTimers({ toFake: ['Date'] })
+    let picks = 0
+    let handler: ((stream: any, connection: any) => void) | undefined
+    service = new HolePunchingService({
+      peerId: await peer(),
+      registrar: { handle: async (_: string, h: any) => { handler = h }, unhandle: async () => {} } as any,
+      upgrader: {} as any,
+      connectionManager: { getConnections: () => [] } as any,
+      events,
+      logger: defaultLogger()
+    }, { ...init, onOutcome: o => outcomes.push(o) }, {
+      pickLocalPort: async () => 40_000 + (++picks),
+      connectFrom: async () => new Promise(() => {})
+    })
+    await service.start()
+    await observe()
+
+    const connection = { ...relayed(async () => {}), direction: 'outbound' }
+    events.safeDispatchEvent('connection:open', { detail: connection })
+    await until(() => picks === 1)
+    clock.tick(SPARE_PORT_MAX_AGE)
+
+    const [ours, theirs] = await streamPair()
+    handler?.(ours, connection)
+    const pb = pbStream(theirs).pb(HolePunch)
+    await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr('/ip4/17.0.0.1/tcp/4102').bytes] })
+    const answer = await pb.read()
+    expect(multiaddr(answer.ObsAddrs[0]).toString()).to.equal('/ip4/16.0.0.1/tcp/40002')
+    expect(picks).to.equal(2)
   })
 
   it('initiator: still reports NoPublicAddressError without opening a stream when no peer observed our address', async () => {
