@@ -196,6 +196,7 @@ export class BandwidthService implements BandwidthManager, Startable {
       download = shapeDownload(stream, {
         pausing: exempt ? [classDown] : [this.nodeDown, budget.down, classDown],
         charged: exempt ? [this.nodeDown, budget.down] : [],
+        refunded: [this.nodeDown, classDown],
         onReceived: (bytes) => { this.monitor.add(counted, 'in', bytes, now()) },
         now
       })

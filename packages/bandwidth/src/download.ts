@@ -1,7 +1,8 @@
 /**
  * Download shaping of one stream: reading is paused while a budget is
  * spent, so the muxer stops granting the sender more window and the sender
- * is held back by flow control; nothing is dropped.
+ * is held back by flow control; nothing is dropped but what a remote reset
+ * leaves undelivered (`dropAfterReset`).
  *
  * Bytes are counted where the muxer hands them to the stream (`onData`, the
  * `AbstractMessageStream` hook) - before any reader sees them, without
@@ -43,6 +44,11 @@ export interface DownloadState {
   readonly pausing: TokenBucket[]
   /** Buckets charged without pausing it (strict priority) */
   readonly charged: TokenBucket[]
+  /**
+   * Buckets paid back for the bytes a remote reset leaves undelivered (the
+   * node's and the class's; the peer's keeps the debt)
+   */
+  readonly refunded?: TokenBucket[]
   /** Bytes received */
   onReceived(bytes: number): void
   now(): number
@@ -104,7 +110,11 @@ function DISPATCH_FALLBACK (this: Shapeable, event: Event): boolean {
 /** Resumes reading (delivering the buffer) and then the end-of-stream events held meanwhile */
 function release (stream: Shapeable, state: InternalState): void {
   if (!state.appPaused && stream.readStatus === 'paused') {
-    resumeSafely(stream, state)
+    if ((stream as unknown as Stream).status === 'reset') {
+      dropAfterReset(stream, state)
+    } else {
+      resumeSafely(stream, state)
+    }
   }
 
   // with no `message` listener there is no reader whose tail a FIN could cut
@@ -117,6 +127,30 @@ function release (stream: Shapeable, state: InternalState): void {
     for (const event of held) {
       state.dispatchEvent.call(stream, event)
     }
+  }
+}
+
+/**
+ * The remote reset a stream whose bytes the shaper still holds: they are
+ * dropped, as a reset drops what is in flight, instead of being delivered
+ * after the reset, and the node and class buckets get them back. Otherwise
+ * a peer that fills the first window of fresh streams and resets them
+ * would have all of it delivered, and its debt would pause every other
+ * peer's streams; its own budget keeps the debt.
+ */
+function dropAfterReset (stream: Shapeable, state: InternalState): void {
+  const bytes = stream.readBufferLength
+  const buffer = (stream as unknown as { readBuffer?: { consume(n: number): void } }).readBuffer
+
+  if (bytes === 0 || typeof buffer?.consume !== 'function') {
+    return
+  }
+
+  buffer.consume(bytes)
+  const now = state.now()
+
+  for (const bucket of state.refunded ?? []) {
+    bucket.refund(bytes, now)
   }
 }
 

@@ -15,7 +15,8 @@
  * stream over its share makes `send()` return false and gets `drain` when
  * it may go on, so writers slow down instead of buffering. Download is
  * shaped by pausing reading while a budget is spent, so the muxer's flow
- * control (yamux's window) holds the sender back; no byte is dropped.
+ * control (yamux's window) holds the sender back; no byte is dropped
+ * (but those a remote reset leaves undelivered).
  *
  * Congestion control (`congestion.enabled`) lowers the rate of background
  * classes (`background: true`) per connection, LEDBAT-style, to keep the

@@ -73,6 +73,15 @@ export class TokenBucket {
     }
   }
 
+  /** Gives back `bytes` taken for something that did not happen, up to the burst */
+  refund (bytes: number, now: number): void {
+    this.refill(now)
+
+    if (this.limited) {
+      this.tokens = Math.max(this.tokens, Math.min(this.burst, this.tokens + bytes))
+    }
+  }
+
   /** Milliseconds until the bucket is out of debt (0 when it is) */
   wait (now: number): number {
     this.refill(now)

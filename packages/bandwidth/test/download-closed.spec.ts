@@ -3,7 +3,7 @@ import { multiaddrConnectionPair } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
 import { pEvent } from 'p-event'
 import sinon from 'sinon'
-import { shapeDownload } from '../src/download.ts'
+import { shapeDownload, unshapeDownload } from '../src/download.ts'
 import { TokenBucket } from '../src/token-bucket.ts'
 import { collect, pattern } from './fixtures/streams.ts'
 import type { Stream, StreamMuxer } from '@libp2p/interface'
@@ -80,6 +80,37 @@ describe('download shaping: a stream that ends while the shaper holds it (yamux,
     await clock.tickAsync(20)
     expect(inbound.status).to.equal('reset')
     await clock.tickAsync(10_000)
+    expect(uncaught.map(e => e.name)).to.deep.equal([])
+  })
+
+  it('the remote resets the stream while the shaper holds its bytes: they are dropped, not delivered, and the refunded buckets get them back', async () => {
+    const pair = await yamuxPair(clock)
+    const peer = new TokenBucket(10_000, 1_000, performance.now())
+    const node = new TokenBucket(10_000, 1_000, performance.now())
+    shapeDownload(pair.inbound, { pausing: [node, peer], charged: [], refunded: [node], onReceived: () => {}, now: () => performance.now() })
+    const received = collect(pair.inbound)
+    pair.outbound.send(pattern(50_000))
+    await clock.tickAsync(20)
+    pair.outbound.send(pattern(50_000, 50_000))
+    await clock.tickAsync(20)
+    expect(pair.inbound.readStatus).to.equal('paused')
+    const delivered = received.byteLength
+    const buffered = pair.inbound.readBufferLength
+    expect(buffered).to.be.above(0)
+    pair.outbound.abort(new Error('gone'))
+    await clock.tickAsync(20)
+    expect(pair.inbound.status).to.equal('reset')
+    // the shaper lets go, as the service does when the stream closes
+    unshapeDownload(pair.inbound)
+    await clock.tickAsync(20)
+    expect(received.byteLength).to.equal(delivered)
+    // the peer paid for everything; the node only for what was delivered
+    peer.refill(performance.now())
+    node.refill(performance.now())
+    expect(peer.tokens).to.be.below(0)
+    expect(node.tokens - peer.tokens).to.be.closeTo(buffered, 1)
+    await clock.tickAsync(20_000)
+    expect(received.byteLength).to.equal(delivered)
     expect(uncaught.map(e => e.name)).to.deep.equal([])
   })
 
