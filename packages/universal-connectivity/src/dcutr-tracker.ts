@@ -177,11 +177,19 @@ export class DCUtRTracker {
     }
   }
 
-  /** A DCUtR stream reached our handler on `conn`: an exchange on it, if it is a watched relayed connection */
+  /**
+   * A DCUtR stream reached our handler on `conn`: an exchange on it, if it is
+   * a watched relayed connection we dialled: the peer that accepted the
+   * relayed connection initiates (the DCUtR spec; go-libp2p and
+   * `@x/hole-punching` reset a stream on one the peer dialled, and
+   * `@libp2p/dcutr` never opens one there), so a stream the peer opens on a
+   * relayed connection it dialled is no exchange, only a way to have its
+   * own direct dial counted as a hole punch
+   */
   onExchange (conn: Connection): void {
     const watch = this.pending.get(conn.remotePeer.toString())
 
-    if (watch != null && watch.relayed.has(conn.id)) {
+    if (watch != null && conn.direction === 'outbound' && watch.relayed.has(conn.id)) {
       this.exchanged(watch)
     }
   }

@@ -237,6 +237,22 @@ describe('connections and DCUtR accounting', () => {
     await service.stop()
   })
 
+  it('takes no DCUtR stream the peer opens on a relayed connection it dialled for an exchange (the spec has the other side initiate; go-libp2p resets it), so its direct dial is a reversal', async () => {
+    const { service, stubs, established, open } = await setup()
+    const peer = await peerId()
+    // the peer dialled us over the relay: we are the initiator, it receives
+    const relayed = fakeConnection(peer, { relayed: true, direction: 'inbound' })
+    open(relayed)
+    await stubs.handlers.get('/libp2p/dcutr')!.handler(dcutrStream(), relayed)
+    // the DCUtR implementation still got the stream (to refuse it, or not)
+    expect(stubs.dcutrHandled).to.have.lengthOf(1)
+    await clock.tickAsync(100)
+    open(fakeConnection(peer, { direction: 'inbound' }))
+    expect(established.map((e: ConnectionEstablishedEvent) => e.path)).to.deep.equal(['relay', 'reversal'])
+    expect(service.getMetrics().holePunch).to.include({ attempts: 0, successes: 0, reversals: 1 })
+    await service.stop()
+  })
+
   it('counts a direct connection long after a finished exchange as what it is (ours: direct; the peer\'s: reversal), and the exchange as a failure', async () => {
     const { service, stubs, established, open } = await setup({ holePunchWindow: 60_000 })
     const a = await peerId()
