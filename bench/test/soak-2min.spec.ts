@@ -1,35 +1,41 @@
 /**
- * The soak's 2-minute version (`npm run test:soak -w bench`): go peers, one
- * cycle of every disruption, and every check of the 30-minute run: each
- * lost request explained by the death of (or a fault on) the connection it
- * ran on, nothing stalled, resources flat, no go process left. The
- * event-loop lag is a wall-clock figure of a shared machine: printed, not
- * asserted here (the soak itself checks it).
+ * The soak's 2-minute version, in `npm test` (alone: `npm run test:soak -w
+ * bench`): go peers, one cycle of every disruption (SIGSTOP, SIGKILL and a
+ * restart, a reset of every proxied connection, every core saturated), and
+ * every check of the 30-minute run: each lost request explained by the
+ * death of (or a fault on) the connection it ran on, nothing stalled,
+ * resources flat after the warm-up, no go process left behind.
  *
- * Not in `npm test` yet: with per-connection accounting it passes on a
- * quiet machine, but under load its saturated minute loses batched requests
- * on connections that stay open: `@x/message-batching` gives up on a
- * request after `@x/health`'s adaptive timeout (the demo's `minTimeout`,
- * 500 ms) even when the caller's signal allows 5 s. A real defect the soak
- * now names; it goes back into `npm test` once that is fixed.
+ * For a loaded machine: the go peer is built before the soak starts (its
+ * first build downloads modules: minutes the soak's clock must not count),
+ * the soak gets twice its length to finish before it is stopped, and the
+ * event-loop lag, a wall-clock figure of a shared machine, is printed, not
+ * asserted (the 30-minute soak checks it).
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { goMissingReason, requireOrSkip } from '@x/interop'
+import { buildGoPeer, goMissingReason, requireOrSkip } from '@x/interop'
 import { expect } from 'aegir/chai'
 
-const SOAK = join(dirname(fileURLToPath(import.meta.url)), 'soak.ts')
+const SOAK = join(dirname(fileURLToPath(import.meta.url)), '..', 'soak', 'soak.ts')
 const MINUTES = 2
+/** The soak ends by itself within MINUTES plus 30 s to settle, 10 s of grace and its stop; it is stopped (SIGTERM) after this */
+const STOP_AFTER = 2 * MINUTES * 60_000
+/** ... and killed if even that does not end it */
+const KILL_AFTER = STOP_AFTER + 60_000
 
 describe('soak (2 minutes)', function () {
-  this.timeout((MINUTES + 3) * 60_000)
+  this.timeout(KILL_AFTER + 60_000)
   let dir: string
 
   before(async function () {
     requireOrSkip(this, 'the soak with go peers', goMissingReason())
+    // a clean clone builds the go peer here (interop, which would build it too, runs after this suite)
+    this.timeout(10 * 60_000)
+    await buildGoPeer()
     dir = await mkdtemp(join(tmpdir(), 'x-soak-spec-'))
   })
 
@@ -48,18 +54,20 @@ describe('soak (2 minutes)', function () {
       child.stderr.on('data', (d) => { output += d })
       // never leave a soak (and its go peers) behind, nor hang the run: SIGTERM lets it
       // stop its go peers and write its results, SIGKILL if even that does not end it
-      const term = setTimeout(() => child.kill('SIGTERM'), (MINUTES + 1.5) * 60_000)
-      const kill = setTimeout(() => child.kill('SIGKILL'), (MINUTES + 2.5) * 60_000)
+      const term = setTimeout(() => child.kill('SIGTERM'), STOP_AFTER)
+      const kill = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER)
       child.on('close', (c) => {
         clearTimeout(term)
         clearTimeout(kill)
         resolve(c)
       })
     })
-    const result = JSON.parse(await readFile(out, 'utf8'))
+    const written = await readFile(out, 'utf8').catch(() => { throw new Error(`the soak wrote no results (exit ${code}):\n${output}`) })
+    const result = JSON.parse(written)
 
     // exit 0 when every check passed, 1 when one failed (2: the soak itself broke)
     expect(code, output).to.be.oneOf([0, 1])
+    expect(result.interrupted, output).to.equal(null)
     expect(result.gcExposed).to.equal(true)
     expect(result.minutes).to.have.lengthOf(MINUTES)
     // every kind of disruption happened
