@@ -10,8 +10,8 @@
  * nobody reads yet) - and, when the stream is shaped, what already waits in
  * its read buffer (sent with the protocol). They are charged to the node,
  * peer and class download buckets, which may go into debt; a stream whose
- * buckets are in debt is paused until they refill, from the start when
- * other streams left them in debt. What the remote already had in flight (at most
+ * buckets are in debt is paused until they refill - from the start when
+ * the remote opened it and other streams left them in debt. What the remote already had in flight (at most
  * the stream's receive window) still arrives and waits in the stream's read
  * buffer, whose limit is raised to `MIN_READ_BUFFER` so a full yamux window
  * fits (libp2p would otherwise reset a paused stream past 4 MiB).
@@ -300,8 +300,14 @@ export function shapeDownload (stream: Stream, init: DownloadState): boolean {
     charge(state, s.readBufferLength)
   }
 
-  // a stream whose buckets other streams left in debt starts paused
-  holdIfSpent(s, state)
+  // a stream the remote opens while other streams left its buckets in debt
+  // starts paused: a peer cannot open fresh streams to get past the budget.
+  // One the node opens reads its first response first, as before: libp2p's
+  // own requests (identify, 5 s) answer within their timeouts however deep
+  // the debt
+  if (stream.direction === 'inbound') {
+    holdIfSpent(s, state)
+  }
 
   return true
 }

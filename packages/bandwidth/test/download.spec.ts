@@ -111,7 +111,7 @@ describe('download shaping of a stream (fake time)', () => {
     expect(received.byteLength).to.equal(50_000)
   })
 
-  it('a stream shaped while its buckets are in debt starts paused: nothing is delivered until the debt is paid', async () => {
+  it('a stream the remote opened, shaped while its buckets are in debt, starts paused: nothing is delivered until the debt is paid', async () => {
     const [outbound, inbound] = await pair(clock)
     const bucket = new TokenBucket(10_000, 1_000, performance.now())
     // 2 s of debt left by other streams under the same bucket
@@ -122,6 +122,22 @@ describe('download shaping of a stream (fake time)', () => {
     outbound.send(new Uint8Array(1_000))
     await clock.tickAsync(1_500)
     expect(received.byteLength).to.equal(0)
+    await clock.tickAsync(1_000)
+    expect(received.byteLength).to.equal(1_000)
+  })
+
+  it('a stream the node opened, shaped while its buckets are in debt, gets its first response at once (identify answers within its timeout), then waits', async () => {
+    const [outbound, inbound] = await pair(clock)
+    const bucket = new TokenBucket(10_000, 1_000, performance.now())
+    bucket.take(21_000, performance.now())
+    shapeDownload(outbound, { pausing: [bucket], charged: [], onReceived: () => {}, now: () => performance.now() })
+    expect(outbound.readStatus).to.equal('readable')
+    const received = collect(outbound)
+    inbound.send(new Uint8Array(1_000))
+    await clock.tickAsync(10)
+    expect(received.byteLength).to.equal(1_000)
+    expect(outbound.readStatus).to.equal('paused')
+    inbound.send(new Uint8Array(1_000))
     await clock.tickAsync(1_000)
     expect(received.byteLength).to.equal(1_000)
   })

@@ -115,6 +115,25 @@ describe('every stream of a node (real nodes, TCP, noise, yamux)', () => {
     expect(b.services.bandwidth.getMetrics().streams.downloadPauses).to.be.above(0)
   })
 
+  it('download: with one priority level and the budget deep in debt, the node still identifies a new peer (its own requests read their first answer)', async () => {
+    // 16 KiB/s: one 256 KiB yamux window of debt is 16 s, beyond identify's 5 s timeout
+    const c = await createNode({ classes })
+
+    try {
+      a = await createNode()
+      b = await createNode({ maxDownload: 16 * 1024 }, sinkB)
+      await a.dial(b.getMultiaddrs()[0])
+      const stream = await a.dialProtocol(b.peerId, SINK_PROTOCOL)
+      void write(stream, 512 * 1024, 65_536).catch(() => {})
+      await waitUntil(() => b.services.bandwidth.getMetrics().node.in.total >= 256 * 1024)
+      await c.dial(b.getMultiaddrs()[0])
+      // b learns c's protocols only from its own identify request to c
+      await waitUntil(async () => (await b.peerStore.get(c.peerId).catch(() => undefined))?.protocols.includes(SINK_PROTOCOL) === true, 20_000)
+    } finally {
+      await c.stop()
+    }
+  })
+
   it('upload: maxUpload makes send() return false and the writer wait; the receiver gets every byte in order', async () => {
     a = await createNode({ classes, maxUpload: 512 * 1024 })
     b = await createNode({ classes }, sinkB)
