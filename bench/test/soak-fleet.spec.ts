@@ -2,6 +2,7 @@
  * The soak's go fleet ends every go process it starts, even one whose start
  * was still under way when the soak stopped (Ctrl-C during a kill's down time).
  */
+import { readlinkSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -73,6 +74,17 @@ describe('soak go fleet', function () {
       fleet.peers[0].state = 'running'
       // a child go process nobody started through the fleet
       expect(fleet.leftBehind([pid, 999_999_999], isAlive)).to.equal(1)
+    } finally {
+      await fleet.stopAll()
+    }
+  })
+
+  it('runs its own copy of the go peer binary (a rebuild for new sources deletes the old one: the 30-minute soak could not restart a killed peer)', async () => {
+    const fleet = new GoFleet(1, dir as string, 60_000)
+
+    try {
+      await fleet.start(0)
+      expect(readlinkSync(`/proc/${fleet.pids[0]}/exe`).startsWith(dir as string)).to.equal(true)
     } finally {
       await fleet.stopAll()
     }

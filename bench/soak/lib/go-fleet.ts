@@ -2,11 +2,15 @@
  * The soak's go-libp2p peers (`@x/interop`'s go peer): each keeps its key
  * file, so a peer killed and started again comes back with the same peer id
  * (on a new port). Every process is ended by its pid; `pids` lists every one
- * ever started, so the soak can prove none is left behind.
+ * ever started, so the soak can prove none is left behind. They run the
+ * fleet's own copy of the go peer binary: a build for new go sources
+ * (another run, during the soak) deletes the old binary, and a killed peer
+ * could not be started again.
  */
+import { chmod, copyFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startGoPeer, tcpAddr } from '@x/interop'
-import type { GoPeer } from '@x/interop'
+import { buildGoPeer, GO_PEER_COMMANDS, startPeerProcess, tcpAddr } from '@x/interop'
+import type { GoPeer, GoPeerCommands } from '@x/interop'
 
 /** `start()` was called, or its process came up, after `stopAll()` */
 export class GoFleetStoppedError extends Error {
@@ -29,6 +33,9 @@ export class GoFleet {
   /** Every go peer pid started, in order */
   readonly pids: number[] = []
   private readonly lifetimeMs: number
+  private readonly dir: string
+  /** The fleet's copy of the go peer binary, made on the first start */
+  private binary?: Promise<string>
   private stopped = false
   /** Starts under way (their process may be up, its pid not known yet) */
   private starting = 0
@@ -40,6 +47,7 @@ export class GoFleet {
    */
   constructor (count: number, dir: string, lifetimeMs: number) {
     this.lifetimeMs = lifetimeMs
+    this.dir = dir
     this.peers = Array.from({ length: count }, (_, index) => ({ index, keyFile: join(dir, `go-${index}.key`), peerId: '', addr: '', state: 'killed' }))
   }
 
@@ -54,11 +62,13 @@ export class GoFleet {
     let proc: GoPeer
 
     try {
-      proc = await startGoPeer({
-        keyFile: peer.keyFile,
-        timeoutMs: this.lifetimeMs,
+      // a failed copy is tried again on the next start
+      this.binary ??= this.copyBinary().catch((err: Error) => { this.binary = undefined; throw err })
+      proc = await startPeerProcess<GoPeerCommands>({
+        command: await this.binary,
+        args: ['-timeout', `${Math.round(this.lifetimeMs / 1000)}s`, '-key', peer.keyFile, '-transports', 'tcp'],
         name: `go-${index}`,
-        args: ['-transports', 'tcp']
+        commands: GO_PEER_COMMANDS
       })
       this.pids.push(proc.pid)
     } finally {
@@ -76,6 +86,13 @@ export class GoFleet {
     peer.addr = tcpAddr(proc.addrs)
     peer.state = 'running'
     return peer
+  }
+
+  private async copyBinary (): Promise<string> {
+    const copy = join(this.dir, 'go-peer-soak')
+    await copyFile(await buildGoPeer(), copy)
+    await chmod(copy, 0o755)
+    return copy
   }
 
   async startAll (): Promise<void> {
