@@ -11,10 +11,11 @@
  * its read buffer (sent with the protocol). They are charged to the node,
  * peer and class download buckets, which may go into debt; a stream whose
  * buckets are in debt is paused until they refill - from the start when
- * the remote opened it and other streams left them in debt. What the remote already had in flight (at most
- * the stream's receive window) still arrives and waits in the stream's read
- * buffer, whose limit is raised to `MIN_READ_BUFFER` so a full yamux window
- * fits (libp2p would otherwise reset a paused stream past 4 MiB).
+ * the remote opened it and other streams left them in debt. What the
+ * remote already had in flight (at most the stream's receive window) still
+ * arrives and waits in the stream's read buffer, whose limit is raised to
+ * `MIN_READ_BUFFER` so a full yamux window fits (libp2p would otherwise
+ * reset a paused stream past 4 MiB).
  *
  * The application's own `pause()`/`resume()` keep working: the stream reads
  * again only when neither the application nor the shaper holds it.
