@@ -95,7 +95,11 @@ export class PoolService implements ConnectionPool, Startable {
     const reason = new AbortError('The connection pool stopped')
     this.registry.stop(reason)
     await Promise.all(this.state.entries().map(async entry => this.registry.forget(entry, reason)))
-    this.state.clear()
+
+    // started again while the connections closed: what the new run manages stays
+    if (!this.started) {
+      this.state.clear()
+    }
   }
 
   async dial (peer: PeerInput, opts?: AbortOptions): Promise<Connection[]> {

@@ -67,6 +67,26 @@ describe('stop() with dials in flight', () => {
     })
   })
 
+  it('start() while stop() is still closing: the peers the restarted pool took on stay managed', async () => {
+    const harness = createHarness(peer)
+    await harness.pool.dial(peer)
+
+    // removing the tag of the stopped pool's peer takes a while
+    let untagged = (): void => {}
+    harness.peerStore.merge.callsFake(async () => new Promise(resolve => { untagged = () => { resolve({} as any) } }))
+
+    const stopping = harness.pool.stop()
+    harness.pool.start()
+    await harness.pool.newStream(peer, '/x/1.0.0')
+    untagged()
+    await stopping
+
+    expect(harness.pool.getStatus(peer)).to.equal('connected')
+    expect(harness.pool.getConnections(peer)).to.have.lengthOf(1)
+    await harness.pool.stop()
+    expect(harness.open).to.have.lengthOf(0)
+  })
+
   it('a pending re-dial does not fire after stop()', async () => {
     const harness = createHarness(peer, { retry: { initialDelay: 1_000, maxDelay: 1_000, jitterFactor: 0 } })
     await harness.pool.dial(peer)
