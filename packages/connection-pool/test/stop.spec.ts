@@ -73,7 +73,8 @@ describe('stop() with dials in flight', () => {
 
     // removing the tag of the stopped pool's peer takes a while
     let untagged = (): void => {}
-    harness.peerStore.merge.callsFake(async () => new Promise(resolve => { untagged = () => { resolve({} as any) } }))
+    const untagging = new Promise<void>(resolve => { untagged = resolve })
+    harness.peerStore.merge.callsFake(async () => { await untagging; return {} as any })
 
     const stopping = harness.pool.stop()
     harness.pool.start()
