@@ -91,12 +91,18 @@ export class PeerProcess<C extends CommandMap<C> = any> {
    */
   constructor (proc: ChildProcess, name: string, commands?: readonly string[]) {
     if (proc.pid == null) {
+      // its error event (ENOENT, EACCES) follows on a later tick: this throw reports it
+      proc.once('error', () => {})
       throw new PeerCommandError('the peer process did not start')
     }
 
     this.proc = proc
     this.pid = proc.pid
     this.known = commands == null ? undefined : new Set(commands)
+    // a failed kill or signal is an error event: an error for the commands, never an uncaught exception
+    proc.on('error', (err) => {
+      this.rejectPending(new PeerCommandError(`the peer process failed: ${err.message}`))
+    })
     // writing to a process that just died fails with EPIPE: an error for the commands, never an uncaught exception
     proc.stdin?.on('error', (err) => {
       this.stdinError ??= err
@@ -270,6 +276,13 @@ export interface StartPeerProcessOptions {
 /** Spawns a peer process and resolves once it said `ready` (with its peer id and addresses) */
 export async function startPeerProcess <C extends CommandMap<C> = any> (options: StartPeerProcessOptions): Promise<PeerProcess<C>> {
   const proc = spawn(options.command, options.args ?? [], { stdio: ['pipe', 'pipe', 'pipe'] })
+
+  if (proc.pid == null) {
+    // spawn failed (ENOENT, EACCES): the reason comes as an error event on a later tick
+    const err = await new Promise<Error>(resolve => { proc.once('error', resolve) })
+    throw new PeerCommandError(`the peer process did not start: ${err.message}`, { cause: err })
+  }
+
   const peer = new PeerProcess<C>(proc, options.name ?? 'peer', options.commands)
 
   try {

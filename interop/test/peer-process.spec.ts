@@ -48,6 +48,26 @@ describe('PeerProcess', () => {
     expect(err.message).to.include('code 3')
   })
 
+  it('a command that cannot be spawned (ENOENT) rejects with PeerCommandError, and its error event does not crash the test process', async () => {
+    const uncaught: Error[] = []
+    const onUncaught = (err: Error): void => { uncaught.push(err) }
+    const listeners = process.listeners('uncaughtException')
+    process.removeAllListeners('uncaughtException')
+    process.on('uncaughtException', onUncaught)
+
+    try {
+      const err = await startPeerProcess({ command: '/nonexistent/go-peer-binary', name: 'missing' }).catch((e: any) => e)
+      expect(err).to.have.property('name', 'PeerCommandError')
+      expect(err.message).to.include('ENOENT')
+      // the error event is emitted on a later tick: give it one
+      await new Promise(resolve => setTimeout(resolve, 50))
+      expect(uncaught).to.deep.equal([])
+    } finally {
+      process.off('uncaughtException', onUncaught)
+      listeners.forEach(listener => process.on('uncaughtException', listener))
+    }
+  })
+
   it('a command to a process that is gone is rejected, and the write to its closed stdin (EPIPE) does not crash the test process', async () => {
     const peer = new PeerProcess(spawn(process.execPath, ['-e', 'process.exit(0)'], { stdio: ['pipe', 'pipe', 'pipe'] }), 'gone')
     await peer.exited
