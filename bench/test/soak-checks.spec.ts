@@ -79,11 +79,21 @@ describe('soak checks', () => {
       // the pool opened more connections (up to maxConnectionsPerPeer): +8 handles and fds, every one a connection's socket
       const toppedUp = evaluateMinute(minute({ baseline, samples: [withConnections(2, 78, 108, 60, 3)] }))
       expect(toppedUp.failed).to.deep.equal([])
-      expect(toppedUp.growth?.connections).to.be.closeTo(4 / 56, 1e-9)
+      expect(toppedUp.growth?.connections).to.be.closeTo(5 / 58, 1e-9)
       // sockets nothing accounts for: a leak
       expect(evaluateMinute(minute({ baseline, samples: [withConnections(2, 78, 108, 56, 2)] })).failed).to.deep.equal(['handles grew 16.0% (limit 10%)', 'fds grew 16.0% (limit 10%)'])
       // connections piling up: a leak, even with their sockets accounted for
-      expect(evaluateMinute(minute({ baseline, samples: [withConnections(2, 78, 108, 64, 2)] })).failed).to.deep.equal(['connections grew 14.3% (limit 10%)'])
+      expect(evaluateMinute(minute({ baseline, samples: [withConnections(2, 78, 108, 64, 2)] })).failed).to.deep.equal(['connections grew 13.8% (limit 10%)'])
+    })
+
+    it('connections the fault proxy holds open are judged too: their sockets are subtracted from handles and fds', () => {
+      const withProxied = (t: number, handles: number, fds: number, proxied: number): ResourceSample =>
+        ({ ...sample(t, 100 * MB, handles, fds), connections: { byNode: [14, 14, 14, 14], toGo: [], proxied } })
+      const baseline = [withProxied(0, 70, 100, 2), withProxied(1, 70, 100, 2)]
+      // 6 proxied connections the proxy never let go of: 12 sockets, every one subtracted
+      const row = evaluateMinute(minute({ baseline, samples: [withProxied(2, 82, 112, 8)] }))
+      expect(row.growth?.handles).to.equal(0)
+      expect(row.failed).to.deep.equal(['connections grew 10.3% (limit 10%)'])
     })
 
     it('array buffers: swings with data in flight pass, a rising floor fails', () => {

@@ -46,7 +46,7 @@ const CONNECTIONS_FLOOR = 50
  * more in the fault proxy per proxied connection. The pool tops up to
  * `maxConnectionsPerPeer` after a go peer's restart or a reset, which adds
  * handles and fds that are no leak; handles and fds are judged beyond these
- * sockets, and the connections on their own. A relayed connection runs
+ * sockets, and the connections (the proxy's too) on their own. A relayed connection runs
  * on a stream of another connection: no socket of its own.
  */
 function sockets (s: ResourceSample): number {
@@ -54,8 +54,14 @@ function sockets (s: ResourceSample): number {
   return c == null ? 0 : c.byNode.reduce((a, b) => a + b, 0) - (c.relayed ?? 0) + 2 * c.proxied
 }
 
+/**
+ * Connections of the js nodes and of the fault proxy: every socket
+ * `sockets()` takes off handles and fds belongs to one of them, so none can
+ * leak unseen (a proxied connection the proxy never let go of holds two)
+ */
 function connectionsOf (s: ResourceSample): number {
-  return s.connections?.byNode.reduce((a, b) => a + b, 0) ?? NaN
+  const c = s.connections
+  return c == null ? NaN : c.byNode.reduce((a, b) => a + b, 0) + c.proxied
 }
 const ARRAY_BUFFERS_FLOOR = 16 * MB
 

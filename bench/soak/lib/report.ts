@@ -17,7 +17,7 @@ export interface MinuteRow {
   arrayBuffersMB: number
   handles: number
   fds: number
-  /** Connections of all js nodes (median of the minute's samples; NaN when not sampled) */
+  /** Connections of all js nodes and of the fault proxy (median of the minute's samples; NaN when not sampled) */
   connections: number
   goProcesses: number
   goLeftBehind: number
