@@ -148,6 +148,19 @@ describe('soak ledger', () => {
     expect(ledger.explainAttempt(0, CLIENT, item)).to.equal('n0/b closed')
   })
 
+  it('the close of connections by the soak\'s own shutdown (after seal()) explains nothing', () => {
+    const a = fakeConnection('a', GO)
+    ledger.opened(0, a, 0)
+    ledger.opened(0, fakeConnection('b', GO), 0)
+    // a request on a healthy connection failed just before the end; the swarm's stop closes every connection
+    ledger.seal(70_000)
+    ledger.closed(0, a, 71_000)
+
+    expect(ledger.explainAttempt(0, GO, attempt(67_000, 69_000, 'n0/a'))).to.equal(undefined)
+    expect(judge(loss(0, GO, [attempt(67_000, 69_000, 'n0/a')]), ledger).explainedBy).to.equal(null)
+    expect(ledger.connections.get('n0/a')?.closedAt).to.equal(undefined)
+  })
+
   it('a loss is explained only when each of its attempts is', () => {
     const a = fakeConnection('a', GO)
     ledger.opened(0, a, 0)
