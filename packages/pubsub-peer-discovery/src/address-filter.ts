@@ -17,7 +17,7 @@ export type AddressScope = 'loopback' | 'private' | 'public'
 
 /** Where an address came from, for `incomingAddressFilter` */
 export interface AddressSource {
-  /** The peer that announced or relayed it; none for unsigned messages */
+  /** The peer that announced or relayed it; none for an unsigned message (allowUnsigned) not sent to us by the peer whose key it carries */
   peer?: PeerId
   /**
    * The narrowest scope over which we reach that peer (or, if we have no

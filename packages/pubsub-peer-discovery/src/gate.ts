@@ -158,7 +158,12 @@ export class Gate {
     if (this.host.stale(announcement)) {
       return drop('stale-record')
     }
-    const source: AddressSource = { peer: announcement.peer, reach: vouched ? this.reach(announcement.peer, propagationSource) : this.reach(undefined, propagationSource) }
+    // an unvouched key names no author: the DNS lookup budgets (names.ts)
+    // of the peer it claims, and the exemption of that peer's connection,
+    // are not its to spend
+    const source: AddressSource = vouched
+      ? { peer: announcement.peer, reach: this.reach(announcement.peer, propagationSource) }
+      : { reach: this.reach(undefined, propagationSource) }
     const kept = announcement.multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
     this.metrics.filteredAddresses += announcement.multiaddrs.length - kept.length
 

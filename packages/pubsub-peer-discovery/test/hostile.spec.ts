@@ -495,6 +495,35 @@ describe('hostile peers', () => {
         clock.restore()
       })
 
+      it('an unsigned message (allowUnsigned) claiming the key of a peer connected to us spends neither that peer\'s lookups nor the exemption of its connection', async () => {
+        const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+        const names = { ...publicNames('u', 2 * C.MAX_NAMES_PER_ANNOUNCEMENT), 'good.example': ['93.184.216.35'] }
+        const { dns, asked } = fakeDns(names)
+        // the node-wide budget: one forged message's names
+        await create({ allowUnsigned: true, maxNameLookupsPerInterval: C.MAX_NAMES_PER_ANNOUNCEMENT }, { dns })
+        const [honest, far] = await remotes(2)
+        connected.set(honest.id.toString(), multiaddr('/ip4/93.184.216.50/tcp/4001'))
+        const list = Object.keys(names).filter(n => n.startsWith('u')).map(n => `/dns4/${n}/tcp/1`)
+        const forge = (batch: string[]): Parameters<StubPubSub['deliver']>[0] =>
+          ({ ...message(honest, { addrs: addrs(PUBLIC, ...batch) }), type: 'unsigned' as const, from: undefined, sequenceNumber: undefined })
+
+        // forwarded by a peer not connected to us: nothing ties the key to the honest peer
+        pubsub.deliver(forge(list.slice(0, C.MAX_NAMES_PER_ANNOUNCEMENT)), far.id)
+        await settled(() => emitted.length === 1)
+        pubsub.deliver(forge(list.slice(C.MAX_NAMES_PER_ANNOUNCEMENT)), far.id)
+        await settled(() => emitted.length === 2)
+
+        // the forgeries share the budgets of unsigned messages and of authors not connected to us
+        expect(asked).to.have.lengthOf(C.MAX_NAMES_PER_ANNOUNCEMENT)
+
+        // the honest peer's own (signed) announcement still has its name looked up
+        pubsub.deliver(message(honest, { addrs: addrs('/ip4/93.184.216.34/tcp/4002', '/dns4/good.example/tcp/4001') }))
+        await settled(() => emitted.length === 3)
+        expect(asked).to.include('good.example')
+        expect(emitted[2]).to.deep.equal({ id: honest.id.toString(), addrs: ['/ip4/93.184.216.34/tcp/4002', '/ip4/93.184.216.35/tcp/4001'] })
+        clock.restore()
+      })
+
       it('the lookup budgets refill over the interval', async () => {
         const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
         const names = publicNames('c', 2 * C.MAX_NAMES_PER_ANNOUNCEMENT)
