@@ -41,7 +41,7 @@ import { DEATH_GRACE, FAULT_GRACE, Ledger } from './lib/ledger.ts'
 import { MinuteBook } from './lib/minutes.ts'
 import { parseSoakOptions } from './lib/options.ts'
 import { HEADER, renderRow, renderTable } from './lib/report.ts'
-import { childProcesses, isAlive, LagMonitor, sampleResources } from './lib/resources.ts'
+import { childProcesses, LagMonitor, sampleResources } from './lib/resources.ts'
 import { buildSchedule } from './lib/schedule.ts'
 import { SoakWorkload } from './lib/workload.ts'
 import type { JudgedLoss } from './lib/checks.ts'
@@ -180,7 +180,8 @@ function watchFaultCycle (): void {
 }
 
 function goLeftBehind (): { live: number, leftBehind: number } {
-  return { live: fleet.livePids().filter(isAlive).length, leftBehind: fleet.leftBehind(childProcesses('go-peer'), isAlive) }
+  const children = childProcesses('go-peer')
+  return { live: fleet.livePids().filter(pid => children.includes(pid)).length, leftBehind: fleet.leftBehind(children) }
 }
 
 function judged (from: number, to: number): JudgedLoss[] {
@@ -363,9 +364,9 @@ async function finish (): Promise<number> {
   lag.stop()
   rmSync(keyDir, { recursive: true, force: true })
 
-  // after everything is stopped: not one go process of ours may be alive
+  // after everything is stopped: not one go process of ours may be alive (a live go peer of ours is our child; its old pid may be another's)
   await new Promise(resolve => setTimeout(resolve, 500))
-  const leftAtEnd = fleet.pids.filter(isAlive).length + childProcesses('go-peer').length
+  const leftAtEnd = childProcesses('go-peer').length
   const judgedLosses = judged(-Infinity, Infinity)
   const unexplained = judgedLosses.filter(l => l.explainedBy == null)
   const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds' | 'connections'): number | null => rows.some(r => r.growth != null) ? Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity)) : null

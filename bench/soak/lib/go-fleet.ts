@@ -125,11 +125,15 @@ export class GoFleet {
    * Go processes alive that should not be: those the fleet ended, and child
    * go processes (`children`) it never knew beyond one per start under way
    * (a process is up before `start()` learns its pid: a kill's restart
-   * counted as left behind)
+   * counted as left behind). `children` are this process's live go
+   * children (`childProcesses('go-peer')`), the only sign of life trusted: a
+   * go peer of ours stays our child while it lives, and a pid that answers
+   * `kill(pid, 0)` may be another process's since the go peer ended (pids
+   * wrap around within minutes on a busy machine)
    */
-  leftBehind (children: number[], alive: (pid: number) => boolean): number {
+  leftBehind (children: number[]): number {
     const live = this.livePids()
-    const ended = this.pids.filter(pid => !live.includes(pid) && alive(pid)).length
+    const ended = this.pids.filter(pid => !live.includes(pid) && children.includes(pid)).length
     const unknown = children.filter(pid => !this.pids.includes(pid)).length
     return ended + Math.max(0, unknown - this.starting)
   }
