@@ -47,7 +47,9 @@
  * smallest round trips after a frame with a `high` message, frames without
  * one fill only one measured bandwidth-delay product (the highest recent
  * delivery rate times the smallest round trip): throughput may drop while
- * `high` messages flow, their wait does.
+ * `high` messages flow, their wait does. The window does not grow while
+ * the hold applies (its short round trips are the hold's doing), so when
+ * `high` messages pause the sender does not burst a window grown meanwhile.
  */
 import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW, FLOW_PROBE_ELASTICITY, FLOW_PROBE_GAIN, FLOW_PROBE_ROUNDS, FLOW_HIGH_HOLD_RTTS } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
@@ -133,11 +135,16 @@ export class FlowWindow {
    * waits behind no queue of ours), never more than the window
    */
   private limit (): number {
-    if (this.lastHighAt == null || !Number.isFinite(this.minRtt) || this.maxRate === 0 || this.now() - this.lastHighAt > FLOW_HIGH_HOLD_RTTS * Math.max(this.minRtt, 1)) {
+    if (!this.holding()) {
       return this.window
     }
 
     return Math.min(this.window, Math.max(this.min, Math.floor(this.maxRate * this.minRtt)))
+  }
+
+  /** Whether frames without a `high` message are held at one bandwidth-delay product now */
+  private holding (): boolean {
+    return this.lastHighAt != null && Number.isFinite(this.minRtt) && this.maxRate > 0 && this.now() - this.lastHighAt <= FLOW_HIGH_HOLD_RTTS * Math.max(this.minRtt, 1)
   }
 
   sent (bytes: number): void {
@@ -300,6 +307,12 @@ export class FlowWindow {
     const target = Math.max(this.minRtt / 2, FLOW_MIN_QUEUE_DELAY)
 
     if (rtt - this.minRtt <= target) {
+      if (this.holding()) {
+        // the hold, not the window, limits the sender: round trips stay short because of it, so they do not show
+        // that a larger window would not queue (grown here, the window went out whole once the hold ended)
+        return
+      }
+
       // doubling per round trip until the first queue, then about FLOW_MIN_WINDOW more per round trip
       const growth = this.slowStart ? bytes : bytes * Math.min(1, this.min / this.window)
       this.window = Math.min(this.max, Math.floor(this.window + growth))

@@ -165,4 +165,51 @@ describe('flow window', () => {
     while (flow.open()) { flow.sent(10_240) }
     expect(flow.unacked).to.be.greaterThan(1.3 * bdp)
   })
+  it('the hold for high messages does not let the window grow past what it holds: once high messages pause, the low flood does not burst a whole grown window ahead of the next one (injected clock)', () => {
+    // a FIFO bottleneck of 4,000 B/ms and 25 ms each way (a 200 KB bandwidth-delay product); the low flood always has more
+    const rate = 4000
+    const owd = 25
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    let linkFree = 0
+    const acks: Array<{ t: number, high: boolean, at: number }> = []
+    const send = (bytes: number, high: boolean): void => {
+      flow.sent(bytes)
+      linkFree = Math.max(now, linkFree) + bytes / rate
+      acks.push({ t: linkFree + 2 * owd, high, at: now })
+    }
+    // high messages every 20 ms for 5 s, then none for 250 ms (longer than the hold), then one
+    const highs: number[] = []
+    for (let t = 2000; t < 7000; t += 20) { highs.push(t) }
+    const last = 7250
+    highs.push(last)
+    let waited = -1
+
+    while (now < last + 1000) {
+      while (flow.open()) { send(10_240, false) }
+      const next = Math.min(acks[0]?.t ?? Infinity, highs[0] ?? Infinity)
+      now = next
+
+      if (next === highs[0]) {
+        highs.shift()
+        expect(flow.open(true)).to.equal(true)
+        send(200, true)
+        flow.highSent()
+        continue
+      }
+
+      let count = 0
+      while (acks.length > 0 && acks[0].t <= now) {
+        const ack = acks.shift()
+        count++
+        if (ack?.high === true && ack.at === last) { waited = now - ack.at - owd }
+      }
+      flow.acked(count)
+    }
+
+    // the last high message waited behind about the window the delay rule keeps (1.25 bandwidth-delay products and
+    // some queue), not behind the whole 1 MiB the window grew to while the hold kept the queue away
+    expect(waited).to.be.greaterThan(0)
+    expect(waited).to.be.at.most(4 * owd)
+  })
 })
