@@ -298,8 +298,7 @@ async function main (): Promise<number> {
 
   timers.push(setInterval(() => { samples.push({ ...sampleResources(), connections: connectionCounts() }) }, options.sampleInterval))
   process.stdout.write(`${HEADER}\n`)
-  /** The minutes ended so far (each checked DEATH_GRACE after its end, by its own timer) */
-  let minute = 0
+  /** When the last minute ended (each is checked DEATH_GRACE after its end, by its own timer) */
   let minuteEnd = startedAt
 
   await new Promise<void>(resolve => {
@@ -308,7 +307,7 @@ async function main (): Promise<number> {
       interrupted = signal
       say(`${signal}: stopping early`)
       if (Date.now() - minuteEnd > options.sampleInterval) {
-        minute = book.end(Date.now()).minute
+        book.end(Date.now())
       }
 
       book.takeAll().forEach(check)
@@ -319,7 +318,6 @@ async function main (): Promise<number> {
 
     const tick = (): void => {
       const ended = book.end(Date.now())
-      minute = ended.minute
       minuteEnd = ended.to
 
       if (ended.over) {
@@ -328,9 +326,9 @@ async function main (): Promise<number> {
       }
 
       timers.push(setTimeout(() => { book.take(ended.minute).forEach(check) }, DEATH_GRACE))
-      timers.push(setTimeout(tick, Math.min(startedAt + (minute + 1) * options.checkInterval, startedAt + options.duration) - Date.now()))
+      timers.push(setTimeout(tick, book.nextEndIn(Date.now())))
     }
-    timers.push(setTimeout(tick, Math.min(options.checkInterval, options.duration)))
+    timers.push(setTimeout(tick, book.nextEndIn(Date.now())))
   })
 
   if (interrupted == null) {

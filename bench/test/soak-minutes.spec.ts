@@ -60,6 +60,18 @@ describe('soak minutes', () => {
     expect(cut).to.deep.equal({ minute: 2, to: MINUTE + 20_000, over: false })
   })
 
+  it('the timer for the next minute is armed for its nominal end: the first minute ends at 1:00 however long the setup took', () => {
+    // go peers, swarm and dials took 5 s after the run's start
+    expect(book.nextEndIn(5_000)).to.equal(MINUTE - 5_000)
+    book.end(MINUTE)
+    expect(book.nextEndIn(MINUTE + 30)).to.equal(MINUTE - 30)
+    book.end(2 * MINUTE)
+    // never past the run's end
+    const short = new MinuteBook({ start: 0, interval: MINUTE, duration: 90_000, read: () => ({ ok }) })
+    short.end(MINUTE)
+    expect(short.nextEndIn(MINUTE)).to.equal(30_000)
+  })
+
   it('a minute ended early by its timer leaves no gap before the next one', () => {
     book.end(MINUTE - 5)
     book.end(2 * MINUTE)

@@ -62,6 +62,16 @@ export class MinuteBook<S> {
     return { minute: this.ended, to, over: nominal >= this.init.start + this.init.duration }
   }
 
+  /**
+   * How long from `now` until the next minute's nominal end (never past the
+   * run's end): its timer is armed for that, so the first minute ends at 1:00
+   * whatever the setup before the traffic took (armed for a full minute after
+   * the setup, it read the counts and lag of the setup's length of minute 2)
+   */
+  nextEndIn (now: number): number {
+    return Math.min(this.init.start + (this.ended + 1) * this.init.interval, this.init.start + this.init.duration) - now
+  }
+
   /** The minutes up to `minute` not checked yet: the timer armed for `minute` (`DEATH_GRACE` after its end) calls it */
   take (minute: number): Array<MinuteEnd<S>> {
     const out: Array<MinuteEnd<S>> = []
