@@ -53,6 +53,15 @@ export const MAX_TRACKED_NAME_AUTHORS = 4096
 
 export const DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL = 64
 
+/**
+ * Names of authors connected to us looked up per interval, node-wide, as a
+ * multiple of `maxNameLookupsPerInterval` (token bucket, apart from the
+ * budget of authors not connected to us, which fresh keys spend): each
+ * connection brings its author's own 8, so without it a peer holding many
+ * connections to us would bound our lookups by nothing but its connections
+ */
+export const CONNECTED_NAME_LOOKUPS_FACTOR = 4
+
 /** Addresses a pinned DNS name (A4) is replaced by, at most: the first ones it resolved to */
 export const MAX_PINNED_PER_NAME = 8
 

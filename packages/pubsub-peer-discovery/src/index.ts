@@ -229,11 +229,14 @@ export interface PubSubPeerDiscoveryInit {
   nameResolutionTimeout?: number
 
   /**
-   * DNS names in other peers' announcements and records looked up per
-   * interval, node-wide (token bucket); each author also gets at most 8 per
-   * interval. A name beyond either is dropped (its address is not
-   * emitted), not queued, so no peer, nor any number of fresh keys, can
-   * make this node send more lookups (PROTOCOL.md, A4)
+   * DNS names in announcements and records of authors not connected to us
+   * looked up per interval, node-wide (token bucket); authors connected to
+   * us spend a node-wide budget of their own, 4 times as large (fresh keys
+   * cannot crowd them out); each author also gets at most 8 per interval.
+   * A name beyond either is dropped (its address is not emitted), not
+   * queued, so no peer, nor any number of keys or connections, can make
+   * this node send more than 5 times this many lookups per interval
+   * (PROTOCOL.md, A4)
    *
    * @default 64
    */

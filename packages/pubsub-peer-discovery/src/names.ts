@@ -47,7 +47,7 @@ export interface NameCheckOptions {
   maxLookupsPerInterval: number
   /** Names looked up per author (the peer that announced or relayed them) per interval */
   maxLookupsPerAuthor: number
-  /** Whether we hold a connection to the peer: its names do not spend the node-wide budget */
+  /** Whether we hold a connection to the peer: its names spend the budget of connected authors, not `maxLookupsPerInterval` */
   isConnected?(peer: PeerId): boolean
   /** The clock, ms (tests) */
   now?(): number
@@ -68,8 +68,10 @@ export class NameCheck {
   private shutdown = new AbortController()
   /** Names looked up per author per interval (`maxLookupsPerAuthor`) */
   private readonly perAuthor: AuthorRateLimiter
-  /** Names looked up per interval, node-wide (`maxLookupsPerInterval`) */
+  /** Names of authors not connected to us looked up per interval, node-wide (`maxLookupsPerInterval`) */
   private readonly nodeWide: Budget
+  /** Names of authors connected to us looked up per interval, node-wide (CONNECTED_NAME_LOOKUPS_FACTOR times `maxLookupsPerInterval`) */
+  private readonly connectedWide: Budget
 
   /** `dns` is called at the first lookup only, so a node that never sees a name builds no resolver */
   constructor (dns: () => DNS, options: NameCheckOptions, log: Logger) {
@@ -78,6 +80,7 @@ export class NameCheck {
     this.log = log
     this.perAuthor = new AuthorRateLimiter(options.maxLookupsPerAuthor, options.interval, C.MAX_TRACKED_NAME_AUTHORS)
     this.nodeWide = new Budget(options.maxLookupsPerInterval, options.interval)
+    this.connectedWide = new Budget(C.CONNECTED_NAME_LOOKUPS_FACTOR * options.maxLookupsPerInterval, options.interval)
   }
 
   /** Whether any of the addresses is a DNS name (then `filter` is async work) */
@@ -204,23 +207,26 @@ export class NameCheck {
     this.shutdown = new AbortController()
     this.perAuthor.clear()
     this.nodeWide.reset()
+    this.connectedWide.reset()
   }
 
   /**
    * Whether one more name may be looked up for `source`'s author: within
    * its own budget per interval, then the node-wide one (so an author over
-   * its own spends none of the others'), which authors connected to us do
-   * not spend (a connection cannot be forged with a key, and our
-   * connections bound such authors). A hostile peer can then make a node
-   * send at most `maxLookupsPerAuthor` lookups per interval, and any
-   * number of keys at most `maxLookupsPerInterval`
+   * its own spends none of the others'); authors connected to us spend a
+   * node-wide one of their own instead (a connection cannot be forged with
+   * a key, so fresh keys cannot crowd them out), CONNECTED_NAME_LOOKUPS_FACTOR
+   * times as large. A hostile peer can then make a node send at most
+   * `maxLookupsPerAuthor` lookups per interval, and any number of keys and
+   * connections at most (1 + CONNECTED_NAME_LOOKUPS_FACTOR) *
+   * `maxLookupsPerInterval`
    */
   private mayLookUp (source: AddressSource): boolean {
     const now = this.options.now?.() ?? Date.now()
     const author = source.peer?.toString() ?? 'unsigned'
     const connected = source.peer != null && this.options.isConnected?.(source.peer) === true
 
-    if (!this.perAuthor.allow(author, now) || (!connected && !this.nodeWide.take(now))) {
+    if (!this.perAuthor.allow(author, now) || !(connected ? this.connectedWide : this.nodeWide).take(now)) {
       this.log('over the name lookup budget: dropping a name of %s', author)
       return false
     }

@@ -495,6 +495,29 @@ describe('hostile peers', () => {
         clock.restore()
       })
 
+      it('authors connected to us get at most CONNECTED_NAME_LOOKUPS_FACTOR * maxNameLookupsPerInterval names looked up per interval, whatever the number of connections', async () => {
+        const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+        const budget = C.MAX_NAMES_PER_ANNOUNCEMENT
+        const cap = C.CONNECTED_NAME_LOOKUPS_FACTOR * budget
+        // one connection (and key) more than the cap takes, each at its own budget
+        const authors = await remotes(cap / C.MAX_NAME_LOOKUPS_PER_AUTHOR + 1)
+        const names = publicNames('k', authors.length * C.MAX_NAMES_PER_ANNOUNCEMENT)
+        const { dns, asked } = fakeDns(names)
+        await create({ maxNameLookupsPerInterval: budget }, { dns })
+        const list = Object.keys(names).map(n => `/dns4/${n}/tcp/1`)
+
+        for (const [i, author] of authors.entries()) {
+          connected.set(author.id.toString(), multiaddr(`/ip4/93.184.217.${i + 1}/tcp/4001`))
+          pubsub.deliver(message(author, { addrs: addrs(PUBLIC, ...list.slice(i * C.MAX_NAMES_PER_ANNOUNCEMENT, (i + 1) * C.MAX_NAMES_PER_ANNOUNCEMENT)) }))
+          await emittedCount(i + 1)
+        }
+
+        expect(asked).to.have.lengthOf(cap)
+        // the last one's names are dropped, its other address still emitted
+        expect(emitted[authors.length - 1].addrs).to.deep.equal([PUBLIC])
+        clock.restore()
+      })
+
       it('an unsigned message (allowUnsigned) claiming the key of a peer connected to us spends neither that peer\'s lookups nor the exemption of its connection', async () => {
         const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
         const names = { ...publicNames('u', 2 * C.MAX_NAMES_PER_ANNOUNCEMENT), 'good.example': ['93.184.216.35'] }
