@@ -393,7 +393,7 @@ describe('hostile peers', () => {
     it('DNS rebinding: a name answered round-robin is pinned to the same addresses each time (no re-emission)', async () => {
       const many = Array.from({ length: 2 * C.MAX_PINNED_PER_NAME }, (_, i) => `93.184.216.${100 + i}`)
       const zone: Record<string, string[]> = { 'rr.example': many }
-      const { dns } = fakeDns(zone)
+      const { dns, asked } = fakeDns(zone)
       await create({}, { dns })
       const [far] = await remotes(1)
 
@@ -402,8 +402,9 @@ describe('hostile peers', () => {
       // the name server rotates its answer
       zone['rr.example'] = [...many.slice(5), ...many.slice(0, 5)]
       pubsub.deliver(message(far, { addrs: addrs('/dns4/rr.example/tcp/1') }))
+      // the second announcement was looked up and judged (the fake name server answers at once)
+      await settled(() => asked.length === 2)
       await settle()
-      await new Promise(resolve => setTimeout(resolve, 20))
 
       expect(emitted).to.have.lengthOf(1)
       expect(emitted[0].addrs).to.have.lengthOf(C.MAX_PINNED_PER_NAME)
