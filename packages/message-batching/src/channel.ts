@@ -95,8 +95,8 @@ export class PeerChannel {
       written: (items, frame) => { this.written(items, frame) },
       failed: (err) => { this.streamDied(this.stream, err) },
       windowOpen: (highOnly) => this.flow?.open(highOnly) ?? true,
-      sent: (bytes, high) => {
-        this.flow?.sent(bytes)
+      sent: (bytes, high, highOnly) => {
+        this.flow?.sent(bytes, highOnly)
 
         if (high) {
           this.flow?.highSent()

@@ -9,7 +9,8 @@
  * once the window is full, so queued messages stay in its priority queues
  * and the order is decided when room opens. `high` messages do not wait
  * for room: a frame of them alone may use FLOW_HIGH_HEADROOM above the
- * window.
+ * window, or, when the window shrank below the bytes in flight, as long as
+ * fewer than FLOW_HIGH_HEADROOM bytes of such frames are unacknowledged.
  *
  * The window adapts to the path, delay-based (like TCP Vegas or LEDBAT):
  * each acknowledgement gives a round-trip sample; while samples stay
@@ -57,6 +58,8 @@ import { ProtocolViolationError } from './errors.ts'
 interface SentFrame {
   bytes: number
   at: number
+  /** A frame of `high` messages alone */
+  highOnly: boolean
   /** Bytes acknowledged in all when it was written */
   delivered: number
 }
@@ -66,6 +69,8 @@ export class FlowWindow {
   window: number
   /** Bytes written and not acknowledged */
   unacked = 0
+  /** Of those, bytes of frames of `high` messages alone (at most about FLOW_HIGH_HEADROOM beyond the window) */
+  private unackedHigh = 0
   /** The smallest recent round trip, ms */
   minRtt = Infinity
   private minRttAt = 0
@@ -110,11 +115,15 @@ export class FlowWindow {
 
   /**
    * Whether another frame may be written (one frame may cross the window);
-   * a frame of `high` messages alone may also use FLOW_HIGH_HEADROOM above it
+   * a frame of `high` messages alone may also use FLOW_HIGH_HEADROOM above
+   * it, or, when the window shrank below the bytes in flight, as long as
+   * fewer than FLOW_HIGH_HEADROOM bytes of such frames are unacknowledged
    */
   open (highOnly = false): boolean {
-    const limit = highOnly ? this.window + FLOW_HIGH_HEADROOM : this.limit()
-    const open = this.unacked < limit && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
+    const room = highOnly
+      ? this.unacked < this.window + FLOW_HIGH_HEADROOM || this.unackedHigh < FLOW_HIGH_HEADROOM
+      : this.unacked < this.limit()
+    const open = room && this.frames.length - this.head < FLOW_MAX_UNACKED_FRAMES
 
     if (!open && !highOnly && this.unacked >= this.window) {
       // asked with something to write: the window (not the hold for high messages) limits the sender this round trip
@@ -147,9 +156,14 @@ export class FlowWindow {
     return this.lastHighAt != null && Number.isFinite(this.minRtt) && this.maxRate > 0 && this.now() - this.lastHighAt <= FLOW_HIGH_HOLD_RTTS * Math.max(this.minRtt, 1)
   }
 
-  sent (bytes: number): void {
-    this.frames.push({ bytes, at: this.now(), delivered: this.delivered })
+  /** A frame of `bytes` was written; `highOnly`: it carries `high` messages alone */
+  sent (bytes: number, highOnly = false): void {
+    this.frames.push({ bytes, at: this.now(), delivered: this.delivered, highOnly })
     this.unacked += bytes
+
+    if (highOnly) {
+      this.unackedHigh += bytes
+    }
   }
 
   /** The acceptor acknowledged the `count` oldest unacknowledged frames */
@@ -164,6 +178,10 @@ export class FlowWindow {
     for (let i = 0; i < count; i++) {
       last = this.frames[this.head++]
       bytes += last.bytes
+
+      if (last.highOnly) {
+        this.unackedHigh -= last.bytes
+      }
     }
 
     if (this.head > 1024 && this.head * 2 > this.frames.length) {

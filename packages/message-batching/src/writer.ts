@@ -59,8 +59,8 @@ export interface WriterHooks<T extends QueueItem> {
   failed(err: Error): void
   /** False while the flow-control window is full (no hook: always open); `highOnly`: for a frame of `high` items alone */
   windowOpen?(highOnly: boolean): boolean
-  /** A frame of `bytes` was handed to the stream; `high`: it carries a `high` item */
-  sent?(bytes: number, high: boolean): void
+  /** A frame of `bytes` was handed to the stream; `high`: it carries a `high` item; `highOnly`: `high` items alone */
+  sent?(bytes: number, high: boolean, highOnly: boolean): void
   /** The stream pushed back and 'drain' did not come within `writeTimeout` */
   stalled?(): void
 }
@@ -314,7 +314,7 @@ export class FrameWriter<T extends QueueItem> {
     }
 
     this.turnFrames++
-    this.hooks.sent?.(frame.byteLength, items.some(item => item.priority === 0))
+    this.hooks.sent?.(frame.byteLength, items.some(item => item.priority === 0), items.every(item => item.priority === 0))
     this.hooks.written(items, { cause, bodyBytes: body.byteLength, wireBytes: frame.byteLength, compressed: flags !== 0, compressionTried: tried })
     const generation = this.generation
 

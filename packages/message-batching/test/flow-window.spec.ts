@@ -212,4 +212,34 @@ describe('flow window', () => {
     expect(waited).to.be.greaterThan(0)
     expect(waited).to.be.at.most(4 * owd)
   })
+  it('a frame of high messages alone does not wait for an ack after the window shrank below the bytes in flight (injected clock)', () => {
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    // a 10 ms round trip, then 14 ms ones (within the delay accepted): the window doubles to its maximum, above the
+    // bandwidth-delay floor, and a low flood fills it
+    for (let round = 0; round < 4; round++) {
+      while (flow.open()) { flow.sent(10_240) }
+      now += round === 0 ? 10 : 14
+      flow.acked(flow.unacked / 10_240)
+    }
+    while (flow.open()) { flow.sent(10_240) }
+    const full = flow.window
+    // a queue builds: a 40 ms round trip shrinks the window by a fifth, below the bytes still in flight
+    now += 40
+    flow.acked(1)
+    expect(flow.window).to.be.lessThan(full)
+    expect(flow.unacked).to.be.greaterThan(flow.window + 16 * 1024)
+    expect(flow.open()).to.equal(false)
+
+    // high frames alone still have their headroom (16 KiB of their own in flight), and no more
+    expect(flow.open(true)).to.equal(true)
+    flow.sent(8 * 1024, true)
+    expect(flow.open(true)).to.equal(true)
+    flow.sent(8 * 1024, true)
+    expect(flow.open(true)).to.equal(false)
+    // acknowledged, their bytes free the headroom again
+    now += 40
+    flow.acked((flow.unacked - 16 * 1024) / 10_240 + 1)
+    expect(flow.open(true)).to.equal(true)
+  })
 })
