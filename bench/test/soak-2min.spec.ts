@@ -80,7 +80,8 @@ describe('soak (2 minutes)', function () {
     expect(result.checks.growthChecked).to.equal(true)
     expect(result.checks.unexplainedLostRequests, output).to.equal(0)
     expect(result.checks.stalledAtEnd, output).to.equal(0)
-    expect(result.checks.goProcessesStarted).to.be.at.least(3, 'two go peers and one restarted after the kill')
+    expect(result.checks.disruptionsFailed, output).to.deep.equal([])
+    expect(result.checks.goProcessesStarted, `two go peers and one restarted after the kill\n${output}`).to.be.at.least(3)
     expect(result.checks.goProcessesLeftAtEnd).to.equal(0)
     expect(result.lost.every((l: any) => l.explainedBy != null)).to.equal(true)
     // requests went on through it all

@@ -1,5 +1,5 @@
 import { expect } from 'aegir/chai'
-import { growth, median } from '../soak/lib/checks.ts'
+import { growth, median, soakPassed } from '../soak/lib/checks.ts'
 import { evaluateMinute } from '../soak/lib/evaluate.ts'
 import { summarize } from '../soak/lib/report.ts'
 import { buildSchedule } from '../soak/lib/schedule.ts'
@@ -121,6 +121,19 @@ describe('soak checks', () => {
 
     expect(evaluateMinute(minute({ samples: [withConnections(1, [10, 10]), withConnections(2, [12, 12]), withConnections(3, [20, 20])] })).connections).to.equal(24)
     expect(evaluateMinute(minute({})).connections).to.be.NaN()
+  })
+
+  it('the soak passes only when every check passed and every disruption ran (a kill whose restart failed left its fault open, explaining every later loss to that peer)', () => {
+    const ok = { interrupted: null, unexplainedLostRequests: 0, stalledAtEnd: 0, goProcessesLeftAtEnd: 0, minutesFailed: [], growthChecked: true, disruptionsFailed: [] }
+
+    expect(soakPassed(ok)).to.equal(true)
+    expect(soakPassed({ ...ok, disruptionsFailed: ['kill go0 at 570 s: PeerCommandError: the peer process did not start'] })).to.equal(false)
+    expect(soakPassed({ ...ok, interrupted: 'SIGTERM' })).to.equal(false)
+    expect(soakPassed({ ...ok, unexplainedLostRequests: 1 })).to.equal(false)
+    expect(soakPassed({ ...ok, stalledAtEnd: 1 })).to.equal(false)
+    expect(soakPassed({ ...ok, goProcessesLeftAtEnd: 1 })).to.equal(false)
+    expect(soakPassed({ ...ok, minutesFailed: [7] })).to.equal(false)
+    expect(soakPassed({ ...ok, growthChecked: false })).to.equal(false)
   })
 
   it('the table sums up repeated disruptions', () => {

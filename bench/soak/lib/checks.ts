@@ -38,6 +38,24 @@ export function judge (loss: Loss, ledger: Pick<Ledger, 'explainAttempt'>): Judg
   return { ...loss, explainedBy: reasons.length === 0 ? null : [...new Set(reasons)].join(' | ') }
 }
 
+/** What the whole run found, as `soak.json` writes it (`checks`, and whether it was interrupted) */
+export interface RunChecks {
+  interrupted: string | null
+  unexplainedLostRequests: number
+  stalledAtEnd: number
+  goProcessesLeftAtEnd: number
+  minutesFailed: number[]
+  growthChecked: boolean
+  /** Disruptions that could not be carried out (a killed go peer not started again leaves its fault open: every later loss to it looks explained) */
+  disruptionsFailed: string[]
+}
+
+/** The soak passes when it ran to the end, every disruption ran, every minute passed and nothing was lost, stalled or left behind */
+export function soakPassed (c: RunChecks): boolean {
+  return c.interrupted == null && c.unexplainedLostRequests === 0 && c.stalledAtEnd === 0 && c.goProcessesLeftAtEnd === 0 &&
+    c.minutesFailed.length === 0 && c.growthChecked && c.disruptionsFailed.length === 0
+}
+
 export function median (values: number[]): number {
   if (values.length === 0) {
     return NaN
