@@ -325,7 +325,7 @@ export class FlowWindow {
     const target = Math.max(this.minRtt / 2, FLOW_MIN_QUEUE_DELAY)
 
     if (rtt - this.minRtt <= target) {
-      if (this.holding()) {
+      if (this.limit() < this.window) {
         // the hold, not the window, limits the sender: round trips stay short because of it, so they do not show
         // that a larger window would not queue (grown here, the window went out whole once the hold ended)
         return
