@@ -86,10 +86,19 @@ export const FLOW_PROBE_GAIN = 1.25
 export const FLOW_PROBE_ELASTICITY = 0.3
 /**
  * For this many smallest round trips after a frame with a `high` message,
- * frames without one may fill only one measured bandwidth-delay product
- * (the window's excess is a queue a `high` message waits behind)
+ * frames without one may fill only FLOW_HIGH_HOLD_GAIN measured
+ * bandwidth-delay products (the window's excess is a queue a `high`
+ * message waits behind)
  */
 export const FLOW_HIGH_HOLD_RTTS = 4
+/**
+ * The hold's bandwidth-delay products: above one, so the path stays full
+ * when acks come late (a busy event loop). At exactly one, every late ack
+ * lowered a delivery-rate sample, the highest one expired to a lower one,
+ * and the hold ratcheted the flood down (to 0.23 of the path with acks
+ * 0-25 ms late on a 50 ms round trip, injected clock)
+ */
+export const FLOW_HIGH_HOLD_GAIN = 1.25
 /** The smallest round trip is forgotten after this long, ms */
 export const FLOW_MIN_RTT_WINDOW = 10_000
 

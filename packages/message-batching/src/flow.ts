@@ -46,13 +46,14 @@
  * Bytes in flight beyond the bandwidth-delay product are a queue that a
  * `high` message written now waits behind. So for FLOW_HIGH_HOLD_RTTS
  * smallest round trips after a frame with a `high` message, frames without
- * one fill only one measured bandwidth-delay product (the highest recent
- * delivery rate times the smallest round trip): throughput may drop while
- * `high` messages flow, their wait does. The window does not grow while
+ * one fill only FLOW_HIGH_HOLD_GAIN measured bandwidth-delay products (the
+ * highest recent delivery rate times the smallest round trip; above one so
+ * that late acks do not ratchet it down): throughput may drop while `high`
+ * messages flow, their wait does. The window does not grow while
  * the hold applies (its short round trips are the hold's doing), so when
  * `high` messages pause the sender does not burst a window grown meanwhile.
  */
-import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW, FLOW_PROBE_ELASTICITY, FLOW_PROBE_GAIN, FLOW_PROBE_ROUNDS, FLOW_HIGH_HOLD_RTTS } from './constants.ts'
+import { FLOW_BDP_GAIN, FLOW_DECREASE, FLOW_RATE_ROUNDS, FLOW_HIGH_HEADROOM, FLOW_INITIAL_WINDOW, FLOW_MAX_UNACKED_FRAMES, FLOW_MIN_QUEUE_DELAY, FLOW_MIN_RTT_WINDOW, FLOW_MIN_WINDOW, FLOW_PROBE_ELASTICITY, FLOW_PROBE_GAIN, FLOW_PROBE_ROUNDS, FLOW_HIGH_HOLD_RTTS, FLOW_HIGH_HOLD_GAIN } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
 
 interface SentFrame {
@@ -139,16 +140,17 @@ export class FlowWindow {
   }
 
   /**
-   * While `high` messages flow, what frames without one may fill: one
-   * measured bandwidth-delay product (the path stays full, a `high` message
-   * waits behind no queue of ours), never more than the window
+   * While `high` messages flow, what frames without one may fill:
+   * FLOW_HIGH_HOLD_GAIN measured bandwidth-delay products (the path stays
+   * full, a `high` message waits behind little queue of ours), never more
+   * than the window
    */
   private limit (): number {
     if (!this.holding()) {
       return this.window
     }
 
-    return Math.min(this.window, Math.max(this.min, Math.floor(this.maxRate * this.minRtt)))
+    return Math.min(this.window, Math.max(this.min, Math.floor(FLOW_HIGH_HOLD_GAIN * this.maxRate * this.minRtt)))
   }
 
   /** Whether frames without a `high` message are held at one bandwidth-delay product now */
