@@ -139,7 +139,7 @@ for (const compressed of [false, true]) {
       expect(js.services.batching.getMetrics().protocolErrors).to.deep.equal({})
     })
 
-    it('go sends messages to js over /x/batch/1.1.0: js acknowledges every frame, go keeps a window of two', async () => {
+    it('go sends messages to js over /x/batch/1.1.0: js acknowledges every frame before go closes the stream (the window of two frames in go is not observed here)', async () => {
       const received: string[] = []
       js.services.batching.handle('chat', (data) => { received.push(b64(data)) })
       const sent = payloads(450)
