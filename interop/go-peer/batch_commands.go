@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -88,7 +89,7 @@ func openBatchStream(ctx context.Context, p *goPeer, peerID string, flow bool) (
 
 // batchAcks reads the ACK frames of a /x/batch/1.1.0 stream and hands their
 // counts over, until the stream ends, breaks the protocol or done closes.
-func batchAcks(s network.Stream, done <-chan struct{}) (<-chan uint64, <-chan error) {
+func batchAcks(s io.Reader, done <-chan struct{}) (<-chan uint64, <-chan error) {
 	counts := make(chan uint64)
 	failed := make(chan error, 1)
 	go func() {
