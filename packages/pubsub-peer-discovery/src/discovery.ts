@@ -302,23 +302,33 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     const announcement = verdict.announcement
-    const key = announcement.peer.toString()
+    this.whenNamesPinned(announcement.peer.toString(), announcement.multiaddrs, announcement.source ?? { reach: 'public' }, kept => {
+      this.safeHandle(kept === announcement.multiaddrs ? announcement : { ...announcement, multiaddrs: kept })
+    })
+  }
+
+  /**
+   * Hands the addresses to `deliver` with their DNS names resolved, judged
+   * and pinned (`NameCheck`), at once when they hold no name. Of the calls
+   * for one key whose lookups overlap, only the latest is delivered; nothing
+   * is after `stop()`.
+   */
+  private whenNamesPinned (key: string, multiaddrs: Multiaddr[], source: AddressSource, deliver: (multiaddrs: Multiaddr[]) => void): void {
     const ticket = ++this.tickets
     const waiting = this.resolving.get(key)
 
-    if (!NameCheck.anyName(announcement.multiaddrs)) {
-      // an older announcement still waiting for its names is outdated now
+    if (!NameCheck.anyName(multiaddrs)) {
+      // an older call still waiting for its names is outdated now
       if (waiting != null) {
         waiting.latest = ticket
       }
 
-      this.safeHandle(announcement)
+      deliver(multiaddrs)
       return
     }
 
     this.resolving.set(key, { latest: ticket, waiting: (waiting?.waiting ?? 0) + 1 })
-    const source = announcement.source ?? { reach: 'public' }
-    void this.names.pin(announcement.multiaddrs, this.options.incomingAddressFilter, source).then(({ addresses: kept, dropped }) => {
+    void this.names.pin(multiaddrs, this.options.incomingAddressFilter, source).then(({ addresses, dropped }) => {
       const entry = this.resolving.get(key)
 
       if (entry == null || !this.started) {
@@ -332,7 +342,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.metrics.filteredAddresses += dropped
 
       if (entry.latest === ticket) {
-        this.safeHandle({ ...announcement, multiaddrs: kept })
+        deliver(addresses)
       }
     })
   }
@@ -420,37 +430,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     const kept = multiaddrs.filter(ma => this.options.incomingAddressFilter(ma, source))
     this.metrics.filteredAddresses += multiaddrs.length - kept.length
-    const key = `relayed/${peer.toString()}`
-    const ticket = ++this.tickets
-    const waiting = this.resolving.get(key)
-
-    if (!NameCheck.anyName(kept)) {
-      // an older record of the peer still waiting for its names is outdated now
-      if (waiting != null) {
-        waiting.latest = ticket
-      }
-
-      this.learnedChecked(peer, kept, now)
-      return
-    }
-
-    this.resolving.set(key, { latest: ticket, waiting: (waiting?.waiting ?? 0) + 1 })
-    void this.names.pin(kept, this.options.incomingAddressFilter, source).then(({ addresses: resolved, dropped }) => {
-      const entry = this.resolving.get(key)
-
-      if (entry == null || !this.started) {
-        return
-      }
-
-      if (--entry.waiting === 0) {
-        this.resolving.delete(key)
-      }
-
-      this.metrics.filteredAddresses += dropped
-
-      if (entry.latest === ticket) {
-        this.learnedChecked(peer, resolved, Date.now())
-      }
+    this.whenNamesPinned(`relayed/${peer.toString()}`, kept, source, resolved => {
+      this.learnedChecked(peer, resolved, Date.now())
     })
   }
 
