@@ -6,15 +6,11 @@
  *
  * Run: `node bench/batching/trace-flow.ts` (LATENCY=25 MESSAGES=100000)
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FaultProxy } from '@x/fault-proxy'
-import { messageBatching } from '@x/message-batching'
-import { createLibp2p } from 'libp2p'
 import { FlowWindow } from '../../packages/message-batching/dist/src/flow.js'
 import { InboundSession } from '../../packages/message-batching/dist/src/inbound.js'
+import { createBatchingNode } from '../lib/nodes.ts'
 
 const LATENCY = Number(process.env.LATENCY ?? 25)
 const MESSAGES = Number(process.env.MESSAGES ?? 100_000)
@@ -51,16 +47,8 @@ FlowWindow.prototype.acked = function (this: any, count: number) {
   return origAcked.call(this, count)
 }
 
-const make = async (listen: boolean): Promise<any> => createLibp2p({
-  addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
-  transports: [tcp()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
-  connectionMonitor: { enabled: false },
-  services: { batching: messageBatching({ compression: false, ...(process.env.FLOW === '0' ? { flowControl: false } : {}) }) }
-})
-const a = await make(false)
-const b = await make(true)
+const a = await createBatchingNode(false)
+const b = await createBatchingNode(true)
 let got = 0
 let done: () => void = () => {}
 const all = new Promise<void>(resolve => { done = resolve })

@@ -9,15 +9,11 @@
  * Run: `node bench/batching/trace-high.ts` (LATENCY=25 HIGHS=200 FLOW=1)
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FaultProxy } from '@x/fault-proxy'
-import { messageBatching } from '@x/message-batching'
-import { createLibp2p } from 'libp2p'
 import { FlowWindow } from '../../packages/message-batching/dist/src/flow.js'
 import { FrameWriter } from '../../packages/message-batching/dist/src/writer.js'
+import { createBatchingNode } from '../lib/nodes.ts'
 import { percentile } from '../lib/stats.ts'
 
 const LATENCY = Number(process.env.LATENCY ?? 25)
@@ -44,16 +40,8 @@ const origWrite = (FrameWriter.prototype as any).writeFrame
   return origWrite.call(this, stream, taken, cause)
 }
 
-const make = async (listen: boolean): Promise<any> => createLibp2p({
-  addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
-  transports: [tcp()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
-  connectionMonitor: { enabled: false },
-  services: { batching: messageBatching({ compression: false, ...(process.env.FLOW === '0' ? { flowControl: false } : {}) }) }
-})
-const a = await make(false)
-const b = await make(true)
+const a = await createBatchingNode(false)
+const b = await createBatchingNode(true)
 const total: number[] = []
 b.services.batching.handle('m', (data: Uint8Array, { priority }: { priority: string }) => {
   if (priority === 'high') { total.push(now() - stamp(data)) }

@@ -7,6 +7,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { echo } from '@libp2p/echo'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
+import { messageBatching } from '@x/message-batching'
 import { createLibp2p } from 'libp2p'
 import { pEvent } from 'p-event'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -32,6 +33,23 @@ export async function createNode (options: Partial<Libp2pOptions<any>> = {}): Pr
   })
   await node.start()
   return node
+}
+
+/**
+ * A node for the batching traces: TCP, noise and yamux with only
+ * `@x/message-batching` (no identify or echo traffic beside it), without
+ * compression, and without flow control when `FLOW=0`; listening on loopback
+ * or not at all
+ */
+export async function createBatchingNode (listen: boolean): Promise<any> {
+  return createLibp2p({
+    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+    services: { batching: messageBatching({ compression: false, ...(process.env.FLOW === '0' ? { flowControl: false } : {}) }) }
+  })
 }
 
 /** Sends `data`, half-closes, resolves with what was echoed */
