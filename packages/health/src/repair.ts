@@ -26,8 +26,11 @@
  * back-off doubling from `checkInterval x unhealthyChecksBeforeReplace`.
  *
  * Everything stops with the service: drains and back-offs wake up, dials
- * in flight are aborted, nothing is closed or counted after `stop()`, and
- * `stop()` forgets every hold, pending verdict and re-dial.
+ * in flight are aborted, nothing is dialled, held, closed or counted after
+ * `stop()`, and `stop()` forgets every hold, pending verdict and re-dial.
+ * Each repair and re-dial keeps the signal of the run that started it, so
+ * one still in flight after `stop()` and a new `start()` leaves the new
+ * run's state alone.
  *
  * Bounds: holds, at most `MAX_HELD_PEERS` peers (a new one evicts the one
  * held longest ago; entries also go once long expired); pending verdicts,
@@ -77,7 +80,8 @@ interface Payoff {
 
 export class Repairer {
   private readonly ctx: RepairContext
-  private readonly redialing = new Set<string>()
+  /** Peers being re-dialled, each with the signal of the run whose loop re-dials it */
+  private readonly redialing = new Map<string, AbortSignal>()
   /** Peers whose replacements are held back, in the order they were last held (at most `MAX_HELD_PEERS`); entries go once long expired */
   private readonly held = new Map<string, Hold>()
   /** Replacements awaiting their verdict, by connection id (at most `MAX_PENDING_PAYOFFS`) */
@@ -152,6 +156,11 @@ export class Repairer {
         return
       }
 
+      // stopped while the tags were read: this run holds, dials and closes nothing more
+      if (signal.aborted) {
+        return
+      }
+
       const dead = this.isDead(record)
       let replacement: Connection | undefined
 
@@ -195,7 +204,7 @@ export class Repairer {
         return
       }
 
-      await this.drain(record.connection, dead ? 0 : options.replaceGrace)
+      await this.drain(record.connection, dead ? 0 : options.replaceGrace, signal)
       // closed in a turn of its own: yamux sends a new stream's SYN in a
       // microtask and throws outside any promise (an uncaught exception)
       // when the connection closed in between, so a stream opened in this
@@ -328,12 +337,12 @@ export class Repairer {
     }
   }
 
-  /** Waits until no stream is open on the connection, the grace time passed, or the service stopped */
-  private async drain (connection: Connection, grace: number): Promise<void> {
+  /** Waits until no stream is open on the connection, the grace time passed, or the run of `signal` stopped */
+  private async drain (connection: Connection, grace: number, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + grace
 
-    while (connection.streams.length > 0 && Date.now() < deadline && connection.status === 'open' && !this.ctx.signal.aborted) {
-      await sleep(Math.min(100, grace), this.ctx.signal)
+    while (connection.streams.length > 0 && Date.now() < deadline && connection.status === 'open' && !signal.aborted) {
+      await sleep(Math.min(100, grace), signal)
     }
   }
 
@@ -357,7 +366,7 @@ export class Repairer {
       return
     }
 
-    this.redialing.add(key)
+    this.redialing.set(key, signal)
 
     void (async () => {
       try {
@@ -376,7 +385,10 @@ export class Repairer {
           }
         }
       } finally {
-        this.redialing.delete(key)
+        // a loop of a stopped run may end after the next run started one of its own for the peer
+        if (this.redialing.get(key) === signal) {
+          this.redialing.delete(key)
+        }
       }
     })()
   }
