@@ -134,6 +134,16 @@ export class Repairer {
     }
   }
 
+  /** Neither protected nor stopped while its tags were read (this run holds, dials and closes nothing after) */
+  private async mayReplace (record: ConnectionRecord, signal: AbortSignal): Promise<boolean> {
+    if (await this.isProtected(record.peer)) {
+      this.ctx.log('%p is protected: leaving unhealthy %s open', record.peer, record.connection.id)
+      return false
+    }
+
+    return !signal.aborted
+  }
+
   /** Dead: failed every recent probe and no stream succeeded since it degraded */
   isDead (record: ConnectionRecord): boolean {
     return record.consecutiveFailures >= this.ctx.options.unhealthyChecksBeforeReplace && record.streamsOkSinceDegraded === 0
@@ -151,13 +161,7 @@ export class Repairer {
     let claim: Hold | undefined
 
     try {
-      if (await this.isProtected(peer)) {
-        log('%p is protected: leaving unhealthy %s open', peer, record.connection.id)
-        return
-      }
-
-      // stopped while the tags were read: this run holds, dials and closes nothing more
-      if (signal.aborted) {
+      if (!(await this.mayReplace(record, signal))) {
         return
       }
 
