@@ -7,92 +7,14 @@
  * are merged across nodes, so each has one HELP and one TYPE line.
  * Metric names follow the ones the packages register with libp2p `metrics`.
  */
-import { escapePrometheusHelp, escapePrometheusLabel } from '@x/interface'
 import { metricName } from '@x/message-batching'
 import { METRIC_NAMES } from '@x/universal-connectivity'
+import { Exposition } from './exposition.ts'
 import { discoveries } from './node.ts'
 import type { Swarm } from './swarm.ts'
 
 /** The batching service's default `metricsPrefix` */
 const BATCHING_PREFIX = 'x_batching_'
-
-type MetricType = 'gauge' | 'counter' | 'untyped'
-
-interface Family {
-  help: string
-  type: MetricType
-  samples: string[]
-}
-
-class Exposition {
-  private readonly families = new Map<string, Family>()
-
-  family (name: string, help: string, type: MetricType): Family {
-    let family = this.families.get(name)
-
-    if (family == null) {
-      family = { help, type, samples: [] }
-      this.families.set(name, family)
-    }
-
-    return family
-  }
-
-  add (name: string, help: string, type: MetricType, labels: Record<string, string | number>, value: number): void {
-    const rendered = Object.entries(labels).map(([k, v]) => `${k}="${escapePrometheusLabel(String(v))}"`).join(',')
-    this.family(name, help, type).samples.push(`${name}{${rendered}} ${formatValue(value)}`)
-  }
-
-  /** Adds another exposition's families, with `node` on every sample */
-  merge (text: string, node: number): void {
-    let current: Family | undefined
-    const help = new Map<string, string>()
-
-    for (const line of text.split('\n')) {
-      if (line.startsWith('# HELP ')) {
-        const [name, ...rest] = line.slice(7).split(' ')
-        help.set(name, rest.join(' '))
-      } else if (line.startsWith('# TYPE ')) {
-        const [name, type] = line.slice(7).split(' ')
-        current = this.family(name, help.get(name) ?? name, (type as MetricType) ?? 'untyped')
-      } else if (line.trim() !== '' && !line.startsWith('#') && current != null) {
-        const brace = line.indexOf('{')
-        const space = line.indexOf(' ')
-
-        if (brace >= 0 && brace < space) {
-          const inner = line.slice(brace + 1, line.indexOf('}'))
-          current.samples.push(`${line.slice(0, brace)}{node="${node}"${inner.length > 0 ? ',' : ''}${line.slice(brace + 1)}`)
-        } else {
-          current.samples.push(`${line.slice(0, space)}{node="${node}"}${line.slice(space)}`)
-        }
-      }
-    }
-  }
-
-  toString (): string {
-    const lines: string[] = []
-
-    for (const [name, family] of this.families) {
-      lines.push(`# HELP ${name} ${escapePrometheusHelp(family.help)}`)
-      lines.push(`# TYPE ${name} ${family.type}`)
-      lines.push(...family.samples)
-    }
-
-    return `${lines.join('\n')}\n`
-  }
-}
-
-function formatValue (value: number): string {
-  if (Number.isNaN(value)) {
-    return 'NaN'
-  }
-
-  if (!Number.isFinite(value)) {
-    return value > 0 ? '+Inf' : '-Inf'
-  }
-
-  return String(value)
-}
 
 export function renderMetrics (swarm: Swarm): string {
   const out = new Exposition()
