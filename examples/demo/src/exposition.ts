@@ -50,6 +50,11 @@ export class Exposition {
     return family
   }
 
+  /** A family, with no samples until some are added (its HELP and TYPE lines are rendered all the same) */
+  declare (name: string, help: string, type: MetricType): void {
+    this.family(name, help, type)
+  }
+
   /** One sample; `help` as written (it is escaped when rendered) */
   add (name: string, help: string, type: MetricType, labels: Record<string, string | number>, value: number): void {
     const rendered = Object.entries(labels).map(([k, v]) => `${k}="${escapePrometheusLabel(String(v))}"`).join(',')

@@ -5,18 +5,21 @@
  * module's `getMetrics()`, `batching.getMetrics()` and
  * `bandwidth.exportMetrics('prometheus')` - with a `node` label on every sample. Families
  * are merged across nodes, so each has one HELP and one TYPE line.
- * Metric names follow the ones the packages register with libp2p `metrics`.
+ * Metric names follow the ones the packages register with libp2p `metrics`,
+ * and every metric a node registered there (its `MetricsRegistry`) that is
+ * not rendered above is served as registered.
  */
 import { metricName } from '@x/message-batching'
 import { METRIC_NAMES } from '@x/universal-connectivity'
 import { Exposition } from './exposition.ts'
-import { discoveries } from './node.ts'
+import { discoveries, registries } from './node.ts'
+import type { RegisteredMetric } from './registry.ts'
 import type { Swarm } from './swarm.ts'
 
 /** The batching service's default `metricsPrefix` */
 const BATCHING_PREFIX = 'x_batching_'
 
-export function renderMetrics (swarm: Swarm): string {
+export async function renderMetrics (swarm: Swarm): Promise<string> {
   const out = new Exposition()
 
   swarm.nodes.forEach((node, i) => {
@@ -39,7 +42,7 @@ export function renderMetrics (swarm: Swarm): string {
     out.add('x_connection_pool_streams_total', 'Streams through the pool by outcome', 'counter', { ...n, outcome: 'failover' }, pool.failovers)
     out.add('x_connection_pool_streams_per_second', 'Streams opened per second over the last 10 s', 'gauge', n, pool.streamsPerSecond)
 
-    for (const [kind, value] of [['attempt', pool.dialAttempts], ['success', pool.dialSuccesses], ['failure', pool.dialFailures], ['retry', pool.dialRetries], ['refusal', pool.dialRefusals]] as const) {
+    for (const [kind, value] of [['attempt', pool.dialAttempts], ['success', pool.dialSuccesses], ['failure', pool.dialFailures], ['retry', pool.dialRetries], ['refusal', pool.dialRefusals], ['limited', pool.limitedDials]] as const) {
       out.add('x_connection_pool_dials_total', 'Pool dials by outcome', 'counter', { ...n, outcome: kind }, value)
     }
 
@@ -51,8 +54,8 @@ export function renderMetrics (swarm: Swarm): string {
     const discovery = discoveries.get(node)?.getMetrics()
 
     if (discovery != null) {
-      for (const outcome of ['received', 'accepted', 'emitted', 'announced', 'announceFailures'] as const) {
-        out.add('x_pubsub_discovery_messages_total', 'Discovery messages by outcome', 'counter', { ...n, outcome }, discovery[outcome])
+      for (const [outcome, value] of [['received', discovery.received], ['accepted', discovery.accepted], ['emitted', discovery.emitted], ['relayed', discovery.relayed], ['announced', discovery.announced], ['announce_failures', discovery.announceFailures]] as const) {
+        out.add('x_pubsub_discovery_messages_total', 'Discovery messages by outcome', 'counter', { ...n, outcome }, value)
       }
 
       for (const [reason, value] of Object.entries(discovery.dropped)) {
@@ -83,7 +86,9 @@ export function renderMetrics (swarm: Swarm): string {
     out.add(cn('holePunches'), 'DCUtR exchanges settled, by outcome', 'counter', { ...n, outcome: 'failure' }, c.holePunch.failures)
     out.add(cn('reversals'), 'Direct connections relayed peers opened to us without a DCUtR exchange', 'counter', n, c.holePunch.reversals)
     out.add(cn('pendingUpgrades'), 'Relayed peers watched for an upgrade', 'gauge', n, c.holePunch.pending)
-    out.add(cn('dials'), 'dialPeer calls by the path they ended on, and those that failed', 'counter', { ...n, outcome: 'failed' }, c.dials.failed)
+    for (const [outcome, value] of [['direct', c.dials.direct], ['relay', c.dials.relay], ['reversal', c.dials.reversal], ['hole_punch', c.dials.holePunch], ['failed', c.dials.failed]] as const) {
+      out.add(cn('dials'), 'dialPeer calls by the path they ended on, and those that failed', 'counter', { ...n, outcome }, value)
+    }
 
     for (const status of ['unknown', 'private', 'public'] as const) {
       out.add(cn('natStatus'), 'NAT status: 1 for the current one', 'gauge', { ...n, status }, c.nat.status === status ? 1 : 0)
@@ -96,14 +101,14 @@ export function renderMetrics (swarm: Swarm): string {
     const bm = (key: Parameters<typeof metricName>[1]): string => metricName(BATCHING_PREFIX, key)
     out.add(bm('messages'), 'Batched messages', 'counter', { ...n, kind: 'sent' }, b.messagesSent)
     out.add(bm('messages'), 'Batched messages', 'counter', { ...n, kind: 'received' }, b.messagesReceived)
-    for (const [kind, value] of [['sent', b.requestsSent], ['answered', b.requestsAnswered], ['failed', b.requestsFailed], ['timed_out', b.requestsTimedOut], ['lost', b.requestsLost], ['received', b.requestsReceived]] as const) {
+    for (const [kind, value] of [['sent', b.requestsSent], ['answered', b.requestsAnswered], ['failed', b.requestsFailed], ['timed_out', b.requestsTimedOut], ['lost', b.requestsLost], ['received', b.requestsReceived], ['late_responses', b.lateResponses]] as const) {
       out.add(bm('requests'), 'Batched requests', 'counter', { ...n, kind }, value)
     }
     for (const [kind, value] of [['sent', b.batchesSent], ['received', b.batchesReceived], ['compressed', b.compressedBatches]] as const) {
       out.add(bm('batches'), 'Batches', 'counter', { ...n, kind }, value)
     }
-    for (const [kind, value] of [['messages_per_second', b.messagesPerSecond], ['batches_per_second', b.batchesPerSecond], ['mean_batch_size', b.meanBatchSize], ['peers', b.peers]] as const) {
-      out.add(bm('status'), 'Batching rates, mean batch size and peers', 'gauge', { ...n, kind }, value)
+    for (const [kind, value] of [['messages_per_second', b.messagesPerSecond], ['batches_per_second', b.batchesPerSecond], ['mean_batch_size', b.meanBatchSize], ['peers', b.peers], ['inbound_streams', b.inboundStreams], ['pending_answer_bytes', b.pendingAnswerBytes]] as const) {
+      out.add(bm('status'), 'Batching rates, mean batch size, peers, inbound streams and bytes of answers not yet sent', 'gauge', { ...n, kind }, value)
     }
 
     // bandwidth: its own Prometheus export
@@ -116,5 +121,31 @@ export function renderMetrics (swarm: Swarm): string {
     out.add('x_demo_requests_total', 'Echo requests of the demo workload by outcome (retried ones also count as ok or failed)', 'counter', { ...n, outcome: 'retried' }, w.retried)
   })
 
+  // every other metric a node registered with libp2p metrics, as registered
+  const rendered = out.names()
+
+  for (const [i, node] of swarm.nodes.entries()) {
+    for (const metric of registries.get(node)?.registered() ?? []) {
+      if (!rendered.has(metric.name)) {
+        await addRegistered(out, metric, i)
+      }
+    }
+  }
+
   return out.toString()
+}
+
+/** A registered metric's samples, read now; a group's keys as the values of its label */
+async function addRegistered (out: Exposition, metric: RegisteredMetric, node: number): Promise<void> {
+  const value = await metric.read()
+  out.declare(metric.name, metric.help, metric.type)
+
+  if (typeof value === 'number') {
+    out.add(metric.name, metric.help, metric.type, { node }, value)
+    return
+  }
+
+  for (const [key, figure] of Object.entries(value)) {
+    out.add(metric.name, metric.help, metric.type, { node, [metric.label ?? metric.name]: key }, figure)
+  }
 }

@@ -16,6 +16,7 @@ import { connectionHealth } from '@x/health'
 import { messageBatching, FLOW_PROTOCOL as BATCH_FLOW_PROTOCOL, PROTOCOL as BATCH_PROTOCOL } from '@x/message-batching'
 import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { createLibp2p } from 'libp2p'
+import { MetricsRegistry } from './registry.ts'
 import type { ConnectionGater, PeerDiscovery } from '@libp2p/interface'
 import type { BandwidthManager } from '@x/bandwidth'
 import type { ConnectionPool } from '@x/connection-pool'
@@ -74,6 +75,9 @@ export interface DemoNodeInit {
 /** Each node's pubsub discovery module (not reachable through `node.services`) */
 export const discoveries = new WeakMap<DemoLibp2p, PubSubPeerDiscovery>()
 
+/** Each node's libp2p `metrics` component: what its services registered, for `/metrics` */
+export const registries = new WeakMap<DemoLibp2p, MetricsRegistry>()
+
 export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
   let pubsubDiscovery: PubSubPeerDiscovery | undefined
   const factory = pubsubPeerDiscovery({ interval: init.timings.discoveryInterval })
@@ -88,6 +92,7 @@ export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
     discovery.unshift(bootstrap({ list: [init.bootstrap], timeout: 100 }))
   }
 
+  const registry = new MetricsRegistry()
   const options = connectivityPreset('development', {
     addresses: {
       listen: [`/ip4/127.0.0.1/tcp/${init.port}`, ...(init.relayed === true ? ['/p2p-circuit'] : [])],
@@ -98,6 +103,7 @@ export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
     connectionGater: init.gater,
     // @x/health probes every connection itself; libp2p's monitor would race it for the ping stream
     connectionMonitor: { enabled: false },
+    metrics: () => registry,
     connectivity: { natCheckInterval: 2_000 },
     services: {
       // loopback swarms need the IP colocation penalty off, or gossipsub graylists peers
@@ -132,6 +138,8 @@ export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
   })
 
   const node = await createLibp2p(options) as unknown as DemoLibp2p
+
+  registries.set(node, registry)
 
   if (pubsubDiscovery != null) {
     discoveries.set(node, pubsubDiscovery)

@@ -94,7 +94,7 @@ export async function startDashboard (swarm: Swarm, port: number): Promise<Dashb
         } else if (path === '/api/state') {
           send(200, 'application/json', JSON.stringify(dashboardState(swarm)))
         } else if (path === '/metrics') {
-          send(200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(swarm))
+          send(200, 'text/plain; version=0.0.4; charset=utf-8', await renderMetrics(swarm))
         } else if (STATIC[path] != null) {
           send(200, STATIC[path].type, await readFile(STATIC[path].file))
         } else {
