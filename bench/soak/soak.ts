@@ -17,12 +17,16 @@
  * by the death of its own connection or a fault injected on that connection
  * (each counted and explained; the close of another connection to the same
  * peer explains nothing); nothing in flight for more than `STALL_AFTER`
- * (a batched send or request that never settles); heap, array buffers,
- * handles and file descriptors within 10 % of the baseline window (after
- * the warm-up, before the first disruption): handles and fds beyond the
- * sockets of the connections sampled, and those connections (the js
- * nodes' and the fault proxy's) on their own (lib/evaluate.ts); no go
- * process left behind; event-loop p99 lag under 1 s. A disruption that
+ * (a batched send or request that never settles); heap (after a full
+ * gc), handles and file descriptors within 10 % of the baseline window
+ * (after the warm-up, before the first disruption): handles and fds beyond
+ * the sockets of the connections sampled, and those connections (the js
+ * nodes' and the fault proxy's) on their own (lib/evaluate.ts); array
+ * buffers by their retained floor over a whole disruption cycle and a peak
+ * bounded by what the queues can hold (lib/memory.ts, where the rules are
+ * argued); no go process left behind; event-loop p99 lag under 1 s. At the
+ * end the load, the faults and the busy processes stop and array buffers
+ * and heap must drain back within 10 % of the baseline. A disruption that
  * could not be carried out fails the run. It prints a row per minute, then
  * the table, writes `bench/results/soak.json` (or `--out`) and exits 1 when
  * a check failed.
@@ -34,7 +38,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
-import { BULK_PROTOCOL, ECHO_PROTOCOL } from '@x/demo/dist/src/node.js'
+import { BULK_PROTOCOL, BULK_RATE, ECHO_PROTOCOL } from '@x/demo/dist/src/node.js'
 // the demo's swarm, built (a private workspace without an exports map)
 import { Swarm } from '@x/demo/dist/src/swarm.js'
 import { judge, MAX_GROWTH, MAX_LAG_P99, soakPassed, STALL_AFTER } from './lib/checks.ts'
@@ -42,14 +46,16 @@ import { CpuBurn } from './lib/cpu.ts'
 import { evaluateMinute } from './lib/evaluate.ts'
 import { GoFleet } from './lib/go-fleet.ts'
 import { DEATH_GRACE, FAULT_GRACE, Ledger } from './lib/ledger.ts'
+import { ARRAY_BUFFERS_FLOOR, awaitDrain, DRAIN_WAIT, peakAllowance } from './lib/memory.ts'
 import { MinuteBook } from './lib/minutes.ts'
 import { parseSoakOptions } from './lib/options.ts'
 import { HEADER, renderRow, renderTable } from './lib/report.ts'
 import { childProcesses, LagMonitor, sampleResources } from './lib/resources.ts'
 import { buildSchedule } from './lib/schedule.ts'
-import { SoakWorkload } from './lib/workload.ts'
+import { MAX_PENDING, SoakWorkload } from './lib/workload.ts'
 import type { JudgedLoss } from './lib/checks.ts'
 import type { Fault, ProxiedSockets } from './lib/ledger.ts'
+import type { DrainResult } from './lib/memory.ts'
 import type { MinuteEnd } from './lib/minutes.ts'
 import type { MinuteRow } from './lib/report.ts'
 import type { ConnectionCounts, ResourceSample } from './lib/resources.ts'
@@ -65,6 +71,8 @@ const MAX_LOSSES = 100_000
 const SETTLE = 30_000
 /** The soak's traffic, in the demo's shape (lib/workload.ts) */
 const TRAFFIC = { interval: 1_000, focusInterval: 300, attemptTimeout: 2_000, attempts: 4, requestTimeout: 5_000 }
+/** Each phase of the demo link's fault cycle (latency, black hole, recovery, healthy), ms: the demo's default, passed so the peak allowance can use it */
+const FAULT_PHASE = 12_000
 
 const options = parseSoakOptions(process.argv.slice(2), RESULTS)
 const schedule = buildSchedule(options.duration, options.goPeers)
@@ -86,6 +94,8 @@ let swarm: Swarm | undefined
 let ledger: Ledger | undefined
 let workload: SoakWorkload | undefined
 let stalledAtEnd: PendingItem[] = []
+/** Array buffers and heap after the load stopped (lib/memory.ts, rule 3); null when the run was interrupted */
+let drain: DrainResult | null = null
 /** Disruptions that failed (the run fails: a kill not restarted leaves its fault open, explaining every later loss to that peer) */
 const disruptionsFailed: string[] = []
 
@@ -234,8 +244,16 @@ function connectionCounts (): ConnectionCounts | undefined {
   }
 }
 
+/** The longest a disruption or a fault phase stalls the bulk transfer, ms */
+const longestStall = Math.max(FAULT_PHASE, ...schedule.disruptions.map(d => d.duration))
+
 function check ({ minute, from, to, snapshot, previous }: MinuteEnd<MinuteSnapshot>): void {
   const totals = snapshot.totals
+  const baseline = samples.filter(s => s.t - startedAt >= schedule.warmup && s.t - startedAt < baselineEnd)
+  const inMinute = samples.filter(s => s.t >= from && s.t < to)
+  // array buffers' retained floor: over the whole disruption cycle ending with this minute, once one has passed after the baseline
+  const cycleComplete = to - startedAt >= baselineEnd + schedule.cycle
+  const proxied = Math.max(0, ...[...baseline, ...inMinute].map(s => s.connections?.proxied ?? 0))
   const before = previous?.totals ?? { echo: 0, retried: 0, messages: 0, requests: 0 }
   const go = goLeftBehind()
   const row = evaluateMinute({
@@ -245,9 +263,11 @@ function check ({ minute, from, to, snapshot, previous }: MinuteEnd<MinuteSnapsh
     retried: totals.retried - before.retried,
     lost: judged(from, to),
     stalled: snapshot.stalled,
-    samples: samples.filter(s => s.t >= from && s.t < to),
-    baseline: samples.filter(s => s.t - startedAt >= schedule.warmup && s.t - startedAt < baselineEnd),
+    samples: inMinute,
+    baseline,
     warmingUp: to - startedAt <= baselineEnd,
+    cycleWindow: cycleComplete ? samples.filter(s => s.t >= to - schedule.cycle && s.t < to) : undefined,
+    peakAllowance: peakAllowance({ proxied, bulkRate: BULK_RATE, longestStall, nodes: options.nodes, maxPending: MAX_PENDING }),
     lag: snapshot.lag,
     goProcesses: go.live,
     goLeftBehind: go.leftBehind
@@ -263,6 +283,7 @@ async function main (): Promise<number> {
   swarm = await Swarm.start({
     nodes: options.nodes,
     faults: true,
+    faultPhaseMs: FAULT_PHASE,
     // the dashboard's RTT/score history is not needed here
     sampleInterval: 3_600_000
   })
@@ -309,7 +330,8 @@ async function main (): Promise<number> {
     }, startedAt + d.at - Date.now()))
   }
 
-  timers.push(setInterval(() => { samples.push({ ...sampleResources(), connections: connectionCounts() }) }, options.sampleInterval))
+  // the soak's own records sit in the same heap: counted with each sample, to tell their growth from the swarm's
+  timers.push(setInterval(() => { samples.push({ ...sampleResources(), connections: connectionCounts(), records: { connections: ledger?.connections.size ?? 0, faults: ledger?.faults.length ?? 0, losses: losses.length, samples: samples.length } }) }, options.sampleInterval))
   process.stdout.write(`${HEADER}\n`)
   /** When the last minute ended (each is checked DEATH_GRACE after its end, by its own timer) */
   let minuteEnd = startedAt
@@ -358,6 +380,15 @@ async function main (): Promise<number> {
     const lastLoss = losses.reduce((t, l) => Math.max(t, l.at), last?.to ?? 0)
     await new Promise(resolve => setTimeout(resolve, Math.max(0, lastLoss + DEATH_GRACE - Date.now())))
     book.takeAll().forEach(check)
+
+    // the drain: no load (stopped above), no faults, no busy processes, every go peer running; array buffers and heap come back
+    timers.forEach(t => { clearTimeout(t); clearInterval(t) })
+    swarm?.faultCycle?.stop()
+    cpu.stop()
+    fleet.peers.forEach(p => { fleet.resume(p.index) })
+    say('drain: load, faults and busy processes stopped; waiting for array buffers and heap to come back')
+    drain = await awaitDrain(samples.filter(s => s.t - startedAt >= schedule.warmup && s.t - startedAt < baselineEnd), sampleResources)
+    say(`drain: array buffers ${(drain.arrayBuffers * 100).toFixed(1)}% over the baseline floor, heap ${(drain.heap * 100).toFixed(1)}% over the baseline, after ${(drain.waited / 1000).toFixed(0)} s${drain.passed ? '' : `: FAILED: ${drain.failed.join('; ')}`}`)
   }
 
   return finish()
@@ -380,7 +411,7 @@ async function finish (): Promise<number> {
   const leftAtEnd = childProcesses('go-peer').length
   const judgedLosses = judged(-Infinity, Infinity)
   const unexplained = judgedLosses.filter(l => l.explainedBy == null)
-  const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds' | 'connections'): number | null => rows.some(r => r.growth != null) ? Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity)) : null
+  const growthOf = (k: 'heap' | 'arrayBuffers' | 'handles' | 'fds' | 'connections'): number | null => rows.some(r => r.growth?.[k] != null) ? Math.max(...rows.map(r => r.growth?.[k] ?? -Infinity)) : null
   const pctOf = (x: number | null): string => x == null ? 'n/a (no minute after the baseline)' : `${(x * 100).toFixed(1)}%`
   const checks = {
     lostRequests: losses.length,
@@ -393,6 +424,9 @@ async function finish (): Promise<number> {
     maxLagP99: Math.max(...rows.map(r => r.lagP99)),
     minutesFailed: rows.filter(r => r.failed.length > 0).map(r => r.minute),
     growthChecked: rows.some(r => r.growth != null),
+    // array buffers' highest sample after the warm-up, and the drain at the end
+    maxArrayBuffersMB: Math.max(0, ...rows.filter(r => r.growth != null).map(r => r.arrayBuffersPeakMB)),
+    drain,
     disruptionsFailed
   }
   const pass = soakPassed({ ...checks, interrupted: interrupted ?? null })
@@ -415,7 +449,8 @@ async function finish (): Promise<number> {
   for (const p of stalledAtEnd.slice(0, 10)) {
     process.stdout.write(`  stalled ${p.kind}: n${p.node} -> ${p.peer.slice(-8)} since ${rel(p.startedAt)}\n`)
   }
-  process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${pctOf(checks.maxGrowth.heap)}, array buffers ${pctOf(checks.maxGrowth.arrayBuffers)}, handles ${pctOf(checks.maxGrowth.handles)} and fds ${pctOf(checks.maxGrowth.fds)} (beyond the connections' sockets), connections ${pctOf(checks.maxGrowth.connections)}; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
+  process.stdout.write(`go processes started ${fleet.pids.length}, alive after stop ${leftAtEnd}; max growth heap ${pctOf(checks.maxGrowth.heap)}, array buffers ${pctOf(checks.maxGrowth.arrayBuffers)} (retained floor of a cycle; highest sample ${checks.maxArrayBuffersMB.toFixed(1)} MB), handles ${pctOf(checks.maxGrowth.handles)} and fds ${pctOf(checks.maxGrowth.fds)} (beyond the connections' sockets), connections ${pctOf(checks.maxGrowth.connections)}; max event-loop p99 ${checks.maxLagP99.toFixed(0)} ms\n`)
+  process.stdout.write(drain == null ? 'drain: not run\n' : `drain: array buffers ${pctOf(drain.arrayBuffers)} over the baseline floor, heap ${pctOf(drain.heap)} over the baseline, after ${(drain.waited / 1000).toFixed(0)} s: ${drain.passed ? 'ok' : `FAILED: ${drain.failed.join('; ')}`}\n`)
   for (const failure of disruptionsFailed) {
     process.stdout.write(`disruption failed: ${failure}\n`)
   }
@@ -428,7 +463,7 @@ async function finish (): Promise<number> {
     gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
     options,
     traffic: TRAFFIC,
-    limits: { maxGrowth: MAX_GROWTH, maxLagP99: MAX_LAG_P99, deathGrace: DEATH_GRACE, faultGrace: FAULT_GRACE, stallAfter: STALL_AFTER },
+    limits: { maxGrowth: MAX_GROWTH, maxLagP99: MAX_LAG_P99, deathGrace: DEATH_GRACE, faultGrace: FAULT_GRACE, stallAfter: STALL_AFTER, arrayBuffersFloor: ARRAY_BUFFERS_FLOOR, longestStall, drainWait: DRAIN_WAIT },
     schedule,
     baselineEnd,
     minutes: rows,

@@ -4,7 +4,10 @@
  * restart, a reset of every proxied connection, every core saturated), and
  * every check of the 30-minute run: each lost request explained by the
  * death of (or a fault on) the connection it ran on, nothing stalled,
- * resources flat after the warm-up, no go process left behind.
+ * resources flat after the warm-up (array buffers: the retained floor of
+ * the one disruption cycle, which ends with minute 2, and the peak bounded
+ * by the queues' caps), memory drained back at the end, no go process left
+ * behind.
  *
  * For a loaded machine: the go peer is built before the soak starts (its
  * first build downloads modules: minutes the soak's clock must not count),
@@ -75,9 +78,13 @@ describe('soak (2 minutes)', function () {
     expect(result.minutes.flatMap((m: any) => m.disruptions).some((d: string) => d.startsWith('saturate'))).to.equal(true)
     // the checks ran and passed, every minute
     for (const m of result.minutes) {
-      expect(m.checks, `minute ${m.minute}: ${m.failed.join('; ')}\n${output}`).to.include({ lost: true, stalls: true, growth: true, goProcesses: true })
+      expect(m.checks, `minute ${m.minute}: ${m.failed.join('; ')}\n${output}`).to.include({ lost: true, stalls: true, growth: true, peak: true, goProcesses: true })
     }
     expect(result.checks.growthChecked).to.equal(true)
+    // array buffers' retained floor was judged over the whole disruption cycle (it ends with minute 2)
+    expect(result.minutes[MINUTES - 1].growth.arrayBuffers, output).to.be.a('number')
+    // after the load, the faults and the busy processes stopped, array buffers and heap came back within 10 % of the baseline
+    expect(result.checks.drain, output).to.include({ passed: true })
     expect(result.checks.unexplainedLostRequests, output).to.equal(0)
     expect(result.checks.stalledAtEnd, output).to.equal(0)
     expect(result.checks.disruptionsFailed, output).to.deep.equal([])

@@ -46,14 +46,16 @@ export interface RunChecks {
   goProcessesLeftAtEnd: number
   minutesFailed: number[]
   growthChecked: boolean
+  /** Array buffers and heap after the load stopped (lib/memory.ts, rule 3): null when not run */
+  drain: { passed: boolean } | null
   /** Disruptions that could not be carried out (a killed go peer not started again leaves its fault open: every later loss to it looks explained) */
   disruptionsFailed: string[]
 }
 
-/** The soak passes when it ran to the end, every disruption ran, every minute passed and nothing was lost, stalled or left behind */
+/** The soak passes when it ran to the end, every disruption ran, every minute passed, memory drained and nothing was lost, stalled or left behind */
 export function soakPassed (c: RunChecks): boolean {
   return c.interrupted == null && c.unexplainedLostRequests === 0 && c.stalledAtEnd === 0 && c.goProcessesLeftAtEnd === 0 &&
-    c.minutesFailed.length === 0 && c.growthChecked && c.disruptionsFailed.length === 0
+    c.minutesFailed.length === 0 && c.growthChecked && c.drain?.passed === true && c.disruptionsFailed.length === 0
 }
 
 export function median (values: number[]): number {
@@ -76,9 +78,4 @@ export function median (values: number[]): number {
 export function growth (baseline: number[], later: number[], floor = 0, statistic: (values: number[]) => number = median): number {
   const base = Math.max(statistic(baseline), floor)
   return base === 0 ? 0 : (statistic(later) - statistic(baseline)) / base
-}
-
-/** The smallest value: the floor between bursts */
-export function lowest (values: number[]): number {
-  return values.length === 0 ? NaN : Math.min(...values)
 }

@@ -4,7 +4,8 @@
  * the baseline taken right after the warm-up, go processes left behind,
  * event-loop p99 lag.
  */
-import { growth, lowest, MAX_GROWTH, MAX_LAG_P99, median } from './checks.ts'
+import { growth, MAX_GROWTH, MAX_LAG_P99, median } from './checks.ts'
+import { highest, retainedFloorGrowth, transientPeak } from './memory.ts'
 import type { JudgedLoss } from './checks.ts'
 import type { MinuteRow } from './report.ts'
 import type { ResourceSample } from './resources.ts'
@@ -24,6 +25,14 @@ export interface MinuteInput {
   baseline: ResourceSample[]
   /** True for minutes that end before the baseline window does */
   warmingUp: boolean
+  /**
+   * Samples of the disruption cycle that ends with this minute, given once a
+   * whole cycle has passed after the baseline window: array buffers' retained
+   * floor is judged over it (lib/memory.ts, rule 1)
+   */
+  cycleWindow?: ResourceSample[]
+  /** Bytes array buffers may rise above the baseline's highest sample while queues fill (lib/memory.ts, rule 2); not judged when absent */
+  peakAllowance?: number
   lag: { p99: number, max: number }
   goProcesses: number
   goLeftBehind: number
@@ -63,11 +72,10 @@ function connectionsOf (s: ResourceSample): number {
   const c = s.connections
   return c == null ? NaN : c.byNode.reduce((a, b) => a + b, 0) + c.proxied
 }
-const ARRAY_BUFFERS_FLOOR = 16 * MB
 
 export function evaluateMinute (input: MinuteInput): MinuteRow {
   const failed: string[] = []
-  const checks = { lost: true, stalls: true, growth: true, goProcesses: true, lag: true }
+  const checks = { lost: true, stalls: true, growth: true, peak: true, goProcesses: true, lag: true }
   const explained = input.lost.filter(l => l.explainedBy != null).length
   const unexplained = input.lost.length - explained
   const pick = (key: 'heapUsed' | 'arrayBuffers' | 'handles' | 'fds') => (s: ResourceSample): number => s[key]
@@ -90,19 +98,27 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
     const beyond = (key: 'handles' | 'fds') => (s: ResourceSample): number => s[key] - (counted ? sockets(s) : 0)
     rowGrowth = {
       heap: growth(input.baseline.map(pick('heapUsed')), samples.map(pick('heapUsed'))),
-      // array buffers swing by megabytes with the data in flight (a bulk stream
-      // stalled by a black hole holds its chunks until the connection closes):
-      // a leak raises the floor between the swings, so the lowest sample is compared
-      arrayBuffers: growth(input.baseline.map(pick('arrayBuffers')), samples.map(pick('arrayBuffers')), ARRAY_BUFFERS_FLOOR, lowest),
+      // array buffers swing by megabytes with the data in flight, for as long as a
+      // disruption lasts: a leak raises the floor of a whole disruption cycle (lib/memory.ts)
+      arrayBuffers: input.cycleWindow == null || input.cycleWindow.length === 0 ? null : retainedFloorGrowth(input.baseline.map(pick('arrayBuffers')), input.cycleWindow.map(pick('arrayBuffers'))),
       handles: growth(input.baseline.map(beyond('handles')), samples.map(beyond('handles')), HANDLES_FLOOR),
       fds: growth(input.baseline.map(beyond('fds')), samples.map(beyond('fds')), FDS_FLOOR),
       connections: counted ? growth(input.baseline.map(connectionsOf), samples.map(connectionsOf), CONNECTIONS_FLOOR) : 0
     }
 
     for (const [name, value] of Object.entries(rowGrowth)) {
-      if (value >= MAX_GROWTH) {
+      if (value != null && value >= MAX_GROWTH) {
         checks.growth = false
         failed.push(`${name} grew ${(value * 100).toFixed(1)}% (limit ${MAX_GROWTH * 100}%)`)
+      }
+    }
+
+    if (input.peakAllowance != null) {
+      const peak = transientPeak(input.baseline.map(pick('arrayBuffers')), samples.map(pick('arrayBuffers')), input.peakAllowance)
+
+      if (!peak.within) {
+        checks.peak = false
+        failed.push(`array buffers peaked at ${(peak.peak / MB).toFixed(1)} MB, over ${(highest(input.baseline.map(pick('arrayBuffers'))) / MB).toFixed(1)} MB (the baseline's highest) + ${(input.peakAllowance / MB).toFixed(1)} MB the bounded queues can hold = ${(peak.cap / MB).toFixed(1)} MB`)
       }
     }
   }
@@ -128,6 +144,7 @@ export function evaluateMinute (input: MinuteInput): MinuteRow {
     stalled: input.stalled,
     heapMB: median(samples.map(pick('heapUsed'))) / MB,
     arrayBuffersMB: median(samples.map(pick('arrayBuffers'))) / MB,
+    arrayBuffersPeakMB: highest(samples.map(pick('arrayBuffers'))) / MB,
     handles: Math.round(median(samples.map(pick('handles')))),
     fds: Math.round(median(samples.map(pick('fds')))),
     connections: Math.round(median(samples.flatMap(s => s.connections == null ? [] : [connectionsOf(s)]))),

@@ -21,6 +21,8 @@ export interface ResourceSample {
   handleTypes?: Record<string, number>
   /** The swarm's connections when the sample was taken (the soak adds them) */
   connections?: ConnectionCounts
+  /** How many records the soak itself holds (ledger connections, faults, losses, samples): they grow the heap with the run */
+  records?: Record<string, number>
 }
 
 /** Connections open when a sample was taken */

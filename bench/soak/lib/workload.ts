@@ -84,6 +84,8 @@ export class SoakWorkload {
   private readonly timers: Array<ReturnType<typeof setTimeout>> = []
   private readonly running = new Set<Promise<unknown>>()
   private bulkStream?: Stream
+  /** Wakes `stop()` when the last item in flight settles */
+  private onIdle?: () => void
   private active = false
 
   constructor (nodes: DemoLibp2p[], init: SoakWorkloadInit) {
@@ -129,10 +131,16 @@ export class SoakWorkload {
   async stop (settleMs: number): Promise<PendingItem[]> {
     this.timers.forEach(t => { clearTimeout(t); clearInterval(t) })
     this.timers.length = 0
-    const deadline = Date.now() + settleMs
 
-    while (this.pendingItems().length > 0 && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 100))
+    if (this.pending.size > 0 && settleMs > 0) {
+      // the last item to settle wakes us (end()), or the deadline does
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await new Promise<void>(resolve => {
+        this.onIdle = resolve
+        timer = setTimeout(resolve, settleMs)
+      })
+      clearTimeout(timer)
+      this.onIdle = undefined
     }
 
     const stalled = this.pendingItems()
@@ -252,6 +260,10 @@ export class SoakWorkload {
   private end (item: PendingItem): void {
     if (this.pending.delete(item)) {
       this.perNode[item.node]--
+    }
+
+    if (this.pending.size === 0) {
+      this.onIdle?.()
     }
   }
 
