@@ -23,6 +23,7 @@ const dirs = listWorkspaces(root).map(w => w.dir)
 // interop runs last: it is the slowest and needs every package built
 dirs.sort((a, b) => Number(a === 'interop') - Number(b === 'interop'))
 
+// eslint-disable-next-line no-control-regex -- ANSI colour codes begin with ESC
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '')
 const rows = []
 let anyFailed = false
@@ -82,6 +83,11 @@ function summaries (text) {
 /**
  * Runs one suite, echoing its output, and adds its row with the tests that
  * failed in it.
+ *
+ * @param {string} name - the suite's name in the table
+ * @param {string} cwd - the folder it runs in
+ * @param {string} command - the program to run
+ * @param {string[]} args - its arguments
  */
 async function runSuite (name, cwd, command, args) {
   process.stdout.write(`\n===== ${name} (${cwd === root ? '.' : cwd.slice(root.length + 1)}): ${[command, ...args].join(' ')} =====\n`)
@@ -90,13 +96,13 @@ async function runSuite (name, cwd, command, args) {
   let timedOut = false
   const keep = (d) => {
     output += d
-    if (output.length > MAX_KEPT_OUTPUT) output = output.slice(-MAX_KEPT_OUTPUT)
+    if (output.length > MAX_KEPT_OUTPUT) { output = output.slice(-MAX_KEPT_OUTPUT) }
   }
   const code = await new Promise((resolve) => {
     // its own process group, so a hung suite is ended with everything it started
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     const killGroup = (signal) => {
-      try { process.kill(-child.pid, signal) } catch {}
+      try { process.kill(-child.pid, signal) } catch { /* the group has ended already */ }
     }
     const timer = setTimeout(() => {
       timedOut = true
@@ -135,7 +141,7 @@ async function runSuite (name, cwd, command, args) {
     failures: failedTests(text),
     lastLine: lastLine(text)
   }
-  if (!row.ok && row.failed === 0) row.failed = 1 // the runner itself failed
+  if (!row.ok && row.failed === 0) { row.failed = 1 } // the runner itself failed
   anyFailed ||= !row.ok
   rows.push(row)
 }
@@ -175,10 +181,10 @@ if (only.length === 0 || only.some(o => 'scripts'.includes(o))) {
 
 for (const dir of dirs) {
   const manifestPath = join(root, dir, 'package.json')
-  if (!existsSync(manifestPath)) continue
+  if (!existsSync(manifestPath)) { continue }
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'))
-  if (manifest.scripts?.test == null) continue
-  if (only.length > 0 && !only.some(o => dir.includes(o) || manifest.name.includes(o))) continue
+  if (manifest.scripts?.test == null) { continue }
+  if (only.length > 0 && !only.some(o => dir.includes(o) || manifest.name.includes(o))) { continue }
 
   await runSuite(manifest.name, join(root, dir), 'npm', ['run', 'test', '--silent'])
 }

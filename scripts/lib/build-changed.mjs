@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process'
 import { existsSync, renameSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { buildOrder, listWorkspaces } from './workspaces.mjs'
 import { cleanReason, inputFiles, lockDigest, OUT_DIR, outputHash, readStamp, sourcesHash, staleReason, writeStamp } from './build-stamp.mjs'
+import { buildOrder, listWorkspaces } from './workspaces.mjs'
 
 /**
  * Runs `npm run build` in a workspace, collecting its output (printed only
@@ -34,17 +34,17 @@ export function npmRunBuild (cwd) {
  * @param {string[] | undefined} targets
  */
 export function selectTargets (order, targets) {
-  if (targets == null || targets.length === 0) return order
+  if (targets == null || targets.length === 0) { return order }
   const byName = new Map(order.map(w => [w.name, w]))
   const wanted = new Set()
   const add = (w) => {
-    if (wanted.has(w.name)) return
+    if (wanted.has(w.name)) { return }
     wanted.add(w.name)
-    for (const d of w.deps) add(byName.get(d))
+    for (const d of w.deps) { add(byName.get(d)) }
   }
   for (const t of targets) {
     const w = order.find(w => w.name === t || w.dir === t.replace(/\/+$/, ''))
-    if (w == null) throw new Error(`no workspace named ${t}`)
+    if (w == null) { throw new Error(`no workspace named ${t}`) }
     add(w)
   }
   return order.filter(w => wanted.has(w.name))
@@ -61,11 +61,11 @@ export function selectTargets (order, targets) {
 /**
  * @param {object} options
  * @param {string} options.root
- * @param {number} [options.jobs] builds running at once (default 2)
+ * @param {number} [options.jobs] - builds running at once (default 2)
  * @param {(line: string) => void} [options.log]
  * @param {(cwd: string) => Promise<{ code: number, output: string }>} [options.runBuild]
- * @param {boolean} [options.force] rebuild everything
- * @param {string[]} [options.targets] only these workspaces (names or folders) and what they depend on; default all
+ * @param {boolean} [options.force] - rebuild everything
+ * @param {string[]} [options.targets] - only these workspaces (names or folders) and what they depend on; default all
  * @returns {Promise<BuildResult>}
  */
 export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild = npmRunBuild, force = false, targets }) {
@@ -79,7 +79,7 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
   let started = 0
 
   const finish = (w, ok) => {
-    if (ok) outputs.set(w.name, outputHash(root, w.dir))
+    if (ok) { outputs.set(w.name, outputHash(root, w.dir)) }
   }
 
   const check = async (w) => {
@@ -149,7 +149,7 @@ export async function buildChanged ({ root, jobs = 2, log = () => {}, runBuild =
         i++
       }
     }
-    if (running.size > 0) await Promise.race(running)
+    if (running.size > 0) { await Promise.race(running) }
   }
 
   return result

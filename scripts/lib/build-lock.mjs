@@ -43,13 +43,13 @@ export async function acquireBuildLock (root, log = () => {}) {
       closeSync(fd)
       const release = () => {
         try {
-          if (readFileSync(path, 'utf8') === String(process.pid)) rmSync(path, { force: true })
-        } catch {}
+          if (readFileSync(path, 'utf8') === String(process.pid)) { rmSync(path, { force: true }) }
+        } catch { /* the lock file is gone already */ }
       }
       process.once('exit', release)
       return release
     } catch (err) {
-      if (err.code !== 'EEXIST') throw err
+      if (err.code !== 'EEXIST') { throw err }
     }
 
     let text

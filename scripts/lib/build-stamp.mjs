@@ -31,12 +31,12 @@ const isBuildInfo = (name) => name.endsWith('.tsbuildinfo')
  * @returns {string[]}
  */
 export function walk (dir, skipFile = () => false, prefix = '') {
-  if (!existsSync(dir)) return []
+  if (!existsSync(dir)) { return [] }
   const files = []
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
     const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`
     if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) files.push(...walk(join(dir, entry.name), skipFile, rel))
+      if (!SKIP_DIRS.has(entry.name)) { files.push(...walk(join(dir, entry.name), skipFile, rel)) }
     } else if ((entry.isFile() || entry.isSymbolicLink()) && !skipFile(entry.name)) {
       files.push(rel)
     }
@@ -56,7 +56,7 @@ export function includedPaths (wsDir) {
   try {
     const tsconfig = JSON.parse(readFileSync(join(wsDir, 'tsconfig.json'), 'utf8'))
     const include = tsconfig.include
-    if (!Array.isArray(include) || include.length === 0 || include.some(p => typeof p !== 'string' || /[*?]/.test(p) || p.startsWith('..'))) return null
+    if (!Array.isArray(include) || include.length === 0 || include.some(p => typeof p !== 'string' || /[*?]/.test(p) || p.startsWith('..'))) { return null }
     return include.map(p => p.replace(/^\.\//, '').replace(/\/+$/, ''))
   } catch {
     return null
@@ -67,7 +67,7 @@ export function includedPaths (wsDir) {
  * The input files of a workspace's build, relative to the root, sorted.
  *
  * @param {string} root
- * @param {string} dir  the workspace folder, relative to the root
+ * @param {string} dir - the workspace folder, relative to the root
  * @returns {string[]}
  */
 export function inputFiles (root, dir) {
@@ -76,14 +76,14 @@ export function inputFiles (root, dir) {
   const files = new Set(ROOT_INPUTS.filter(f => existsSync(join(root, f))))
 
   if (included == null) {
-    for (const f of walk(wsDir, isBuildInfo)) files.add(`${dir}/${f}`)
+    for (const f of walk(wsDir, isBuildInfo)) { files.add(`${dir}/${f}`) }
   } else {
-    for (const f of WORKSPACE_CONFIG) if (existsSync(join(wsDir, f))) files.add(`${dir}/${f}`)
+    for (const f of WORKSPACE_CONFIG) { if (existsSync(join(wsDir, f))) { files.add(`${dir}/${f}`) } }
     for (const p of included) {
       const abs = join(wsDir, p)
-      if (!existsSync(abs)) continue
+      if (!existsSync(abs)) { continue }
       if (lstatSync(abs).isDirectory()) {
-        for (const f of walk(abs, isBuildInfo)) files.add(`${dir}/${p}/${f}`)
+        for (const f of walk(abs, isBuildInfo)) { files.add(`${dir}/${p}/${f}`) }
       } else {
         files.add(`${dir}/${p}`)
       }
@@ -98,7 +98,7 @@ export function inputFiles (root, dir) {
  *
  * @param {string} base
  * @param {string[]} files
- * @param {string[]} [extra] more lines to hash (e.g. dependencies' output hashes)
+ * @param {string[]} [extra] - more lines to hash (e.g. dependencies' output hashes)
  */
 export function hashFiles (base, files, extra = []) {
   const hash = createHash('sha256')
@@ -106,7 +106,7 @@ export function hashFiles (base, files, extra = []) {
     hash.update(f).update('\0')
     hash.update(createHash('sha256').update(readFileSync(join(base, f))).digest('hex')).update('\n')
   }
-  for (const line of extra) hash.update(line).update('\n')
+  for (const line of extra) { hash.update(line).update('\n') }
   return hash.digest('hex')
 }
 
@@ -122,7 +122,7 @@ export function hashFiles (base, files, extra = []) {
  */
 export function lockDigest (root) {
   const path = join(root, 'package-lock.json')
-  if (!existsSync(path)) return 'none'
+  if (!existsSync(path)) { return 'none' }
   const lock = JSON.parse(readFileSync(path, 'utf8'))
   const installed = Object.entries(lock.packages ?? {})
     .filter(([key, entry]) => (key.startsWith('node_modules/') || key.includes('/node_modules/')) && entry?.link !== true)
@@ -135,8 +135,8 @@ export function lockDigest (root) {
  *
  * @param {string} root
  * @param {string} dir
- * @param {string} [lock] lockDigest(root), when the caller has it already
- * @param {string[]} [files] inputFiles(root, dir), when the caller has them already
+ * @param {string} [lock] - lockDigest(root), when the caller has it already
+ * @param {string[]} [files] - inputFiles(root, dir), when the caller has them already
  */
 export function sourcesHash (root, dir, lock = lockDigest(root), files = inputFiles(root, dir)) {
   return hashFiles(root, files, [`lock ${lock}`])
@@ -166,16 +166,16 @@ export function outputHash (root, dir) {
  * Why a workspace must be built, or `undefined` when its build is current.
  *
  * @param {Stamp | undefined} stamp
- * @param {Stamp} now  the same three hashes taken now
+ * @param {Stamp} now - the same three hashes taken now
  * @returns {string | undefined}
  */
 export function staleReason (stamp, now) {
-  if (stamp == null) return 'not built yet'
-  if (stamp.sources !== now.sources) return 'sources changed'
+  if (stamp == null) { return 'not built yet' }
+  if (stamp.sources !== now.sources) { return 'sources changed' }
   const changed = Object.keys(now.deps).filter(d => stamp.deps[d] !== now.deps[d])
-  if (changed.length > 0) return `${changed.join(', ')} changed`
-  if (Object.keys(stamp.deps).length !== Object.keys(now.deps).length) return 'dependencies changed'
-  if (stamp.outputs !== now.outputs) return `${OUT_DIR} changed since its build`
+  if (changed.length > 0) { return `${changed.join(', ')} changed` }
+  if (Object.keys(stamp.deps).length !== Object.keys(now.deps).length) { return 'dependencies changed' }
+  if (stamp.outputs !== now.outputs) { return `${OUT_DIR} changed since its build` }
   return undefined
 }
 
@@ -191,18 +191,18 @@ export function staleReason (stamp, now) {
  *
  * @param {Stamp | undefined} stamp
  * @param {Stamp} now
- * @param {string[]} inputs inputFiles() now
+ * @param {string[]} inputs - inputFiles() now
  * @param {boolean} [force]
  * @returns {string | undefined} why, or `undefined` when the dist can stay
  */
 export function cleanReason (stamp, now, inputs, force = false) {
-  if (force) return 'forced'
-  if (stamp == null) return 'no build stamp'
-  if (stamp.outputs !== now.outputs) return `${OUT_DIR} changed since its build`
-  if (!Array.isArray(stamp.inputs)) return 'the stamp does not list its inputs'
+  if (force) { return 'forced' }
+  if (stamp == null) { return 'no build stamp' }
+  if (stamp.outputs !== now.outputs) { return `${OUT_DIR} changed since its build` }
+  if (!Array.isArray(stamp.inputs)) { return 'the stamp does not list its inputs' }
   const present = new Set(inputs)
   const gone = stamp.inputs.filter(f => !present.has(f))
-  if (gone.length > 0) return `${gone.length === 1 ? gone[0] : `${gone.length} inputs`} gone`
+  if (gone.length > 0) { return `${gone.length === 1 ? gone[0] : `${gone.length} inputs`} gone` }
   return undefined
 }
 

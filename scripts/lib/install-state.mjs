@@ -29,15 +29,15 @@ export function npmRecordMatches (root) {
   try {
     const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).packages
     const installed = JSON.parse(readFileSync(join(root, 'node_modules/.package-lock.json'), 'utf8')).packages
-    if (lock == null || installed == null) return false
+    if (lock == null || installed == null) { return false }
     const isPackage = (path) => path.startsWith('node_modules/') || path.includes('/node_modules/')
     for (const [path, entry] of Object.entries(lock)) {
-      if (!isPackage(path)) continue
+      if (!isPackage(path)) { continue }
       if (!(path in installed)) {
-        if (entry.optional === true || entry.devOptional === true) continue
+        if (entry.optional === true || entry.devOptional === true) { continue }
         return false
       }
-      if (JSON.stringify(entry) !== JSON.stringify(installed[path])) return false
+      if (JSON.stringify(entry) !== JSON.stringify(installed[path])) { return false }
     }
     return Object.keys(installed).filter(isPackage).every(path => path in lock)
   } catch {
@@ -50,9 +50,9 @@ export function npmRecordMatches (root) {
  * @returns {'fresh' | 'changed' | null}
  */
 export function installState (root) {
-  if (!existsSync(join(root, 'node_modules'))) return 'fresh'
+  if (!existsSync(join(root, 'node_modules'))) { return 'fresh' }
   const want = lockHash(root)
-  if (existsSync(join(root, STAMP)) && readFileSync(join(root, STAMP), 'utf8').trim() === want) return null
+  if (existsSync(join(root, STAMP)) && readFileSync(join(root, STAMP), 'utf8').trim() === want) { return null }
   if (npmRecordMatches(root)) {
     writeStamp(root)
     return null

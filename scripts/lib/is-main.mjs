@@ -3,9 +3,9 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-/** @param {string} url  the caller's import.meta.url */
+/** @param {string} url - the caller's import.meta.url */
 export function isMain (url) {
-  if (process.argv[1] == null) return false
+  if (process.argv[1] == null) { return false }
   try {
     return realpathSync(fileURLToPath(url)) === realpathSync(process.argv[1])
   } catch {

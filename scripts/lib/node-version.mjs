@@ -10,12 +10,12 @@ import { isMain } from './is-main.mjs'
 export const ENGINES = '^22.18.0 || >=23.6.0'
 
 /**
- * @param {string} version  e.g. "22.18.0" or "v24.1.0"
+ * @param {string} version - e.g. "22.18.0" or "v24.1.0"
  * @returns {boolean}
  */
 export function runsTypeScript (version) {
   const [major, minor] = String(version).replace(/^v/, '').split('.').map(Number)
-  if (!Number.isInteger(major) || !Number.isInteger(minor)) return false
+  if (!Number.isInteger(major) || !Number.isInteger(minor)) { return false }
   return major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18)
 }
 

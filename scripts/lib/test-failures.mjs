@@ -19,10 +19,12 @@ const clip = (s) => s.length > MAX_ERROR_LENGTH ? `${s.slice(0, MAX_ERROR_LENGTH
  * element a line, each indented two more than the one before, the last ending
  * in ":", then the error, indented less):
  *
+ * ```text
  *   1) outer suite
  *        inner suite
  *          test title:
  *      Error: message
+ * ```
  *
  * @param {string[]} lines
  * @returns {FailedTest[]}
@@ -33,7 +35,7 @@ function mochaFailures (lines) {
   for (let i = 0; i < lines.length; i++) {
     const summary = /^\s*(\d+) failing$/.exec(lines[i])
 
-    if (summary == null) continue
+    if (summary == null) { continue }
 
     const count = Number(summary[1])
     let next = 1
@@ -42,7 +44,7 @@ function mochaFailures (lines) {
     for (i++; i < lines.length && next <= count; i++) {
       const start = new RegExp(`^  ${next}\\) (.*)$`).exec(lines[i])
 
-      if (start == null) continue
+      if (start == null) { continue }
 
       const path = [start[1]]
       let j = i + 1
@@ -55,7 +57,7 @@ function mochaFailures (lines) {
 
       path[path.length - 1] = path[path.length - 1].replace(/:$/, '')
 
-      while (j < lines.length && lines[j].trim() === '') j++
+      while (j < lines.length && lines[j].trim() === '') { j++ }
 
       failures.push({ title: clip(path.join(' > ')), error: clip(lines[j]?.trim() ?? '') })
       next++
@@ -71,9 +73,11 @@ function mochaFailures (lines) {
 /**
  * node:test's spec reporter ends with "✖ failing tests:" and blocks of
  *
+ * ```text
  *   test at file.test.mjs:12:3
  *   ✖ test title (1.2ms)
  *     Error: message
+ * ```
  *
  * @param {string[]} lines
  * @returns {FailedTest[]}
@@ -91,7 +95,7 @@ function nodeTestFailures (lines) {
     const at = listing ? /^test at (.+)$/.exec(lines[i]) : null
     const name = at == null ? null : /^✖ (.*?)(?: \([\d.]+m?s\))?$/.exec(lines[i + 1] ?? '')
 
-    if (at == null || name == null) continue
+    if (at == null || name == null) { continue }
 
     const file = at[1].replace(/^.*\//, '')
     failures.push({ title: clip(`${file} ${name[1]}`), error: clip((lines[i + 2] ?? '').trim()) })
@@ -102,7 +106,7 @@ function nodeTestFailures (lines) {
 }
 
 /**
- * @param {string} text  the output of one test command, colours stripped
+ * @param {string} text - the output of one test command, colours stripped
  * @returns {FailedTest[]}
  */
 export function failedTests (text) {
@@ -110,7 +114,12 @@ export function failedTests (text) {
   return [...mochaFailures(lines), ...nodeTestFailures(lines)]
 }
 
-/** The last non-empty line of `text`, clipped */
+/**
+ * The last non-empty line of `text`, clipped
+ *
+ * @param {string} text - the output of one test command, colours stripped
+ * @returns {string}
+ */
 export function lastLine (text) {
   const lines = text.split(/\r?\n/).map(l => l.trim()).filter(Boolean)
   return clip(lines[lines.length - 1] ?? '(no output)')

@@ -9,7 +9,7 @@ import { join } from 'node:path'
  * @typedef {object} Workspace
  * @property {string} dir       path relative to the root, with forward slashes
  * @property {string} name      the package name
- * @property {Record<string, any>} manifest
+ * @property {Record<string, unknown>} manifest  its package.json
  * @property {string[]} deps    names of the workspaces it depends on (any kind of dependency)
  */
 
@@ -28,9 +28,9 @@ export function listWorkspaces (root) {
   for (const pattern of patterns) {
     if (pattern.endsWith('/*')) {
       const base = pattern.slice(0, -2)
-      if (!existsSync(join(root, base))) continue
+      if (!existsSync(join(root, base))) { continue }
       for (const name of readdirSync(join(root, base)).sort()) {
-        if (statSync(join(root, base, name)).isDirectory()) dirs.push(`${base}/${name}`)
+        if (statSync(join(root, base, name)).isDirectory()) { dirs.push(`${base}/${name}`) }
       }
     } else if (pattern.includes('*')) {
       throw new Error(`workspace pattern ${pattern} is not supported (only "folder" and "folder/*")`)
@@ -44,7 +44,7 @@ export function listWorkspaces (root) {
 
   for (const dir of dirs) {
     const manifestPath = join(root, dir, 'package.json')
-    if (seen.has(dir) || !existsSync(manifestPath)) continue
+    if (seen.has(dir) || !existsSync(manifestPath)) { continue }
     seen.add(dir)
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'))
     workspaces.push({ dir, name: manifest.name ?? dir, manifest, deps: [] })
@@ -73,14 +73,14 @@ export function buildOrder (workspaces) {
   const order = []
 
   const visit = (w, path) => {
-    if (state.get(w.name) === 'done') return
-    if (state.get(w.name) === 'visiting') throw new Error(`dependency cycle between workspaces: ${[...path, w.name].join(' -> ')}`)
+    if (state.get(w.name) === 'done') { return }
+    if (state.get(w.name) === 'visiting') { throw new Error(`dependency cycle between workspaces: ${[...path, w.name].join(' -> ')}`) }
     state.set(w.name, 'visiting')
-    for (const d of w.deps) visit(byName.get(d), [...path, w.name])
+    for (const d of w.deps) { visit(byName.get(d), [...path, w.name]) }
     state.set(w.name, 'done')
     order.push(w)
   }
 
-  for (const w of workspaces) visit(w, [])
+  for (const w of workspaces) { visit(w, []) }
   return order
 }

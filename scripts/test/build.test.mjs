@@ -36,7 +36,14 @@ const write = (rel, text) => {
   writeFileSync(join(root, rel), text)
 }
 
-/** a workspace at `dir` named `name`, depending on `deps`, linked into its node_modules like npm does */
+/**
+ * a workspace at `dir` named `name`, depending on `deps`, linked into its node_modules like npm does
+ *
+ * @param {string} dir - the workspace folder, relative to the root
+ * @param {string} name - its package name
+ * @param {string[]} [deps] - names of the workspaces it depends on
+ * @param {Record<string, unknown>} [extra] - more fields of its package.json
+ */
 const addPackage = (dir, name, deps = [], extra = {}) => {
   const depth = dir.split('/').length
   write(`${dir}/package.json`, JSON.stringify({

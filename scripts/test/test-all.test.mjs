@@ -55,10 +55,17 @@ const addPackage = (dir, name, test) => {
   write(`${dir}/package.json`, JSON.stringify({ name, type: 'module', scripts: { test } }))
 }
 
-/** @returns {Promise<{ code: number, output: string }>} */
+/**
+ * @param {...string} args - arguments of scripts/test-all.mjs
+ * @returns {Promise<{ code: number, output: string }>}
+ */
 const runAll = (...args) => runAllWith({}, ...args)
 
-/** @returns {Promise<{ code: number, output: string }>} */
+/**
+ * @param {Record<string, string>} extraEnv - environment variables to add
+ * @param {...string} args - arguments of scripts/test-all.mjs
+ * @returns {Promise<{ code: number, output: string }>}
+ */
 const runAllWith = (extraEnv, ...args) => new Promise((resolve, reject) => {
   // without the variable that makes a `node --test` inside this test report to this runner
   const { NODE_TEST_CONTEXT, ...inherited } = process.env
@@ -94,6 +101,7 @@ describe('scripts/test-all.mjs', () => {
     // a huge failure: 60 failed tests, the first with a 4000-character title
     // (out of the filter of the first run)
     addPackage('extra/long', '@t/long', `node ${JSON.stringify(MOCHA)} long.spec.mjs`)
+    // eslint-disable-next-line no-template-curly-in-string -- the written spec's own template literal
     write('extra/long/long.spec.mjs', "it('t'.repeat(4000), () => { throw new Error('e'.repeat(4000)) })\nfor (let i = 1; i < 60; i++) it(`fails ${i}`, () => { throw new Error('no') })\n")
     // a suite that exits 0 before its runner prints a summary (code under test called process.exit(0))
     addPackage('pkgs/silent', '@t/silent', 'node -e "console.log(\'starting the swarm\'); process.exit(0)"')
@@ -177,7 +185,7 @@ describe('scripts/test-all.mjs', () => {
         return false
       }
     }
-    for (let i = 0; i < 50 && running(); i++) await new Promise(resolve => setTimeout(resolve, 100))
+    for (let i = 0; i < 50 && running(); i++) { await new Promise(resolve => setTimeout(resolve, 100)) }
     assert.equal(running(), false, `the suite's node process ${pid} is still running`)
   })
 
