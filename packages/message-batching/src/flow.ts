@@ -21,7 +21,10 @@
  * stays between FLOW_MIN_WINDOW and `flowControl.maxUnackedBytes`, and
  * never below FLOW_BDP_GAIN times the measured bandwidth-delay product (the
  * highest delivery rate of the last FLOW_RATE_ROUNDS round trips times the
- * smallest round trip, as BBR): a late ack (an event loop that stalls)
+ * smallest round trip, as BBR; a rate sample spans at least the time the
+ * frames it counts took to write, so frames written in one long turn of the
+ * event loop and acknowledged together do not read as a fast path): a late
+ * ack (an event loop that stalls)
  * raises a round-trip sample but never a delivery rate, so it cannot cap
  * the throughput below what the path delivers, while a queue of our own
  * stays under a quarter of the smallest round trip. The
@@ -63,6 +66,8 @@ interface SentFrame {
   highOnly: boolean
   /** Bytes acknowledged in all when it was written */
   delivered: number
+  /** When the frame acknowledged last before it was written had been written */
+  firstSentAt: number
 }
 
 export class FlowWindow {
@@ -88,6 +93,8 @@ export class FlowWindow {
   private head = 0
   /** Bytes acknowledged in all */
   private delivered = 0
+  /** When the frame acknowledged last was written (or, with nothing in flight, the next one) */
+  private firstSentAt = 0
   /** The highest delivery rate of the last FLOW_RATE_ROUNDS round trips, bytes/ms, and when it was sampled */
   maxRate = 0
   private maxRateAt = 0
@@ -160,7 +167,14 @@ export class FlowWindow {
 
   /** A frame of `bytes` was written; `highOnly`: it carries `high` messages alone */
   sent (bytes: number, highOnly = false): void {
-    this.frames.push({ bytes, at: this.now(), delivered: this.delivered, highOnly })
+    const now = this.now()
+
+    if (this.frames.length === this.head) {
+      // nothing in flight: the send interval starts now (the sender was idle since the last frame)
+      this.firstSentAt = now
+    }
+
+    this.frames.push({ bytes, at: now, delivered: this.delivered, firstSentAt: this.firstSentAt, highOnly })
     this.unacked += bytes
 
     if (highOnly) {
@@ -194,6 +208,7 @@ export class FlowWindow {
     this.unacked -= bytes
     this.delivered += bytes
     this.rate(last)
+    this.firstSentAt = last.at
     this.sample(this.now() - last.at, bytes)
 
     // a round trip ends once a frame written after it began is acknowledged
@@ -269,10 +284,19 @@ export class FlowWindow {
     }
   }
 
-  /** The delivery rate since the last acknowledged frame was written (as BBR): late acks lower it, never raise it */
+  /**
+   * A delivery-rate sample at the ACK of `frame`: the bytes acknowledged
+   * since it was written, over the longer of its round trip and the time
+   * the sender took to write the frames acknowledged with it (from the
+   * write of the frame acknowledged last before it; BBR's send interval).
+   * Late acks lower it, never raise it; nor does a burst of frames written
+   * in one long turn of the event loop and acknowledged together (over the
+   * last one's round trip alone, 16 frames in 2 ms read as 80 KB/ms where
+   * the path gave 8)
+   */
   private rate (frame: SentFrame): void {
     const now = this.now()
-    const elapsed = now - frame.at
+    const elapsed = Math.max(now - frame.at, frame.at - frame.firstSentAt)
 
     if (elapsed <= 0) {
       return

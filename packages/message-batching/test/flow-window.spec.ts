@@ -289,4 +289,34 @@ describe('flow window', () => {
     // delivered about a quarter of it: late acks lower each rate sample, and the highest one expired to a low one)
     expect((delivered - deliveredAt10s) / (now - 10_000)).to.be.at.least(0.8 * rate)
   })
+  it('frames written in one long turn of the sender\'s event loop and acknowledged together do not inflate the delivery rate, so the hold for high messages stays near the path\'s bandwidth-delay product (injected clock)', () => {
+    // each turn the sender writes up to 16 frames, 1.25 ms apart (encoding them takes the turn), and the acceptor
+    // acknowledges all of them in one ACK 2 ms after the last: the path delivers a turn's bytes per turn, not
+    // the turn's bytes in the 2 ms between the last write and the ACK
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    let pathRate = 0
+
+    for (let turn = 0; turn < 40; turn++) {
+      const start = now
+      let frames = 0
+      while (frames < 16 && flow.open()) {
+        if (frames > 0) { now += 1.25 }
+        flow.sent(10_240)
+        frames++
+      }
+      now += 2
+      pathRate = Math.max(pathRate, frames * 10_240 / (now - start))
+      flow.acked(frames)
+      now += 0.5
+    }
+
+    // the highest delivery rate measured is about what the path delivered (under 8 KB/ms here; a turn's first frame
+    // has no send interval of its own), not 8 frames in 1 ms or 16 in 2 ms (82 KB/ms)
+    expect(flow.maxRate).to.be.at.most(1.2 * pathRate)
+    // so while a high message flows, low frames fill about 1.25 bandwidth-delay products, not a whole turn's burst
+    flow.highSent()
+    while (flow.open()) { flow.sent(10_240) }
+    expect(flow.unacked).to.be.at.most(Math.max(16 * 1024, 1.25 * 1.2 * pathRate * flow.minRtt) + 10_240)
+  })
 })
