@@ -48,11 +48,18 @@ class Value implements Metric, Counter {
 /** Values by key, set by their owner (at most `MAX_GROUP_KEYS` keys) */
 class Values implements MetricGroup, CounterGroup {
   readonly values: Record<string, number> = {}
+  private keys = 0
 
   private set (key: string, value: number): void {
-    if (key in this.values || Object.keys(this.values).length < MAX_GROUP_KEYS) {
-      this.values[key] = value
+    if (!(key in this.values)) {
+      if (this.keys >= MAX_GROUP_KEYS) {
+        return
+      }
+
+      this.keys++
     }
+
+    this.values[key] = value
   }
 
   update (values: Record<string, number>): void {
