@@ -20,15 +20,26 @@
  * light (100/s), medium (2,000/s) and saturating load (the throughput run).
  * Then `high` priority latency while a `low` flood saturates the link
  * (FLOOD_TRIALS (3) trials per instance, interleaved; medians of the
- * trials' p50 and p99; with the p99 of the event loop's delay meanwhile,
- * a floor under them, since every node shares this loop), and compression on a JSON payload (ratio and CPU). All nodes run in this one
- * process, so the sender, the receiver and the proxy share its event loop.
+ * trials' p50 and p99; with the p99 of each event loop's delay meanwhile,
+ * a floor under them), and compression on a JSON payload (ratio and CPU).
  *
- * Run: `node bench/batching/compare.ts` (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5 FLOOD_TRIALS=3)
+ * B and the proxy run in a child process (`receiver-worker.ts`), on their
+ * own event loop, as a remote peer would; A and the senders in this one.
+ * With RECEIVER=inline all nodes and the proxy share this process's event
+ * loop (the setup of the runs before 2026-11-29): then every turn of the
+ * receiver delays the sender, and the round trips the flow window measures
+ * are mostly that loop's turns. Results go to
+ * bench/results/batching-compare.json (batching-compare-inline.json).
+ *
+ * Run: `node bench/batching/compare.ts` (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5 FLOOD_TRIALS=3
+ * RECEIVER=process LINKS=0,25)
  */
+import { dirname, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { FaultProxy } from '@x/fault-proxy'
@@ -36,19 +47,22 @@ import { messageBatching } from '@x/message-batching'
 import { createLibp2p } from 'libp2p'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { fmt, median, percentile, printTable, writeResults } from '../lib/stats.ts'
-import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { forkWorker } from '../lib/worker-rpc.ts'
+import { LP, NO_FLOW_PROTOCOL, PER_MSG } from './receiver-worker.ts'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { MessageBatching } from '@x/message-batching'
 
 const MESSAGES = Number(process.env.MESSAGES ?? 100_000)
 const PER_STREAM_MESSAGES = Number(process.env.PER_STREAM_MESSAGES ?? 20_000)
 const SIZE = 100
-const PER_MSG = '/bench/msg/1.0.0'
-const LP = '/bench/lp/1.0.0'
 const WINDOW_STREAMS = 64
 const WINDOW_BATCHING = 2000
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const FLOOD_TRIALS = Number(process.env.FLOOD_TRIALS ?? 3)
-const NO_FLOW_PROTOCOL = '/x/batch-noflow/1.0.0'
+/** `process` (default): B and the proxy run in a child process, on their own event loop, as a remote peer; `inline`: in this one */
+const RECEIVER = process.env.RECEIVER ?? 'process'
+/** One-way delays to run, ms (0 is loopback) */
+const LINKS = (process.env.LINKS ?? '0,25').split(',').map(Number)
 
 type Services = { batching: MessageBatching, batchingNoFlow: MessageBatching }
 type Node = Libp2p<Services>
@@ -73,13 +87,29 @@ const now = (): number => performance.timeOrigin + performance.now()
 /** Sends that failed in the paced runs, by error name (reported, never hidden) */
 const failures = new Map<string, number>()
 
-/** B's side: every arrival, whatever the mode */
+/** B's side: every arrival, whatever the mode, and the proxy's byte count; in this process or in B's own */
+interface Remote {
+  peerId: PeerId
+  /** Forgets what arrived; `wait()` then resolves once n arrived */
+  expect(n: number): Promise<void>
+  wait(): Promise<void>
+  count(): Promise<number>
+  take(): Promise<{ count: number, latencies: number[], highLatencies: number[] }>
+  bytesUp(): Promise<number>
+  /** B's event-loop delay p99 (ms) and messages handed to handlers per turn of B's loop (p50, p99, max), from `loopEnable` to `loopP99` */
+  loopEnable(): Promise<void>
+  loopP99(): Promise<{ loop: number, perTurn: number[] }>
+  stop(): Promise<void>
+}
+
+/** B in this process */
 class Receiver {
   count = 0
   latencies: number[] = []
   highLatencies: number[] = []
   private target = Infinity
   private done: () => void = () => {}
+  private reached = Promise.resolve()
 
   arrived (data: Uint8Array): void {
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
@@ -92,17 +122,16 @@ class Receiver {
     if (++this.count >= this.target) { this.done() }
   }
 
-  reset (): void {
+  reset (n = Infinity): void {
     this.count = 0
     this.latencies = []
     this.highLatencies = []
-    this.target = Infinity
+    this.target = n
+    this.reached = new Promise(resolve => { this.done = resolve })
   }
 
-  async expect (n: number): Promise<void> {
-    this.reset()
-    this.target = n
-    return new Promise(resolve => { this.done = resolve })
+  async wait (): Promise<void> {
+    return this.reached
   }
 }
 
@@ -122,7 +151,7 @@ interface Mode {
   window: number
 }
 
-function modes (a: Node, b: Node, conn: Connection, lp: Stream): Mode[] {
+function modes (a: Node, b: PeerId, conn: Connection, lp: Stream): Mode[] {
   return [
     {
       name: 'stream/msg',
@@ -146,12 +175,12 @@ function modes (a: Node, b: Node, conn: Connection, lp: Stream): Mode[] {
     {
       name: 'batching',
       window: WINDOW_BATCHING,
-      send: async (data) => a.services.batching.send(b.peerId, 'bench', data, { priority: data[8] === 1 ? 'high' : 'normal' })
+      send: async (data) => a.services.batching.send(b, 'bench', data, { priority: data[8] === 1 ? 'high' : 'normal' })
     },
     {
       name: 'batching, no flow control',
       window: WINDOW_BATCHING,
-      send: async (data) => a.services.batchingNoFlow.send(b.peerId, 'bench', data, { priority: data[8] === 1 ? 'high' : 'normal' })
+      send: async (data) => a.services.batchingNoFlow.send(b, 'bench', data, { priority: data[8] === 1 ? 'high' : 'normal' })
     }
   ]
 }
@@ -216,10 +245,45 @@ async function paced (mode: Mode, everyMs: number, perTick: number, ms: number):
   return sent
 }
 
-async function setup (latency: number): Promise<{ a: Node, b: Node, proxy: FaultProxy, conn: Connection, lp: Stream, receiver: Receiver, stop(): Promise<void> }> {
+async function setup (latency: number): Promise<{ a: Node, remote: Remote, conn: Connection, lp: Stream, stop(): Promise<void> }> {
   const a = await node(false)
+  const { remote, address } = RECEIVER === 'inline' ? await inlineRemote(latency) : await processRemote(latency)
+  const conn = await a.dial(multiaddr(address))
+  const lp = await conn.newStream(LP)
+
+  return {
+    a,
+    remote,
+    conn,
+    lp,
+    stop: async () => { await a.stop(); await remote.stop() }
+  }
+}
+
+/** B and the proxy in a child process (./receiver-worker.ts) */
+async function processRemote (latency: number): Promise<{ remote: Remote, address: string }> {
+  const worker = forkWorker(join(dirname(fileURLToPath(import.meta.url)), 'receiver-worker.ts'))
+  const address = await worker.call<string>('address')
+  await worker.call('setLatency', latency)
+  const remote: Remote = {
+    peerId: peerIdFromString(address.split('/p2p/')[1]),
+    expect: async (n) => worker.call('reset', n),
+    wait: async () => worker.call('wait'),
+    count: async () => worker.call('count'),
+    take: async () => worker.call('take'),
+    bytesUp: async () => worker.call('bytesUp'),
+    loopEnable: async () => worker.call('loopEnable'),
+    loopP99: async () => worker.call('loopP99'),
+    stop: async () => { await worker.call('stop'); await worker.stop() }
+  }
+  return { remote, address }
+}
+
+/** B and the proxy in this process, sharing its event loop with A */
+async function inlineRemote (latency: number): Promise<{ remote: Remote, address: string }> {
   const b = await node(true)
   const receiver = new Receiver()
+  receiver.reset()
 
   await b.handle(PER_MSG, (stream) => {
     const data = new Uint8ArrayList()
@@ -239,6 +303,7 @@ async function setup (latency: number): Promise<{ a: Node, b: Node, proxy: Fault
   })
   for (const instance of ['batching', 'batchingNoFlow'] as const) {
     b.services[instance].handle('bench', (data) => { receiver.arrived(data) })
+    b.services[instance].handle('json', (data) => { receiver.arrived(data) })
     b.services[instance].handle('echo', (data) => data)
   }
 
@@ -246,34 +311,36 @@ async function setup (latency: number): Promise<{ a: Node, b: Node, proxy: Fault
   const proxy = new FaultProxy({ target: { port } })
   await proxy.start()
   proxy.setLatency(latency)
-  const conn = await a.dial(multiaddr(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`))
-  const lp = await conn.newStream(LP)
-
-  return {
-    a,
-    b,
-    proxy,
-    conn,
-    lp,
-    receiver,
-    stop: async () => { await a.stop(); await b.stop(); await proxy.stop() }
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  const remote: Remote = {
+    peerId: b.peerId,
+    expect: async (n) => { receiver.reset(n) },
+    wait: async () => receiver.wait(),
+    count: async () => receiver.count,
+    take: async () => ({ count: receiver.count, latencies: receiver.latencies, highLatencies: receiver.highLatencies }),
+    bytesUp: async () => proxy.stats.bytesUp,
+    loopEnable: async () => { loop.reset(); loop.enable() },
+    loopP99: async () => { loop.disable(); return { loop: loop.percentile(99) / 1e6, perTurn: [] } },
+    stop: async () => { await b.stop(); await proxy.stop() }
   }
+  return { remote, address: `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}` }
 }
 
 const results: Record<string, unknown> = {}
 
-for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as const) {
+for (const latency of LINKS) {
+  const label = latency === 0 ? 'loopback' : `${latency} ms each way`
   const env = await setup(latency)
-  const { a, b, proxy, receiver } = env
-  const all = modes(a, b, env.conn, env.lp)
+  const { a, remote } = env
+  const all = modes(a, remote.peerId, env.conn, env.lp)
   const rows: Array<Record<string, string | number>> = []
   const raw: Record<string, unknown> = {}
 
   // warm up every path
   for (const mode of all) {
-    const arrived = receiver.expect(200)
+    await remote.expect(200)
     await pump(mode, 200)
-    await arrived
+    await remote.wait()
   }
 
   // throughput and saturating latency: ROUNDS interleaved rounds, the order rotating, so
@@ -287,23 +354,23 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
       const perStream = latency > 0 ? Math.min(PER_STREAM_MESSAGES, 5000) : PER_STREAM_MESSAGES
       const total = mode.name === 'stream/msg' ? perStream : MESSAGES
       const n = Math.round(total / ROUNDS)
-      const before = proxy.stats.bytesUp
-      const arrived = receiver.expect(n)
+      const before = await remote.bytesUp()
+      await remote.expect(n)
       const started = performance.now()
       await pump(mode, n)
-      await arrived
+      await remote.wait()
       rates.get(mode.name)?.push(n / ((performance.now() - started) / 1000))
       const wire = wires.get(mode.name) as { bytes: number, n: number }
-      wire.bytes += proxy.stats.bytesUp - before
+      wire.bytes += await remote.bytesUp() - before
       wire.n += n
-      saturating.get(mode.name)?.push(...receiver.latencies)
+      saturating.get(mode.name)?.push(...(await remote.take()).latencies)
     }
   }
 
   for (const mode of all) {
     // light: 1 every 10 ms for 2 s; medium: 2 a millisecond tick for 2 s
-    const light = await latencyRun(receiver, mode, 10, 1, 2000)
-    const medium = await latencyRun(receiver, mode, 1, 2, 2000)
+    const light = await latencyRun(remote, mode, 10, 1, 2000)
+    const medium = await latencyRun(remote, mode, 1, 2, 2000)
     const wire = wires.get(mode.name) as { bytes: number, n: number }
     const perMessage = wire.bytes / wire.n
     const sat = saturating.get(mode.name) as number[]
@@ -331,20 +398,20 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
   const lightDelta = median(batched.light) - median(lpStream.light)
 
   // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved
-  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[], loop: number[] }> = {
-    batching: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [] },
-    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [] }
+  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[], loop: number[], remoteLoop: number[], perTurn: number[][] }> = {
+    batching: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [] },
+    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [] }
   }
   for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
     for (const instance of (trial % 2 === 0 ? ['batching', 'batchingNoFlow'] : ['batchingNoFlow', 'batching']) as Instance[]) {
       const idle: number[] = []
       for (let i = 0; i < 50; i++) {
         const t = performance.now()
-        await a.services[instance].request(b.peerId, 'echo', new Uint8Array(SIZE))
+        await a.services[instance].request(remote.peerId, 'echo', new Uint8Array(SIZE))
         idle.push(performance.now() - t)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
-      const { high, lows, loop } = await floodWithHigh(receiver, a, b, instance)
+      const { high, lows, loop, remoteLoop, perTurn } = await floodWithHigh(remote, a, instance)
       const f = floods[instance]
       f.idle.push(median(idle))
       f.p50.push(median(high))
@@ -352,6 +419,8 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
       f.lows.push(lows)
       f.n.push(high.length)
       f.loop.push(loop)
+      f.remoteLoop.push(remoteLoop)
+      f.perTurn.push(perTurn)
     }
   }
 
@@ -375,13 +444,14 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
       'p99 per trial': f.p99.map(v => fmt(v)).join(' / '),
       'low sent per trial': f.lows.join(' / '),
       'high received': f.n.join(' / '),
-      'event-loop delay p99 ms (median)': median(f.loop),
+      'event-loop delay p99 ms, A / B (median)': `${fmt(median(f.loop))} / ${fmt(median(f.remoteLoop))}`,
+      'B msgs per turn p50/p99/max (trial 1)': f.perTurn[0]?.join('/') ?? '',
       'target p99 <= 2x idle RTT': p99 <= 2 * idleRtt ? 'met' : 'NOT met'
     })
   }
   printTable(`${label}: high priority (one every 10 ms, 200) while a low flood saturates the link, ${FLOOD_TRIALS} trials each, interleaved`, floodRows)
 
-  results[label] = { raw, speedupStream, speedupLp, efficiency, lightDelta, floods }
+  results[label] = { receiver: RECEIVER, raw, speedupStream, speedupLp, efficiency, lightDelta, floods }
   await env.stop()
 }
 
@@ -401,18 +471,15 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
       connectionMonitor: { enabled: false },
       services: { batching: messageBatching({ compression }) }
     })
-    let got = 0
-    let done: () => void = () => {}
-    const all = new Promise<void>(resolve => { done = resolve })
-    env.b.services.batching.handle('json', () => { if (++got === n) { done() } })
-    await a.dial(multiaddr(`/ip4/127.0.0.1/tcp/${env.proxy.port}/p2p/${env.b.peerId}`))
-    const before = env.proxy.stats.bytesUp
+    await a.dial(env.conn.remoteAddr)
+    await env.remote.expect(n)
+    const before = await env.remote.bytesUp()
     const cpu = process.cpuUsage()
     const started = performance.now()
-    const mode: Mode = { name: 'json', window: WINDOW_BATCHING, send: async (data) => a.services.batching.send(env.b.peerId, 'json', data) }
+    const mode: Mode = { name: 'json', window: WINDOW_BATCHING, send: async (data) => a.services.batching.send(env.remote.peerId, 'json', data) }
     let i = 0
     await pump(mode, n, () => payloads[i++ % payloads.length])
-    await all
+    await env.remote.wait()
     const seconds = (performance.now() - started) / 1000
     const used = process.cpuUsage(cpu)
     const m = a.services.batching.getMetrics()
@@ -420,10 +487,10 @@ for (const [label, latency] of [['loopback', 0], ['25 ms each way', 25]] as cons
     rows.push({
       compression: compression === false ? 'off' : 'deflate level 6',
       'payload B/msg': payloadBytes / n,
-      'wire B/msg': (env.proxy.stats.bytesUp - before) / n,
+      'wire B/msg': (await env.remote.bytesUp() - before) / n,
       'records/frame bytes': m.bytesBeforeCompression === 0 ? 0 : m.bytesAfterCompression / m.bytesBeforeCompression,
       'msg/s': Math.round(n / seconds),
-      'CPU us/msg (whole process)': (used.user + used.system) / n
+      [RECEIVER === 'inline' ? 'CPU us/msg (whole process)' : 'CPU us/msg (A\'s process)']: (used.user + used.system) / n
     })
     await a.stop()
   }
@@ -436,37 +503,30 @@ if (failures.size > 0) {
   process.stdout.write(`\nfailed sends in the paced runs: ${JSON.stringify(Object.fromEntries(failures))}\n`)
 }
 results.failures = Object.fromEntries(failures)
-writeResults('batching-compare', results)
+writeResults(RECEIVER === 'inline' ? 'batching-compare-inline' : 'batching-compare', results)
 
-async function latencyRun (receiver: Receiver, mode: Mode, everyMs: number, perTick: number, ms: number): Promise<number[]> {
-  let sent = 0
-  let received = 0
-  receiver.reset()
-  let deadline = Infinity
-  const arrived = new Promise<void>(resolve => {
-    const check = setInterval(() => {
-      received = receiver.count
-      if ((sent > 0 && received >= sent) || Date.now() > deadline) { clearInterval(check); resolve() }
-    }, 5)
-  })
+async function latencyRun (remote: Remote, mode: Mode, everyMs: number, perTick: number, ms: number): Promise<number[]> {
+  await remote.expect(Infinity)
   const failedBefore = [...failures.values()].reduce((a, b) => a + b, 0)
-  sent = await paced(mode, everyMs, perTick, ms)
+  let sent = await paced(mode, everyMs, perTick, ms)
   // a failed send never arrives
   sent -= [...failures.values()].reduce((a, b) => a + b, 0) - failedBefore
   // late failures are not subtracted: stop waiting 30 s after the last send
-  deadline = Date.now() + 30_000
-  await arrived
-  return [...receiver.latencies]
+  const deadline = Date.now() + 30_000
+  while (await remote.count() < sent && Date.now() <= deadline) {
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+  return (await remote.take()).latencies
 }
 
-async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: Instance): Promise<{ high: number[], lows: number, loop: number }> {
-  receiver.reset()
-  // how long the one event loop (sender, receiver and proxy) is held, while the highs are sent: a floor under their latency
+async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, loop: number, remoteLoop: number, perTurn: number[] }> {
+  await remote.expect(Infinity)
+  // how long the sender's event loop is held while the highs are sent (inline: the one loop of sender, receiver and proxy)
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   const flood = { on: true }
   let lows = 0
   const service = a.services[instance]
-  const low: Mode = { name: 'low', window: WINDOW_BATCHING, send: async (data) => service.send(b.peerId, 'bench', data, { priority: 'low' }) }
+  const low: Mode = { name: 'low', window: WINDOW_BATCHING, send: async (data) => service.send(remote.peerId, 'bench', data, { priority: 'low' }) }
   const floodDone = (async () => {
     const gate = new Gate(low.window)
     while (flood.on) {
@@ -477,15 +537,20 @@ async function floodWithHigh (receiver: Receiver, a: Node, b: Node, instance: In
   })()
   await new Promise(resolve => setTimeout(resolve, 300))
   loopDelay.enable()
+  if (RECEIVER !== 'inline') { await remote.loopEnable() }
   for (let i = 0; i < 200; i++) {
-    void service.send(b.peerId, 'bench', message(true), { priority: 'high' })
+    void service.send(remote.peerId, 'bench', message(true), { priority: 'high' })
     await new Promise(resolve => setTimeout(resolve, 10))
   }
   loopDelay.disable()
+  const { loop: remoteLoop, perTurn } = RECEIVER !== 'inline' ? await remote.loopP99() : { loop: NaN, perTurn: [] }
   flood.on = false
   await floodDone
   const deadline = Date.now() + 30_000
   // every high and low arrived: the next trial starts on an empty path
-  while ((receiver.highLatencies.length < 200 || receiver.count < lows + 200) && Date.now() < deadline) { await new Promise(resolve => setTimeout(resolve, 20)) }
-  return { high: [...receiver.highLatencies], lows, loop: loopDelay.percentile(99) / 1e6 }
+  while (await remote.count() < lows + 200 && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  const got = await remote.take()
+  return { high: got.highLatencies, lows, loop: loopDelay.percentile(99) / 1e6, remoteLoop, perTurn }
 }

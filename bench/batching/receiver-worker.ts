@@ -1,0 +1,110 @@
+/**
+ * The receiving node B of `compare.ts` (and of `split-flood.ts`) in a
+ * process of its own (not a benchmark by itself), so that B, and the
+ * `@x/fault-proxy` in front of it, run on their own event loop as a remote
+ * peer would, not on the sender's. It answers the coordinator's commands
+ * over the IPC channel (see ../lib/worker-rpc.ts) and records each
+ * message's one-way latency from the sender's timestamp (both processes
+ * read the same clock: `performance.timeOrigin + performance.now()`).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import { FaultProxy } from '@x/fault-proxy'
+import { messageBatching } from '@x/message-batching'
+import { createLibp2p } from 'libp2p'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { serveWorker } from '../lib/worker-rpc.ts'
+
+export const PER_MSG = '/bench/msg/1.0.0'
+export const LP = '/bench/lp/1.0.0'
+export const NO_FLOW_PROTOCOL = '/x/batch-noflow/1.0.0'
+
+const now = (): number => performance.timeOrigin + performance.now()
+
+if (process.send != null) {
+  let count = 0
+  let latencies: number[] = []
+  let highLatencies: number[] = []
+  let target = Infinity
+  let reached: (() => void) | undefined
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+
+  /** Messages handed to the handlers in each turn of B's event loop (counted while \`loopEnable\` ... \`loopP99\`) */
+  let perTurn: number[] = []
+  let thisTurn = 0
+  let counting = false
+  const arrived = (data: Uint8Array): void => {
+    if (counting && thisTurn++ === 0) {
+      setImmediate(() => { perTurn.push(thisTurn); thisTurn = 0 })
+    }
+    const latency = now() - new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(0)
+    if (data[8] === 1) { highLatencies.push(latency) } else { latencies.push(latency) }
+    if (++count >= target && reached != null) { const r = reached; reached = undefined; r() }
+  }
+
+  const b = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ maxInboundStreams: 4096, maxOutboundStreams: 4096 })],
+    connectionMonitor: { enabled: false },
+    services: {
+      batching: messageBatching({ requestTimeout: 60_000, compression: false }),
+      batchingNoFlow: messageBatching({ requestTimeout: 60_000, compression: false, flowControl: false, protocol: NO_FLOW_PROTOCOL })
+    }
+  })
+  await b.handle(PER_MSG, (stream) => {
+    const data = new Uint8ArrayList()
+    stream.addEventListener('message', (evt) => { data.append(evt.data) })
+    stream.addEventListener('remoteCloseWrite', () => { arrived(data.subarray()); void stream.close() })
+  }, { maxInboundStreams: 4096 })
+  await b.handle(LP, (stream) => {
+    const buffer = new Uint8ArrayList()
+    stream.addEventListener('message', (evt) => {
+      buffer.append(evt.data)
+      while (buffer.byteLength > 0 && buffer.byteLength >= 1 + buffer.get(0)) {
+        const length = buffer.get(0)
+        arrived(buffer.subarray(1, 1 + length))
+        buffer.consume(1 + length)
+      }
+    })
+  })
+  for (const instance of ['batching', 'batchingNoFlow'] as const) {
+    b.services[instance].handle('bench', (data) => { arrived(data) })
+    b.services[instance].handle('json', (data) => { arrived(data) })
+    b.services[instance].handle('echo', (data) => data)
+  }
+  const port = Number(b.getMultiaddrs()[0].toString().match(/\/tcp\/(\d+)/)?.[1])
+  const proxy = new FaultProxy({ target: { port } })
+  await proxy.start()
+
+  serveWorker({
+    address: () => `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`,
+    setLatency: (ms: number) => { proxy.setLatency(ms) },
+    bytesUp: () => proxy.stats.bytesUp,
+    /** Forgets what arrived; with `n`, `wait` resolves once n more arrived */
+    reset: (n?: number) => {
+      count = 0; latencies = []; highLatencies = []; target = n ?? Infinity; reached = undefined
+      loop.reset()
+    },
+    wait: async () => {
+      if (count >= target) { return }
+      await new Promise<void>(resolve => { reached = resolve })
+    },
+    count: () => count,
+    /** What arrived since the last reset (latencies in ms) */
+    take: () => ({ count, latencies, highLatencies }),
+    loopEnable: () => { loop.reset(); loop.enable(); perTurn = []; counting = true },
+    /** B's event-loop delay p99 (ms) and messages handed over per turn (p50, p99, max) since \`loopEnable\` */
+    loopP99: () => {
+      loop.disable()
+      counting = false
+      perTurn.sort((x, y) => x - y)
+      const at = (p: number): number => perTurn[Math.min(perTurn.length - 1, Math.ceil(p / 100 * perTurn.length) - 1)] ?? 0
+      return { loop: loop.percentile(99) / 1e6, perTurn: [at(50), at(99), perTurn.at(-1) ?? 0] }
+    },
+    stop: async () => { await b.stop(); await proxy.stop() }
+  })
+}
