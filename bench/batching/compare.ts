@@ -98,7 +98,7 @@ interface Remote {
   bytesUp(): Promise<number>
   /** B's event-loop delay p99 (ms) and messages handed to handlers per turn of B's loop (p50, p99, max), from `loopEnable` to `loopP99` */
   loopEnable(): Promise<void>
-  loopP99(): Promise<{ loop: number, perTurn: number[] }>
+  loopP99(): Promise<{ loop: number, perTurn: number[], gc: number[] }>
   stop(): Promise<void>
 }
 
@@ -320,7 +320,7 @@ async function inlineRemote (latency: number): Promise<{ remote: Remote, address
     take: async () => ({ count: receiver.count, latencies: receiver.latencies, highLatencies: receiver.highLatencies }),
     bytesUp: async () => proxy.stats.bytesUp,
     loopEnable: async () => { loop.reset(); loop.enable() },
-    loopP99: async () => { loop.disable(); return { loop: loop.percentile(99) / 1e6, perTurn: [] } },
+    loopP99: async () => { loop.disable(); return { loop: loop.percentile(99) / 1e6, perTurn: [], gc: [] } },
     stop: async () => { await b.stop(); await proxy.stop() }
   }
   return { remote, address: `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}` }
@@ -398,9 +398,9 @@ for (const latency of LINKS) {
   const lightDelta = median(batched.light) - median(lpStream.light)
 
   // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved
-  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[], loop: number[], remoteLoop: number[], perTurn: number[][] }> = {
-    batching: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [] },
-    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [] }
+  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[], loop: number[], remoteLoop: number[], perTurn: number[][], gc: number[][] }> = {
+    batching: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] },
+    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] }
   }
   for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
     for (const instance of (trial % 2 === 0 ? ['batching', 'batchingNoFlow'] : ['batchingNoFlow', 'batching']) as Instance[]) {
@@ -411,7 +411,7 @@ for (const latency of LINKS) {
         idle.push(performance.now() - t)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
-      const { high, lows, loop, remoteLoop, perTurn } = await floodWithHigh(remote, a, instance)
+      const { high, lows, loop, remoteLoop, perTurn, gc } = await floodWithHigh(remote, a, instance)
       const f = floods[instance]
       f.idle.push(median(idle))
       f.p50.push(median(high))
@@ -421,6 +421,7 @@ for (const latency of LINKS) {
       f.loop.push(loop)
       f.remoteLoop.push(remoteLoop)
       f.perTurn.push(perTurn)
+      f.gc.push(gc)
     }
   }
 
@@ -446,6 +447,7 @@ for (const latency of LINKS) {
       'high received': f.n.join(' / '),
       'event-loop delay p99 ms, A / B (median)': `${fmt(median(f.loop))} / ${fmt(median(f.remoteLoop))}`,
       'B msgs per turn p50/p99/max (trial 1)': f.perTurn[0]?.join('/') ?? '',
+      'B GCs, longest ms (trial 1)': f.gc[0]?.length === 2 ? `${f.gc[0][0]}, ${fmt(f.gc[0][1])}` : '',
       'target p99 <= 2x idle RTT': p99 <= 2 * idleRtt ? 'met' : 'NOT met'
     })
   }
@@ -519,7 +521,7 @@ async function latencyRun (remote: Remote, mode: Mode, everyMs: number, perTick:
   return (await remote.take()).latencies
 }
 
-async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, loop: number, remoteLoop: number, perTurn: number[] }> {
+async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, loop: number, remoteLoop: number, perTurn: number[], gc: number[] }> {
   await remote.expect(Infinity)
   // how long the sender's event loop is held while the highs are sent (inline: the one loop of sender, receiver and proxy)
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
@@ -543,7 +545,7 @@ async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Prom
     await new Promise(resolve => setTimeout(resolve, 10))
   }
   loopDelay.disable()
-  const { loop: remoteLoop, perTurn } = RECEIVER !== 'inline' ? await remote.loopP99() : { loop: NaN, perTurn: [] }
+  const { loop: remoteLoop, perTurn, gc } = RECEIVER !== 'inline' ? await remote.loopP99() : { loop: NaN, perTurn: [], gc: [] }
   flood.on = false
   await floodDone
   const deadline = Date.now() + 30_000
@@ -552,5 +554,5 @@ async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Prom
     await new Promise(resolve => setTimeout(resolve, 20))
   }
   const got = await remote.take()
-  return { high: got.highLatencies, lows, loop: loopDelay.percentile(99) / 1e6, remoteLoop, perTurn }
+  return { high: got.highLatencies, lows, loop: loopDelay.percentile(99) / 1e6, remoteLoop, perTurn, gc }
 }

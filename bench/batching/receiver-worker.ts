@@ -7,7 +7,7 @@
  * message's one-way latency from the sender's timestamp (both processes
  * read the same clock: `performance.timeOrigin + performance.now()`).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
@@ -35,6 +35,14 @@ if (process.send != null) {
   let perTurn: number[] = []
   let thisTurn = 0
   let counting = false
+  /** Garbage collections meanwhile: their durations, ms */
+  let gcs: number[] = []
+  const gcObserver = new PerformanceObserver(list => {
+    if (counting) {
+      for (const entry of list.getEntries()) { gcs.push(entry.duration) }
+    }
+  })
+  gcObserver.observe({ entryTypes: ['gc'] })
   const arrived = (data: Uint8Array): void => {
     if (counting && thisTurn++ === 0) {
       setImmediate(() => { perTurn.push(thisTurn); thisTurn = 0 })
@@ -96,15 +104,15 @@ if (process.send != null) {
     count: () => count,
     /** What arrived since the last reset (latencies in ms) */
     take: () => ({ count, latencies, highLatencies }),
-    loopEnable: () => { loop.reset(); loop.enable(); perTurn = []; counting = true },
-    /** B's event-loop delay p99 (ms) and messages handed over per turn (p50, p99, max) since \`loopEnable\` */
+    loopEnable: () => { loop.reset(); loop.enable(); perTurn = []; gcs = []; counting = true },
+    /** B's event-loop delay p99 (ms), messages handed over per turn (p50, p99, max) and garbage collections (count, longest ms) since \`loopEnable\` */
     loopP99: () => {
       loop.disable()
       counting = false
       perTurn.sort((x, y) => x - y)
       const at = (p: number): number => perTurn[Math.min(perTurn.length - 1, Math.ceil(p / 100 * perTurn.length) - 1)] ?? 0
-      return { loop: loop.percentile(99) / 1e6, perTurn: [at(50), at(99), perTurn.at(-1) ?? 0] }
+      return { loop: loop.percentile(99) / 1e6, perTurn: [at(50), at(99), perTurn.at(-1) ?? 0], gc: [gcs.length, Math.max(0, ...gcs)] }
     },
-    stop: async () => { await b.stop(); await proxy.stop() }
+    stop: async () => { gcObserver.disconnect(); await b.stop(); await proxy.stop() }
   })
 }
