@@ -22,11 +22,16 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildGoPeer, goMissingReason, requireOrSkip } from '@x/interop'
 import { expect } from 'aegir/chai'
+import { DRAIN_WAIT } from '../soak/lib/memory.ts'
 
 const SOAK = join(dirname(fileURLToPath(import.meta.url)), '..', 'soak', 'soak.ts')
 const MINUTES = 2
-/** The soak ends by itself within MINUTES plus 30 s to settle, 10 s of grace and its stop; it is stopped (SIGTERM) after this */
-const STOP_AFTER = 2 * MINUTES * 60_000
+/**
+ * The soak ends by itself within MINUTES plus 30 s to settle, 10 s of grace,
+ * at most `DRAIN_WAIT` for memory to drain and its stop; it is stopped
+ * (SIGTERM) after this
+ */
+const STOP_AFTER = MINUTES * 60_000 + 30_000 + 10_000 + DRAIN_WAIT + 90_000
 /** ... and killed if even that does not end it */
 const KILL_AFTER = STOP_AFTER + 60_000
 
