@@ -37,6 +37,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeHeapSnapshot } from 'node:v8'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BULK_PROTOCOL, BULK_RATE, ECHO_PROTOCOL } from '@x/demo/dist/src/node.js'
 // the demo's swarm, built (a private workspace without an exports map)
@@ -195,6 +196,17 @@ function watchFaultCycle (): void {
   }, PHASE_POLL))
 }
 
+/** Diagnosis (`--heap-snapshots`): a heap snapshot after a full gc, to compare what the heap holds at two times */
+function heapSnapshot (name: string): void {
+  if (options.heapSnapshots == null) {
+    return
+  }
+
+  mkdirSync(options.heapSnapshots, { recursive: true });
+  (globalThis as { gc?(): void }).gc?.()
+  say(`heap snapshot ${writeHeapSnapshot(join(options.heapSnapshots, `${name}.heapsnapshot`))}`)
+}
+
 function goLeftBehind (): { live: number, leftBehind: number } {
   const children = childProcesses('go-peer')
   return { live: fleet.livePids().filter(pid => children.includes(pid)).length, leftBehind: fleet.leftBehind(children) }
@@ -331,6 +343,7 @@ async function main (): Promise<number> {
   }
 
   // the soak's own records sit in the same heap: counted with each sample, to tell their growth from the swarm's
+  timers.push(setTimeout(() => { heapSnapshot('baseline') }, startedAt + baselineEnd - Date.now()))
   timers.push(setInterval(() => { samples.push({ ...sampleResources(), connections: connectionCounts(), records: { connections: ledger?.connections.size ?? 0, faults: ledger?.faults.length ?? 0, losses: losses.length, samples: samples.length } }) }, options.sampleInterval))
   process.stdout.write(`${HEADER}\n`)
   /** When the last minute ended (each is checked DEATH_GRACE after its end, by its own timer) */
@@ -388,6 +401,7 @@ async function main (): Promise<number> {
     fleet.peers.forEach(p => { fleet.resume(p.index) })
     say('drain: load, faults and busy processes stopped; waiting for array buffers and heap to come back')
     drain = await awaitDrain(samples.filter(s => s.t - startedAt >= schedule.warmup && s.t - startedAt < baselineEnd), sampleResources)
+    heapSnapshot('drained')
     say(`drain: array buffers ${(drain.arrayBuffers * 100).toFixed(1)}% over the baseline floor, heap ${(drain.heap * 100).toFixed(1)}% over the baseline, after ${(drain.waited / 1000).toFixed(0)} s${drain.passed ? '' : `: FAILED: ${drain.failed.join('; ')}`}`)
   }
 

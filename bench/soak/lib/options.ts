@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- soak [--minutes 30] [--go 2] [--nodes 4] [--cores N] [--sample 10] [--out bench/results/soak.json]`
+ * `npm run bench -- soak [--minutes 30] [--go 2] [--nodes 4] [--cores N] [--sample 10] [--out bench/results/soak.json] [--heap-snapshots DIR]`
  */
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,12 @@ export interface SoakOptions {
   /** ms between checks (one row of the table) */
   checkInterval: number
   out: string
+  /**
+   * Diagnosis only: a directory to write heap snapshots to, at the end of the
+   * baseline window and after the drain (each blocks the event loop for
+   * seconds: that minute's lag and losses are not comparable)
+   */
+  heapSnapshots?: string
 }
 
 export class InvalidSoakOptionError extends Error {
@@ -49,7 +55,8 @@ export function parseSoakOptions (argv: string[], resultsDir: string): SoakOptio
       nodes: { type: 'string' },
       cores: { type: 'string' },
       sample: { type: 'string' },
-      out: { type: 'string' }
+      out: { type: 'string' },
+      'heap-snapshots': { type: 'string' }
     },
     strict: true
   })
@@ -62,6 +69,7 @@ export function parseSoakOptions (argv: string[], resultsDir: string): SoakOptio
     cores: Math.round(positive('cores', values.cores, availableParallelism(), 0)),
     sampleInterval: Math.round(positive('sample', values.sample, 10, 1) * 1000),
     checkInterval: 60_000,
-    out: values.out ?? join(resultsDir, 'soak.json')
+    out: values.out ?? join(resultsDir, 'soak.json'),
+    heapSnapshots: values['heap-snapshots']
   }
 }
