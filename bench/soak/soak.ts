@@ -196,7 +196,11 @@ function watchFaultCycle (): void {
   }, PHASE_POLL))
 }
 
-/** Diagnosis (`--heap-snapshots`): a heap snapshot after a full gc, to compare what the heap holds at two times */
+/**
+ * Diagnosis (`--heap-snapshots`): a heap snapshot after a full gc, once the
+ * drain is judged (it blocks the event loop for seconds, which no check may
+ * see); the drained heaps of a long and a short run show what grows with time
+ */
 function heapSnapshot (name: string): void {
   if (options.heapSnapshots == null) {
     return
@@ -343,7 +347,6 @@ async function main (): Promise<number> {
   }
 
   // the soak's own records sit in the same heap: counted with each sample, to tell their growth from the swarm's
-  timers.push(setTimeout(() => { heapSnapshot('baseline') }, startedAt + baselineEnd - Date.now()))
   timers.push(setInterval(() => { samples.push({ ...sampleResources(), connections: connectionCounts(), records: { connections: ledger?.connections.size ?? 0, faults: ledger?.faults.length ?? 0, losses: losses.length, samples: samples.length } }) }, options.sampleInterval))
   process.stdout.write(`${HEADER}\n`)
   /** When the last minute ended (each is checked DEATH_GRACE after its end, by its own timer) */

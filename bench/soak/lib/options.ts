@@ -20,9 +20,8 @@ export interface SoakOptions {
   checkInterval: number
   out: string
   /**
-   * Diagnosis only: a directory to write heap snapshots to, at the end of the
-   * baseline window and after the drain (each blocks the event loop for
-   * seconds: that minute's lag and losses are not comparable)
+   * Diagnosis: a directory to write a heap snapshot to after the drain (the
+   * drained heaps of a long and a short run show what grows with time)
    */
   heapSnapshots?: string
 }
