@@ -4,7 +4,9 @@
  * lines (timestamped by `debug`) merged with the go peers' events (connection
  * open, identify done, StartHolePunch, EndHolePunch), in ms from the connect
  * command. Where the time goes in `packages/hole-punching/README.md` comes
- * from it.
+ * from it. After the runs it prints the median time of each step per pair
+ * (ms from the connect command; steps a run did not log are left out of
+ * that step's median).
  *
  * Run as root: `node interop/lab/hole-punching-timeline.ts [runs]` (wrap in
  * `flock /tmp/x-lab.lock`). `TIMELINE_DEBUG` replaces the js node's `DEBUG`
@@ -15,7 +17,7 @@ import type { PeerProcess } from '../src/index.ts'
 
 const RUNS = Number(process.argv[2] ?? 1)
 // the js peer inherits the environment
-process.env.DEBUG = process.env.TIMELINE_DEBUG ?? 'x:hole-punching*,libp2p:identify*,libp2p:upgrader*,libp2p:circuit-relay:transport*'
+process.env.DEBUG = process.env.TIMELINE_DEBUG ?? 'x:hole-punching*,x:hole-punching:trace,-x:hole-punching:socket*:trace,libp2p:identify*,-libp2p:identify:trace,libp2p:upgrader*,-libp2p:upgrader:trace,libp2p:circuit-relay:transport*,-libp2p:circuit-relay:transport:trace'
 
 type Line = [number, string]
 
@@ -33,18 +35,66 @@ function goLines (events: Array<Record<string, any>>, tag: string): Line[] {
   return events.filter(e => e.ts != null && !['addrs', 'ping'].includes(String(e.type))).map(e => [Number(e.ts), `${tag} ${JSON.stringify(e)}`])
 }
 
+/** A step of a hole punch: its name and the line that marks it (the nth such line, first by default) */
+type Step = [string, RegExp, number?]
+
+// go-b is the go initiator in go <-> go; the peer's first connection is the relayed one
+const GO_STEPS: Step[] = [
+  ['relayed connection open (go)', /^go(-b)? .*"event":"open"/],
+  ['identify of the peer done (go)', /^go(-b)? .*"agentVersion"/],
+  ['StartHolePunch (go)', /^go(-b)? .*"StartHolePunch"/],
+  ['direct connection open (go)', /^go(-b)? .*"event":"open"/, 2],
+  ['EndHolePunch (go)', /^go(-b)? .*"EndHolePunch"/]
+]
+const JS_STEPS: Step[] = [
+  ['relayed connection open (js)', /^js libp2p:identify run identify on new connection .*p2p-circuit/],
+  ['exchange stream requested (js)', /^js x:hole-punching opening the exchange/],
+  ['exchange stream open (js)', /^js x:hole-punching:trace exchange stream open/],
+  ['CONNECT sent (js)', /^js x:hole-punching:trace CONNECT sent/],
+  ['CONNECT received (js)', /^js x:hole-punching:trace CONNECT from the initiator/],
+  ['CONNECT answered (js)', /^js x:hole-punching:trace CONNECT answered/],
+  ['SYNC sent (js)', /^js x:hole-punching SYNC sent/],
+  ['SYNC received (js)', /^js x:hole-punching SYNC from/],
+  ['dial from the port (js)', /^js x:hole-punching punching/],
+  ['socket connected, noise starts (js)', /^js x:hole-punching:socket.* encrypting/],
+  ['upgraded (js)', /^js x:hole-punching:socket.* successfully upgraded/],
+  ['outcome (js)', /^js x:hole-punching \w+ attempt \d+ with/]
+]
+const steps: Record<string, Record<string, number[]>> = {}
+
 function print (title: string, t0: number, lines: Line[]): void {
   process.stdout.write(`\n=== ${title}\n`)
-  for (const [ts, text] of lines.filter(([ts]) => ts >= t0).sort((a, b) => a[0] - b[0])) {
+  const sorted = lines.filter(([ts]) => ts >= t0).sort((a, b) => a[0] - b[0])
+  for (const [ts, text] of sorted) {
     process.stdout.write(`${String(ts - t0).padStart(6)} ${text.slice(0, 240)}\n`)
+  }
+  const pair = (steps[title] ??= {})
+  for (const [name, pattern, nth = 1] of [...GO_STEPS, ...JS_STEPS]) {
+    const hit = sorted.filter(([, text]) => pattern.test(text))[nth - 1]
+    if (hit != null) { (pair[name] ??= []).push(hit[0] - t0) }
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+function summary (): void {
+  for (const [title, pair] of Object.entries(steps)) {
+    process.stdout.write(`\n--- ${title}: median ms from the connect command (runs that logged the step)\n`)
+    for (const [name, xs] of Object.entries(pair).sort((a, b) => median(a[1]) - median(b[1]))) {
+      process.stdout.write(`${median(xs).toFixed(1).padStart(7)}  ${name} (${xs.length})\n`)
+    }
   }
 }
 
 async function circuitOf (go: PeerProcess): Promise<string> {
-  const { addrs } = await go.command<{ addrs: string[] }>('addrs')
-  const circuit = addrs.find(a => a.includes('/p2p-circuit'))
-  if (circuit == null) { throw new Error('go has no circuit address') }
-  return circuit.includes(`/p2p/${go.peerId}`) ? circuit : `${circuit}/p2p/${go.peerId}`
+  return until('a circuit address of go', async () => {
+    const { addrs } = await go.command<{ addrs: string[] }>('addrs')
+    const circuit = addrs.find(a => a.includes('/p2p-circuit'))
+    return circuit == null ? undefined : circuit.includes(`/p2p/${go.peerId}`) ? circuit : `${circuit}/p2p/${go.peerId}`
+  }, 30_000)
 }
 
 const missing = labMissingReason()
@@ -103,5 +153,6 @@ try {
   await js.stop()
 } finally {
   await lab.down()
+  summary()
 }
 process.exit(0)
