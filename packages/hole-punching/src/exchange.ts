@@ -4,11 +4,12 @@
  * the peer's CONNECT reply (the RTT), then sends SYNC; the receiver answers
  * CONNECT with its addresses and waits for SYNC.
  */
-import { pbStream } from '@libp2p/utils'
+import { lpStream, pbStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_CONNECT_ADDRS, MAX_DIALLED_ADDRS, MAX_MESSAGE_SIZE } from './constants.ts'
 import { NoDialableAddressError, UnexpectedMessageError } from './errors.ts'
 import { ipv4Tcp, isPublicIPv4 } from './observed.ts'
+import { proposal, readAcceptance } from './optimistic-stream.ts'
 import { HolePunch } from './pb/message.ts'
 import type { HostPort } from './punch.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
@@ -48,36 +49,74 @@ export function dialableAddrs (raw: Uint8Array[], accept: (ip: string) => boolea
   return out
 }
 
+/** The exchange's options: `trace` is told each message sent or read (the lab timeline logs them) */
+export interface ExchangeOptions extends AbortOptions {
+  trace?(step: string): void
+}
+
+/** The initiator's: `propose` names the protocol to negotiate optimistically, in the CONNECT's write (see optimistic-stream.ts) */
+export interface InitiateOptions extends ExchangeOptions {
+  propose?: string
+}
+
 export interface InitiatorResult {
   addrs: HostPort[]
   rtt: number
 }
 
-/** Initiator: CONNECT, read the peer's CONNECT (timing it), SYNC */
-export async function initiate (stream: Stream, ownAddrs: Multiaddr[], accept: (ip: string) => boolean, now: () => number, options: AbortOptions): Promise<InitiatorResult> {
-  const pb = pbStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).pb(HolePunch)
-  const start = now()
-  await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: ownAddrs.map(a => a.bytes) }, options)
-  const connect = await pb.read(options)
-  const rtt = now() - start
-
-  if (connect.type !== HolePunch.Type.CONNECT) {
-    throw new UnexpectedMessageError(`expected CONNECT, got ${connect.type}`)
+/**
+ * Initiator: CONNECT, read the peer's CONNECT (timing it), SYNC. With
+ * `propose`, the multistream-select proposal goes out in the CONNECT's write
+ * and the peer's acceptance is read first (`UnsupportedProtocolError` on `na`).
+ *
+ * The RTT runs to the moment the first bytes of the answer reach the stream
+ * (its first `message` event), as go's reader sees them, not to when our
+ * reader gets to run: on a busy node that came 2-8 ms later, which the
+ * RTT / 2 wait before the dial then took in half again.
+ */
+export async function initiate (stream: Stream, ownAddrs: Multiaddr[], accept: (ip: string) => boolean, now: () => number, options: InitiateOptions): Promise<InitiatorResult> {
+  const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
+  const negotiation = options.propose != null ? proposal(options.propose) : []
+  let answeredAt: number | undefined
+  const onAnswer = (): void => {
+    answeredAt ??= now()
   }
+  stream.addEventListener('message', onAnswer)
 
-  const addrs = dialableAddrs(connect.ObsAddrs, accept)
-  await pb.write({ type: HolePunch.Type.SYNC, ObsAddrs: [] }, options)
+  try {
+    const start = now()
+    await lp.writeV([...negotiation, HolePunch.encode({ type: HolePunch.Type.CONNECT, ObsAddrs: ownAddrs.map(a => a.bytes) })], options)
+    options.trace?.('CONNECT sent')
 
-  return { addrs, rtt }
+    if (options.propose != null) {
+      await readAcceptance(lp, options.propose, options)
+    }
+
+    const connect = HolePunch.decode(await lp.read(options))
+    const rtt = (answeredAt ?? now()) - start
+    options.trace?.('CONNECT answered')
+
+    if (connect.type !== HolePunch.Type.CONNECT) {
+      throw new UnexpectedMessageError(`expected CONNECT, got ${connect.type}`)
+    }
+
+    const addrs = dialableAddrs(connect.ObsAddrs, accept)
+    await lp.write(HolePunch.encode({ type: HolePunch.Type.SYNC, ObsAddrs: [] }), options)
+
+    return { addrs, rtt }
+  } finally {
+    stream.removeEventListener('message', onAnswer)
+  }
 }
 
 /**
  * Receiver: read CONNECT, answer with the addresses `ownAddrs()` gives once
  * the CONNECT was read (it may pick a port then), wait for SYNC
  */
-export async function receive (stream: Stream, ownAddrs: () => Promise<Multiaddr[]>, accept: (ip: string) => boolean, options: AbortOptions): Promise<HostPort[]> {
+export async function receive (stream: Stream, ownAddrs: () => Promise<Multiaddr[]>, accept: (ip: string) => boolean, options: ExchangeOptions): Promise<HostPort[]> {
   const pb = pbStream(stream, { maxDataLength: MAX_MESSAGE_SIZE }).pb(HolePunch)
   const connect = await pb.read(options)
+  options.trace?.('CONNECT from the initiator')
 
   if (connect.type !== HolePunch.Type.CONNECT) {
     throw new UnexpectedMessageError(`expected CONNECT, got ${connect.type}`)
@@ -85,6 +124,7 @@ export async function receive (stream: Stream, ownAddrs: () => Promise<Multiaddr
 
   const addrs = dialableAddrs(connect.ObsAddrs, accept)
   await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: (await ownAddrs()).map(a => a.bytes) }, options)
+  options.trace?.('CONNECT answered')
   const sync = await pb.read(options)
 
   if (sync.type !== HolePunch.Type.SYNC) {

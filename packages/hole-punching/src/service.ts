@@ -12,8 +12,10 @@ import { NoDialableAddressError, NoPublicAddressError, PunchFailedError, TooMany
 import { initiate, receive } from './exchange.ts'
 import { HolePunchMetrics } from './metrics.ts'
 import { ObservedAddresses, isPublicIPv4, isUnicastIPv4, observerKey } from './observed.ts'
+import { openUnnegotiated } from './optimistic-stream.ts'
 import { connectFrom, pickLocalPort } from './punch.ts'
 import { SocketConnection } from './socket-conn.ts'
+import type { InitiatorResult } from './exchange.ts'
 import type { HolePunching, HolePunchingComponents, HolePunchingInit, HolePunchOutcome, HolePunchingMetrics, HolePunchRole } from './index.ts'
 import type { HostPort } from './punch.ts'
 import type { AbortOptions, Connection, IdentifyResult, Logger, PeerId, PeerUpdate, Startable, Stream } from '@libp2p/interface'
@@ -130,6 +132,11 @@ export class HolePunchingService implements HolePunching, Startable {
 
   getOutcomes (): HolePunchOutcome[] {
     return this.metrics.outcomes()
+  }
+
+  /** Each DCUtR message, at trace level (`x:hole-punching:trace`) */
+  private readonly trace = (step: string): void => {
+    this.log.trace(step)
   }
 
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
@@ -266,17 +273,28 @@ export class HolePunchingService implements HolePunching, Startable {
           const own = this.ownAddr({ signal: exchangeSignal })
           own.catch(() => {})
           this.log('opening the exchange with %p', peer)
-          stream = await this.openStream(relayed, giveUpAt, exchangeSignal)
+          const opened = await this.openExchange(relayed, giveUpAt, exchangeSignal)
 
-          if (stream == null) {
+          if (opened == null) {
             refused = true
             continue
           }
 
+          stream = opened.stream
+          this.log.trace('exchange stream open to %p', peer)
           const { addr, port } = await own
 
           attempt++
-          const { addrs, rtt } = await initiate(stream, [addr], this.accept, () => Date.now(), { signal: exchangeSignal })
+          const result = await this.exchange(stream, addr, opened.propose, giveUpAt, exchangeSignal)
+
+          if (result == null) {
+            // not an attempt: the peer does not handle DCUtR yet
+            attempt--
+            refused = true
+            continue
+          }
+
+          const { addrs, rtt } = result
           exchanged = true
           this.log('SYNC sent to %p, CONNECT answered in %d ms', peer, rtt)
           // SYNC is on its way: it reaches the peer (who dials at once) in about rtt / 2
@@ -313,10 +331,36 @@ export class HolePunchingService implements HolePunching, Startable {
     }
   }
 
-  /** The exchange's stream, or undefined when the peer refuses the protocol before `giveUpAt` (try again later) */
-  private async openStream (relayed: Connection, giveUpAt: number, signal: AbortSignal): Promise<Stream | undefined> {
+  /** The initiator's CONNECT and SYNC; undefined when the peer answered the optimistic proposal with `na` before `giveUpAt` */
+  private async exchange (stream: Stream, addr: Multiaddr, propose: string | undefined, giveUpAt: number, signal: AbortSignal): Promise<InitiatorResult | undefined> {
     try {
-      return await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal })
+      return await initiate(stream, [addr], this.accept, () => Date.now(), { signal, trace: this.trace, propose })
+    } catch (err: any) {
+      if (err?.name === 'UnsupportedProtocolError' && Date.now() < giveUpAt && !this.shutdown.signal.aborted) {
+        this.log('the peer refused DCUtR on stream %s', stream.id)
+        return undefined
+      }
+
+      throw err
+    }
+  }
+
+  /**
+   * The exchange's stream: opened optimistically (the multistream-select
+   * proposal goes out with the CONNECT, `propose`), or negotiated by
+   * `newStream` when the connection exposes no muxer; undefined when the
+   * peer refuses the protocol before `giveUpAt` (try again later)
+   */
+  private async openExchange (relayed: Connection, giveUpAt: number, signal: AbortSignal): Promise<{ stream: Stream, propose?: string } | undefined> {
+    const optimistic = await openUnnegotiated(relayed, c.PROTOCOL, this.components.registrar, { signal })
+
+    if (optimistic != null) {
+      this.components.metrics?.trackProtocolStream(optimistic)
+      return { stream: optimistic, propose: c.PROTOCOL }
+    }
+
+    try {
+      return { stream: await relayed.newStream(c.PROTOCOL, { runOnLimitedConnection: true, signal }) }
     } catch (err: any) {
       if (err?.name === 'UnsupportedProtocolError' && Date.now() < giveUpAt) {
         this.log('%p does not speak DCUtR yet', relayed.remotePeer)
@@ -357,7 +401,7 @@ export class HolePunchingService implements HolePunching, Startable {
         port = picked.port
         advertised = picked.addr
         return [picked.addr]
-      }, this.accept, { signal: exchangeSignal })
+      }, this.accept, { signal: exchangeSignal, trace: this.trace })
       exchanged = true
       this.log('SYNC from %p', peer)
       // done with the stream (go closes its end too): free the peer's stream

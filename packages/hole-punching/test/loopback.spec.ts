@@ -17,6 +17,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import { holePunching, PROTOCOL } from '../src/index.ts'
+import { muxerOf } from '../src/optimistic-stream.ts'
 import { HolePunch } from '../src/pb/message.ts'
 import { SocketConnection } from '../src/socket-conn.ts'
 import type { HolePunching, HolePunchOutcome } from '../src/index.ts'
@@ -140,6 +141,11 @@ describe('hole punching on loopback', function () {
     const outcome = await waitFor(() => outcomes.find(o => o.success || o.error != null))
 
     expect(outcome, JSON.stringify(outcome)).to.include({ success: true, role: 'initiator', attempt: 1 })
+    // the optimistic exchange needs the muxer libp2p's Connection holds but does
+    // not declare: if a libp2p release drops it, the service falls back to
+    // newStream (one relay round trip slower) and this fails
+    const relayedOnJ = j.getConnections(r.peerId).find(circuitOnly)
+    expect(relayedOnJ != null && muxerOf(relayedOnJ) != null, 'libp2p connections expose connection.muxer.createStream').to.equal(true)
     expect(seen.acceptedFrom).to.equal(seen.advertisedPort)
     // when it dials (rtt / 2 after SYNC) is checked on a fake clock in timing.spec.ts
     const direct = j.getConnections(r.peerId).find(c => !circuitOnly(c))

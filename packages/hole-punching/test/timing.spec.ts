@@ -231,6 +231,47 @@ describe('hole punching service: timing', () => {
     expect(outcomes[0]).to.include({ success: true, role: 'initiator', attempt: 1 })
   })
 
+  it('initiator: times the RTT to the arrival of the peer\'s CONNECT, not to when its reader gets to run (fake clock)', async () => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const dialled: number[] = []
+    let syncAt = -1
+    await start({
+      pickLocalPort: async () => 40_001,
+      connectFrom: async (addrs) => {
+        dialled.push(Date.now())
+        return { socket: new Socket(), addr: addrs[0] }
+      }
+    }, { upgradeOutbound: async () => ({}) })
+    await observe()
+
+    events.safeDispatchEvent('connection:open', {
+      detail: relayed(async () => {
+        const [ours, theirs] = await streamPair()
+        // the node is busy when the answer arrives: 10 ms pass before anything
+        // queued after the arrival (the service's reader) runs
+        ours.addEventListener('message', () => { queueMicrotask(() => { clock?.tick(10) }) }, { once: true })
+        const pb = pbStream(theirs).pb(HolePunch)
+        void (async () => {
+          await pb.read()
+          clock?.tick(40)
+          await pb.write({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr('/ip4/17.0.0.1/tcp/4102').bytes] })
+          await pb.read()
+          syncAt = Date.now()
+        })().catch(() => {})
+        return ours
+      })
+    })
+
+    await until(() => syncAt >= 0)
+    // the RTT is 40 ms, not 50: the dial comes 20 ms after SYNC
+    await clock.tickAsync(19)
+    await settle()
+    expect(dialled).to.deep.equal([])
+    await clock.tickAsync(1)
+    await until(() => outcomes.length === 1)
+    expect(dialled).to.deep.equal([syncAt + 20])
+  })
+
   it('initiator: gives up on a peer that never speaks DCUtR after PROTOCOL_WAIT, retrying every PROTOCOL_RECHECK until then (fake clock)', async () => {
     clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     let opened = 0
