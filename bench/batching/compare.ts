@@ -90,8 +90,8 @@ const failures = new Map<string, number>()
 /** B's side: every arrival, whatever the mode, and the proxy's byte count; in this process or in B's own */
 interface Remote {
   peerId: PeerId
-  /** Forgets what arrived; `wait()` then resolves once n arrived */
-  expect(n: number): Promise<void>
+  /** Forgets what arrived; `wait()` then resolves once n arrived; `keepLows: false` counts messages other than `high` without keeping their latencies */
+  expect(n: number, keepLows?: boolean): Promise<void>
   wait(): Promise<void>
   count(): Promise<number>
   take(): Promise<{ count: number, latencies: number[], highLatencies: number[] }>
@@ -107,6 +107,7 @@ class Receiver {
   count = 0
   latencies: number[] = []
   highLatencies: number[] = []
+  private keepLows = true
   private target = Infinity
   private done: () => void = () => {}
   private reached = Promise.resolve()
@@ -116,13 +117,14 @@ class Receiver {
     const latency = now() - view.getFloat64(0)
     if (data[8] === 1) {
       this.highLatencies.push(latency)
-    } else {
+    } else if (this.keepLows) {
       this.latencies.push(latency)
     }
     if (++this.count >= this.target) { this.done() }
   }
 
-  reset (n = Infinity): void {
+  reset (n = Infinity, keepLows = true): void {
+    this.keepLows = keepLows
     this.count = 0
     this.latencies = []
     this.highLatencies = []
@@ -267,7 +269,7 @@ async function processRemote (latency: number): Promise<{ remote: Remote, addres
   await worker.call('setLatency', latency)
   const remote: Remote = {
     peerId: peerIdFromString(address.split('/p2p/')[1]),
-    expect: async (n) => worker.call('reset', n),
+    expect: async (n, keepLows = true) => worker.call('reset', { n: Number.isFinite(n) ? n : null, keepLows }),
     wait: async () => worker.call('wait'),
     count: async () => worker.call('count'),
     take: async () => worker.call('take'),
@@ -314,7 +316,7 @@ async function inlineRemote (latency: number): Promise<{ remote: Remote, address
   const loop = monitorEventLoopDelay({ resolution: 1 })
   const remote: Remote = {
     peerId: b.peerId,
-    expect: async (n) => { receiver.reset(n) },
+    expect: async (n, keepLows = true) => { receiver.reset(n, keepLows) },
     wait: async () => receiver.wait(),
     count: async () => receiver.count,
     take: async () => ({ count: receiver.count, latencies: receiver.latencies, highLatencies: receiver.highLatencies }),
@@ -447,7 +449,7 @@ for (const latency of LINKS) {
       'high received': f.n.join(' / '),
       'event-loop delay p99 ms, A / B (median)': `${fmt(median(f.loop))} / ${fmt(median(f.remoteLoop))}`,
       'B msgs per turn p50/p99/max (trial 1)': f.perTurn[0]?.join('/') ?? '',
-      'B GCs, longest ms (trial 1)': f.gc[0]?.length === 2 ? `${f.gc[0][0]}, ${fmt(f.gc[0][1])}` : '',
+      'B GCs, longest ms; major, longest (trial 1)': f.gc[0]?.length === 4 ? `${f.gc[0][0]}, ${fmt(f.gc[0][1])}; ${f.gc[0][2]}, ${fmt(f.gc[0][3])}` : '',
       'target p99 <= 2x idle RTT': p99 <= 2 * idleRtt ? 'met' : 'NOT met'
     })
   }
@@ -522,7 +524,7 @@ async function latencyRun (remote: Remote, mode: Mode, everyMs: number, perTick:
 }
 
 async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, loop: number, remoteLoop: number, perTurn: number[], gc: number[] }> {
-  await remote.expect(Infinity)
+  await remote.expect(Infinity, false)
   // how long the sender's event loop is held while the highs are sent (inline: the one loop of sender, receiver and proxy)
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   const flood = { on: true }

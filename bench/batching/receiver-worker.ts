@@ -7,7 +7,7 @@
  * message's one-way latency from the sender's timestamp (both processes
  * read the same clock: `performance.timeOrigin + performance.now()`).
  */
-import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
+import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
@@ -28,6 +28,8 @@ if (process.send != null) {
   let latencies: number[] = []
   let highLatencies: number[] = []
   let target = Infinity
+  /** Whether the latencies of messages other than \`high\` are kept (not in a flood: a flood's are only counted) */
+  let keepLows = true
   let reached: (() => void) | undefined
   const loop = monitorEventLoopDelay({ resolution: 1 })
 
@@ -35,11 +37,15 @@ if (process.send != null) {
   let perTurn: number[] = []
   let thisTurn = 0
   let counting = false
-  /** Garbage collections meanwhile: their durations, ms */
+  /** Garbage collections meanwhile: durations of all and of the major (mark-compact) ones, ms */
   let gcs: number[] = []
+  let majors: number[] = []
   const gcObserver = new PerformanceObserver(list => {
     if (counting) {
-      for (const entry of list.getEntries()) { gcs.push(entry.duration) }
+      for (const entry of list.getEntries()) {
+        gcs.push(entry.duration)
+        if ((entry as any).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) { majors.push(entry.duration) }
+      }
     }
   })
   gcObserver.observe({ entryTypes: ['gc'] })
@@ -48,7 +54,7 @@ if (process.send != null) {
       setImmediate(() => { perTurn.push(thisTurn); thisTurn = 0 })
     }
     const latency = now() - new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(0)
-    if (data[8] === 1) { highLatencies.push(latency) } else { latencies.push(latency) }
+    if (data[8] === 1) { highLatencies.push(latency) } else if (keepLows) { latencies.push(latency) }
     if (++count >= target && reached != null) { const r = reached; reached = undefined; r() }
   }
 
@@ -93,8 +99,8 @@ if (process.send != null) {
     setLatency: (ms: number) => { proxy.setLatency(ms) },
     bytesUp: () => proxy.stats.bytesUp,
     /** Forgets what arrived; with `n`, `wait` resolves once n more arrived */
-    reset: (n?: number) => {
-      count = 0; latencies = []; highLatencies = []; target = n ?? Infinity; reached = undefined
+    reset: (arg?: { n?: number | null, keepLows?: boolean }) => {
+      count = 0; latencies = []; highLatencies = []; target = arg?.n ?? Infinity; keepLows = arg?.keepLows ?? true; reached = undefined
       loop.reset()
     },
     wait: async () => {
@@ -104,14 +110,14 @@ if (process.send != null) {
     count: () => count,
     /** What arrived since the last reset (latencies in ms) */
     take: () => ({ count, latencies, highLatencies }),
-    loopEnable: () => { loop.reset(); loop.enable(); perTurn = []; gcs = []; counting = true },
-    /** B's event-loop delay p99 (ms), messages handed over per turn (p50, p99, max) and garbage collections (count, longest ms) since \`loopEnable\` */
+    loopEnable: () => { loop.reset(); loop.enable(); perTurn = []; gcs = []; majors = []; counting = true },
+    /** B's event-loop delay p99 (ms), messages handed over per turn (p50, p99, max) and garbage collections (count, longest ms, major ones, longest major ms) since \`loopEnable\` */
     loopP99: () => {
       loop.disable()
       counting = false
       perTurn.sort((x, y) => x - y)
       const at = (p: number): number => perTurn[Math.min(perTurn.length - 1, Math.ceil(p / 100 * perTurn.length) - 1)] ?? 0
-      return { loop: loop.percentile(99) / 1e6, perTurn: [at(50), at(99), perTurn.at(-1) ?? 0], gc: [gcs.length, Math.max(0, ...gcs)] }
+      return { loop: loop.percentile(99) / 1e6, perTurn: [at(50), at(99), perTurn.at(-1) ?? 0], gc: [gcs.length, Math.max(0, ...gcs), majors.length, Math.max(0, ...majors)] }
     },
     stop: async () => { gcObserver.disconnect(); await b.stop(); await proxy.stop() }
   })
