@@ -42,6 +42,140 @@ interface Entry {
   watched: string[]
   /** when (performance.now()) each peer id was first written to the peer store */
   learnedAt: Map<string, number>
+  /** TRACE_BENCH: per peer id, when this node first saw each step of its way to knowing that peer */
+  trace: Map<string, PeerTrace>
+  /** TRACE_BENCH: this node's publishes on the topic: when, to how many of how many subscribers */
+  publishes: Array<{ at: number, recipients: number, subscribers: number, bytes: number }>
+  /** TRACE_BENCH: gossipsub's outbound stream openings: when they started, how long they took (`newStream`: of which in `connection.newStream`), whether they failed */
+  outbound: Array<{ peer: string, at: number, ms: number, newStream: number, ok: boolean }>
+  /** TRACE_BENCH: peer store writes that took over 200 ms: when, how long, of which peer, whether they set protocols */
+  slowWrites: Array<{ peer: string, at: number, ms: number, protocols: boolean }>
+}
+
+/**
+ * TRACE_BENCH: when (performance.now()) a node first saw, for one peer: a
+ * connection, its subscription to the topic (gossipsub), a gossipsub
+ * outbound stream to it (without one our publishes cannot reach it), it in
+ * the topic mesh, a message it authored, its record in a message another
+ * peer authored (and who), and the peer store write
+ */
+interface PeerTrace {
+  connected?: number
+  subscribed?: number
+  outbound?: number
+  mesh?: number
+  heard?: number
+  relayed?: number
+  relayer?: string
+}
+
+const TRACE = process.env.TRACE_BENCH != null
+
+/** TRACE_BENCH: per second since the worker started, the longest delay of a 100 ms timer (ms) */
+const lagPerSecond: number[] = []
+const lagOrigin = performance.now()
+if (TRACE) {
+  const origin = lagOrigin
+  let expected = origin + 100
+  const lagTimer = setInterval(() => {
+    const now = performance.now()
+    const second = Math.floor((now - origin) / 1000)
+    lagPerSecond[second] = Math.max(lagPerSecond[second] ?? 0, now - expected)
+    expected = now + 100
+  }, 100)
+  lagTimer.unref()
+}
+
+function traceOf (entry: Entry, peer: string): PeerTrace {
+  let trace = entry.trace.get(peer)
+  if (trace == null) {
+    trace = {}
+    entry.trace.set(peer, trace)
+  }
+  return trace
+}
+
+/** Whether `needle` occurs in `haystack` */
+function contains (haystack: Uint8Array, needle: Uint8Array): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer
+    return true
+  }
+  return false
+}
+
+/** TRACE_BENCH: records what each node sees of its peers (see PeerTrace) */
+function traceNode (entry: Entry, ids: () => string[]): void {
+  const node = entry.node
+  const pubsub = node.services.pubsub
+  node.addEventListener('connection:open', (evt: CustomEvent<any>) => {
+    traceOf(entry, evt.detail.remotePeer.toString()).connected ??= performance.now()
+  })
+  pubsub.addEventListener('subscription-change', (evt: CustomEvent<any>) => {
+    if (evt.detail.subscriptions.some((s: any) => s.topic === TOPIC && s.subscribe)) traceOf(entry, evt.detail.peerId.toString()).subscribed ??= performance.now()
+  })
+  const multihashes = new Map<string, Uint8Array>()
+  pubsub.addEventListener('message', (evt: CustomEvent<any>) => {
+    if (evt.detail.topic !== TOPIC || evt.detail.from == null) return
+    const now = performance.now()
+    const author = evt.detail.from.toString()
+    traceOf(entry, author).heard ??= now
+    for (const id of ids()) {
+      if (id === author || entry.trace.get(id)?.relayed != null) continue
+      let bytes = multihashes.get(id)
+      if (bytes == null) {
+        bytes = peerIdFromString(id).toMultihash().bytes
+        multihashes.set(id, bytes)
+      }
+      if (contains(evt.detail.data, bytes)) {
+        const trace = traceOf(entry, id)
+        trace.relayed = now
+        trace.relayer = author
+      }
+    }
+  })
+  const publish = pubsub.publish.bind(pubsub)
+  pubsub.publish = async (topic: string, data: Uint8Array, opts?: any) => {
+    const result = await publish(topic, data, opts)
+    if (topic === TOPIC) entry.publishes.push({ at: performance.now(), recipients: result?.recipients?.length ?? 0, subscribers: pubsub.getSubscribers(topic).length, bytes: data.byteLength })
+    return result
+  }
+  const createOutboundStream = pubsub.createOutboundStream.bind(pubsub)
+  pubsub.createOutboundStream = async (peerId: PeerId, connection: any) => {
+    const at = performance.now()
+    const had = pubsub.streamsOutbound.has(peerId.toString())
+    let newStream = 0
+    const original = connection.newStream
+    connection.newStream = async (...args: any[]) => {
+      const started = performance.now()
+      try {
+        return await original(...args)
+      } finally {
+        newStream = performance.now() - started
+        connection.newStream = original
+      }
+    }
+    await createOutboundStream(peerId, connection)
+    connection.newStream = original
+    if (!had) entry.outbound.push({ peer: peerId.toString(), at, ms: performance.now() - at, newStream, ok: pubsub.streamsOutbound.has(peerId.toString()) })
+  }
+  const merge = node.peerStore.merge.bind(node.peerStore)
+  node.peerStore.merge = async (peerId: PeerId, data: any, options?: any) => {
+    const at = performance.now()
+    try {
+      return await merge(peerId, data, options)
+    } finally {
+      const ms = performance.now() - at
+      if (ms > 200) entry.slowWrites.push({ peer: peerId.toString(), at, ms, protocols: data?.protocols != null })
+    }
+  }
+  // outbound streams and the mesh have no events: sampled
+  const sampler = setInterval(() => {
+    const now = performance.now()
+    for (const id of pubsub.streamsOutbound.keys()) traceOf(entry, id).outbound ??= now
+    for (const id of pubsub.getMeshPeers(TOPIC)) traceOf(entry, id).mesh ??= now
+  }, 100)
+  timers.push(sampler)
 }
 
 // the official module publishes with `void pubsub.publish(...)`, whose
@@ -73,9 +207,10 @@ async function createNode (kind: Kind, index: number): Promise<Entry> {
     peerDiscovery: kind === 'official' ? [officialDiscovery({ interval: INTERVAL })] : [pubsubPeerDiscovery({ interval: INTERVAL })],
     // every node is on 127.0.0.1: without this, gossipsub's IP colocation
     // penalty (more than 10 peers from one IP) graylists the swarm
-    services: { identify: identify(), pubsub: gossipsub({ emitSelf: false, scoreParams: { IPColocationFactorWeight: 0 } }) }
+    services: { identify: identify(), pubsub: gossipsub({ emitSelf: false, scoreParams: { IPColocationFactorWeight: 0 }, ...(process.env.FAST_MSG_ID != null ? { fastMsgIdFn: (msg: any) => Buffer.from(msg.from ?? []).toString('base64') + Buffer.from(msg.seqno ?? []).toString('base64') } : {}) }) }
   } as any)
-  const entry: Entry = { index, node, messages: 0, bytes: 0, known: new Set(), watched: [], learnedAt: new Map() }
+  const entry: Entry = { index, node, messages: 0, bytes: 0, known: new Set(), watched: [], learnedAt: new Map(), trace: new Map(), publishes: [], outbound: [], slowWrites: [] }
+  if (TRACE) traceNode(entry, () => entry.watched)
   node.services.pubsub.addEventListener('message', (evt: CustomEvent<any>) => {
     if (evt.detail.topic === TOPIC) {
       entry.messages++
@@ -212,6 +347,18 @@ const serving = serveWorker({
   })),
   /** DEBUG_BENCH: the `count` latest (node, peer) learnings, with the time since `since` (this process's clock) and whether they are connected */
   latest: ({ count, since }: { count: number, since: number }) => selected().flatMap(e => [...e.learnedAt].filter(([id]) => e.watched.includes(id)).map(([id, at]) => ({ index: e.index, peer: id, ms: Math.round(at - since), connected: e.node.getConnections(peerIdFromString(id)).length > 0 }))).sort((a, b) => b.ms - a.ms).slice(0, count),
+  /** TRACE_BENCH: every node's PeerTrace of every peer, its publishes and outbound stream openings, times since `since` (this process's clock) */
+  trace: ({ since }: { since: number }) => selected().map(e => ({
+    index: e.index,
+    peers: Object.fromEntries([...e.trace].map(([id, t]) => [id, Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v - since) : v]))])),
+    learned: Object.fromEntries([...e.learnedAt].map(([id, at]) => [id, Math.round(at - since)])),
+    publishes: e.publishes.map(p => ({ ...p, at: Math.round(p.at - since) })),
+    outbound: e.outbound.map(o => ({ ...o, at: Math.round(o.at - since), ms: Math.round(o.ms), newStream: Math.round(o.newStream) })),
+    slowWrites: e.slowWrites.map(w => ({ ...w, at: Math.round(w.at - since), ms: Math.round(w.ms) })),
+    // this worker's event loop: the longest delay of a 100 ms timer, per second since `since`
+    lag: lagPerSecond.map(l => Math.round(l)),
+    lagFrom: Math.round(lagOrigin - since)
+  })),
   now: () => performance.now(),
   connections: ({ index }: { index: number }) => entries.get(index)?.node.getConnections().length ?? 0,
   /** resets the message counters and starts measuring the event loop lag */

@@ -33,7 +33,16 @@
  *
  * Environment: ONLY=ours skips the official module (quick iterations),
  * DEBUG_BENCH=1 prints who knows whom after 3 s and 5 intervals,
- * LATE_ENTRY=bootstrap makes the late joiner dial the bootstrap node.
+ * LATE_ENTRY=bootstrap makes the late joiner dial the bootstrap node,
+ * FAST_MSG_ID=1 gives gossipsub a fastMsgIdFn (author and seqno), so a
+ * duplicate is dropped before its signature is verified again (js
+ * gossipsub verifies every copy it receives otherwise: the largest CPU cost
+ * of a forming swarm here), DISCOVERY_ONLY=1 ends each run at full discovery (no steady state, no
+ * late joiner: their columns are NaN; for exploring), TRACE_BENCH=DIR writes, after full discovery, every node's view of every
+ * peer (connection, gossipsub subscription, outbound stream, mesh, first
+ * message it authored, first record of it relayed by another, peer store
+ * write), its publishes and gossipsub outbound stream openings, to a JSON
+ * file in DIR.
  *
  * With `--star` a worst-case row per size is added: everyone dials the
  * bootstrap node and nothing else, so every message goes through one node
@@ -51,8 +60,12 @@
  * (official, ours, official, ours ...): the table lists every run and then
  * each module's medians, from which the ratio and the summary line are taken.
  *
- *   node bench/discovery/swarm.ts [--star] [--workers W] [--interval MS] [--repeat R] [N ...]
+ * `--official-repeat K` runs the official module only in the first K of
+ * the R rounds (its row is then the median of K runs, or the one run).
+ *
+ *   node bench/discovery/swarm.ts [--star] [--workers W] [--interval MS] [--repeat R] [--official-repeat K] [N ...]
  */
+import { writeFileSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { fmt, median, printTable, writeResults } from '../lib/stats.ts'
@@ -103,10 +116,13 @@ const workers = option('--workers', 4)
 const interval = option('--interval', 10_000)
 /** Runs per module and size, interleaved (official, ours, official, ours ...); the table gives each run and the medians */
 const repeat = option('--repeat', 1)
+/** Runs of the official module per size, at most `--repeat` (the first ones of the interleaving): its numbers vary less than the gap between the modules */
+const officialRepeat = option('--official-repeat', repeat.value)
 const WORKERS = workers.value
 const INTERVAL = interval.value
 const REPEAT = repeat.value
-const SIZES = args.filter((a, i) => !a.startsWith('--') && ![...workers.at, ...interval.at, ...repeat.at].includes(i)).map(Number).filter(n => n > 1)
+const OFFICIAL_REPEAT = Math.min(officialRepeat.value, REPEAT)
+const SIZES = args.filter((a, i) => !a.startsWith('--') && ![...workers.at, ...interval.at, ...repeat.at, ...officialRepeat.at].includes(i)).map(Number).filter(n => n > 1)
 
 type Kind = 'ours' | 'official'
 type Topology = 'mesh' | 'star'
@@ -183,7 +199,20 @@ async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
       const late = (await Promise.all(workers.map(async (worker, k) => worker.call<Array<{ index: number, peer: string, ms: number, connected: boolean }>>('latest', { count: 15, since: workerStarted[k] })))).flat().sort((a, b) => b.ms - a.ms).slice(0, 15)
       process.stderr.write(`${label}: last learned: ${late.map(l => `${l.index}<-${ids.indexOf(l.peer)}@${(l.ms / INTERVAL).toFixed(2)}${l.connected ? 'c' : ''}`).join(' ')}\n`)
     }
+    if (process.env.TRACE_BENCH != null) {
+      // every node's view of every peer (see PeerTrace in swarm-worker.ts), peer ids as swarm indices
+      const traces = (await Promise.all(workers.map(async (worker, k) => worker.call<any[]>('trace', { since: workerStarted[k] })))).flat().sort((a, b) => a.index - b.index)
+      const index = (id: string): number => ids.indexOf(id)
+      const byIndex = (record: Record<string, any>): Record<number, any> => Object.fromEntries(Object.entries(record).map(([id, v]) => [index(id), typeof v === 'object' && v?.relayer != null ? { ...v, relayer: index(v.relayer) } : v]))
+      const file = join(process.env.TRACE_BENCH, `trace-${kind}-${n}-${Date.now()}.json`)
+      writeFileSync(file, JSON.stringify({ kind, n, interval: INTERVAL, fullDiscovery, nodes: traces.map(t => ({ ...t, peers: byIndex(t.peers), learned: byIndex(t.learned), outbound: t.outbound.map((o: any) => ({ ...o, peer: index(o.peer) })) })) }))
+      process.stderr.write(`${label}: trace in ${file}\n`)
+    }
     await debugging
+    if (process.env.DISCOVERY_ONLY != null) {
+      await Promise.all(workers.map(async worker => worker.call('stop')))
+      return { module: kind, topology, N: n, 'full discovery (intervals)': fullDiscovery / INTERVAL, 'late joiner (intervals)': NaN, 'msgs/node/interval (median)': NaN, 'bytes/node/interval (median)': NaN, 'steady p99 lag, max of workers (ms)': NaN }
+    }
     // steady state: every node past its warm-up and one and a half periods
     const steadyAt = steadyWindow(n)
     await sleep(Math.max(0, steadyAt.from * INTERVAL - (performance.now() - started)))
@@ -276,11 +305,11 @@ for (const n of SIZES.length > 0 ? SIZES : [10, 25, 50]) {
     const ourRuns: Row[] = []
     for (let r = 1; r <= REPEAT; r++) {
       // ONLY=ours skips the official module (for quick iterations; no ratio then)
-      if (process.env.ONLY !== 'ours') officialRuns.push({ ...await runOrReport('official', n, topology), run: r })
+      if (process.env.ONLY !== 'ours' && r <= OFFICIAL_REPEAT) officialRuns.push({ ...await runOrReport('official', n, topology), run: r })
       ourRuns.push({ ...await runOrReport('ours', n, topology), run: r })
     }
     runs.push(...officialRuns, ...ourRuns)
-    const official = officialRuns.length === 0 ? undefined : REPEAT === 1 ? officialRuns[0] : medianRow(officialRuns)
+    const official = officialRuns.length === 0 ? undefined : officialRuns.length === 1 ? officialRuns[0] : medianRow(officialRuns)
     const ours = REPEAT === 1 ? ourRuns[0] : medianRow(ourRuns)
     if (REPEAT > 1) rows.push(...[...officialRuns, ...ourRuns].map(r => ({ ...r, 'failed runs': failedRun(r) ? 1 : 0, 'msg ratio official/ours': '-' })))
     if (official != null) rows.push({ ...official, 'msg ratio official/ours': '-' })
@@ -296,9 +325,10 @@ const largest = Math.max(...rows.map(r => Number(r.N)))
 const official = rows.findLast(r => r.module === 'official' && r.N === largest && r.topology === 'mesh') ?? {}
 const ours = rows.findLast(r => r.module === 'ours' && r.N === largest && r.topology === 'mesh') ?? {}
 const reduction = Number(official['msgs/node/interval (median)']) / Number(ours['msgs/node/interval (median)'])
-process.stdout.write(`\nat N=${largest}${REPEAT > 1 ? ` (medians of ${REPEAT} runs each, interleaved)` : ''}: full discovery ${fmt(Number(ours['full discovery (intervals)']))} intervals (target <= 2), late joiner ${fmt(Number(ours['late joiner (intervals)']))} (target <= 2), ${fmt(reduction)}x fewer steady messages per node than official (target >= 5)\n`)
+process.stdout.write(`\nat N=${largest}${REPEAT > 1 ? ` (medians of ${REPEAT} runs of ours, ${OFFICIAL_REPEAT} of the official module, interleaved)` : ''}: full discovery ${fmt(Number(ours['full discovery (intervals)']))} intervals (target <= 2), late joiner ${fmt(Number(ours['late joiner (intervals)']))} (target <= 2), ${fmt(reduction)}x fewer steady messages per node than official (target >= 5)\n`)
 // runs that completed but never reached full discovery (or the late joiner's) fail too
 const incomplete = runs.filter(r => failedRun(r)).length - failures
 process.stdout.write(`unhandled publish rejections from the official module: ${officialUnhandled}, other unhandled rejections: ${otherUnhandled}${failures > 0 ? `; ${failures} runs failed` : ''}${incomplete > 0 ? `; ${incomplete} runs never reached full discovery (NaN, counted as slower than any in medians)` : ''}\n`)
-writeResults(INTERVAL === 10_000 ? 'discovery-swarm' : `discovery-swarm-${INTERVAL}ms`, { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, repeat: REPEAT, rows, runs, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures, incomplete })
+// exploring (DISCOVERY_ONLY, TRACE_BENCH): no results file
+if (process.env.DISCOVERY_ONLY == null && process.env.TRACE_BENCH == null) writeResults(INTERVAL === 10_000 ? 'discovery-swarm' : `discovery-swarm-${INTERVAL}ms`, { interval: INTERVAL, targetConnections: TARGET_CONNECTIONS, workers: WORKERS, repeat: REPEAT, officialRepeat: OFFICIAL_REPEAT, rows, runs, reduction, officialUnhandled, otherUnhandled, steadyP99LagPerWorker: lags, failures, incomplete })
 process.exit(failures + incomplete > 0 ? 1 : 0)
