@@ -51,7 +51,15 @@ export const MAX_NAME_LOOKUPS_PER_AUTHOR = 8
 /** Authors whose DNS lookups per interval are tracked at once, least recently seen forgotten first */
 export const MAX_TRACKED_NAME_AUTHORS = 4096
 
-export const DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL = 64
+/**
+ * Names of authors not connected to us looked up per interval, node-wide.
+ * A forming topic needs about one lookup per peer announcing a name per
+ * interval (every peer announces every interval while warming up), so 128
+ * covers topics of up to about 128 such peers forming at once (64 dropped
+ * the names of the rest); a lookup is one or two small queries to the
+ * resolver, and emptying the budget costs fresh keys twice as many messages
+ */
+export const DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL = 128
 
 /**
  * Names of authors connected to us looked up per interval, node-wide, as a
@@ -60,7 +68,7 @@ export const DEFAULT_MAX_NAME_LOOKUPS_PER_INTERVAL = 64
  * connection brings its author's own 8, so without it a peer holding many
  * connections to us would bound our lookups by nothing but its connections
  */
-export const CONNECTED_NAME_LOOKUPS_FACTOR = 4
+export const CONNECTED_NAME_LOOKUPS_FACTOR = 2
 
 /** Addresses a pinned DNS name (A4) is replaced by, at most: the first ones it resolved to */
 export const MAX_PINNED_PER_NAME = 8
@@ -154,3 +162,23 @@ export const MAX_WARMUP_INTERVALS = 10
  * have missed our first answer while its gossipsub mesh was forming
  */
 export const YOUNG_PEER_INTERVALS = 3
+
+/**
+ * The direct exchange (PROTOCOL.md D1-D5): a joining node sends its
+ * announcement to each peer it dials, which answers with its own and the
+ * records of the peers it heard, without waiting for gossipsub's streams
+ */
+export const EXCHANGE_PROTOCOL = '/x/pubsub-peer-discovery/exchange/1.0.0'
+
+/** Answers to direct exchanges per interval, node-wide (D4); an exchange over it is closed unanswered */
+export const MAX_EXCHANGE_ANSWERS_PER_INTERVAL = 64
+
+/**
+ * Peers a joining node opens a direct exchange with, at most, since start
+ * (D1): it stops at the first answer anyway, so these are for dials whose
+ * exchange failed
+ */
+export const MAX_EXCHANGES_OPENED = 8
+
+/** A direct exchange ends within this many intervals, answered or not (D5) */
+export const EXCHANGE_TIMEOUT_INTERVALS = 1

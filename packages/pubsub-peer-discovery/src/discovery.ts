@@ -12,6 +12,7 @@ import { LIBP2P_CAPABILITIES, PUBSUB_PEER_DISCOVERY_CAPABILITY } from '@x/interf
 import { TypedEventEmitter } from 'main-event'
 import { AnnouncementClock } from './announcement-clock.ts'
 import * as C from './constants.ts'
+import { DirectExchange } from './direct-exchange.ts'
 import { Gate } from './gate.ts'
 import { Joins } from './joins.ts'
 import { DiscoveryMetricsRecorder } from './metrics.ts'
@@ -27,6 +28,7 @@ import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './i
 import type { DiscoveryMetrics } from './metrics.ts'
 import type { DiscoveryOptions } from './options.ts'
 import type { CacheVerdict } from './peer-cache.ts'
+import type { OutgoingRecords } from './peer-exchange.ts'
 import type { PubSubLike, PubSubMessage } from './pubsub.ts'
 import type { Announcement } from './validate.ts'
 import type { Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerUpdate, Startable } from '@libp2p/interface'
@@ -53,6 +55,8 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   private readonly clock: AnnouncementClock
   /** The join state: answers to joiners and records due (PROTOCOL.md S4-S7, X1-X3) */
   private readonly joins: Joins
+  /** Announcements exchanged on a stream of our own with peers we dial while joining (PROTOCOL.md D1-D5); none without a registrar */
+  private readonly direct?: DirectExchange
   private readonly metrics = new DiscoveryMetricsRecorder()
   /** Resolves DNS names in others' addresses before they are accepted (PROTOCOL.md A4) */
   private readonly names: NameCheck
@@ -130,6 +134,16 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       answer: () => { this.announce('answer') },
       lastAnnounced: () => this.clock.lastAnnounced
     })
+    const registrar = optionalComponent(() => components.registrar)
+    this.direct = registrar == null
+      ? undefined
+      : new DirectExchange(registrar, { maxMessageSize: this.options.limits.maxMessageSize, interval: this.options.schedule.interval }, {
+        joining: () => this.started && Date.now() - this.startedAt < C.MAX_WARMUP_INTERVALS * this.options.schedule.interval,
+        reached: () => this.topics.some(topic => this.subscribers(topic) > 0),
+        announcement: async (to) => this.directAnnouncement(to),
+        received: (peer, data) => this.receivedDirect(peer, data),
+        drop: (reason) => { this.metrics.drop(reason) }
+      }, this.log)
     this.onMessage = this.onMessage.bind(this)
     this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
     this.onSelfUpdate = this.onSelfUpdate.bind(this)
@@ -164,6 +178,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
       this.joins.start()
       this.clock.start()
+      this.direct?.start().catch(err => {
+        this.log.error('could not start the direct exchange - %e', err)
+      })
     }
   }
 
@@ -175,6 +192,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     this.started = false
     this.clock.stop()
     this.joins.stop()
+    this.direct?.stop()
     this.exchange.reset()
     this.names.abort()
     this.resolving.clear()
@@ -282,6 +300,15 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
+  /** Subscribers of `topic` our pubsub service knows (0 if it cannot tell) */
+  private subscribers (topic: string): number {
+    try {
+      return this.pubsub?.getSubscribers(topic).length ?? 0
+    } catch {
+      return 0
+    }
+  }
+
   /** gossipsub's topic validators, when the pubsub service has them */
   private validators (): Map<string, unknown> | undefined {
     const validators = (this.pubsub as any)?.topicValidators
@@ -295,6 +322,32 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       return
     }
 
+    this.take(message)
+  }
+
+  /**
+   * D3: an announcement `peer` sent us on a direct exchange, judged by the
+   * gate as the same message on our first topic would be, but for its
+   * seqno (R3): it has none, and cannot be replayed, since only `peer`
+   * speaks on its connection. Returns whether the gate accepted it
+   */
+  private receivedDirect (peer: PeerId, data: Uint8Array): boolean {
+    if (!this.started) {
+      return false
+    }
+
+    const message: PubSubMessage = { type: 'signed', topic: this.topics[0], data, from: peer }
+
+    if (this.gate.validate(peer, message) !== 'accept') {
+      return false
+    }
+
+    this.take(message)
+    return true
+  }
+
+  /** Handles a message the gate judged (or judges now), once its DNS names are pinned */
+  private take (message: PubSubMessage): void {
     const verdict = this.gate.delivered(message)
 
     if (verdict.action !== 'accept') {
@@ -482,7 +535,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     try {
-      const { data, records } = this.encodeAnnouncement()
+      const { data, records } = this.topicAnnouncement()
       let published = false
 
       for (const topic of this.topics) {
@@ -510,8 +563,34 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
   }
 
-  /** Our announcement (own-announcement.ts), with others' records when `joins.ts` says */
-  private encodeAnnouncement (): { data: Uint8Array, records: number } {
+  /**
+   * Our announcement on a direct exchange: to a peer we dialed, without
+   * others' records (D2); answering `to`, with the records of the peers
+   * we heard, none of `to`'s own (D3)
+   */
+  private async directAnnouncement (to?: PeerId): Promise<Uint8Array> {
+    const encode = (): Uint8Array => this.encodeAnnouncement((certified, budget) => {
+      const exclude = new Set([this.components.peerId.toString(), ...(to == null ? [] : [to.toString()])])
+      return this.exchange.outgoing(certified, budget, Date.now(), this.ttl(), to != null, exclude)
+    }).data
+
+    // with our record (A3): the first encoding starts sealing it if it is not
+    encode()
+    await this.exchange.ownRecordSealed()
+    return encode()
+  }
+
+  /** Our topic announcement, with others' records when `joins.ts` says */
+  private topicAnnouncement (): { data: Uint8Array, records: number } {
+    return this.encodeAnnouncement((certified, budget) => {
+      const now = Date.now()
+      const exclude = this.joins.excluded(this.components.peerId)
+      return this.exchange.outgoing(certified, budget, now, this.ttl(), this.joins.carriesRecords(now), exclude)
+    })
+  }
+
+  /** Our announcement (own-announcement.ts) with the records `pick` picks */
+  private encodeAnnouncement (pick: (certified: Multiaddr[], budget: number) => OutgoingRecords): { data: Uint8Array, records: number } {
     const addresses = this.components.addressManager.getAddresses()
     const { data, addresses: announced, records } = encodeOwnAnnouncement({
       peerId: this.components.peerId,
@@ -519,11 +598,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       addressFilter: this.options.addressFilter,
       maxAddresses: this.options.limits.maxAddresses,
       maxMessageSize: this.options.limits.maxMessageSize,
-      records: (certified, budget) => {
-        const now = Date.now()
-        const exclude = this.joins.excluded(this.components.peerId)
-        return this.exchange.outgoing(certified, budget, now, this.ttl(), this.joins.carriesRecords(now), exclude)
-      }
+      records: pick
     })
 
     if (announced < addresses.length) {

@@ -70,7 +70,7 @@ import { PubSubPeerDiscovery } from './discovery.ts'
 import type { AddressFilter } from './address-filter.ts'
 import type { PubSubLike } from './pubsub.ts'
 import type { ComponentLogger, Libp2pEvents, Metrics, PeerDiscovery, PeerId, PeerStore, PrivateKey, TypedEventTarget } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { DNS } from '@multiformats/dns'
 
 export { TOPIC } from './constants.ts'
@@ -231,14 +231,16 @@ export interface PubSubPeerDiscoveryInit {
   /**
    * DNS names in announcements and records of authors not connected to us
    * looked up per interval, node-wide (token bucket); authors connected to
-   * us spend a node-wide budget of their own, 4 times as large (fresh keys
+   * us spend a node-wide budget of their own, twice as large (fresh keys
    * cannot crowd them out); each author also gets at most 8 per interval.
    * A name beyond either is dropped (its address is not emitted), not
    * queued, so no peer, nor any number of keys or connections, can make
-   * this node send more than 5 times this many lookups per interval
-   * (PROTOCOL.md, A4)
+   * this node send more than 3 times this many lookups per interval
+   * (PROTOCOL.md, A4). The default covers a topic of about 128 peers
+   * announcing names forming at once (each announces every interval while
+   * warming up)
    *
-   * @default 64
+   * @default 128
    */
   maxNameLookupsPerInterval?: number
 
@@ -284,6 +286,8 @@ export interface PubSubPeerDiscoveryComponents {
   peerStore?: PeerStore
   /** Tells whether a joining peer is connected to us */
   connectionManager?: ConnectionManager
+  /** Runs the direct exchange with peers we dial while joining (PROTOCOL.md D1-D5); without it, gossipsub alone carries announcements */
+  registrar?: Registrar
   addressManager: AddressManager
   /** Tells us when our addresses change; without it a change goes out with our next announcement */
   events?: TypedEventTarget<Libp2pEvents>

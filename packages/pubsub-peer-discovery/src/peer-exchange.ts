@@ -101,6 +101,11 @@ export class PeerExchange {
     return { signedPeerRecord, peerRecords }
   }
 
+  /** Settles once our record of the addresses last asked for by `outgoing` is sealed (or sealing failed) */
+  async ownRecordSealed (): Promise<void> {
+    await this.self?.whenSealed()
+  }
+
   /**
    * Whether the announcement's own record is older than the one we hold of
    * its author (a replayed record would bring back stale addresses)

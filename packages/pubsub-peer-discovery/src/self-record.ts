@@ -13,6 +13,8 @@ export class SelfRecord {
   private readonly log: Logger
   private sealed?: { key: string, bytes: Uint8Array }
   private sealing?: string
+  /** Settles when the record being sealed is (or failed) */
+  private pending: Promise<void> = Promise.resolve()
   private seq = 0n
 
   constructor (peerId: PeerId, privateKey: PrivateKey, log: Logger) {
@@ -33,6 +35,11 @@ export class SelfRecord {
     return undefined
   }
 
+  /** Settles once the record being sealed, if any, is sealed (or failed) */
+  async whenSealed (): Promise<void> {
+    await this.pending
+  }
+
   clear (): void {
     this.sealed = undefined
     this.sealing = undefined
@@ -49,7 +56,7 @@ export class SelfRecord {
     this.seq = now > this.seq ? now : this.seq + 1n
     const record = new PeerRecord({ peerId: this.peerId, multiaddrs, seqNumber: this.seq })
 
-    RecordEnvelope.seal(record, this.privateKey)
+    this.pending = RecordEnvelope.seal(record, this.privateKey)
       .then(envelope => {
         if (this.sealing === key) {
           this.sealed = { key, bytes: envelope.marshal() }

@@ -17,11 +17,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * records one by one (a bad record does not drop its message), and so does
  * `too-many-addresses` for a record with more than `maxAddresses`;
  * `relay-not-connected` counts messages whose relayed records were ignored
- * because their author is not connected to us
+ * because their author is not connected to us; `exchange-failed` counts
+ * direct exchanges (PROTOCOL.md D1-D5) that failed or timed out
  */
-export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'too-many-records' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited' | 'replayed' | 'over-budget' | 'invalid-record' | 'stale-record' | 'relay-not-connected'
+export type DropReason = 'oversized' | 'undecodable' | 'too-many-addresses' | 'too-many-records' | 'invalid-key' | 'invalid-address' | 'unsigned' | 'spoofed' | 'self' | 'rate-limited' | 'replayed' | 'over-budget' | 'invalid-record' | 'stale-record' | 'relay-not-connected' | 'exchange-failed'
 
-export const DROP_REASONS: readonly DropReason[] = ['oversized', 'undecodable', 'too-many-addresses', 'too-many-records', 'invalid-key', 'invalid-address', 'unsigned', 'spoofed', 'self', 'rate-limited', 'replayed', 'over-budget', 'invalid-record', 'stale-record', 'relay-not-connected']
+export const DROP_REASONS: readonly DropReason[] = ['oversized', 'undecodable', 'too-many-addresses', 'too-many-records', 'invalid-key', 'invalid-address', 'unsigned', 'spoofed', 'self', 'rate-limited', 'replayed', 'over-budget', 'invalid-record', 'stale-record', 'relay-not-connected', 'exchange-failed']
 
 export interface Announcement {
   peer: PeerId

@@ -476,6 +476,26 @@ describe('hostile peers', () => {
         clock.restore()
       })
 
+      it('the default budget covers a forming topic of 100 peers announcing a name each within one interval (warm-up: every peer announces every interval)', async () => {
+        const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
+        const authors = await remotes(100)
+        const names = publicNames('f', authors.length)
+        const { dns, asked } = fakeDns(names)
+        await create({}, { dns })
+        const list = Object.keys(names)
+
+        for (const [i, author] of authors.entries()) {
+          pubsub.deliver(message(author, { addrs: addrs(`/dns4/${list[i]}/tcp/1`) }))
+          // the fake name server answers at once
+          await settle()
+        }
+
+        // with 64 a peer announcing only a name was dropped past the 64th
+        expect(asked).to.have.lengthOf(authors.length)
+        expect(emitted).to.have.lengthOf(authors.length)
+        clock.restore()
+      })
+
       it('an author connected to us gets its names looked up though fresh keys spent the node-wide budget', async () => {
         const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] })
         const names = publicNames('d', 2 * C.MAX_NAMES_PER_ANNOUNCEMENT)

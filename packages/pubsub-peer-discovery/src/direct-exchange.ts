@@ -1,0 +1,226 @@
+/**
+ * The direct exchange (PROTOCOL.md D1-D5): a joining node that dials a
+ * peer running this module sends it its announcement on a stream of its
+ * own, and the peer answers with its announcement and the records of the
+ * peers it heard, at once, without waiting for gossipsub.
+ *
+ * Gossipsub can deliver nothing to a peer before it has opened its
+ * outbound stream to it, and js gossipsub opens those one at a time: a node
+ * that 49 peers dial at once reached the last of them after 34 s in the
+ * swarm bench. Until then that peer sees no subscriber, so it cannot
+ * announce itself either. A stream of our own is opened in parallel with
+ * gossipsub's, by the joiner.
+ *
+ * What a message says is judged exactly as a topic message from the same
+ * author is (the gate, R1-R16): this file only moves bytes, bounded.
+ */
+import { lpStream } from '@libp2p/utils'
+import { Budget } from './budget.ts'
+import * as C from './constants.ts'
+import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
+
+export interface DirectExchangeOptions {
+  maxMessageSize: number
+  interval: number
+}
+
+export interface DirectExchangeHost {
+  /** Whether we open exchanges: we are joining (D1) */
+  joining(): boolean
+  /** Whether our pubsub knows a subscriber of our topics (D2) */
+  reached(): boolean
+  /** Our announcement, with the records of peers we heard when `to` is given (none of `to`'s own) */
+  announcement(to?: PeerId): Promise<Uint8Array>
+  /** An announcement `peer` sent us over our connection to it; whether the gate accepted it */
+  received(peer: PeerId, data: Uint8Array): boolean
+  /** Counts what was refused, by reason */
+  drop(reason: 'over-budget' | 'exchange-failed'): void
+}
+
+export class DirectExchange {
+  private readonly registrar: Registrar
+  private readonly options: DirectExchangeOptions
+  private readonly host: DirectExchangeHost
+  private readonly log: Logger
+  /** D4: answers, node-wide */
+  private readonly answers: Budget
+  /** D1: exchanges we opened since start, at most MAX_EXCHANGES_OPENED */
+  private opened = 0
+  /** D1: peers we opened an exchange with on dialling them (at most MAX_EXCHANGES_OPENED) */
+  private readonly asked = new Set<string>()
+  /** D1: one of our exchanges was answered since start: we open no more on dialling */
+  private answered = false
+  /** D2: repeats the last answered exchange while pubsub reaches us from nobody */
+  private repeatTimer?: ReturnType<typeof setTimeout>
+  private topologyId?: string
+  private running = false
+  private shutdown = new AbortController()
+
+  constructor (registrar: Registrar, options: DirectExchangeOptions, host: DirectExchangeHost, log: Logger) {
+    this.registrar = registrar
+    this.options = options
+    this.host = host
+    this.log = log
+    this.answers = new Budget(C.MAX_EXCHANGE_ANSWERS_PER_INTERVAL, options.interval)
+  }
+
+  async start (): Promise<void> {
+    this.running = true
+    this.shutdown = new AbortController()
+    this.opened = 0
+    this.asked.clear()
+    this.answered = false
+    this.answers.reset()
+    await this.registrar.handle(C.EXCHANGE_PROTOCOL, (stream, connection) => {
+      void this.answer(stream, connection)
+    }, { maxInboundStreams: 1, maxOutboundStreams: 1 })
+    const id = await this.registrar.register(C.EXCHANGE_PROTOCOL, {
+      onConnect: (peer, connection) => { this.onConnect(peer, connection) }
+    })
+
+    // stopped meanwhile
+    if (!this.running) {
+      this.registrar.unregister(id)
+      return
+    }
+
+    this.topologyId = id
+  }
+
+  stop (): void {
+    this.running = false
+    this.shutdown.abort()
+    this.asked.clear()
+    clearTimeout(this.repeatTimer)
+
+    if (this.topologyId != null) {
+      this.registrar.unregister(this.topologyId)
+      this.topologyId = undefined
+    }
+
+    this.registrar.unhandle(C.EXCHANGE_PROTOCOL).catch(err => {
+      this.log('could not stop handling %s - %e', C.EXCHANGE_PROTOCOL, err)
+    })
+  }
+
+  /** D1: a connection we dialed while joining, until one exchange was answered: once per peer */
+  private onConnect (peer: PeerId, connection: Connection): void {
+    const key = peer.toString()
+
+    if (!this.running || this.answered || connection.direction !== 'outbound' || this.asked.has(key) || this.asked.size >= C.MAX_EXCHANGES_OPENED || !this.host.joining()) {
+      return
+    }
+
+    this.asked.add(key)
+    void this.open(peer, connection)
+  }
+
+  /** D1, D2: our announcement, then theirs */
+  private async open (peer: PeerId, connection: Connection): Promise<void> {
+    if (this.opened >= C.MAX_EXCHANGES_OPENED) {
+      return
+    }
+
+    this.opened++
+    let stream: Stream | undefined
+
+    try {
+      await this.withDeadline(async signal => {
+        stream = await connection.newStream(C.EXCHANGE_PROTOCOL, { signal })
+        const lp = lpStream(stream, { maxDataLength: this.options.maxMessageSize })
+        await lp.write(await this.host.announcement(), { signal })
+        const answer = await lp.read({ signal })
+        await stream.close({ signal })
+
+        if (this.running && this.host.received(peer, answer.subarray())) {
+          this.answered = true
+        }
+      })
+    } catch (err) {
+      stream?.abort(err as Error)
+      this.failed(peer, err)
+    }
+
+    this.repeatWhileUnreached(peer, connection)
+  }
+
+  /**
+   * D2: an interval after an exchange, answered or not, if our pubsub
+   * still knows no subscriber of our topics (nothing published reaches us,
+   * and we cannot publish), the same exchange again: the peer has heard of
+   * more peers meanwhile, or has time to answer now
+   */
+  private repeatWhileUnreached (peer: PeerId, connection: Connection): void {
+    if (!this.running || this.opened >= C.MAX_EXCHANGES_OPENED) {
+      return
+    }
+
+    clearTimeout(this.repeatTimer)
+    this.repeatTimer = setTimeout(() => {
+      if (this.running && this.host.joining() && !this.host.reached() && connection.status === 'open') {
+        void this.open(peer, connection)
+      }
+    }, this.options.interval)
+  }
+
+  /** D3, D4: a peer's announcement; if the gate accepts it, ours with records, within the node-wide budget */
+  private async answer (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+
+    try {
+      if (!this.running || !this.answers.take(Date.now())) {
+        this.host.drop('over-budget')
+        stream.abort(new Error('no exchange answers left this interval'))
+        return
+      }
+
+      await this.withDeadline(async signal => {
+        const lp = lpStream(stream, { maxDataLength: this.options.maxMessageSize })
+        const hello = await lp.read({ signal })
+
+        if (!this.running || !this.host.received(peer, hello.subarray())) {
+          stream.abort(new Error('announcement refused'))
+          return
+        }
+
+        await lp.write(await this.host.announcement(peer), { signal })
+        await stream.close({ signal })
+      })
+    } catch (err) {
+      stream.abort(err as Error)
+      this.failed(peer, err)
+    }
+  }
+
+  /**
+   * D5: runs an exchange with a signal aborted at its deadline or at stop;
+   * one controller per exchange (AbortSignal.any on the long-lived
+   * shutdown signal would keep every exchange's signal: nodejs/node#64476)
+   */
+  private async withDeadline (exchange: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const controller = new AbortController()
+    const shutdown = this.shutdown.signal
+    const onShutdown = (): void => { controller.abort(new Error('discovery stopped')) }
+    shutdown.addEventListener('abort', onShutdown, { once: true })
+    const timer = setTimeout(() => { controller.abort(new Error('exchange timed out')) }, this.options.interval * C.EXCHANGE_TIMEOUT_INTERVALS)
+
+    try {
+      if (shutdown.aborted) {
+        throw new Error('discovery stopped')
+      }
+
+      await exchange(controller.signal)
+    } finally {
+      clearTimeout(timer)
+      shutdown.removeEventListener('abort', onShutdown)
+    }
+  }
+
+  private failed (peer: PeerId, err: unknown): void {
+    if (this.running) {
+      this.host.drop('exchange-failed')
+      this.log('exchange with %p failed - %e', peer, err)
+    }
+  }
+}

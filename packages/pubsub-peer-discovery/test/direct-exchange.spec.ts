@@ -1,0 +1,129 @@
+/**
+ * The direct exchange (PROTOCOL.md D1-D5) between real nodes whose pubsub
+ * service delivers nothing: as gossipsub before it has opened its stream
+ * to a peer (js gossipsub opens them one at a time, so a node many peers
+ * dial at once reaches the last of them many seconds later). Whatever the
+ * nodes learn here, they learn on the exchange stream.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { expect } from 'aegir/chai'
+import { createLibp2p } from 'libp2p'
+import { EXCHANGE_PROTOCOL } from '../src/constants.ts'
+import { pubsubPeerDiscovery } from '../src/index.ts'
+import { Peer } from '../src/pb/peer.ts'
+import { waitUntil } from './fixtures/nodes.ts'
+import { StubPubSub } from './fixtures/stub-pubsub.ts'
+import type { PubSubPeerDiscovery, PubSubPeerDiscoveryInit } from '../src/index.ts'
+import type { Libp2p, PeerInfo } from '@libp2p/interface'
+
+interface ExchangeNode {
+  node: Libp2p<any>
+  discovery: PubSubPeerDiscovery
+  pubsub: StubPubSub
+  found: Map<string, PeerInfo>
+}
+
+/** A node whose pubsub service has no subscriber and delivers nothing */
+async function createNode (init: PubSubPeerDiscoveryInit = {}): Promise<ExchangeNode> {
+  let pubsub: StubPubSub | undefined
+  const node = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+    services: {
+      identify: identify(),
+      gossip: () => { pubsub = new StubPubSub(); return pubsub },
+      discovery: pubsubPeerDiscovery({ interval: 1000, ...init })
+    } as any
+  })
+  const discovery = (node.services as any).discovery as PubSubPeerDiscovery
+  const found = new Map<string, PeerInfo>()
+  discovery.addEventListener('peer', (evt) => { found.set(evt.detail.id.toString(), evt.detail) })
+  await node.start()
+  return { node, discovery, pubsub: pubsub!, found }
+}
+
+describe('direct exchange (pubsub delivering nothing)', function () {
+  this.timeout(60_000)
+  let nodes: ExchangeNode[] = []
+
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.node.stop()))
+    nodes = []
+  })
+
+  it('a joining node and the peer it dials learn each other, and the joiner learns the peers that peer heard, on the exchange stream alone', async () => {
+    const [hub, early, joiner] = nodes = await Promise.all([createNode(), createNode(), createNode()])
+    const id = (n: ExchangeNode): string => n.node.peerId.toString()
+
+    await early.node.dial(hub.node.getMultiaddrs()[0])
+    // the hub verifies the record in the early node's announcement right
+    // after emitting it (no I/O between), long before the joiner's
+    // announcement reaches it after a dial, a handshake and identify
+    await waitUntil(() => hub.found.has(id(early)) && early.found.has(id(hub)))
+
+    await joiner.node.dial(hub.node.getMultiaddrs()[0])
+    await waitUntil(() => joiner.found.has(id(hub)) && joiner.found.has(id(early)) && hub.found.has(id(joiner)))
+
+    // the early node's own address, from its record the hub relayed
+    const relayed = joiner.found.get(id(early))?.multiaddrs.map(String) ?? []
+    expect(relayed).to.not.be.empty()
+    expect(relayed.every(a => early.node.getMultiaddrs().some(own => own.toString().startsWith(a)))).to.equal(true)
+    // nothing went through pubsub: it has no subscriber to publish to
+    for (const n of nodes) {
+      expect(n.pubsub.published).to.have.lengthOf(0)
+    }
+  })
+
+  it('a joining node that pubsub does not reach repeats its exchange an interval later, and learns the peers heard meanwhile', async () => {
+    const [hub, joiner, later] = nodes = await Promise.all([createNode(), createNode(), createNode()])
+    const id = (n: ExchangeNode): string => n.node.peerId.toString()
+
+    // the hub knows nobody else yet: its answer carries no record
+    await joiner.node.dial(hub.node.getMultiaddrs()[0])
+    await waitUntil(() => joiner.found.has(id(hub)) && hub.found.has(id(joiner)))
+    await later.node.dial(hub.node.getMultiaddrs()[0])
+    await waitUntil(() => hub.found.has(id(later)))
+    expect(joiner.found.has(id(later))).to.equal(false)
+
+    // an interval (1 s) after its exchange, still without a subscriber
+    await waitUntil(() => joiner.found.has(id(later)), 10_000)
+  })
+
+  it('an announcement the gate refuses (another key) is dropped, counted and not answered', async () => {
+    const [hub] = nodes = await Promise.all([createNode()])
+    const hostile = await createLibp2p({
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionMonitor: { enabled: false },
+      services: { identify: identify() }
+    })
+
+    try {
+      const other = await generateKeyPair('Ed25519')
+      const stream = await hostile.dialProtocol(hub.node.getMultiaddrs()[0], EXCHANGE_PROTOCOL)
+      const lp = lpStream(stream)
+      await lp.write(Peer.encode({
+        publicKey: publicKeyToProtobuf(other.publicKey) as Uint8Array<ArrayBuffer>,
+        addrs: [multiaddr('/ip4/93.184.216.34/tcp/4001').bytes as Uint8Array<ArrayBuffer>],
+        peerRecords: []
+      }))
+      await expect(lp.read({ signal: AbortSignal.timeout(10_000) })).to.eventually.be.rejected()
+      expect(hub.discovery.getMetrics().dropped.spoofed).to.equal(1)
+      expect(hub.found.has(peerIdFromPrivateKey(other).toString())).to.equal(false)
+      expect(hub.found.has(hostile.peerId.toString())).to.equal(false)
+    } finally {
+      await hostile.stop()
+    }
+  })
+})
