@@ -66,7 +66,9 @@ if (process.send != null) {
     connectionMonitor: { enabled: false },
     services: {
       batching: messageBatching({ requestTimeout: 60_000, compression: false }),
-      batchingNoFlow: messageBatching({ requestTimeout: 60_000, compression: false, flowControl: false, protocol: NO_FLOW_PROTOCOL })
+      batchingNoFlow: messageBatching({ requestTimeout: 60_000, compression: false, flowControl: false, protocol: NO_FLOW_PROTOCOL }),
+      // more protocol ids to accept (argv[2], comma-separated), with flow control: for senders of another build (flow-ab.ts)
+      ...Object.fromEntries((process.argv[2] ?? '').split(',').filter(id => id !== '').map((protocol, i) => [`extra${i}`, messageBatching({ requestTimeout: 60_000, compression: false, protocol })]))
     }
   })
   await b.handle(PER_MSG, (stream) => {
@@ -85,10 +87,10 @@ if (process.send != null) {
       }
     })
   })
-  for (const instance of ['batching', 'batchingNoFlow'] as const) {
-    b.services[instance].handle('bench', (data) => { arrived(data) })
-    b.services[instance].handle('json', (data) => { arrived(data) })
-    b.services[instance].handle('echo', (data) => data)
+  for (const instance of Object.values(b.services) as any[]) {
+    instance.handle('bench', (data: Uint8Array) => { arrived(data) })
+    instance.handle('json', (data: Uint8Array) => { arrived(data) })
+    instance.handle('echo', (data: Uint8Array) => data)
   }
   const port = Number(b.getMultiaddrs()[0].toString().match(/\/tcp\/(\d+)/)?.[1])
   const proxy = new FaultProxy({ target: { port } })
