@@ -45,21 +45,25 @@ class Value implements Metric, Counter {
   }
 }
 
-/** Values by key, set by their owner (at most `MAX_GROUP_KEYS` keys) */
+/**
+ * Values by key, set by their owner (at most `MAX_GROUP_KEYS` keys). Keys
+ * are any strings (a Map: `constructor` or `__proto__` are keys like any
+ * other); `reset()` drops them all, as prom-client resets a labelled metric
+ */
 class Values implements MetricGroup, CounterGroup {
-  readonly values: Record<string, number> = {}
-  private keys = 0
+  private readonly values = new Map<string, number>()
 
   private set (key: string, value: number): void {
-    if (!(key in this.values)) {
-      if (this.keys >= MAX_GROUP_KEYS) {
-        return
-      }
-
-      this.keys++
+    if (this.values.size >= MAX_GROUP_KEYS && !this.values.has(key)) {
+      return
     }
 
-    this.values[key] = value
+    this.values.set(key, value)
+  }
+
+  /** The values by key, as a new object (every key an own property) */
+  read (): Record<string, number> {
+    return Object.fromEntries(this.values)
   }
 
   update (values: Record<string, number>): void {
@@ -67,15 +71,15 @@ class Values implements MetricGroup, CounterGroup {
   }
 
   increment (values: Record<string, number | true>): void {
-    for (const [key, by] of Object.entries(values)) { this.set(key, (this.values[key] ?? 0) + (by === true ? 1 : by)) }
+    for (const [key, by] of Object.entries(values)) { this.set(key, (this.values.get(key) ?? 0) + (by === true ? 1 : by)) }
   }
 
   decrement (values: Record<string, number | true>): void {
-    for (const [key, by] of Object.entries(values)) { this.set(key, (this.values[key] ?? 0) - (by === true ? 1 : by)) }
+    for (const [key, by] of Object.entries(values)) { this.set(key, (this.values.get(key) ?? 0) - (by === true ? 1 : by)) }
   }
 
   reset (): void {
-    for (const key of Object.keys(this.values)) { this.values[key] = 0 }
+    this.values.clear()
   }
 
   timer (key: string): StopTimer {
@@ -125,13 +129,13 @@ export class MetricsRegistry implements Metrics {
 
   registerMetricGroup (name: string, options?: MetricOptions | CalculatedMetricOptions<Record<string, number>>): any {
     const values = new Values()
-    this.register(name, 'gauge', true, options, { read: () => values.values })
+    this.register(name, 'gauge', true, options, values)
     return values
   }
 
   registerCounterGroup (name: string, options?: MetricOptions | CalculatedMetricOptions<Record<string, number>>): any {
     const values = new Values()
-    this.register(name, 'counter', true, options, { read: () => values.values })
+    this.register(name, 'counter', true, options, values)
     return values
   }
 

@@ -35,8 +35,44 @@ describe('demo metrics registry', () => {
     expect(await g.read()).to.equal(3)
     expect(await events.read()).to.deep.equal({ opened: 3, closed: 1 })
 
+    // as prom-client resets a labelled metric: every key goes (a group reset
+    // and refilled each interval keeps only the keys it was given since)
     group.reset()
-    expect(await events.read()).to.deep.equal({ opened: 0, closed: 0 })
+    expect(await events.read()).to.deep.equal({})
+    gauge.reset()
+    expect(await g.read()).to.equal(0)
+  })
+
+  it(`takes keys back on reset(): a group reset and refilled keeps accepting new keys past ${MAX_GROUP_KEYS} ever seen`, async () => {
+    const registry = new MetricsRegistry()
+    const group = registry.registerMetricGroup('x_t_per_peer')
+
+    for (let round = 0; round < 3; round++) {
+      group.reset()
+
+      for (let i = 0; i < MAX_GROUP_KEYS; i++) {
+        group.update({ [`r${round}-p${i}`]: 1 })
+      }
+    }
+
+    const values = await registry.registered()[0].read() as Record<string, number>
+    expect(Object.keys(values)).to.have.lengthOf(MAX_GROUP_KEYS)
+    expect(values['r2-p0']).to.equal(1)
+    expect(values['r0-p0']).to.equal(undefined)
+  })
+
+  it('keeps keys named like Object.prototype members as any other key', async () => {
+    const registry = new MetricsRegistry()
+    const group = registry.registerCounterGroup('x_t_named_total')
+    group.increment({ constructor: true, toString: 2, ['__proto__']: 3, hasOwnProperty: true })
+    group.increment({ constructor: true })
+
+    const values = await registry.registered()[0].read() as Record<string, number>
+    expect(Object.keys(values).sort()).to.deep.equal(['__proto__', 'constructor', 'hasOwnProperty', 'toString'])
+    expect(values.constructor).to.equal(2)
+    expect(values.toString).to.equal(2)
+    expect(values.hasOwnProperty).to.equal(1)
+    expect(Object.getOwnPropertyDescriptor(values, '__proto__')?.value).to.equal(3)
   })
 
   it(`keeps at most ${MAX_GROUP_KEYS} keys of a group, still updating the ones it has`, async () => {
