@@ -13,6 +13,7 @@ import { metricName } from '@x/message-batching'
 import { METRIC_NAMES } from '@x/universal-connectivity'
 import { Exposition } from './exposition.ts'
 import { discoveries, registries } from './node.ts'
+import { MAX_GROUP_KEYS } from './registry.ts'
 import type { RegisteredMetric } from './registry.ts'
 import type { Swarm } from './swarm.ts'
 
@@ -119,6 +120,7 @@ export async function renderMetrics (swarm: Swarm): Promise<string> {
     out.add('x_demo_requests_total', 'Echo requests of the demo workload by outcome (retried ones also count as ok or failed)', 'counter', { ...n, outcome: 'ok' }, w.ok)
     out.add('x_demo_requests_total', 'Echo requests of the demo workload by outcome (retried ones also count as ok or failed)', 'counter', { ...n, outcome: 'failed' }, w.failed)
     out.add('x_demo_requests_total', 'Echo requests of the demo workload by outcome (retried ones also count as ok or failed)', 'counter', { ...n, outcome: 'retried' }, w.retried)
+    out.add('x_demo_metric_values_dropped_total', `Values given to a libp2p metrics group for a key past its ${MAX_GROUP_KEYS} keys, dropped`, 'counter', n, registries.get(node)?.droppedValues ?? 0)
   })
 
   // every other metric a node registered with libp2p metrics, as registered

@@ -12,7 +12,7 @@
  */
 import type { CalculatedMetricOptions, CalculateMetric, Counter, CounterGroup, Histogram, HistogramGroup, Metric, MetricGroup, MetricOptions, Metrics, StopTimer, Summary, SummaryGroup } from '@libp2p/interface'
 
-/** Keys a group given values (not calculated) keeps; values for further keys are dropped */
+/** Keys a group given values (not calculated) keeps; values for further keys are dropped and counted (`MetricsRegistry.droppedValues`) */
 export const MAX_GROUP_KEYS = 1_024
 
 export type RegisteredType = 'gauge' | 'counter'
@@ -52,9 +52,16 @@ class Value implements Metric, Counter {
  */
 class Values implements MetricGroup, CounterGroup {
   private readonly values = new Map<string, number>()
+  private readonly onDrop: () => void
+
+  /** `onDrop` is called for each value dropped for a key past `MAX_GROUP_KEYS` */
+  constructor (onDrop: () => void) {
+    this.onDrop = onDrop
+  }
 
   private set (key: string, value: number): void {
     if (this.values.size >= MAX_GROUP_KEYS && !this.values.has(key)) {
+      this.onDrop()
       return
     }
 
@@ -92,6 +99,9 @@ export class MetricsRegistry implements Metrics {
   private readonly metrics = new Map<string, RegisteredMetric>()
   /** Histograms and summaries: registered, not served */
   private readonly unserved = new Set<string>()
+  /** Values given to a group for a key past its `MAX_GROUP_KEYS`, dropped */
+  droppedValues = 0
+  private readonly onDrop = (): void => { this.droppedValues++ }
 
   /** The metrics that can be served, in the order registered */
   registered (): RegisteredMetric[] {
@@ -128,13 +138,13 @@ export class MetricsRegistry implements Metrics {
   }
 
   registerMetricGroup (name: string, options?: MetricOptions | CalculatedMetricOptions<Record<string, number>>): any {
-    const values = new Values()
+    const values = new Values(this.onDrop)
     this.register(name, 'gauge', true, options, values)
     return values
   }
 
   registerCounterGroup (name: string, options?: MetricOptions | CalculatedMetricOptions<Record<string, number>>): any {
-    const values = new Values()
+    const values = new Values(this.onDrop)
     this.register(name, 'counter', true, options, values)
     return values
   }

@@ -68,6 +68,9 @@ describe('/metrics of a demo node', function () {
 
     expect(short, 'registered values not served').to.deep.equal([])
 
+    // values a group dropped past its key bound are counted and served
+    expect(families.find(f => f.name === 'x_demo_metric_values_dropped_total')?.metrics.map(m => m.value)).to.deep.equal(['0'])
+
     for (const family of families) {
       for (const metric of family.metrics) {
         expect(metric.labels?.node, family.name).to.equal('0')

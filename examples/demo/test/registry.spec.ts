@@ -59,6 +59,7 @@ describe('demo metrics registry', () => {
     expect(Object.keys(values)).to.have.lengthOf(MAX_GROUP_KEYS)
     expect(values['r2-p0']).to.equal(1)
     expect(values['r0-p0']).to.equal(undefined)
+    expect(registry.droppedValues, 'values dropped').to.equal(0)
   })
 
   it('keeps keys named like Object.prototype members as any other key', async () => {
@@ -88,6 +89,7 @@ describe('demo metrics registry', () => {
     expect(Object.keys(values)).to.have.lengthOf(MAX_GROUP_KEYS)
     expect(values.k0).to.equal(42)
     expect(values[`k${MAX_GROUP_KEYS}`]).to.equal(undefined)
+    expect(registry.droppedValues, 'values dropped').to.equal(10)
   })
 
   it('names histograms and summaries as registered, though it does not serve them', () => {
