@@ -6,7 +6,8 @@
  *
  * A group is served as `@libp2p/prometheus-metrics` serves it: one label,
  * named by the group's `label` option or else by the metric's name, whose
- * values are the group's keys. Histograms and summaries are recorded by
+ * values are the group's keys; names and labels are normalised as it
+ * normalises them. Histograms and summaries are recorded by
  * name but not served (no package of the suite registers one); connections
  * and streams are not tracked.
  */
@@ -25,6 +26,15 @@ export interface RegisteredMetric {
   /** A group's label name; none for a single value */
   label?: string
   read(): number | Record<string, number> | Promise<number | Record<string, number>>
+}
+
+/**
+ * A metric or label name as Prometheus allows it: what is not a letter,
+ * digit or underscore becomes one underscore, as `@libp2p/prometheus-metrics`
+ * normalises names (libp2p registers `libp2p_webrtc-direct_dialer_events_total`)
+ */
+export function normaliseName (name: string): string {
+  return name.replace(/[^a-zA-Z0-9_]/g, '_').replace(/_+/g, '_')
 }
 
 const noop = (): void => {}
@@ -115,12 +125,13 @@ export class MetricsRegistry implements Metrics {
 
   private register<T extends number | Record<string, number>> (name: string, type: RegisteredType, group: boolean, options: MetricOptions | CalculatedMetricOptions<T> | undefined, state: { read(): T }): void {
     const calculate = (options as Partial<CalculatedMetricOptions<T>> | undefined)?.calculate as CalculateMetric<T> | undefined
+    name = normaliseName(name)
 
     this.metrics.set(name, {
       name,
       help: options?.help ?? name,
       type,
-      label: group ? options?.label ?? name : undefined,
+      label: group ? normaliseName(options?.label ?? name) : undefined,
       read: calculate ?? (() => state.read())
     })
   }
@@ -150,22 +161,22 @@ export class MetricsRegistry implements Metrics {
   }
 
   registerHistogram (name: string): any {
-    this.unserved.add(name)
+    this.unserved.add(normaliseName(name))
     return { observe: noop, reset: noop, timer: noopTimer } satisfies Histogram
   }
 
   registerHistogramGroup (name: string): any {
-    this.unserved.add(name)
+    this.unserved.add(normaliseName(name))
     return { observe: noop, reset: noop, timer: noopTimer } satisfies HistogramGroup
   }
 
   registerSummary (name: string): any {
-    this.unserved.add(name)
+    this.unserved.add(normaliseName(name))
     return { observe: noop, reset: noop, timer: noopTimer } satisfies Summary
   }
 
   registerSummaryGroup (name: string): any {
-    this.unserved.add(name)
+    this.unserved.add(normaliseName(name))
     return { observe: noop, reset: noop, timer: noopTimer } satisfies SummaryGroup
   }
 

@@ -92,6 +92,19 @@ describe('demo metrics registry', () => {
     expect(registry.droppedValues, 'values dropped').to.equal(10)
   })
 
+  it('serves names and labels as Prometheus allows them, as @libp2p/prometheus-metrics normalises them (libp2p registers libp2p_webrtc-direct_dialer_events_total)', () => {
+    const registry = new MetricsRegistry()
+    registry.registerCounterGroup('libp2p_webrtc-direct_dialer_events_total')
+    registry.registerMetricGroup('x_t.rates', { label: 'per-peer' })
+    registry.registerHistogram('x_t-histogram')
+
+    expect(registry.registered().map(m => [m.name, m.label])).to.deep.equal([
+      ['libp2p_webrtc_direct_dialer_events_total', 'libp2p_webrtc_direct_dialer_events_total'],
+      ['x_t_rates', 'per_peer']
+    ])
+    expect(registry.names()).to.deep.equal(['libp2p_webrtc_direct_dialer_events_total', 'x_t_rates', 'x_t_histogram'])
+  })
+
   it('names histograms and summaries as registered, though it does not serve them', () => {
     const registry = new MetricsRegistry()
     registry.registerHistogram('x_t_histogram').observe(1)
