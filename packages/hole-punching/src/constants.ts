@@ -89,4 +89,15 @@ export const PROTOCOL_WAIT = 30_000
  */
 export const PROTOCOL_RECHECK = 2_000
 
+/** The identify protocol whose exchange with the peer an initiator lets finish before its SYNC (`@libp2p/identify`'s default prefix) */
+export const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
+
+/**
+ * How long an initiator waits, after the peer's CONNECT, for identify with
+ * the peer to be over both ways before it sends SYNC anyway. go-libp2p
+ * expires the addresses a SYNC makes it dial when its identify of us
+ * completes (see service.ts `identifyOver`)
+ */
+export const IDENTIFY_WAIT = 1_000
+
 export const DEFAULT_METRICS_PREFIX = 'x_hole_punching_'

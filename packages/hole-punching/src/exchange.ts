@@ -54,9 +54,14 @@ export interface ExchangeOptions extends AbortOptions {
   trace?(step: string): void
 }
 
-/** The initiator's: `propose` names the protocol to negotiate optimistically, in the CONNECT's write (see optimistic-stream.ts) */
+/**
+ * The initiator's: `propose` names the protocol to negotiate optimistically,
+ * in the CONNECT's write (see optimistic-stream.ts); `beforeSync` is awaited
+ * between the peer's CONNECT and our SYNC
+ */
 export interface InitiateOptions extends ExchangeOptions {
   propose?: string
+  beforeSync?(): Promise<void>
 }
 
 export interface InitiatorResult {
@@ -101,6 +106,7 @@ export async function initiate (stream: Stream, ownAddrs: Multiaddr[], accept: (
     }
 
     const addrs = dialableAddrs(connect.ObsAddrs, accept)
+    await options.beforeSync?.()
     await lp.write(HolePunch.encode({ type: HolePunch.Type.SYNC, ObsAddrs: [] }), options)
 
     return { addrs, rtt }

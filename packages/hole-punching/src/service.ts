@@ -285,7 +285,7 @@ export class HolePunchingService implements HolePunching, Startable {
           const { addr, port } = await own
 
           attempt++
-          const result = await this.exchange(stream, addr, opened.propose, giveUpAt, exchangeSignal)
+          const result = await this.exchange(stream, addr, opened.propose, giveUpAt, exchangeSignal, async () => this.identifyOver(relayed, exchangeSignal))
 
           if (result == null) {
             // not an attempt: the peer does not handle DCUtR yet
@@ -332,9 +332,9 @@ export class HolePunchingService implements HolePunching, Startable {
   }
 
   /** The initiator's CONNECT and SYNC; undefined when the peer answered the optimistic proposal with `na` before `giveUpAt` */
-  private async exchange (stream: Stream, addr: Multiaddr, propose: string | undefined, giveUpAt: number, signal: AbortSignal): Promise<InitiatorResult | undefined> {
+  private async exchange (stream: Stream, addr: Multiaddr, propose: string | undefined, giveUpAt: number, signal: AbortSignal, beforeSync: () => Promise<void>): Promise<InitiatorResult | undefined> {
     try {
-      return await initiate(stream, [addr], this.accept, () => Date.now(), { signal, trace: this.trace, propose })
+      return await initiate(stream, [addr], this.accept, () => Date.now(), { signal, trace: this.trace, propose, beforeSync })
     } catch (err: any) {
       if (err?.name === 'UnsupportedProtocolError' && Date.now() < giveUpAt && !this.shutdown.signal.aborted) {
         this.log('the peer refused DCUtR on stream %s', stream.id)
@@ -486,6 +486,50 @@ export class HolePunchingService implements HolePunching, Startable {
     }
 
     return allowed
+  }
+
+  /**
+   * Resolves once the peer's identify of us over `relayed` is over, or after
+   * IDENTIFY_WAIT, or on abort. go-libp2p's identify expires the temporary
+   * addresses its peer store holds when it completes, among them those a
+   * SYNC has it dial (host.Connect adds them with TempAddrTTL): a SYNC that
+   * arrives while go processes our identify answer leaves it "no good
+   * addresses" to dial (seen in the lab: our punch then waited dialTimeout).
+   * go opens its identify stream when the connection opens, so its frames
+   * came before its CONNECT answer, and closes it only once it processed our
+   * answer: wait for every inbound identify stream on the connection (or one
+   * still negotiating its protocol) to close.
+   */
+  private async identifyOver (relayed: Connection, signal: AbortSignal): Promise<void> {
+    const deadline = AbortSignal.any([signal, AbortSignal.timeout(c.IDENTIFY_WAIT)])
+    const pending = relayed.streams.filter(s => s.direction === 'inbound' && (s.protocol === c.IDENTIFY_PROTOCOL || s.protocol === '') && s.status === 'open')
+
+    try {
+      await Promise.all(pending.map(async stream => this.waitForEvent(deadline, (done) => {
+        stream.addEventListener('close', done, { once: true })
+        return () => { stream.removeEventListener('close', done) }
+      })))
+    } catch {
+      // IDENTIFY_WAIT is up (on abort the exchange's own signal reports it)
+      this.log('the identify of %p is not over after %d ms, sending SYNC anyway', relayed.remotePeer, c.IDENTIFY_WAIT)
+    }
+
+    this.trace(`identify over (waited for ${pending.length} streams)`)
+  }
+
+  /** Resolves when `listen`'s `done` is called; rejects when `signal` aborts; `listen` returns its cleanup */
+  private async waitForEvent (signal: AbortSignal, listen: (done: () => void) => () => void): Promise<void> {
+    signal.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const finish = (err?: unknown): void => {
+        cleanup()
+        signal.removeEventListener('abort', onAbort)
+        if (err != null) { reject(err) } else { resolve() }
+      }
+      const onAbort = (): void => { finish(signal.reason ?? new Error('aborted')) }
+      const cleanup = listen(() => { finish() })
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
   }
 
   /**

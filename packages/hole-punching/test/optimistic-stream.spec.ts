@@ -25,9 +25,9 @@ const line = (text: string): Uint8Array => new TextEncoder().encode(`${text}\n`)
 const text = (bytes: { subarray(): Uint8Array }): string => new TextDecoder().decode(bytes.subarray())
 
 /** Nothing here waits for a timer: a condition unmet after 10,000 turns of the event loop never will be */
-async function until (fn: () => boolean, what: string): Promise<void> {
+async function until (fn: () => boolean, what: string, maxTurns = 10_000): Promise<void> {
   for (let turns = 0; !fn(); turns++) {
-    if (turns === 10_000) {
+    if (turns === maxTurns) {
       throw new Error(`never happened: ${what}`)
     }
     await new Promise(resolve => setImmediate(resolve))
@@ -91,6 +91,7 @@ describe('hole punching service: optimistic protocol selection (initiator)', () 
       remoteAddr: multiaddr(`/ip4/11.0.0.10/tcp/4001/p2p/${remote.toString()}/p2p-circuit/p2p/${remote.toString()}`),
       direction: 'inbound',
       status: 'open',
+      streams: [],
       muxer: { createStream },
       newStream: async (protocol: string) => {
         const stream = await createStream()
@@ -119,6 +120,27 @@ describe('hole punching service: optimistic protocol selection (initiator)', () 
     expect(theirs[0].read[3]).to.equal(`CONNECT? ${HolePunch.Type.SYNC}`)
     expect(outcomes[0]).to.include({ success: true, role: 'initiator', attempt: 1 })
     expect(theirs).to.have.lengthOf(1)
+  })
+
+  it('sends SYNC only once the peer\'s identify of us over the relayed connection is over (go-libp2p expires the addresses a SYNC has it dial when its identify completes)', async () => {
+    const connection = relayed()
+    // the peer's identify request, answered by us, not yet closed by the peer
+    const [a, b] = await streamPair()
+    const identifyStream = a.direction === 'inbound' ? a : b
+    identifyStream.protocol = '/ipfs/id/1.0.0'
+    connection.streams.push(identifyStream)
+    events.safeDispatchEvent('connection:open', { detail: connection })
+    await until(() => theirs[0]?.read.length === 3, 'the proposal and CONNECT')
+    await answer(theirs[0].lp, PROTOCOL)
+    await theirs[0].lp.write(HolePunch.encode({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr('/ip4/17.0.0.1/tcp/4102').bytes] }))
+    // 500 turns later (far less than IDENTIFY_WAIT, the bound of that wait): still no SYNC
+    await expect(until(() => theirs[0].read.length > 3, 'a SYNC', 500)).to.eventually.be.rejectedWith(/never happened/)
+
+    await Promise.all([a.close(), b.close()])
+    await until(() => theirs[0].read.length === 4, 'the SYNC')
+    expect(theirs[0].read[3]).to.equal(`CONNECT? ${HolePunch.Type.SYNC}`)
+    await until(() => outcomes.length === 1, 'an outcome')
+    expect(outcomes[0]).to.include({ success: true, attempt: 1 })
   })
 
   it('a peer that answers the proposal with na refused DCUtR: no attempt counted, tried again once it announces the protocol', async () => {

@@ -63,6 +63,7 @@ describe('hole punching service', () => {
     remoteAddr: multiaddr(`/ip4/11.0.0.10/tcp/4001/p2p/${remote.toString()}/p2p-circuit/p2p/${remote.toString()}`),
     direction: 'inbound',
     status: 'open',
+    streams: [],
     newStream: async () => {
       streamsOpened++
       throw new UnsupportedProtocolError('could not negotiate /libp2p/dcutr')
