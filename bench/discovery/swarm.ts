@@ -61,7 +61,10 @@
  * each module's medians, from which the ratio and the summary line are taken.
  *
  * `--official-repeat K` runs the official module only in the first K of
- * the R rounds (its row is then the median of K runs, or the one run).
+ * the R rounds (its row is then the median of K runs, or the one run);
+ * `--steady-runs S` measures the steady state and the late joiner in the
+ * first S rounds only (later runs stop at full discovery; their other
+ * columns are NaN and left out of the medians, which say over how many).
  *
  *   node bench/discovery/swarm.ts [--star] [--workers W] [--interval MS] [--repeat R] [--official-repeat K] [N ...]
  */
@@ -118,11 +121,18 @@ const interval = option('--interval', 10_000)
 const repeat = option('--repeat', 1)
 /** Runs of the official module per size, at most `--repeat` (the first ones of the interleaving): its numbers vary less than the gap between the modules */
 const officialRepeat = option('--official-repeat', repeat.value)
+/**
+ * Rounds whose runs go on past full discovery to the steady state and the
+ * late joiner (the first K; default all): the later ones stop at full
+ * discovery, so R runs of full discovery fit a shared benchmark slot
+ */
+const steadyRounds = option('--steady-runs', repeat.value)
 const WORKERS = workers.value
 const INTERVAL = interval.value
 const REPEAT = repeat.value
 const OFFICIAL_REPEAT = Math.min(officialRepeat.value, REPEAT)
-const SIZES = args.filter((a, i) => !a.startsWith('--') && ![...workers.at, ...interval.at, ...repeat.at, ...officialRepeat.at].includes(i)).map(Number).filter(n => n > 1)
+const STEADY_ROUNDS = Math.min(steadyRounds.value, REPEAT)
+const SIZES = args.filter((a, i) => !a.startsWith('--') && ![...workers.at, ...interval.at, ...repeat.at, ...officialRepeat.at, ...steadyRounds.at].includes(i)).map(Number).filter(n => n > 1)
 
 type Kind = 'ours' | 'official'
 type Topology = 'mesh' | 'star'
@@ -156,7 +166,7 @@ async function coverage (workers: WorkerHandle[], ids: string[], label: string, 
   }
 }
 
-async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
+async function run (kind: Kind, n: number, topology: Topology, steadyToo = true): Promise<Row> {
   const label = `${kind} N=${n} ${topology}`
   const w = Math.min(WORKERS, n)
   const workers = Array.from({ length: w }, () => forkWorker(WORKER_FILE, [String(INTERVAL), String(TARGET_CONNECTIONS)]))
@@ -209,7 +219,7 @@ async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
       process.stderr.write(`${label}: trace in ${file}\n`)
     }
     await debugging
-    if (process.env.DISCOVERY_ONLY != null) {
+    if (process.env.DISCOVERY_ONLY != null || !steadyToo) {
       await Promise.all(workers.map(async worker => worker.call('stop')))
       return { module: kind, topology, N: n, 'full discovery (intervals)': fullDiscovery / INTERVAL, 'late joiner (intervals)': NaN, 'msgs/node/interval (median)': NaN, 'bytes/node/interval (median)': NaN, 'steady p99 lag, max of workers (ms)': NaN }
     }
@@ -260,9 +270,9 @@ async function run (kind: Kind, n: number, topology: Topology): Promise<Row> {
 
 let failures = 0
 
-async function runOrReport (kind: Kind, n: number, topology: Topology): Promise<Row> {
+async function runOrReport (kind: Kind, n: number, topology: Topology, steadyToo = true): Promise<Row> {
   try {
-    return await run(kind, n, topology)
+    return { ...await run(kind, n, topology, steadyToo), 'steady measured': steadyToo ? 'yes' : 'no' }
   } catch (err) {
     failures++
     process.stderr.write(`${kind} N=${n} ${topology} failed: ${(err as Error).stack ?? err}\n`)
@@ -276,7 +286,9 @@ const TIMES = new Set(['full discovery (intervals)', 'late joiner (intervals)'])
 
 /** Whether a run failed, or never reached full discovery or the late joiner's */
 function failedRun (row: Row): boolean {
-  return [...TIMES].some(measure => Number.isNaN(Number(row[measure])))
+  // a run stopped at full discovery (--steady-runs) has no late joiner
+  const times = row['steady measured'] === 'no' ? ['full discovery (intervals)'] : [...TIMES]
+  return times.some(measure => Number.isNaN(Number(row[measure])))
 }
 
 /**
@@ -289,9 +301,12 @@ function failedRun (row: Row): boolean {
 function medianRow (runs: Row[]): Row {
   const row: Row = { ...runs[0], run: `median of ${runs.length}` }
   for (const measure of MEASURES) {
-    const values = runs.map(r => Number(r[measure]))
+    // runs stopped at full discovery (--steady-runs) measured nothing after it
+    const measured = measure === 'full discovery (intervals)' ? runs : runs.filter(r => r['steady measured'] !== 'no')
+    const values = measured.map(r => Number(r[measure]))
     row[measure] = median(TIMES.has(measure) ? values.map(v => Number.isNaN(v) ? Infinity : v) : values.filter(v => !Number.isNaN(v)))
   }
+  row['steady measured'] = `${runs.filter(r => r['steady measured'] !== 'no').length} of ${runs.length}`
   row['failed runs'] = runs.filter(failedRun).length
   return row
 }
@@ -305,8 +320,8 @@ for (const n of SIZES.length > 0 ? SIZES : [10, 25, 50]) {
     const ourRuns: Row[] = []
     for (let r = 1; r <= REPEAT; r++) {
       // ONLY=ours skips the official module (for quick iterations; no ratio then)
-      if (process.env.ONLY !== 'ours' && r <= OFFICIAL_REPEAT) officialRuns.push({ ...await runOrReport('official', n, topology), run: r })
-      ourRuns.push({ ...await runOrReport('ours', n, topology), run: r })
+      if (process.env.ONLY !== 'ours' && r <= OFFICIAL_REPEAT) officialRuns.push({ ...await runOrReport('official', n, topology, r <= STEADY_ROUNDS), run: r })
+      ourRuns.push({ ...await runOrReport('ours', n, topology, r <= STEADY_ROUNDS), run: r })
     }
     runs.push(...officialRuns, ...ourRuns)
     const official = officialRuns.length === 0 ? undefined : officialRuns.length === 1 ? officialRuns[0] : medianRow(officialRuns)
