@@ -47,7 +47,7 @@ import { CpuBurn } from './lib/cpu.ts'
 import { evaluateMinute } from './lib/evaluate.ts'
 import { GoFleet } from './lib/go-fleet.ts'
 import { DEATH_GRACE, FAULT_GRACE, Ledger } from './lib/ledger.ts'
-import { ARRAY_BUFFERS_FLOOR, awaitDrain, DRAIN_WAIT, peakAllowance } from './lib/memory.ts'
+import { ARRAY_BUFFERS_FLOOR, awaitDrain, cycleWindow, DRAIN_WAIT, peakAllowance } from './lib/memory.ts'
 import { MinuteBook } from './lib/minutes.ts'
 import { parseSoakOptions } from './lib/options.ts'
 import { HEADER, renderRow, renderTable } from './lib/report.ts'
@@ -267,8 +267,6 @@ function check ({ minute, from, to, snapshot, previous }: MinuteEnd<MinuteSnapsh
   const totals = snapshot.totals
   const baseline = samples.filter(s => s.t - startedAt >= schedule.warmup && s.t - startedAt < baselineEnd)
   const inMinute = samples.filter(s => s.t >= from && s.t < to)
-  // array buffers' retained floor: over the whole disruption cycle ending with this minute, once one has passed after the baseline
-  const cycleComplete = to - startedAt >= baselineEnd + schedule.cycle
   const proxied = Math.max(0, ...[...baseline, ...inMinute].map(s => s.connections?.proxied ?? 0))
   const before = previous?.totals ?? { echo: 0, retried: 0, messages: 0, requests: 0 }
   const go = goLeftBehind()
@@ -282,7 +280,8 @@ function check ({ minute, from, to, snapshot, previous }: MinuteEnd<MinuteSnapsh
     samples: inMinute,
     baseline,
     warmingUp: to - startedAt <= baselineEnd,
-    cycleWindow: cycleComplete ? samples.filter(s => s.t >= to - schedule.cycle && s.t < to) : undefined,
+    // array buffers' retained floor: over the whole disruption cycle ending with this minute, once one has passed after the baseline
+    cycleWindow: cycleWindow(samples, { minute, to, startedAt, interval: options.checkInterval, duration: options.duration, baselineEnd, cycle: schedule.cycle }),
     peakAllowance: peakAllowance({ proxied, bulkRate: BULK_RATE, longestStall, nodes: options.nodes, maxPending: MAX_PENDING }),
     lag: snapshot.lag,
     goProcesses: go.live,

@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
 import { evaluateMinute } from '../soak/lib/evaluate.ts'
-import { ARRAY_BUFFERS_FLOOR, awaitDrain, judgeDrain, peakAllowance, PROXY_QUEUE_BYTES, retainedFloorGrowth, SOCKET_READ_BYTES } from '../soak/lib/memory.ts'
+import { ARRAY_BUFFERS_FLOOR, awaitDrain, cycleWindow, judgeDrain, peakAllowance, PROXY_QUEUE_BYTES, retainedFloorGrowth, SOCKET_READ_BYTES } from '../soak/lib/memory.ts'
 import type { MinuteInput } from '../soak/lib/evaluate.ts'
 import type { ResourceSample } from '../soak/lib/resources.ts'
 
@@ -46,6 +46,16 @@ describe('soak memory rules', () => {
       const row = evaluateMinute(minute(series([9, 9, 9, 9, 9, 9], 300_000)))
       expect(row.growth?.arrayBuffers).to.equal(null)
       expect(row.failed).to.deep.equal([])
+    })
+
+    it('the window is the cycle ending with the minute, by its nominal end (a timer a moment early still gets it), never reaching into the baseline', () => {
+      // the 2-minute soak: baseline until 70 s, a 50 s cycle, samples every 5 s from 0.001 s
+      const samples = Array.from({ length: 24 }, (_, i) => at(1 + i * 5_000, 4 * MB))
+      const init = { minute: 2, to: 120_000, startedAt: 0, interval: 60_000, duration: 120_000, baselineEnd: 70_000, cycle: 50_000 }
+      expect(cycleWindow(samples, init)?.map(s => s.t)).to.deep.equal([70_001, 75_001, 80_001, 85_001, 90_001, 95_001, 100_001, 105_001, 110_001, 115_001])
+      // the last minute's timer fired 3 ms before its end
+      expect(cycleWindow(samples, { ...init, to: 119_997 })?.map(s => s.t)).to.deep.equal([70_001, 75_001, 80_001, 85_001, 90_001, 95_001, 100_001, 105_001, 110_001, 115_001])
+      expect(cycleWindow(samples, { ...init, minute: 1, to: 60_000 })).to.equal(undefined)
     })
 
     it('growth is the lowest of the window over the lowest of the baseline, against at least 16 MB', () => {

@@ -178,3 +178,30 @@ export async function awaitDrain (baseline: ResourceSample[], sample: () => Reso
     await sleep(opts.poll ?? DRAIN_POLL)
   }
 }
+
+export interface CycleWindowInit {
+  minute: number
+  /** When the minute ended (a timer may end it a moment before its nominal end) */
+  to: number
+  startedAt: number
+  /** ms of a minute, and of the run */
+  interval: number
+  duration: number
+  /** End of the baseline window and length of a disruption cycle, ms after the start */
+  baselineEnd: number
+  cycle: number
+}
+
+/**
+ * The samples of the disruption cycle ending with this minute (rule 1), or
+ * undefined while no whole cycle has passed after the baseline: judged by
+ * the minute's nominal end, and never reaching into the baseline
+ */
+export function cycleWindow (samples: ResourceSample[], w: CycleWindowInit): ResourceSample[] | undefined {
+  if (Math.min(w.minute * w.interval, w.duration) < w.baselineEnd + w.cycle) {
+    return undefined
+  }
+
+  const from = Math.max(w.to - w.cycle, w.startedAt + w.baselineEnd)
+  return samples.filter(s => s.t >= from && s.t < w.to)
+}
