@@ -319,4 +319,31 @@ describe('flow window', () => {
     while (flow.open()) { flow.sent(10_240) }
     expect(flow.unacked).to.be.at.most(Math.max(16 * 1024, 1.25 * 1.2 * pathRate * flow.minRtt) + 10_240)
   })
+
+  it('after the sender was idle with nothing in flight, a rate sample\'s send interval starts at its next write, not at a frame written before the pause (injected clock)', () => {
+    // a path that acknowledges a burst of 4 frames (written 1 ms apart) 10 ms after its last one
+    let now = 0
+    const flow = new FlowWindow(1 << 20, () => now)
+    const burst = (): void => {
+      for (let i = 0; i < 4; i++) {
+        if (i > 0) { now += 1 }
+        flow.sent(10_240)
+      }
+      now += 10
+      flow.acked(4)
+    }
+
+    for (let i = 0; i < 20; i++) { burst() }
+    // idle for a second (the highest rate sample expires meanwhile), then the same burst again
+    now += 1000
+    burst()
+
+    // the burst after the pause is delivered at least as fast as from its first write to its ACK, as before
+    // it (a send interval reaching back over the pause would read about 0.05 KB/ms, and the hold for high
+    // messages would fall to its floor)
+    expect(flow.maxRate).to.be.at.least(4 * 10_240 / 13)
+    flow.highSent()
+    while (flow.open()) { flow.sent(10_240) }
+    expect(flow.unacked).to.be.at.least(Math.floor(1.25 * 4 * 10_240 / 13 * flow.minRtt))
+  })
 })
