@@ -8,7 +8,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { isMultiaddr } from '@multiformats/multiaddr'
 import { MESSAGE_BATCHING_CAPABILITY } from '@x/interface'
 import { PeerChannel } from './channel.ts'
-import { KIND_MESSAGE, KIND_REQUEST, PRIORITY_CODES } from './codec.ts'
+import { KIND_MESSAGE, KIND_REQUEST, PRIORITY_CODES, utf8ByteLength } from './codec.ts'
 import { DEFAULT_REQUEST_TIMEOUT, MAX_NAME_BYTES } from './constants.ts'
 import { BatchingStoppedError, InvalidBatchingOptionError, MessageTooLargeError, PendingAnswersLimitError, TooManyInboundStreamsError, TooManyPeersError, TooManyRequestsError } from './errors.ts'
 import { InboundSession } from './inbound.ts'
@@ -379,7 +379,7 @@ export class MessageBatchingService implements MessageBatching, Startable {
 }
 
 function checkName (name: string): void {
-  if (typeof name !== 'string' || name.length === 0 || new TextEncoder().encode(name).byteLength > MAX_NAME_BYTES) {
+  if (typeof name !== 'string' || name.length === 0 || (name.length * 3 > MAX_NAME_BYTES && utf8ByteLength(name) > MAX_NAME_BYTES)) {
     throw new InvalidBatchingOptionError(`a name must be a string of 1..${MAX_NAME_BYTES} bytes`)
   }
 }

@@ -233,6 +233,33 @@ export class FrameDecoder {
 }
 
 /**
+ * The bytes of `text` in UTF-8, as `TextEncoder` would write them (a lone
+ * surrogate becomes U+FFFD, 3 bytes), without encoding it: `send()` checks
+ * the length of every message's name
+ */
+export function utf8ByteLength (text: string): number {
+  let bytes = 0
+
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+
+    if (code < 0x80) {
+      bytes += 1
+    } else if (code < 0x800) {
+      bytes += 2
+    } else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // a surrogate pair: one code point of 4 bytes
+      bytes += 4
+      i++
+    } else {
+      bytes += 3
+    }
+  }
+
+  return bytes
+}
+
+/**
  * A payload handed to user code: a copy when it is a view into a buffer
  * more than twice its size (the frame, the chunk read, an inflated body), so
  * a handler that keeps it, or an async one still running, does not keep

@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
 import { deflateSync } from 'fflate'
-import { FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, decodeRecords, encodeFrame, encodeRecords } from '../src/codec.ts'
+import { FLAG_COMPRESSED, FrameDecoder, KIND_MESSAGE, KIND_NAME, KIND_REQUEST, KIND_RESPONSE, decodeRecords, encodeFrame, encodeRecords, utf8ByteLength } from '../src/codec.ts'
 import { deflateRaw, inflateRaw } from '../src/compression.ts'
 import { readVarint, writeVarint } from '../src/varint.ts'
 import type { WireRecord } from '../src/codec.ts'
@@ -18,6 +18,13 @@ describe('codec', () => {
     ]
     const decoded = decodeRecords(encodeRecords(records), limits)
     expect(decoded.map(r => ({ ...r, payload: [...r.payload] }))).to.deep.equal(records.map(r => ({ ...r, id: r.id, payload: [...r.payload] })))
+  })
+
+  it('counts the UTF-8 bytes of a name as TextEncoder writes them', () => {
+    const texts = ['', 'chat', 'é', '\u07ff', '\u0800', '€uro', '\uffff', '😀', 'a😀b', '\ud800', '\udc00', '\ud800a', 'a\udfff', '\udc00\ud800', '\ud83d\ud83d\ude00', 'x'.repeat(200)]
+    for (const text of texts) {
+      expect(utf8ByteLength(text), JSON.stringify(text)).to.equal(new TextEncoder().encode(text).byteLength)
+    }
   })
 
   it('costs 2 bytes per 100 B message with a small name id', () => {

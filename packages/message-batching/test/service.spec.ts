@@ -271,6 +271,17 @@ describe('service', () => {
     expect(() => { a.service.handle('chat', 'no' as any) }).to.throw().with.property('name', 'InvalidBatchingOptionError')
   })
 
+  it('takes a name of up to 128 bytes in UTF-8, whatever its characters', async () => {
+    const a = await node()
+    // 'é' is 2 bytes, a lone surrogate 3 (U+FFFD), '😀' 4
+    for (const name of ['x'.repeat(128), 'é'.repeat(64), '\ud800'.repeat(42) + 'ab', '😀'.repeat(32)]) {
+      expect(() => { a.service.handle(name, () => {}) }, JSON.stringify(name)).not.to.throw()
+    }
+    for (const name of ['x'.repeat(129), 'é'.repeat(64) + 'a', '\ud800'.repeat(43), '😀'.repeat(32) + 'a']) {
+      expect(() => { a.service.handle(name, () => {}) }, JSON.stringify(name)).to.throw().with.property('name', 'InvalidBatchingOptionError')
+    }
+  })
+
   it('rejects everything queued when it stops, and refuses sends after', async () => {
     const a = await node()
     const b = await node()
