@@ -1,6 +1,7 @@
 /**
  * Samples this process's resources: heap used and array buffers (after a
- * full GC when `--expose-gc` is on, so garbage does not look like a leak),
+ * full GC when `--expose-gc` is on, and after the array buffers it found
+ * dead are freed, so garbage does not look like a leak),
  * active handles (timers apart), open file descriptors, and the event-loop
  * delay (a histogram read and reset once a minute).
  */
@@ -39,6 +40,10 @@ export interface ConnectionCounts {
 
 export function sampleResources (): ResourceSample {
   const gc = (globalThis as { gc?(): void }).gc
+  // twice: V8 frees the array buffers a major gc found dead on another thread
+  // afterwards (one gc() left up to all of them counted in `arrayBuffers`);
+  // the second gc starts by finishing that sweep, and nothing died in between
+  gc?.()
   gc?.()
   const mem = process.memoryUsage()
   const resources = process.getActiveResourcesInfo()
