@@ -18,8 +18,9 @@
  * flood producer's refills on A (each one event-loop turn). The table is
  * the medians over all highs and over the slowest 2 %, then each of those.
  *
- * Run: `node bench/batching/trace-high.ts` (LATENCY=0 HIGHS=1000 FLOW=1 LOW_WINDOW=2000)
+ * Run: `node bench/batching/trace-high.ts` (LATENCY=0 HIGHS=1000 FLOW=1 LOW_WINDOW=2000 PIN=0)
  */
+import { execFileSync } from 'node:child_process'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -34,6 +35,9 @@ const LATENCY = Number(process.env.LATENCY ?? 0)
 const HIGHS = Number(process.env.HIGHS ?? 1000)
 const LOW_WINDOW = Number(process.env.LOW_WINDOW ?? 2000)
 const SIZE = 100
+/** PIN=1: A's threads on CPU 0, B's and the proxy's on CPU 1 (taskset), so neither process's threads (GC helpers included) take the other's core */
+const PIN = process.env.PIN === '1'
+const pin = (cpu: number): void => { if (PIN) { execFileSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' }) } }
 const now = (): number => performance.timeOrigin + performance.now()
 const stamp = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(0)
 
@@ -93,6 +97,7 @@ function overlap (spans: Span[], from: number, to: number): number {
 }
 
 if (process.argv[2] === 'receiver') {
+  pin(1)
   const b = await createBatchingNode(true)
   /** When B's read of the chunk being decoded began */
   let readAt = 0
@@ -115,6 +120,7 @@ if (process.argv[2] === 'receiver') {
     stop: async () => { await b.stop(); await proxy.stop() }
   })
 } else {
+  pin(0)
   const remote = forkWorker(fileURLToPath(import.meta.url), ['receiver'])
   const a = await createBatchingNode(false)
 
@@ -216,7 +222,7 @@ if (process.argv[2] === 'receiver') {
   const top = rows.slice(Math.floor(rows.length * 0.98))
   const columns = Object.keys(rows[0]) as Array<keyof typeof rows[0]>
   const med = (xs: typeof rows, key: keyof typeof rows[0]): string => percentile(xs.map(r => r[key]), 50).toFixed(2)
-  process.stdout.write(`loopback${LATENCY > 0 ? ` + ${LATENCY} ms each way` : ''}, ${HIGHS} highs, low window ${LOW_WINDOW}; ms unless KiB\n`)
+  process.stdout.write(`loopback${LATENCY > 0 ? ` + ${LATENCY} ms each way` : ''}, ${HIGHS} highs, low window ${LOW_WINDOW}${PIN ? ', A on CPU 0, B on CPU 1' : ''}; ms unless KiB\n`)
   process.stdout.write(`high p50 ${percentile(rows.map(r => r.total), 50).toFixed(2)} p99 ${percentile(rows.map(r => r.total), 99).toFixed(2)} ms\n`)
   process.stdout.write(`${'column'.padEnd(12)} ${'all (p50)'.padStart(10)} ${'slowest 2% (p50)'.padStart(17)}\n`)
   for (const key of columns) { process.stdout.write(`${key.padEnd(12)} ${med(rows, key).padStart(10)} ${med(top, key).padStart(17)}\n`) }
