@@ -47,7 +47,7 @@ import { CpuBurn } from './lib/cpu.ts'
 import { evaluateMinute } from './lib/evaluate.ts'
 import { GoFleet } from './lib/go-fleet.ts'
 import { DEATH_GRACE, FAULT_GRACE, Ledger } from './lib/ledger.ts'
-import { ARRAY_BUFFERS_FLOOR, awaitDrain, cycleWindow, DRAIN_WAIT, peakAllowance } from './lib/memory.ts'
+import { ARRAY_BUFFERS_FLOOR, awaitDrain, bulkStall, cycleWindow, DRAIN_WAIT, peakAllowance } from './lib/memory.ts'
 import { MinuteBook } from './lib/minutes.ts'
 import { parseSoakOptions } from './lib/options.ts'
 import { HEADER, renderRow, renderTable } from './lib/report.ts'
@@ -261,7 +261,7 @@ function connectionCounts (): ConnectionCounts | undefined {
 }
 
 /** The longest a disruption or a fault phase stalls the bulk transfer, ms */
-const longestStall = Math.max(FAULT_PHASE, ...schedule.disruptions.map(d => d.duration))
+const longestStall = bulkStall(schedule.disruptions, FAULT_PHASE)
 
 function check ({ minute, from, to, snapshot, previous }: MinuteEnd<MinuteSnapshot>): void {
   const totals = snapshot.totals

@@ -49,6 +49,7 @@
  * baseline's (lib/evaluate.ts) and by the drain.
  */
 import type { ResourceSample } from './resources.ts'
+import type { DisruptionKind, ScheduledDisruption } from './schedule.ts'
 
 const MB = 1024 * 1024
 /** Growth of array buffers is measured against at least this much (see rule 1) */
@@ -67,6 +68,19 @@ export const ITEM_BYTES = 1024
 export const DRAIN_WAIT = 45_000
 /** Between drain samples */
 export const DRAIN_POLL = 1_000
+
+/** Whether a disruption of each kind holds the bulk transfer's bytes for as long as it lasts (rule 2) */
+export const STALLS_BULK: Record<DisruptionKind, boolean> = {
+  sigstop: true,
+  kill: true,
+  reset: true,
+  saturate: true
+}
+
+/** The longest the bulk transfer stalls, ms: a phase of the demo link's fault cycle, or a disruption that stalls it */
+export function bulkStall (disruptions: ScheduledDisruption[], faultPhase: number): number {
+  return Math.max(faultPhase, ...disruptions.filter(d => STALLS_BULK[d.kind]).map(d => d.duration))
+}
 
 export interface PeakAllowanceInit {
   /** Most connections through the fault proxy at once */
