@@ -260,7 +260,7 @@ function connectionCounts (): ConnectionCounts | undefined {
   }
 }
 
-/** The longest a disruption or a fault phase stalls the bulk transfer, ms */
+/** The longest the bulk transfer stalls, ms: the demo link's black hole (lib/memory.ts) */
 const longestStall = bulkStall(schedule.disruptions, FAULT_PHASE)
 
 function check ({ minute, from, to, snapshot, previous }: MinuteEnd<MinuteSnapshot>): void {

@@ -1,6 +1,7 @@
 import { expect } from 'aegir/chai'
 import { evaluateMinute } from '../soak/lib/evaluate.ts'
-import { ARRAY_BUFFERS_FLOOR, awaitDrain, cycleWindow, judgeDrain, peakAllowance, PROXY_QUEUE_BYTES, retainedFloorGrowth, SOCKET_READ_BYTES } from '../soak/lib/memory.ts'
+import { ARRAY_BUFFERS_FLOOR, awaitDrain, bulkStall, cycleWindow, judgeDrain, peakAllowance, PROXY_QUEUE_BYTES, retainedFloorGrowth, SOCKET_READ_BYTES } from '../soak/lib/memory.ts'
+import { buildSchedule } from '../soak/lib/schedule.ts'
 import type { MinuteInput } from '../soak/lib/evaluate.ts'
 import type { ResourceSample } from '../soak/lib/resources.ts'
 
@@ -76,9 +77,20 @@ describe('soak memory rules', () => {
       expect(row.arrayBuffersPeakMB).to.equal(16.5)
     })
 
-    it('the allowance adds the proxy queues both ways, the bulk transfer stalled for the longest disruption (3 copies), and the small items in flight', () => {
-      const allowance = peakAllowance({ proxied: 3, bulkRate: 64 * 1024, longestStall: 45_000, nodes: 4, maxPending: 256 })
-      expect(allowance).to.equal(6 * (PROXY_QUEUE_BYTES + SOCKET_READ_BYTES) + 3 * 64 * 1024 * 45 + 4 * 256 * 1024)
+    it('the allowance adds the proxy queues both ways, the bulk transfer stalled for the black hole (3 copies), and the small items in flight', () => {
+      const allowance = peakAllowance({ proxied: 3, bulkRate: 64 * 1024, longestStall: 12_000, nodes: 4, maxPending: 256 })
+      expect(allowance).to.equal(6 * (PROXY_QUEUE_BYTES + SOCKET_READ_BYTES) + 3 * 64 * 1024 * 12 + 4 * 256 * 1024)
+    })
+  })
+
+  describe('array buffers: the bulk transfer\'s stall', () => {
+    it('is the demo link\'s black hole: a go peer stopped or killed, a reset or busy cores hold none of the bulk\'s bytes', () => {
+      // the 30-minute schedule: go peers stopped for 30 s and killed for 15 s, both cores busy for 45 s
+      const schedule = buildSchedule(30 * 60_000, 2)
+      expect(Math.max(...schedule.disruptions.map(d => d.duration))).to.equal(45_000)
+      expect(bulkStall(schedule.disruptions, 12_000)).to.equal(12_000)
+      // the 2-minute soak's
+      expect(bulkStall(buildSchedule(2 * 60_000, 2).disruptions, 12_000)).to.equal(12_000)
     })
   })
 
