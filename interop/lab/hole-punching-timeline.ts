@@ -51,6 +51,7 @@ const JS_STEPS: Step[] = [
   ['exchange stream requested (js)', /^js x:hole-punching opening the exchange/],
   ['exchange stream open (js)', /^js x:hole-punching:trace exchange stream open/],
   ['CONNECT sent (js)', /^js x:hole-punching:trace CONNECT sent/],
+  ['identify over, SYNC may go (js)', /^js x:hole-punching:trace identify over/],
   ['CONNECT received (js)', /^js x:hole-punching:trace CONNECT from the initiator/],
   ['CONNECT answered (js)', /^js x:hole-punching:trace CONNECT answered/],
   ['SYNC sent (js)', /^js x:hole-punching SYNC sent/],
