@@ -143,7 +143,11 @@ export interface DrainResult {
   arrayBuffers: number
   /** Growth of the heap over the baseline median */
   heap: number
-  /** ms from the end of the load to the sample judged */
+  /**
+   * ms from the stop of the faults and busy processes to the sample judged;
+   * the load stopped before that, by the settle of what was in flight and
+   * the last minute's `DEATH_GRACE` (at least 10 s)
+   */
   waited: number
   passed: boolean
   failed: string[]
