@@ -10,15 +10,31 @@
  * the queuing delay (p50/p99) of the frames. Seeded: the same numbers
  * every run.
  *
- * Run: `node bench/batching/flow-model.ts`
+ * With SEEDS=N each row is the median over seeds 1..N (utilisation, its
+ * range, and the queuing percentiles) of MS (60,000) simulated ms each;
+ * FLOW=<path to another flow.ts> runs that version of the window instead
+ * (e.g. `git show C:packages/message-batching/src/flow.ts` saved beside
+ * this package's constants.ts and errors.ts), to compare two side by side.
+ *
+ * Run: `node bench/batching/flow-model.ts` (SEEDS=1 MS=60000 FLOW=)
  */
-import { FlowWindow } from '../../packages/message-batching/src/flow.ts'
-import { fmt, percentile, printTable } from '../lib/stats.ts'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { FlowWindow as ThisFlowWindow } from '../../packages/message-batching/src/flow.ts'
+import { fmt, median, percentile, printTable } from '../lib/stats.ts'
+
+const SEEDS = Number(process.env.SEEDS ?? 1)
+const MS = Number(process.env.MS ?? 60_000)
+const FlowWindow: typeof ThisFlowWindow = process.env.FLOW == null || process.env.FLOW === ''
+  ? ThisFlowWindow
+  : (await import(pathToFileURL(resolve(process.env.FLOW)).href)).FlowWindow
 
 const FRAME = 10_500
 const STEP = 0.1
 
-function model (oneWay: number, rate: number, jitter: number, ms: number, seed = 1): Record<string, string | number> {
+interface Outcome { utilisation: number, window: number, minRtt: number, queuing50: number, queuing99: number }
+
+function model (oneWay: number, rate: number, jitter: number, ms: number, seed = 1): Outcome {
   let state = seed
   const random = (): number => { state = (state * 1103515245 + 12345) % 2 ** 31; return state / 2 ** 31 }
   let now = 0
@@ -46,22 +62,37 @@ function model (oneWay: number, rate: number, jitter: number, ms: number, seed =
   }
 
   return {
-    'one way ms': oneWay,
-    'bottleneck MB/s': rate / 1000,
-    'ack jitter ms': jitter,
-    utilisation: `${fmt(delivered / (rate * ms) * 100, 1)}%`,
-    'window KiB (end)': Math.round(flow.window / 1024),
-    'min RTT ms': flow.minRtt,
-    'queuing p50 ms': percentile(delays, 50),
-    'queuing p99 ms': percentile(delays, 99)
+    utilisation: delivered / (rate * ms) * 100,
+    window: flow.window,
+    minRtt: flow.minRtt,
+    queuing50: percentile(delays, 50),
+    queuing99: percentile(delays, 99)
   }
 }
 
-printTable('Flow window model, 60 s simulated per row', [
-  model(0.2, 4000, 0, 60_000),
-  model(0.5, 8000, 0, 60_000),
-  model(0.5, 8000, 5, 60_000),
-  model(25, 4500, 0, 60_000),
-  model(25, 4500, 20, 60_000),
-  model(25, 1000, 0, 60_000)
+/** A row: one seed as it is, or the medians over SEEDS seeds */
+function row (oneWay: number, rate: number, jitter: number): Record<string, string | number> {
+  const runs = Array.from({ length: SEEDS }, (_, i) => model(oneWay, rate, jitter, MS, i + 1))
+  const utilisations = runs.map(r => r.utilisation)
+  return {
+    'one way ms': oneWay,
+    'bottleneck MB/s': rate / 1000,
+    'ack jitter ms': jitter,
+    utilisation: SEEDS === 1 ? `${fmt(utilisations[0], 1)}%` : `${fmt(median(utilisations), 1)}% (${fmt(Math.min(...utilisations), 1)}-${fmt(Math.max(...utilisations), 1)})`,
+    'window KiB (end)': Math.round(median(runs.map(r => r.window)) / 1024),
+    'min RTT ms': median(runs.map(r => r.minRtt)),
+    'queuing p50 ms': median(runs.map(r => r.queuing50)),
+    'queuing p99 ms': median(runs.map(r => r.queuing99))
+  }
+}
+
+printTable(`Flow window model${process.env.FLOW == null || process.env.FLOW === '' ? '' : ` (${process.env.FLOW})`}, ${MS / 1000} s simulated per row${SEEDS > 1 ? `, medians of ${SEEDS} seeds` : ''}`, [
+  row(0.2, 4000, 0),
+  row(0.5, 8000, 0),
+  row(0.5, 8000, 5),
+  row(25, 4500, 0),
+  row(25, 4500, 5),
+  row(25, 4500, 10),
+  row(25, 4500, 20),
+  row(25, 1000, 0)
 ])

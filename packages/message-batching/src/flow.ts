@@ -25,8 +25,9 @@
  * frames it counts took to write, so frames written in one long turn of the
  * event loop and acknowledged together do not read as a fast path): a late
  * ack (an event loop that stalls)
- * raises a round-trip sample but never a delivery rate, so it cannot cap
- * the throughput below what the path delivers, while a queue of our own
+ * raises a round-trip sample but never a delivery rate, so the floor
+ * limits what late acks cost the throughput (bench/batching/flow-model.ts
+ * measures how much is left), while a queue of our own
  * stays under a quarter of the smallest round trip. The
  * smallest round trip is measured again every FLOW_MIN_RTT_WINDOW with the
  * window at its floor for two round trips (as BBR's ProbeRTT), so a queue
