@@ -9,7 +9,7 @@
  * FLOOD_TRIALS (3) interleaved trials of `high` messages (one every 10 ms,
  * 200) while a `low` flood saturates the link (p50 and p99, medians).
  *
- * Run: `OTHER=/path/to/message-batching/dist/src node bench/batching/flow-ab.ts`
+ * Run: `OTHER=/path/to/message-batching/dist/src OTHER_LABEL='<what it is>' node bench/batching/flow-ab.ts`
  * For the build before a commit C:
  * `git worktree add /tmp/mb-before C^ && (cd /tmp/mb-before/packages/message-batching && npx tsc -p .)`
  * or copy this package's `dist/src` and replace the changed file with the
@@ -112,7 +112,7 @@ for (const latency of [0, 25]) {
     }
   }
 
-  const floods: Record<Build, { idle: number[], p50: number[], p99: number[], lows: number[] }> = { this: { idle: [], p50: [], p99: [], lows: [] }, other: { idle: [], p50: [], p99: [], lows: [] } }
+  const floods: Record<Build, { idle: number[], p50: number[], p99: number[], lows: number[], ms: number[] }> = { this: { idle: [], p50: [], p99: [], lows: [], ms: [] }, other: { idle: [], p50: [], p99: [], lows: [], ms: [] } }
   for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
     for (const build of trial % 2 === 0 ? builds : [...builds].reverse()) {
       const s = service(build)
@@ -125,6 +125,7 @@ for (const latency of [0, 25]) {
       }
       await worker.call('reset', { n: null, keepLows: false })
       const flood = { on: true }
+      const floodStart = performance.now()
       const lows = pump(async data => s.send(peer, 'bench', data, { priority: 'low' }), 0, flood)
       await new Promise(resolve => setTimeout(resolve, 300))
       for (let i = 0; i < 200; i++) {
@@ -132,6 +133,8 @@ for (const latency of [0, 25]) {
         await new Promise(resolve => setTimeout(resolve, 10))
       }
       flood.on = false
+      // how long the flood ran: the lows written per second, not per trial (a trial's 200 timers last longer on a busier loop)
+      const floodMs = performance.now() - floodStart
       const sent = await lows
       const deadline = Date.now() + 30_000
       while (await worker.call<number>('count') < sent + 200 && Date.now() < deadline) { await new Promise(resolve => setTimeout(resolve, 20)) }
@@ -141,6 +144,7 @@ for (const latency of [0, 25]) {
       f.p50.push(median(got.highLatencies))
       f.p99.push(percentile(got.highLatencies, 99))
       f.lows.push(sent)
+      f.ms.push(floodMs)
     }
   }
 
@@ -152,7 +156,8 @@ for (const latency of [0, 25]) {
     'high p50 ms': median(floods[build].p50),
     'high p99 ms': median(floods[build].p99),
     'p99 per trial': floods[build].p99.map(v => v.toFixed(1)).join(' / '),
-    'low sent per trial': floods[build].lows.join(' / ')
+    'low sent per trial': floods[build].lows.join(' / '),
+    'low msg/s during the flood': floods[build].lows.map((n, i) => Math.round(n / floods[build].ms[i] * 1000)).join(' / ')
   })))
   results[label] = { rates, floods }
   await a.stop()
@@ -160,4 +165,4 @@ for (const latency of [0, 25]) {
   await worker.stop()
 }
 
-writeResults('batching-flow-ab', { other: OTHER, results })
+writeResults('batching-flow-ab', { other: OTHER, otherLabel: process.env.OTHER_LABEL, results })
