@@ -443,7 +443,8 @@ async function finish (): Promise<number> {
     // array buffers' highest sample after the warm-up, and the drain at the end
     maxArrayBuffersMB: Math.max(0, ...rows.filter(r => r.growth != null).map(r => r.arrayBuffersPeakMB)),
     drain,
-    disruptionsFailed
+    disruptionsFailed,
+    gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function'
   }
   const pass = soakPassed({ ...checks, interrupted: interrupted ?? null })
   const totals = workload?.totals
@@ -469,6 +470,9 @@ async function finish (): Promise<number> {
   process.stdout.write(drain == null ? 'drain: not run\n' : `drain: array buffers ${pctOf(drain.arrayBuffers)} over the baseline floor, heap ${pctOf(drain.heap)} over the baseline, after ${(drain.waited / 1000).toFixed(0)} s: ${drain.passed ? 'ok' : `FAILED: ${drain.failed.join('; ')}`}\n`)
   for (const failure of disruptionsFailed) {
     process.stdout.write(`disruption failed: ${failure}\n`)
+  }
+  if (!checks.gcExposed) {
+    process.stdout.write('no gc: heap and array buffers were sampled with their garbage (run it with node --expose-gc, as npm run bench does)\n')
   }
   process.stdout.write(`soak ${pass ? 'passed' : 'FAILED'}${interrupted != null ? ` (interrupted by ${interrupted} after ${((Date.now() - startedAt) / 60_000).toFixed(1)} min)` : ''}\n`)
 

@@ -50,12 +50,14 @@ export interface RunChecks {
   drain: { passed: boolean } | null
   /** Disruptions that could not be carried out (a killed go peer not started again leaves its fault open: every later loss to it looks explained) */
   disruptionsFailed: string[]
+  /** Whether samples were taken after a full gc (`--expose-gc`): without it heap and array buffers carry their garbage, the baseline's too */
+  gcExposed: boolean
 }
 
-/** The soak passes when it ran to the end, every disruption ran, every minute passed, memory drained and nothing was lost, stalled or left behind */
+/** The soak passes when it ran to the end with its samples taken after a gc, every disruption ran, every minute passed, memory drained and nothing was lost, stalled or left behind */
 export function soakPassed (c: RunChecks): boolean {
   return c.interrupted == null && c.unexplainedLostRequests === 0 && c.stalledAtEnd === 0 && c.goProcessesLeftAtEnd === 0 &&
-    c.minutesFailed.length === 0 && c.growthChecked && c.drain?.passed === true && c.disruptionsFailed.length === 0
+    c.minutesFailed.length === 0 && c.growthChecked && c.drain?.passed === true && c.disruptionsFailed.length === 0 && c.gcExposed
 }
 
 export function median (values: number[]): number {
