@@ -74,17 +74,22 @@ export interface InitiatorResult {
  * `propose`, the multistream-select proposal goes out in the CONNECT's write
  * and the peer's acceptance is read first (`UnsupportedProtocolError` on `na`).
  *
- * The RTT runs to the moment the first bytes of the answer reach the stream
- * (its first `message` event), as go's reader sees them, not to when our
- * reader gets to run: on a busy node that came 2-8 ms later, which the
- * RTT / 2 wait before the dial then took in half again.
+ * The RTT runs to the moment the peer's CONNECT reached the stream (the
+ * `message` event that completed it), not to when our reader gets to run: on
+ * a busy node that came 2-8 ms later, which the RTT / 2 wait before the dial
+ * then took in half again. Not to the first bytes of the answer either: with
+ * `propose`, go-multistream writes its header as soon as it accepts the
+ * stream (the muxer's SYN, sent before our CONNECT), so those may arrive
+ * before the CONNECT left.
  */
 export async function initiate (stream: Stream, ownAddrs: Multiaddr[], accept: (ip: string) => boolean, now: () => number, options: InitiateOptions): Promise<InitiatorResult> {
   const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
   const negotiation = options.propose != null ? proposal(options.propose) : []
-  let answeredAt: number | undefined
+  // when the last bytes seen so far arrived: after the CONNECT's read, those
+  // that completed it (the peer sends nothing else before our SYNC)
+  let arrivedAt: number | undefined
   const onAnswer = (): void => {
-    answeredAt ??= now()
+    arrivedAt = now()
   }
   stream.addEventListener('message', onAnswer)
 
@@ -98,7 +103,7 @@ export async function initiate (stream: Stream, ownAddrs: Multiaddr[], accept: (
     }
 
     const connect = HolePunch.decode(await lp.read(options))
-    const rtt = (answeredAt ?? now()) - start
+    const rtt = Math.max(0, (arrivedAt ?? now()) - start)
     options.trace?.('CONNECT answered')
 
     if (connect.type !== HolePunch.Type.CONNECT) {

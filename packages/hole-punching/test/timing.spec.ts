@@ -8,12 +8,12 @@ import { Socket } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { pbStream, streamPair } from '@libp2p/utils'
+import { lpStream, pbStream, streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { TypedEventEmitter } from 'main-event'
 import sinon from 'sinon'
-import { OBSERVER_TTL, PROTOCOL_RECHECK, PROTOCOL_WAIT, SPARE_PORT_MAX_AGE } from '../src/constants.ts'
+import { OBSERVER_TTL, PROTOCOL, PROTOCOL_RECHECK, PROTOCOL_WAIT, SPARE_PORT_MAX_AGE } from '../src/constants.ts'
 import { HolePunch } from '../src/pb/message.ts'
 import { HolePunchingService } from '../src/service.ts'
 import type { HolePunchingInit, HolePunchOutcome } from '../src/index.ts'
@@ -55,7 +55,7 @@ describe('hole punching service: timing', () => {
   async function start (deps: Partial<HolePunchingDeps> = {}, upgrader: any = {}): Promise<HolePunchingService> {
     service = new HolePunchingService({
       peerId: await peer(),
-      registrar: { handle: async () => {}, unhandle: async () => {} } as any,
+      registrar: { handle: async () => {}, unhandle: async () => {}, getMiddleware: () => [] } as any,
       upgrader,
       connectionManager: { getConnections: () => [] } as any,
       events,
@@ -265,6 +265,52 @@ describe('hole punching service: timing', () => {
 
     await until(() => syncAt >= 0)
     // the RTT is 40 ms, not 50: the dial comes 20 ms after SYNC
+    await clock.tickAsync(19)
+    await settle()
+    expect(dialled).to.deep.equal([])
+    await clock.tickAsync(1)
+    await until(() => outcomes.length === 1)
+    expect(dialled).to.deep.equal([syncAt + 20])
+  })
+
+  it('initiator (optimistic selection): times the RTT to the peer\'s CONNECT, not to the multistream header go sends as soon as it accepts the stream (fake clock)', async () => {
+    clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    const dialled: number[] = []
+    let syncAt = -1
+    await start({
+      pickLocalPort: async () => 40_001,
+      connectFrom: async (addrs) => {
+        dialled.push(Date.now())
+        return { socket: new Socket(), addr: addrs[0] }
+      }
+    }, { upgradeOutbound: async () => ({}) })
+    await observe()
+
+    const connection = relayed(async () => { throw new Error('the optimistic stream is used') })
+    connection.muxer = {
+      createStream: async () => {
+        const [ours, theirs] = await streamPair()
+        const lp = lpStream(theirs)
+        void (async () => {
+          // go-multistream's Negotiate writes its header when the stream
+          // opens (the muxer's SYN), before it read our proposal
+          await lp.write(new TextEncoder().encode('/multistream/1.0.0\n'))
+          await lp.read()
+          await lp.read()
+          await lp.read()
+          // the answer to our CONNECT takes 40 ms: the RTT
+          clock?.tick(40)
+          await lp.writeV([new TextEncoder().encode(`${PROTOCOL}\n`), HolePunch.encode({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr('/ip4/17.0.0.1/tcp/4102').bytes] })])
+          await lp.read()
+          syncAt = Date.now()
+        })().catch(() => {})
+        return ours
+      }
+    }
+    events.safeDispatchEvent('connection:open', { detail: connection })
+
+    await until(() => syncAt >= 0)
+    await settle()
     await clock.tickAsync(19)
     await settle()
     expect(dialled).to.deep.equal([])
