@@ -92,6 +92,9 @@ export const PROTOCOL_RECHECK = 2_000
 /** The identify protocol whose exchange with the peer an initiator lets finish before its SYNC (`@libp2p/identify`'s default prefix) */
 export const IDENTIFY_PROTOCOL = '/ipfs/id/1.0.0'
 
+/** The identify push protocol: go-libp2p handles a push of ours as it does our identify answer (`@libp2p/identify`'s default prefix) */
+export const IDENTIFY_PUSH_PROTOCOL = '/ipfs/id/push/1.0.0'
+
 /**
  * How long an initiator waits, after the peer's CONNECT, for identify with
  * the peer to be over both ways before it sends SYNC anyway. go-libp2p

@@ -498,11 +498,15 @@ export class HolePunchingService implements HolePunching, Startable {
    * go opens its identify stream when the connection opens, so its frames
    * came before its CONNECT answer, and closes it only once it processed our
    * answer: wait for every inbound identify stream on the connection (or one
-   * still negotiating its protocol) to close.
+   * still negotiating its protocol) to close. go handles an identify push of
+   * ours the same way (it closes the stream once it processed it): wait for
+   * our outbound push streams on the connection too.
    */
   private async identifyOver (relayed: Connection, signal: AbortSignal): Promise<void> {
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(c.IDENTIFY_WAIT)])
-    const pending = relayed.streams.filter(s => s.direction === 'inbound' && (s.protocol === c.IDENTIFY_PROTOCOL || s.protocol === '') && s.status === 'open')
+    const pending = relayed.streams.filter(s => s.status === 'open' && (s.direction === 'inbound'
+      ? s.protocol === c.IDENTIFY_PROTOCOL || s.protocol === ''
+      : s.protocol === c.IDENTIFY_PUSH_PROTOCOL))
 
     try {
       await Promise.all(pending.map(async stream => this.waitForEvent(deadline, (done) => {

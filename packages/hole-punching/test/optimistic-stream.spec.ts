@@ -143,6 +143,27 @@ describe('hole punching service: optimistic protocol selection (initiator)', () 
     expect(outcomes[0]).to.include({ success: true, attempt: 1 })
   })
 
+  it('sends SYNC only once the peer processed an identify push of ours over the relayed connection (go-libp2p\'s push handler expires those addresses too)', async () => {
+    const connection = relayed()
+    // our identify push, written, not yet closed by the peer (go closes it once it processed it)
+    const [a, b] = await streamPair()
+    const pushStream = a.direction === 'outbound' ? a : b
+    pushStream.protocol = '/ipfs/id/push/1.0.0'
+    connection.streams.push(pushStream)
+    events.safeDispatchEvent('connection:open', { detail: connection })
+    await until(() => theirs[0]?.read.length === 3, 'the proposal and CONNECT')
+    await answer(theirs[0].lp, PROTOCOL)
+    await theirs[0].lp.write(HolePunch.encode({ type: HolePunch.Type.CONNECT, ObsAddrs: [multiaddr('/ip4/17.0.0.1/tcp/4102').bytes] }))
+    // 500 turns later (far less than IDENTIFY_WAIT, the bound of that wait): still no SYNC
+    await expect(until(() => theirs[0].read.length > 3, 'a SYNC', 500)).to.eventually.be.rejectedWith(/never happened/)
+
+    await Promise.all([a.close(), b.close()])
+    await until(() => theirs[0].read.length === 4, 'the SYNC')
+    expect(theirs[0].read[3]).to.equal(`CONNECT? ${HolePunch.Type.SYNC}`)
+    await until(() => outcomes.length === 1, 'an outcome')
+    expect(outcomes[0]).to.include({ success: true, attempt: 1 })
+  })
+
   it('a peer that answers the proposal with na refused DCUtR: no attempt counted, tried again once it announces the protocol', async () => {
     events.safeDispatchEvent('connection:open', { detail: relayed() })
     await until(() => theirs[0]?.read.length === 3, 'the first proposal and CONNECT')
