@@ -22,6 +22,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { TOPIC, pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { createLibp2p } from 'libp2p'
 import { serveWorker } from '../lib/worker-rpc.ts'
+import type { NodeLearning } from './discovery-time.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 
 type Kind = 'ours' | 'official'
@@ -42,6 +43,8 @@ interface Entry {
   watched: string[]
   /** when (performance.now()) each peer id was first written to the peer store */
   learnedAt: Map<string, number>
+  /** when (performance.now()) this node's bootstrap dial returned a connection */
+  bootstrapDialledAt?: number
   /** TRACE_BENCH: per peer id, when this node first saw each step of its way to knowing that peer */
   trace: Map<string, PeerTrace>
   /** TRACE_BENCH: this node's publishes on the topic: when, to how many of how many subscribers */
@@ -268,6 +271,7 @@ async function dialBootstrap (entry: Entry, addr: string): Promise<boolean> {
     const started = performance.now()
     try {
       await entry.node.dial(multiaddr(addr))
+      entry.bootstrapDialledAt = performance.now()
       if (process.env.DEBUG_BENCH != null) process.stderr.write(`node ${entry.index}: bootstrap dial took ${Math.round(performance.now() - started)} ms\n`)
       return true
     } catch (err) {
@@ -320,13 +324,33 @@ const serving = serveWorker({
       entry.watched = ids.filter(id => id !== own)
       // peers stored before the listener saw them (none expected)
       for (const id of entry.watched) {
-        if (!entry.known.has(id) && await entry.node.peerStore.has(peerIdFromString(id))) entry.known.add(id)
+        if (!entry.known.has(id) && await entry.node.peerStore.has(peerIdFromString(id))) {
+          entry.known.add(id)
+          // when it was stored is unknown: now is a bound that never flatters
+          if (!entry.learnedAt.has(id)) entry.learnedAt.set(id, performance.now())
+        }
       }
     }))
     return list.map(missingCount)
   },
   /** per given node, how many watched peer ids it does not know yet */
   missing: ({ indices }: { indices?: number[] } = {}) => selected(indices).map(missingCount),
+  /**
+   * per given node, how many watched peer ids it does not know yet and when
+   * (epoch ms, performance.timeOrigin + performance.now(): comparable
+   * across the workers) it first learned the last of the others; see
+   * discovery-time.ts
+   */
+  learned: ({ indices }: { indices?: number[] } = {}): NodeLearning[] => selected(indices).map(e => {
+    let latest = NaN
+    for (const id of e.watched) {
+      const at = e.learnedAt.get(id)
+      if (at != null && !(at <= latest)) latest = at
+    }
+    return { index: e.index, missing: missingCount(e), latest: performance.timeOrigin + latest }
+  }),
+  /** per given node (the bootstrap node excepted), when (epoch ms) its bootstrap dial returned; NaN if it never did */
+  bootstrapDialled: ({ indices }: { indices?: number[] } = {}) => selected(indices).filter(e => e.index !== 0).map(e => ({ index: e.index, at: e.bootstrapDialledAt == null ? NaN : performance.timeOrigin + e.bootstrapDialledAt })),
   /** like `missing`, but asks the peer stores */
   verify: async ({ indices }: { indices?: number[] } = {}) => Promise.all(selected(indices).map(async entry => {
     let missing = 0
