@@ -169,18 +169,21 @@ export class DirectExchange {
     const peer = connection.remotePeer
 
     try {
-      if (!this.running || !this.answers.take(Date.now())) {
-        this.host.drop('over-budget')
-        stream.abort(new Error('no exchange answers left this interval'))
-        return
-      }
-
       await this.withDeadline(async signal => {
         const lp = lpStream(stream, { maxDataLength: this.options.maxMessageSize })
         const hello = await lp.read({ signal })
 
         if (!this.running || !this.host.received(peer, hello.subarray())) {
           stream.abort(new Error('announcement refused'))
+          return
+        }
+
+        // charged only for an announcement the gate accepted (so at most
+        // the gate's rate per author): a peer sending junk, or nothing,
+        // stream after stream, must not spend the answers of joiners
+        if (!this.answers.take(Date.now())) {
+          this.host.drop('over-budget')
+          stream.abort(new Error('no exchange answers left this interval'))
           return
         }
 

@@ -99,6 +99,40 @@ describe('direct exchange (pubsub delivering nothing)', function () {
     await waitUntil(() => joiner.found.has(id(later)), 10_000)
   })
 
+  it('exchanges the gate refuses spend none of the answers (D4): a peer opening stream after stream cannot starve joiners', async () => {
+    // a long interval: the node-wide answer budget does not refill, and the
+    // joiner does not repeat its exchange, within the test
+    const [hub, joiner] = nodes = await Promise.all([createNode({ interval: 60_000 }), createNode({ interval: 60_000 })])
+    const hostile = await createLibp2p({
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionMonitor: { enabled: false },
+      services: { identify: identify() }
+    })
+
+    try {
+      // one stream at a time on one connection, each with a frame that is
+      // no announcement: the hub drops and resets each
+      for (let i = 0; i < 64; i++) {
+        const stream = await hostile.dialProtocol(hub.node.getMultiaddrs()[0], EXCHANGE_PROTOCOL)
+        const lp = lpStream(stream)
+        await lp.write(Uint8Array.from([0xff, 0xff, 0xff]))
+        await expect(lp.read({ signal: AbortSignal.timeout(10_000) })).to.eventually.be.rejected()
+      }
+      // the first few as undecodable, the rest over the author's rate (R-limits)
+      const { dropped } = hub.discovery.getMetrics()
+      expect(dropped.undecodable + dropped['rate-limited']).to.equal(64)
+
+      await joiner.node.dial(hub.node.getMultiaddrs()[0])
+      await waitUntil(() => joiner.found.has(hub.node.peerId.toString()) || hub.discovery.getMetrics().dropped['over-budget'] > 0)
+      expect(hub.discovery.getMetrics().dropped['over-budget']).to.equal(0)
+      expect(joiner.found.has(hub.node.peerId.toString())).to.equal(true)
+    } finally {
+      await hostile.stop()
+    }
+  })
+
   it('an announcement the gate refuses (another key) is dropped, counted and not answered', async () => {
     const [hub] = nodes = await Promise.all([createNode()])
     const hostile = await createLibp2p({
