@@ -400,9 +400,9 @@ for (const latency of LINKS) {
   const lightDelta = median(batched.light) - median(lpStream.light)
 
   // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved
-  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], n: number[], loop: number[], remoteLoop: number[], perTurn: number[][], gc: number[][] }> = {
-    batching: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] },
-    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] }
+  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], ms: number[], n: number[], loop: number[], remoteLoop: number[], perTurn: number[][], gc: number[][] }> = {
+    batching: { idle: [], p50: [], p99: [], lows: [], ms: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] },
+    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], ms: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] }
   }
   for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
     for (const instance of (trial % 2 === 0 ? ['batching', 'batchingNoFlow'] : ['batchingNoFlow', 'batching']) as Instance[]) {
@@ -413,12 +413,13 @@ for (const latency of LINKS) {
         idle.push(performance.now() - t)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
-      const { high, lows, loop, remoteLoop, perTurn, gc } = await floodWithHigh(remote, a, instance)
+      const { high, lows, ms, loop, remoteLoop, perTurn, gc } = await floodWithHigh(remote, a, instance)
       const f = floods[instance]
       f.idle.push(median(idle))
       f.p50.push(median(high))
       f.p99.push(percentile(high, 99))
       f.lows.push(lows)
+      f.ms.push(ms)
       f.n.push(high.length)
       f.loop.push(loop)
       f.remoteLoop.push(remoteLoop)
@@ -446,6 +447,8 @@ for (const latency of LINKS) {
       'high p99 ms (median of trials)': p99,
       'p99 per trial': f.p99.map(v => fmt(v)).join(' / '),
       'low sent per trial': f.lows.join(' / '),
+      'flood s per trial (2.3 if the timers kept time)': f.ms.map(v => fmt(v / 1000, 1)).join(' / '),
+      'low msg/s per trial': f.lows.map((n, i) => Math.round(n / f.ms[i] * 1000)).join(' / '),
       'high received': f.n.join(' / '),
       'event-loop delay p99 ms, A / B (median)': `${fmt(median(f.loop))} / ${fmt(median(f.remoteLoop))}`,
       'B msgs per turn p50/p99/max (trial 1)': f.perTurn[0]?.join('/') ?? '',
@@ -523,11 +526,12 @@ async function latencyRun (remote: Remote, mode: Mode, everyMs: number, perTick:
   return (await remote.take()).latencies
 }
 
-async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, loop: number, remoteLoop: number, perTurn: number[], gc: number[] }> {
+async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, ms: number, loop: number, remoteLoop: number, perTurn: number[], gc: number[] }> {
   await remote.expect(Infinity, false)
   // how long the sender's event loop is held while the highs are sent (inline: the one loop of sender, receiver and proxy)
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   const flood = { on: true }
+  const floodStart = performance.now()
   let lows = 0
   const service = a.services[instance]
   const low: Mode = { name: 'low', window: WINDOW_BATCHING, send: async (data) => service.send(remote.peerId, 'bench', data, { priority: 'low' }) }
@@ -549,6 +553,8 @@ async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Prom
   loopDelay.disable()
   const { loop: remoteLoop, perTurn, gc } = RECEIVER !== 'inline' ? await remote.loopP99() : { loop: NaN, perTurn: [], gc: [] }
   flood.on = false
+  // how long the flood ran: 200 timers of 10 ms take longer on a busy loop (the highs' real interval, and the lows' rate)
+  const ms = performance.now() - floodStart
   await floodDone
   const deadline = Date.now() + 30_000
   // every high and low arrived: the next trial starts on an empty path
@@ -556,5 +562,5 @@ async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Prom
     await new Promise(resolve => setTimeout(resolve, 20))
   }
   const got = await remote.take()
-  return { high: got.highLatencies, lows, loop: loopDelay.percentile(99) / 1e6, remoteLoop, perTurn, gc }
+  return { high: got.highLatencies, lows, ms, loop: loopDelay.percentile(99) / 1e6, remoteLoop, perTurn, gc }
 }
