@@ -55,6 +55,8 @@ export class DirectExchange {
   private repeatTimer?: ReturnType<typeof setTimeout>
   private topologyId?: string
   private running = false
+  /** Counts starts: a start that a stop and another start overtook registers nothing */
+  private runs = 0
   private shutdown = new AbortController()
 
   constructor (registrar: Registrar, options: DirectExchangeOptions, host: DirectExchangeHost, log: Logger) {
@@ -66,6 +68,7 @@ export class DirectExchange {
   }
 
   async start (): Promise<void> {
+    const run = ++this.runs
     this.running = true
     this.shutdown = new AbortController()
     this.opened = 0
@@ -79,8 +82,8 @@ export class DirectExchange {
       onConnect: (peer, connection) => { this.onConnect(peer, connection) }
     })
 
-    // stopped meanwhile
-    if (!this.running) {
+    // stopped meanwhile (and maybe started again: that start registers its own)
+    if (!this.running || run !== this.runs) {
       this.registrar.unregister(id)
       return
     }
