@@ -114,9 +114,18 @@ describe('adversarial: a scripted hostile gossipsub peer against real nodes', fu
         fromH.push(evt.detail)
       }
     })
-    // B and C know each other: the topic works through B
+    // B and C know each other (the direct exchange teaches them that before
+    // gossipsub is ready, so it does not show that the topic works)
     await waitUntil(() => b.found.has(c.node.peerId.toString()) && c.found.has(b.node.peerId.toString()))
-    await waitUntil(() => h.services.pubsub.getSubscribers(TOPIC).length > 0)
+    // the topic works through B: H and C are in B's mesh and B in theirs
+    // (a GRAFT went each way, over the outbound streams a publish needs), so
+    // one message H publishes reaches B, and one B accepts reaches C
+    const bId = b.node.peerId.toString()
+    await waitUntil(() => {
+      const bMesh = b.node.services.gossip.getMeshPeers(TOPIC)
+      return bMesh.includes(h.peerId.toString()) && bMesh.includes(c.node.peerId.toString()) &&
+        h.services.pubsub.getMeshPeers(TOPIC).includes(bId) && c.node.services.gossip.getMeshPeers(TOPIC).includes(bId)
+    })
   })
 
   afterEach(async () => {
