@@ -45,10 +45,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { FaultProxy } from '@x/fault-proxy'
 import { messageBatching } from '@x/message-batching'
 import { createLibp2p } from 'libp2p'
-import { Uint8ArrayList } from 'uint8arraylist'
 import { fmt, median, percentile, printTable, writeResults } from '../lib/stats.ts'
 import { forkWorker } from '../lib/worker-rpc.ts'
-import { LP, NO_FLOW_PROTOCOL, PER_MSG } from './receiver-worker.ts'
+import { handleBaselines, LP, NO_FLOW_PROTOCOL, PER_MSG } from './receiver-worker.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { MessageBatching } from '@x/message-batching'
 
@@ -287,22 +286,7 @@ async function inlineRemote (latency: number): Promise<{ remote: Remote, address
   const receiver = new Receiver()
   receiver.reset()
 
-  await b.handle(PER_MSG, (stream) => {
-    const data = new Uint8ArrayList()
-    stream.addEventListener('message', (evt) => { data.append(evt.data) })
-    stream.addEventListener('remoteCloseWrite', () => { receiver.arrived(data.subarray()); void stream.close() })
-  }, { maxInboundStreams: 4096 })
-  await b.handle(LP, (stream) => {
-    const buffer = new Uint8ArrayList()
-    stream.addEventListener('message', (evt) => {
-      buffer.append(evt.data)
-      while (buffer.byteLength > 0 && buffer.byteLength >= 1 + buffer.get(0)) {
-        const length = buffer.get(0)
-        receiver.arrived(buffer.subarray(1, 1 + length))
-        buffer.consume(1 + length)
-      }
-    })
-  })
+  await handleBaselines(b, (data) => { receiver.arrived(data) })
   for (const instance of ['batching', 'batchingNoFlow'] as const) {
     b.services[instance].handle('bench', (data) => { receiver.arrived(data) })
     b.services[instance].handle('json', (data) => { receiver.arrived(data) })

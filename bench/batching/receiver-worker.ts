@@ -16,12 +16,37 @@ import { messageBatching } from '@x/message-batching'
 import { createLibp2p } from 'libp2p'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { serveWorker } from '../lib/worker-rpc.ts'
+import type { Libp2p } from '@libp2p/interface'
 
 export const PER_MSG = '/bench/msg/1.0.0'
 export const LP = '/bench/lp/1.0.0'
 export const NO_FLOW_PROTOCOL = '/x/batch-noflow/1.0.0'
 
 const now = (): number => performance.timeOrigin + performance.now()
+
+/**
+ * B's handlers for the two baselines: a stream per message (the message is
+ * whatever arrived before the sender closed its side) and one stream of
+ * length-prefixed writes (a one-byte length, then the message)
+ */
+export async function handleBaselines (b: Libp2p, arrived: (data: Uint8Array) => void): Promise<void> {
+  await b.handle(PER_MSG, (stream) => {
+    const data = new Uint8ArrayList()
+    stream.addEventListener('message', (evt) => { data.append(evt.data) })
+    stream.addEventListener('remoteCloseWrite', () => { arrived(data.subarray()); void stream.close() })
+  }, { maxInboundStreams: 4096 })
+  await b.handle(LP, (stream) => {
+    const buffer = new Uint8ArrayList()
+    stream.addEventListener('message', (evt) => {
+      buffer.append(evt.data)
+      while (buffer.byteLength > 0 && buffer.byteLength >= 1 + buffer.get(0)) {
+        const length = buffer.get(0)
+        arrived(buffer.subarray(1, 1 + length))
+        buffer.consume(1 + length)
+      }
+    })
+  })
+}
 
 if (process.send != null) {
   let count = 0
@@ -71,22 +96,7 @@ if (process.send != null) {
       ...Object.fromEntries((process.argv[2] ?? '').split(',').filter(id => id !== '').map((protocol, i) => [`extra${i}`, messageBatching({ requestTimeout: 60_000, compression: false, protocol })]))
     }
   })
-  await b.handle(PER_MSG, (stream) => {
-    const data = new Uint8ArrayList()
-    stream.addEventListener('message', (evt) => { data.append(evt.data) })
-    stream.addEventListener('remoteCloseWrite', () => { arrived(data.subarray()); void stream.close() })
-  }, { maxInboundStreams: 4096 })
-  await b.handle(LP, (stream) => {
-    const buffer = new Uint8ArrayList()
-    stream.addEventListener('message', (evt) => {
-      buffer.append(evt.data)
-      while (buffer.byteLength > 0 && buffer.byteLength >= 1 + buffer.get(0)) {
-        const length = buffer.get(0)
-        arrived(buffer.subarray(1, 1 + length))
-        buffer.consume(1 + length)
-      }
-    })
-  })
+  await handleBaselines(b, arrived)
   for (const instance of Object.values(b.services) as any[]) {
     instance.handle('bench', (data: Uint8Array) => { arrived(data) })
     instance.handle('json', (data: Uint8Array) => { arrived(data) })
