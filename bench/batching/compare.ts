@@ -23,17 +23,29 @@
  * trials' p50 and p99; with the p99 of each event loop's delay meanwhile,
  * a floor under them), and compression on a JSON payload (ratio and CPU).
  *
- * B and the proxy run in a child process (`receiver-worker.ts`), on their
- * own event loop, as a remote peer would; A and the senders in this one.
- * With RECEIVER=inline all nodes and the proxy share this process's event
- * loop (the setup of the runs before 2026-11-29): then every turn of the
- * receiver delays the sender, and the round trips the flow window measures
- * are mostly that loop's turns. Results go to
- * bench/results/batching-compare.json (batching-compare-inline.json).
+ * A and the senders run in this process, B in a child process
+ * (`receiver-worker.ts`) and the proxy in another (`proxy-worker.ts`): three
+ * event loops, as three hosts would have (on a 2-core machine they share
+ * two cores: under a flood all three are busy). With PROXY=receiver the
+ * proxy runs in B's process, on B's event loop (the setup of the runs of
+ * 2026-11-29 07:30-09:30): on loopback B's loop then forwards every chunk
+ * of the flood as well as receiving it. With RECEIVER=inline all nodes and
+ * the proxy share this process's event loop (the setup of the runs before
+ * 2026-11-29): then every turn of the receiver delays the sender, and the
+ * round trips the flow window measures are mostly that loop's turns.
+ * Results go to bench/results/batching-compare.json
+ * (batching-compare-proxy-in-receiver.json, batching-compare-inline.json).
+ *
+ * The `high` target compares the flood's p99 with the idle RTT (a 100 B
+ * request and its 100 B answer on the same instance, connection and proxy,
+ * A's clock at both ends). Each trial also sends the same 200 `high`
+ * messages (100 B, one every 10 ms, one way) with no flood first: the idle
+ * p50/p99 of exactly what the flood run measures.
  *
  * Run: `node bench/batching/compare.ts` (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5 FLOOD_TRIALS=3
- * RECEIVER=process LINKS=0,25)
+ * RECEIVER=process PROXY=process LINKS=0,25 RESULTS_FILE=<path instead of bench/results/>)
  */
+import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
@@ -47,7 +59,9 @@ import { messageBatching } from '@x/message-batching'
 import { createLibp2p } from 'libp2p'
 import { fmt, median, percentile, printTable, writeResults } from '../lib/stats.ts'
 import { forkWorker } from '../lib/worker-rpc.ts'
+import { startProxyProcess } from './proxy-worker.ts'
 import { handleBaselines, LP, NO_FLOW_PROTOCOL, PER_MSG } from './receiver-worker.ts'
+import type { ProxyProcess } from './proxy-worker.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { MessageBatching } from '@x/message-batching'
 
@@ -60,6 +74,15 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const FLOOD_TRIALS = Number(process.env.FLOOD_TRIALS ?? 3)
 /** `process` (default): B and the proxy run in a child process, on their own event loop, as a remote peer; `inline`: in this one */
 const RECEIVER = process.env.RECEIVER ?? 'process'
+/** With RECEIVER=process: `process` (default): the proxy runs in a child process of its own; `receiver`: in B's process, on B's event loop */
+const PROXY = process.env.PROXY ?? 'process'
+if (!['process', 'inline'].includes(RECEIVER) || !['process', 'receiver'].includes(PROXY)) {
+  throw new Error(`RECEIVER must be process or inline and PROXY process or receiver, got ${RECEIVER} and ${PROXY}`)
+}
+/** Where to write the results instead of bench/results/ (smoke runs) */
+const RESULTS_FILE = process.env.RESULTS_FILE
+/** Where the proxy ran, as recorded in the results */
+const PROXY_PLACE = { inline: 'inline', receiver: 'receiver\'s process', process: 'own process' }[RECEIVER === 'inline' ? 'inline' : PROXY] as string
 /** One-way delays to run, ms (0 is loopback) */
 const LINKS = (process.env.LINKS ?? '0,25').split(',').map(Number)
 
@@ -95,9 +118,9 @@ interface Remote {
   count(): Promise<number>
   take(): Promise<{ count: number, latencies: number[], highLatencies: number[] }>
   bytesUp(): Promise<number>
-  /** B's event-loop delay p99 (ms) and messages handed to handlers per turn of B's loop (p50, p99, max), from `loopEnable` to `loopP99` */
+  /** B's event-loop delay p99 (ms), messages handed to handlers per turn of B's loop (p50, p99, max), B's GCs and CPU ms, from `loopEnable` to `loopP99`; the proxy's loop p99 and CPU ms when it has a process of its own */
   loopEnable(): Promise<void>
-  loopP99(): Promise<{ loop: number, perTurn: number[], gc: number[] }>
+  loopP99(): Promise<{ loop: number, perTurn: number[], gc: number[], cpuMs: number, proxy?: { loop: number, cpuMs: number } }>
   stop(): Promise<void>
 }
 
@@ -261,21 +284,47 @@ async function setup (latency: number): Promise<{ a: Node, remote: Remote, conn:
   }
 }
 
-/** B and the proxy in a child process (./receiver-worker.ts) */
+/** B in a child process (./receiver-worker.ts); the proxy in another (./proxy-worker.ts) or, with PROXY=receiver, in B's */
 async function processRemote (latency: number): Promise<{ remote: Remote, address: string }> {
   const worker = forkWorker(join(dirname(fileURLToPath(import.meta.url)), 'receiver-worker.ts'))
-  const address = await worker.call<string>('address')
-  await worker.call('setLatency', latency)
+  let proxy: ProxyProcess | undefined
+  let address: string
+  try {
+    if (PROXY === 'receiver') {
+      address = await worker.call<string>('address')
+      await worker.call('setLatency', latency)
+    } else {
+      const b = await worker.call<{ port: number, peerId: string }>('directAddress')
+      proxy = await startProxyProcess(b.port)
+      await proxy.setLatency(latency)
+      address = `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`
+    }
+  } catch (err) {
+    await proxy?.stop()
+    await worker.stop()
+    throw err
+  }
+  process.stderr.write(`receiver pid ${worker.child.pid}${proxy != null ? `, proxy pid ${proxy.pid}` : ''}\n`)
   const remote: Remote = {
     peerId: peerIdFromString(address.split('/p2p/')[1]),
     expect: async (n, keepLows = true) => worker.call('reset', { n: Number.isFinite(n) ? n : null, keepLows }),
     wait: async () => worker.call('wait'),
     count: async () => worker.call('count'),
     take: async () => worker.call('take'),
-    bytesUp: async () => worker.call('bytesUp'),
-    loopEnable: async () => worker.call('loopEnable'),
-    loopP99: async () => worker.call('loopP99'),
-    stop: async () => { await worker.call('stop'); await worker.stop() }
+    bytesUp: async () => proxy != null ? proxy.bytesUp() : worker.call('bytesUp'),
+    loopEnable: async () => { await Promise.all([worker.call('loopEnable'), proxy?.loopEnable()]) },
+    loopP99: async () => {
+      const [b, p] = await Promise.all([worker.call('loopP99'), proxy?.loopP99()])
+      return { ...b, proxy: p }
+    },
+    stop: async () => {
+      try {
+        await worker.call('stop')
+      } finally {
+        await worker.stop()
+        await proxy?.stop()
+      }
+    }
   }
   return { remote, address }
 }
@@ -306,7 +355,7 @@ async function inlineRemote (latency: number): Promise<{ remote: Remote, address
     take: async () => ({ count: receiver.count, latencies: receiver.latencies, highLatencies: receiver.highLatencies }),
     bytesUp: async () => proxy.stats.bytesUp,
     loopEnable: async () => { loop.reset(); loop.enable() },
-    loopP99: async () => { loop.disable(); return { loop: loop.percentile(99) / 1e6, perTurn: [], gc: [] } },
+    loopP99: async () => { loop.disable(); return { loop: loop.percentile(99) / 1e6, perTurn: [], gc: [], cpuMs: NaN } },
     stop: async () => { await b.stop(); await proxy.stop() }
   }
   return { remote, address: `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}` }
@@ -375,7 +424,7 @@ for (const latency of LINKS) {
     })
   }
 
-  printTable(`100 B messages A -> B, ${label} (through @x/fault-proxy; wire = TCP payload bytes A -> B)`, rows)
+  printTable(`100 B messages A -> B, ${label} (through @x/fault-proxy, in ${PROXY_PLACE}; wire = TCP payload bytes A -> B)`, rows)
   const perStream = raw['stream/msg'] as any
   const lpStream = raw['lp-stream'] as any
   const batched = raw.batching as any
@@ -384,10 +433,7 @@ for (const latency of LINKS) {
   const lightDelta = median(batched.light) - median(lpStream.light)
 
   // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved
-  const floods: Record<Instance, { idle: number[], p50: number[], p99: number[], lows: number[], ms: number[], n: number[], loop: number[], remoteLoop: number[], perTurn: number[][], gc: number[][] }> = {
-    batching: { idle: [], p50: [], p99: [], lows: [], ms: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] },
-    batchingNoFlow: { idle: [], p50: [], p99: [], lows: [], ms: [], n: [], loop: [], remoteLoop: [], perTurn: [], gc: [] }
-  }
+  const floods: Record<Instance, Flood> = { batching: newFlood(), batchingNoFlow: newFlood() }
   for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
     for (const instance of (trial % 2 === 0 ? ['batching', 'batchingNoFlow'] : ['batchingNoFlow', 'batching']) as Instance[]) {
       const idle: number[] = []
@@ -397,9 +443,15 @@ for (const latency of LINKS) {
         idle.push(performance.now() - t)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
-      const { high, lows, ms, loop, remoteLoop, perTurn, gc } = await floodWithHigh(remote, a, instance)
+      const idleHigh = await highsWithoutFlood(remote, a, instance)
+      const { high, lows, ms, loop, remoteLoop, perTurn, gc, cpu, highMs, proxyLoop } = await floodWithHigh(remote, a, instance)
       const f = floods[instance]
       f.idle.push(median(idle))
+      f.idleHighP50.push(median(idleHigh))
+      f.idleHighP99.push(percentile(idleHigh, 99))
+      f.cpu.push(cpu)
+      f.highMs.push(highMs)
+      f.proxyLoop.push(proxyLoop)
       f.p50.push(median(high))
       f.p99.push(percentile(high, 99))
       f.lows.push(lows)
@@ -434,7 +486,9 @@ for (const latency of LINKS) {
       'flood s per trial (2.3 if the timers kept time)': f.ms.map(v => fmt(v / 1000, 1)).join(' / '),
       'low msg/s per trial': f.lows.map((n, i) => Math.round(n / f.ms[i] * 1000)).join(' / '),
       'high received': f.n.join(' / '),
-      'event-loop delay p99 ms, A / B (median)': `${fmt(median(f.loop))} / ${fmt(median(f.remoteLoop))}`,
+      'idle high one-way p50/p99 ms (median of trials)': `${fmt(median(f.idleHighP50))}/${fmt(median(f.idleHighP99))}`,
+      'event-loop delay p99 ms, A / B / proxy (median)': `${fmt(median(f.loop))} / ${fmt(median(f.remoteLoop))} / ${fmt(median(f.proxyLoop))}`,
+      'CPU % of one core while the highs flow, A / B / proxy (median)': [0, 1, 2].map(k => fmt(median(f.cpu.map((c, i) => c[k] / f.highMs[i] * 100)), 0)).join(' / '),
       'B msgs per turn p50/p99/max (trial 1)': f.perTurn[0]?.join('/') ?? '',
       'B GCs, longest ms; major, longest (trial 1)': f.gc[0]?.length === 4 ? `${f.gc[0][0]}, ${fmt(f.gc[0][1])}; ${f.gc[0][2]}, ${fmt(f.gc[0][3])}` : '',
       'target p99 <= 2x idle RTT': p99 <= 2 * idleRtt ? 'met' : 'NOT met'
@@ -442,7 +496,7 @@ for (const latency of LINKS) {
   }
   printTable(`${label}: high priority (one every 10 ms, 200) while a low flood saturates the link, ${FLOOD_TRIALS} trials each, interleaved`, floodRows)
 
-  results[label] = { receiver: RECEIVER, raw, speedupStream, speedupLp, efficiency, lightDelta, floods }
+  results[label] = { receiver: RECEIVER, proxy: PROXY_PLACE, raw, speedupStream, speedupLp, efficiency, lightDelta, floods }
   await env.stop()
 }
 
@@ -494,7 +548,12 @@ if (failures.size > 0) {
   process.stdout.write(`\nfailed sends in the paced runs: ${JSON.stringify(Object.fromEntries(failures))}\n`)
 }
 results.failures = Object.fromEntries(failures)
-writeResults(RECEIVER === 'inline' ? 'batching-compare-inline' : 'batching-compare', results)
+if (RESULTS_FILE != null) {
+  writeFileSync(RESULTS_FILE, JSON.stringify({ name: 'batching-compare', date: new Date().toISOString(), node: process.version, results }, null, 2) + '\n')
+  process.stdout.write(`\nwrote ${RESULTS_FILE}\n`)
+} else {
+  writeResults({ inline: 'batching-compare-inline', receiver: 'batching-compare-proxy-in-receiver', process: 'batching-compare' }[RECEIVER === 'inline' ? 'inline' : PROXY] as string, results)
+}
 
 async function latencyRun (remote: Remote, mode: Mode, everyMs: number, perTick: number, ms: number): Promise<number[]> {
   await remote.expect(Infinity)
@@ -510,7 +569,47 @@ async function latencyRun (remote: Remote, mode: Mode, everyMs: number, perTick:
   return (await remote.take()).latencies
 }
 
-async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, ms: number, loop: number, remoteLoop: number, perTurn: number[], gc: number[] }> {
+/** One instance's flood trials */
+interface Flood {
+  /** Median request round trip before each trial, ms */
+  idle: number[]
+  /** One-way p50 and p99 of the trial's 200 `high` messages sent with no flood, ms */
+  idleHighP50: number[]
+  idleHighP99: number[]
+  p50: number[]
+  p99: number[]
+  lows: number[]
+  ms: number[]
+  n: number[]
+  loop: number[]
+  remoteLoop: number[]
+  proxyLoop: number[]
+  perTurn: number[][]
+  gc: number[][]
+  /** CPU ms of A, B and the proxy's process while the highs flowed (NaN where not measured apart) */
+  cpu: number[][]
+  /** How long the highs flowed, ms */
+  highMs: number[]
+}
+
+function newFlood (): Flood {
+  return { idle: [], idleHighP50: [], idleHighP99: [], p50: [], p99: [], lows: [], ms: [], n: [], loop: [], remoteLoop: [], proxyLoop: [], perTurn: [], gc: [], cpu: [], highMs: [] }
+}
+
+/** The flood trial's 200 `high` messages (one every 10 ms) with no flood: their one-way latencies, ms */
+async function highsWithoutFlood (remote: Remote, a: Node, instance: Instance): Promise<number[]> {
+  await remote.expect(200, false)
+  const sends: Array<Promise<void>> = []
+  for (let i = 0; i < 200; i++) {
+    sends.push(a.services[instance].send(remote.peerId, 'bench', message(true), { priority: 'high' }))
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  await Promise.all(sends)
+  await remote.wait()
+  return (await remote.take()).highLatencies
+}
+
+async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Promise<{ high: number[], lows: number, ms: number, loop: number, remoteLoop: number, proxyLoop: number, perTurn: number[], gc: number[], cpu: number[], highMs: number }> {
   await remote.expect(Infinity, false)
   // how long the sender's event loop is held while the highs are sent (inline: the one loop of sender, receiver and proxy)
   const loopDelay = monitorEventLoopDelay({ resolution: 1 })
@@ -530,12 +629,18 @@ async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Prom
   await new Promise(resolve => setTimeout(resolve, 300))
   loopDelay.enable()
   if (RECEIVER !== 'inline') { await remote.loopEnable() }
+  const cpuA = process.cpuUsage()
+  const highStart = performance.now()
   for (let i = 0; i < 200; i++) {
     void service.send(remote.peerId, 'bench', message(true), { priority: 'high' })
     await new Promise(resolve => setTimeout(resolve, 10))
   }
   loopDelay.disable()
-  const { loop: remoteLoop, perTurn, gc } = RECEIVER !== 'inline' ? await remote.loopP99() : { loop: NaN, perTurn: [], gc: [] }
+  const usedA = process.cpuUsage(cpuA)
+  const highMs = performance.now() - highStart
+  const { loop: remoteLoop, perTurn, gc, cpuMs, proxy } = RECEIVER !== 'inline' ? await remote.loopP99() : { loop: NaN, perTurn: [], gc: [], cpuMs: NaN, proxy: undefined }
+  // in the receiver's or A's process, the proxy's CPU is counted there
+  const cpu = [(usedA.user + usedA.system) / 1000, cpuMs, proxy?.cpuMs ?? NaN]
   flood.on = false
   // how long the flood ran: 200 timers of 10 ms take longer on a busy loop (the highs' real interval, and the lows' rate)
   const ms = performance.now() - floodStart
@@ -546,5 +651,5 @@ async function floodWithHigh (remote: Remote, a: Node, instance: Instance): Prom
     await new Promise(resolve => setTimeout(resolve, 20))
   }
   const got = await remote.take()
-  return { high: got.highLatencies, lows, ms, loop: loopDelay.percentile(99) / 1e6, remoteLoop, perTurn, gc }
+  return { high: got.highLatencies, lows, ms, loop: loopDelay.percentile(99) / 1e6, remoteLoop, proxyLoop: proxy?.loop ?? NaN, perTurn, gc, cpu, highMs }
 }

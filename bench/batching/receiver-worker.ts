@@ -1,8 +1,11 @@
 /**
- * The receiving node B of `compare.ts` (and of `split-flood.ts`) in a
- * process of its own (not a benchmark by itself), so that B, and the
- * `@x/fault-proxy` in front of it, run on their own event loop as a remote
- * peer would, not on the sender's. It answers the coordinator's commands
+ * The receiving node B of `compare.ts` (and of `flow-ab.ts`) in a
+ * process of its own (not a benchmark by itself), so that B runs on its own
+ * event loop as a remote peer would, not on the sender's. `address` starts
+ * an `@x/fault-proxy` in front of B in this process (on B's event loop: the
+ * setup of `flow-ab.ts` and of `compare.ts` with `PROXY=receiver`);
+ * `directAddress` is B's own listener, for a proxy in a process of its own
+ * (`proxy-worker.ts`, `compare.ts`'s default). It answers the coordinator's commands
  * over the IPC channel (see ../lib/worker-rpc.ts) and records each
  * message's one-way latency from the sender's timestamp (both processes
  * read the same clock: `performance.timeOrigin + performance.now()`).
@@ -65,6 +68,8 @@ if (process.send != null) {
   /** Garbage collections meanwhile: durations of all and of the major (mark-compact) ones, ms */
   let gcs: number[] = []
   let majors: number[] = []
+  /** CPU time of this process since \`loopEnable\` */
+  let cpu = process.cpuUsage()
   const gcObserver = new PerformanceObserver(list => {
     if (counting) {
       for (const entry of list.getEntries()) {
@@ -103,13 +108,27 @@ if (process.send != null) {
     instance.handle('echo', (data: Uint8Array) => data)
   }
   const port = Number(b.getMultiaddrs()[0].toString().match(/\/tcp\/(\d+)/)?.[1])
-  const proxy = new FaultProxy({ target: { port } })
-  await proxy.start()
+  /** The proxy on B's event loop, started by the first `address` */
+  let proxy: FaultProxy | undefined
+  const inProcessProxy = (): FaultProxy => {
+    if (proxy == null) { throw new Error('no proxy in the receiver\'s process: call address first') }
+    return proxy
+  }
 
   serveWorker({
-    address: () => `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`,
-    setLatency: (ms: number) => { proxy.setLatency(ms) },
-    bytesUp: () => proxy.stats.bytesUp,
+    /** B's address behind a fault proxy in this process (started on the first call) */
+    address: async () => {
+      if (proxy == null) {
+        const started = new FaultProxy({ target: { port } })
+        await started.start()
+        proxy = started
+      }
+      return `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`
+    },
+    /** B's own listener, no proxy in between: B's TCP port and peer id */
+    directAddress: () => ({ port, peerId: b.peerId.toString() }),
+    setLatency: (ms: number) => { inProcessProxy().setLatency(ms) },
+    bytesUp: () => inProcessProxy().stats.bytesUp,
     /** Forgets what arrived; with `n`, `wait` resolves once n more arrived */
     reset: (arg?: { n?: number | null, keepLows?: boolean }) => {
       count = 0; latencies = []; highLatencies = []; target = arg?.n ?? Infinity; keepLows = arg?.keepLows ?? true; reached = undefined
@@ -122,15 +141,16 @@ if (process.send != null) {
     count: () => count,
     /** What arrived since the last reset (latencies in ms) */
     take: () => ({ count, latencies, highLatencies }),
-    loopEnable: () => { loop.reset(); loop.enable(); perTurn = []; gcs = []; majors = []; counting = true },
-    /** B's event-loop delay p99 (ms), messages handed over per turn (p50, p99, max) and garbage collections (count, longest ms, major ones, longest major ms) since \`loopEnable\` */
+    loopEnable: () => { loop.reset(); loop.enable(); perTurn = []; gcs = []; majors = []; counting = true; cpu = process.cpuUsage() },
+    /** B's event-loop delay p99 (ms), messages handed over per turn (p50, p99, max) and garbage collections (count, longest ms, major ones, longest major ms) and CPU time (ms) since \`loopEnable\` */
     loopP99: () => {
       loop.disable()
       counting = false
       perTurn.sort((x, y) => x - y)
       const at = (p: number): number => perTurn[Math.min(perTurn.length - 1, Math.ceil(p / 100 * perTurn.length) - 1)] ?? 0
-      return { loop: loop.percentile(99) / 1e6, perTurn: [at(50), at(99), perTurn.at(-1) ?? 0], gc: [gcs.length, Math.max(0, ...gcs), majors.length, Math.max(0, ...majors)] }
+      const used = process.cpuUsage(cpu)
+      return { loop: loop.percentile(99) / 1e6, perTurn: [at(50), at(99), perTurn.at(-1) ?? 0], gc: [gcs.length, Math.max(0, ...gcs), majors.length, Math.max(0, ...majors)], cpuMs: (used.user + used.system) / 1000 }
     },
-    stop: async () => { gcObserver.disconnect(); await b.stop(); await proxy.stop() }
+    stop: async () => { gcObserver.disconnect(); await b.stop(); await proxy?.stop() }
   })
 }
