@@ -34,9 +34,22 @@ async function waitFor (what: string, condition: () => boolean, timeout: number,
   }
 }
 
-/** Per node: peers discovered, and pooled connections to each lower-indexed node */
+/** Per node: peers discovered, and pooled connections to each lower-indexed node; then each pair short of them */
 function swarmState (swarm: Swarm): string {
-  return swarm.nodes.map((node, i) => `n${i}: found ${swarm.discovered(i).length}, pooled [${swarm.nodes.slice(0, i).map(other => node.services.pool.getConnections(other.peerId).length).join(' ')}]`).join('; ')
+  const nodes = swarm.nodes.map((node, i) => `n${i}: found ${swarm.discovered(i).length}, pooled [${swarm.nodes.slice(0, i).map(other => node.services.pool.getConnections(other.peerId).length).join(' ')}]`).join('; ')
+  // each pair short of connections: what its pool and libp2p hold, the refusals its node counted, its last events
+  const short = swarm.nodes.flatMap((node, i) => swarm.nodes.slice(0, i).flatMap((other, j) => {
+    const pool = node.services.pool
+
+    if (pool.getConnections(other.peerId).length > 1) {
+      return []
+    }
+
+    const events = swarm.monitor.events.filter(e => e.node === i && e.peer === j).slice(-6).map(e => `${e.kind} ${e.detail}`).join(' | ')
+    const libp2p = swarm.connectionsBetween(i, j).map(c => `${c.direction}${c.limits == null ? '' : ' relayed'}`).join(', ')
+    return [`n${i} -> n${j}: status ${pool.getStatus(other.peerId)}, libp2p [${libp2p}], n${i}'s dial refusals ${pool.getMetrics().dialRefusals}, events [${events}]`]
+  }))
+  return `${nodes}${short.length > 0 ? `; short: ${short.join('; ')}` : ''}`
 }
 
 /** The fault link seen from its client: pooled connections, pool status, the proxy's connections, the fault phase */
