@@ -16,7 +16,6 @@ import { connectionHealth } from '@x/health'
 import { messageBatching, FLOW_PROTOCOL as BATCH_FLOW_PROTOCOL, PROTOCOL as BATCH_PROTOCOL } from '@x/message-batching'
 import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { createLibp2p } from 'libp2p'
-import { MAX_NODES } from './options.ts'
 import { MetricsRegistry } from './registry.ts'
 import type { ConnectionGater, PeerDiscovery } from '@libp2p/interface'
 import type { BandwidthManager } from '@x/bandwidth'
@@ -32,16 +31,6 @@ export const ECHO_PROTOCOL = '/echo/1.0.0'
 export const BULK_PROTOCOL = '/x/demo/bulk/1.0.0'
 /** The `bulk` class's rate cap, bytes/s each way, so interactive traffic keeps its room */
 export const BULK_RATE = 64 * 1024
-
-/**
- * Inbound connections a node accepts per second from one host, and at once
- * while they upgrade. Every node of the swarm dials from 127.0.0.1, so
- * libp2p's defaults (5 per second per host, 10 pending) refused the pools'
- * connections at the start of a 6-node swarm, and the pool took each refusal
- * as the peer's answer (a lower target for 10 minutes). Enough for every other
- * node's full pool (3) plus a discovery and a relay dial.
- */
-export const LOOPBACK_INBOUND_BURST = MAX_NODES * 5
 
 export interface DemoServices extends PresetServices {
   pool: ConnectionPool
@@ -112,7 +101,6 @@ export async function createDemoNode (init: DemoNodeInit): Promise<DemoLibp2p> {
     transports: [tcp(), circuitRelayTransport()],
     peerDiscovery: discovery,
     connectionGater: init.gater,
-    connectionManager: { inboundConnectionThreshold: LOOPBACK_INBOUND_BURST, maxIncomingPendingConnections: LOOPBACK_INBOUND_BURST },
     // @x/health probes every connection itself; libp2p's monitor would race it for the ping stream
     connectionMonitor: { enabled: false },
     metrics: () => registry,

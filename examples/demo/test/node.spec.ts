@@ -1,8 +1,8 @@
 /**
  * The demo node on loopback: every node of the swarm connects from 127.0.0.1,
  * so libp2p's per-host inbound limits must not read the swarm as one host
- * dialling too fast (the pool took each refusal as the peer's answer and kept
- * fewer connections for 10 minutes).
+ * dialling too fast (the pool took each reset as the peer's refusal and kept
+ * fewer connections for 10 minutes). The development preset raises them.
  */
 import { expect } from 'aegir/chai'
 import { createDemoNode, DEFAULT_TIMINGS } from '../src/node.ts'

@@ -26,6 +26,15 @@ export const DEVELOPMENT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0
 /** Discovery and NAT check interval of the development profile, ms */
 export const DEVELOPMENT_INTERVAL = 1_000
 
+/**
+ * Inbound connections a development node accepts per second from one host,
+ * and at once while they upgrade. Every node of a local swarm dials from
+ * 127.0.0.1, and libp2p's defaults (5 per second per host, 10 pending) reset
+ * the rest of a swarm's start: a connection pool reads each reset as the
+ * peer refusing another connection.
+ */
+export const DEVELOPMENT_INBOUND_CONNECTIONS = 256
+
 /** The kad-dht protocol of the private profile (kept apart from the public DHT) */
 export const PRIVATE_DHT_PROTOCOL = '/x/private/kad/1.0.0'
 

@@ -11,7 +11,7 @@
  * | `server` | TCP, WebSockets, QUIC, WebRTC Direct, circuit relay; dials public addresses only | bootstrap (public list), pubsub (public addresses only) | identify, ping, gossipsub, kad-dht (client until AutoNAT verifies an address, then server; public addresses), AutoNAT v1 + v2, relay server, DCUtR, connectivity |
  * | `browser` | WebSockets, WebTransport, WebRTC, WebRTC Direct, circuit relay (listening on `/p2p-circuit` and `/webrtc`) | bootstrap (public list), pubsub | identify, ping, gossipsub, DCUtR, connectivity (no mDNS, no relay server) |
  * | `private` | TCP, WebSockets, behind a pre-shared key (`@libp2p/pnet`) | mDNS, bootstrap (only `overrides.bootstrap`), pubsub | identify, ping, gossipsub, kad-dht (server, private addresses only), connectivity |
- * | `development` | TCP, WebSockets, QUIC, circuit relay, on loopback | mDNS, pubsub (1 s intervals), bootstrap if given | identify, ping, gossipsub, kad-dht (all addresses), AutoNAT, relay server, DCUtR, connectivity |
+ * | `development` | TCP, WebSockets, QUIC, circuit relay, on loopback; 256 inbound connections per second per host | mDNS, pubsub (1 s intervals), bootstrap if given | identify, ping, gossipsub, kad-dht (all addresses), AutoNAT, relay server, DCUtR, connectivity |
  *
  * The `browser` profile imports no Node built-in: in a browser build (the
  * `browser` field of package.json) the other three are left out and throw

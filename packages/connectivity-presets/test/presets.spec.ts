@@ -138,6 +138,21 @@ describe('connectivityPreset', () => {
     expect(rtt).to.be.a('number')
   })
 
+  it('development: accepts a local swarm\'s burst of connections from loopback (libp2p resets more than 5 per second per host)', async () => {
+    const listener = await start(connectivityPreset('development', { peerDiscovery: [], addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] } }))
+    const dialer = await start(connectivityPreset('development', { peerDiscovery: [], addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] } }))
+    const refused: string[] = []
+
+    // one after another, as a connection pool dials (libp2p merges concurrent dials to a peer)
+    for (let i = 0; i < 15; i++) {
+      await dialer.dial(listener.getMultiaddrs()[0], { force: true, signal: AbortSignal.timeout(20_000) })
+        .catch(err => { refused.push(`dial ${i + 1}: ${err.message}`) })
+    }
+
+    expect(refused, refused.join('\n')).to.deep.equal([])
+    expect(dialer.getConnections(listener.peerId)).to.have.lengthOf(15)
+  })
+
   it('merges overrides: replaces plain fields, adds and removes services', async () => {
     const options = connectivityPreset('development', { services: { relay: undefined, extra: () => ({}) } as any, connectionManager: { maxConnections: 7 } })
     expect(options.services).to.not.have.property('relay')

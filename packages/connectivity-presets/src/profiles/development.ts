@@ -17,7 +17,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { pubsubPeerDiscovery } from '@x/pubsub-peer-discovery'
 import { universalConnectivity } from '@x/universal-connectivity'
-import { DEVELOPMENT_DHT_PROTOCOL, DEVELOPMENT_INTERVAL, DEVELOPMENT_LISTEN } from '../constants.ts'
+import { DEVELOPMENT_DHT_PROTOCOL, DEVELOPMENT_INBOUND_CONNECTIONS, DEVELOPMENT_INTERVAL, DEVELOPMENT_LISTEN } from '../constants.ts'
 import { discovery, topicsOf } from './discovery.ts'
 import type { ProfileInit } from './discovery.ts'
 import type { PresetServices } from '../index.ts'
@@ -31,6 +31,8 @@ export function development (init: ProfileInit): Libp2pOptions<PresetServices> {
     streamMuxers: [yamux()],
     // loopback and private addresses are what a development swarm dials
     connectionGater: { denyDialMultiaddr: () => false },
+    // every local node connects from 127.0.0.1: libp2p's per-host limits would read them as one host
+    connectionManager: { inboundConnectionThreshold: DEVELOPMENT_INBOUND_CONNECTIONS, maxIncomingPendingConnections: DEVELOPMENT_INBOUND_CONNECTIONS },
     peerDiscovery: discovery(init.bootstrap ?? [], [mdns({ interval: DEVELOPMENT_INTERVAL }), pubsubPeerDiscovery({ interval: DEVELOPMENT_INTERVAL, ...topicsOf(init) })]),
     services: {
       identify: identify(),
