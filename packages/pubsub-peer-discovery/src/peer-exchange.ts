@@ -224,6 +224,11 @@ export class PeerExchange {
     const relay = author.toString()
 
     for (const bytes of records) {
+      // R14: one we hold byte for byte is verified already, and tells nothing new
+      if (this.records.holdsRecord(bytes)) {
+        continue
+      }
+
       const peeked = peekRecord(bytes)
 
       if (peeked == null) {
