@@ -18,7 +18,12 @@
  * flood producer's refills on A (each one event-loop turn). The table is
  * the medians over all highs and over the slowest 2 %, then each of those.
  *
- * Run: `node bench/batching/trace-high.ts` (LATENCY=0 HIGHS=1000 FLOW=1 LOW_WINDOW=2000 PIN=0)
+ * PROXY=process runs the proxy in a process of its own (`proxy-worker.ts`,
+ * as compare.ts does by default): `wire` then crosses three event loops,
+ * and the proxy's event-loop delay p99 and CPU time are printed with A's
+ * and B's.
+ *
+ * Run: `node bench/batching/trace-high.ts` (LATENCY=0 HIGHS=1000 FLOW=1 LOW_WINDOW=2000 PIN=0 PROXY=receiver)
  */
 import { execFileSync } from 'node:child_process'
 import { PerformanceObserver, constants } from 'node:perf_hooks'
@@ -30,6 +35,7 @@ import { FrameWriter } from '../../packages/message-batching/dist/src/writer.js'
 import { createBatchingNode } from '../lib/nodes.ts'
 import { percentile } from '../lib/stats.ts'
 import { forkWorker, serveWorker } from '../lib/worker-rpc.ts'
+import { startProxyProcess } from './proxy-worker.ts'
 
 const LATENCY = Number(process.env.LATENCY ?? 0)
 const HIGHS = Number(process.env.HIGHS ?? 1000)
@@ -37,6 +43,8 @@ const LOW_WINDOW = Number(process.env.LOW_WINDOW ?? 2000)
 const SIZE = 100
 /** PIN=1: A's threads on CPU 0, B's and the proxy's on CPU 1 (taskset), so neither process's threads (GC helpers included) take the other's core */
 const PIN = process.env.PIN === '1'
+/** `receiver` (default): the proxy in B's process; `process`: in its own (not pinned) */
+const PROXY = process.env.PROXY ?? 'receiver'
 const pin = (cpu: number): void => { if (PIN) { execFileSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' }) } }
 const now = (): number => performance.timeOrigin + performance.now()
 const stamp = (data: Uint8Array): number => new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(0)
@@ -108,16 +116,16 @@ if (process.argv[2] === 'receiver') {
     if (priority === 'high') { highs.push([stamp(data), readAt, now()]) }
   })
   const port = Number(b.getMultiaddrs()[0].toString().match(/\/tcp\/(\d+)/)?.[1])
-  const proxy = new FaultProxy({ target: { port } })
-  await proxy.start()
-  proxy.setLatency(LATENCY)
+  const proxy = PROXY === 'process' ? undefined : new FaultProxy({ target: { port } })
+  await proxy?.start()
+  proxy?.setLatency(LATENCY)
   let watch: ReturnType<typeof watchProcess> | undefined
   serveWorker({
-    address: () => `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`,
+    address: () => `/ip4/127.0.0.1/tcp/${proxy?.port ?? port}/p2p/${b.peerId}`,
     start: () => { highs = []; watch = watchProcess() },
     count: () => highs.length,
     take: () => { watch?.stop(); return { highs, gcs: watch?.gcs, majors: watch?.majors, stalls: watch?.stalls, stallCpu: watch?.stallCpu, cores: watch?.cores } },
-    stop: async () => { await b.stop(); await proxy.stop() }
+    stop: async () => { await b.stop(); await proxy?.stop() }
   })
 } else {
   pin(0)
@@ -157,8 +165,11 @@ if (process.argv[2] === 'receiver') {
   const sentOrig = FlowWindow.prototype.sent
   FlowWindow.prototype.sent = function (this: any, ...args: any[]) { flow = this; return (sentOrig as any).apply(this, args) }
 
-  await a.dial(multiaddr(await remote.call('address')))
-  const peer = (await import('@libp2p/peer-id')).peerIdFromString((await remote.call<string>('address')).split('/p2p/')[1])
+  const bAddress = await remote.call<string>('address')
+  const proxyProcess = PROXY === 'process' ? await startProxyProcess(Number(bAddress.match(/\/tcp\/(\d+)/)?.[1])) : undefined
+  await proxyProcess?.setLatency(LATENCY)
+  await a.dial(multiaddr(proxyProcess != null ? bAddress.replace(/\/tcp\/\d+/, `/tcp/${proxyProcess.port}`) : bAddress))
+  const peer = (await import('@libp2p/peer-id')).peerIdFromString(bAddress.split('/p2p/')[1])
 
   const message = (): Uint8Array => { const d = new Uint8Array(SIZE); new DataView(d.buffer).setFloat64(0, now()); return d }
   const flood = { on: true }
@@ -187,6 +198,7 @@ if (process.argv[2] === 'receiver') {
   })()
   await new Promise(resolve => setTimeout(resolve, 1000))
   await remote.call('start')
+  await proxyProcess?.loopEnable()
   const watch = watchProcess()
   for (let i = 0; i < HIGHS; i++) {
     void a.services.batching.send(peer, 'm', message(), { priority: 'high' })
@@ -196,6 +208,7 @@ if (process.argv[2] === 'receiver') {
   await floodDone
   while (await remote.call<number>('count') < HIGHS) { await new Promise(resolve => setTimeout(resolve, 20)) }
   watch.stop()
+  const proxyLoop = await proxyProcess?.loopP99()
   const b = await remote.call<{ highs: Array<[number, number, number]>, gcs: Span[], majors: Span[], stalls: Span[], stallCpu: number[], cores: number }>('take')
 
   const rows = b.highs.map(([sent, read, handled]) => {
@@ -234,11 +247,13 @@ if (process.argv[2] === 'receiver') {
     return `${i.length} over 5 ms: ${i.reduce((s, j) => s + spans[j][1] - spans[j][0], 0).toFixed(0)} ms wall, ${i.reduce((s, j) => s + cpu[j], 0).toFixed(0)} ms CPU`
   }
   const sum = (spans: Span[]): string => `${spans.length}, ${spans.reduce((s, [x, y]) => s + y - x, 0).toFixed(0)} ms, longest ${Math.max(0, ...spans.map(([x, y]) => y - x)).toFixed(1)} ms`
-  process.stdout.write(`CPU (cores busy): A ${watch.cores.toFixed(2)}, B and the proxy ${b.cores.toFixed(2)}; load average ${(await import('node:os')).loadavg()[0].toFixed(2)}\n`)
+  process.stdout.write(`CPU (cores busy): A ${watch.cores.toFixed(2)}, ${proxyLoop == null ? 'B and the proxy' : 'B'} ${b.cores.toFixed(2)}; load average ${(await import('node:os')).loadavg()[0].toFixed(2)}\n`)
+  if (proxyLoop != null) { process.stdout.write(`proxy process: event-loop delay p99 ${proxyLoop.loop.toFixed(2)} ms, CPU ${proxyLoop.cpuMs.toFixed(0)} ms\n`) }
   process.stdout.write(`A: gcs ${sum(watch.gcs)}; majors ${sum(watch.majors)}; stalls ${sum(watch.stalls)} (${long(watch.stalls, watch.stallCpu)})\n`)
   process.stdout.write(`A's flood refills: ${sum(refills)}\n`)
   process.stdout.write(`B: gcs ${sum(b.gcs)}; majors ${sum(b.majors)}; stalls ${sum(b.stalls)} (${long(b.stalls, b.stallCpu)})\n`)
   await a.stop()
   await remote.call('stop')
   await remote.stop()
+  await proxyProcess?.stop()
 }
