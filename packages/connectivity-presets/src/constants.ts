@@ -27,11 +27,13 @@ export const DEVELOPMENT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0
 export const DEVELOPMENT_INTERVAL = 1_000
 
 /**
- * Inbound connections a development node accepts per second from one host,
- * and at once while they upgrade. Every node of a local swarm dials from
+ * Inbound connections a development node accepts per second from one host
+ * (`inboundConnectionThreshold`), and upgrading at once from all hosts
+ * (`maxIncomingPendingConnections`). Every node of a local swarm dials from
  * 127.0.0.1, and libp2p's defaults (5 per second per host, 10 pending) reset
  * the rest of a swarm's start: a connection pool reads each reset as the
- * peer refusing another connection.
+ * peer refusing another connection. `maxConnections` (libp2p's 300) still
+ * bounds the node's connections.
  */
 export const DEVELOPMENT_INBOUND_CONNECTIONS = 256
 

@@ -11,7 +11,7 @@
  * | `server` | TCP, WebSockets, QUIC, WebRTC Direct, circuit relay; dials public addresses only | bootstrap (public list), pubsub (public addresses only) | identify, ping, gossipsub, kad-dht (client until AutoNAT verifies an address, then server; public addresses), AutoNAT v1 + v2, relay server, DCUtR, connectivity |
  * | `browser` | WebSockets, WebTransport, WebRTC, WebRTC Direct, circuit relay (listening on `/p2p-circuit` and `/webrtc`) | bootstrap (public list), pubsub | identify, ping, gossipsub, DCUtR, connectivity (no mDNS, no relay server) |
  * | `private` | TCP, WebSockets, behind a pre-shared key (`@libp2p/pnet`) | mDNS, bootstrap (only `overrides.bootstrap`), pubsub | identify, ping, gossipsub, kad-dht (server, private addresses only), connectivity |
- * | `development` | TCP, WebSockets, QUIC, circuit relay, on loopback; 256 inbound connections per second per host | mDNS, pubsub (1 s intervals), bootstrap if given | identify, ping, gossipsub, kad-dht (all addresses), AutoNAT, relay server, DCUtR, connectivity |
+ * | `development` | TCP, WebSockets, QUIC, circuit relay, on loopback; 256 inbound connections per second per host, 256 upgrading at once | mDNS, pubsub (1 s intervals), bootstrap if given | identify, ping, gossipsub, kad-dht (all addresses), AutoNAT, relay server, DCUtR, connectivity |
  *
  * The `browser` profile imports no Node built-in: in a browser build (the
  * `browser` field of package.json) the other three are left out and throw
@@ -98,10 +98,13 @@ const PROFILES: Record<ConnectivityProfile, (init: ProfileInit) => Libp2pOptions
 /**
  * `createLibp2p` options for a profile. Plain `Libp2pOptions` fields in
  * `overrides` replace the profile's; `overrides.services` is merged key by
- * key (set a key to `undefined` to drop a service).
+ * key (set a key to `undefined` to drop a service), and
+ * `overrides.connectionManager` field by field (set a field to `undefined`
+ * for libp2p's default), so setting `maxConnections` keeps the development
+ * profile's inbound limits.
  */
 export function connectivityPreset (profile: ConnectivityProfile, overrides: PresetOverrides = {}): Libp2pOptions<PresetServices> {
-  const { bootstrap, swarmKey, connectivity, topics, services, ...rest } = overrides
+  const { bootstrap, swarmKey, connectivity, topics, services, connectionManager, ...rest } = overrides
   const build = Object.hasOwn(PROFILES, profile) ? PROFILES[profile] : undefined
 
   if (build == null) {
@@ -110,6 +113,10 @@ export function connectivityPreset (profile: ConnectivityProfile, overrides: Pre
 
   const base = build({ bootstrap, swarmKey, connectivity, topics })
   const merged: Libp2pOptions<PresetServices> = { ...base, ...rest, services: { ...base.services } as Libp2pOptions<PresetServices>['services'] }
+
+  if (connectionManager != null) {
+    merged.connectionManager = { ...base.connectionManager, ...connectionManager }
+  }
 
   for (const [name, factory] of Object.entries(services ?? {})) {
     if (factory == null) {

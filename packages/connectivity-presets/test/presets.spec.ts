@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import { pEvent } from 'p-event'
+import { DEVELOPMENT_INBOUND_CONNECTIONS } from '../src/constants.ts'
 import { connectivityPreset, PUBLIC_BOOTSTRAP_PEERS } from '../src/index.ts'
 import type { PresetServices } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -154,9 +155,22 @@ describe('connectivityPreset', () => {
   })
 
   it('merges overrides: replaces plain fields, adds and removes services', async () => {
-    const options = connectivityPreset('development', { services: { relay: undefined, extra: () => ({}) } as any, connectionManager: { maxConnections: 7 } })
+    const options = connectivityPreset('development', { services: { relay: undefined, extra: () => ({}) } as any, addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] } })
     expect(options.services).to.not.have.property('relay')
     expect(options.services).to.have.property('extra')
-    expect(options.connectionManager).to.deep.equal({ maxConnections: 7 })
+    expect(options.addresses).to.deep.equal({ listen: ['/ip4/127.0.0.1/tcp/0'] })
+  })
+
+  it('merges connectionManager field by field: a development override keeps the loopback limits it does not name', () => {
+    const options = connectivityPreset('development', { connectionManager: { maxConnections: 7 } })
+    expect(options.connectionManager).to.deep.equal({ inboundConnectionThreshold: DEVELOPMENT_INBOUND_CONNECTIONS, maxIncomingPendingConnections: DEVELOPMENT_INBOUND_CONNECTIONS, maxConnections: 7 })
+
+    // a field set to undefined falls back to libp2p's default, as a service set to undefined is dropped
+    const restored = connectivityPreset('development', { connectionManager: { inboundConnectionThreshold: undefined } })
+    expect(restored.connectionManager).to.deep.equal({ inboundConnectionThreshold: undefined, maxIncomingPendingConnections: DEVELOPMENT_INBOUND_CONNECTIONS })
+
+    // profiles without connection manager options get the override as given, or nothing
+    expect(connectivityPreset('server', { connectionManager: { maxConnections: 7 } }).connectionManager).to.deep.equal({ maxConnections: 7 })
+    expect(connectivityPreset('server')).to.not.have.property('connectionManager')
   })
 })
