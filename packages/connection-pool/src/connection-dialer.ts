@@ -5,9 +5,13 @@
  * minimum; re-dials kept peers that dropped below their target; and decides
  * what a closed or failed extra connection was. A reachable peer that
  * refuses an extra connection is not retried: the refusal is counted and
- * its target lowered (the one place that does so), and `dial()` raises it
- * again only `REFUSAL_HOLD` after the last refusal (`raiseTarget`). Timeouts and aborts are
- * not refusals, and an aborted call leaves status, target and tag alone.
+ * its target lowered (the one place that does so) for the refusal's hold
+ * (`refusal.ts`: a refused dial from 6 s, doubling with each refusal in a
+ * row up to `REFUSAL_HOLD`; a connection closed at once, `REFUSAL_HOLD`).
+ * Once the hold ends, `dial()` (`raiseTarget`) or maintenance (`endHold`,
+ * with one top-up) asks for `maxConnectionsPerPeer` again. Timeouts and
+ * aborts are not refusals, and an aborted call leaves status, target and
+ * tag alone.
  *
  * Bounds: one call opens at most `maxConnectionsPerPeer` connections, each
  * with at most `retry.maxRetries + 1` attempts; at most one top-up and one
@@ -15,12 +19,14 @@
  * has stayed up `REDIAL_STABLE_AFTER`.
  */
 import { AbortError } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MARGIN, DIAL_TIMEOUT_RTTS, REDIAL_STABLE_AFTER, REFUSAL_HOLD, REFUSAL_WINDOW } from './constants.ts'
+import { DIAL_TIMEOUT_MARGIN, DIAL_TIMEOUT_RTTS, REDIAL_STABLE_AFTER, REFUSAL_WINDOW } from './constants.ts'
 import { PeerDialFailedError, PoolLimitReachedError } from './errors.ts'
+import { isHeld, nextRefusal } from './refusal.ts'
 import { backoffDelay, isRefusal, isRetryable } from './retry.ts'
 import { anySignal, raceSignal, sleep, timeout } from './time.ts'
 import type { PeerEntry } from './peer-entry.ts'
 import type { PoolContext } from './pool-state.ts'
+import type { RefusalKind } from './refusal.ts'
 import type { AbortOptions, Connection } from '@libp2p/interface'
 
 export class ConnectionDialer {
@@ -126,6 +132,7 @@ export class ConnectionDialer {
 
       try {
         const conn = await this.dialOnce(entry, belowMinimum ? options.retry.maxRetries : 0, signal)
+        this.accepted(entry, counted())
 
         if (!countLimited && conn.limits != null) {
           log('%p: the dial for an unlimited connection brought a limited one: stopping', entry.peer)
@@ -140,7 +147,7 @@ export class ConnectionDialer {
 
         if (stillOpen > 0) {
           if (isRefusal(err)) {
-            this.refused(entry, stillOpen, `dial failed: ${err.cause?.message ?? err.message}`)
+            this.refused(entry, stillOpen, 'dial', `dial failed: ${err.cause?.message ?? err.message}`)
           } else {
             log('extra connection to %p timed out, keeping target %d: %e', entry.peer, entry.target, err)
           }
@@ -240,37 +247,82 @@ export class ConnectionDialer {
   }
 
   /**
-   * What `dial()` asks for: `maxConnectionsPerPeer`, unless the remote
-   * refused an extra connection within `REFUSAL_HOLD` (also while the pool
-   * did not manage it: `RefusalHolds`); then the target it lowered to
-   * stays, so calling `dial()` again dials nothing more
+   * What `dial()` asks for: `maxConnectionsPerPeer`, unless a refusal by
+   * the remote still holds the target at what it accepted (also one from
+   * while the pool did not manage the peer: `RefusalHolds`); then calling
+   * `dial()` again dials nothing more
    */
   raiseTarget (entry: PeerEntry, now = Date.now()): void {
-    if (entry.refusedAt == null || now - entry.refusedAt >= REFUSAL_HOLD) {
+    if (entry.refusal == null) {
       // a refusal the peer's previous entry left behind (released, expired, evicted)
-      entry.refusedAt = undefined
       this.pool.state.restoreRefusal(entry, now)
     }
 
-    if (entry.refusedAt != null && now - entry.refusedAt < REFUSAL_HOLD) {
-      this.pool.log('%p refused a connection %dms ago: keeping target %d', entry.peer, now - entry.refusedAt, entry.target)
+    const { refusal } = entry
+
+    if (refusal != null && isHeld(refusal, now)) {
+      this.pool.log('%p refused a connection %dms ago: keeping target %d for %dms', entry.peer, now - refusal.at, entry.target, refusal.hold)
       return
     }
 
-    entry.refusedAt = undefined
+    if (refusal != null) {
+      refusal.lowered = false
+    }
+
     entry.target = this.pool.options.maxConnectionsPerPeer
   }
 
   /**
-   * A refusal by the remote: counted, and the peer's target lowered to what
-   * it accepted for `REFUSAL_HOLD`, below `minConnectionsPerPeer` too (else
-   * maintenance would re-dial it for the minimum, and be refused, forever)
+   * Maintenance: a kept peer whose refusal's hold has ended gets
+   * `maxConnectionsPerPeer` back and one top-up, so the pool recovers
+   * without another `dial()`. Once per hold (the target is no longer the
+   * lowered one afterwards); a refusal of that top-up begins the next,
+   * longer, hold. Returns whether it raised the target.
    */
-  private refused (entry: PeerEntry, open: number, why: string): void {
+  endHold (entry: PeerEntry, now = Date.now()): boolean {
+    const { refusal } = entry
+
+    if (!entry.kept || refusal == null || !refusal.lowered || isHeld(refusal, now)) {
+      return false
+    }
+
+    refusal.lowered = false
+    entry.target = this.pool.options.maxConnectionsPerPeer
+    this.pool.log('%p: the %dms hold of its refusal ended, asking for %d connections again', entry.peer, refusal.hold, entry.target)
+
+    if (this.pool.isStarted()) {
+      this.topUp(entry).catch(err => {
+        this.pool.log('top-up of %p after its refusal hold failed: %e', entry.peer, err)
+      })
+    }
+
+    return true
+  }
+
+  /**
+   * A refusal by the remote: counted, and the peer's target lowered to what
+   * it accepted for the refusal's hold, below `minConnectionsPerPeer` too
+   * (else maintenance would re-dial it for the minimum, and be refused,
+   * forever)
+   */
+  private refused (entry: PeerEntry, open: number, kind: RefusalKind, why: string): void {
     this.pool.metrics.dialRefusals++
-    entry.refusedAt = Date.now()
+    entry.refusal = nextRefusal(entry.refusal, kind, open, Date.now())
     entry.target = open
-    this.pool.log('%p refused an extra connection (%s): keeping %d', entry.peer, why, entry.target)
+    this.pool.log('%p refused an extra connection (%s): keeping %d for %dms', entry.peer, why, entry.target, entry.refusal.hold)
+  }
+
+  /**
+   * A dial succeeded: with more connections open than when the peer last
+   * refused, its streak of refusals ends (the next refused dial is held
+   * `REFUSAL_HOLD_START` again). Re-opening what it accepted within a hold
+   * (after `release()`, or a lost connection) ends nothing.
+   */
+  private accepted (entry: PeerEntry, open: number): void {
+    if (entry.refusal != null && open > entry.refusal.accepted) {
+      this.pool.log('%p accepted %d connections, more than the %d it refused beyond: its next refusal holds from the start', entry.peer, open, entry.refusal.accepted)
+      entry.refusal = undefined
+    }
   }
 
   /** A connection to a managed peer closed: a refusal, a loss to re-dial, or nothing */
@@ -295,7 +347,7 @@ export class ConnectionDialer {
     }
 
     if (!closedByUs && !carriedStreams && open > 0 && lived < REFUSAL_WINDOW) {
-      this.refused(entry, open, `closed ${conn.id} ${lived} ms after the dial`)
+      this.refused(entry, open, 'close', `closed ${conn.id} ${lived} ms after the dial`)
       return
     }
 

@@ -47,15 +47,39 @@ export const STREAM_RATE_WINDOW = 10 * second
 export const REFUSAL_WINDOW = second
 
 /**
- * A refusal lowers the peer's target to what it accepted. For this many ms
- * after the last refusal, `dial()` keeps that lowered target (it dials
- * nothing more for a peer at it); after that, `dial()` asks for
- * `maxConnectionsPerPeer` again. So a peer that refuses (go-libp2p's
- * resource manager) costs at most one refused dial per hold, however often
- * `dial()` is called, while a peer whose limits were raised gets its full
- * target back in time.
+ * A refusal lowers the peer's target to what it accepted, and holds it there
+ * for a while: `dial()` dials nothing more for a peer at it, maintenance
+ * does not re-dial it. When the hold ends, maintenance asks a kept peer for
+ * `maxConnectionsPerPeer` again (one top-up), as does the next `dial()`.
+ *
+ * A refused dial (the connection failed other than by a timeout) is what
+ * limits that pass within seconds look like: js-libp2p resets inbound
+ * sockets beyond `inboundConnectionThreshold` (5 per second per host) and
+ * `maxIncomingPendingConnections` (10 upgrading, at most 10 s), go-libp2p's
+ * resource manager closes at accept beyond its rate limit (16 per /32,
+ * refilled one every 5 s) as well as beyond its lasting limits (per IP, per
+ * peer, system), and the dialer cannot tell them apart. So its hold starts
+ * at `REFUSAL_HOLD_START` (above go's 5 s refill), doubles with each
+ * refusal in a row and is capped at `REFUSAL_HOLD`; the streak ends when an
+ * extra dial brings the peer more connections than it had when it last
+ * refused. A peer that refuses every dial costs about
+ * log2(REFUSAL_HOLD / REFUSAL_HOLD_START) + 1 (8) dials in its first 10
+ * minutes and one per `REFUSAL_HOLD` after that.
+ *
+ * A connection the remote closes within `REFUSAL_WINDOW` of its dial, with
+ * no stream, was accepted and then turned away (go-libp2p's resource
+ * manager over its per-peer limit): a decision, not a rate, so it is held
+ * the whole `REFUSAL_HOLD` at once.
  */
+export const REFUSAL_HOLD_START = 6 * second
 export const REFUSAL_HOLD = 10 * 60 * second
+
+/**
+ * How long a refusal streak is remembered after its hold ended, ms: a peer
+ * that refuses again within it gets twice the last hold; one that does not
+ * starts again at `REFUSAL_HOLD_START`
+ */
+export const REFUSAL_STREAK_MEMORY = REFUSAL_HOLD
 
 /**
  * Refusal holds kept for peers the pool no longer manages (released, expired

@@ -1,6 +1,7 @@
 /**
  * What the pool remembers about one peer it manages.
  */
+import type { Refusal } from './refusal.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PoolPeerStatus } from '@x/interface'
@@ -22,8 +23,12 @@ export interface PeerEntry {
   /** How many connections the pool keeps to this peer (between min and max) */
   target: number
 
-  /** When the remote last refused an extra connection (ms since the epoch); `dial()` keeps the lowered target for `REFUSAL_HOLD` after it */
-  refusedAt?: number
+  /**
+   * The remote's last refusal of an extra connection: the target stays at
+   * what it accepted for the refusal's hold, and the next refusal in a row
+   * holds it twice as long (`refusal.ts`)
+   */
+  refusal?: Refusal
 
   /** Streams placed so far; strategies rotate on it */
   counter: number

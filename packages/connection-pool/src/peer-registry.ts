@@ -3,16 +3,17 @@
  * peer (learning the peer of addresses without a peer id from one
  * connection, through `peer-learner.ts`), room at `maxPeers` made by
  * releasing the least recently used idle borrowed peer, releasing a peer (its dials aborted, the connections
- * the pool opened closed, its tag removed), and maintenance: idle expiry and
- * the minimum of kept peers.
+ * the pool opened closed, its tag removed), and maintenance: idle expiry,
+ * the minimum of kept peers, and their full target after a refusal's hold.
  */
 import { AbortError } from '@libp2p/interface'
 import { CODE_P2P } from '@multiformats/multiaddr'
-import { MAX_ADDRESS_SPELLINGS, REFUSAL_HOLD } from './constants.ts'
+import { MAX_ADDRESS_SPELLINGS } from './constants.ts'
 import { PoolLimitReachedError, PoolNotStartedError } from './errors.ts'
 import { withPeerId } from './peer-address.ts'
 import { createPeerEntry } from './peer-entry.ts'
 import { PeerLearner } from './peer-learner.ts'
+import { isHeld } from './refusal.ts'
 import type { ConnectionDialer } from './connection-dialer.ts'
 import type { DialTarget } from './peer-address.ts'
 import type { PeerEntry } from './peer-entry.ts'
@@ -209,8 +210,9 @@ export class PeerRegistry {
   }
 
   /**
-   * Idle expiry (surplus connections of kept peers, whole borrowed peers)
-   * and the per-peer minimum of kept peers; the service runs it every
+   * Idle expiry (surplus connections of kept peers, whole borrowed peers),
+   * the per-peer minimum of kept peers and their full target once a
+   * refusal's hold has ended; the service runs it every
    * `maintenanceInterval`
    */
   maintain (now = Date.now()): void {
@@ -250,8 +252,13 @@ export class PeerRegistry {
       }
 
       // a refusal held keeps the target at what the peer accepted, even
-      // below the minimum; once it ends, the minimum is asked for again
-      if (entry.target < this.pool.options.minConnectionsPerPeer && (entry.refusedAt == null || now - entry.refusedAt >= REFUSAL_HOLD)) {
+      // below the minimum; once it ends, the full target is asked for again
+      // (one top-up), without waiting for the next dial()
+      if (this.dialer.endHold(entry, now)) {
+        continue
+      }
+
+      if (entry.target < this.pool.options.minConnectionsPerPeer && !isHeld(entry.refusal, now)) {
         entry.target = this.pool.options.minConnectionsPerPeer
       }
 

@@ -31,7 +31,7 @@ export class PoolState {
   private readonly used = new Set<string>()
   /** Connections the pool is closing itself */
   private readonly closing = new Set<string>()
-  /** Lowered targets of peers no longer managed, until their `REFUSAL_HOLD` ends */
+  /** Last refusals (holds, streaks) and lowered targets of peers no longer managed, while remembered */
   private readonly refusals = new RefusalHolds()
 
   constructor (components: ConnectionPoolComponents, log: Logger) {
@@ -57,9 +57,10 @@ export class PoolState {
   }
 
   /**
-   * Gives the entry the lowered target of a refusal its peer's previous
-   * entry left behind, if still held; `dial()` asks for it (`raiseTarget`),
-   * so a borrowed peer keeps its own target of one connection
+   * Gives the entry the refusal its peer's previous entry left behind (and
+   * its lowered target, if still held), so the hold and its streak survive
+   * `release()`; `dial()` asks for it (`raiseTarget`), so a borrowed peer
+   * keeps its own target of one connection
    */
   restoreRefusal (entry: PeerEntry, now = Date.now()): void {
     this.refusals.restore(entry, now)

@@ -1,28 +1,32 @@
 /**
  * Refusals outlive the peer's entry: `release()`, idle expiry and eviction
  * drop the entry, and a new one made by the next `dial()` would ask for
- * `maxConnectionsPerPeer` again: one refused dial per release, however
- * recently the remote refused. The lowered target is kept here until
- * `REFUSAL_HOLD` after the refusal, for at most `MAX_REFUSAL_HOLDS` peers
- * (the oldest refusal is forgotten first).
+ * `maxConnectionsPerPeer` again (one refused dial per release, however
+ * recently the remote refused) and start the refusal streak again (the
+ * short first hold each time). The peer's last refusal (its hold and
+ * streak) and lowered target are kept here while the streak is remembered,
+ * for at most `MAX_REFUSAL_HOLDS` peers (the oldest refusal is forgotten
+ * first).
  */
-import { MAX_REFUSAL_HOLDS, REFUSAL_HOLD } from './constants.ts'
+import { MAX_REFUSAL_HOLDS } from './constants.ts'
+import { isHeld, isRemembered } from './refusal.ts'
 import type { PeerEntry } from './peer-entry.ts'
+import type { Refusal } from './refusal.ts'
 
-/** Estimated bytes of one hold: the peer id string, two numbers, the map slot */
-export const REFUSAL_HOLD_BYTES = 160
+/** Estimated bytes of one hold: the peer id string, five fields, the map slot */
+export const REFUSAL_HOLD_BYTES = 200
 
 interface RefusalHold {
-  refusedAt: number
+  refusal: Refusal
   target: number
 }
 
 export class RefusalHolds {
   private readonly holds = new Map<string, RefusalHold>()
 
-  /** Keeps the entry's lowered target when its refusal is still held */
+  /** Keeps the entry's last refusal (and lowered target) while its streak is remembered */
   keep (entry: PeerEntry, now: number): void {
-    if (entry.refusedAt == null || now - entry.refusedAt >= REFUSAL_HOLD) {
+    if (entry.refusal == null || !isRemembered(entry.refusal, now)) {
       return
     }
 
@@ -36,9 +40,9 @@ export class RefusalHolds {
       let oldestAt = Infinity
 
       for (const [peer, hold] of this.holds) {
-        if (hold.refusedAt < oldestAt) {
+        if (hold.refusal.at < oldestAt) {
           oldest = peer
-          oldestAt = hold.refusedAt
+          oldestAt = hold.refusal.at
         }
       }
 
@@ -47,10 +51,10 @@ export class RefusalHolds {
       }
     }
 
-    this.holds.set(key, { refusedAt: entry.refusedAt, target: entry.target })
+    this.holds.set(key, { refusal: { ...entry.refusal }, target: entry.target })
   }
 
-  /** Gives a new entry for a peer the refusal held for it, if any */
+  /** Gives a new entry for a peer its last refusal, and the lowered target while it holds */
   restore (entry: PeerEntry, now: number): void {
     const key = entry.peer.toString()
     const hold = this.holds.get(key)
@@ -61,9 +65,14 @@ export class RefusalHolds {
 
     this.holds.delete(key)
 
-    if (now - hold.refusedAt < REFUSAL_HOLD) {
+    if (!isRemembered(hold.refusal, now)) {
+      return
+    }
+
+    entry.refusal = hold.refusal
+
+    if (isHeld(hold.refusal, now)) {
       // what the peer accepted, below minConnectionsPerPeer too
-      entry.refusedAt = hold.refusedAt
       entry.target = hold.target
     }
   }

@@ -2,14 +2,16 @@
  * A target that the remote's refusals lowered (go-libp2p's resource manager
  * closing or resetting connections over its per-peer limit) is not raised
  * again by the next `dial()` (issue 12, review): a caller calling `dial()`
- * repeatedly must not turn refusals into a dialling loop. Only after
- * `REFUSAL_HOLD` without a refusal does `dial()` ask for the full target.
+ * repeatedly must not turn refusals into a dialling loop. Only once the
+ * refusal's hold has ended (`REFUSAL_HOLD_START` for a first refused dial;
+ * refusal-backoff.spec.ts for the streak) does `dial()` ask for the full
+ * target.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
 import sinon from 'sinon'
-import { REFUSAL_HOLD } from '../src/constants.ts'
+import { REFUSAL_HOLD, REFUSAL_HOLD_START } from '../src/constants.ts'
 import { createHarness, fakeConnection } from './fixtures/harness.ts'
 import type { Harness } from './fixtures/harness.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -41,7 +43,7 @@ describe('a target lowered by refusals', () => {
     clock.restore()
   })
 
-  it('is kept by later dial() calls: no new dial per call', async () => {
+  it('is kept by later dial() calls while it holds: no new dial per call', async () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
     refuseBeyond(harness, peer, () => 2)
 
@@ -50,14 +52,15 @@ describe('a target lowered by refusals', () => {
 
     for (let i = 0; i < 10; i++) {
       expect(await harness.pool.dial(peer)).to.have.lengthOf(2)
-      await clock.tickAsync(1_000)
+      await clock.tickAsync(REFUSAL_HOLD_START / 20)
     }
 
     expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 1 })
     await harness.pool.stop()
   })
 
-  it('is raised again by dial() once REFUSAL_HOLD has passed since the last refusal', async () => {
+  it('is raised again by dial() once its hold has passed since the last refusal', async () => {
+    // maintenance (every 10 s) would raise it too: this dial() comes first
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
     let limit = 1
     refuseBeyond(harness, peer, () => limit)
@@ -65,7 +68,7 @@ describe('a target lowered by refusals', () => {
     expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
     expect(harness.pool.getMetrics().dialRefusals).to.equal(1)
 
-    await clock.tickAsync(REFUSAL_HOLD - 1_000)
+    await clock.tickAsync(REFUSAL_HOLD_START - 1_000)
     expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
     expect(harness.pool.getMetrics().dialAttempts).to.equal(2)
 
@@ -82,7 +85,7 @@ describe('a target lowered by refusals', () => {
     refuseBeyond(harness, peer, () => 1)
 
     await harness.pool.dial(peer)
-    await clock.tickAsync(REFUSAL_HOLD)
+    await clock.tickAsync(REFUSAL_HOLD_START)
     await harness.pool.dial(peer)
     expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 2 })
 
@@ -139,7 +142,7 @@ describe('a target lowered by refusals', () => {
     await harness.pool.stop()
   })
 
-  it('a hold kept past release() still ends after REFUSAL_HOLD', async () => {
+  it('a hold kept past release() still ends after its time', async () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3 })
     let limit = 1
     refuseBeyond(harness, peer, () => limit)
@@ -148,28 +151,30 @@ describe('a target lowered by refusals', () => {
     await harness.pool.release(peer)
 
     limit = 3
-    await clock.tickAsync(REFUSAL_HOLD)
+    await clock.tickAsync(REFUSAL_HOLD_START)
     expect(await harness.pool.dial(peer)).to.have.lengthOf(3)
     expect(harness.pool.getMetrics()).to.include({ dialRefusals: 1 })
     await harness.pool.stop()
   })
 
-  it('minConnectionsPerPeer above what the remote accepts: one refused dial per REFUSAL_HOLD, no retries, no re-dial loop', async () => {
+  it('minConnectionsPerPeer above what the remote accepts: no retries, no re-dial loop, only a refused dial per hold', async () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3, minConnectionsPerPeer: 2 })
     refuseBeyond(harness, peer, () => 1)
 
-    const dialled = harness.pool.dial(peer)
-    await clock.tickAsync(60_000)
-    expect(await dialled).to.have.lengthOf(1)
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
     expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 1, dialRetries: 0 })
 
-    // maintenance does not re-dial to reach the minimum while the refusal is held
-    await clock.tickAsync(REFUSAL_HOLD - 120_000)
+    // maintenance does not re-dial for the minimum while the refusal is held
+    await clock.tickAsync(REFUSAL_HOLD_START - 1_000)
     expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 1 })
 
-    // after it, the minimum is asked for once more, and held again
-    await clock.tickAsync(REFUSAL_HOLD)
-    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 2, dialRetries: 0 })
+    // after each hold it asks once more, and is held longer each time: at
+    // most log2(REFUSAL_HOLD / REFUSAL_HOLD_START) + 1 refusals in 10 minutes
+    await clock.tickAsync(REFUSAL_HOLD - REFUSAL_HOLD_START)
+    const { dialAttempts, dialRefusals, dialRetries } = harness.pool.getMetrics()
+    expect(dialRetries).to.equal(0)
+    expect(dialRefusals).to.be.within(2, Math.ceil(Math.log2(REFUSAL_HOLD / REFUSAL_HOLD_START)) + 1)
+    expect(dialAttempts).to.equal(1 + dialRefusals)
     expect(harness.open).to.have.lengthOf(1)
     await harness.pool.stop()
   })
@@ -178,15 +183,12 @@ describe('a target lowered by refusals', () => {
     const harness = createHarness(peer, { maxConnectionsPerPeer: 3, minConnectionsPerPeer: 2 })
     refuseBeyond(harness, peer, () => 1)
 
-    const dialled = harness.pool.dial(peer)
-    await clock.tickAsync(60_000)
-    expect(await dialled).to.have.lengthOf(1)
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
 
     for (let i = 0; i < 3; i++) {
       await harness.pool.release(peer)
-      const again = harness.pool.dial(peer)
-      await clock.tickAsync(60_000)
-      expect(await again).to.have.lengthOf(1)
+      expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
+      await clock.tickAsync(REFUSAL_HOLD_START / 10)
     }
 
     // one connection per round, and no second dial for the remote to refuse

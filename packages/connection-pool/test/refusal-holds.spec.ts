@@ -1,20 +1,22 @@
 /**
  * The refusal holds left by peers the pool no longer manages are bounded:
- * at most `MAX_REFUSAL_HOLDS`, the oldest refusal forgotten first, and a
- * hold past `REFUSAL_HOLD` restores nothing.
+ * at most `MAX_REFUSAL_HOLDS`, the oldest refusal forgotten first; a hold
+ * that has ended restores its streak but not the lowered target, and one
+ * whose streak is forgotten (`REFUSAL_STREAK_MEMORY` after its hold)
+ * restores nothing.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
-import { MAX_REFUSAL_HOLDS, REFUSAL_HOLD } from '../src/constants.ts'
+import { MAX_REFUSAL_HOLDS, REFUSAL_HOLD, REFUSAL_STREAK_MEMORY } from '../src/constants.ts'
 import { createPeerEntry } from '../src/peer-entry.ts'
 import { RefusalHolds } from '../src/refusal-holds.ts'
 import type { PeerEntry } from '../src/peer-entry.ts'
 import type { PeerId } from '@libp2p/interface'
 
-function refusedEntry (peer: PeerId, refusedAt: number, target: number): PeerEntry {
+function refusedEntry (peer: PeerId, refusedAt: number, target: number, hold = REFUSAL_HOLD): PeerEntry {
   const entry = createPeerEntry(peer, 1, refusedAt)
-  entry.refusedAt = refusedAt
+  entry.refusal = { at: refusedAt, hold, accepted: target, lowered: true }
   entry.target = target
   return entry
 }
@@ -37,12 +39,12 @@ describe('refusal holds', () => {
 
     const first = createPeerEntry(peers[0], 1, 5_000)
     holds.restore(first, 5_000)
-    expect(first.refusedAt).to.be.undefined()
+    expect(first.refusal).to.be.undefined()
     expect(first.target).to.equal(1)
 
     const last = createPeerEntry(peers[peers.length - 1], 1, 5_000)
     holds.restore(last, 5_000)
-    expect(last.refusedAt).to.equal(1_000 + peers.length - 1)
+    expect(last.refusal?.at).to.equal(1_000 + peers.length - 1)
     expect(last.target).to.equal(2)
     expect(holds.size).to.equal(MAX_REFUSAL_HOLDS - 1)
   })
@@ -64,22 +66,35 @@ describe('refusal holds', () => {
 
     const newest = createPeerEntry(peers[0], 1, now)
     holds.restore(newest, now)
-    expect(newest.refusedAt).to.equal(now - 1)
+    expect(newest.refusal?.at).to.equal(now - 1)
 
     const oldest = createPeerEntry(peers[1], 1, now)
     holds.restore(oldest, now)
-    expect(oldest.refusedAt).to.be.undefined()
+    expect(oldest.refusal).to.be.undefined()
   })
 
-  it('restores nothing once REFUSAL_HOLD has passed, and keeps no expired refusal', async () => {
+  it('restores the streak but not the lowered target once the hold has ended', async () => {
     const holds = new RefusalHolds()
-    holds.keep(refusedEntry(peers[0], 0, 2), REFUSAL_HOLD)
+    const hold = 6_000
+    holds.keep(refusedEntry(peers[0], 0, 2, hold), 1)
+
+    const entry = createPeerEntry(peers[0], 1, hold)
+    holds.restore(entry, hold)
+    expect(entry.refusal).to.deep.include({ at: 0, hold, accepted: 2 })
+    expect(entry.target).to.equal(1)
+    expect(holds.size).to.equal(0)
+  })
+
+  it('restores nothing once the streak is forgotten, and keeps no forgotten streak', async () => {
+    const holds = new RefusalHolds()
+    const forgotten = REFUSAL_HOLD + REFUSAL_STREAK_MEMORY
+    holds.keep(refusedEntry(peers[0], 0, 2), forgotten)
     expect(holds.size).to.equal(0)
 
     holds.keep(refusedEntry(peers[1], 0, 2), 1)
-    const entry = createPeerEntry(peers[1], 1, REFUSAL_HOLD)
-    holds.restore(entry, REFUSAL_HOLD)
-    expect(entry.refusedAt).to.be.undefined()
+    const entry = createPeerEntry(peers[1], 1, forgotten)
+    holds.restore(entry, forgotten)
+    expect(entry.refusal).to.be.undefined()
     expect(entry.target).to.equal(1)
     expect(holds.size).to.equal(0)
   })
