@@ -56,6 +56,19 @@
  * not take every stream, and a brand-new connection with no measurement is
  * assumed to be as good as the median of its siblings.
  *
+ * Refusals. A peer with a connection open that refuses another is not
+ * retried: its target drops to what it accepted (counted in
+ * `dialRefusals`) for a hold. A failed dial (a reset or close, other than a
+ * timeout) may be a limit that passes within seconds (js-libp2p's 5 inbound
+ * connections per second per host, go-libp2p's connection rate limit), so
+ * its hold starts at 6 s, doubles with each refusal in a row and is capped
+ * at 10 minutes; the streak ends when an extra dial leaves the peer more
+ * connections than it had at its last refusal. A connection the remote
+ * closes within 1 s of its dial, before any stream (go-libp2p's resource
+ * manager over its per-peer limit), is held 10 minutes. When a hold ends,
+ * maintenance tops a kept peer up to its full target once, without another
+ * `dial()`. Holds and streaks survive `release()`, for at most 1,024 peers.
+ *
  * Connections to a pooled peer that something else opened are used for
  * streams too, but the pool only ever closes connections it opened itself.
  * Kept peers carry a peer-store tag (`x-connection-pool`, value 100) so the
@@ -189,7 +202,9 @@ export interface ConnectionPoolInit {
   /**
    * The pool keeps at least this many connections open to every peer it
    * manages; idle expiry never goes below it. A peer that refused more is
-   * kept at what it accepted for 10 minutes after the refusal
+   * kept at what it accepted while the refusal holds: from 6 s for a
+   * refused dial, doubling with each refusal in a row up to 10 minutes;
+   * 10 minutes for a connection closed at once after its dial
    *
    * @default 1
    */
