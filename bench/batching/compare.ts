@@ -72,7 +72,7 @@ const WINDOW_STREAMS = 64
 const WINDOW_BATCHING = 2000
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const FLOOD_TRIALS = Number(process.env.FLOOD_TRIALS ?? 3)
-/** `process` (default): B and the proxy run in a child process, on their own event loop, as a remote peer; `inline`: in this one */
+/** `process` (default): B runs in a child process, on its own event loop, as a remote peer (the proxy: see PROXY); `inline`: B and the proxy in this one */
 const RECEIVER = process.env.RECEIVER ?? 'process'
 /** With RECEIVER=process: `process` (default): the proxy runs in a child process of its own; `receiver`: in B's process, on B's event loop */
 const PROXY = process.env.PROXY ?? 'process'
