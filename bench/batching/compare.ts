@@ -37,13 +37,30 @@
  * (batching-compare-proxy-in-receiver.json, batching-compare-inline.json).
  *
  * The `high` target compares the flood's p99 with the idle RTT (a 100 B
- * request and its 100 B answer on the same instance, connection and proxy,
- * A's clock at both ends). Each trial also sends the same 200 `high`
- * messages (100 B, one every 10 ms, one way) with no flood first: the idle
- * p50/p99 of exactly what the flood run measures.
+ * request and its 100 B answer on the same instance and connection, A's
+ * clock at both ends). Each trial also sends the same 200 `high` messages
+ * (100 B, one every 10 ms, one way) with no flood first: the idle p50/p99
+ * of exactly what the flood run measures.
+ *
+ * Which connection the flood trials use (idle RTT, idle highs and the flood
+ * alike), FLOOD_PATH:
+ * - `direct` (default): on loopback, a second A node in this process dials
+ * B's own listener, no proxy in between: two busy processes (A and B) on
+ * the 2 cores, as two hosts on a network would be. The proxy is there to
+ * count wire bytes, which the flood trials do not use; its process sits
+ * idle meanwhile. The 25 ms link always goes through the proxy (its delay
+ * is the proxy's timer).
+ * - `proxy`: on loopback too, the flood trials use the connection of the
+ * throughput rows, through the proxy (the setup of the runs before
+ * 2026-11-29 11:00): three busy processes on 2 cores, where the slowest
+ * `high` messages wait for a core (see README.md).
+ * The throughput, wire-byte, latency and compression rows always go
+ * through the proxy. The results record each link's proxy and direct
+ * addresses, the flood trials' remote address and the bytes the proxy
+ * forwarded A -> B during the flood trials.
  *
  * Run: `node bench/batching/compare.ts` (MESSAGES=100000 PER_STREAM_MESSAGES=20000 ROUNDS=5 FLOOD_TRIALS=3
- * RECEIVER=process PROXY=process LINKS=0,25 RESULTS_FILE=<path instead of bench/results/>)
+ * RECEIVER=process PROXY=process FLOOD_PATH=direct LINKS=0,25 RESULTS_FILE=<path instead of bench/results/>)
  */
 import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -76,8 +93,10 @@ const FLOOD_TRIALS = Number(process.env.FLOOD_TRIALS ?? 3)
 const RECEIVER = process.env.RECEIVER ?? 'process'
 /** With RECEIVER=process: `process` (default): the proxy runs in a child process of its own; `receiver`: in B's process, on B's event loop */
 const PROXY = process.env.PROXY ?? 'process'
-if (!['process', 'inline'].includes(RECEIVER) || !['process', 'receiver'].includes(PROXY)) {
-  throw new Error(`RECEIVER must be process or inline and PROXY process or receiver, got ${RECEIVER} and ${PROXY}`)
+/** On loopback, `direct` (default): the flood trials dial B with no proxy in between; `proxy`: through the proxy, as the throughput rows */
+const FLOOD_PATH = process.env.FLOOD_PATH ?? 'direct'
+if (!['process', 'inline'].includes(RECEIVER) || !['process', 'receiver'].includes(PROXY) || !['direct', 'proxy'].includes(FLOOD_PATH)) {
+  throw new Error(`RECEIVER must be process or inline, PROXY process or receiver and FLOOD_PATH direct or proxy, got ${RECEIVER}, ${PROXY} and ${FLOOD_PATH}`)
 }
 /** Where to write the results instead of bench/results/ (smoke runs) */
 const RESULTS_FILE = process.env.RESULTS_FILE
@@ -269,9 +288,16 @@ async function paced (mode: Mode, everyMs: number, perTick: number, ms: number):
   return sent
 }
 
-async function setup (latency: number): Promise<{ a: Node, remote: Remote, conn: Connection, lp: Stream, stop(): Promise<void> }> {
+/** `address` goes through the proxy; `directAddress` is B's own listener */
+interface RemoteAddresses {
+  remote: Remote
+  address: string
+  directAddress: string
+}
+
+async function setup (latency: number): Promise<{ a: Node, remote: Remote, conn: Connection, lp: Stream, address: string, directAddress: string, stop(): Promise<void> }> {
   const a = await node(false)
-  const { remote, address } = RECEIVER === 'inline' ? await inlineRemote(latency) : await processRemote(latency)
+  const { remote, address, directAddress } = RECEIVER === 'inline' ? await inlineRemote(latency) : await processRemote(latency)
   const conn = await a.dial(multiaddr(address))
   const lp = await conn.newStream(LP)
 
@@ -280,21 +306,40 @@ async function setup (latency: number): Promise<{ a: Node, remote: Remote, conn:
     remote,
     conn,
     lp,
+    address,
+    directAddress,
     stop: async () => { await a.stop(); await remote.stop() }
   }
 }
 
+/** The A node and connection of the flood trials: on loopback with FLOOD_PATH=direct a second A node dialling B's own listener, else the proxied one */
+async function floodPath (env: { a: Node, conn: Connection, directAddress: string }, latency: number): Promise<{ a: Node, conn: Connection, path: 'direct' | 'proxy', stop(): Promise<void> }> {
+  if (latency !== 0 || FLOOD_PATH === 'proxy') {
+    return { a: env.a, conn: env.conn, path: 'proxy', stop: async () => {} }
+  }
+  const a = await node(false)
+  try {
+    const conn = await a.dial(multiaddr(env.directAddress))
+    return { a, conn, path: 'direct', stop: async () => { await a.stop() } }
+  } catch (err) {
+    await a.stop()
+    throw err
+  }
+}
+
 /** B in a child process (./receiver-worker.ts); the proxy in another (./proxy-worker.ts) or, with PROXY=receiver, in B's */
-async function processRemote (latency: number): Promise<{ remote: Remote, address: string }> {
+async function processRemote (latency: number): Promise<RemoteAddresses> {
   const worker = forkWorker(join(dirname(fileURLToPath(import.meta.url)), 'receiver-worker.ts'))
   let proxy: ProxyProcess | undefined
   let address: string
+  let directAddress: string
   try {
+    const b = await worker.call<{ port: number, peerId: string }>('directAddress')
+    directAddress = `/ip4/127.0.0.1/tcp/${b.port}/p2p/${b.peerId}`
     if (PROXY === 'receiver') {
       address = await worker.call<string>('address')
       await worker.call('setLatency', latency)
     } else {
-      const b = await worker.call<{ port: number, peerId: string }>('directAddress')
       proxy = await startProxyProcess(b.port)
       await proxy.setLatency(latency)
       address = `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`
@@ -326,11 +371,11 @@ async function processRemote (latency: number): Promise<{ remote: Remote, addres
       }
     }
   }
-  return { remote, address }
+  return { remote, address, directAddress }
 }
 
 /** B and the proxy in this process, sharing its event loop with A */
-async function inlineRemote (latency: number): Promise<{ remote: Remote, address: string }> {
+async function inlineRemote (latency: number): Promise<RemoteAddresses> {
   const b = await node(true)
   const receiver = new Receiver()
   receiver.reset()
@@ -358,7 +403,7 @@ async function inlineRemote (latency: number): Promise<{ remote: Remote, address
     loopP99: async () => { loop.disable(); return { loop: loop.percentile(99) / 1e6, perTurn: [], gc: [], cpuMs: NaN } },
     stop: async () => { await b.stop(); await proxy.stop() }
   }
-  return { remote, address: `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}` }
+  return { remote, address: `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.peerId}`, directAddress: `/ip4/127.0.0.1/tcp/${port}/p2p/${b.peerId}` }
 }
 
 const results: Record<string, unknown> = {}
@@ -432,19 +477,31 @@ for (const latency of LINKS) {
   const speedupLp = batched.rate / lpStream.rate
   const lightDelta = median(batched.light) - median(lpStream.light)
 
-  // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved
+  // high priority while a low flood saturates the link: each instance FLOOD_TRIALS times, interleaved,
+  // on loopback by default over a connection of their own with no proxy (FLOOD_PATH)
+  const flooding = await floodPath(env, latency)
+  const fa = flooding.a
+  if (flooding.path === 'direct') {
+    // warm up the new connection as the proxied one was
+    for (const instance of ['batching', 'batchingNoFlow'] as Instance[]) {
+      await remote.expect(200)
+      await pump({ name: instance, window: WINDOW_BATCHING, send: async (data) => fa.services[instance].send(remote.peerId, 'bench', data) }, 200)
+      await remote.wait()
+    }
+  }
+  const proxyBytesBeforeFloods = await remote.bytesUp()
   const floods: Record<Instance, Flood> = { batching: newFlood(), batchingNoFlow: newFlood() }
   for (let trial = 0; trial < FLOOD_TRIALS; trial++) {
     for (const instance of (trial % 2 === 0 ? ['batching', 'batchingNoFlow'] : ['batchingNoFlow', 'batching']) as Instance[]) {
       const idle: number[] = []
       for (let i = 0; i < 50; i++) {
         const t = performance.now()
-        await a.services[instance].request(remote.peerId, 'echo', new Uint8Array(SIZE))
+        await fa.services[instance].request(remote.peerId, 'echo', new Uint8Array(SIZE))
         idle.push(performance.now() - t)
         await new Promise(resolve => setTimeout(resolve, 5))
       }
-      const idleHigh = await highsWithoutFlood(remote, a, instance)
-      const { high, lows, ms, loop, remoteLoop, perTurn, gc, cpu, highMs, proxyLoop } = await floodWithHigh(remote, a, instance)
+      const idleHigh = await highsWithoutFlood(remote, fa, instance)
+      const { high, lows, ms, loop, remoteLoop, perTurn, gc, cpu, highMs, proxyLoop } = await floodWithHigh(remote, fa, instance)
       const f = floods[instance]
       f.idle.push(median(idle))
       f.idleHighP50.push(median(idleHigh))
@@ -463,6 +520,13 @@ for (const latency of LINKS) {
       f.gc.push(gc)
     }
   }
+  const floodConnection = {
+    path: flooding.path,
+    remoteAddr: flooding.conn.remoteAddr.toString(),
+    /** Bytes A -> B through the proxy during the flood trials: the flood's megabytes through the proxy, next to none when direct */
+    proxyBytesUp: await remote.bytesUp() - proxyBytesBeforeFloods
+  }
+  await flooding.stop()
 
   const efficiency = SIZE / batched.wire
   const noFlow = raw['batching, no flow control'] as any
@@ -494,9 +558,10 @@ for (const latency of LINKS) {
       'target p99 <= 2x idle RTT': p99 <= 2 * idleRtt ? 'met' : 'NOT met'
     })
   }
-  printTable(`${label}: high priority (one every 10 ms, 200) while a low flood saturates the link, ${FLOOD_TRIALS} trials each, interleaved`, floodRows)
+  printTable(`${label}: high priority (one every 10 ms, 200) while a low flood saturates the link, ${FLOOD_TRIALS} trials each, interleaved, ` +
+    (floodConnection.path === 'direct' ? 'A -> B direct, no proxy (FLOOD_PATH=direct)' : `through the proxy, in ${PROXY_PLACE}`), floodRows)
 
-  results[label] = { receiver: RECEIVER, proxy: PROXY_PLACE, raw, speedupStream, speedupLp, efficiency, lightDelta, floods }
+  results[label] = { receiver: RECEIVER, proxy: PROXY_PLACE, proxyAddress: env.address, directAddress: env.directAddress, floodConnection, raw, speedupStream, speedupLp, efficiency, lightDelta, floods }
   await env.stop()
 }
 

@@ -1,0 +1,91 @@
+/**
+ * The batching compare's loopback flood trials (idle RTT, idle `high`
+ * messages and the flood) connect A to B directly by default, with no
+ * proxy in between, while the throughput and wire-byte rows still go
+ * through the proxy; FLOOD_PATH=proxy keeps the flood trials on the
+ * proxied connection. Checked by where the flood connection points and by
+ * the bytes the proxy forwarded during the flood trials.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect } from 'aegir/chai'
+import type { ChildProcess } from 'node:child_process'
+
+const COMPARE = join(dirname(fileURLToPath(import.meta.url)), '..', 'batching', 'compare.ts')
+
+/** A small loopback compare run (one round, one flood trial per instance); its loopback results */
+async function compareLoopback (children: ChildProcess[], env: Record<string, string>): Promise<any> {
+  const dir = await mkdtemp(join(tmpdir(), 'x-batching-flood-path-'))
+  try {
+    const out = join(dir, 'compare.json')
+    const child = spawn(process.execPath, [COMPARE], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LINKS: '0', MESSAGES: '2000', PER_STREAM_MESSAGES: '200', ROUNDS: '1', FLOOD_TRIALS: '1', RESULTS_FILE: out, ...env }
+    })
+    children.push(child)
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    child.stdout.resume()
+    const code = await new Promise(resolve => child.once('exit', resolve))
+    expect(code, stderr).to.equal(0)
+    return JSON.parse(await readFile(out, 'utf8')).results.loopback
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/** Messages sent through the flood trials' connection: each at least 100 B on the wire */
+function floodMessages (loopback: any): number {
+  const lows = [...loopback.floods.batching.lows, ...loopback.floods.batchingNoFlow.lows].reduce((a: number, b: number) => a + b, 0)
+  const highs = [...loopback.floods.batching.n, ...loopback.floods.batchingNoFlow.n].reduce((a: number, b: number) => a + b, 0)
+  return lows + highs
+}
+
+describe('batching compare: the loopback flood trials\' connection', function () {
+  this.timeout(300_000)
+  const children: ChildProcess[] = []
+
+  after(() => {
+    for (const child of children) { child.kill('SIGKILL') }
+  })
+
+  it('by default goes A -> B with no proxy, while the wire-byte rows go through the proxy', async () => {
+    const loopback = await compareLoopback(children, {})
+
+    expect(loopback.directAddress).to.not.equal(loopback.proxyAddress)
+    expect(loopback.floodConnection.path).to.equal('direct')
+    expect(loopback.floodConnection.remoteAddr).to.equal(loopback.directAddress)
+    // the flood (thousands of 100 B messages) did not pass the proxy: at most a few control frames did
+    expect(floodMessages(loopback)).to.be.greaterThan(1000)
+    expect(loopback.floodConnection.proxyBytesUp).to.be.lessThan(10_000)
+    // the wire-byte rows were counted at the proxy: at least the 100 B payload per message, and some framing
+    for (const mode of ['stream/msg', 'lp-stream', 'batching', 'batching, no flow control']) {
+      expect(loopback.raw[mode].wire).to.be.greaterThan(100).and.lessThan(1000)
+    }
+  })
+
+  it('with FLOOD_PATH=proxy goes through the proxy, as the wire-byte rows do', async () => {
+    const loopback = await compareLoopback(children, { FLOOD_PATH: 'proxy' })
+
+    expect(loopback.floodConnection.path).to.equal('proxy')
+    expect(loopback.floodConnection.remoteAddr).to.equal(loopback.proxyAddress)
+    // every flood and high message crossed the proxy
+    expect(loopback.floodConnection.proxyBytesUp).to.be.greaterThan(100 * floodMessages(loopback))
+    expect(loopback.raw.batching.wire).to.be.greaterThan(100).and.lessThan(1000)
+  })
+
+  it('an unknown FLOOD_PATH is refused before anything starts', async () => {
+    const child = spawn(process.execPath, [COMPARE], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LINKS: '0', FLOOD_PATH: 'sideways' } })
+    children.push(child)
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    child.stdout.resume()
+    const code = await new Promise(resolve => child.once('exit', resolve))
+
+    expect(code).to.not.equal(0)
+    expect(stderr).to.include('FLOOD_PATH direct or proxy')
+  })
+})
