@@ -57,6 +57,14 @@ export function isRetryable (err: any, depth = 0): boolean {
 const TIMED_OUT = new Set(['TimeoutError', 'AbortError'])
 
 /**
+ * libp2p aborts a dial to one address after its `addressDialTimeout` (6 s,
+ * below the pool's `dialTimeout`), and its upgrader rewraps an abort of the
+ * handshake or of the muxer selection keeping only the message
+ * (`EncryptionFailedError: The operation was aborted due to timeout`)
+ */
+const TIMED_OUT_MESSAGE = /\b(?:aborted|timed out|timeout)\b/i
+
+/**
  * Whether a failed extra dial to a reachable peer is the remote refusing the
  * connection (closed or reset during the upgrade, a denied dial, a refused
  * socket): not a timeout, and not an abort by the caller, `release()` or
@@ -69,7 +77,7 @@ export function isRefusal (err: any, depth = 0): boolean {
     return false
   }
 
-  if (TIMED_OUT.has(err.name)) {
+  if (TIMED_OUT.has(err.name) || (err.cause == null && TIMED_OUT_MESSAGE.test(String(err.message)))) {
     return false
   }
 

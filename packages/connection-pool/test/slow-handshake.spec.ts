@@ -1,0 +1,70 @@
+/**
+ * libp2p aborts a dial to one address after its `addressDialTimeout` (6 s)
+ * while the pool's own `dialTimeout` (10 s) still runs; a handshake that
+ * stalls that long then fails as the upgrader rewraps it, keeping only the
+ * message: `EncryptionFailedError: The operation was aborted due to
+ * timeout` (seen with a real node behind a proxy that accepts and never
+ * answers). That is a slow remote, not a refusal: the target stays.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'aegir/chai'
+import { createHarness, fakeConnection } from './fixtures/harness.ts'
+import type { PeerId } from '@libp2p/interface'
+
+/** What libp2p 3.3's upgrader throws when the address's timeout aborts a handshake (or muxer selection) */
+const WRAPPED_TIMEOUTS = [
+  Object.assign(new Error('The operation was aborted due to timeout'), { name: 'EncryptionFailedError' }),
+  Object.assign(new Error('TimeoutError: The operation was aborted due to timeout'), { name: 'MuxerUnavailableError' }),
+  Object.assign(new Error('The operation was aborted'), { name: 'EncryptionFailedError' })
+]
+
+describe('an extra dial whose handshake libp2p timed out', () => {
+  let peer: PeerId
+
+  beforeEach(async () => {
+    peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  })
+
+  for (const error of WRAPPED_TIMEOUTS) {
+    it(`is not a refusal: ${error.name}: ${error.message}`, async () => {
+      const harness = createHarness(peer, { maxConnectionsPerPeer: 2 })
+      harness.connectionManager.openConnection.callsFake(async () => {
+        if (harness.open.length >= 1) {
+          throw error
+        }
+
+        const conn = fakeConnection(peer, harness.open, harness.events)
+        harness.open.push(conn)
+        harness.events.safeDispatchEvent('connection:open', { detail: conn })
+        return conn
+      })
+
+      expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
+      expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 0 })
+
+      // the target was not lowered: the next dial() asks again
+      expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
+      expect(harness.pool.getMetrics()).to.include({ dialAttempts: 3, dialRefusals: 0 })
+      await harness.pool.stop()
+    })
+  }
+
+  it('a reset during the handshake still is one', async () => {
+    const harness = createHarness(peer, { maxConnectionsPerPeer: 2 })
+    harness.connectionManager.openConnection.callsFake(async () => {
+      if (harness.open.length >= 1) {
+        throw Object.assign(new Error('read ECONNRESET'), { name: 'EncryptionFailedError' })
+      }
+
+      const conn = fakeConnection(peer, harness.open, harness.events)
+      harness.open.push(conn)
+      harness.events.safeDispatchEvent('connection:open', { detail: conn })
+      return conn
+    })
+
+    expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
+    expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 1 })
+    await harness.pool.stop()
+  })
+})
