@@ -10,6 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
 import { createHarness, fakeConnection } from './fixtures/harness.ts'
+import type { Harness } from './fixtures/harness.ts'
 import type { PeerId } from '@libp2p/interface'
 
 /** What libp2p 3.3's upgrader throws when the address's timeout aborts a handshake (or muxer selection) */
@@ -19,26 +20,26 @@ const WRAPPED_TIMEOUTS = [
   Object.assign(new Error('The operation was aborted'), { name: 'EncryptionFailedError' })
 ]
 
-describe('an extra dial whose handshake libp2p timed out', () => {
-  let peer: PeerId
+/** The remote's handshake of any connection after the first fails with `error` */
+function failExtraDials (harness: Harness, peer: PeerId, error: Error): void {
+  harness.connectionManager.openConnection.callsFake(async () => {
+    if (harness.open.length >= 1) {
+      throw error
+    }
 
-  beforeEach(async () => {
-    peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const conn = fakeConnection(peer, harness.open, harness.events)
+    harness.open.push(conn)
+    harness.events.safeDispatchEvent('connection:open', { detail: conn })
+    return conn
   })
+}
 
+describe('an extra dial whose handshake libp2p timed out', () => {
   for (const error of WRAPPED_TIMEOUTS) {
     it(`is not a refusal: ${error.name}: ${error.message}`, async () => {
+      const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
       const harness = createHarness(peer, { maxConnectionsPerPeer: 2 })
-      harness.connectionManager.openConnection.callsFake(async () => {
-        if (harness.open.length >= 1) {
-          throw error
-        }
-
-        const conn = fakeConnection(peer, harness.open, harness.events)
-        harness.open.push(conn)
-        harness.events.safeDispatchEvent('connection:open', { detail: conn })
-        return conn
-      })
+      failExtraDials(harness, peer, error)
 
       expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
       expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 0 })
@@ -51,17 +52,9 @@ describe('an extra dial whose handshake libp2p timed out', () => {
   }
 
   it('a reset during the handshake still is one', async () => {
+    const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
     const harness = createHarness(peer, { maxConnectionsPerPeer: 2 })
-    harness.connectionManager.openConnection.callsFake(async () => {
-      if (harness.open.length >= 1) {
-        throw Object.assign(new Error('read ECONNRESET'), { name: 'EncryptionFailedError' })
-      }
-
-      const conn = fakeConnection(peer, harness.open, harness.events)
-      harness.open.push(conn)
-      harness.events.safeDispatchEvent('connection:open', { detail: conn })
-      return conn
-    })
+    failExtraDials(harness, peer, Object.assign(new Error('read ECONNRESET'), { name: 'EncryptionFailedError' }))
 
     expect(await harness.pool.dial(peer)).to.have.lengthOf(1)
     expect(harness.pool.getMetrics()).to.include({ dialAttempts: 2, dialRefusals: 1 })
