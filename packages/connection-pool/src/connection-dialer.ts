@@ -109,7 +109,7 @@ export class ConnectionDialer {
         return
       }
 
-      if (state.totalConnections() >= options.maxConnections) {
+      if (state.totalConnections() + state.dialsInFlight >= options.maxConnections) {
         metrics.limitedDials++
         log('not dialling %p: the pool holds maxConnections (%d)', entry.peer, options.maxConnections)
 
@@ -190,6 +190,7 @@ export class ConnectionDialer {
       metrics.dialAttempts++
       const limit = timeout(this.dialTimeout(entry))
       let conn: Connection
+      state.dialsInFlight++
 
       try {
         conn = await components.connectionManager.openConnection(entry.addrs.length > 0 ? entry.addrs : entry.peer, {
@@ -211,6 +212,7 @@ export class ConnectionDialer {
 
         continue
       } finally {
+        state.dialsInFlight--
         limit.clear()
       }
 

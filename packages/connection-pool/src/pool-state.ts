@@ -33,6 +33,13 @@ export class PoolState {
   private readonly closing = new Set<string>()
   /** Last refusals (holds, streaks) and lowered targets of peers no longer managed, while remembered */
   private readonly refusals = new RefusalHolds()
+  /**
+   * Dials of the pool under way, each of which may add a connection:
+   * top-ups of several peers run at once (holds that end in the same
+   * maintenance tick, concurrent `dial()` calls), and `maxConnections`
+   * bounds what they add up to
+   */
+  dialsInFlight = 0
 
   constructor (components: ConnectionPoolComponents, log: Logger) {
     this.components = components
