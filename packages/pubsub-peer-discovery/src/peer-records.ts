@@ -11,7 +11,6 @@
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { equals as equalBytes } from 'uint8arrays/equals'
-import { toString as bytesToString } from 'uint8arrays/to-string'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -75,8 +74,8 @@ export async function openRecord (bytes: Uint8Array, maxAddresses: number): Prom
 
 interface StoredRecord {
   bytes: Uint8Array
-  /** Its key in `byContent` */
-  content: string
+  /** Its digest, its key in `byContent` */
+  content: number
   seq: bigint
   /** When the peer last announced itself (with this or an older record) */
   heard: number
@@ -89,13 +88,24 @@ interface StoredRecord {
 export class RecordStore {
   private readonly records = new Map<string, StoredRecord>()
   /**
-   * The records held, by their bytes (base64), to the peer each is of: a
+   * The records held, by a digest of their bytes, to the peer each is of: a
    * relayed record we hold byte for byte is recognized without being
    * decoded (R14). In a forming topic nearly every relayed record is one we
    * hold, and decoding one (its envelope, its peer id, its addresses) costs
-   * about as much as the rest of the message. Bounded with `records`
+   * about as much as the rest of the message. Bounded with `records`.
+   *
+   * A digest, not the bytes (as base64): a key costs a few bytes whatever
+   * the record's size, and V8 hashes a string longer than 16383 characters
+   * by its length alone, so held records over 12 KB, all of one length (a
+   * peer's own record may fill a 16 KB announcement), would share one hash
+   * bucket and turn every lookup of that length into a walk over all of
+   * them (7 ms a lookup with 1024 held of 15 KB, crafted to differ only
+   * in their last 64 bytes). A digest only finds the candidate: the bytes
+   * held are compared in full, and of two held records of one digest (only a
+   * crafted record collides) the first keeps the key, the other is decoded
+   * as it was before the index (and found held by its peer)
    */
-  private readonly byContent = new Map<string, string>()
+  private readonly byContent = new Map<number, string>()
   private readonly maxRecords: number
 
   constructor (maxRecords: number) {
@@ -109,12 +119,17 @@ export class RecordStore {
 
   /** Whether `bytes` is a record we hold (of whichever peer), without decoding it */
   holdsRecord (bytes: Uint8Array): boolean {
-    return this.byContent.has(contentKey(bytes))
+    const key = this.byContent.get(digest(bytes))
+    return key != null && this.holdsBytes(key, bytes)
   }
 
   /** Whether `bytes` is what we hold for the peer already (no need to open it again) */
   holds (peer: PeerId, bytes: Uint8Array): boolean {
-    const stored = this.records.get(peer.toString())
+    return this.holdsBytes(peer.toString(), bytes)
+  }
+
+  private holdsBytes (key: string, bytes: Uint8Array): boolean {
+    const stored = this.records.get(key)
     return stored != null && equalBytes(stored.bytes, bytes)
   }
 
@@ -140,9 +155,12 @@ export class RecordStore {
     }
 
     this.forget(key)
-    const content = contentKey(bytes)
+    const content = digest(bytes)
     this.records.set(key, { bytes, content, seq, heard: now })
-    this.byContent.set(content, key)
+
+    if (!this.byContent.has(content)) {
+      this.byContent.set(content, key)
+    }
 
     while (this.records.size > this.maxRecords) {
       this.forget(this.records.keys().next().value as string)
@@ -156,7 +174,10 @@ export class RecordStore {
 
     if (stored != null) {
       this.records.delete(key)
-      this.byContent.delete(stored.content)
+
+      if (this.byContent.get(stored.content) === key) {
+        this.byContent.delete(stored.content)
+      }
     }
   }
 
@@ -207,6 +228,16 @@ export class RecordStore {
   }
 }
 
-function contentKey (bytes: Uint8Array): string {
-  return bytesToString(bytes, 'base64')
+/**
+ * FNV-1a (32 bits) of `bytes`: a key for `RecordStore`'s index, never taken
+ * as proof (the bytes are compared in full)
+ */
+export function digest (bytes: Uint8Array): number {
+  let hash = 0x811c9dc5
+
+  for (let i = 0; i < bytes.length; i++) {
+    hash = Math.imul(hash ^ bytes[i], 0x01000193)
+  }
+
+  return hash >>> 0
 }
