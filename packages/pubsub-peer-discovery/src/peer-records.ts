@@ -229,10 +229,13 @@ export class RecordStore {
 }
 
 /**
- * FNV-1a (32 bits) of `bytes`: a key for `RecordStore`'s index, never taken
- * as proof (the bytes are compared in full)
+ * FNV-1a (32 bits) of the bytes: a key for `RecordStore`'s index, never taken
+ * as proof (the bytes are compared in full). It reads a plain Uint8Array
+ * view: fed Buffers and Uint8Arrays alike (records come as both), the loop
+ * turned polymorphic and ran 3-4 times slower (node 24)
  */
-export function digest (bytes: Uint8Array): number {
+export function digest (input: Uint8Array): number {
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
   let hash = 0x811c9dc5
 
   for (let i = 0; i < bytes.length; i++) {
