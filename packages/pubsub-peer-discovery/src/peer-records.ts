@@ -145,7 +145,12 @@ export class RecordStore {
     }
   }
 
-  /** Keeps a verified record the peer announced itself, unless an older one */
+  /**
+   * Keeps a verified record the peer announced itself, unless an older one.
+   * It keeps a copy: a record decoded from a message is a view of the
+   * buffer the message came in (a network read, a whole gossipsub RPC), and
+   * holding the view would hold all of it, for every record held
+   */
   set (peer: PeerId, bytes: Uint8Array, seq: bigint, now: number): boolean {
     const key = peer.toString()
     const stored = this.records.get(key)
@@ -156,7 +161,8 @@ export class RecordStore {
 
     this.forget(key)
     const content = digest(bytes)
-    this.records.set(key, { bytes, content, seq, heard: now })
+    // a copy (Buffer's slice() would be a view)
+    this.records.set(key, { bytes: new Uint8Array(bytes), content, seq, heard: now })
 
     if (!this.byContent.has(content)) {
       this.byContent.set(content, key)

@@ -118,4 +118,20 @@ describe('record store', () => {
     store.set(a, new Uint8Array([4, 5, 6]), 2n, 0)
     expect(store.holdsRecord(x)).to.be.false()
   })
+
+  it('keeps a copy of a record, not a view of the message it came in (which it would keep whole)', async () => {
+    const store = new RecordStore(8)
+    const a = await peer()
+    const record = await sealed(a.key, 1, 1n)
+    // a record decoded from a message is a view of the message's buffer
+    const message = new Uint8Array(64 * 1024)
+    message.set(record, 100)
+    store.set(a.id, message.subarray(100, 100 + record.length), 1n, 0)
+    message.fill(0)
+
+    const [held] = store.pick(1, 64 * 1024, 0, 1000, new Set())
+    expect(held).to.equalBytes(record)
+    expect(held.buffer.byteLength).to.equal(record.length)
+    expect(store.holdsRecord(record)).to.be.true()
+  })
 })
