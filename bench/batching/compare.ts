@@ -137,6 +137,8 @@ interface Remote {
   count(): Promise<number>
   take(): Promise<{ count: number, latencies: number[], highLatencies: number[] }>
   bytesUp(): Promise<number>
+  /** Bytes B -> A through the proxy (acknowledgements, window updates, multistream answers) */
+  bytesDown(): Promise<number>
   /** B's event-loop delay p99 (ms), messages handed to handlers per turn of B's loop (p50, p99, max), B's GCs and CPU ms, from `loopEnable` to `loopP99`; the proxy's loop p99 and CPU ms when it has a process of its own */
   loopEnable(): Promise<void>
   loopP99(): Promise<{ loop: number, perTurn: number[], gc: number[], cpuMs: number, proxy?: { loop: number, cpuMs: number } }>
@@ -357,6 +359,7 @@ async function processRemote (latency: number): Promise<RemoteAddresses> {
     count: async () => worker.call('count'),
     take: async () => worker.call('take'),
     bytesUp: async () => proxy != null ? proxy.bytesUp() : worker.call('bytesUp'),
+    bytesDown: async () => proxy != null ? proxy.bytesDown() : worker.call('bytesDown'),
     loopEnable: async () => { await Promise.all([worker.call('loopEnable'), proxy?.loopEnable()]) },
     loopP99: async () => {
       const [b, p] = await Promise.all([worker.call('loopP99'), proxy?.loopP99()])
@@ -399,6 +402,7 @@ async function inlineRemote (latency: number): Promise<RemoteAddresses> {
     count: async () => receiver.count,
     take: async () => ({ count: receiver.count, latencies: receiver.latencies, highLatencies: receiver.highLatencies }),
     bytesUp: async () => proxy.stats.bytesUp,
+    bytesDown: async () => proxy.stats.bytesDown,
     loopEnable: async () => { loop.reset(); loop.enable() },
     loopP99: async () => { loop.disable(); return { loop: loop.percentile(99) / 1e6, perTurn: [], gc: [], cpuMs: NaN } },
     stop: async () => { await b.stop(); await proxy.stop() }
@@ -426,7 +430,7 @@ for (const latency of LINKS) {
   // throughput and saturating latency: ROUNDS interleaved rounds, the order rotating, so
   // machine noise hits every mode alike; msg/s is the median over the rounds
   const rates = new Map<string, number[]>(all.map(m => [m.name, []]))
-  const wires = new Map<string, { bytes: number, n: number }>(all.map(m => [m.name, { bytes: 0, n: 0 }]))
+  const wires = new Map<string, { bytes: number, back: number, n: number }>(all.map(m => [m.name, { bytes: 0, back: 0, n: 0 }]))
   const saturating = new Map<string, number[]>(all.map(m => [m.name, []]))
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < all.length; k++) {
@@ -435,13 +439,15 @@ for (const latency of LINKS) {
       const total = mode.name === 'stream/msg' ? perStream : MESSAGES
       const n = Math.round(total / ROUNDS)
       const before = await remote.bytesUp()
+      const backBefore = await remote.bytesDown()
       await remote.expect(n)
       const started = performance.now()
       await pump(mode, n)
       await remote.wait()
       rates.get(mode.name)?.push(n / ((performance.now() - started) / 1000))
-      const wire = wires.get(mode.name) as { bytes: number, n: number }
+      const wire = wires.get(mode.name) as { bytes: number, back: number, n: number }
       wire.bytes += await remote.bytesUp() - before
+      wire.back += await remote.bytesDown() - backBefore
       wire.n += n
       saturating.get(mode.name)?.push(...(await remote.take()).latencies)
     }
@@ -451,17 +457,19 @@ for (const latency of LINKS) {
     // light: 1 every 10 ms for 2 s; medium: 2 a millisecond tick for 2 s
     const light = await latencyRun(remote, mode, 10, 1, 2000)
     const medium = await latencyRun(remote, mode, 1, 2, 2000)
-    const wire = wires.get(mode.name) as { bytes: number, n: number }
+    const wire = wires.get(mode.name) as { bytes: number, back: number, n: number }
     const perMessage = wire.bytes / wire.n
+    const backPerMessage = wire.back / wire.n
     const sat = saturating.get(mode.name) as number[]
     const rate = median(rates.get(mode.name) as number[])
 
-    raw[mode.name] = { n: wire.n, rates: rates.get(mode.name), rate, wire: perMessage, light, medium, saturating: { p50: percentile(sat, 50), p99: percentile(sat, 99) } }
+    raw[mode.name] = { n: wire.n, rates: rates.get(mode.name), rate, wire: perMessage, wireBack: backPerMessage, light, medium, saturating: { p50: percentile(sat, 50), p99: percentile(sat, 99) } }
     rows.push({
       mode: mode.name,
       messages: String(wire.n),
       'msg/s (median of rounds)': Math.round(rate),
       'wire B/msg': perMessage,
+      'back B/msg': backPerMessage,
       efficiency: `${fmt(SIZE / perMessage * 100, 1)}%`,
       'light p50/p99 ms': `${fmt(median(light))}/${fmt(percentile(light, 99))}`,
       'medium p50/p99 ms': `${fmt(median(medium))}/${fmt(percentile(medium, 99))}`,
@@ -469,7 +477,7 @@ for (const latency of LINKS) {
     })
   }
 
-  printTable(`100 B messages A -> B, ${label} (through @x/fault-proxy, in ${PROXY_PLACE}; wire = TCP payload bytes A -> B)`, rows)
+  printTable(`100 B messages A -> B, ${label} (through @x/fault-proxy, in ${PROXY_PLACE}; wire = TCP payload bytes A -> B, efficiency = 100 B / wire; back = B -> A meanwhile, not in the efficiency)`, rows)
   const perStream = raw['stream/msg'] as any
   const lpStream = raw['lp-stream'] as any
   const batched = raw.batching as any

@@ -31,6 +31,8 @@ export interface ProxyProcess {
   setLatency(ms: number): Promise<void>
   /** TCP payload bytes forwarded towards the target since start, over all connections */
   bytesUp(): Promise<number>
+  /** TCP payload bytes forwarded back from the target since start, over all connections */
+  bytesDown(): Promise<number>
   /** The proxy process's event-loop delay p99 (ms) and CPU time (ms) from `loopEnable` to `loopP99` */
   loopEnable(): Promise<void>
   loopP99(): Promise<{ loop: number, cpuMs: number }>
@@ -68,6 +70,7 @@ export async function startProxyProcess (targetPort: number): Promise<ProxyProce
     pid,
     setLatency: async (ms) => worker.call('setLatency', ms),
     bytesUp: async () => worker.call<number>('bytesUp'),
+    bytesDown: async () => worker.call<number>('bytesDown'),
     loopEnable: async () => worker.call('loopEnable'),
     loopP99: async () => worker.call('loopP99'),
     stop: async () => {
@@ -95,6 +98,7 @@ if (process.send != null && process.argv[1] === fileURLToPath(import.meta.url)) 
     },
     setLatency: (ms: number) => { running().setLatency(ms) },
     bytesUp: () => running().stats.bytesUp,
+    bytesDown: () => running().stats.bytesDown,
     loopEnable: () => { loop.reset(); loop.enable(); cpu = process.cpuUsage() },
     loopP99: () => {
       loop.disable()

@@ -129,6 +129,7 @@ if (process.send != null) {
     directAddress: () => ({ port, peerId: b.peerId.toString() }),
     setLatency: (ms: number) => { inProcessProxy().setLatency(ms) },
     bytesUp: () => inProcessProxy().stats.bytesUp,
+    bytesDown: () => inProcessProxy().stats.bytesDown,
     /** Forgets what arrived; with `n`, `wait` resolves once n more arrived */
     reset: (arg?: { n?: number | null, keepLows?: boolean }) => {
       count = 0; latencies = []; highLatencies = []; target = arg?.n ?? Infinity; keepLows = arg?.keepLows ?? true; reached = undefined

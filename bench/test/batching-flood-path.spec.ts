@@ -64,7 +64,11 @@ describe('batching compare: the loopback flood trials\' connection', function ()
     // the wire-byte rows were counted at the proxy: at least the 100 B payload per message, and some framing
     for (const mode of ['stream/msg', 'lp-stream', 'batching', 'batching, no flow control']) {
       expect(loopback.raw[mode].wire).to.be.greaterThan(100).and.lessThan(1000)
+      // and what went back B -> A meanwhile (acknowledgements, window updates, multistream answers), counted apart
+      expect(loopback.raw[mode].wireBack).to.be.a('number').and.greaterThan(0).and.lessThan(1000)
     }
+    // a stream per message gets at least its protocol's multistream answer back per message; one stream does not
+    expect(loopback.raw['stream/msg'].wireBack).to.be.greaterThan(loopback.raw['lp-stream'].wireBack)
   })
 
   it('with FLOOD_PATH=proxy goes through the proxy, as the wire-byte rows do', async () => {
