@@ -8,6 +8,7 @@ import { expect } from 'aegir/chai'
 import parsePrometheus from 'parse-prometheus-text-format'
 import sinon from 'sinon'
 import { stubInterface } from 'sinon-ts'
+import { FUTILE_HOLD } from '../src/constants.ts'
 import { fakeConnection, harness, newPeer } from './fixtures/fake-connections.ts'
 import type { FakeConnection, Harness } from './fixtures/fake-connections.ts'
 import type { HealthService } from '../src/health.ts'
@@ -265,7 +266,9 @@ describe('review findings (stub components, fake time)', () => {
         waitedAgain += 500
         check(health, record, true, 400)
       }
-      expect(waitedAgain).to.be.at.least(2 * waited - 1_000)
+      // the second hold is twice the first's length (FUTILE_HOLD), not twice the time the first was
+      // seen to end: that moved by a tick or two with the host's load (61 s once, in a CI run)
+      expect(waitedAgain).to.be.at.least(2 * FUTILE_HOLD - 1_000)
     })
 
     it('several connections of one peer degrading together on a loaded host: at most one replacement of the peer per minute', async () => {
