@@ -6,35 +6,14 @@
  * proxied connection. Checked by where the flood connection points and by
  * the bytes the proxy forwarded during the flood trials.
  */
-import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import type { ChildProcess } from 'node:child_process'
+import { runCompare, sharedCompareRun } from './fixtures/compare-run.ts'
+import type { CompareRun } from './fixtures/compare-run.ts'
 
-const COMPARE = join(dirname(fileURLToPath(import.meta.url)), '..', 'batching', 'compare.ts')
-
-/** A small loopback compare run (one round, one flood trial per instance); its loopback results */
-async function compareLoopback (children: ChildProcess[], env: Record<string, string>): Promise<any> {
-  const dir = await mkdtemp(join(tmpdir(), 'x-batching-flood-path-'))
-  try {
-    const out = join(dir, 'compare.json')
-    const child = spawn(process.execPath, [COMPARE], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LINKS: '0', MESSAGES: '2000', PER_STREAM_MESSAGES: '200', ROUNDS: '1', FLOOD_TRIALS: '1', RESULTS_FILE: out, ...env }
-    })
-    children.push(child)
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-    child.stdout.resume()
-    const code = await new Promise(resolve => child.once('exit', resolve))
-    expect(code, stderr).to.equal(0)
-    return JSON.parse(await readFile(out, 'utf8')).results.loopback
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
+/** The loopback results of a compare run that succeeded */
+function loopbackOf (run: CompareRun): any {
+  expect(run.code, run.stderr).to.equal(0)
+  return run.results.loopback
 }
 
 /** Messages sent through the flood trials' connection: each at least 100 B on the wire */
@@ -46,14 +25,9 @@ function floodMessages (loopback: any): number {
 
 describe('batching compare: the loopback flood trials\' connection', function () {
   this.timeout(300_000)
-  const children: ChildProcess[] = []
-
-  after(() => {
-    for (const child of children) { child.kill('SIGKILL') }
-  })
 
   it('by default goes A -> B with no proxy, while the wire-byte rows go through the proxy', async () => {
-    const loopback = await compareLoopback(children, {})
+    const loopback = loopbackOf(await sharedCompareRun())
 
     expect(loopback.directAddress).to.not.equal(loopback.proxyAddress)
     expect(loopback.floodConnection.path).to.equal('direct')
@@ -72,7 +46,7 @@ describe('batching compare: the loopback flood trials\' connection', function ()
   })
 
   it('with FLOOD_PATH=proxy goes through the proxy, as the wire-byte rows do', async () => {
-    const loopback = await compareLoopback(children, { FLOOD_PATH: 'proxy' })
+    const loopback = loopbackOf(await runCompare({ FLOOD_PATH: 'proxy' }))
 
     expect(loopback.floodConnection.path).to.equal('proxy')
     expect(loopback.floodConnection.remoteAddr).to.equal(loopback.proxyAddress)
@@ -82,12 +56,7 @@ describe('batching compare: the loopback flood trials\' connection', function ()
   })
 
   it('an unknown FLOOD_PATH is refused before anything starts', async () => {
-    const child = spawn(process.execPath, [COMPARE], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LINKS: '0', FLOOD_PATH: 'sideways' } })
-    children.push(child)
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-    child.stdout.resume()
-    const code = await new Promise(resolve => child.once('exit', resolve))
+    const { code, stderr } = await runCompare({ FLOOD_PATH: 'sideways' })
 
     expect(code).to.not.equal(0)
     expect(stderr).to.include('FLOOD_PATH direct or proxy')

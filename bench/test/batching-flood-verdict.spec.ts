@@ -4,15 +4,8 @@
  * all of them together and how many trials met the target against their
  * own idle RTT, so a run's slowest trial is seen as well as its median.
  */
-import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
-import type { ChildProcess } from 'node:child_process'
-
-const COMPARE = join(dirname(fileURLToPath(import.meta.url)), '..', 'batching', 'compare.ts')
+import { sharedCompareRun } from './fixtures/compare-run.ts'
 
 /** The nearest-rank percentile the bench uses */
 function percentile (values: number[], p: number): number {
@@ -22,31 +15,11 @@ function percentile (values: number[], p: number): number {
 
 describe('batching compare: the high flood verdict', function () {
   this.timeout(300_000)
-  const children: ChildProcess[] = []
-
-  after(() => {
-    for (const child of children) { child.kill('SIGKILL') }
-  })
 
   it('records every trial\'s high latencies, their pooled p99 and the trials that met the target against their own idle RTT', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'x-batching-flood-verdict-'))
-    let loopback: any
-    try {
-      const out = join(dir, 'compare.json')
-      const child = spawn(process.execPath, [COMPARE], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LINKS: '0', MESSAGES: '2000', PER_STREAM_MESSAGES: '200', ROUNDS: '1', FLOOD_TRIALS: '2', RESULTS_FILE: out }
-      })
-      children.push(child)
-      let stderr = ''
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-      child.stdout.resume()
-      const code = await new Promise(resolve => child.once('exit', resolve))
-      expect(code, stderr).to.equal(0)
-      loopback = JSON.parse(await readFile(out, 'utf8')).results.loopback
-    } finally {
-      await rm(dir, { recursive: true, force: true })
-    }
+    const run = await sharedCompareRun()
+    expect(run.code, run.stderr).to.equal(0)
+    const loopback = run.results.loopback
 
     for (const instance of ['batching', 'batchingNoFlow']) {
       const flood = loopback.floods[instance]

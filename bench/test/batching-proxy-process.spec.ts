@@ -6,13 +6,14 @@
  * it, fails, or is killed.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'aegir/chai'
 import { startProxyProcess } from '../batching/proxy-worker.ts'
+import { sharedCompareRun } from './fixtures/compare-run.ts'
 import type { ChildProcess } from 'node:child_process'
 import type { Server } from 'node:net'
 
@@ -141,35 +142,20 @@ ${end === 'throw' ? 'throw new Error(\'coordinator failed\')' : 'setInterval(() 
 
   it('compare.ts runs with B and the proxy in two processes, counts wire bytes at the proxy, and leaves neither behind', async function () {
     this.timeout(300_000)
-    const dir = await mkdtemp(join(tmpdir(), 'x-batching-compare-'))
-    try {
-      const out = join(dir, 'compare.json')
-      const child = spawn(process.execPath, [join(BATCHING, 'compare.ts')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, LINKS: '0', MESSAGES: '2000', PER_STREAM_MESSAGES: '200', ROUNDS: '1', FLOOD_TRIALS: '1', RESULTS_FILE: out }
-      })
-      children.push(child)
-      let stderr = ''
-      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-      child.stdout.resume()
-      const code = await new Promise(resolve => child.once('exit', resolve))
+    const { code, stderr, results } = await sharedCompareRun()
 
-      expect(code, stderr).to.equal(0)
-      // the loopback run and the compression run each had a receiver and a proxy process
-      const pids = [...stderr.matchAll(/receiver pid (\d+), proxy pid (\d+)/g)].map(m => [Number(m[1]), Number(m[2])])
-      expect(pids).to.have.lengthOf(2)
-      for (const pid of pids.flat()) { await gone(pid) }
+    expect(code, stderr).to.equal(0)
+    // the loopback run and the compression run each had a receiver and a proxy process
+    const pids = [...stderr.matchAll(/receiver pid (\d+), proxy pid (\d+)/g)].map(m => [Number(m[1]), Number(m[2])])
+    expect(pids).to.have.lengthOf(2)
+    for (const pid of pids.flat()) { await gone(pid) }
 
-      const results = JSON.parse(await readFile(out, 'utf8')).results
-      expect(results.loopback.proxy).to.equal('own process')
-      // wire bytes counted at the proxy: at least the 100 B payload per message, and some framing
-      for (const mode of ['stream/msg', 'lp-stream', 'batching']) {
-        expect(results.loopback.raw[mode].wire).to.be.greaterThan(100).and.lessThan(1000)
-      }
-      // the proxy's own CPU time while the highs flowed was measured in its process
-      expect(results.loopback.floods.batching.cpu[0][2]).to.be.a('number').and.greaterThan(0)
-    } finally {
-      await rm(dir, { recursive: true, force: true })
+    expect(results.loopback.proxy).to.equal('own process')
+    // wire bytes counted at the proxy: at least the 100 B payload per message, and some framing
+    for (const mode of ['stream/msg', 'lp-stream', 'batching']) {
+      expect(results.loopback.raw[mode].wire).to.be.greaterThan(100).and.lessThan(1000)
     }
+    // the proxy's own CPU time while the highs flowed was measured in its process
+    expect(results.loopback.floods.batching.cpu[0][2]).to.be.a('number').and.greaterThan(0)
   })
 })
