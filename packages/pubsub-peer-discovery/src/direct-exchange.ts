@@ -32,11 +32,16 @@ export interface DirectExchangeHost {
   reached(): boolean
   /** Our announcement, with the records of peers we heard when `to` is given (none of `to`'s own) */
   announcement(to?: PeerId): Promise<Uint8Array>
-  /** An announcement `peer` sent us over our connection to it; whether the gate accepted it */
-  received(peer: PeerId, data: Uint8Array): boolean
+  /** An announcement `peer` sent us over our connection to it: refused by the gate, or accepted, and whether it named peers we did not know */
+  received(peer: PeerId, data: Uint8Array): ExchangeVerdict
   /** Counts what was refused, by reason */
   drop(reason: 'over-budget' | 'exchange-failed'): void
+  /** Counts an exchange we opened, or answered */
+  exchanged(side: 'opened' | 'answered'): void
 }
+
+/** What the gate made of an announcement on an exchange stream (D3) */
+export type ExchangeVerdict = 'refused' | 'accepted' | 'taught'
 
 export class DirectExchange {
   private readonly registrar: Registrar
@@ -51,7 +56,9 @@ export class DirectExchange {
   private readonly asked = new Set<string>()
   /** D1: one of our exchanges was answered since start: we open no more on dialling */
   private answered = false
-  /** D2: repeats the last answered exchange while pubsub reaches us from nobody */
+  /** D2: the answer to our last exchange named peers we did not know */
+  private taught = false
+  /** D2: repeats the last exchange while pubsub reaches us from nobody, or its answer taught us peers */
   private repeatTimer?: ReturnType<typeof setTimeout>
   private topologyId?: string
   private running = false
@@ -74,6 +81,7 @@ export class DirectExchange {
     this.opened = 0
     this.asked.clear()
     this.answered = false
+    this.taught = false
     this.answers.reset()
     await this.registrar.handle(C.EXCHANGE_PROTOCOL, (stream, connection) => {
       void this.answer(stream, connection)
@@ -126,6 +134,7 @@ export class DirectExchange {
     }
 
     this.opened++
+    this.host.exchanged('opened')
     let stream: Stream | undefined
 
     try {
@@ -136,32 +145,34 @@ export class DirectExchange {
         const answer = await lp.read({ signal })
         await stream.close({ signal })
 
-        if (this.running && this.host.received(peer, answer.subarray())) {
-          this.answered = true
-        }
+        const verdict = this.running ? this.host.received(peer, answer.subarray()) : 'refused'
+        this.answered ||= verdict !== 'refused'
+        this.taught = verdict === 'taught'
       })
     } catch (err) {
+      this.taught = false
       stream?.abort(err as Error)
       this.failed(peer, err)
     }
 
-    this.repeatWhileUnreached(peer, connection)
+    this.repeatWhileForming(peer, connection)
   }
 
   /**
-   * D2: an interval after an exchange, answered or not, if our pubsub
-   * still knows no subscriber of our topics (nothing published reaches us,
-   * and we cannot publish), the same exchange again: the peer has heard of
-   * more peers meanwhile, or has time to answer now
+   * D2: an interval after an exchange, answered or not, the same exchange
+   * again if our pubsub still knows no subscriber of our topics (nothing
+   * published reaches us, and we cannot publish), or if its answer named
+   * peers we did not know (the topic is forming: the peer has likely heard
+   * of more since, and gossipsub may not reach us from all of them yet)
    */
-  private repeatWhileUnreached (peer: PeerId, connection: Connection): void {
+  private repeatWhileForming (peer: PeerId, connection: Connection): void {
     if (!this.running || this.opened >= C.MAX_EXCHANGES_OPENED) {
       return
     }
 
     clearTimeout(this.repeatTimer)
     this.repeatTimer = setTimeout(() => {
-      if (this.running && this.host.joining() && !this.host.reached() && connection.status === 'open') {
+      if (this.running && this.host.joining() && (this.taught || !this.host.reached()) && connection.status === 'open') {
         void this.open(peer, connection)
       }
     }, this.options.interval)
@@ -176,7 +187,7 @@ export class DirectExchange {
         const lp = lpStream(stream, { maxDataLength: this.options.maxMessageSize })
         const hello = await lp.read({ signal })
 
-        if (!this.running || !this.host.received(peer, hello.subarray())) {
+        if (!this.running || this.host.received(peer, hello.subarray()) === 'refused') {
           stream.abort(new Error('announcement refused'))
           return
         }
@@ -192,6 +203,7 @@ export class DirectExchange {
 
         await lp.write(await this.host.announcement(peer), { signal })
         await stream.close({ signal })
+        this.host.exchanged('answered')
       })
     } catch (err) {
       stream.abort(err as Error)

@@ -24,6 +24,7 @@ import { PeerExchange } from './peer-exchange.ts'
 import { findPubSub, publishSafely } from './pubsub.ts'
 import { peerTtl } from './schedule.ts'
 import type { AddressSource } from './address-filter.ts'
+import type { ExchangeVerdict } from './direct-exchange.ts'
 import type { PubSubPeerDiscoveryComponents, PubSubPeerDiscoveryInit } from './index.ts'
 import type { DiscoveryMetrics } from './metrics.ts'
 import type { DiscoveryOptions } from './options.ts'
@@ -142,7 +143,14 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         reached: () => this.topics.some(topic => this.subscribers(topic) > 0),
         announcement: async (to) => this.directAnnouncement(to),
         received: (peer, data) => this.receivedDirect(peer, data),
-        drop: (reason) => { this.metrics.drop(reason) }
+        drop: (reason) => { this.metrics.drop(reason) },
+        exchanged: (side) => {
+          if (side === 'opened') {
+            this.metrics.exchangesOpened++
+          } else {
+            this.metrics.exchangesAnswered++
+          }
+        }
       }, this.log)
     this.onMessage = this.onMessage.bind(this)
     this.onSubscriptionChange = this.onSubscriptionChange.bind(this)
@@ -329,21 +337,25 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
    * D3: an announcement `peer` sent us on a direct exchange, judged by the
    * gate as the same message on our first topic would be, but for its
    * seqno (R3): it has none, and cannot be replayed, since only `peer`
-   * speaks on its connection. Returns whether the gate accepted it
+   * speaks on its connection. Returns whether the gate accepted it, and
+   * whether it named peers we did not know (D2)
    */
-  private receivedDirect (peer: PeerId, data: Uint8Array): boolean {
+  private receivedDirect (peer: PeerId, data: Uint8Array): ExchangeVerdict {
     if (!this.started) {
-      return false
+      return 'refused'
     }
 
     const message: PubSubMessage = { type: 'signed', topic: this.topics[0], data, from: peer }
 
     if (this.gate.validate(peer, message) !== 'accept') {
-      return false
+      return 'refused'
     }
 
+    // before it is taken: the peer itself, or a record, new to us
+    const announcement = this.gate.acceptedAnnouncement(message)
+    const taught = announcement != null && (!this.knows(announcement.peer, Date.now()) || this.exchange.namesUnknownPeer(announcement.peerRecords))
     this.take(message)
-    return true
+    return taught ? 'taught' : 'accepted'
   }
 
   /** Handles a message the gate judged (or judges now), once its DNS names are pinned */

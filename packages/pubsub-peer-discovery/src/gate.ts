@@ -78,6 +78,12 @@ export class Gate {
     return verdict.action
   }
 
+  /** The announcement of a message `validate` just accepted (before its delivery) */
+  acceptedAnnouncement (message: PubSubMessage): Announcement | undefined {
+    const verdict = this.judged.get(message)
+    return verdict?.action === 'accept' ? verdict.announcement : undefined
+  }
+
   /** The verdict on a delivered message: the validator's, or judged now */
   delivered (message: PubSubMessage): Verdict {
     const verdict = this.judged.get(message) ?? this.judge(message)

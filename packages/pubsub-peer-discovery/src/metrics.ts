@@ -11,6 +11,7 @@ export const METRIC_NAMES = {
   messages: 'messages_total',
   dropped: 'dropped_total',
   exchangedRecords: 'exchanged_records_total',
+  directExchanges: 'direct_exchanges_total',
   receivedBytes: 'received_bytes_total',
   filteredAddresses: 'filtered_addresses_total',
   peers: 'peers'
@@ -29,6 +30,10 @@ export interface DiscoveryMetrics {
   relayed: number
   /** Other peers' records our announcements carried */
   exchangedRecords: number
+  /** Direct exchanges we opened (D1, D2: repeats included) */
+  exchangesOpened: number
+  /** Direct exchanges we answered (D4) */
+  exchangesAnswered: number
   /** Messages dropped, by reason */
   dropped: Record<DropReason, number>
   /** Announcements we published, per topic publish */
@@ -51,6 +56,8 @@ export class DiscoveryMetricsRecorder {
   emitted = 0
   relayed = 0
   exchangedRecords = 0
+  exchangesOpened = 0
+  exchangesAnswered = 0
   announced = 0
   announceFailures = 0
   filteredAddresses = 0
@@ -68,6 +75,8 @@ export class DiscoveryMetricsRecorder {
       emitted: this.emitted,
       relayed: this.relayed,
       exchangedRecords: this.exchangedRecords,
+      exchangesOpened: this.exchangesOpened,
+      exchangesAnswered: this.exchangesAnswered,
       dropped: { ...this.dropped },
       announced: this.announced,
       announceFailures: this.announceFailures,
@@ -93,6 +102,10 @@ export class DiscoveryMetricsRecorder {
     metrics.registerCounter(`${prefix}${METRIC_NAMES.exchangedRecords}`, {
       help: 'Other peers\' signed records our announcements carried to joining peers',
       calculate: () => this.exchangedRecords
+    })
+    metrics.registerCounterGroup(`${prefix}${METRIC_NAMES.directExchanges}`, {
+      help: 'Direct exchanges with peers dialed while joining, opened by us or answered',
+      calculate: () => ({ opened: this.exchangesOpened, answered: this.exchangesAnswered })
     })
     metrics.registerCounter(`${prefix}${METRIC_NAMES.receivedBytes}`, {
       help: 'Bytes of discovery messages received',

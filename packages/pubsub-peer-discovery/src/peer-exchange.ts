@@ -138,6 +138,22 @@ export class PeerExchange {
     void this.takeRelayedRecords(announcement.peer, announcement.peerRecords, context.source)
   }
 
+  /**
+   * Whether relayed `records` name a peer we do not know (not verified:
+   * D2 asks the same peer again only if its last answer taught us
+   * something, and a liar gains one more exchange, within D2's bounds)
+   */
+  namesUnknownPeer (records: Uint8Array[]): boolean {
+    return records.some(bytes => {
+      if (this.records.holdsRecord(bytes)) {
+        return false
+      }
+
+      const signer = peekRecord(bytes)?.signer
+      return signer != null && !signer.equals(this.components.peerId) && !this.host.knows(signer)
+    })
+  }
+
   /** Forgets verifications in flight (on stop) */
   reset (): void {
     this.opening.clear()

@@ -27,8 +27,9 @@ const host = {
   joining: () => true,
   reached: () => false,
   announcement: async () => new Uint8Array(),
-  received: () => false,
-  drop: () => {}
+  received: () => 'refused' as const,
+  drop: () => {},
+  exchanged: () => {}
 }
 
 describe('direct exchange lifecycle', () => {

@@ -99,6 +99,45 @@ describe('direct exchange (pubsub delivering nothing)', function () {
     await waitUntil(() => joiner.found.has(id(later)), 10_000)
   })
 
+  it('a joining node that pubsub reaches repeats its exchange while the answers name peers it did not know, and stops at the first that names none (D2)', async () => {
+    // 3 s: the later node is dialed and heard well within an interval
+    const [hub, early, joiner, later] = nodes = await Promise.all([createNode({ interval: 3000 }), createNode({ interval: 3000 }), createNode({ interval: 3000 }), createNode({ interval: 3000 })])
+    const id = (n: ExchangeNode): string => n.node.peerId.toString()
+    // the joiner's pubsub knows a subscriber (the hub, say): it can publish
+    // and be reached, though this one delivers nothing
+    joiner.pubsub.subscribers = [hub.node.peerId]
+
+    await early.node.dial(hub.node.getMultiaddrs()[0])
+    await waitUntil(() => hub.found.has(id(early)))
+
+    // the first answer names the hub and the early node, both new
+    await joiner.node.dial(hub.node.getMultiaddrs()[0])
+    await waitUntil(() => joiner.found.has(id(hub)) && joiner.found.has(id(early)))
+    await later.node.dial(hub.node.getMultiaddrs()[0])
+    await waitUntil(() => hub.found.has(id(later)))
+    expect(joiner.found.has(id(later))).to.equal(false)
+    expect(joiner.discovery.getMetrics().exchangesOpened).to.equal(1)
+
+    // an interval later it asks again and learns the later node
+    await waitUntil(() => joiner.found.has(id(later)), 15_000)
+    // that answer named a peer it did not know: one more, which names none
+    await waitUntil(() => joiner.discovery.getMetrics().exchangesOpened === 3, 15_000)
+    await new Promise(resolve => setTimeout(resolve, 7_000))
+    expect(joiner.discovery.getMetrics().exchangesOpened).to.equal(3)
+    expect(hub.discovery.getMetrics().exchangesAnswered).to.be.at.least(3)
+  })
+
+  it('a joining node that pubsub reaches asks the peer it dialed once more (its first answer named that peer), then no more: the second names nobody new (D2)', async () => {
+    const [hub, joiner] = nodes = await Promise.all([createNode(), createNode()])
+    joiner.pubsub.subscribers = [hub.node.peerId]
+
+    await joiner.node.dial(hub.node.getMultiaddrs()[0])
+    await waitUntil(() => joiner.discovery.getMetrics().exchangesOpened === 2, 10_000)
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    expect(joiner.discovery.getMetrics().exchangesOpened).to.equal(2)
+    expect(hub.discovery.getMetrics().exchangesAnswered).to.equal(2)
+  })
+
   it('exchanges the gate refuses spend none of the answers (D4): a peer opening stream after stream cannot starve joiners', async () => {
     // a long interval: the node-wide answer budget does not refill, and the
     // joiner does not repeat its exchange, within the test
