@@ -56,9 +56,9 @@ export class DirectExchange {
   private readonly asked = new Set<string>()
   /** D1: one of our exchanges was answered since start: we open no more on dialling */
   private answered = false
-  /** D2: the answer to our last exchange named peers we did not know */
-  private taught = false
-  /** D2: repeats the last exchange while pubsub reaches us from nobody, or its answer taught us peers */
+  /** D2: how our last exchange ended: unanswered (failed, or refused by our gate), answered, or answered naming peers we did not know */
+  private lastOutcome: ExchangeVerdict = 'refused'
+  /** D2: repeats the last exchange unless it was answered with nothing new while pubsub reaches us */
   private repeatTimer?: ReturnType<typeof setTimeout>
   private topologyId?: string
   private running = false
@@ -81,7 +81,7 @@ export class DirectExchange {
     this.opened = 0
     this.asked.clear()
     this.answered = false
-    this.taught = false
+    this.lastOutcome = 'refused'
     this.answers.reset()
     await this.registrar.handle(C.EXCHANGE_PROTOCOL, (stream, connection) => {
       void this.answer(stream, connection)
@@ -147,10 +147,10 @@ export class DirectExchange {
 
         const verdict = this.running ? this.host.received(peer, answer.subarray()) : 'refused'
         this.answered ||= verdict !== 'refused'
-        this.taught = verdict === 'taught'
+        this.lastOutcome = verdict
       })
     } catch (err) {
-      this.taught = false
+      this.lastOutcome = 'refused'
       stream?.abort(err as Error)
       this.failed(peer, err)
     }
@@ -159,11 +159,13 @@ export class DirectExchange {
   }
 
   /**
-   * D2: an interval after an exchange, answered or not, the same exchange
-   * again if our pubsub still knows no subscriber of our topics (nothing
-   * published reaches us, and we cannot publish), or if its answer named
-   * peers we did not know (the topic is forming: the peer has likely heard
-   * of more since, and gossipsub may not reach us from all of them yet)
+   * D2: an interval after an exchange, the same exchange again if it
+   * went unanswered (failed, or our gate refused the answer: the peer may
+   * answer now), if its answer named peers we did not know (the topic is
+   * forming: the peer has likely heard of more since, and gossipsub may not
+   * reach us from all of them yet), or if our pubsub still knows no
+   * subscriber of our topics (nothing published reaches us, and we cannot
+   * publish)
    */
   private repeatWhileForming (peer: PeerId, connection: Connection): void {
     if (!this.running || this.opened >= C.MAX_EXCHANGES_OPENED) {
@@ -172,7 +174,7 @@ export class DirectExchange {
 
     clearTimeout(this.repeatTimer)
     this.repeatTimer = setTimeout(() => {
-      if (this.running && this.host.joining() && (this.taught || !this.host.reached()) && connection.status === 'open') {
+      if (this.running && this.host.joining() && (this.lastOutcome !== 'accepted' || !this.host.reached()) && connection.status === 'open') {
         void this.open(peer, connection)
       }
     }, this.options.interval)

@@ -138,6 +138,45 @@ describe('direct exchange (pubsub delivering nothing)', function () {
     expect(hub.discovery.getMetrics().exchangesAnswered).to.equal(2)
   })
 
+  it('a joining node that pubsub reaches asks again an interval after an exchange that went unanswered (D2)', async () => {
+    const [joiner] = nodes = await Promise.all([createNode()])
+    joiner.pubsub.subscribers = [joiner.node.peerId]
+    // a peer that resets the first exchange and answers the second with
+    // its own announcement
+    const hub = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionMonitor: { enabled: false },
+      services: { identify: identify() }
+    })
+    let asked = 0
+    await hub.handle(EXCHANGE_PROTOCOL, async (stream) => {
+      const lp = lpStream(stream)
+      await lp.read()
+      if (++asked === 1) {
+        stream.abort(new Error('busy'))
+        return
+      }
+      await lp.write(Peer.encode({
+        publicKey: publicKeyToProtobuf(hub.peerId.publicKey!) as Uint8Array<ArrayBuffer>,
+        addrs: hub.getMultiaddrs().map(ma => ma.decapsulateCode(421).bytes as Uint8Array<ArrayBuffer>),
+        peerRecords: []
+      }))
+      await stream.close()
+    })
+
+    try {
+      await joiner.node.dial(hub.getMultiaddrs()[0])
+      await waitUntil(() => joiner.found.has(hub.peerId.toString()), 10_000)
+      expect(asked).to.equal(2)
+      expect(joiner.discovery.getMetrics().dropped['exchange-failed']).to.equal(1)
+    } finally {
+      await hub.stop()
+    }
+  })
+
   it('exchanges the gate refuses spend none of the answers (D4): a peer opening stream after stream cannot starve joiners', async () => {
     // a long interval: the node-wide answer budget does not refill, and the
     // joiner does not repeat its exchange, within the test
