@@ -56,10 +56,10 @@ export class DirectExchange {
   private readonly asked = new Set<string>()
   /** D1: one of our exchanges was answered since start: we open no more on dialling */
   private answered = false
-  /** D2: the answer to our last exchange named peers we did not know */
-  private taught = false
-  /** D2: repeats the last exchange while pubsub reaches us from nobody, or its answer taught us peers */
+  /** D2: repeats an exchange while pubsub reaches us from nobody, or its answer taught us peers: one at a time */
   private repeatTimer?: ReturnType<typeof setTimeout>
+  /** D2: the answer of the exchange `repeatTimer` repeats named peers we did not know */
+  private repeatTaught = false
   private topologyId?: string
   private running = false
   /** Counts starts: a start that a stop and another start overtook registers nothing */
@@ -81,7 +81,7 @@ export class DirectExchange {
     this.opened = 0
     this.asked.clear()
     this.answered = false
-    this.taught = false
+    this.repeatTaught = false
     this.answers.reset()
     await this.registrar.handle(C.EXCHANGE_PROTOCOL, (stream, connection) => {
       void this.answer(stream, connection)
@@ -104,6 +104,7 @@ export class DirectExchange {
     this.shutdown.abort()
     this.asked.clear()
     clearTimeout(this.repeatTimer)
+    this.repeatTimer = undefined
 
     if (this.topologyId != null) {
       this.registrar.unregister(this.topologyId)
@@ -136,6 +137,7 @@ export class DirectExchange {
     this.opened++
     this.host.exchanged('opened')
     let stream: Stream | undefined
+    let taught = false
 
     try {
       await this.withDeadline(async signal => {
@@ -147,15 +149,14 @@ export class DirectExchange {
 
         const verdict = this.running ? this.host.received(peer, answer.subarray()) : 'refused'
         this.answered ||= verdict !== 'refused'
-        this.taught = verdict === 'taught'
+        taught = verdict === 'taught'
       })
     } catch (err) {
-      this.taught = false
       stream?.abort(err as Error)
       this.failed(peer, err)
     }
 
-    this.repeatWhileForming(peer, connection)
+    this.repeatWhileForming(peer, connection, taught)
   }
 
   /**
@@ -163,16 +164,24 @@ export class DirectExchange {
    * again if our pubsub still knows no subscriber of our topics (nothing
    * published reaches us, and we cannot publish), or if its answer named
    * peers we did not know (the topic is forming: the peer has likely heard
-   * of more since, and gossipsub may not reach us from all of them yet)
+   * of more since, and gossipsub may not reach us from all of them yet).
+   * One repeat is pending at a time, the latest exchange's, but an exchange
+   * whose answer taught us peers keeps its repeat against later ones whose
+   * answers did not (or that failed): when we dialled several peers at
+   * once, a slow, failing or silent one must not cancel it
    */
-  private repeatWhileForming (peer: PeerId, connection: Connection): void {
-    if (!this.running || this.opened >= C.MAX_EXCHANGES_OPENED) {
+  private repeatWhileForming (peer: PeerId, connection: Connection, taught: boolean): void {
+    if (!this.running || this.opened >= C.MAX_EXCHANGES_OPENED || (this.repeatTimer != null && this.repeatTaught && !taught)) {
       return
     }
 
     clearTimeout(this.repeatTimer)
+    this.repeatTaught = taught
     this.repeatTimer = setTimeout(() => {
-      if (this.running && this.host.joining() && (this.taught || !this.host.reached()) && connection.status === 'open') {
+      this.repeatTimer = undefined
+      this.repeatTaught = false
+
+      if (this.running && this.host.joining() && (taught || !this.host.reached()) && connection.status === 'open') {
         void this.open(peer, connection)
       }
     }, this.options.interval)
