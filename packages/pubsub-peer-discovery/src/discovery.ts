@@ -353,9 +353,22 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
 
     // before it is taken: the peer itself, or a record, new to us
     const announcement = this.gate.acceptedAnnouncement(message)
-    const taught = announcement != null && (!this.knows(announcement.peer, Date.now()) || this.exchange.namesUnknownPeer(announcement.peerRecords))
+    const taught = announcement != null && (!this.knows(announcement.peer, Date.now()) || this.namesPeerToLearn(announcement))
     this.take(message)
     return taught ? 'taught' : 'accepted'
+  }
+
+  /** Whether an accepted announcement relays the record of a peer we would learn (D2), its addresses judged as `learned` judges them */
+  private namesPeerToLearn (announcement: Announcement): boolean {
+    const source = announcement.source ?? { reach: 'public' }
+
+    return this.exchange.namesUnknownPeer(announcement.peer, announcement.peerRecords, multiaddr => {
+      try {
+        return this.options.incomingAddressFilter(multiaddr, source)
+      } catch {
+        return false
+      }
+    })
   }
 
   /** Handles a message the gate judged (or judges now), once its DNS names are pinned */

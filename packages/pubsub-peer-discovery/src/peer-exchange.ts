@@ -139,19 +139,39 @@ export class PeerExchange {
   }
 
   /**
-   * Whether relayed `records` name a peer we do not know (not verified:
-   * D2 asks the same peer again only if its last answer taught us
-   * something, and a liar gains one more exchange, within D2's bounds)
+   * Whether relayed `records` of `author` name a peer we would learn from
+   * them (D2): the triage of `takeRelayedRecords` without verifying, so
+   * records it would never open teach nothing (after one that does not
+   * decode, of ourselves or the author, of a peer we know, none of whose
+   * addresses `keeps`, or from an author we learned MAX_LEARNED_PER_RELAY
+   * peers from). Not verified: a liar's forged records keep the joiner
+   * asking, within D2's bounds (MAX_EXCHANGES_OPENED, while joining)
    */
-  namesUnknownPeer (records: Uint8Array[]): boolean {
-    return records.some(bytes => {
+  namesUnknownPeer (author: PeerId, records: Uint8Array[], keeps: (multiaddr: Multiaddr) => boolean): boolean {
+    if ((this.learnedFrom.get(author.toString()) ?? 0) >= C.MAX_LEARNED_PER_RELAY) {
+      return false
+    }
+
+    for (const bytes of records) {
       if (this.records.holdsRecord(bytes)) {
+        continue
+      }
+
+      const peeked = peekRecord(bytes)
+
+      // the triage ends the message's records there (R14)
+      if (peeked == null) {
         return false
       }
 
-      const signer = peekRecord(bytes)?.signer
-      return signer != null && !signer.equals(this.components.peerId) && !this.host.knows(signer)
-    })
+      const { signer, multiaddrs } = peeked
+
+      if (!signer.equals(this.components.peerId) && !signer.equals(author) && !this.host.knows(signer) && multiaddrs.some(keeps)) {
+        return true
+      }
+    }
+
+    return false
   }
 
   /** Forgets verifications in flight (on stop) */
