@@ -32,8 +32,12 @@ export interface DirectExchangeHost {
   reached(): boolean
   /** Our announcement, with the records of peers we heard when `to` is given (none of `to`'s own) */
   announcement(to?: PeerId): Promise<Uint8Array>
-  /** An announcement `peer` sent us over our connection to it: refused by the gate, or accepted, and whether it named peers we did not know */
-  received(peer: PeerId, data: Uint8Array): ExchangeVerdict
+  /**
+   * An announcement `peer` sent us over our connection to it: refused by
+   * the gate, or accepted, and, if it is the answer to an exchange we
+   * opened (`answer`), whether it named peers we did not know
+   */
+  received(peer: PeerId, data: Uint8Array, answer: boolean): ExchangeVerdict
   /** Counts what was refused, by reason */
   drop(reason: 'over-budget' | 'exchange-failed'): void
   /** Counts an exchange we opened, or answered */
@@ -147,7 +151,7 @@ export class DirectExchange {
         const answer = await lp.read({ signal })
         await stream.close({ signal })
 
-        const verdict = this.running ? this.host.received(peer, answer.subarray()) : 'refused'
+        const verdict = this.running ? this.host.received(peer, answer.subarray(), true) : 'refused'
         this.answered ||= verdict !== 'refused'
         taught = verdict === 'taught'
       })
@@ -196,7 +200,7 @@ export class DirectExchange {
         const lp = lpStream(stream, { maxDataLength: this.options.maxMessageSize })
         const hello = await lp.read({ signal })
 
-        if (!this.running || this.host.received(peer, hello.subarray()) === 'refused') {
+        if (!this.running || this.host.received(peer, hello.subarray(), false) === 'refused') {
           stream.abort(new Error('announcement refused'))
           return
         }

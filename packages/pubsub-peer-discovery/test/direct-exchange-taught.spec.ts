@@ -13,6 +13,7 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { TypedEventEmitter } from 'main-event'
+import sinon from 'sinon'
 import { stubInterface } from 'sinon-ts'
 import { MAX_LEARNED_PER_RELAY } from '../src/constants.ts'
 import { PubSubPeerDiscovery } from '../src/index.ts'
@@ -75,17 +76,18 @@ describe('direct exchange: what an answer teaches (D2)', () => {
 
   afterEach(() => {
     discovery.stop()
+    sinon.restore()
   })
 
-  /** The hub's answer on our exchange with it, relaying `records`; the verdict, once its records are taken */
-  async function answer (records: Array<Uint8Array<ArrayBuffer>>): Promise<ExchangeVerdict> {
+  /** The hub's answer on our exchange with it (or, `hello`, its announcement on one it opened), relaying `records`; the verdict, once its records are taken */
+  async function answer (records: Array<Uint8Array<ArrayBuffer>>, hello = false): Promise<ExchangeVerdict> {
     const data = Peer.encode({
       publicKey: publicKeyToProtobuf(hub.key.publicKey) as Uint8Array<ArrayBuffer>,
       addrs: [hub.addr.bytes as Uint8Array<ArrayBuffer>],
       signedPeerRecord: await sealed(hub.key, hub.id, [hub.addr]),
       peerRecords: records
     })
-    const verdict = (discovery as any).receivedDirect(hub.id, data) as ExchangeVerdict
+    const verdict = (discovery as any).receivedDirect(hub.id, data, !hello) as ExchangeVerdict
     await settle()
     return verdict
   }
@@ -129,5 +131,15 @@ describe('direct exchange: what an answer teaches (D2)', () => {
 
     expect(await answer(records.slice(MAX_LEARNED_PER_RELAY))).to.equal('accepted')
     expect(emitted).to.not.include(peers[MAX_LEARNED_PER_RELAY].id.toString())
+  })
+
+  it('the announcement on an exchange a peer opened with us is taken without judging what it teaches: only the side that opened it repeats it (D4)', async () => {
+    const x = await remote()
+    const judged = sinon.spy((discovery as any).exchange, 'namesUnknownPeer')
+
+    expect(await answer([await sealed(x.key, x.id, [x.addr])], true)).to.equal('accepted')
+    expect(judged.called).to.equal(false)
+    // taken all the same (D3): the peer and the record it relayed
+    expect(emitted).to.have.members([hub.id.toString(), x.id.toString()])
   })
 })
