@@ -256,9 +256,9 @@ export class PeerExchange {
    */
   private async takeRelayedRecords (author: PeerId, records: Uint8Array[], source: AddressSource): Promise<void> {
     // R14: only while we join; past it the records are not even decoded
-    // (peeking one validates its key: ~0.4 ms for secp256k1, and a 16 KB
-    // announcement holds ~95, from each author connected to us, within its
-    // rate, for as long as it is connected)
+    // (peeking one validates its key: 95 records of secp256k1 keys, 16.7 KB,
+    // took 49 ms, from each author connected to us, within its rate, for as
+    // long as it is connected)
     if (!this.host.joining()) {
       return
     }
