@@ -32,8 +32,12 @@ export interface DirectExchangeHost {
   reached(): boolean
   /** Our announcement, with the records of peers we heard when `to` is given (none of `to`'s own) */
   announcement(to?: PeerId): Promise<Uint8Array>
-  /** An announcement `peer` sent us over our connection to it: refused by the gate, or accepted, and whether it named peers we did not know */
-  received(peer: PeerId, data: Uint8Array): ExchangeVerdict
+  /**
+   * An announcement `peer` sent us over our connection to it: refused by
+   * the gate, or accepted, and, if it is the answer to an exchange we
+   * opened (`answer`), whether it named peers we did not know
+   */
+  received(peer: PeerId, data: Uint8Array, answer: boolean): ExchangeVerdict
   /** Counts what was refused, by reason */
   drop(reason: 'over-budget' | 'exchange-failed'): void
   /** Counts an exchange we opened, or answered */
@@ -42,6 +46,9 @@ export interface DirectExchangeHost {
 
 /** What the gate made of an announcement on an exchange stream (D3) */
 export type ExchangeVerdict = 'refused' | 'accepted' | 'taught'
+
+/** D2: which pending repeat another exchange's repeat may not displace (higher keeps its place) */
+const REPEAT_RANK: Record<ExchangeVerdict, number> = { accepted: 0, refused: 1, taught: 2 }
 
 export class DirectExchange {
   private readonly registrar: Registrar
@@ -56,10 +63,10 @@ export class DirectExchange {
   private readonly asked = new Set<string>()
   /** D1: one of our exchanges was answered since start: we open no more on dialling */
   private answered = false
-  /** D2: how our last exchange ended: unanswered (failed, or refused by our gate), answered, or answered naming peers we did not know */
-  private lastOutcome: ExchangeVerdict = 'refused'
-  /** D2: repeats the last exchange unless it was answered with nothing new while pubsub reaches us */
+  /** D2: repeats an exchange that went unanswered, whose answer taught us peers, or while pubsub reaches us from nobody: one at a time */
   private repeatTimer?: ReturnType<typeof setTimeout>
+  /** D2: how the exchange `repeatTimer` repeats ended */
+  private repeatOutcome: ExchangeVerdict = 'accepted'
   private topologyId?: string
   private running = false
   /** Counts starts: a start that a stop and another start overtook registers nothing */
@@ -81,7 +88,7 @@ export class DirectExchange {
     this.opened = 0
     this.asked.clear()
     this.answered = false
-    this.lastOutcome = 'refused'
+    this.repeatOutcome = 'accepted'
     this.answers.reset()
     await this.registrar.handle(C.EXCHANGE_PROTOCOL, (stream, connection) => {
       void this.answer(stream, connection)
@@ -104,6 +111,7 @@ export class DirectExchange {
     this.shutdown.abort()
     this.asked.clear()
     clearTimeout(this.repeatTimer)
+    this.repeatTimer = undefined
 
     if (this.topologyId != null) {
       this.registrar.unregister(this.topologyId)
@@ -136,6 +144,8 @@ export class DirectExchange {
     this.opened++
     this.host.exchanged('opened')
     let stream: Stream | undefined
+    // unanswered unless the gate accepts an answer
+    let outcome: ExchangeVerdict = 'refused'
 
     try {
       await this.withDeadline(async signal => {
@@ -145,36 +155,43 @@ export class DirectExchange {
         const answer = await lp.read({ signal })
         await stream.close({ signal })
 
-        const verdict = this.running ? this.host.received(peer, answer.subarray()) : 'refused'
+        const verdict = this.running ? this.host.received(peer, answer.subarray(), true) : 'refused'
         this.answered ||= verdict !== 'refused'
-        this.lastOutcome = verdict
+        outcome = verdict
       })
     } catch (err) {
-      this.lastOutcome = 'refused'
       stream?.abort(err as Error)
       this.failed(peer, err)
     }
 
-    this.repeatWhileForming(peer, connection)
+    this.repeatWhileForming(peer, connection, outcome)
   }
 
   /**
-   * D2: an interval after an exchange, the same exchange again if it
-   * went unanswered (failed, or our gate refused the answer: the peer may
-   * answer now), if its answer named peers we did not know (the topic is
-   * forming: the peer has likely heard of more since, and gossipsub may not
-   * reach us from all of them yet), or if our pubsub still knows no
+   * D2: an interval after an exchange, the same exchange again if its
+   * answer named peers we did not know (the topic is forming: the peer has
+   * likely heard of more since, and gossipsub may not reach us from all of
+   * them yet), if it went unanswered (failed, or our gate refused the
+   * answer: the peer may answer now), or if our pubsub still knows no
    * subscriber of our topics (nothing published reaches us, and we cannot
-   * publish)
+   * publish). One repeat is pending at a time, the latest exchange's, but
+   * a taught exchange keeps its repeat against later ones that were not,
+   * and an unanswered one against later ones answered with nothing new:
+   * when we dialled several peers at once, a slow, failing or silent one
+   * must not cancel it
    */
-  private repeatWhileForming (peer: PeerId, connection: Connection): void {
-    if (!this.running || this.opened >= C.MAX_EXCHANGES_OPENED) {
+  private repeatWhileForming (peer: PeerId, connection: Connection, outcome: ExchangeVerdict): void {
+    if (!this.running || this.opened >= C.MAX_EXCHANGES_OPENED || (this.repeatTimer != null && REPEAT_RANK[this.repeatOutcome] > REPEAT_RANK[outcome])) {
       return
     }
 
     clearTimeout(this.repeatTimer)
+    this.repeatOutcome = outcome
     this.repeatTimer = setTimeout(() => {
-      if (this.running && this.host.joining() && (this.lastOutcome !== 'accepted' || !this.host.reached()) && connection.status === 'open') {
+      this.repeatTimer = undefined
+      this.repeatOutcome = 'accepted'
+
+      if (this.running && this.host.joining() && (outcome !== 'accepted' || !this.host.reached()) && connection.status === 'open') {
         void this.open(peer, connection)
       }
     }, this.options.interval)
@@ -189,7 +206,7 @@ export class DirectExchange {
         const lp = lpStream(stream, { maxDataLength: this.options.maxMessageSize })
         const hello = await lp.read({ signal })
 
-        if (!this.running || this.host.received(peer, hello.subarray()) === 'refused') {
+        if (!this.running || this.host.received(peer, hello.subarray(), false) === 'refused') {
           stream.abort(new Error('announcement refused'))
           return
         }

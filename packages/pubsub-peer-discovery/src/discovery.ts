@@ -142,7 +142,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         joining: () => this.started && Date.now() - this.startedAt < C.MAX_WARMUP_INTERVALS * this.options.schedule.interval,
         reached: () => this.topics.some(topic => this.subscribers(topic) > 0),
         announcement: async (to) => this.directAnnouncement(to),
-        received: (peer, data) => this.receivedDirect(peer, data),
+        received: (peer, data, answer) => this.receivedDirect(peer, data, answer),
         drop: (reason) => { this.metrics.drop(reason) },
         exchanged: (side) => {
           if (side === 'opened') {
@@ -337,10 +337,11 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
    * D3: an announcement `peer` sent us on a direct exchange, judged by the
    * gate as the same message on our first topic would be, but for its
    * seqno (R3): it has none, and cannot be replayed, since only `peer`
-   * speaks on its connection. Returns whether the gate accepted it, and
-   * whether it named peers we did not know (D2)
+   * speaks on its connection. Returns whether the gate accepted it, and, for
+   * the `answer` to an exchange we opened, whether it named peers we did not
+   * know (D2: only the side that opened an exchange repeats it)
    */
-  private receivedDirect (peer: PeerId, data: Uint8Array): ExchangeVerdict {
+  private receivedDirect (peer: PeerId, data: Uint8Array, answer: boolean): ExchangeVerdict {
     if (!this.started) {
       return 'refused'
     }
@@ -352,10 +353,23 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     // before it is taken: the peer itself, or a record, new to us
-    const announcement = this.gate.acceptedAnnouncement(message)
-    const taught = announcement != null && (!this.knows(announcement.peer, Date.now()) || this.exchange.namesUnknownPeer(announcement.peerRecords))
+    const announcement = answer ? this.gate.acceptedAnnouncement(message) : undefined
+    const taught = announcement != null && (!this.knows(announcement.peer, Date.now()) || this.namesPeerToLearn(announcement))
     this.take(message)
     return taught ? 'taught' : 'accepted'
+  }
+
+  /** Whether an accepted announcement relays the record of a peer we would learn (D2), its addresses judged as `learned` judges them */
+  private namesPeerToLearn (announcement: Announcement): boolean {
+    const source = announcement.source ?? { reach: 'public' }
+
+    return this.exchange.namesUnknownPeer(announcement.peer, announcement.peerRecords, multiaddr => {
+      try {
+        return this.options.incomingAddressFilter(multiaddr, source)
+      } catch {
+        return false
+      }
+    })
   }
 
   /** Handles a message the gate judged (or judges now), once its DNS names are pinned */

@@ -37,14 +37,15 @@ export interface OpenedRecord {
 }
 
 /**
- * The peer a record claims to be signed by and its sequence number,
- * without checking the signature: cheap, to skip records of peers we know
- * already and records older than the one we hold
+ * The peer a record claims to be signed by, its sequence number and the
+ * addresses it claims, without checking the signature: cheap, to skip
+ * records of peers we know already and records older than the one we hold
  */
-export function peekRecord (bytes: Uint8Array): { signer: PeerId, seq: bigint } | undefined {
+export function peekRecord (bytes: Uint8Array): { signer: PeerId, seq: bigint, multiaddrs: Multiaddr[] } | undefined {
   try {
     const envelope = RecordEnvelope.createFromProtobuf(bytes)
-    return { signer: peerIdFromPublicKey(envelope.publicKey), seq: PeerRecord.createFromProtobuf(envelope.payload).seqNumber }
+    const record = PeerRecord.createFromProtobuf(envelope.payload)
+    return { signer: peerIdFromPublicKey(envelope.publicKey), seq: record.seqNumber, multiaddrs: record.multiaddrs }
   } catch {
     return undefined
   }

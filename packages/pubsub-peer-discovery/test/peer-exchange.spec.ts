@@ -339,6 +339,24 @@ describe('peer exchange (signed peer records)', () => {
     expect(emitted.map(e => e.id)).to.not.include(y.id.toString())
   })
 
+  it('past joining, does not even decode relayed records (peeking one validates its key: a 16 KB announcement holds ~95 secp256k1 records)', async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    await create({ interval: 10_000 })
+    const [relay, x] = await remotes(2)
+    connected.add(relay.id.toString())
+    const junk = new Uint8Array([1, 2, 3]) as Uint8Array<ArrayBuffer>
+
+    await announce(relay, { records: [junk] })
+    expect(discovery.getMetrics().dropped['invalid-record']).to.equal(1)
+
+    await clock.tickAsync(11 * 10_000)
+    // an older record of a peer we hold, then junk: neither is looked at
+    await announce(x)
+    await announce(relay, { records: [await sealed(x.key, x.id, [x.addr], 1n), junk] })
+    expect(discovery.getMetrics().dropped['invalid-record']).to.equal(1)
+    expect(discovery.getMetrics().dropped['stale-record']).to.equal(0)
+  })
+
   it('ignores relayed records without addresses, and emits no peer for an announcement without addresses', async () => {
     await create()
     const [relay, x, bare] = await remotes(3)
