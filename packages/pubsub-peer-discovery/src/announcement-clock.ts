@@ -27,6 +27,8 @@ export class AnnouncementClock {
   private running = false
   private startedAt = 0
   private announcedAt = 0
+  /** Announcements since start: a debounced one is skipped if another went out after it was asked for */
+  private announcements = 0
   /** When the periodic timer fires */
   private periodicDue = 0
   /** When we last heard a peer we did not know (or one that returned) */
@@ -51,6 +53,7 @@ export class AnnouncementClock {
     this.running = true
     this.startedAt = Date.now()
     this.announcedAt = 0
+    this.announcements = 0
     this.lastNewPeer = -Infinity
     this.periodicDue = 0
     this.init.announce('start')
@@ -66,6 +69,7 @@ export class AnnouncementClock {
   /** We published */
   announced (): void {
     this.announcedAt = Date.now()
+    this.announcements++
   }
 
   /** A peer we did not know (or one that returned) announced itself */
@@ -73,16 +77,24 @@ export class AnnouncementClock {
     this.lastNewPeer = Date.now()
   }
 
-  /** Announces once `delay` passed without another call */
+  /**
+   * Announces once `delay` passed without another call, unless another
+   * announcement went out meanwhile: it carried our addresses as they were
+   * after the call (S1)
+   */
   debounced (reason: string, delay = this.init.announceDebounce): void {
     if (!this.running) {
       return
     }
 
     clearTimeout(this.debounceTimer)
+    const before = this.announcements
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined
-      this.init.announce(reason)
+
+      if (this.announcements === before) {
+        this.init.announce(reason)
+      }
     }, delay)
   }
 

@@ -132,7 +132,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       afterPeriodic: () => { this.cache.prune(Date.now(), this.ttl()) }
     })
     this.joins = new Joins(this.options.schedule, {
-      answer: () => { this.announce('answer') },
+      answer: () => this.announce('answer'),
       lastAnnounced: () => this.clock.lastAnnounced
     })
     const registrar = optionalComponent(() => components.registrar)
@@ -549,15 +549,15 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /**
-   * Publishes our announcement on every topic that has subscribers. Runs
-   * from timers: nothing a dependency throws (the address manager, the
+   * Publishes our announcement on every topic that has subscribers; whether
+   * it went out on any. Runs from timers: nothing a dependency throws (the address manager, the
    * address filter, the pubsub service) escapes it
    */
-  private announce (reason: string): void {
+  private announce (reason: string): boolean {
     const pubsub = this.pubsub
 
     if (!this.started || pubsub == null) {
-      return
+      return false
     }
 
     try {
@@ -583,9 +583,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.joins.announced(records, Date.now())
         this.metrics.exchangedRecords += records
       }
+
+      return published
     } catch (err) {
       this.metrics.announceFailures++
       this.log.error('could not announce (%s) - %e', reason, err)
+      return false
     }
   }
 

@@ -23,8 +23,8 @@ import type { PeerId } from '@libp2p/interface'
 export type JoinState = 'idle' | 'answer-due' | 'follow-up-due'
 
 export interface JoinsHost {
-  /** Publishes our announcement now */
-  answer(): void
+  /** Publishes our announcement now; whether it went out (false: no subscriber yet) */
+  answer(): boolean
   /** When we last announced, ms (0: not since start) */
   lastAnnounced(): number
 }
@@ -195,10 +195,20 @@ export class Joins {
     this.due = at
     this.timer = setTimeout(() => {
       this.timer = undefined
+      const before = this.lastAnswered
       this.state = 'idle'
       this.lastAnswered = Date.now()
-      this.host.answer()
-      this.answered()
+
+      if (this.host.answer()) {
+        this.answered()
+        return
+      }
+
+      // nothing went out (no subscriber yet, S1): still owed, to the next
+      // announcement of ours (the first subscriber's, or a joiner's later)
+      this.lastAnswered = before
+      this.state = 'answer-due'
+      this.due = Infinity
     }, Math.max(0, at - now))
   }
 

@@ -119,6 +119,32 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(2)
   })
 
+  it('skips a debounced announcement when another went out after it was asked for (S1)', async () => {
+    await create({ announceDebounce: 6000 })
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    // our addresses change: an announcement is due in 6 s
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // a joiner connected to us: answered half an interval (5 s) after our start announcement
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    expect(pubsub.published).to.have.lengthOf(2)
+    const answer = Peer.decode(pubsub.published[1].data)
+    expect(answer.addrs.map(b => multiaddr(b).toString())).to.include('/ip4/10.0.0.9/tcp/4001')
+
+    // the answer went out after the change: the debounced one is not sent
+    await clock.tickAsync(2000)
+    expect(pubsub.published).to.have.lengthOf(2)
+  })
+
   it('drops messages beyond the per-author rate limit', async () => {
     await create({ rateLimit: 2 })
     discovery.afterStart()

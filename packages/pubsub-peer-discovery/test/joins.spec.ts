@@ -19,17 +19,24 @@ describe('join coordinator', () => {
   let answers: number[]
   let lastAnnounced: number
   let peers: PeerId[]
+  /** Whether an announcement goes out (false: no subscriber yet) */
+  let reachable: boolean
 
   beforeEach(async () => {
     clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] })
     sinon.stub(Math, 'random').returns(0.5)
     answers = []
+    reachable = true
     lastAnnounced = 0
     joins = new Joins({ interval: I, jitter: 0.1, targetAnnouncements: 6 }, {
       answer: () => {
+        if (!reachable) {
+          return false
+        }
         answers.push(Date.now())
         lastAnnounced = Date.now()
         joins.announced(1, Date.now())
+        return true
       },
       lastAnnounced: () => lastAnnounced
     })
@@ -68,6 +75,27 @@ describe('join coordinator', () => {
     expect(answers).to.have.lengthOf(1)
     await clock.tickAsync(I / 8 + 1)
     expect(answers).to.have.lengthOf(2)
+  })
+
+  it('an answer that reached nobody (no subscriber yet) is still owed, and the next announcement of ours answers it (S1, S4)', async () => {
+    reachable = false
+    joins.heard(peers[0], JOINER, Date.now())
+    await clock.tickAsync(I / 8)
+    expect(answers).to.be.empty()
+    expect(joins.current).to.equal('answer-due')
+
+    // the first subscriber appears: our announcement answers the joiner,
+    // and its follow-up is due
+    reachable = true
+    lastAnnounced = Date.now()
+    joins.announced(1, Date.now())
+    expect(joins.current).to.equal('follow-up-due')
+
+    // and a joiner heard now is answered half an interval after that
+    // announcement, not an interval after the answer that reached nobody
+    joins.heard(peers[1], JOINER, Date.now())
+    await clock.tickAsync(I / 2 + I / 8)
+    expect(answers).to.have.lengthOf(1)
   })
 
   it('stays idle for peers not connected to us, known peers and changed addresses', () => {
