@@ -563,6 +563,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     try {
       const { data, records } = this.topicAnnouncement()
       let published = false
+      const announcement = this.clock.nextAnnouncement
 
       for (const topic of this.topics) {
         if (pubsub.getSubscribers(topic).length === 0) {
@@ -574,6 +575,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.log('announcing %d bytes with %d records of others on %s (%s)', data.byteLength, records, topic, reason)
         publishSafely(pubsub, topic, data, (err) => {
           this.metrics.announceFailures++
+          this.clock.publishFailed(announcement)
           this.log('announcing on %s failed - %e', topic, err)
         })
       }

@@ -145,6 +145,36 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(2)
   })
 
+  it('sends a debounced announcement when the one that went out after it was asked for failed to publish (S1)', async () => {
+    await create({ announceDebounce: 6000 })
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // the answer to a joiner is published, but the pubsub service rejects it
+    // (gossipsub: no outbound stream, a duplicate, no peer above the publish threshold)
+    const publish = pubsub.publish.bind(pubsub)
+    pubsub.publish = async (topic, data) => {
+      await publish(topic, data)
+      throw new Error('PublishError.NoPeersSubscribedToTopic')
+    }
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    expect(pubsub.published).to.have.lengthOf(2)
+    pubsub.publish = publish
+
+    // nobody heard of the change: the debounced announcement still goes out
+    await clock.tickAsync(2000)
+    expect(pubsub.published).to.have.lengthOf(3)
+  })
+
   it('drops messages beyond the per-author rate limit', async () => {
     await create({ rateLimit: 2 })
     discovery.afterStart()
