@@ -29,8 +29,8 @@ export class AnnouncementClock {
   private announcedAt = 0
   /** Announcements since start: a debounced one is skipped if another went out after it was asked for */
   private announcements = 0
-  /** The latest announcement (its number since start) that failed to publish on a topic */
-  private failed = 0
+  /** The latest announcement (its number since start) that missed a topic: none subscribed, or its publish failed */
+  private missed = 0
   /** When the periodic timer fires */
   private periodicDue = 0
   /** When we last heard a peer we did not know (or one that returned) */
@@ -56,7 +56,7 @@ export class AnnouncementClock {
     this.startedAt = Date.now()
     this.announcedAt = 0
     this.announcements = 0
-    this.failed = 0
+    this.missed = 0
     this.lastNewPeer = -Infinity
     this.periodicDue = 0
     this.init.announce('start')
@@ -82,10 +82,11 @@ export class AnnouncementClock {
 
   /**
    * Announcement `announcement` (`nextAnnouncement` before it went out)
-   * failed to publish on a topic: it stands for no debounced one
+   * missed a topic (it had no subscriber, or the publish failed): it stands
+   * for no debounced one
    */
-  publishFailed (announcement: number): void {
-    this.failed = Math.max(this.failed, announcement)
+  missedTopic (announcement: number): void {
+    this.missed = Math.max(this.missed, announcement)
   }
 
   /** A peer we did not know (or one that returned) announced itself */
@@ -96,8 +97,9 @@ export class AnnouncementClock {
   /**
    * Announces once `delay` passed without another call, unless another
    * announcement went out meanwhile: it carried our addresses as they were
-   * after the call (S1); not if one of those failed to publish (gossipsub
-   * rejects a publish it finds no peer to send to)
+   * after the call (S1); not if one of those missed a topic (one with no
+   * subscriber then, or a publish that failed: gossipsub rejects a publish
+   * it finds no peer to send to)
    */
   debounced (reason: string, delay = this.init.announceDebounce): void {
     if (!this.running) {
@@ -109,7 +111,7 @@ export class AnnouncementClock {
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined
 
-      if (this.announcements === before || this.failed > before) {
+      if (this.announcements === before || this.missed > before) {
         this.init.announce(reason)
       }
     }, delay)

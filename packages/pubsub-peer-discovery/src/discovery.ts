@@ -563,10 +563,12 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     try {
       const { data, records } = this.topicAnnouncement()
       let published = false
+      let missedTopic = false
       const announcement = this.clock.nextAnnouncement
 
       for (const topic of this.topics) {
         if (pubsub.getSubscribers(topic).length === 0) {
+          missedTopic = true
           continue
         }
 
@@ -575,12 +577,16 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.log('announcing %d bytes with %d records of others on %s (%s)', data.byteLength, records, topic, reason)
         publishSafely(pubsub, topic, data, (err) => {
           this.metrics.announceFailures++
-          this.clock.publishFailed(announcement)
+          this.clock.missedTopic(announcement)
           this.log('announcing on %s failed - %e', topic, err)
         })
       }
 
       if (published) {
+        if (missedTopic) {
+          this.clock.missedTopic(announcement)
+        }
+
         this.clock.announced()
         this.joins.announced(records, Date.now())
         this.metrics.exchangedRecords += records

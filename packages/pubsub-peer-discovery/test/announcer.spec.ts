@@ -175,6 +175,32 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(3)
   })
 
+  it('sends a debounced announcement when the one that went out after it was asked for missed a topic (S1)', async () => {
+    await create({ announceDebounce: 6000, topics: [TOPIC, 'other'] })
+    let otherSubscribed = false
+    pubsub.getSubscribers = (topic?: string) => topic === 'other' && !otherSubscribed ? [] : pubsub.subscribers
+    discovery.afterStart()
+    expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC])
+
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // the answer to a joiner goes out on the one topic with subscribers
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC, TOPIC])
+
+    // the other topic has a subscriber now: nobody there heard of the change
+    otherSubscribed = true
+    await clock.tickAsync(2000)
+    expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC, TOPIC, TOPIC, 'other'])
+  })
+
   it('drops messages beyond the per-author rate limit', async () => {
     await create({ rateLimit: 2 })
     discovery.afterStart()
