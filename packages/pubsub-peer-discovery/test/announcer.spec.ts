@@ -175,6 +175,35 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(3)
   })
 
+  it('sends a debounced announcement when the one that went out after it was asked for reached nobody (S1)', async () => {
+    await create({ announceDebounce: 6000 })
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // gossipsub knows the subscriber but has no outbound stream to it yet:
+    // the publish resolves with no recipient
+    const publish = pubsub.publish.bind(pubsub)
+    pubsub.publish = async (topic, data) => {
+      await publish(topic, data)
+      return { recipients: [] } as any
+    }
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    expect(pubsub.published).to.have.lengthOf(2)
+    pubsub.publish = publish
+
+    await clock.tickAsync(2000)
+    expect(pubsub.published).to.have.lengthOf(3)
+  })
+
   it('sends a debounced announcement when the one that went out after it was asked for missed a topic (S1)', async () => {
     await create({ announceDebounce: 6000, topics: [TOPIC, 'other'] })
     let otherSubscribed = false
