@@ -29,7 +29,7 @@ export class AnnouncementClock {
   private announcedAt = 0
   /** Announcements since start: a debounced one is skipped if another went out after it was asked for */
   private announcements = 0
-  /** The latest announcement (its number since start) that missed a topic: none subscribed, or its publish failed */
+  /** The latest announcement (its number since start) that was incomplete (see `incomplete`) */
   private missed = 0
   /** When the periodic timer fires */
   private periodicDue = 0
@@ -82,10 +82,11 @@ export class AnnouncementClock {
 
   /**
    * Announcement `announcement` (`nextAnnouncement` before it went out)
-   * missed a topic (it had no subscriber, or the publish failed): it stands
-   * for no debounced one
+   * missed a topic (it had no subscriber, or the publish failed) or lacked
+   * our record of its addresses (still being sealed): it stands for no
+   * debounced one
    */
-  missedTopic (announcement: number): void {
+  incomplete (announcement: number): void {
     this.missed = Math.max(this.missed, announcement)
   }
 
@@ -97,9 +98,8 @@ export class AnnouncementClock {
   /**
    * Announces once `delay` passed without another call, unless another
    * announcement went out meanwhile: it carried our addresses as they were
-   * after the call (S1); not if one of those missed a topic (one with no
-   * subscriber then, or a publish that failed: gossipsub rejects a publish
-   * it finds no peer to send to)
+   * after the call (S1); not if one of those was incomplete (it missed a
+   * topic, or lacked our record of the new addresses)
    */
   debounced (reason: string, delay = this.init.announceDebounce): void {
     if (!this.running) {

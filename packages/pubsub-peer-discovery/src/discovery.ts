@@ -561,7 +561,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     try {
-      const { data, records } = this.topicAnnouncement()
+      const { data, records, certified } = this.topicAnnouncement()
       let published = false
       let missedTopic = false
       const announcement = this.clock.nextAnnouncement
@@ -577,14 +577,14 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.log('announcing %d bytes with %d records of others on %s (%s)', data.byteLength, records, topic, reason)
         publishSafely(pubsub, topic, data, (err) => {
           this.metrics.announceFailures++
-          this.clock.missedTopic(announcement)
+          this.clock.incomplete(announcement)
           this.log('announcing on %s failed - %e', topic, err)
         })
       }
 
       if (published) {
-        if (missedTopic) {
-          this.clock.missedTopic(announcement)
+        if (missedTopic || (!certified && this.exchange.sealsOwnRecord)) {
+          this.clock.incomplete(announcement)
         }
 
         this.clock.announced()
@@ -618,7 +618,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /** Our topic announcement, with others' records when `joins.ts` says */
-  private topicAnnouncement (): { data: Uint8Array, records: number } {
+  private topicAnnouncement (): { data: Uint8Array, records: number, certified: boolean } {
     return this.encodeAnnouncement((certified, budget) => {
       const now = Date.now()
       const exclude = this.joins.excluded(this.components.peerId)
@@ -627,9 +627,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /** Our announcement (own-announcement.ts) with the records `pick` picks */
-  private encodeAnnouncement (pick: (certified: Multiaddr[], budget: number) => OutgoingRecords): { data: Uint8Array, records: number } {
+  private encodeAnnouncement (pick: (certified: Multiaddr[], budget: number) => OutgoingRecords): { data: Uint8Array, records: number, certified: boolean } {
     const addresses = this.components.addressManager.getAddresses()
-    const { data, addresses: announced, records } = encodeOwnAnnouncement({
+    const { data, addresses: announced, records, certified } = encodeOwnAnnouncement({
       peerId: this.components.peerId,
       addresses,
       addressFilter: this.options.addressFilter,
@@ -642,7 +642,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.log('announcing %d of our %d addresses', announced, addresses.length)
     }
 
-    return { data, records }
+    return { data, records, certified }
   }
 }
 

@@ -230,6 +230,46 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC, TOPIC, TOPIC, 'other'])
   })
 
+  it('sends a debounced announcement when the one that went out after it was asked for lacked our record of the new addresses (S1)', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    let addresses = [multiaddr('/ip4/10.0.0.9/tcp/4001')]
+    events = new TypedEventEmitter()
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    discovery = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(privateKey),
+      privateKey,
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => addresses }),
+      connectionManager: stubInterface<ConnectionManager>({ getConnections: () => [stubInterface<Connection>({ remoteAddr: multiaddr('/ip4/93.184.216.1/tcp/4001') })] }),
+      events,
+      logger: defaultLogger(),
+      components: { gossip: pubsub }
+    } as any, { interval: INTERVAL, announceDebounce: 6000 })
+    discovery.afterStart()
+    await clock.tickAsync(INTERVAL / 4)
+
+    addresses = [multiaddr('/ip4/10.0.0.9/tcp/4002')]
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: addresses[0] }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // the answer to a joiner carries the new address, but our record of it is still being sealed
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 4 + 100)
+    const answer = Peer.decode(pubsub.published[pubsub.published.length - 1].data)
+    expect(answer.addrs.map(b => multiaddr(b).toString())).to.deep.equal(['/ip4/10.0.0.9/tcp/4002'])
+    expect(answer.signedPeerRecord).to.be.undefined()
+    const sent = pubsub.published.length
+
+    // the debounced announcement (at 8.5 s, before the periodic one) carries the record
+    await clock.tickAsync(3500)
+    expect(pubsub.published).to.have.lengthOf(sent + 1)
+    expect(Peer.decode(pubsub.published[sent].data).signedPeerRecord).to.not.be.undefined()
+  })
+
   it('drops messages beyond the per-author rate limit', async () => {
     await create({ rateLimit: 2 })
     discovery.afterStart()
