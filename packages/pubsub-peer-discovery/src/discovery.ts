@@ -533,8 +533,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   private onSubscriptionChange (evt: CustomEvent<{ peerId: unknown, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void {
-    // the first subscriber on a topic: publishing can reach someone now
-    if (!this.listenOnly && !this.clock.announcedYet && evt.detail.subscriptions.some(s => s.subscribe && this.topics.includes(s.topic))) {
+    // the first subscriber on a topic, or one after our answer to a joiner
+    // reached nobody: publishing can reach someone now
+    if (!this.listenOnly && (!this.clock.announcedYet || this.joins.owed) && evt.detail.subscriptions.some(s => s.subscribe && this.topics.includes(s.topic))) {
       this.clock.debounced('first subscriber', Math.min(this.options.announceDebounce, C.FIRST_SUBSCRIBER_DELAY))
     }
   }

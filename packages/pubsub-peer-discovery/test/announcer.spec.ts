@@ -320,6 +320,28 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(2)
   })
 
+  it('answers a joiner it owes an answer to soon after a subscriber appears again, not at its next periodic announcement (S1, S4)', async () => {
+    await create()
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    // our subscribers are gone; a joiner connected to us is heard (as on a direct exchange)
+    const subscribers = pubsub.subscribers
+    pubsub.subscribers = []
+    await clock.tickAsync(INTERVAL / 4)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    // the answer is due half an interval after our start announcement: it reaches nobody
+    await clock.tickAsync(INTERVAL / 4 + 100)
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    // a subscriber appears: the answer owed goes out, within an eighth of an interval
+    pubsub.subscribers = subscribers
+    pubsub.safeDispatchEvent('subscription-change', { detail: { peerId: subscribers[0], subscriptions: [{ topic: TOPIC, subscribe: true }] } })
+    await clock.tickAsync(INTERVAL / 8)
+    expect(pubsub.published).to.have.lengthOf(2)
+  })
+
   it('rate-limits each author per topic (each announcement goes to every topic)', async () => {
     await create({ rateLimit: 2, topics: [TOPIC, 'other'] })
     discovery.afterStart()
