@@ -320,6 +320,52 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(2)
   })
 
+  it('still skips a debounced announcement when the one that went out after it carried our record of its addresses (S1)', async () => {
+    const random = sinon.stub(Math, 'random').returns(0.5)
+    const privateKey = await generateKeyPair('Ed25519')
+    let addresses = [multiaddr('/ip4/10.0.0.9/tcp/4001')]
+    events = new TypedEventEmitter()
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    discovery = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(privateKey),
+      privateKey,
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => addresses }),
+      connectionManager: stubInterface<ConnectionManager>({ getConnections: () => [stubInterface<Connection>({ remoteAddr: multiaddr('/ip4/93.184.216.1/tcp/4001') })] }),
+      events,
+      logger: defaultLogger(),
+      components: { gossip: pubsub }
+    } as any, { interval: INTERVAL, announceDebounce: 6000 })
+
+    try {
+      discovery.afterStart()
+      // the address manager takes a change; our periodic announcement (at
+      // one interval) carries it and starts sealing our record of it;
+      // libp2p tells us later (it patches the peer store from getAddresses())
+      addresses = [multiaddr('/ip4/10.0.0.9/tcp/4002')]
+      await clock.tickAsync(INTERVAL * 1.1)
+      expect(pubsub.published).to.have.lengthOf(2)
+      events.safeDispatchEvent('self:peer:update', {
+        detail: {
+          peer: { addresses: [{ multiaddr: addresses[0] }] },
+          previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+        }
+      })
+      // a joiner's answer (half an interval after the periodic one) carries our record
+      const [a] = await remotes(1)
+      announce(pubsub, a)
+      await clock.tickAsync(INTERVAL * 0.4 + 100)
+      expect(pubsub.published).to.have.lengthOf(3)
+      expect(Peer.decode(pubsub.published[2].data).signedPeerRecord).to.not.be.undefined()
+
+      // the debounced announcement (at 1.7 intervals) is skipped
+      await clock.tickAsync(INTERVAL * 0.25)
+      expect(pubsub.published).to.have.lengthOf(3)
+    } finally {
+      random.restore()
+    }
+  })
+
   it('answers a joiner it owes an answer to soon after a subscriber appears again, not at its next periodic announcement (S1, S4)', async () => {
     await create()
     discovery.afterStart()
