@@ -29,6 +29,8 @@ export class AnnouncementClock {
   private announcedAt = 0
   /** Announcements since start: a debounced one is skipped if another went out after it was asked for */
   private announcements = 0
+  /** The latest announcement (its number since start) that was incomplete (see `incomplete`) */
+  private missed = 0
   /** When the periodic timer fires */
   private periodicDue = 0
   /** When we last heard a peer we did not know (or one that returned) */
@@ -54,6 +56,7 @@ export class AnnouncementClock {
     this.startedAt = Date.now()
     this.announcedAt = 0
     this.announcements = 0
+    this.missed = 0
     this.lastNewPeer = -Infinity
     this.periodicDue = 0
     this.init.announce('start')
@@ -66,10 +69,25 @@ export class AnnouncementClock {
     clearTimeout(this.debounceTimer)
   }
 
+  /** The number (since start) the next announcement will have */
+  get nextAnnouncement (): number {
+    return this.announcements + 1
+  }
+
   /** We published */
   announced (): void {
     this.announcedAt = Date.now()
     this.announcements++
+  }
+
+  /**
+   * Announcement `announcement` (`nextAnnouncement` before it went out)
+   * missed a topic (it had no subscriber, or the publish failed) or lacked
+   * our record of its addresses (still being sealed): it stands for no
+   * debounced one
+   */
+  incomplete (announcement: number): void {
+    this.missed = Math.max(this.missed, announcement)
   }
 
   /** A peer we did not know (or one that returned) announced itself */
@@ -80,7 +98,8 @@ export class AnnouncementClock {
   /**
    * Announces once `delay` passed without another call, unless another
    * announcement went out meanwhile: it carried our addresses as they were
-   * after the call (S1)
+   * after the call (S1); not if one of those was incomplete (it missed a
+   * topic, or lacked our record of the new addresses)
    */
   debounced (reason: string, delay = this.init.announceDebounce): void {
     if (!this.running) {
@@ -92,7 +111,7 @@ export class AnnouncementClock {
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined
 
-      if (this.announcements === before) {
+      if (this.announcements === before || this.missed > before) {
         this.init.announce(reason)
       }
     }, delay)

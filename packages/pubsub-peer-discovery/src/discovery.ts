@@ -533,8 +533,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   private onSubscriptionChange (evt: CustomEvent<{ peerId: unknown, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void {
-    // the first subscriber on a topic: publishing can reach someone now
-    if (!this.listenOnly && !this.clock.announcedYet && evt.detail.subscriptions.some(s => s.subscribe && this.topics.includes(s.topic))) {
+    // the first subscriber on a topic, or one after our answer to a joiner
+    // reached nobody: publishing can reach someone now
+    if (!this.listenOnly && (!this.clock.announcedYet || this.joins.owed) && evt.detail.subscriptions.some(s => s.subscribe && this.topics.includes(s.topic))) {
       this.clock.debounced('first subscriber', Math.min(this.options.announceDebounce, C.FIRST_SUBSCRIBER_DELAY))
     }
   }
@@ -561,11 +562,14 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
     }
 
     try {
-      const { data, records } = this.topicAnnouncement()
+      const { data, records, certified } = this.topicAnnouncement()
       let published = false
+      let missedTopic = false
+      const announcement = this.clock.nextAnnouncement
 
       for (const topic of this.topics) {
         if (pubsub.getSubscribers(topic).length === 0) {
+          missedTopic = true
           continue
         }
 
@@ -574,11 +578,16 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
         this.log('announcing %d bytes with %d records of others on %s (%s)', data.byteLength, records, topic, reason)
         publishSafely(pubsub, topic, data, (err) => {
           this.metrics.announceFailures++
+          this.clock.incomplete(announcement)
           this.log('announcing on %s failed - %e', topic, err)
         })
       }
 
       if (published) {
+        if (missedTopic || (!certified && this.exchange.sealsOwnRecord)) {
+          this.clock.incomplete(announcement)
+        }
+
         this.clock.announced()
         this.joins.announced(records, Date.now())
         this.metrics.exchangedRecords += records
@@ -610,7 +619,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /** Our topic announcement, with others' records when `joins.ts` says */
-  private topicAnnouncement (): { data: Uint8Array, records: number } {
+  private topicAnnouncement (): { data: Uint8Array, records: number, certified: boolean } {
     return this.encodeAnnouncement((certified, budget) => {
       const now = Date.now()
       const exclude = this.joins.excluded(this.components.peerId)
@@ -619,9 +628,9 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
   }
 
   /** Our announcement (own-announcement.ts) with the records `pick` picks */
-  private encodeAnnouncement (pick: (certified: Multiaddr[], budget: number) => OutgoingRecords): { data: Uint8Array, records: number } {
+  private encodeAnnouncement (pick: (certified: Multiaddr[], budget: number) => OutgoingRecords): { data: Uint8Array, records: number, certified: boolean } {
     const addresses = this.components.addressManager.getAddresses()
-    const { data, addresses: announced, records } = encodeOwnAnnouncement({
+    const { data, addresses: announced, records, certified } = encodeOwnAnnouncement({
       peerId: this.components.peerId,
       addresses,
       addressFilter: this.options.addressFilter,
@@ -634,7 +643,7 @@ export class PubSubPeerDiscovery extends TypedEventEmitter<PeerDiscoveryEvents> 
       this.log('announcing %d of our %d addresses', announced, addresses.length)
     }
 
-    return { data, records }
+    return { data, records, certified }
   }
 }
 

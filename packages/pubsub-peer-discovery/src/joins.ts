@@ -68,6 +68,11 @@ export class Joins {
     return this.state
   }
 
+  /** Whether an answer is owed that reached nobody (no subscriber then): our next announcement is it */
+  get owed (): boolean {
+    return this.state === 'answer-due' && this.timer == null
+  }
+
   start (): void {
     this.running = true
     this.lastAnswered = -Infinity

@@ -39,7 +39,7 @@ export interface DiscoveryMetrics {
   /** Announcements we published, per topic publish */
   announced: number
   /**
-   * Publishes the pubsub service rejected or threw, and announcements we
+   * Publishes the pubsub service rejected, threw or sent to nobody, and announcements we
    * could not build (topics without subscribers are skipped, not counted)
    */
   announceFailures: number

@@ -29,6 +29,8 @@ export interface OwnAnnouncement {
   addresses: number
   /** Others' records carried */
   records: number
+  /** Whether it carries our record of its addresses (none while the record is being sealed) */
+  certified: boolean
 }
 
 export function encodeOwnAnnouncement (init: OwnAnnouncementInit): OwnAnnouncement {
@@ -50,5 +52,5 @@ export function encodeOwnAnnouncement (init: OwnAnnouncementInit): OwnAnnounceme
   const certified = announced.slice(0, message.addrs.length)
   Object.assign(message, init.records(certified, init.maxMessageSize - Peer.encode(message).byteLength))
 
-  return { data: Peer.encode(message), addresses: message.addrs.length, records: message.peerRecords.length }
+  return { data: Peer.encode(message), addresses: message.addrs.length, records: message.peerRecords.length, certified: message.signedPeerRecord != null }
 }

@@ -101,6 +101,11 @@ export class PeerExchange {
     return { signedPeerRecord, peerRecords }
   }
 
+  /** Whether we seal records of our own (we have our private key) */
+  get sealsOwnRecord (): boolean {
+    return this.self != null
+  }
+
   /** Settles once our record of the addresses last asked for by `outgoing` is sealed (or sealing failed) */
   async ownRecordSealed (): Promise<void> {
     await this.self?.whenSealed()

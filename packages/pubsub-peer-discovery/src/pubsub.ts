@@ -6,7 +6,7 @@
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import { LIBP2P_CAPABILITIES } from '@x/interface'
-import { PubSubNotFoundError } from './errors.ts'
+import { NoRecipientsError, PubSubNotFoundError } from './errors.ts'
 import type { PeerId, PublicKey } from '@libp2p/interface'
 
 export interface PubSubMessage {
@@ -91,14 +91,20 @@ export function findPubSub (components: any, name?: string): PubSubLike {
 /**
  * Calls `publish` and reports a failure through `onError`, whether it
  * throws, returns a rejected Promise, or returns anything else (no Promise
- * is fine): nothing escapes
+ * is fine): nothing escapes. A publish that resolves with no recipients
+ * (gossipsub's answer when none of the subscribers it knows has an
+ * outbound stream yet) is a failure too
  */
 export function publishSafely (pubsub: PubSubLike, topic: string, data: Uint8Array, onError: (err: unknown) => void): void {
   try {
     const result: any = pubsub.publish(topic, data)
 
     if (result != null && typeof result.then === 'function') {
-      result.then(undefined, onError)
+      result.then((value: any) => {
+        if (Array.isArray(value?.recipients) && value.recipients.length === 0) {
+          onError(new NoRecipientsError(`Nobody subscribed to ${topic} could be sent the message`))
+        }
+      }, onError)
     }
   } catch (err) {
     onError(err)

@@ -145,6 +145,131 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(2)
   })
 
+  it('sends a debounced announcement when the one that went out after it was asked for failed to publish (S1)', async () => {
+    await create({ announceDebounce: 6000 })
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // the answer to a joiner is published, but the pubsub service rejects it
+    // (gossipsub: no outbound stream, a duplicate, no peer above the publish threshold)
+    const publish = pubsub.publish.bind(pubsub)
+    pubsub.publish = async (topic, data) => {
+      await publish(topic, data)
+      throw new Error('PublishError.NoPeersSubscribedToTopic')
+    }
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    expect(pubsub.published).to.have.lengthOf(2)
+    pubsub.publish = publish
+
+    // nobody heard of the change: the debounced announcement still goes out
+    await clock.tickAsync(2000)
+    expect(pubsub.published).to.have.lengthOf(3)
+  })
+
+  it('sends a debounced announcement when the one that went out after it was asked for reached nobody (S1)', async () => {
+    await create({ announceDebounce: 6000 })
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // gossipsub knows the subscriber but has no outbound stream to it yet:
+    // the publish resolves with no recipient
+    const publish = pubsub.publish.bind(pubsub)
+    pubsub.publish = async (topic, data) => {
+      await publish(topic, data)
+      return { recipients: [] } as any
+    }
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    expect(pubsub.published).to.have.lengthOf(2)
+    pubsub.publish = publish
+
+    await clock.tickAsync(2000)
+    expect(pubsub.published).to.have.lengthOf(3)
+  })
+
+  it('sends a debounced announcement when the one that went out after it was asked for missed a topic (S1)', async () => {
+    await create({ announceDebounce: 6000, topics: [TOPIC, 'other'] })
+    let otherSubscribed = false
+    pubsub.getSubscribers = (topic?: string) => topic === 'other' && !otherSubscribed ? [] : pubsub.subscribers
+    discovery.afterStart()
+    expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC])
+
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // the answer to a joiner goes out on the one topic with subscribers
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC, TOPIC])
+
+    // the other topic has a subscriber now: nobody there heard of the change
+    otherSubscribed = true
+    await clock.tickAsync(2000)
+    expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC, TOPIC, TOPIC, 'other'])
+  })
+
+  it('sends a debounced announcement when the one that went out after it was asked for lacked our record of the new addresses (S1)', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    let addresses = [multiaddr('/ip4/10.0.0.9/tcp/4001')]
+    events = new TypedEventEmitter()
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    discovery = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(privateKey),
+      privateKey,
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => addresses }),
+      connectionManager: stubInterface<ConnectionManager>({ getConnections: () => [stubInterface<Connection>({ remoteAddr: multiaddr('/ip4/93.184.216.1/tcp/4001') })] }),
+      events,
+      logger: defaultLogger(),
+      components: { gossip: pubsub }
+    } as any, { interval: INTERVAL, announceDebounce: 6000 })
+    discovery.afterStart()
+    await clock.tickAsync(INTERVAL / 4)
+
+    addresses = [multiaddr('/ip4/10.0.0.9/tcp/4002')]
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: addresses[0] }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+    // the answer to a joiner carries the new address, but our record of it is still being sealed
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 4 + 100)
+    const answer = Peer.decode(pubsub.published[pubsub.published.length - 1].data)
+    expect(answer.addrs.map(b => multiaddr(b).toString())).to.deep.equal(['/ip4/10.0.0.9/tcp/4002'])
+    expect(answer.signedPeerRecord).to.be.undefined()
+    const sent = pubsub.published.length
+
+    // the debounced announcement (at 8.5 s, before the periodic one) carries the record
+    await clock.tickAsync(3500)
+    expect(pubsub.published).to.have.lengthOf(sent + 1)
+    expect(Peer.decode(pubsub.published[sent].data).signedPeerRecord).to.not.be.undefined()
+  })
+
   it('drops messages beyond the per-author rate limit', async () => {
     await create({ rateLimit: 2 })
     discovery.afterStart()
@@ -192,6 +317,74 @@ describe('announcements (fake time)', () => {
     pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
     pubsub.safeDispatchEvent('subscription-change', { detail: { peerId: pubsub.subscribers[0], subscriptions: [{ topic: TOPIC, subscribe: true }] } })
     await clock.tickAsync(100)
+    expect(pubsub.published).to.have.lengthOf(2)
+  })
+
+  it('still skips a debounced announcement when the one that went out after it carried our record of its addresses (S1)', async () => {
+    const random = sinon.stub(Math, 'random').returns(0.5)
+    const privateKey = await generateKeyPair('Ed25519')
+    let addresses = [multiaddr('/ip4/10.0.0.9/tcp/4001')]
+    events = new TypedEventEmitter()
+    pubsub = new StubPubSub()
+    pubsub.subscribers = [peerIdFromPrivateKey(await generateKeyPair('Ed25519'))]
+    discovery = new PubSubPeerDiscovery({
+      peerId: peerIdFromPrivateKey(privateKey),
+      privateKey,
+      addressManager: stubInterface<AddressManager>({ getAddresses: () => addresses }),
+      connectionManager: stubInterface<ConnectionManager>({ getConnections: () => [stubInterface<Connection>({ remoteAddr: multiaddr('/ip4/93.184.216.1/tcp/4001') })] }),
+      events,
+      logger: defaultLogger(),
+      components: { gossip: pubsub }
+    } as any, { interval: INTERVAL, announceDebounce: 6000 })
+
+    try {
+      discovery.afterStart()
+      // the address manager takes a change; our periodic announcement (at
+      // one interval) carries it and starts sealing our record of it;
+      // libp2p tells us later (it patches the peer store from getAddresses())
+      addresses = [multiaddr('/ip4/10.0.0.9/tcp/4002')]
+      await clock.tickAsync(INTERVAL * 1.1)
+      expect(pubsub.published).to.have.lengthOf(2)
+      events.safeDispatchEvent('self:peer:update', {
+        detail: {
+          peer: { addresses: [{ multiaddr: addresses[0] }] },
+          previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+        }
+      })
+      // a joiner's answer (half an interval after the periodic one) carries our record
+      const [a] = await remotes(1)
+      announce(pubsub, a)
+      await clock.tickAsync(INTERVAL * 0.4 + 100)
+      expect(pubsub.published).to.have.lengthOf(3)
+      expect(Peer.decode(pubsub.published[2].data).signedPeerRecord).to.not.be.undefined()
+
+      // the debounced announcement (at 1.7 intervals) is skipped
+      await clock.tickAsync(INTERVAL * 0.25)
+      expect(pubsub.published).to.have.lengthOf(3)
+    } finally {
+      random.restore()
+    }
+  })
+
+  it('answers a joiner it owes an answer to soon after a subscriber appears again, not at its next periodic announcement (S1, S4)', async () => {
+    await create()
+    discovery.afterStart()
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    // our subscribers are gone; a joiner connected to us is heard (as on a direct exchange)
+    const subscribers = pubsub.subscribers
+    pubsub.subscribers = []
+    await clock.tickAsync(INTERVAL / 4)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    // the answer is due half an interval after our start announcement: it reaches nobody
+    await clock.tickAsync(INTERVAL / 4 + 100)
+    expect(pubsub.published).to.have.lengthOf(1)
+
+    // a subscriber appears: the answer owed goes out, within an eighth of an interval
+    pubsub.subscribers = subscribers
+    pubsub.safeDispatchEvent('subscription-change', { detail: { peerId: subscribers[0], subscriptions: [{ topic: TOPIC, subscribe: true }] } })
+    await clock.tickAsync(INTERVAL / 8)
     expect(pubsub.published).to.have.lengthOf(2)
   })
 
