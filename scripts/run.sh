@@ -12,6 +12,15 @@ X_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export X_ROOT
 # nft and ip live in sbin, which a non-login PATH may lack
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+# Node 24 from npm trusts only the CA list built into it, where the system's
+# Node, curl and git trust the system store, which may hold a local CA (a
+# TLS-inspecting proxy in front of the registries): give Node 24 the system
+# store too, unless the environment names a bundle already. Without it an
+# npm install that has to ask the registry (the consumer tests' scratch
+# install) fails with SELF_SIGNED_CERT_IN_CHAIN in an environment stripped of it
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 
 cd "$X_ROOT"
 # shellcheck source=scripts/ensure-node.sh
