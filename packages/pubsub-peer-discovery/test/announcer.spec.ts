@@ -42,6 +42,24 @@ describe('announcements (fake time)', () => {
     discovery.addEventListener('peer', (evt) => { emitted.push(evt.detail.id.toString()) })
   }
 
+  /** Our addresses change (an announcement is debounced) */
+  function addressesChanged (): void {
+    events.safeDispatchEvent('self:peer:update', {
+      detail: {
+        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
+        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
+      }
+    })
+  }
+
+  /** A joiner connected to us, heard 1 s after our start announcement, answered half an interval after that announcement */
+  async function answerAJoinerAfterStart (): Promise<void> {
+    await clock.tickAsync(1000)
+    const [a] = await remotes(1)
+    announce(pubsub, a)
+    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+  }
+
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
   })
@@ -109,12 +127,7 @@ describe('announcements (fake time)', () => {
     announce(pubsub, a)
 
     // our addresses change: announced after the debounce (1 s), which answers `a` too
-    events.safeDispatchEvent('self:peer:update', {
-      detail: {
-        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
-        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
-      }
-    })
+    addressesChanged()
     await clock.tickAsync(INTERVAL / 2 + 100)
     expect(pubsub.published).to.have.lengthOf(2)
   })
@@ -125,17 +138,9 @@ describe('announcements (fake time)', () => {
     expect(pubsub.published).to.have.lengthOf(1)
 
     // our addresses change: an announcement is due in 6 s
-    events.safeDispatchEvent('self:peer:update', {
-      detail: {
-        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
-        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
-      }
-    })
+    addressesChanged()
     // a joiner connected to us: answered half an interval (5 s) after our start announcement
-    await clock.tickAsync(1000)
-    const [a] = await remotes(1)
-    announce(pubsub, a)
-    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    await answerAJoinerAfterStart()
     expect(pubsub.published).to.have.lengthOf(2)
     const answer = Peer.decode(pubsub.published[1].data)
     expect(answer.addrs.map(b => multiaddr(b).toString())).to.include('/ip4/10.0.0.9/tcp/4001')
@@ -150,12 +155,7 @@ describe('announcements (fake time)', () => {
     discovery.afterStart()
     expect(pubsub.published).to.have.lengthOf(1)
 
-    events.safeDispatchEvent('self:peer:update', {
-      detail: {
-        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
-        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
-      }
-    })
+    addressesChanged()
     // the answer to a joiner is published, but the pubsub service rejects it
     // (gossipsub: no outbound stream, a duplicate, no peer above the publish threshold)
     const publish = pubsub.publish.bind(pubsub)
@@ -163,10 +163,7 @@ describe('announcements (fake time)', () => {
       await publish(topic, data)
       throw new Error('PublishError.NoPeersSubscribedToTopic')
     }
-    await clock.tickAsync(1000)
-    const [a] = await remotes(1)
-    announce(pubsub, a)
-    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    await answerAJoinerAfterStart()
     expect(pubsub.published).to.have.lengthOf(2)
     pubsub.publish = publish
 
@@ -180,12 +177,7 @@ describe('announcements (fake time)', () => {
     discovery.afterStart()
     expect(pubsub.published).to.have.lengthOf(1)
 
-    events.safeDispatchEvent('self:peer:update', {
-      detail: {
-        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
-        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
-      }
-    })
+    addressesChanged()
     // gossipsub knows the subscriber but has no outbound stream to it yet:
     // the publish resolves with no recipient
     const publish = pubsub.publish.bind(pubsub)
@@ -193,10 +185,7 @@ describe('announcements (fake time)', () => {
       await publish(topic, data)
       return { recipients: [] } as any
     }
-    await clock.tickAsync(1000)
-    const [a] = await remotes(1)
-    announce(pubsub, a)
-    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    await answerAJoinerAfterStart()
     expect(pubsub.published).to.have.lengthOf(2)
     pubsub.publish = publish
 
@@ -211,17 +200,9 @@ describe('announcements (fake time)', () => {
     discovery.afterStart()
     expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC])
 
-    events.safeDispatchEvent('self:peer:update', {
-      detail: {
-        peer: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4002') }] },
-        previous: { addresses: [{ multiaddr: multiaddr('/ip4/10.0.0.9/tcp/4001') }] }
-      }
-    })
+    addressesChanged()
     // the answer to a joiner goes out on the one topic with subscribers
-    await clock.tickAsync(1000)
-    const [a] = await remotes(1)
-    announce(pubsub, a)
-    await clock.tickAsync(INTERVAL / 2 - 1000 + 100)
+    await answerAJoinerAfterStart()
     expect(pubsub.published.map(p => p.topic)).to.deep.equal([TOPIC, TOPIC])
 
     // the other topic has a subscriber now: nobody there heard of the change

@@ -52,6 +52,18 @@ async function createNode (init: PubSubPeerDiscoveryInit = {}): Promise<Exchange
   return { node, discovery, pubsub: pubsub!, found }
 }
 
+/** A libp2p node without this module (a hostile or hand-scripted peer), listening on `listen` */
+async function createBareNode (listen: string[] = []): Promise<Libp2p> {
+  return createLibp2p({
+    addresses: { listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+    services: { identify: identify() }
+  })
+}
+
 describe('direct exchange (pubsub delivering nothing)', function () {
   this.timeout(60_000)
   let nodes: ExchangeNode[] = []
@@ -143,14 +155,7 @@ describe('direct exchange (pubsub delivering nothing)', function () {
     joiner.pubsub.subscribers = [joiner.node.peerId]
     // a peer that resets the first exchange and answers the second with
     // its own announcement
-    const hub = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionMonitor: { enabled: false },
-      services: { identify: identify() }
-    })
+    const hub = await createBareNode(['/ip4/127.0.0.1/tcp/0'])
     let asked = 0
     await hub.handle(EXCHANGE_PROTOCOL, async (stream) => {
       const lp = lpStream(stream)
@@ -181,13 +186,7 @@ describe('direct exchange (pubsub delivering nothing)', function () {
     // a long interval: the node-wide answer budget does not refill, and the
     // joiner does not repeat its exchange, within the test
     const [hub, joiner] = nodes = await Promise.all([createNode({ interval: 60_000 }), createNode({ interval: 60_000 })])
-    const hostile = await createLibp2p({
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionMonitor: { enabled: false },
-      services: { identify: identify() }
-    })
+    const hostile = await createBareNode()
 
     try {
       // one stream at a time on one connection, each with a frame that is
@@ -213,13 +212,7 @@ describe('direct exchange (pubsub delivering nothing)', function () {
 
   it('an announcement the gate refuses (another key) is dropped, counted and not answered', async () => {
     const [hub] = nodes = await Promise.all([createNode()])
-    const hostile = await createLibp2p({
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionMonitor: { enabled: false },
-      services: { identify: identify() }
-    })
+    const hostile = await createBareNode()
 
     try {
       const other = await generateKeyPair('Ed25519')
